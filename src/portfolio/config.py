@@ -1,0 +1,72 @@
+"""Settings from the environment: the only module that reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build it with :func:`load_settings`, never at import time."""
+
+    database_url: str
+    secret_key: str
+    instance_path: Path
+    smtp_url: str = "smtp://127.0.0.1:25"
+    mail_from: str = "portfolio@localhost"
+    cookie_secure: bool = True
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    base_url: str = "http://127.0.0.1:8050"
+    inbox_path: Path | None = None
+    max_export_days: int = 400
+
+
+def _read_or_create_secret(instance_path: Path) -> str:
+    """Keep one random secret per install so sessions survive restarts and no key sits in the code."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Read settings from ``environ`` (default ``os.environ``); keyword overrides win (tests use them)."""
+    env = os.environ if environ is None else environ
+    instance_path = Path(str(overrides.pop("instance_path", env.get("PORTFOLIO_INSTANCE", "instance")))).resolve()
+    database_url = str(
+        overrides.pop("database_url", None) or env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portfolio.db'}"
+    )
+    secret_key = str(overrides.pop("secret_key", None) or env.get("SECRET_KEY") or _read_or_create_secret(instance_path))
+    inbox = env.get("PORTFOLIO_INBOX")
+    values: dict[str, object] = dict(
+        database_url=database_url,
+        secret_key=secret_key,
+        instance_path=instance_path,
+        smtp_url=env.get("SMTP_URL", "smtp://127.0.0.1:25"),
+        mail_from=env.get("MAIL_FROM", "portfolio@localhost"),
+        cookie_secure=_flag(env.get("PORTFOLIO_COOKIE_SECURE"), True),
+        login_max_failures=int(env.get("PORTFOLIO_LOGIN_MAX_FAILURES", "5")),
+        login_window_seconds=int(env.get("PORTFOLIO_LOGIN_WINDOW_SECONDS", "900")),
+        base_url=env.get("PORTFOLIO_BASE_URL", "http://127.0.0.1:8050"),
+        inbox_path=Path(inbox).resolve() if inbox else instance_path / "inbox",
+        max_export_days=int(env.get("PORTFOLIO_MAX_EXPORT_DAYS", "400")),
+    )
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Meter-data import: one parser per format (detected from content) and one bulk loader."""
