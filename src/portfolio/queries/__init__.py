@@ -1,0 +1,1 @@
+"""The data-access layer: every SQL statement lives in this package (``load_*`` functions)."""

@@ -1,0 +1,64 @@
+"""Site look-ups, always filtered by the access policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portfolio.access import Viewer, visible_sites
+from portfolio.models import Meter, Organisation, Reading, Site
+
+SITE_SUMMARY_COLUMNS = [
+    "id", "name", "organisation", "postcode", "fuel", "meter_type", "meter_identifier",
+    "time_zone", "first_reading", "last_reading",
+]
+
+
+def _utc(ts: int | None) -> dt.datetime | None:
+    return None if ts is None else dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+
+
+def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """One row per visible site with its meter and the UTC span of its readings (NaT when it has none).
+
+    The span comes from MIN/MAX over the (site_id, start_ts) primary key, so it is an index look-up per site.
+    """
+    sites = visible_sites(viewer).subquery()
+    first_last = (
+        select(Reading.site_id, func.min(Reading.start_ts).label("first_ts"), func.max(Reading.start_ts).label("last_ts"))
+        .where(Reading.site_id.in_(select(sites.c.id)))
+        .group_by(Reading.site_id)
+        .subquery()
+    )
+    meter = select(Meter.site_id, func.min(Meter.identifier).label("identifier")).group_by(Meter.site_id).subquery()
+    statement = (
+        select(
+            sites.c.id, sites.c.name, Organisation.name.label("organisation"), sites.c.postcode, sites.c.fuel,
+            sites.c.meter_type, meter.c.identifier, sites.c.time_zone, first_last.c.first_ts, first_last.c.last_ts,
+        )
+        .join(Organisation, Organisation.id == sites.c.organisation_id)
+        .outerjoin(meter, meter.c.site_id == sites.c.id)
+        .outerjoin(first_last, first_last.c.site_id == sites.c.id)
+        .order_by(Organisation.name, sites.c.name)
+    )
+    rows = session.execute(statement).all()
+    frame = pd.DataFrame(
+        [
+            (r.id, r.name, r.organisation, r.postcode, getattr(r.fuel, "value", r.fuel),
+             getattr(r.meter_type, "value", r.meter_type), r.identifier, r.time_zone,
+             _utc(r.first_ts), _utc(r.last_ts))
+            for r in rows
+        ],
+        columns=SITE_SUMMARY_COLUMNS,
+    )
+    for column in ("first_reading", "last_reading"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def load_site(session: Session, viewer: Viewer, site_id: int) -> Site | None:
+    """The site if ``viewer`` may see it, else None (callers cannot tell 'absent' from 'forbidden')."""
+    return session.scalar(visible_sites(viewer).where(Site.id == site_id))

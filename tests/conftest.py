@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh, migrated database per test on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from portfolio.db import make_engine, make_session_factory
+from portfolio.schema import upgrade
+from tests.pg_server import PostgresServer, PostgresUnavailable
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+DATA = Path(__file__).parent / "data"
+_database_numbers = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One server for the session; a missing PostgreSQL fails the run in CI and skips elsewhere."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as error:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {error}")
+        pytest.skip(f"PostgreSQL not available: {error}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: PostgresServer) -> str:
+    """A migrated template database, cloned per test (much faster than migrating each time)."""
+    admin = make_engine(postgres_server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CREATE DATABASE portfolio_template"))
+    engine = make_engine(postgres_server.url("portfolio_template"))
+    upgrade(engine)
+    engine.dispose()
+    admin.dispose()
+    return "portfolio_template"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+def _fresh_postgres_url(request: pytest.FixtureRequest) -> str:
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    template: str = request.getfixturevalue("postgres_template")
+    name = f"test_{next(_database_numbers)}"
+    admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    admin.dispose()
+    return server.url(name)
+
+
+def _fresh_sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "portfolio.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh migrated database URL; tests using it run once on each engine."""
+    if request.param == "postgresql":
+        return _fresh_postgres_url(request)
+    return _fresh_sqlite_url(request, tmp_path)
+
+
+@pytest.fixture
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh migrated SQLite database, for tests that are not about the database engine."""
+    return _fresh_sqlite_url(request, tmp_path)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
