@@ -1,0 +1,45 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8050
+export PORTFOLIO_INSTANCE ?= $(CURDIR)/instance
+
+.PHONY: run test bench install install-dev serve clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12, ...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## run: install, create/upgrade the database, load the demo data on first run, serve on http://$(HOST):$(PORT)
+run: install
+	$(BIN)/portfolio init-db
+	$(BIN)/portfolio load-demo --if-empty
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	PORTFOLIO_COOKIE_SECURE=0 PORTFOLIO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/portfolio serve --host $(HOST) --port $(PORT)
+
+## test: install the dev extras and run the whole suite (unit, PostgreSQL, browser)
+test: install-dev
+	$(BIN)/pytest
+
+## bench: speed and memory benchmarks; figures go to benchmarks/results.json
+bench: install-dev
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache benchmarks/work
