@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from portfolio.demo_calendar import FORECAST_DAYS, forecast_days, week_shift
+from portfolio.demo_calendar import FORECAST_DAYS, week_shift
 
 
 def test_forecast_is_a_week() -> None:
-    assert FORECAST_DAYS == forecast_days == 7
+    assert FORECAST_DAYS == 7
 
 
 def test_lcl_2013_onto_a_known_day() -> None:

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 FORECAST_DAYS = 7
 """Days of source weather after the cut day that the demo presents as the forecast."""
 
-forecast_days = FORECAST_DAYS  # the name used in the design notes
 
 
 def week_shift(source_last_day: date, today: date) -> tuple[timedelta, date]:
