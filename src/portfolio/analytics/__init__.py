@@ -1,0 +1,1 @@
+"""Pure pandas/statsmodels analytics: no Dash, no database."""
