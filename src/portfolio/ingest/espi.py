@@ -83,11 +83,9 @@ def parse_espi(path: Path, data: bytes, *, fuel: str | None = None) -> ParsedFil
     for usage_point in usage_points:
         readings = _linked(usage_point, "MeterReading", by_href, entries, single_owner=len(usage_points) == 1)
         time_zone = _time_zone(_first(_linked(usage_point, "LocalTimeParameters", by_href, entries, single_owner=True)))
-        series = [_meter_reading(path, usage_point, mr, by_href, entries, fuel, time_zone) for mr in readings]
-        series = [s for s in series if s is not None]
-        if len(series) > 1:
-            series = [_renamed(s, mr) for s, mr in zip(series, readings, strict=False)]
-        meters.extend(series)
+        built = [(_meter_reading(path, usage_point, mr, by_href, entries, fuel, time_zone), mr) for mr in readings]
+        built = [(series, mr) for series, mr in built if series is not None]
+        meters.extend(_renamed(series, mr) if len(built) > 1 else series for series, mr in built)
     if not meters:
         raise ImportFormatError(str(path), "no UsagePoint with IntervalBlock readings found in the feed")
     return ParsedFile(path=str(path), format=FORMAT, meters=tuple(meters))
