@@ -24,24 +24,20 @@ def _utc(ts: int | None) -> dt.datetime | None:
 def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
     """One row per visible site with its meter and the UTC span of its readings (NaT when it has none).
 
-    The span comes from MIN/MAX over the (site_id, start_ts) primary key, so it is an index look-up per site.
+    The span comes from correlated MIN/MAX subqueries on the (site_id, start_ts) primary key: one index
+    seek per site on SQLite and PostgreSQL alike, where a GROUP BY would scan every reading.
     """
     sites = visible_sites(viewer).subquery()
-    first_last = (
-        select(Reading.site_id, func.min(Reading.start_ts).label("first_ts"), func.max(Reading.start_ts).label("last_ts"))
-        .where(Reading.site_id.in_(select(sites.c.id)))
-        .group_by(Reading.site_id)
-        .subquery()
-    )
-    meter = select(Meter.site_id, func.min(Meter.identifier).label("identifier")).group_by(Meter.site_id).subquery()
+    first_ts = select(func.min(Reading.start_ts)).where(Reading.site_id == sites.c.id).scalar_subquery()
+    last_ts = select(func.max(Reading.start_ts)).where(Reading.site_id == sites.c.id).scalar_subquery()
+    identifier = select(func.min(Meter.identifier)).where(Meter.site_id == sites.c.id).scalar_subquery()
     statement = (
         select(
             sites.c.id, sites.c.name, Organisation.name.label("organisation"), sites.c.postcode, sites.c.fuel,
-            sites.c.meter_type, meter.c.identifier, sites.c.time_zone, first_last.c.first_ts, first_last.c.last_ts,
+            sites.c.meter_type, identifier.label("identifier"), sites.c.time_zone,
+            first_ts.label("first_ts"), last_ts.label("last_ts"),
         )
         .join(Organisation, Organisation.id == sites.c.organisation_id)
-        .outerjoin(meter, meter.c.site_id == sites.c.id)
-        .outerjoin(first_last, first_last.c.site_id == sites.c.id)
         .order_by(Organisation.name, sites.c.name)
     )
     rows = session.execute(statement).all()

@@ -1,0 +1,90 @@
+"""Portfolio group storage: the SQL behind creating, renaming, filling and listing groups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from portfolio.access import Viewer
+from portfolio.models import Meter, PortfolioGroup, Role, Site, User, portfolio_group_sites
+
+
+def load_groups(session: Session, viewer: Viewer) -> list[PortfolioGroup]:
+    """The viewer's own groups; account managers and admins also see their customers' groups."""
+    statement = select(PortfolioGroup).join(User, User.id == PortfolioGroup.owner_id)
+    if viewer.role is Role.ADMIN:
+        pass
+    elif viewer.role is Role.ACCOUNT_MANAGER:
+        org_ids = sorted(viewer.organisation_ids or ())
+        statement = statement.where((PortfolioGroup.owner_id == viewer.user_id) | User.organisation_id.in_(org_ids))
+    else:
+        statement = statement.where(PortfolioGroup.owner_id == viewer.user_id)
+    return list(session.scalars(statement.order_by(PortfolioGroup.owner_id != viewer.user_id, func.lower(PortfolioGroup.name))))
+
+
+def load_group(session: Session, group_id: int) -> PortfolioGroup | None:
+    return session.get(PortfolioGroup, group_id)
+
+
+def load_group_site_ids(session: Session, group_id: int) -> list[int]:
+    statement = select(portfolio_group_sites.c.site_id).where(portfolio_group_sites.c.group_id == group_id)
+    return sorted(session.scalars(statement))
+
+
+def load_group_sizes(session: Session, group_ids: Iterable[int]) -> dict[int, int]:
+    statement = (
+        select(portfolio_group_sites.c.group_id, func.count())
+        .where(portfolio_group_sites.c.group_id.in_(list(group_ids)))
+        .group_by(portfolio_group_sites.c.group_id)
+    )
+    return {group_id: count for group_id, count in session.execute(statement)}
+
+
+def group_name_taken(session: Session, owner_id: int, name: str, except_group_id: int | None = None) -> bool:
+    statement = select(PortfolioGroup.id).where(
+        PortfolioGroup.owner_id == owner_id, func.lower(PortfolioGroup.name) == name.lower()
+    )
+    if except_group_id is not None:
+        statement = statement.where(PortfolioGroup.id != except_group_id)
+    return session.scalar(statement) is not None
+
+
+def insert_group(session: Session, owner_id: int, name: str) -> PortfolioGroup:
+    group = PortfolioGroup(owner_id=owner_id, name=name)
+    session.add(group)
+    session.flush()
+    return group
+
+
+def add_group_sites(session: Session, group_id: int, site_ids: Iterable[int]) -> int:
+    """Add sites not already in the group; returns how many were added."""
+    present = set(load_group_site_ids(session, group_id))
+    new = sorted(set(site_ids) - present)
+    if new:
+        session.execute(insert(portfolio_group_sites), [{"group_id": group_id, "site_id": s} for s in new])
+    return len(new)
+
+
+def remove_group_sites(session: Session, group_id: int, site_ids: Iterable[int]) -> None:
+    session.execute(
+        delete(portfolio_group_sites).where(
+            portfolio_group_sites.c.group_id == group_id, portfolio_group_sites.c.site_id.in_(list(site_ids))
+        )
+    )
+
+
+def delete_group_row(session: Session, group: PortfolioGroup) -> None:
+    session.execute(delete(portfolio_group_sites).where(portfolio_group_sites.c.group_id == group.id))
+    session.delete(group)
+
+
+def load_site_lookup(session: Session, site_ids: Iterable[int]) -> list[tuple[int, str, str | None]]:
+    """(site id, lower-cased name, meter identifier without spaces) for matching pasted lists."""
+    statement = (
+        select(Site.id, Site.name, Meter.identifier)
+        .outerjoin(Meter, Meter.site_id == Site.id)
+        .where(Site.id.in_(sorted(set(site_ids))))
+    )
+    return [(sid, name.strip().lower(), ident.replace(" ", "") if ident else None) for sid, name, ident in session.execute(statement)]
