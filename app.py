@@ -1,0 +1,5 @@
+"""WSGI entry point: ``gunicorn app:server``. Building the app here, at import, is the point of this file."""
+
+from portfolio.web.app import create_app
+
+server = create_app().server

@@ -1,0 +1,128 @@
+"""Build the Dash app on a Flask server with sign-in, CSRF protection and security headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from pathlib import Path
+
+import dash
+from flask import Flask, jsonify
+from sqlalchemy.exc import SQLAlchemyError
+
+from portfolio import schema
+from portfolio.config import Settings, load_settings
+from portfolio.db import make_engine, make_session_factory
+from portfolio.users import hash_password
+
+from . import shell
+from .auth import blueprint as auth_blueprint
+from .auth import make_login_manager
+from .context import EXTENSION, AppState, close_request_session
+from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent
+PAGES_DIR = WEB_DIR / "pages"
+SESSION_LIFETIME = dt.timedelta(hours=8)
+
+INDEX_TEMPLATE = """<!DOCTYPE html>
+<html lang="en">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        <link rel="icon" type="image/svg+xml" href="/assets/favicon.svg">
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def assets_dir() -> Path:
+    """The repository's top-level ``assets/`` folder, found from the package source (an editable install).
+
+    A wheel does not carry it: deploy from a checkout (``pip install -e .``), as ``make run`` does.
+    """
+    return WEB_DIR.parents[2] / "assets"
+
+
+def _make_server(settings: Settings) -> Flask:
+    server = Flask(__name__.rsplit(".", 1)[0], template_folder=str(WEB_DIR / "templates"), static_folder=None)
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="portfolio_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,  # refreshed on each request: an 8-hour idle timeout
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.cookie_secure,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own lifetime
+        WTF_CSRF_HEADERS=[CSRF_HEADER],
+    )
+    return server
+
+
+def _warn_unless_current(state: AppState) -> None:
+    """Say loudly when ``portfolio init-db`` has not run; the app never migrates by itself."""
+    try:
+        current = schema.is_current(state.engine)
+    except SQLAlchemyError as error:
+        log.warning("cannot read the database schema version (%s); run `portfolio init-db`", error)
+        return
+    if not current:
+        log.warning("the database schema is not current; run `portfolio init-db` before serving")
+
+
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build one app: Flask server, extensions, guards, then Dash with the pages in ``web/pages``."""
+    settings = settings or load_settings()
+    engine = make_engine(settings.database_url)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        session_factory=make_session_factory(engine),
+        dummy_password_hash=hash_password(secrets.token_urlsafe(16)),
+    )
+    _warn_unless_current(state)
+    server = _make_server(settings)
+    server.extensions[EXTENSION] = state
+    server.teardown_appcontext(close_request_session)
+    make_login_manager(server)
+    install_guards(server)
+    server.register_blueprint(auth_blueprint)
+    server.context_processor(lambda: {"product": shell.PRODUCT_NAME, "attribution": shell.ATTRIBUTION})
+    server.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
+    if not assets_dir().is_dir():
+        log.warning("no assets folder at %s: pages will be unstyled", assets_dir())
+    app = dash.Dash(
+        __name__.rsplit(".", 1)[0],
+        server=server,
+        use_pages=True,
+        pages_folder=str(PAGES_DIR),
+        assets_folder=str(assets_dir()),
+        title=shell.PRODUCT_NAME,
+        update_title=None,
+        index_string=INDEX_TEMPLATE,
+        csrf_token_name=CSRF_COOKIE,
+        csrf_header_name=CSRF_HEADER,
+    )
+    install_headers(server, lambda: _inline_scripts(app), settings.cookie_secure)
+    app.layout = shell.layout
+    shell.register_callbacks(app)
+    return app
+
+
+def _inline_scripts(app: dash.Dash) -> list[str]:
+    """The inline scripts Dash writes into its index page, hashed into the Content-Security-Policy."""
+    return [app.renderer, *app._inline_scripts]  # noqa: SLF001 - Dash has no public accessor

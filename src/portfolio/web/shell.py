@@ -1,0 +1,95 @@
+"""The frame around every page: top bar with navigation from ``dash.page_registry``, user menu, footer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+from dash import ALL, Dash, Input, Output, State, dcc, html
+from flask_wtf.csrf import generate_csrf
+
+from . import ids
+from .context import signed_in_user
+
+PRODUCT_NAME = "Portfolio"
+ATTRIBUTION = (
+    "Demo data: Cambridge University Estates building energy usage archive (MIT); contains data from "
+    "UK Power Networks' Low Carbon London project, London Datastore, and Met Office MIDAS Open public sector "
+    "information, licensed under the Open Government Licence v3.0; eemeter temperature sample (Apache-2.0). "
+    "Organisation, site and meter names are invented."
+)
+ROLE_LABELS = {"customer": "Customer", "broker": "Broker", "account_manager": "Account manager", "admin": "Admin"}
+
+
+def nav_pages(role: str | None) -> list[dict[str, Any]]:
+    """Pages to link for ``role``: registry order, minus pages marked ``nav=False`` or limited to other roles."""
+    pages = [page for page in dash.page_registry.values() if page.get("nav", True)]
+    return [page for page in pages if "roles" not in page or role in page["roles"]]
+
+
+def _nav() -> html.Nav:
+    user = signed_in_user()
+    links = [
+        dcc.Link(page["name"], href=page["relative_path"], className="nav-link",
+                 id={"type": ids.NAV_LINK, "path": page["relative_path"]})
+        for page in nav_pages(user.role if user else None)
+    ]
+    return html.Nav(links, className="top-nav", **{"aria-label": "Main"})
+
+
+def _user_menu() -> html.Div:
+    """Who is signed in, and a logout form posting the CSRF token (logout is never a GET)."""
+    user = signed_in_user()
+    if user is None:
+        return html.Div(id=ids.USER_MENU, className="user-menu")
+    return html.Div(
+        [
+            html.Span(user.email, className="user-email"),
+            html.Span(ROLE_LABELS.get(user.role, user.role), className="role-badge"),
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                    html.Button("Log out", type="submit", id=ids.LOGOUT_BUTTON, className="button button-quiet"),
+                ],
+                action="/logout",
+                method="POST",
+                id=ids.LOGOUT_FORM,
+                className="logout-form",
+            ),
+        ],
+        id=ids.USER_MENU,
+        className="user-menu",
+    )
+
+
+def layout() -> html.Div:
+    """Build the shell per request: the navigation and user menu depend on who is asking."""
+    return html.Div(
+        [
+            html.Header(
+                html.Div(
+                    [dcc.Link(PRODUCT_NAME, href="/", className="brand"), _nav(), _user_menu()],
+                    className="top-bar-inner",
+                ),
+                className="top-bar",
+            ),
+            html.Main(dash.page_container, className="content"),
+            html.Footer(html.P(ATTRIBUTION), className="footer"),
+            dcc.Store(id=ids.SHELL_STORE, storage_type="memory", data={}),
+        ],
+        className="app-shell",
+    )
+
+
+def update_nav_links(pathname: str | None, link_ids: list[dict[str, str]]) -> list[str]:
+    """Mark the link of the page on screen, so people always know where they are."""
+    return ["nav-link active" if link["path"] == (pathname or "/") else "nav-link" for link in link_ids]
+
+
+def register_callbacks(app: Dash) -> None:
+    """Bind the shell's callbacks to this app (not the global registry, so several apps can coexist in tests)."""
+    app.callback(
+        Output({"type": ids.NAV_LINK, "path": ALL}, "className"),
+        Input(ids.PAGE_LOCATION, "pathname"),
+        State({"type": ids.NAV_LINK, "path": ALL}, "id"),
+    )(update_nav_links)
