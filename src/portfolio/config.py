@@ -32,6 +32,7 @@ class Settings:
     base_url: str = "http://127.0.0.1:8050"
     inbox_path: Path | None = None
     max_export_days: int = 400
+    trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers to believe
 
 
 def _read_or_create_secret(instance_path: Path) -> str:
@@ -67,6 +68,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         base_url=env.get("PORTFOLIO_BASE_URL", "http://127.0.0.1:8050"),
         inbox_path=Path(inbox).resolve() if inbox else instance_path / "inbox",
         max_export_days=int(env.get("PORTFOLIO_MAX_EXPORT_DAYS", "400")),
+        trusted_proxies=int(env.get("PORTFOLIO_TRUSTED_PROXIES", "0")),
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

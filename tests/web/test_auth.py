@@ -148,3 +148,20 @@ def test_a_success_resets_the_email_count_only(app: dash.Dash, world: World) -> 
     colleague = app.server.test_client()  # the office address keeps its failures: a success does not clear them
     assert log_in(colleague, world.admin.email, "not the password").status_code == 401
     assert log_in(colleague, world.admin.email, world.admin.password).status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(
+    settings, world: World, world_session_factory: sessionmaker[Session]  # type: ignore[no-untyped-def]
+) -> None:
+    from dataclasses import replace
+
+    from portfolio.web.app import create_app
+
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    for proxies, expected_ip in ((0, "127.0.0.1"), (1, "203.0.113.9")):
+        client = create_app(replace(settings, trusted_proxies=proxies)).server.test_client()
+        token = form_token(client)
+        client.post("/login", data={"email": world.customer.email, "password": "wrong", "csrf_token": token}, headers=forwarded)
+        with world_session_factory() as session:
+            last = session.query(LoginAttempt).order_by(LoginAttempt.id.desc()).first()
+        assert last is not None and last.ip == expected_ip

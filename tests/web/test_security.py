@@ -145,3 +145,4 @@ def test_cookies_are_secure_by_default(settings: Settings, world: World) -> None
         assert "Secure" in csrf and "SameSite=Strict" in csrf and "HttpOnly" not in csrf
     finally:
         app_state(app.server).engine.dispose()
+

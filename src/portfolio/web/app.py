@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 import dash
+from werkzeug.middleware.proxy_fix import ProxyFix
 from flask import Flask, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -70,6 +71,10 @@ def _make_server(settings: Settings) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own lifetime
         WTF_CSRF_HEADERS=[CSRF_HEADER],
     )
+    if settings.trusted_proxies:
+        # Behind nginx every request comes from the proxy: without this, one IP's failed logins lock everyone out.
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return server
 
 
