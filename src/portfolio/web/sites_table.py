@@ -76,6 +76,10 @@ def make_sites_table(rows: list[dict[str, str]]) -> dash_table.DataTable:
             "fontFamily": FONT_STACK, "fontSize": "14px", "padding": "10px 12px", "textAlign": "left",
             "whiteSpace": "nowrap", "border": "none", "borderBottom": "1px solid #e4e7eb",
         },
+        style_cell_conditional=[  # long names wrap so every column fits without sideways scrolling
+            {"if": {"column_id": column}, "whiteSpace": "normal", "minWidth": "160px", "maxWidth": "280px"}
+            for column in ("name", "organisation")
+        ],
         style_filter={"backgroundColor": "#ffffff"},
         style_data_conditional=[
             {"if": {"filter_query": f'{{first_reading}} = "{NO_DATA}"', "column_id": "first_reading"},
