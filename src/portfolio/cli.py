@@ -1,0 +1,377 @@
+"""The ``portfolio`` command: schema, imports, demo data, users, site lists and the web server.
+
+Every command reads its settings through :func:`portfolio.config.load_settings` and imports the heavy modules
+(parsers, demo, web app) only when it runs, so ``portfolio --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hashlib
+import json
+import secrets
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from portfolio.config import Settings, load_settings
+from portfolio.db import make_engine, make_session_factory, transaction
+from portfolio.models import Organisation, Role
+
+EXIT_OK = 0
+EXIT_FAILED = 2
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked; main prints the message and exits with status 2."""
+
+
+@dataclass
+class ImportReport:
+    """Totals of one ``portfolio import`` run, in the shape of its ``--json`` output."""
+
+    files: int = 0
+    site_ids: set[int] = field(default_factory=set)
+    readings: int = 0
+    weather: int = 0
+    errors: list[dict[str, str | None]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "sites": len(self.site_ids),
+            "readings": self.readings,
+            "weather": self.weather,
+            "errors": self.errors,
+        }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_file(
+    factory: sessionmaker[Session],
+    path: Path,
+    *,
+    organisation_account: str | None = None,
+    meter: str | None = None,
+    fuel: str | None = None,
+    location: str | None = None,
+    local_time: bool = False,
+) -> Any:
+    """Parse and load one file in its own transaction; any error rolls the whole file back and propagates."""
+    from portfolio.ingest.detect import parse_file
+    from portfolio.ingest.loader import load_parsed
+
+    sha256 = file_sha256(path)
+    parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
+    with transaction(factory) as session:
+        return load_parsed(session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256)
+
+
+def _error_entry(path: Path, error: BaseException) -> dict[str, str | None]:
+    from portfolio.ingest.records import ImportFormatError
+
+    if isinstance(error, ImportFormatError):
+        return {"file": str(path), "where": error.where, "error": error.problem}
+    if isinstance(error, FileNotFoundError):
+        return {"file": str(path), "where": None, "error": "file not found"}
+    if isinstance(error, SQLAlchemyError):
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return {"file": str(path), "where": None, "error": f"database error: {detail}"}
+    if isinstance(error, (ValueError, OSError)):
+        return {"file": str(path), "where": None, "error": str(error)}
+    return {"file": str(path), "where": None, "error": f"{type(error).__name__}: {error}"}
+
+
+def _describe(entry: dict[str, str | None]) -> str:
+    where = f" ({entry['where']})" if entry["where"] else ""
+    return f"{entry['file']}{where}: {entry['error']}"
+
+
+def _engine(settings: Settings, *, write: bool) -> Engine:
+    """An engine for the configured database; writers bring the schema up to date first."""
+    engine = make_engine(settings.database_url)
+    if write:
+        from portfolio.schema import upgrade
+
+        upgrade(engine)
+    return engine
+
+
+def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
+    from alembic.migration import MigrationContext
+
+    engine = _engine(settings, write=True)
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    print(f"database at revision {revision}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(settings, write=True)
+    factory = make_session_factory(engine)
+    report = ImportReport()
+    try:
+        for name in args.files:
+            path = Path(name)
+            try:
+                if not path.is_file():
+                    raise FileNotFoundError(name)
+                summary = import_file(
+                    factory, path, organisation_account=args.org, meter=args.meter, fuel=args.fuel,
+                    location=args.location, local_time=args.local_time,
+                )
+            except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
+                entry = _error_entry(path, error)
+                report.errors.append(entry)
+                print(f"import failed: {_describe(entry)}", file=sys.stderr)
+                continue
+            report.files += 1
+            report.site_ids |= set(summary.site_ids)
+            report.readings += summary.readings
+            report.weather += summary.weather
+            if not args.json:
+                created = f", {summary.sites_created} new" if summary.sites_created else ""
+                weather = f", {summary.weather} weather rows" if summary.weather else ""
+                print(f"{path}: {summary.readings} readings stored ({summary.sites} sites{created}){weather}")
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json()))
+    elif len(args.files) > 1:
+        print(f"{report.files} of {len(args.files)} files imported, {report.readings} readings, {report.weather} weather rows")
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def _print_logins(settings: Settings, out: TextIO) -> None:
+    import portfolio.demo as demo
+
+    logins = demo.demo_logins(settings)
+    formatter = getattr(demo, "format_logins", None)
+    if formatter is not None:
+        print(formatter(logins), file=out)
+        return
+    for login in logins:
+        print(f"  {login.get('role', ''):<16} {login['email']}  {login['password']}", file=out)
+
+
+def cmd_load_demo(args: argparse.Namespace, settings: Settings) -> int:
+    import portfolio.demo as demo
+
+    engine = _engine(settings, write=True)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            has_data = session.scalar(select(Organisation.id).limit(1)) is not None
+        if args.if_empty and has_data:
+            print("the database already has organisations; demo not loaded")
+        else:
+            summary = demo.load_demo(factory, settings)
+            print(f"demo loaded: {summary}")
+    except RuntimeError as error:
+        raise CommandError(str(error)) from error
+    finally:
+        engine.dispose()
+    _print_logins(settings, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_demo_logins(args: argparse.Namespace, settings: Settings) -> int:
+    _print_logins(settings, sys.stdout)
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """Return (password, generated?): stdin when asked, a prompt on a terminal, else a random one."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n"), False
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Repeat password: "):
+            raise CommandError("passwords do not match")
+        return first, False
+    return secrets.token_urlsafe(12), True
+
+
+def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
+    from portfolio.users import UserError, create_user
+
+    role = Role(args.role)
+    accounts: list[str] = args.org or []
+    if role is Role.CUSTOMER and len(accounts) != 1:
+        raise CommandError("a customer belongs to exactly one organisation: give one --org ACCOUNT")
+    if role in (Role.BROKER, Role.ACCOUNT_MANAGER) and not accounts:
+        raise CommandError(f"a {role.value} needs at least one --org ACCOUNT")
+    if role is Role.ADMIN and accounts:
+        raise CommandError("admins see every organisation: leave out --org")
+    password, generated = _read_password(args)
+    engine = _engine(settings, write=True)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            organisations: list[Organisation] = []
+            for account in accounts:
+                organisation = session.scalar(select(Organisation).where(Organisation.account_number == account))
+                if organisation is None:
+                    raise CommandError(f"no organisation with account number {account!r}")
+                organisations.append(organisation)
+            try:
+                user = create_user(
+                    session, args.email, role, password,
+                    organisation=organisations[0] if role is Role.CUSTOMER else None,
+                    linked_organisations=organisations if role in (Role.BROKER, Role.ACCOUNT_MANAGER) else (),
+                )
+            except UserError as error:
+                raise CommandError(str(error)) from error
+            email = user.email
+    finally:
+        engine.dispose()
+    print(f"added {role.value} {email}" + (f" ({', '.join(accounts)})" if accounts else ""))
+    if generated:
+        print(f"generated password (shown once): {password}")
+    return EXIT_OK
+
+
+def _iso_utc(value: Any) -> str | None:
+    if value is None or value != value:  # None, NaT
+        return None
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and NaN to JSON-friendly Python values."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
+    from portfolio.access import Viewer, viewer_for
+    from portfolio.queries.sites import load_site_summaries
+    from portfolio.users import find_user
+
+    engine = _engine(settings, write=False)
+    try:
+        with make_session_factory(engine)() as session:
+            if args.as_email:
+                user = find_user(session, args.as_email)
+                if user is None:
+                    raise CommandError(f"no user with email {args.as_email!r}")
+                viewer = viewer_for(session, user)
+            else:
+                viewer = Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+            frame = load_site_summaries(session, viewer)
+    finally:
+        engine.dispose()
+    sites = [
+        {
+            "id": _plain(row["id"]),
+            "name": _plain(row["name"]),
+            "organisation": _plain(row["organisation"]),
+            "meter_identifier": _plain(row["meter_identifier"]),
+            "fuel": _plain(row["fuel"]),
+            "meter_type": _plain(row["meter_type"]),
+            "postcode": _plain(row["postcode"]),
+            "time_zone": _plain(row["time_zone"]),
+            "first_reading": _iso_utc(row["first_reading"]),
+            "last_reading": _iso_utc(row["last_reading"]),
+        }
+        for row in frame.to_dict("records")
+    ]
+    if args.json:
+        print(json.dumps(sites, indent=2))
+        return EXIT_OK
+    print(_table(sites, ["id", "name", "organisation", "fuel", "meter_type", "meter_identifier", "first_reading",
+                         "last_reading"]))
+    return EXIT_OK
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    cells = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    if not rows:
+        lines.append("(no sites)")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from portfolio.web.app import create_app
+
+    app = create_app(settings)
+    app.run(host=args.host, port=args.port, debug=False)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portfolio", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init_db = commands.add_parser("init-db", help="create or upgrade the database schema")
+    init_db.set_defaults(handler=cmd_init_db)
+
+    imp = commands.add_parser("import", help="import meter or weather files (CSV, Green Button XML, gzip)")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument("--org", metavar="ACCOUNT", help="organisation account number for meters not seen before")
+    imp.add_argument("--json", action="store_true", help="print one JSON summary object")
+    imp.add_argument("--meter", metavar="ID", help="meter identifier for files that do not name one")
+    imp.add_argument("--fuel", choices=["power", "gas"], help="fuel for files that do not say")
+    imp.add_argument("--location", metavar="NAME", help="weather location name for weather files")
+    imp.add_argument("--local-time", action="store_true", help="timestamps are UK local time, not UTC")
+    imp.set_defaults(handler=cmd_import)
+
+    demo = commands.add_parser("load-demo", help="load the demo dataset and print its logins")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing if the database has organisations")
+    demo.set_defaults(handler=cmd_load_demo)
+
+    logins = commands.add_parser("demo-logins", help="print the demo logins")
+    logins.set_defaults(handler=cmd_demo_logins)
+
+    users = commands.add_parser("users", help="manage user accounts")
+    user_commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    add = user_commands.add_parser("add", help="add a user")
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--org", action="append", metavar="ACCOUNT",
+                     help="organisation account number (repeat for brokers and account managers)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(handler=cmd_users_add)
+
+    sites = commands.add_parser("sites", help="list sites")
+    sites.add_argument("--json", action="store_true", help="print a JSON array")
+    sites.add_argument("--as", dest="as_email", metavar="EMAIL", help="apply this user's access policy")
+    sites.set_defaults(handler=cmd_sites)
+
+    serve = commands.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8050)
+    serve.set_defaults(handler=cmd_serve)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status (argument errors exit 2 through argparse)."""
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    try:
+        return int(args.handler(args, settings))
+    except CommandError as error:
+        print(f"portfolio: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
