@@ -1,4 +1,3 @@
-import time
 from pathlib import Path
 
 import numpy as np
@@ -221,19 +220,25 @@ def test_cambridge_hourly_gas_needs_meter_and_fuel(tmp_path):
     assert (meter.readings["interval_seconds"] == 3600).all()
 
 
-def test_half_a_million_rows_parse_quickly(tmp_path):
-    n = 500_000
-    starts = pd.date_range("2013-01-01", periods=n // 20, freq="30min")
-    frame = pd.DataFrame({
-        "LCLid": np.repeat([f"MAC{i:06d}" for i in range(20)], n // 20),
-        "tstp": np.tile(starts.strftime("%Y-%m-%d %H:%M:%S"), 20),
-        "energy(kWh/hh)": np.tile(np.round(np.linspace(0, 2, n // 20), 3).astype(str), 20),
-    })
-    path = tmp_path / "big.csv"
-    frame.to_csv(path, index=False)
-    data = path.read_bytes()
-    began = time.perf_counter()
-    parsed = parse_hh_csv(path, data)
-    elapsed = time.perf_counter() - began
-    assert sum(len(m.readings) for m in parsed.meters) == n
-    assert elapsed < 3.0, f"parsing 500k rows took {elapsed:.2f} s"
+def test_a_file_cut_off_mid_line_is_refused(tmp_path):
+    text = LCL_DST.read_text()
+    cut = text[: text.index("\n", 5000) + 16]  # ends part-way through a timestamp: "MAC000002,2013-0"
+    with pytest.raises(ImportFormatError) as caught:
+        parse(write(tmp_path, cut))
+    assert "truncated" in caught.value.problem and caught.value.where.startswith("line ")
+
+
+def test_a_gap_row_with_a_broken_timestamp_is_refused(tmp_path):
+    text = f"MPAN,datetime,kWh\n{MPAN},2024-01-01 00:00,1\n{MPAN},2024-01-01 0X:30,\n"
+    with pytest.raises(ImportFormatError) as caught:
+        parse(write(tmp_path, text))
+    assert caught.value.where == "line 3"
+
+
+def test_estimated_flags_are_read_per_row(tmp_path):
+    text = f"MPAN,datetime,kWh,quality\n{MPAN},2024-01-01 00:00,1,A\n{MPAN},2024-01-01 00:30,2, e \n{MPAN},2024-01-01 01:00,3,Actual\n"
+    meter = parse(write(tmp_path, text)).meters[0]
+    assert meter.readings["estimated"].tolist() == [False, True, False]
+    with pytest.raises(ImportFormatError, match="'maybe'") as caught:
+        parse(write(tmp_path, text + f"{MPAN},2024-01-01 01:30,4,maybe\n"))
+    assert caught.value.where == "line 5"

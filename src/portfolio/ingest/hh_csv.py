@@ -56,7 +56,21 @@ def read_csv_strings(path: Path, data: bytes) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise ImportFormatError(str(path), f"not a readable CSV file: {error}") from error
     frame.columns = [str(column).strip() for column in frame.columns]
-    return frame.fillna("")
+    _refuse_truncated_last_line(path, data, len(frame.columns))
+    frame = frame.fillna("")
+    return frame
+
+
+def _refuse_truncated_last_line(path: Path, data: bytes, columns: int) -> None:
+    """A copy cut off mid-line ends in a short, unterminated line that pandas would quietly pad with blanks."""
+    body = data.rstrip(b"\r\n")
+    if body == data.rstrip() and not data.endswith((b"\n", b"\r")) and b"\n" in body:
+        last = body.rsplit(b"\n", 1)[-1]
+        fields = last.count(b",") + 1
+        line = body.count(b"\n") + 1
+        if b'"' not in last and fields < columns:
+            raise ImportFormatError(str(path), f"the last line has {fields} of {columns} fields (truncated file?)",
+                                    f"line {line}")
 
 
 def normalised(column: str) -> str:
@@ -124,6 +138,8 @@ def _parse_long(path: Path, frame: pd.DataFrame, *, meter: str | None, fuel: str
     raw_values = frame[energy_column]
     values = pd.to_numeric(raw_values, errors="coerce").to_numpy(dtype="float64")
     missing = _missing_mask(path, raw_values, values, lines, energy_column)
+    if missing.any():  # a gap row is still a row: a broken timestamp on it is bad input, not a gap
+        parse_timestamps(path, frame.loc[missing, stamp_column], lines[missing])
     keep = ~missing
     frame, values, lines = frame[keep], values[keep], lines[keep]
     ids = _meter_ids(path, frame, meter_column, meter)
@@ -225,13 +241,14 @@ def _header_interval(column: str) -> int | None:
 
 def _flags(path: Path, raw: pd.Series, lines: np.ndarray) -> np.ndarray:
     """Map A/E, actual/estimated, true/false style flags to booleans."""
-    texts = raw.str.strip().str.lower()
-    unknown = ~(texts.isin(TRUE_FLAGS) | texts.isin(FALSE_FLAGS)).to_numpy()
+    codes, distinct = pd.factorize(raw)  # a file has a handful of distinct flags: normalise those only
+    texts = pd.Index(distinct).str.strip().str.lower()
+    unknown = ~(texts.isin(TRUE_FLAGS) | texts.isin(FALSE_FLAGS))
     if unknown.any():
-        first = int(np.flatnonzero(unknown)[0])
+        first = int(np.flatnonzero(np.isin(codes, np.flatnonzero(unknown)))[0])
         raise ImportFormatError(str(path), f"estimated flag {raw.iloc[first]!r} is not A/E, actual/estimated or true/false",
                                 f"line {lines[first]}")
-    return texts.isin(TRUE_FLAGS).to_numpy()
+    return np.asarray(texts.isin(TRUE_FLAGS))[codes]
 
 
 def parse_timestamps(path: Path, texts: pd.Series, lines: np.ndarray, *, local_time: bool = False,
