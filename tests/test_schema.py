@@ -20,3 +20,12 @@ def test_migrations_match_models(engine: Engine) -> None:
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
     assert {"readings", "sites", "users", "daily_usage", "weather_readings"} <= set(inspect(engine).get_table_names())
+
+
+def test_sqlite_series_tables_are_clustered_on_their_key(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return  # a PostgreSQL heap has no rowid choice; the primary key index serves range scans there
+    with engine.connect() as connection:
+        for table in ("readings", "daily_usage", "weather_readings"):
+            sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).scalar_one()
+            assert "WITHOUT ROWID" in sql

@@ -198,6 +198,7 @@ class Reading(Base):
     """One metered interval. Unique per (site, interval start): re-importing a file changes nothing."""
 
     __tablename__ = "readings"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on the primary key: smaller, faster range scans
 
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     start_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # UTC epoch seconds, interval start
@@ -213,6 +214,7 @@ class DailyUsage(Base):
     """Daily roll-up per site and *local* day, kept current by the loader so lists never scan raw readings."""
 
     __tablename__ = "daily_usage"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on the primary key: smaller, faster range scans
 
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
@@ -224,6 +226,7 @@ class DailyUsage(Base):
 
 class WeatherReading(Base):
     __tablename__ = "weather_readings"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on the primary key: smaller, faster range scans
 
     location_id: Mapped[int] = mapped_column(ForeignKey("weather_locations.id", ondelete="CASCADE"), primary_key=True)
     hour_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # UTC epoch seconds, start of the hour

@@ -98,7 +98,8 @@ def upgrade() -> None:
     sa.Column('air_temperature_c', sa.Float(), nullable=False),
     sa.Column('issued_at_ts', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['location_id'], ['weather_locations.id'], name=op.f('fk_weather_readings_location_id_weather_locations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('location_id', 'hour_ts', 'kind', name=op.f('pk_weather_readings'))
+    sa.PrimaryKeyConstraint('location_id', 'hour_ts', 'kind', name=op.f('pk_weather_readings')),
+    sqlite_with_rowid=False
     )
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,7 +122,8 @@ def upgrade() -> None:
     sa.Column('estimated_intervals', sa.Integer(), nullable=False),
     sa.Column('interval_seconds', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_daily_usage_site_id_sites'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('site_id', 'local_date', name=op.f('pk_daily_usage'))
+    sa.PrimaryKeyConstraint('site_id', 'local_date', name=op.f('pk_daily_usage')),
+    sqlite_with_rowid=False
     )
     op.create_table('meters',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -158,7 +160,8 @@ def upgrade() -> None:
     sa.Column('original_unit', sa.String(length=12), nullable=True),
     sa.ForeignKeyConstraint(['import_id'], ['imports.id'], name=op.f('fk_readings_import_id_imports'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_readings_site_id_sites'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('site_id', 'start_ts', name=op.f('pk_readings'))
+    sa.PrimaryKeyConstraint('site_id', 'start_ts', name=op.f('pk_readings')),
+    sqlite_with_rowid=False
     )
     op.create_table('user_organisations',
     sa.Column('user_id', sa.Integer(), nullable=False),
