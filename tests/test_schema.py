@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
+from portfolio.db import make_engine
 from portfolio.models import Base
 from portfolio.schema import is_current, upgrade
 
@@ -22,10 +23,10 @@ def test_upgrade_is_idempotent(engine: Engine) -> None:
     assert {"readings", "sites", "users", "daily_usage", "weather_readings"} <= set(inspect(engine).get_table_names())
 
 
-def test_sqlite_series_tables_are_clustered_on_their_key(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        return  # a PostgreSQL heap has no rowid choice; the primary key index serves range scans there
+def test_sqlite_series_tables_are_clustered_on_their_key(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
     with engine.connect() as connection:
         for table in ("readings", "daily_usage", "weather_readings"):
             sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).scalar_one()
             assert "WITHOUT ROWID" in sql
+    engine.dispose()
