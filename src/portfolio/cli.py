@@ -163,13 +163,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 def _print_logins(settings: Settings, out: TextIO) -> None:
     import portfolio.demo as demo
 
-    logins = demo.demo_logins(settings)
-    formatter = getattr(demo, "format_logins", None)
-    if formatter is not None:
-        print(formatter(logins), file=out)
-        return
-    for login in logins:
-        print(f"  {login.get('role', ''):<16} {login['email']}  {login['password']}", file=out)
+    print(demo.format_logins(demo.demo_logins(settings)), file=out)
 
 
 def cmd_load_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -184,7 +178,10 @@ def cmd_load_demo(args: argparse.Namespace, settings: Settings) -> int:
             print("the database already has organisations; demo not loaded")
         else:
             summary = demo.load_demo(factory, settings)
-            print(f"demo loaded: {summary}")
+            print(
+                f"demo loaded: {summary.organisations} organisations, {summary.sites} sites, "
+                f"{summary.readings:,} readings, {summary.weather:,} hourly temperatures, {summary.users} users"
+            )
     except RuntimeError as error:
         raise CommandError(str(error)) from error
     finally:
