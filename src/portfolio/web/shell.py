@@ -8,7 +8,7 @@ import dash
 from dash import ALL, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from . import ids
+from . import group_editor, ids, portfolio_view
 from .context import signed_in_user
 
 PRODUCT_NAME = "Portfolio"
@@ -76,6 +76,8 @@ def layout() -> html.Div:
             html.Main(dash.page_container, className="content"),
             html.Footer(html.P(ATTRIBUTION), className="footer"),
             dcc.Store(id=ids.SHELL_STORE, storage_type="memory", data={}),
+            # The portfolio pages' group, date range and fuel (url_state.to_store); re-validated on every use.
+            dcc.Store(id=ids.PORTFOLIO_STATE, storage_type="memory", data={}),
         ],
         className="app-shell",
     )
@@ -93,3 +95,6 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.PAGE_LOCATION, "pathname"),
         State({"type": ids.NAV_LINK, "path": ALL}, "id"),
     )(update_nav_links)
+    # Page callbacks live beside their helpers (Dash re-imports page modules per app): bind them here.
+    portfolio_view.register_callbacks(app)
+    group_editor.register_callbacks(app)

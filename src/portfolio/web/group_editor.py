@@ -1,0 +1,373 @@
+"""The groups page: create, rename, delete and fill portfolio groups through ``portfolio.groups``.
+
+Every change goes through the group service, which checks the access policy; this module only turns
+its ``GroupError``/``AccessDenied`` into readable messages. Kept out of ``pages/`` so tests can import
+it; its callbacks are bound per app by :func:`register_callbacks` (called from the shell).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Dash, Input, Output, State, dash_table, dcc, html
+from sqlalchemy.orm import Session
+
+from portfolio.access import AccessDenied, Viewer
+from portfolio.groups import (
+    ALL_SITES,
+    MAX_NAME_LENGTH,
+    GroupError,
+    add_sites,
+    can_edit_group,
+    create_group,
+    delete_group,
+    group_options,
+    group_site_ids,
+    match_pasted_sites,
+    remove_sites,
+    rename_group,
+    viewable_group,
+)
+from portfolio.queries.sites import load_site_summaries
+
+from . import ids
+from .context import current_viewer, request_session
+from .sites_table import FILTER_OPTIONS, FONT_STACK, site_rows
+
+HIDDEN = "hidden"
+CREATE, RENAME, DELETE, ADD, REMOVE, PASTE = "create", "rename", "delete", "add", "remove", "paste"
+ACTIONS = {
+    ids.GROUPS_CREATE: CREATE, ids.GROUPS_RENAME: RENAME, ids.GROUPS_DELETE: DELETE,
+    ids.GROUPS_ADD: ADD, ids.GROUPS_REMOVE: REMOVE, ids.GROUPS_PASTE_ADD: PASTE,
+}
+PICKER_COLUMNS = [
+    ("name", "Site"), ("organisation", "Organisation"), ("postcode", "Postcode"), ("fuel", "Fuel"),
+    ("meter_type", "Meter type"), ("meter_identifier", "MPAN / MPRN"),
+]
+NO_GROUP = "Choose one of your groups first (or create one)."
+
+
+@dataclass(frozen=True)
+class GroupForm:
+    """What the page sends with a button press; all of it untrusted."""
+
+    group: str | None = None
+    new_name: str | None = None
+    rename: str | None = None
+    picked: Sequence[object] = ()
+    members: Sequence[object] = ()
+    pasted: str = ""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    message: str
+    ok: bool
+    group: str | None  # the group to show afterwards
+    pasted: str | None = None  # what to leave in the paste box (the lines that did not match)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
+
+
+def _plural(count: int, noun: str = "site") -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _added_message(added: int, wanted: int) -> str:
+    already = wanted - added
+    message = f"Added {_plural(added)}."
+    return message + (f" {_plural(already)} {'was' if already == 1 else 'were'} already in the group." if already else "")
+
+
+def _change(session: Session, viewer: Viewer, action: str, form: GroupForm) -> ActionResult:
+    """Run one action through the group service; raises GroupError/AccessDenied unchanged."""
+    if action == CREATE:
+        group = create_group(session, viewer, form.new_name, form.picked)
+        extra = f" with {_plural(len(form.picked))}" if form.picked else ""
+        return ActionResult(f"Created the group “{group.name}”{extra}.", True, str(group.id))
+    if not form.group or form.group == ALL_SITES:
+        raise GroupError(NO_GROUP)
+    if action == RENAME:
+        group = rename_group(session, viewer, form.group, form.rename)
+        return ActionResult(f"Renamed the group to “{group.name}”.", True, str(group.id))
+    if action == DELETE:
+        delete_group(session, viewer, form.group)
+        return ActionResult("Deleted the group. Its sites are unchanged.", True, None)
+    if action == ADD:
+        if not form.picked:
+            raise GroupError("tick the sites to add in the table first")
+        added = add_sites(session, viewer, form.group, form.picked)
+        return ActionResult(_added_message(added, len(set(map(str, form.picked)))), True, form.group)
+    if action == REMOVE:
+        if not form.members:
+            raise GroupError("tick the sites to remove in the group's table first")
+        remove_sites(session, viewer, form.group, form.members)
+        return ActionResult(f"Removed {_plural(len(form.members))} from the group.", True, form.group)
+    if action == PASTE:
+        match = match_pasted_sites(session, viewer, form.pasted)
+        if not match.site_ids and not match.unmatched:
+            raise GroupError("paste MPANs, MPRNs or site names, one per line")
+        added = add_sites(session, viewer, form.group, match.site_ids) if match.site_ids else 0
+        message = _added_message(added, len(match.site_ids))
+        if match.unmatched:
+            message += f" Not matched ({len(match.unmatched)}): {', '.join(match.unmatched)}."
+        return ActionResult(message, not match.unmatched, form.group, pasted="\n".join(match.unmatched))
+    raise GroupError(f"unknown action {action!r}")
+
+
+def apply_group_action(session: Session, viewer: Viewer, action: str, form: GroupForm) -> ActionResult:
+    """Commit a permitted change; a refused one is rolled back whole and its reason shown."""
+    try:
+        result = _change(session, viewer, action, form)
+    except (GroupError, AccessDenied) as error:
+        session.rollback()
+        return ActionResult(_sentence(str(error)) + " Nothing was changed.", False, form.group)
+    session.commit()
+    return result
+
+
+def picker_rows(summaries: pd.DataFrame) -> list[dict[str, Any]]:
+    """The home page's rows, keyed by site id so the table's selection is a list of site ids."""
+    return [{**row, "id": int(site_id)} for row, site_id in zip(site_rows(summaries), summaries["id"], strict=True)]
+
+
+def editable_options(options: Sequence[tuple[str, str, bool]]) -> list[dict[str, str]]:
+    """The groups the viewer can pick here ("All sites" is automatic, so it is not listed)."""
+    return [
+        {"label": label if editable else f"{label} · read-only", "value": value}
+        for value, label, editable in options
+        if value != ALL_SITES
+    ]
+
+
+def feedback(result: ActionResult) -> html.Div:
+    if result.ok:
+        return html.Div(result.message, className="notice", role="status")
+    return html.Div(result.message, className="alert", role="alert")
+
+
+def make_site_table(
+    table_id: str, selectable: bool, page_size: int, rows: list[dict[str, Any]] | None = None
+) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id=table_id,
+        columns=[{"id": key, "name": name, "filter_options": FILTER_OPTIONS} for key, name in PICKER_COLUMNS],
+        data=rows or [],
+        row_selectable="multi" if selectable else False,
+        selected_rows=[],
+        sort_action="native",
+        filter_action="native",
+        filter_options=FILTER_OPTIONS,
+        page_action="native",
+        page_size=page_size,
+        style_as_list_view=True,
+        style_table={"overflowX": "auto"},
+        style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8", "color": "#1f2933"},
+        style_cell={
+            "fontFamily": FONT_STACK, "fontSize": "14px", "padding": "8px 12px", "textAlign": "left",
+            "whiteSpace": "nowrap", "border": "none", "borderBottom": "1px solid #e4e7eb",
+        },
+    )
+
+
+def make_groups_layout(
+    options: Sequence[tuple[str, str, bool]], sites: list[dict[str, Any]], read_only: bool, selected: str | None
+) -> html.Section:
+    """The page; read-only viewers get the same tree with every edit control hidden (ids must exist)."""
+    picks = editable_options(options)
+    edit = HIDDEN if read_only else ""
+    return html.Section(
+        [
+            html.Div(
+                [
+                    html.H1("Groups"),
+                    html.P(
+                        "Everyone has an automatic “All sites” view. Groups you name here come on top of it; "
+                        "a site can be in several groups.",
+                        className="muted",
+                    ),
+                ],
+                className="page-header",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label("Group", htmlFor=ids.GROUPS_PICKER, className="control-label"),
+                            dcc.Dropdown(id=ids.GROUPS_PICKER, options=picks, value=selected, clearable=False,
+                                         placeholder="No groups yet" if not picks else "Choose a group",
+                                         className="group-dropdown"),
+                        ],
+                        className="control",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("New group", htmlFor=ids.GROUPS_NEW_NAME, className="control-label"),
+                            html.Div(
+                                [
+                                    dcc.Input(id=ids.GROUPS_NEW_NAME, type="text", maxLength=MAX_NAME_LENGTH + 20,
+                                              placeholder="e.g. London stores", className="text-input", debounce=False),
+                                    html.Button("Create group", id=ids.GROUPS_CREATE, n_clicks=0,
+                                                className="button button-primary"),
+                                ],
+                                className="inline-form",
+                            ),
+                            html.P("Sites ticked in the table below go into the new group.", className="hint"),
+                        ],
+                        id=ids.GROUPS_CREATE_FORM, className=f"control {edit}",
+                    ),
+                ],
+                className="controls card",
+            ),
+            html.Div(id=ids.GROUPS_FEEDBACK, **{"aria-live": "polite"}),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.H2(id=ids.GROUPS_DETAIL_TITLE),
+                            html.P("Read-only: you can look at this group but not change it.",
+                                   id=ids.GROUPS_READ_ONLY_NOTE, className=f"muted {HIDDEN}"),
+                        ],
+                        className="detail-header",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Name", htmlFor=ids.GROUPS_RENAME_NAME, className="control-label"),
+                            dcc.Input(id=ids.GROUPS_RENAME_NAME, type="text", maxLength=MAX_NAME_LENGTH + 20,
+                                      className="text-input"),
+                            html.Button("Rename", id=ids.GROUPS_RENAME, n_clicks=0, className="button button-secondary"),
+                            dcc.ConfirmDialogProvider(
+                                html.Button("Delete group", id=ids.GROUPS_DELETE_BUTTON, className="button button-danger"),
+                                id=ids.GROUPS_DELETE, message="Delete this group? Its sites are not affected.",
+                            ),
+                            html.Button("Remove ticked sites", id=ids.GROUPS_REMOVE, n_clicks=0,
+                                        className="button button-secondary push-right"),
+                        ],
+                        id=ids.GROUPS_EDIT_CONTROLS, className=f"inline-form edit-row {HIDDEN}",
+                    ),
+                    html.Div(make_site_table(ids.GROUPS_MEMBERS_TABLE, selectable=not read_only, page_size=15),
+                             className="card"),
+                ],
+                id=ids.GROUPS_DETAIL, className=f"group-detail {HIDDEN}",
+            ),
+            html.Div(
+                [
+                    html.H2("Add sites"),
+                    html.P("Search, sort and filter by name, organisation, postcode, fuel or meter type, then tick sites.",
+                           className="muted"),
+                    html.Div(make_site_table(ids.GROUPS_SITES_TABLE, selectable=not read_only, page_size=15,
+                                             rows=[] if read_only else sites), className="card"),
+                    html.Div(html.Button("Add ticked sites to the group", id=ids.GROUPS_ADD, n_clicks=0,
+                                         className="button button-primary"), className="inline-form"),
+                    html.H3("Or paste a list"),
+                    html.Label("MPANs, MPRNs or site names, one per line (as copied from a spreadsheet)",
+                               htmlFor=ids.GROUPS_PASTE, className="control-label"),
+                    dcc.Textarea(id=ids.GROUPS_PASTE, value="", className="paste-box",
+                                 placeholder="1200012345678\n7654321\nAcme Bakery"),
+                    html.Div(html.Button("Add pasted sites", id=ids.GROUPS_PASTE_ADD, n_clicks=0,
+                                         className="button button-primary"), className="inline-form"),
+                ],
+                id=ids.GROUPS_ADD_PANEL, className=f"add-panel {edit}",
+            ),
+            dcc.Store(id=ids.GROUPS_REVISION, data=0),
+        ],
+        className="page groups-page",
+    )
+
+
+# Callbacks ----------------------------------------------------------------------------------------
+
+
+def update_groups(
+    _create: int | None, _rename: int | None, _delete: int | None, _add: int | None, _remove: int | None,
+    _paste: int | None, group: str | None, new_name: str | None, rename: str | None,
+    picked: list[object] | None, members: list[object] | None, pasted: str | None, revision: int | None,
+) -> tuple[Any, ...]:
+    """One button press: the service validates and refuses; we commit, then say what happened."""
+    action = ACTIONS.get(str(dash.callback_context.triggered_id))
+    if action is None:
+        raise dash.exceptions.PreventUpdate
+    session, viewer = request_session(), current_viewer()
+    form = GroupForm(group, new_name, rename, picked or (), members or (), pasted or "")
+    result = apply_group_action(session, viewer, action, form)
+    options = editable_options(group_options(session, viewer))
+    selected = result.group if result.ok or action != DELETE else group
+    if action == DELETE and result.ok:
+        selected = options[0]["value"] if options else None
+    new_name_value = "" if result.ok and action == CREATE else dash.no_update
+    picked_rows: Any = [] if result.ok and action in (CREATE, ADD) else dash.no_update
+    pasted_value = result.pasted if result.pasted is not None else dash.no_update
+    return feedback(result), options, selected, (revision or 0) + 1, new_name_value, picked_rows, pasted_value
+
+
+def update_group_detail(group: str | None, _revision: int | None) -> tuple[Any, ...]:
+    """Show the chosen group's sites; edit controls only when the viewer owns it (the server checks anyway)."""
+    hidden_all = (f"group-detail {HIDDEN}", "", f"muted {HIDDEN}", f"inline-form edit-row {HIDDEN}", "", [], [],
+                  dash.no_update)
+    if not group:
+        return hidden_all
+    session, viewer = request_session(), current_viewer()
+    try:
+        found = viewable_group(session, viewer, group)
+        members = set(group_site_ids(session, viewer, group))
+    except (AccessDenied, GroupError):
+        return hidden_all
+    editable = can_edit_group(viewer, found)
+    summaries = load_site_summaries(session, viewer)
+    rows = picker_rows(summaries.loc[summaries["id"].isin(members)])
+    title = f"{found.name} · {_plural(len(rows))}"
+    edit_class = "inline-form edit-row" if editable else f"inline-form edit-row {HIDDEN}"
+    note_class = f"muted {HIDDEN}" if editable else "muted"
+    message = f"Delete the group “{found.name}”? Its sites are not affected."
+    return "group-detail", title, note_class, edit_class, found.name, rows, [], message
+
+
+def load_picker(session: Session, viewer: Viewer) -> list[dict[str, Any]]:
+    """Every site the viewer may put in a group."""
+    return picker_rows(load_site_summaries(session, viewer))
+
+
+def register_callbacks(app: Dash) -> None:
+    """Bind the groups page's callbacks to ``app`` (Dash re-imports page modules for every app)."""
+    app.callback(
+        Output(ids.GROUPS_FEEDBACK, "children"),
+        Output(ids.GROUPS_PICKER, "options"),
+        Output(ids.GROUPS_PICKER, "value"),
+        Output(ids.GROUPS_REVISION, "data"),
+        Output(ids.GROUPS_NEW_NAME, "value"),
+        Output(ids.GROUPS_SITES_TABLE, "selected_rows"),
+        Output(ids.GROUPS_PASTE, "value"),
+        Input(ids.GROUPS_CREATE, "n_clicks"),
+        Input(ids.GROUPS_RENAME, "n_clicks"),
+        Input(ids.GROUPS_DELETE, "submit_n_clicks"),
+        Input(ids.GROUPS_ADD, "n_clicks"),
+        Input(ids.GROUPS_REMOVE, "n_clicks"),
+        Input(ids.GROUPS_PASTE_ADD, "n_clicks"),
+        State(ids.GROUPS_PICKER, "value"),
+        State(ids.GROUPS_NEW_NAME, "value"),
+        State(ids.GROUPS_RENAME_NAME, "value"),
+        State(ids.GROUPS_SITES_TABLE, "selected_row_ids"),
+        State(ids.GROUPS_MEMBERS_TABLE, "selected_row_ids"),
+        State(ids.GROUPS_PASTE, "value"),
+        State(ids.GROUPS_REVISION, "data"),
+        prevent_initial_call=True,
+    )(update_groups)
+    app.callback(
+        Output(ids.GROUPS_DETAIL, "className"),
+        Output(ids.GROUPS_DETAIL_TITLE, "children"),
+        Output(ids.GROUPS_READ_ONLY_NOTE, "className"),
+        Output(ids.GROUPS_EDIT_CONTROLS, "className"),
+        Output(ids.GROUPS_RENAME_NAME, "value"),
+        Output(ids.GROUPS_MEMBERS_TABLE, "data"),
+        Output(ids.GROUPS_MEMBERS_TABLE, "selected_rows"),
+        Output(ids.GROUPS_DELETE, "message"),
+        Input(ids.GROUPS_PICKER, "value"),
+        Input(ids.GROUPS_REVISION, "data"),
+    )(update_group_detail)
