@@ -49,9 +49,14 @@ def compute_site_list(
     interval = merged["interval_seconds"].fillna(merged["interval_seconds_site"])
     merged["interval_seconds"] = interval
     merged["intervals"] = merged["intervals"].fillna(0).astype("int64")
+    # Sites share a handful of (zone, interval) pairs: compute each once, not once per site.
+    expected = {
+        (tz, seconds): compute_expected_intervals(start, end, tz, int(seconds))
+        for tz, seconds in set(zip(merged["time_zone"], interval, strict=True))
+        if pd.notna(seconds)
+    }
     merged["expected_intervals"] = [
-        compute_expected_intervals(start, end, tz, int(seconds)) if pd.notna(seconds) else np.nan
-        for tz, seconds in zip(merged["time_zone"], interval, strict=True)
+        expected.get((tz, seconds), np.nan) for tz, seconds in zip(merged["time_zone"], interval, strict=True)
     ]
     merged["coverage"] = merged["intervals"] / merged["expected_intervals"]
     merged.loc[merged["intervals"] == 0, "coverage"] = 0.0
