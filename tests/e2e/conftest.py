@@ -1,8 +1,7 @@
 """Browser fixtures: the app served from a background thread over a fresh database, and Debian chromium.
 
-The world is built by one function, ``build_world(session_factory, settings) -> World``; to run the
-browser tests on the real demo dataset, point ``build_world`` at an adapter around ``portfolio.demo.load_demo``
-that returns the demo customer's and admin's credentials.
+The world is built by one function, ``build_world(session_factory, settings) -> World``: the real demo
+dataset, signed in to with the demo accounts generated at load time.
 """
 
 from __future__ import annotations
@@ -24,14 +23,29 @@ from portfolio.db import make_engine, make_session_factory
 from portfolio.web.app import create_app
 from portfolio.web.context import app_state
 from tests.conftest import IN_CI
-from tests.web.world import World, build_small_world
+from portfolio.demo import demo_logins, load_demo
+from portfolio.web.url_state import local_today
+from tests.web.world import Credentials, World
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-build_world = build_small_world
+
+
+def build_demo_world(session_factory: sessionmaker[Session], settings: Settings) -> World:
+    """Load the demo dataset and sign in as its first customer and its admin, as a new user of `make run` would."""
+    load_demo(session_factory, settings, today=local_today())
+    logins = demo_logins(settings)
+    first = {role: next(item for item in logins if item["role"] == role) for role in ("customer", "admin")}
+    return World(
+        customer=Credentials(first["customer"]["email"], first["customer"]["password"]),
+        admin=Credentials(first["admin"]["email"], first["admin"]["password"]),
+    )
+
+
+build_world = build_demo_world
 
 
 @dataclass(frozen=True)
