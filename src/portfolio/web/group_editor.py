@@ -36,7 +36,8 @@ from portfolio.queries.sites import load_site_summaries
 
 from . import ids
 from .context import current_viewer, request_session
-from .sites_table import FILTER_OPTIONS, FONT_STACK, site_rows
+from .sites_table import site_rows
+from .tables import make_data_table
 
 HIDDEN = "hidden"
 CREATE, RENAME, DELETE, ADD, REMOVE, PASTE = "create", "rename", "delete", "add", "remove", "paste"
@@ -156,24 +157,14 @@ def feedback(result: ActionResult) -> html.Div:
 def make_site_table(
     table_id: str, selectable: bool, page_size: int, rows: list[dict[str, Any]] | None = None
 ) -> dash_table.DataTable:
-    return dash_table.DataTable(
-        id=table_id,
-        columns=[{"id": key, "name": name, "filter_options": FILTER_OPTIONS} for key, name in PICKER_COLUMNS],
-        data=rows or [],
+    return make_data_table(
+        table_id,
+        [{"id": key, "name": name} for key, name in PICKER_COLUMNS],
+        data=rows,
+        page_size=page_size,
+        padding="8px 12px",
         row_selectable="multi" if selectable else False,
         selected_rows=[],
-        sort_action="native",
-        filter_action="native",
-        filter_options=FILTER_OPTIONS,
-        page_action="native",
-        page_size=page_size,
-        style_as_list_view=True,
-        style_table={"overflowX": "auto"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8", "color": "#1f2933"},
-        style_cell={
-            "fontFamily": FONT_STACK, "fontSize": "14px", "padding": "8px 12px", "textAlign": "left",
-            "whiteSpace": "nowrap", "border": "none", "borderBottom": "1px solid #e4e7eb",
-        },
     )
 
 

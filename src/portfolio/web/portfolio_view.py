@@ -30,7 +30,8 @@ from portfolio.queries.usage import load_list_sites, load_usage_totals
 
 from . import ids
 from .context import current_viewer, request_session
-from .sites_table import FILTER_OPTIONS, FONT_STACK, FUEL_LABELS, METER_TYPE_LABELS
+from .sites_table import FUEL_LABELS, METER_TYPE_LABELS
+from .tables import make_data_table
 from .url_state import (
     FUELS,
     URL_KEYS,
@@ -236,22 +237,11 @@ def render_portfolio(site_list: pd.DataFrame, state: PortfolioState) -> Portfoli
 
 
 def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> dash_table.DataTable:
-    return dash_table.DataTable(
-        id=table_id,
-        columns=[{**column, "filter_options": FILTER_OPTIONS} for column in columns],
-        data=[],
-        sort_action="native",
-        filter_action="native",
-        filter_options=FILTER_OPTIONS,
-        page_action="native",
+    return make_data_table(
+        table_id,
+        columns,
         page_size=page_size,
-        style_as_list_view=True,
-        style_table={"overflowX": "auto"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8", "color": "#1f2933"},
-        style_cell={
-            "fontFamily": FONT_STACK, "fontSize": "14px", "padding": "9px 12px", "textAlign": "left",
-            "whiteSpace": "nowrap", "border": "none", "borderBottom": "1px solid #e4e7eb",
-        },
+        padding="9px 12px",
         style_cell_conditional=[
             {"if": {"column_id": "name"}, "whiteSpace": "normal", "minWidth": "280px", "maxWidth": "380px"},
             *({"if": {"column_id": c}, "textAlign": "right"} for c in ("energy_kwh", "share", "coverage")),

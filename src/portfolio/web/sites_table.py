@@ -9,10 +9,9 @@ import pandas as pd
 from dash import dash_table
 
 from . import ids
+from .tables import make_data_table
 
 NO_DATA = "no data yet"
-FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
-FILTER_OPTIONS = {"case": "insensitive", "placeholder_text": "Filter…"}
 FUEL_LABELS = {"power": "Power", "gas": "Gas"}
 METER_TYPE_LABELS = {"hh": "Half-hourly", "amr": "AMR", "smart": "Smart"}
 COLUMNS = [
@@ -60,22 +59,10 @@ def site_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
 
 
 def make_sites_table(rows: list[dict[str, str]]) -> dash_table.DataTable:
-    return dash_table.DataTable(
-        id=ids.SITES_TABLE,
-        columns=[{"id": key, "name": name, "filter_options": FILTER_OPTIONS} for key, name in COLUMNS],
+    return make_data_table(
+        ids.SITES_TABLE,
+        [{"id": key, "name": name} for key, name in COLUMNS],
         data=rows,
-        sort_action="native",
-        filter_action="native",
-        filter_options=FILTER_OPTIONS,
-        page_action="native",
-        page_size=25,
-        style_as_list_view=True,
-        style_table={"overflowX": "auto"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8", "color": "#1f2933"},
-        style_cell={
-            "fontFamily": FONT_STACK, "fontSize": "14px", "padding": "10px 12px", "textAlign": "left",
-            "whiteSpace": "nowrap", "border": "none", "borderBottom": "1px solid #e4e7eb",
-        },
         style_cell_conditional=[  # long names wrap so every column fits without sideways scrolling
             {"if": {"column_id": column}, "whiteSpace": "normal", "minWidth": "160px", "maxWidth": "280px"}
             for column in ("name", "organisation")
