@@ -1,0 +1,1 @@
+"""Pure figure builders: pandas frames in, ``go.Figure`` out (plotly and pandas only, no Dash, no database)."""

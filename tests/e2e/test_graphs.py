@@ -1,0 +1,154 @@
+"""In a real browser on the demo data: the portfolio graph opens daily over a year, a drag across the plot
+refines it to hourly or half-hourly without a reload, and year/week/day views render with no console errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
+
+from portfolio.config import Settings, load_settings
+from portfolio.db import make_engine, make_session_factory
+from portfolio.demo import demo_logins, load_demo
+from portfolio.web import ids
+from portfolio.web.app import create_app
+from portfolio.web.context import app_state
+from portfolio.web.url_state import local_today
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SCREENSHOTS = Path(os.environ.get("PORTFOLIO_GRAPH_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" / "screenshots")
+LONDON_CUSTOMER = "customer2@demo.portfolio.example"  # Kettle & Crumb: London half-hourly smart meters
+ADMIN = "admin@demo.portfolio.example"
+
+
+@dataclass(frozen=True)
+class GraphApp:
+    base_url: str
+    session_factory: sessionmaker[Session]
+    passwords: dict[str, str]
+
+
+def _settings(folder: Path) -> Settings:
+    return load_settings(environ={}, database_url=f"sqlite:///{folder / 'demo.db'}", instance_path=folder / "instance",
+                         secret_key="e2e-graph-secret", cookie_secure=False)
+
+
+@pytest.fixture(scope="module")
+def graph_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphApp]:
+    folder = tmp_path_factory.mktemp("graph-demo")
+    shutil.copy(sqlite_template, folder / "demo.db")
+    settings = _settings(folder)
+    engine = make_engine(settings.database_url)
+    load_demo(make_session_factory(engine), settings, today=local_today())
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-graph-server", daemon=True)
+    thread.start()
+    passwords = {item["email"]: item["password"] for item in demo_logins(settings)}
+    yield GraphApp(f"http://127.0.0.1:{server.server_port}", make_session_factory(engine), passwords)
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+    app_state(app.server).engine.dispose()
+    engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Browser, graph_app: GraphApp) -> Iterator[tuple[Page, list[str]]]:
+    context = browser.new_context(base_url=graph_app.base_url, viewport={"width": 1366, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"console: {message.text}")
+
+    def on_error(error: Error) -> None:
+        errors.append(f"pageerror: {error.message}")
+
+    page.on("console", on_console)
+    page.on("pageerror", on_error)
+    yield page, errors
+    context.close()
+
+
+def _sign_in(page: Page, app: GraphApp, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(app.passwords[email])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{app.base_url}/")
+
+
+def _open(page: Page, days: int) -> None:
+    yesterday = local_today() - dt.timedelta(days=1)
+    start = yesterday - dt.timedelta(days=days - 1)
+    page.goto(f"/graphs?group=all&from={start.isoformat()}&to={yesterday.isoformat()}&fuel=power")
+
+
+def _title(page: Page) -> str:
+    return page.locator(f"#{ids.GRAPH_FIGURE} .gtitle").inner_text()
+
+
+def _points(page: Page) -> int:
+    return int(page.evaluate(f"document.getElementById('{ids.GRAPH_FIGURE}').querySelector('.js-plotly-plot')"
+                             ".data[0].x.length"))
+
+
+def test_zooming_in_refines_the_resolution_without_a_reload(page: tuple[Page, list[str]], graph_app: GraphApp) -> None:
+    browser_page, errors = page
+    _sign_in(browser_page, graph_app, LONDON_CUSTOMER)
+    _open(browser_page, 365)
+    title = browser_page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")
+    expect(title).to_contain_text("Daily", timeout=20_000)
+    expect(browser_page.locator(f"#{ids.GRAPH_HEATMAP} .heatmaplayer")).to_have_count(1, timeout=20_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser_page.screenshot(path=str(SCREENSHOTS / "graph-year.png"), full_page=True)
+    daily_points = _points(browser_page)
+    assert daily_points >= 360
+    browser_page.evaluate("window.__sameDocument = true")
+
+    plot = browser_page.locator(f"#{ids.GRAPH_FIGURE} .nsewdrag").first.bounding_box()
+    assert plot is not None
+    y = plot["y"] + plot["height"] / 2
+    browser_page.mouse.move(plot["x"] + plot["width"] * 0.80, y)
+    browser_page.mouse.down()
+    browser_page.mouse.move(plot["x"] + plot["width"] * 0.82, y, steps=8)
+    browser_page.mouse.move(plot["x"] + plot["width"] * 0.835, y, steps=8)
+    browser_page.mouse.up()
+
+    expect(title).to_contain_text("Half-hourly", timeout=20_000)
+    assert _points(browser_page) != daily_points
+    assert browser_page.evaluate("window.__sameDocument === true")  # no page reload happened
+    assert errors == []
+
+
+def test_week_and_day_views_render(page: tuple[Page, list[str]], graph_app: GraphApp) -> None:
+    browser_page, errors = page
+    _sign_in(browser_page, graph_app, LONDON_CUSTOMER)
+    for days, name, resolution in ((7, "graph-week.png", "Half-hourly"), (1, "graph-day.png", "Half-hourly")):
+        _open(browser_page, days)
+        expect(browser_page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")).to_contain_text(resolution, timeout=20_000)
+        expect(browser_page.locator(f"#{ids.GRAPH_HEATMAP} .heatmaplayer")).to_have_count(1, timeout=20_000)
+        browser_page.wait_for_timeout(300)
+        browser_page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    assert errors == []
+
+
+def test_hourly_meters_are_never_shown_as_half_hours(page: tuple[Page, list[str]], graph_app: GraphApp) -> None:
+    browser_page, errors = page
+    _sign_in(browser_page, graph_app, ADMIN)
+    _open(browser_page, 7)
+    expect(browser_page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")).to_contain_text("Hourly", timeout=20_000)
+    expect(browser_page.locator(f"#{ids.GRAPH_NOTE}")).to_contain_text("hourly is the finest")
+    assert errors == []

@@ -1,0 +1,104 @@
+"""The consumption and load-profile figures, built from frames without Dash or a database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from portfolio.analytics.resolution import compute_grid_series, compute_local_axis, local_range_ts
+from portfolio.figures.consumption import make_consumption_figure
+from portfolio.figures.heatmap import make_load_profile_figure
+
+LONDON = "Europe/London"
+
+
+def _frame(day: dt.date, resolution: str = "hh", *, gap: slice | None = None, estimated: tuple[int, ...] = ()) -> pd.DataFrame:
+    axis = compute_local_axis(*local_range_ts(day, day, LONDON), resolution, LONDON)
+    energy = np.linspace(1.0, 2.0, len(axis))
+    if gap is not None:
+        energy[gap] = np.nan
+    series = pd.DataFrame({"start_ts": axis["start_ts"], "energy_kwh": energy, "sites_reporting": 1,
+                           "estimated_intervals": [1 if n in estimated else 0 for n in range(len(axis))]})
+    series = series.dropna(subset=["energy_kwh"])  # a gap is a missing row, as the database returns it
+    return compute_grid_series(series, axis)
+
+
+def test_gaps_are_none_in_the_figure_never_zero() -> None:
+    frame = _frame(dt.date(2024, 6, 3), gap=slice(10, 14))
+    figure = make_consumption_figure(frame, resolution="hh", fuel="power")
+    y = list(figure.data[0].y)
+    assert y[10:14] == [None, None, None, None]
+    assert 0 not in y and y[9] is not None and y[14] is not None
+    assert figure.data[0].connectgaps is False
+
+
+def test_estimated_readings_are_a_distinct_trace() -> None:
+    figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), estimated=(3, 7)), resolution="hh", fuel="power")
+    estimated = [t for t in figure.data if t.name == "Estimated readings"]
+    assert len(estimated) == 1 and len(estimated[0].y) == 2
+    assert estimated[0].mode == "markers"
+    assert "estimated" in estimated[0].customdata[0][1]
+    days = _frame(dt.date(2024, 6, 3), "day", estimated=(0,))
+    bars = make_consumption_figure(days, resolution="day", fuel="gas")
+    assert [t.name for t in bars.data][:2] == ["Gas (actual)", "Gas (includes estimates)"]
+    assert bars.data[0].y == (None,) and bars.data[1].y[0] is not None
+    assert bars.data[1].marker.pattern.shape == "/"
+
+
+def test_clock_change_days_have_46_and_50_local_half_hours() -> None:
+    spring = compute_local_axis(*local_range_ts(dt.date(2024, 3, 31), dt.date(2024, 3, 31), LONDON), "hh", LONDON)
+    autumn = compute_local_axis(*local_range_ts(dt.date(2024, 10, 27), dt.date(2024, 10, 27), LONDON), "hh", LONDON)
+    assert len(spring) == 46 and len(autumn) == 50
+    assert "01:00" not in " ".join(spring["label"])  # 01:00-02:00 does not exist in spring
+    assert sum("01:30" in label for label in autumn["label"]) == 2  # once BST, once GMT
+    assert autumn["label"].iloc[3].endswith("BST") and autumn["label"].iloc[5].endswith("GMT")
+    figure = make_consumption_figure(_frame(dt.date(2024, 10, 27)), resolution="hh", fuel="power")
+    assert len(figure.data[0].x) == 50
+    assert figure.data[0].customdata[0][0] == "Sun 27 Oct 2024 00:00 BST"
+
+
+def _temperature(now: dt.datetime) -> pd.DataFrame:
+    hours = pd.date_range(now - dt.timedelta(hours=5), periods=10, freq="h")
+    return pd.DataFrame({"local_time": hours, "label": hours.strftime("%H:%M"), "temperature_c": np.arange(10.0),
+                         "forecast": hours > now})
+
+
+def test_forecast_is_dashed_after_the_last_observation_with_the_future_shaded_and_today_marked() -> None:
+    now = dt.datetime(2024, 6, 3, 12)
+    figure = make_consumption_figure(_frame(dt.date(2024, 6, 3)), resolution="hh", fuel="power",
+                                     temperature=_temperature(now), temperature_label="Temperature at london", now_local=now)
+    observed, forecast = (t for t in figure.data if t.name and t.name.startswith("Temperature"))
+    assert observed.line.dash is None and forecast.line.dash == "dash"
+    assert forecast.name == "Temperature at london forecast" and forecast.yaxis == "y2"
+    assert forecast.x[0] == observed.x[-1]  # the forecast starts where the observations end
+    assert figure.layout.yaxis2.title.text == "°C"
+    shapes = {s.name: s for s in figure.layout.shapes}
+    assert pd.Timestamp(shapes["future"].x0) == pd.Timestamp(now) and shapes["future"].type == "rect"
+    assert shapes["today"].type == "line"
+    assert "today" in [a.text for a in figure.layout.annotations]
+
+
+def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
+    label = "Consumption-weighted mean temperature (2 locations: bedford, london)"
+    figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), "hour"), resolution="hour", fuel="power", portfolio=True,
+                                     temperature=_temperature(dt.datetime(2024, 6, 4)), temperature_label=label)
+    assert label in [t.name for t in figure.data]
+    assert "1 site reporting" in figure.data[0].customdata[0][1]
+
+
+def test_last_year_is_a_faint_line_and_stacks_are_stacked_bars() -> None:
+    frame = _frame(dt.date(2024, 6, 3), "hour")
+    last_year = frame[["local_time"]].assign(energy_kwh=1.0)
+    stack = {"Site A": frame["energy_kwh"] * 0.6, "Other 3 sites": frame["energy_kwh"] * 0.4}
+    figure = make_consumption_figure(frame, resolution="hour", fuel="power", last_year=last_year, stack=stack)
+    assert [t.name for t in figure.data] == ["Site A", "Other 3 sites", "Same period last year"]
+    assert figure.layout.barmode == "stack"
+
+
+def test_load_profile_heat_map_keeps_missing_cells_empty() -> None:
+    profile = pd.DataFrame(np.ones((7, 24)), index=range(7), columns=range(24))
+    profile.iloc[6, 3] = np.nan
+    figure = make_load_profile_figure(profile)
+    assert figure.data[0].z[6][3] is None and figure.data[0].y[0] == "Mon" and len(figure.data[0].x) == 24
