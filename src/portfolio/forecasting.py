@@ -1,0 +1,166 @@
+"""Expected consumption: fit site models in batch, store them, and predict from the stored fits.
+
+Fitting is a batch job (``portfolio fit-models`` or the daily pipeline), never a web request; pages and
+trackers only call :func:`predict_expected`, which rebuilds a fitted model from its stored parameters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
+from portfolio.analytics.model_quality import backtest
+from portfolio.db import transaction
+from portfolio.models import SiteModel
+from portfolio.queries import forecasting as queries
+
+log = logging.getLogger(__name__)
+
+TRAINING_DAYS = 365
+"""Fit on (up to) the last year, so every season and the clock changes are in the training data."""
+REFIT_AFTER_DAYS = 7
+"""A model is due again once a week of new readings has arrived since its fit."""
+DAY_S = 86_400
+
+
+@dataclass
+class FitReport:
+    fitted: list[int] = field(default_factory=list)
+    insufficient: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "fitted": len(self.fitted), "insufficient": len(self.insufficient),
+            "failed": len(self.failed), "skipped": len(self.skipped),
+            "errors": [{"site_id": site, "error": error} for site, error in sorted(self.failed.items())],
+        }
+
+
+def _is_due(row: pd.Series, force: bool) -> bool:
+    if force or pd.isna(row["status"]):
+        return True
+    if pd.isna(row["last_ts"]):
+        return False
+    if pd.isna(row["data_end_ts"]):
+        return True
+    return int(row["last_ts"]) >= int(row["data_end_ts"]) + REFIT_AFTER_DAYS * DAY_S
+
+
+def fit_site(
+    energy_kwh: pd.Series, temperature_c: pd.Series, time_zone: str
+) -> tuple[FittedTemperatureModel, float, float]:
+    """Backtest on the last quarter for honest quality figures, then fit the stored model on everything.
+
+    Returns the model and its out-of-sample CV(RMSE) and NMBE [%] at the model's own resolution.
+    """
+    model = TemperatureModel(time_zone=time_zone)
+    quality = backtest(energy_kwh, temperature_c, model)
+    return model.fit(energy_kwh, temperature_c), quality.cvrmse_pct, quality.nmbe_pct
+
+
+def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
+    site_id = int(row["site_id"])
+    record = SiteModel(site_id=site_id, fitted_at=now)
+    if pd.isna(row["last_ts"]):
+        record.status, record.message = "insufficient", "no readings yet"
+        return record
+    end_ts = int(row["last_ts"]) + 1
+    start_ts = end_ts - TRAINING_DAYS * DAY_S
+    record.data_end_ts = int(row["last_ts"])
+    if pd.isna(row["weather_location_id"]):
+        record.status, record.message = "insufficient", "the site has no weather location, so no temperature to model on"
+        return record
+    energy = queries.load_site_energy(session, site_id, start_ts, end_ts)
+    temperature = queries.load_temperature(session, int(row["weather_location_id"]), start_ts - DAY_S, end_ts + DAY_S)
+    try:
+        fitted, cvrmse, nmbe = fit_site(energy, temperature, str(row["time_zone"]))
+    except DataSufficiencyError as error:
+        record.status, record.message = "insufficient", str(error)
+        record.training_days = int(error.available_days)
+        return record
+    record.status = "ok"
+    record.resolution = fitted.resolution
+    record.model = fitted.to_dict()
+    record.cvrmse_pct, record.nmbe_pct = float(cvrmse), float(nmbe)
+    record.training_days = int(fitted.sufficiency.available_days)
+    return record
+
+
+def fit_due_models(
+    factory: sessionmaker[Session], *, now: dt.datetime | None = None, site_ids: Sequence[int] | None = None,
+    force: bool = False,
+) -> FitReport:
+    """Refit the models that are due; each site in its own transaction, so one failure stops nothing else."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    report = FitReport()
+    with factory() as session:
+        candidates = queries.load_model_candidates(session, site_ids)
+    for _, row in candidates.iterrows():
+        site_id = int(row["site_id"])
+        if not _is_due(row, force):
+            report.skipped.append(site_id)
+            continue
+        try:
+            with transaction(factory) as session:
+                record = _fit_one(session, row, now)
+                queries.save_site_model(session, record)
+        except Exception as error:  # noqa: BLE001 - reported per site, the batch goes on
+            log.exception("fitting the model of site %s failed", site_id)
+            report.failed[site_id] = f"{type(error).__name__}: {error}"
+            with transaction(factory) as session:
+                queries.save_site_model(session, SiteModel(site_id=site_id, fitted_at=now, status="failed", message=str(error)[:500]))
+            continue
+        (report.fitted if record.status == "ok" else report.insufficient).append(site_id)
+    return report
+
+
+def load_fitted_models(session: Session, site_ids: Sequence[int]) -> dict[int, FittedTemperatureModel]:
+    return {
+        site_id: FittedTemperatureModel.from_dict(record.model)
+        for site_id, record in queries.load_site_models(session, site_ids).items()
+        if record.status == "ok" and record.model
+    }
+
+
+def predict_expected(
+    session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int, *, per_local_day: bool = False,
+    level: float = 0.9,
+) -> dict[int, pd.DataFrame]:
+    """Expected energy per site over [start_ts, end_ts) from stored models and observed/forecast temperature.
+
+    Sites without a usable model are absent from the result (callers say so; they never show zeros).
+    Intervals follow each model's resolution (local days for a daily model).
+    """
+    models = load_fitted_models(session, site_ids)
+    candidates = queries.load_model_candidates(session, list(models)).set_index("site_id")
+    temperatures: dict[int, pd.Series] = {}  # sites share a few weather locations: load each once
+    result: dict[int, pd.DataFrame] = {}
+    for site_id, model in models.items():
+        location = candidates.at[site_id, "weather_location_id"]
+        if pd.isna(location):
+            continue
+        if int(location) not in temperatures:
+            temperatures[int(location)] = queries.load_temperature(session, int(location), start_ts - DAY_S, end_ts + DAY_S)
+        index = _prediction_index(model, start_ts, end_ts)
+        result[site_id] = model.predict(temperatures[int(location)], index, level=level, per_local_day=per_local_day).dropna(
+            subset=["expected_kwh"]
+        )
+    return result
+
+
+def _prediction_index(model: FittedTemperatureModel, start_ts: int, end_ts: int) -> pd.DatetimeIndex:
+    start = pd.Timestamp(start_ts, unit="s", tz="UTC")
+    end = pd.Timestamp(end_ts, unit="s", tz="UTC")
+    if model.resolution == "daily":
+        local = pd.date_range(start.tz_convert(model.time_zone).normalize(), end.tz_convert(model.time_zone), freq="D",
+                              inclusive="left")
+        return local.tz_convert("UTC")
+    return pd.date_range(start, end, freq=pd.Timedelta(seconds=model.interval_seconds), inclusive="left")

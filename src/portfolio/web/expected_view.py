@@ -1,0 +1,119 @@
+"""Expected consumption on the graph page: the model line and band, the portfolio summary, model quality.
+
+Predictions come from models fitted in batch (``portfolio fit-models``); nothing is fitted in a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from dash import dash_table, html
+from sqlalchemy.orm import Session
+
+from portfolio.analytics.expected import compute_expected_series
+from portfolio.analytics.resolution import compute_local_axis
+from portfolio.forecasting import predict_expected
+from portfolio.portfolio_summary import FuelSummary, compute_portfolio_summary
+from portfolio.queries.forecasting import load_site_models
+from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+
+from .tables import make_data_table
+
+MAX_EXPECTED_SITES = 100
+"""Expected consumption is summed from site models in the request: bounded so the graph stays fast."""
+TOO_MANY = f"expected consumption is shown for up to {MAX_EXPECTED_SITES} sites"
+
+
+def make_expected_series(
+    session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int, time_zone: str
+) -> tuple[pd.DataFrame | None, str]:
+    """The expected series on the graph's local axis over [lo_ts, hi_ts), and a note on what it covers."""
+    if not site_ids:
+        return None, ""
+    if len(site_ids) > MAX_EXPECTED_SITES:
+        return None, TOO_MANY
+    forecasts = predict_expected(session, site_ids, lo_ts, hi_ts, per_local_day=resolution == "day")
+    if not forecasts:
+        return None, "no site has a consumption model yet"
+    series = compute_expected_series(forecasts, resolution)
+    axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone)
+    on_axis = axis.merge(series, on="start_ts", how="left")
+    return on_axis, f"expected consumption from the temperature models of {len(forecasts)} of {len(site_ids)} sites"
+
+
+def _sites(count: int) -> str:
+    return f"{count} site{'s' if count != 1 else ''}"
+
+
+def _kwh(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} kWh"
+
+
+def _range(bounds: tuple[float, float] | None) -> str:
+    return "" if bounds is None else f"90 % range {max(bounds[0], 0):,.0f}–{bounds[1]:,.0f} kWh"
+
+
+def _card(title: str, value: str, lines: list[str], kind: str) -> html.Div:
+    return html.Div([html.Div(title, className="total-label"), html.Div(value, className="total-value"),
+                     *[html.Div(line, className="total-sub") for line in lines if line]],
+                    className=f"total-card expected-card {kind}")
+
+
+def make_summary_cards(summary: FuelSummary) -> html.Div:
+    """Metered, estimated-missing and expected-next-week figures side by side, never added together."""
+    cards = [
+        _card("Metered", _kwh(summary.metered_kwh), [f"{summary.sites_metered} of {summary.sites} sites reported"], "metered"),
+        _card("Estimated for missing intervals", _kwh(summary.estimated_missing_kwh),
+              [_range(summary.estimated_missing_range_kwh),
+               f"estimated from {_sites(summary.sites_estimated)}' models"
+               + (f"; {_sites(summary.sites_unestimated)} without a model not estimated" if summary.sites_unestimated else "")],
+              "estimated"),
+        _card("Expected next 7 days", _kwh(summary.expected_next_kwh),
+              [_range(summary.expected_next_range_kwh), f"{summary.sites_forecast} of {summary.sites} sites have a model"],
+              "expected"),
+    ]
+    note = html.P(f"Estimates are labelled and kept apart from metered data. Ranges assume: {summary.missing_range_note} "
+                  f"(missing intervals); {summary.expected_range_note} (next 7 days).", className="muted small")
+    return html.Div([html.Div(cards, className="totals expected-totals"), note])
+
+
+def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: str) -> dash_table.DataTable:
+    """Per site: model status, out-of-sample CV(RMSE) and NMBE (ASHRAE Guideline 14), or why there is none."""
+    models = load_site_models(session, sites["site_id"].tolist())
+    rows = []
+    for site_id, name in zip(sites["site_id"], sites["name"], strict=True):
+        model = models.get(int(site_id))
+        if model is None:
+            status, detail = "not fitted yet", "run portfolio fit-models"
+        elif model.status == "ok":
+            status, detail = "ok", f"{model.resolution} model, {model.training_days} days of data"
+        else:
+            status, detail = model.status, model.message or ""
+        rows.append({
+            "name": name, "status": status,
+            "cvrmse": None if model is None or model.cvrmse_pct is None else round(model.cvrmse_pct, 1),
+            "nmbe": None if model is None or model.nmbe_pct is None else round(model.nmbe_pct, 1),
+            "detail": detail,
+        })
+    columns = [{"id": "name", "name": "Site"}, {"id": "status", "name": "Model"},
+               {"id": "cvrmse", "name": "CV(RMSE) %", "type": "numeric"}, {"id": "nmbe", "name": "NMBE %", "type": "numeric"},
+               {"id": "detail", "name": "Detail"}]
+    return make_data_table(table_id, columns, data=rows, page_size=10, padding="8px 12px",
+                           style_cell_conditional=[{"if": {"column_id": "detail"}, "whiteSpace": "normal", "minWidth": "260px"}])
+
+
+def make_expected_panel(
+    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int, table_id: str
+) -> html.Div:
+    """The summary cards for the graph's fuel and the model-quality table of its sites."""
+    if sites.empty:
+        return html.Div()
+    heading = html.H2("Expected consumption", className="section-title")
+    quality = [html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
+               make_model_quality_table(session, sites, table_id)]
+    if len(sites) > MAX_EXPECTED_SITES:
+        return html.Div([heading, html.P(TOO_MANY.capitalize() + ".", className="muted"), *quality], className="card expected-panel")
+    frame = sites.assign(interval_seconds=sites["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
+    (summary,) = compute_portfolio_summary(session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts)
+    return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")
