@@ -1,0 +1,121 @@
+"""Consumption trackers, the pure part: local calendar periods, progress, projection and crossing.
+
+Periods are local calendar periods in the sites' time zone (Europe/London): a day, a week starting on
+Monday, or a calendar month. A period's UTC bounds come from its local midnights, so a week holding a
+clock change lasts 167 or 169 hours. Nothing here reads the database or fills a gap with zeros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+PERIODS = ("day", "week", "month")
+PERIOD_LABELS = {"day": "Daily", "week": "Weekly (Monday to Sunday)", "month": "Monthly"}
+
+
+class TrackerPeriodError(ValueError):
+    """An unknown period name."""
+
+
+@dataclass(frozen=True)
+class PeriodBounds:
+    """A local calendar period: ``start``..``end`` inclusive local days and its UTC span [start_ts, end_ts)."""
+
+    period: str
+    start: dt.date
+    end: dt.date
+    start_ts: int
+    end_ts: int
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def label(self) -> str:
+        if self.period == "day":
+            return f"{self.start:%a %-d %b %Y}"
+        if self.period == "month":
+            return f"{self.start:%B %Y}"
+        return f"week of {self.start:%a %-d %b} to {self.end:%a %-d %b %Y}"
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Consumption expected by the period's end [kWh] and how it was estimated."""
+
+    kwh: float | None
+    method: str  # "model", "run-rate", "model + run-rate", "complete" (the period is over) or "none"
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """By how much consumption has gone over the requested amount."""
+
+    consumption_kwh: float
+    target_kwh: float
+    excess_kwh: float
+    excess_pct: float
+
+
+def _local_midnight_ts(day: dt.date, time_zone: str) -> int:
+    return int(dt.datetime.combine(day, dt.time(), ZoneInfo(time_zone)).timestamp())
+
+
+def compute_period_bounds(period: str, day: dt.date, time_zone: str = "Europe/London") -> PeriodBounds:
+    """The local calendar period of kind ``period`` containing local day ``day``."""
+    if period == "day":
+        start = end = day
+    elif period == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        end = start + dt.timedelta(days=6)
+    elif period == "month":
+        start = day.replace(day=1)
+        end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    else:
+        raise TrackerPeriodError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    return PeriodBounds(period, start, end, _local_midnight_ts(start, time_zone),
+                        _local_midnight_ts(end + dt.timedelta(days=1), time_zone))
+
+
+def compute_progress(consumption_kwh: float | None, target_kwh: float | None) -> float | None:
+    """Share of the requested amount used so far (1.0 = all of it; may exceed 1), or None when unknown."""
+    if consumption_kwh is None or target_kwh is None or target_kwh <= 0:
+        return None
+    return float(consumption_kwh) / float(target_kwh)
+
+
+def compute_projection(
+    so_far_kwh: pd.Series, expected_remaining_kwh: pd.Series, days_elapsed: int, days_remaining: int,
+) -> Projection:
+    """Project each site to the period's end: its model's expected remaining days, else its run-rate.
+
+    ``so_far_kwh``: consumption per site so far [kWh], only for sites that reported (missing sites are absent,
+    never zero). ``expected_remaining_kwh``: model expectation per site for the remaining whole days [kWh],
+    only for modelled sites whose forecast covers them. A site with neither adds only what it has used.
+    """
+    if days_remaining <= 0:
+        return Projection(float(so_far_kwh.sum()) if len(so_far_kwh) else None, "complete")
+    if so_far_kwh.empty and expected_remaining_kwh.empty:
+        return Projection(None, "none")
+    modelled = expected_remaining_kwh.index
+    run_rate_sites = so_far_kwh.index.difference(modelled)
+    total = float(so_far_kwh.sum()) + float(expected_remaining_kwh.sum())
+    used_run_rate = days_elapsed > 0 and len(run_rate_sites) > 0
+    if used_run_rate:
+        total += float(so_far_kwh.loc[run_rate_sites].sum()) / days_elapsed * days_remaining
+    method = {(True, True): "model + run-rate", (True, False): "model", (False, True): "run-rate"}.get(
+        (len(modelled) > 0, used_run_rate), "none")
+    return Projection(total, method)
+
+
+def detect_crossing(consumption_kwh: float | None, target_kwh: float | None) -> Crossing | None:
+    """A crossing when consumption is strictly above the requested amount; None otherwise or when unknown."""
+    if consumption_kwh is None or target_kwh is None or not consumption_kwh > target_kwh:
+        return None
+    excess = float(consumption_kwh) - float(target_kwh)
+    return Crossing(float(consumption_kwh), float(target_kwh), excess,
+                    100.0 * excess / target_kwh if target_kwh > 0 else float("inf"))

@@ -1,0 +1,26 @@
+"""Trackers: consumption budgets per group or site, their progress, and notification settings.
+
+Helpers and callbacks live in ``web/tracker_view.py``; every callback re-checks access.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from portfolio import notifications
+from portfolio.groups import group_options
+from portfolio.web.context import current_viewer, request_session, signed_in_user
+from portfolio.web.export_view import site_choices
+from portfolio.web.tracker_view import make_tracker_layout
+
+dash.register_page(__name__, path="/trackers", name="Trackers", title="Trackers · Portfolio", order=6)
+
+
+def layout(**_query: str) -> html.Section:
+    """The form lists only groups and sites the signed-in user may see; account managers see it disabled."""
+    if signed_in_user() is None:
+        return make_tracker_layout([], [], True, notifications.Channels())
+    session, viewer = request_session(), current_viewer()
+    return make_tracker_layout(group_options(session, viewer), site_choices(session, viewer), viewer.read_only,
+                               notifications.channels_for(session, viewer.user_id))
