@@ -26,10 +26,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: install, create/upgrade the database, load the demo data on first run, serve on http://$(HOST):$(PORT)
+## run: install, create/upgrade the database, load the demo data on first run, fit due models, serve on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/portfolio init-db
 	$(BIN)/portfolio load-demo --if-empty
+	$(BIN)/portfolio fit-models
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	PORTFOLIO_COOKIE_SECURE=0 PORTFOLIO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/portfolio serve --host $(HOST) --port $(PORT)
 

@@ -54,8 +54,13 @@ def add_organisation(database_url: str, account: str, name: str) -> None:
 
 
 def test_init_db_prints_the_revision(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from alembic.script import ScriptDirectory
+
+    from portfolio.schema import alembic_config
+
     assert main(["init-db"]) == 0
-    assert "revision 0001" in capsys.readouterr().out
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"revision {head}" in capsys.readouterr().out
 
 
 def test_import_json_summary_and_reimport(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -309,6 +309,138 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
+    """Recompute every portfolio series from the readings (a repair; imports and group edits keep them current)."""
+    from portfolio.series import rebuild_all
+
+    engine = _engine(settings, write=True)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            scopes = rebuild_all(session)
+    finally:
+        engine.dispose()
+    print(f"rebuilt the portfolio series of {scopes} scopes")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Export readings to a file under a user's access policy (default: the operator, who sees everything)."""
+    from portfolio.access import AccessDenied, Viewer, viewer_for
+    from portfolio.exporting import ExportError, parse_export_request, plan_export, write_export_file
+    from portfolio.users import find_user
+
+    scope = {"site": args.site} if args.site is not None else {"group": args.portfolio}
+    params = {**scope, "from": args.start, "to": args.end, "shape": args.shape, "format": args.format, "fuel": args.fuel}
+    engine = _engine(settings, write=False)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session:
+            user = find_user(session, args.as_email) if args.as_email else None
+            if args.as_email and user is None:
+                raise CommandError(f"no user with email {args.as_email!r}")
+            viewer = viewer_for(session, user) if user else Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+            try:
+                plan = plan_export(session, viewer, parse_export_request(params), settings)
+            except (ExportError, AccessDenied) as error:
+                raise CommandError(str(error)) from error
+        output = Path(args.output)
+        if not output.parent.is_dir():
+            raise CommandError(f"no such folder: {output.parent}")
+        rows = write_export_file(factory, plan, output, user_id=user.id if user else None, via="cli")
+    finally:
+        engine.dispose()
+    print(f"{output}: {rows} rows ({plan.shape.value}, {plan.format.value}, {len(plan.site_ids)} sites, "
+          f"{plan.meta.start} to {plan.meta.end})")
+    return EXIT_OK
+
+
+def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
+    from portfolio.forecasting import fit_due_models
+
+    engine = _engine(settings, write=True)
+    try:
+        report = fit_due_models(make_session_factory(engine), site_ids=args.site or None, force=args.force)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        print(f"models: {len(report.fitted)} fitted, {len(report.insufficient)} with too little data, "
+              f"{len(report.failed)} failed, {len(report.skipped)} not due")
+        for site_id, error in sorted(report.failed.items()):
+            print(f"  site {site_id}: {error}", file=sys.stderr)
+    return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _parse_every(text: str) -> float:
+    """'24h', '90m', '3600s' or plain seconds, for ``daily-run --every``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+    value = text.strip().lower()
+    try:
+        seconds = float(value[:-1]) * units[value[-1]] if value[-1:] in units else float(value)
+    except (ValueError, KeyError):
+        raise CommandError(f"--every must look like 24h, 90m or 3600s, not {text!r}") from None
+    if seconds < 60:
+        raise CommandError("--every must be at least a minute")
+    return seconds
+
+
+def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) -> int:
+    import datetime as dt
+
+    from portfolio.jobs import PipelineBusy, run_daily
+
+    run_date = None
+    if args.date:
+        try:
+            run_date = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise CommandError(f"--date must be a date like 2026-11-26, not {args.date!r}") from None
+    try:
+        result = run_daily(factory, settings, run_date=run_date)
+    except PipelineBusy as error:
+        print(f"portfolio: {error}; not running", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        print(f"daily run {result.run_date} (run {result.run_id}): {result.status}")
+        for step in result.steps:
+            counts = ", ".join(f"{k}={v}" for k, v in step.counts.items())
+            print(f"  {step.name:<18} {step.duration_s:7.2f}s  {counts}")
+            for error in step.errors:
+                print(f"    error: {error}", file=sys.stderr)
+    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+
+
+def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the daily pipeline once, or, with --every, as a single scheduler process (never per web worker)."""
+    import datetime as dt
+    import time
+
+    engine = _engine(settings, write=True)
+    factory = make_session_factory(engine)
+    try:
+        if not args.every:
+            return _daily_run_once(args, settings, factory)
+        if args.date:
+            raise CommandError("--date runs once: leave out --every")
+        from portfolio.jobs import seconds_until
+
+        period = _parse_every(args.every)
+        at = dt.time.fromisoformat(args.at) if args.at else None
+        while True:
+            if at is not None:
+                wait = seconds_until(dt.datetime.now(dt.timezone.utc), at)
+                print(f"next daily run in {wait / 3600:.1f} h (at {args.at} Europe/London)", flush=True)
+                time.sleep(wait)
+            _daily_run_once(args, settings, factory)
+            if at is None:
+                time.sleep(period)
+    finally:
+        engine.dispose()
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from portfolio.web.app import create_app
 
@@ -355,6 +487,35 @@ def build_parser() -> argparse.ArgumentParser:
     sites.add_argument("--json", action="store_true", help="print a JSON array")
     sites.add_argument("--as", dest="as_email", metavar="EMAIL", help="apply this user's access policy")
     sites.set_defaults(handler=cmd_sites)
+
+    rebuild = commands.add_parser("rebuild-series", help="recompute the portfolio graph series from the readings")
+    rebuild.set_defaults(handler=cmd_rebuild_series)
+
+    export = commands.add_parser("export", help="export readings as CSV, Excel or Green Button XML")
+    scope = export.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--portfolio", metavar="ID", help="a portfolio group id, or 'all' for all sites")
+    scope.add_argument("--site", metavar="ID", help="one site id")
+    export.add_argument("--from", dest="start", required=True, metavar="DATE", help="first local day, e.g. 2024-01-01")
+    export.add_argument("--to", dest="end", required=True, metavar="DATE", help="last local day, inclusive")
+    export.add_argument("--shape", required=True, choices=["intervals", "daily", "portfolio"])
+    export.add_argument("--format", required=True, choices=["csv", "xlsx", "espi"])
+    export.add_argument("--fuel", default="both", choices=["power", "gas", "both"])
+    export.add_argument("--as", dest="as_email", metavar="EMAIL", help="apply this user's access policy")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write (only once complete)")
+    export.set_defaults(handler=cmd_export)
+
+    fit = commands.add_parser("fit-models", help="fit the expected-consumption models that are due (batch job)")
+    fit.add_argument("--site", type=int, action="append", metavar="ID", help="only this site (repeatable)")
+    fit.add_argument("--force", action="store_true", help="refit even models that are not due")
+    fit.add_argument("--json", action="store_true", help="print a JSON summary")
+    fit.set_defaults(handler=cmd_fit_models)
+
+    daily = commands.add_parser("daily-run", help="run the daily pipeline: inbox, roll-ups, weather, models, trackers, email")
+    daily.add_argument("--date", metavar="DATE", help="the run's date (default today, UK); it evaluates the day before")
+    daily.add_argument("--json", action="store_true", help="print the run's result as JSON")
+    daily.add_argument("--every", metavar="PERIOD", help="keep running: once per PERIOD (e.g. 24h) as one scheduler process")
+    daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
+    daily.set_defaults(handler=cmd_daily_run)
 
     serve = commands.add_parser("serve", help="run the web app")
     serve.add_argument("--host", default="127.0.0.1")

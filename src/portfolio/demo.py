@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio import series as portfolio_series
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.demo_calendar import FORECAST_DAYS, week_shift
@@ -179,6 +180,7 @@ def load_demo(factory: sessionmaker[Session], settings: Settings, today: dt.date
             raise RuntimeError("the demo dataset is already loaded in this database")
         organisations, sites, passwords = _add_world(session, world)
         readings = _load_readings(session, world, sites, shifts)
+        portfolio_series.rebuild_all(session)  # the demo's readings arrive through store_readings, not load_parsed
         weather = _load_weather(session, world, shifts)
     _write_logins(settings, world, passwords)
     return DemoSummary(len(organisations), len(sites), readings, weather, len(passwords))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from portfolio import series as portfolio_series
 from portfolio.access import (
     AccessDenied,
     Viewer,
@@ -74,6 +75,7 @@ def create_group(session: Session, viewer: Viewer, name: object, site_ids: Itera
     allowed = require_sites(session, viewer, site_ids)
     group = group_queries.insert_group(session, viewer.user_id, cleaned)
     group_queries.add_group_sites(session, group.id, allowed)
+    portfolio_series.add_group_sites(session, group.id, sorted(set(allowed)))
     return group
 
 
@@ -87,18 +89,26 @@ def rename_group(session: Session, viewer: Viewer, group_id: object, name: objec
 
 
 def delete_group(session: Session, viewer: Viewer, group_id: object) -> None:
-    group_queries.delete_group_row(session, _editable(session, viewer, group_id))
+    group = _editable(session, viewer, group_id)
+    portfolio_series.drop_group(session, group.id)
+    group_queries.delete_group_row(session, group)
 
 
 def add_sites(session: Session, viewer: Viewer, group_id: object, site_ids: Iterable[object]) -> int:
     """Add sites the viewer may see; any other id refuses the whole change (never silently dropped)."""
     group = _editable(session, viewer, group_id)
-    return group_queries.add_group_sites(session, group.id, require_sites(session, viewer, site_ids))
+    allowed = require_sites(session, viewer, site_ids)
+    new = sorted(set(allowed) - set(group_queries.load_group_site_ids(session, group.id)))
+    added = group_queries.add_group_sites(session, group.id, allowed)
+    portfolio_series.add_group_sites(session, group.id, new)
+    return added
 
 
 def remove_sites(session: Session, viewer: Viewer, group_id: object, site_ids: Iterable[object]) -> None:
     group = _editable(session, viewer, group_id)
     ids = [int(str(s)) for s in site_ids if str(s).strip().lstrip("-").isdigit()]
+    leaving = sorted(set(ids) & set(group_queries.load_group_site_ids(session, group.id)))
+    portfolio_series.remove_group_sites(session, group.id, leaving)
     group_queries.remove_group_sites(session, group.id, ids)
 
 

@@ -270,3 +270,161 @@ class LoginAttempt(Base):
     email: Mapped[str] = mapped_column(String(320))
     ip: Mapped[str | None] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class PortfolioSeries(Base):
+    """Consumption of a whole scope (a group, an organisation or everything) per fuel, location and interval.
+
+    Kept current by ``portfolio.series`` on import and on group change, so a portfolio graph reads a few
+    hundred rows instead of grouping millions of readings. ``scope_kind`` is "group", "org" or "all" (id 0);
+    ``resolution`` is "hh", "hour" (UTC epoch bucket starts) or "day" (keyed by the local day's start as a
+    UTC epoch second). Split by weather location (0 = none) so weighted temperatures come for free; the
+    location rows of one bucket add up to the scope's total (a site has one location).
+    """
+
+    __tablename__ = "portfolio_series"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on the primary key: one range scan per graph
+
+    scope_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fuel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    resolution: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    weather_location_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0: no weather location
+    energy_kwh: Mapped[float] = mapped_column(Float)
+    sites_reporting: Mapped[int] = mapped_column(Integer)
+    estimated_intervals: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SiteModel(Base):
+    """A site's fitted expected-consumption model, refitted in batch and only ever used for prediction.
+
+    ``status`` is "ok" (``model`` holds the fitted parameters), "insufficient" (``message`` says how much
+    data is needed) or "failed". Quality figures come from an out-of-sample backtest (ASHRAE Guideline 14).
+    """
+
+    __tablename__ = "site_models"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(String(500))
+    resolution: Mapped[str | None] = mapped_column(String(8))
+    model: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cvrmse_pct: Mapped[float | None] = mapped_column(Float)
+    nmbe_pct: Mapped[float | None] = mapped_column(Float)
+    training_days: Mapped[int | None] = mapped_column(Integer)
+    data_end_ts: Mapped[int | None] = mapped_column(BigInteger)  # last reading start the fit saw [UTC epoch s]
+    fitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Tracker(Base):
+    """A user's consumption budget for one fuel over a local calendar period (day, week from Monday, month).
+
+    ``scope_kind`` is "all" (scope_id NULL), "group" or "site"; access is re-checked at every evaluation.
+    ``target_kind`` "kwh": ``target_value`` is the budget [kWh]; "percent": the budget is the models' expected
+    consumption over the period plus ``target_value`` % (covering only the sites that have a model).
+    """
+
+    __tablename__ = "trackers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    scope_kind: Mapped[str] = mapped_column(String(8))
+    scope_id: Mapped[int | None] = mapped_column(Integer)
+    fuel: Mapped[Fuel] = mapped_column(_enum(Fuel, "fuel"))
+    period: Mapped[str] = mapped_column(String(8))
+    target_kind: Mapped[str] = mapped_column(String(8))
+    target_value: Mapped[float] = mapped_column(Float)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_evaluated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the last evaluation's figures and notes
+
+
+class TrackerAlert(Base):
+    """The one alert of a tracker and period: its unique key is what makes the pipeline notify only once."""
+
+    __tablename__ = "tracker_alerts"
+    __table_args__ = (UniqueConstraint("tracker_id", "period_start", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracker_id: Mapped[int] = mapped_column(ForeignKey("trackers.id", ondelete="CASCADE"), index=True)
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))  # "exceeded" or "skipped" (access revoked, nothing to track)
+    consumption_kwh: Mapped[float | None] = mapped_column(Float)
+    target_kwh: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Notification(Base):
+    """An in-app notification (the bell); ``dedupe_key`` makes re-running the pipeline harmless."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(String(2000))
+    link: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NotificationPreference(Base):
+    """Which channels a user wants tracker alerts on; no row means both."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OutboxEmail(Base):
+    """An email to send; kept with its attempts and last error until sent, so none is lost silently.
+
+    ``status``: "pending" (to send when ``next_attempt_at`` has passed), "sent", or "failed" (gave up).
+    """
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(String(10000))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PipelineRun(Base):
+    """One run of the daily pipeline: per step counts, errors and duration in ``steps``."""
+
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12))  # running, ok, partial (some errors), failed
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class PipelineLock(Base):
+    """The row that keeps two daily runs apart where there is no advisory lock (SQLite)."""
+
+    __tablename__ = "pipeline_locks"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_date: Mapped[dt.date] = mapped_column(Date)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -32,6 +32,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from portfolio import series as portfolio_series
 from portfolio.ingest.records import READING_COLUMNS, WEATHER_COLUMNS, MeterSeries, ParsedFile
 from portfolio.models import (
     UNASSIGNED_ACCOUNT,
@@ -137,6 +138,7 @@ def load_parsed(
     empty_sites = {site_id for site_id, _, created in sites.values() if created}  # no readings, no roll-up yet
     sites_with_readings: set[int] = set()
     readings = 0
+    changed_spans: list[tuple[int, int]] = []  # UTC spans whose readings changed, for the portfolio series
     for series in parsed.meters:
         site_id, time_zone, _ = sites[series.identifier]
         frame = _clean_readings(series.readings)
@@ -149,8 +151,12 @@ def load_parsed(
             ts = frame["start_ts"].to_numpy()
             end = int(ts[-1]) + int(frame["interval_seconds"].to_numpy()[-1])
             _refresh_clean(session, site_id, time_zone, int(ts[0]), end, frame, site_was_empty=site_id in empty_sites)
+            changed_spans.append((int(ts[0]), end))
         empty_sites.discard(site_id)
 
+    if changed_spans:
+        portfolio_series.refresh_for_sites(session, sites_with_readings, min(lo for lo, _ in changed_spans),
+                                           max(hi for _, hi in changed_spans))
     weather = sum(
         store_weather(session, w.location, w.temperatures, kind=w.kind, issued_at_ts=w.issued_at_ts)
         for w in parsed.weather

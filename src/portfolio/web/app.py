@@ -19,6 +19,7 @@ from portfolio.users import hash_password
 
 from . import shell
 from .auth import blueprint as auth_blueprint
+from .export_routes import blueprint as export_blueprint
 from .auth import make_login_manager
 from .context import EXTENSION, AppState, close_request_session
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     make_login_manager(server)
     install_guards(server)
     server.register_blueprint(auth_blueprint)
+    server.register_blueprint(export_blueprint)  # GET /export/download, streamed
     server.context_processor(lambda: {"product": shell.PRODUCT_NAME, "attribution": shell.ATTRIBUTION})
     server.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
     if not assets_dir().is_dir():

@@ -9,6 +9,9 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from . import group_editor, ids, portfolio_view
+from . import export_view
+from . import graph_view
+from . import notification_view, tracker_view
 from .context import signed_in_user
 
 PRODUCT_NAME = "Portfolio"
@@ -41,9 +44,11 @@ def _user_menu() -> html.Div:
     """Who is signed in, and a logout form posting the CSRF token (logout is never a GET)."""
     user = signed_in_user()
     if user is None:
-        return html.Div(id=ids.USER_MENU, className="user-menu")
+        # Dash checks callbacks against a layout built once, possibly for an anonymous request: keep the bell's ids.
+        return html.Div(html.Div(notification_view.make_bell(), className="hidden"), id=ids.USER_MENU, className="user-menu")
     return html.Div(
         [
+            notification_view.make_bell(),
             html.Span(user.email, className="user-email"),
             html.Span(ROLE_LABELS.get(user.role, user.role), className="role-badge"),
             html.Form(
@@ -98,3 +103,7 @@ def register_callbacks(app: Dash) -> None:
     # Page callbacks live beside their helpers (Dash re-imports page modules per app): bind them here.
     portfolio_view.register_callbacks(app)
     group_editor.register_callbacks(app)
+    export_view.register_callbacks(app)
+    graph_view.register_callbacks(app)
+    tracker_view.register_callbacks(app)
+    notification_view.register_callbacks(app)
