@@ -2,9 +2,11 @@
 
 Scopes are every portfolio group, every organisation and "all" (admins). Three events change them:
 
-- an import: :func:`refresh_for_sites` recomputes, for the time range the file touched, every scope
-  containing one of its sites, with one GROUP BY per resolution over the member sites' readings in that
-  range (a day's import touches a day; a year's bulk import recomputes the year once per scope);
+- an import: per site, never per scope, so loading many sites one file at a time stays linear. A site
+  that had no readings before adds its incoming readings, aggregated in pandas (:func:`add_new_sites`);
+  a site with earlier data has its old contribution over the file's span subtracted before the readings
+  are stored and its new one added after (:func:`subtract_site_span`, :func:`add_site_span`), each a
+  GROUP BY over that one site's readings in the span;
 - a group change: :func:`add_group_sites` / :func:`remove_group_sites` add or subtract just the changed
   sites' own series (rows whose last site left are deleted); :func:`drop_group` forgets a deleted group;
 - a repair: :func:`rebuild_all` (``portfolio rebuild-series``) recomputes everything from readings.
@@ -17,10 +19,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
+import pandas as pd
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from portfolio.models import Organisation, PortfolioSeries, Site
+from portfolio.models import Organisation, PortfolioSeries, Site, portfolio_group_sites
 from portfolio.queries.graphs import (
     RESOLUTION_SECONDS,
     Scope,
@@ -136,6 +139,104 @@ def refresh_for_sites(session: Session, site_ids: Iterable[int], lo_ts: int, hi_
     session.flush()
     for scope in scopes_for_sites(session, site_ids):
         refresh_scope(session, scope, lo_ts, hi_ts)
+
+
+def _apply_span(session: Session, site_id: int, lo_ts: int, hi_ts: int, sign: int) -> None:
+    """Add (1) or subtract (-1) one site's series over [lo_ts, hi_ts), widened to whole buckets, in its scopes."""
+    session.flush()
+    members = _ids([site_id])
+    first, last = local_date_span(lo_ts, hi_ts)
+    for scope in scopes_for_sites(session, [site_id]):
+        for resolution, seconds in RESOLUTION_SECONDS.items():
+            lo, hi = (lo_ts // seconds) * seconds, -(-hi_ts // seconds) * seconds
+            _insert_interval_series(session, scope, resolution, members, lo, hi, sign=sign, accumulate=True)
+        _write_daily(session, _daily_rows(session, scope, members, first, last, sign), accumulate=True)
+        if sign > 0:  # buckets the site alone made: gone if its readings there were replaced by none
+            session.execute(delete(PortfolioSeries).where(
+                PortfolioSeries.scope_kind == scope.kind, PortfolioSeries.scope_id == scope.id,
+                PortfolioSeries.sites_reporting <= 0,
+            ))
+
+
+def subtract_site_span(session: Session, site_id: int, lo_ts: int, hi_ts: int) -> None:
+    """Before a site's readings in [lo_ts, hi_ts) and its daily roll-up change: take its part out."""
+    _apply_span(session, site_id, lo_ts, hi_ts, -1)
+
+
+def add_site_span(session: Session, site_id: int, lo_ts: int, hi_ts: int) -> None:
+    """After they changed: put its part back, now from the new readings."""
+    _apply_span(session, site_id, lo_ts, hi_ts, 1)
+
+
+def _bucket_rows(readings: pd.DataFrame, resolution: str, seconds: int) -> pd.DataFrame:
+    """Sum readings of many sites into buckets per (fuel, location); a site counts once per bucket."""
+    keep = readings["interval_seconds"].to_numpy() <= seconds  # as in SQL: no invented shorter buckets
+    frame = readings.loc[keep, ["fuel", "location", "site_id", "energy_kwh", "estimated"]]
+    frame = frame.assign(start_ts=readings["start_ts"].to_numpy()[keep] // seconds * seconds)
+    per_site = frame.groupby(["fuel", "location", "start_ts", "site_id"], sort=False).sum().reset_index()
+    summed = per_site.groupby(["fuel", "location", "start_ts"], sort=False).agg(
+        energy_kwh=("energy_kwh", "sum"), sites_reporting=("site_id", "size"), estimated_intervals=("estimated", "sum"))
+    return summed.reset_index().assign(resolution=resolution)
+
+
+def _day_rows(dailies: Sequence[tuple[str, int, pd.DataFrame]]) -> pd.DataFrame:
+    frames = [daily.assign(fuel=fuel, location=location) for fuel, location, daily in dailies if len(daily)]
+    if not frames:
+        return pd.DataFrame()
+    days = pd.concat(frames, ignore_index=True)
+    days["local_date"] = pd.to_datetime(days["local_date"]).dt.date
+    summed = days.groupby(["fuel", "location", "local_date"], sort=False).agg(
+        energy_kwh=("energy_kwh", "sum"), sites_reporting=("energy_kwh", "size"),
+        estimated_intervals=("estimated_intervals", "sum")).reset_index()
+    summed["start_ts"] = local_day_start_ts(summed["local_date"])
+    return summed.drop(columns="local_date").assign(resolution="day")
+
+
+def add_new_sites(session: Session, contributions: Sequence[tuple[int, pd.DataFrame, pd.DataFrame]]) -> None:
+    """Add sites that had no readings before this import, from their incoming readings and daily roll-up.
+
+    ``contributions``: (site id, clean readings frame, daily roll-up frame with local_date, energy_kwh,
+    estimated_intervals). Sites sharing the same scopes are summed together in pandas first, so a bulk
+    load of many sites writes each scope's buckets once.
+    """
+    if not contributions:
+        return
+    site_ids = [site_id for site_id, _, _ in contributions]
+    facts = {sid: (fuel.value, int(loc or 0), int(org)) for sid, fuel, loc, org in session.execute(
+        select(Site.id, Site.fuel, Site.weather_location_id, Site.organisation_id).where(Site.id.in_(site_ids)))}
+    groups: dict[int, list[int]] = {}
+    for group_id, site_id in session.execute(
+        select(portfolio_group_sites.c.group_id, portfolio_group_sites.c.site_id)
+        .where(portfolio_group_sites.c.site_id.in_(site_ids))
+    ):
+        groups.setdefault(int(site_id), []).append(int(group_id))
+    by_scopes: dict[tuple[Scope, ...], list[tuple[int, pd.DataFrame, pd.DataFrame]]] = {}
+    for site_id, frame, daily in contributions:
+        scopes = (ALL_SCOPE, Scope("org", facts[site_id][2]), *(Scope("group", g) for g in sorted(groups.get(site_id, []))))
+        by_scopes.setdefault(scopes, []).append((site_id, frame, daily))
+    columns = ["fuel", "resolution", "start_ts", "location", "energy_kwh", "sites_reporting", "estimated_intervals"]
+    records: list[tuple[object, ...]] = []
+    for scopes, members in by_scopes.items():
+        readings = pd.concat(
+            [frame[["start_ts", "interval_seconds", "energy_kwh", "estimated"]].assign(
+                site_id=site_id, fuel=facts[site_id][0], location=facts[site_id][1]) for site_id, frame, _ in members],
+            ignore_index=True,
+        )
+        readings["estimated"] = readings["estimated"].astype("int64")
+        parts = [_bucket_rows(readings, resolution, seconds) for resolution, seconds in RESOLUTION_SECONDS.items()]
+        parts.append(_day_rows([(facts[s][0], facts[s][1], daily) for s, _, daily in members]))
+        parts = [p for p in parts if len(p)]
+        if not parts:  # e.g. only monthly billing reads: no interval or day buckets to add
+            continue
+        rows = pd.concat(parts, ignore_index=True)[columns]
+        values = list(zip(*(rows[c].to_numpy().tolist() for c in columns), strict=True))
+        records += [(scope.kind, scope.id, *row) for scope in scopes for row in values]
+    if not records:
+        return
+    session.flush()
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    sql = _INSERT + "VALUES (" + ", ".join([mark] * 9) + ")" + _ACCUMULATE
+    session.connection().exec_driver_sql(sql, records)
 
 
 def _apply_sites(session: Session, scope: Scope, site_ids: Sequence[int], sign: int) -> None:

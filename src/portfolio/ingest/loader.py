@@ -138,25 +138,30 @@ def load_parsed(
     empty_sites = {site_id for site_id, _, created in sites.values() if created}  # no readings, no roll-up yet
     sites_with_readings: set[int] = set()
     readings = 0
-    changed_spans: list[tuple[int, int]] = []  # UTC spans whose readings changed, for the portfolio series
+    new_sites: list[tuple[int, pd.DataFrame, pd.DataFrame]] = []  # first readings: series added from the frames
     for series in parsed.meters:
         site_id, time_zone, _ = sites[series.identifier]
         frame = _clean_readings(series.readings)
         if frame.empty:
             continue
         sites_with_readings.add(site_id)
+        was_empty = site_id in empty_sites
+        ts = frame["start_ts"].to_numpy()
+        interval = frame["interval_seconds"].to_numpy()
+        span = (int(ts[0]), int(ts[-1]) + int(interval[-1]))
+        if not was_empty:  # the portfolio series lose this site's old part of the span, and regain the new one below
+            portfolio_series.subtract_site_span(session, site_id, *span)
         changed = _store_clean(session, site_id, frame, record.id)
         readings += changed
         if changed:
-            ts = frame["start_ts"].to_numpy()
-            end = int(ts[-1]) + int(frame["interval_seconds"].to_numpy()[-1])
-            _refresh_clean(session, site_id, time_zone, int(ts[0]), end, frame, site_was_empty=site_id in empty_sites)
-            changed_spans.append((int(ts[0]), end))
+            _refresh_clean(session, site_id, time_zone, *span, frame, site_was_empty=was_empty)
+        if was_empty:
+            daily = _daily_rollup(ts, interval, frame["energy_kwh"].to_numpy(), frame["estimated"].to_numpy(), time_zone)
+            new_sites.append((site_id, frame, daily))
+        else:
+            portfolio_series.add_site_span(session, site_id, *span)
         empty_sites.discard(site_id)
-
-    if changed_spans:
-        portfolio_series.refresh_for_sites(session, sites_with_readings, min(lo for lo, _ in changed_spans),
-                                           max(hi for _, hi in changed_spans))
+    portfolio_series.add_new_sites(session, new_sites)
     weather = sum(
         store_weather(session, w.location, w.temperatures, kind=w.kind, issued_at_ts=w.issued_at_ts)
         for w in parsed.weather
