@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.analytics.forecast import compute_missing_interval_estimate, compute_portfolio_forecast
+from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate, compute_portfolio_forecast
 from portfolio.forecasting import load_fitted_models, predict_expected
 from portfolio.queries import forecasting as queries
 

@@ -11,10 +11,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from portfolio.analytics.degree_days import compute_local_daily_totals, compute_local_time_of_week
-from portfolio.analytics.forecast import (
-    DataSufficiencyError,
-    FittedTemperatureModel,
-    TemperatureModel,
+from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
+from portfolio.analytics.portfolio_forecast import (
     compute_missing_interval_estimate,
     compute_portfolio_forecast,
     compute_residual_correlation,

@@ -195,7 +195,7 @@ def test_failed_load_leaves_no_partial_state(session: Session, monkeypatch: pyte
 
     import portfolio.ingest.loader as loader
 
-    real = loader._store_clean
+    real = loader.store_clean_readings
     calls = {"n": 0}
 
     def fail_on_second_meter(*args: object, **kwargs: object) -> int:
@@ -204,7 +204,7 @@ def test_failed_load_leaves_no_partial_state(session: Session, monkeypatch: pyte
             raise RuntimeError("disk on fire")
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loader, "_store_clean", fail_on_second_meter)
+    monkeypatch.setattr(loader, "store_clean_readings", fail_on_second_meter)
     changed = half_hours(JAN_2024, 96, seed=7)  # overwrites A's first day and adds a second
     with pytest.raises(RuntimeError):
         load_parsed(session, parsed(series("A", changed), series("B", half_hours(JAN_2024, 48))),
@@ -318,9 +318,9 @@ def test_one_unit_for_every_row_and_no_import_id(session: Session) -> None:
 
 
 def test_roles_that_keep_foreign_key_triggers_load_the_same(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
-    import portfolio.ingest.loader as loader
+    import portfolio.ingest.bulk as bulk
 
-    monkeypatch.setattr(loader, "_may_skip_row_triggers", lambda cursor: False)
+    monkeypatch.setattr(bulk, "_may_skip_row_triggers", lambda cursor: False)
     frame = half_hours(JAN_2024, 96)
     assert load(session, parsed(series("A", frame))).readings == 96
     assert load(session, parsed(series("A", frame))).readings == 0

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from portfolio.analytics.forecast import compute_portfolio_forecast
+from portfolio.analytics.portfolio_forecast import compute_portfolio_forecast
 
 EXPECTED_COLUMNS = ["start_ts", "expected_kwh", "lower_kwh", "upper_kwh", "sites"]
 BUCKET_SECONDS = {"hh": 1800, "hour": 3600}

@@ -120,7 +120,7 @@ def _bin_means(values: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> np.n
     return sums / np.maximum(counts, 1)[:, None]
 
 
-def _normal_quantile(level: float) -> float:
+def normal_quantile(level: float) -> float:
     return NormalDist().inv_cdf(0.5 + level / 2)
 
 
@@ -258,7 +258,7 @@ def _fit_design(
     rss_bins = float(y_demeaned @ y_demeaned)
     tss = float(((y - y.mean()) ** 2).sum())
     usable = np.diag(gram) > 1e-9 * max(1.0, float(np.diag(gram).max()))
-    critical_t = _normal_quantile(1 - settings.significance)
+    critical_t = normal_quantile(1 - settings.significance)
 
     def score(rss: np.ndarray | float, k: int) -> np.ndarray | float:
         """Higher is better: adjusted R², or minus BIC (each balance point counts as a parameter)."""
@@ -441,7 +441,7 @@ class FittedTemperatureModel:
             bin_part, noise, output_index = inverse_counts, 1.0, index
         slope_part = np.einsum("ij,jk,ik->i", centred, self.unscaled_covariance, centred)
         se = np.sqrt(self.residual_variance_kwh2 * (bin_part + slope_part + noise))
-        z = _normal_quantile(level)
+        z = normal_quantile(level)
         frame["standard_error_kwh"] = se
         frame["lower_kwh"] = frame["expected_kwh"] - z * se
         frame["upper_kwh"] = frame["expected_kwh"] + z * se
@@ -501,121 +501,3 @@ class FittedTemperatureModel:
             sufficiency=DataSufficiency(**{**data["sufficiency"], "reasons": tuple(data["sufficiency"]["reasons"])}),
             schema=data["schema"],
         )
-
-
-@dataclass(frozen=True, eq=False)
-class PortfolioForecast:
-    """Sum of site forecasts [kWh] with an interval whose error correlation across sites is stated.
-
-    ``correlation`` is "estimated" (1'Σ1 with Σ = D R D, R the estimated residual correlation; sites
-    missing from R are taken as uncorrelated with the others, counted in ``uncorrelated_pairs``) or
-    "independent" (R = identity). Columns of ``forecast``: expected_kwh, standard_error_kwh, lower_kwh,
-    upper_kwh, sites (how many site forecasts each row sums).
-    """
-
-    forecast: pd.DataFrame
-    correlation: Literal["estimated", "independent"]
-    level: float
-    site_ids: tuple[str, ...]
-    uncorrelated_pairs: int
-
-
-def compute_residual_correlation(residuals_kwh: Mapping[str, pd.Series], min_common: int = 14) -> pd.DataFrame:
-    """Correlation of in-sample residuals between sites over their common timestamps.
-
-    Pairs with fewer than ``min_common`` common timestamps get 0. The pairwise matrix is made positive
-    semi-definite (eigenvalues clipped at 0, unit diagonal restored) so 1'Σ1 is never negative.
-    """
-    frame = pd.DataFrame(dict(residuals_kwh))
-    matrix = frame.corr(min_periods=min_common).fillna(0.0).to_numpy(copy=True)
-    np.fill_diagonal(matrix, 1.0)
-    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    repaired = (vectors * np.clip(values, 0, None)) @ vectors.T
-    scale = np.sqrt(np.clip(np.diag(repaired), 1e-12, None))
-    repaired = repaired / np.outer(scale, scale)
-    return pd.DataFrame(repaired, index=frame.columns, columns=frame.columns)
-
-
-def _combine(
-    site_forecasts: Mapping[str, pd.DataFrame], residual_correlation: pd.DataFrame | None, mask: pd.DataFrame | None
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, int]:
-    site_ids = list(site_forecasts)
-    expected = pd.DataFrame({site: site_forecasts[site]["expected_kwh"] for site in site_ids})
-    error = pd.DataFrame({site: site_forecasts[site]["standard_error_kwh"] for site in site_ids})
-    if mask is not None:
-        expected, error = expected.where(mask.reindex(expected.index).fillna(False)), error.where(mask.reindex(error.index).fillna(False))
-    correlation = np.eye(len(site_ids))
-    uncorrelated = 0
-    if residual_correlation is not None:
-        known = [site for site in site_ids if site in residual_correlation.index]
-        position = [site_ids.index(site) for site in known]
-        correlation[np.ix_(position, position)] = residual_correlation.loc[known, known].to_numpy()
-        uncorrelated = (len(site_ids) * (len(site_ids) - 1) - len(known) * (len(known) - 1)) // 2
-    return expected, error, correlation, uncorrelated
-
-
-def compute_portfolio_forecast(
-    site_forecasts: Mapping[str, pd.DataFrame], residual_correlation: pd.DataFrame | None = None, *, level: float = 0.9
-) -> PortfolioForecast:
-    """Sum site forecasts (frames from :meth:`FittedTemperatureModel.predict`) into a portfolio forecast.
-
-    Expected values add; variances combine as s'Rs per timestamp with s the sites' standard errors
-    [kWh] and R ``residual_correlation`` (from :func:`compute_residual_correlation`), or the identity
-    when it is None ("independent"). Never a sum of bounds, which would assume perfect correlation.
-    """
-    expected, error, correlation, uncorrelated = _combine(site_forecasts, residual_correlation, None)
-    forecast = _sum_with_interval(expected, error, correlation, level)
-    return PortfolioForecast(forecast, "independent" if residual_correlation is None else "estimated", level,
-                             tuple(site_forecasts), uncorrelated)
-
-
-def _sum_with_interval(expected: pd.DataFrame, error: pd.DataFrame, correlation: np.ndarray, level: float) -> pd.DataFrame:
-    errors = error.fillna(0.0).to_numpy()
-    variance = np.einsum("ti,ij,tj->t", errors, correlation, errors)
-    sites = expected.notna().sum(axis=1).to_numpy()
-    total = expected.sum(axis=1, min_count=1).to_numpy()
-    se = np.where(sites > 0, np.sqrt(np.clip(variance, 0, None)), np.nan)
-    z = _normal_quantile(level)
-    return pd.DataFrame({"expected_kwh": total, "standard_error_kwh": se, "lower_kwh": total - z * se,
-                         "upper_kwh": total + z * se, "sites": sites}, index=expected.index)
-
-
-@dataclass(frozen=True, eq=False)
-class MissingIntervalEstimate:
-    """Metered total and model estimate for the missing site-intervals, kept apart: never one number.
-
-    ``totals`` columns: metered_kwh (sum of actual readings), sites_metered, estimated_missing_kwh (sum
-    of model expectations where a site has no reading), estimated_missing_lower_kwh / _upper_kwh,
-    sites_estimated, sites_unestimated (missing and no forecast either). ``estimated_kwh`` holds the
-    per-site estimates (NaN where metered).
-    """
-
-    totals: pd.DataFrame
-    estimated_kwh: pd.DataFrame
-    correlation: Literal["estimated", "independent"]
-    level: float
-
-
-def compute_missing_interval_estimate(
-    readings_kwh: pd.DataFrame, site_forecasts: Mapping[str, pd.DataFrame],
-    residual_correlation: pd.DataFrame | None = None, *, level: float = 0.9,
-) -> MissingIntervalEstimate:
-    """Estimate the energy of site-intervals with no reading from the sites' model forecasts.
-
-    ``readings_kwh``: one column per site, one row per expected interval (UTC); NaN or an absent column
-    is a missing reading. ``site_forecasts``: per site, frames from ``predict`` over the same intervals.
-    """
-    sites = sorted(set(readings_kwh.columns) | set(site_forecasts), key=str)
-    readings = readings_kwh.reindex(columns=sites)
-    missing = readings.isna()
-    forecasts = {site: site_forecasts[site].reindex(readings.index) for site in sites if site in site_forecasts}
-    expected, error, correlation, _ = _combine(forecasts, residual_correlation, missing[list(forecasts)])
-    estimate = _sum_with_interval(expected, error, correlation, level)
-    estimated = expected.reindex(columns=sites)
-    totals = pd.DataFrame({
-        "metered_kwh": readings.sum(axis=1, min_count=1), "sites_metered": (~missing).sum(axis=1),
-        "estimated_missing_kwh": estimate["expected_kwh"], "estimated_missing_lower_kwh": estimate["lower_kwh"],
-        "estimated_missing_upper_kwh": estimate["upper_kwh"], "sites_estimated": estimate["sites"],
-        "sites_unestimated": (missing & estimated.isna()).sum(axis=1),
-    }, index=readings.index)
-    return MissingIntervalEstimate(totals, estimated, "independent" if residual_correlation is None else "estimated", level)
