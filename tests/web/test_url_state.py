@@ -77,3 +77,14 @@ def test_the_store_round_trips_and_ignores_junk() -> None:
     assert from_store(stored, TODAY) == state
     assert from_store({"group": "7", "fuel": "coal"}, TODAY) is None
     assert from_store("not a dict", TODAY) is None and from_store({}, TODAY) is None
+
+
+def test_portfolio_links_carry_the_selection_to_graphs_and_export() -> None:
+    from portfolio.web.portfolio_view import update_page_links
+
+    assert update_page_links("?group=7&from=2026-10-26&to=2026-11-24&fuel=gas") == (
+        "/graphs?group=7&from=2026-10-26&to=2026-11-24&fuel=gas",
+        "/export?group=7&from=2026-10-26&to=2026-11-24&fuel=gas",
+    )
+    assert update_page_links(None) == ("/graphs", "/export")
+    assert update_page_links("javascript:alert(1)") == ("/graphs", "/export")  # only a query string is carried

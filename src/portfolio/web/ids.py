@@ -37,6 +37,8 @@ PORTFOLIO_MISSING_TABLE = "portfolio-missing-table"
 PORTFOLIO_TABLE = "portfolio-table"
 PORTFOLIO_URL_CHECK = "portfolio-url-check"
 PORTFOLIO_QUERY = "portfolio-query"
+PORTFOLIO_GRAPHS_LINK = "portfolio-graphs-link"
+PORTFOLIO_EXPORT_LINK = "portfolio-export-link"
 PORTFOLIO_URL_SINK = "portfolio-url-sink"
 
 # Groups page.

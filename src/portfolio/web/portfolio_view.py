@@ -283,7 +283,13 @@ def make_portfolio_layout(
     return html.Section(
         [
             html.Div(
-                [html.H1("Portfolio"), html.P(id=ids.PORTFOLIO_RANGE_NOTE, className="muted")],
+                [
+                    html.H1("Portfolio"), html.P(id=ids.PORTFOLIO_RANGE_NOTE, className="muted"),
+                    html.Div([  # the same selection on the other portfolio pages
+                        dcc.Link("Graphs for this selection", id=ids.PORTFOLIO_GRAPHS_LINK, href="/graphs", className="button button-secondary"),
+                        dcc.Link("Export this selection", id=ids.PORTFOLIO_EXPORT_LINK, href="/export", className="button button-secondary"),
+                    ], className="page-actions"),
+                ],
                 className="page-header",
             ),
             html.Div(
@@ -425,6 +431,12 @@ def toggle_missing(n_clicks: int | None) -> tuple[str, str, str]:
     return ("missing-panel" if is_open else f"missing-panel {HIDDEN}"), label, "true" if is_open else "false"
 
 
+def update_page_links(query: object) -> tuple[str, str]:
+    """Carry the validated selection (group, range, fuel) to the graph and export pages; they re-check it."""
+    suffix = query if isinstance(query, str) and query.startswith("?") else ""
+    return f"/graphs{suffix}", f"/export{suffix}"
+
+
 def register_callbacks(app: Dash) -> None:
     """Bind the portfolio page's callbacks to ``app`` (see the module docstring for why not ``dash.callback``)."""
     app.callback(
@@ -447,3 +459,8 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.PORTFOLIO_URL_SINK, "children"),
         Input(ids.PORTFOLIO_QUERY, "data"),
     )
+    app.callback(
+        Output(ids.PORTFOLIO_GRAPHS_LINK, "href"),
+        Output(ids.PORTFOLIO_EXPORT_LINK, "href"),
+        Input(ids.PORTFOLIO_QUERY, "data"),
+    )(update_page_links)
