@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from memory import peak_rss_mb
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,7 @@ def measure(database_url: str, shape: str = "interval", format: str = "csv") -> 
         written += len(block)
     seconds = time.perf_counter() - began
     engine.dispose()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     rows = int(outcome.get("rows", 0))
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds), "rss_mb": round(peak, 1),
             "mb": round(written / 1e6, 1), "first_byte_s": round(first_byte or 0.0, 3)}
@@ -176,7 +177,7 @@ def measure_route(database_url: str) -> dict[str, Any]:
         lines += block.count(b"\n")
     response.close()
     seconds = time.perf_counter() - began
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     rows = lines - 1
     return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds), "rss_mb": round(peak, 1),
             "mb": round(written / 1e6, 1), "first_byte_s": round(first_byte or 0.0, 3)}

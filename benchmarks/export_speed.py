@@ -12,9 +12,10 @@ Run: ``.venv/bin/python benchmarks/export_speed.py [sites]``.
 from __future__ import annotations
 
 import datetime as dt
-import resource
 import sys
 import time
+
+from memory import peak_rss_mb
 from collections.abc import Iterator
 
 import numpy as np
@@ -53,9 +54,8 @@ def iter_synthetic_chunks(sites: int, intervals: int = HALF_HOURS_PER_YEAR, seed
 
 
 def _peak_rss_mb() -> float:
-    """Peak resident memory of this process [MB] (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    """Peak resident memory of this process [MB] (see memory.py for why not ru_maxrss)."""
+    return peak_rss_mb()
 
 
 def run(sites: int = 1000) -> dict[str, float]:

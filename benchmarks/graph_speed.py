@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from memory import peak_rss_mb
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -175,7 +177,6 @@ def _duckdb_year_ms(folder: Path) -> float:
 
 def measure(database_url: str) -> dict[str, Any]:
     """In this (fresh) process: time the graph callback per view; report median, p95 and peak RSS."""
-    import resource
 
     import plotly.io as pio
     from sqlalchemy import select
@@ -206,7 +207,7 @@ def measure(database_url: str) -> dict[str, Any]:
         p95s[view] = round(float(np.percentile(timings[2:], 95)), 1)
         points[view] = f"{result.resolution}: {len(result.figure.data[0].x)} buckets, {len(payload) // 1024} KiB"
     engine.dispose()
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     return {"median": medians, "p95": p95s, "points": points, "rss_mb": round(rss_mb, 1)}
 
 
