@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
 from portfolio.demo import demo_logins, load_demo
+from portfolio.forecasting import fit_due_models
+from portfolio.models import Site, User
 from portfolio.web import ids
 from portfolio.web.app import create_app
 from portfolio.web.context import app_state
@@ -50,6 +53,10 @@ def graph_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -
     settings = _settings(folder)
     engine = make_engine(settings.database_url)
     load_demo(make_session_factory(engine), settings, today=local_today())
+    with make_session_factory(engine)() as session:  # the London customer's models, so the graphs show the forecast
+        london = list(session.scalars(select(Site.id).join(User, User.organisation_id == Site.organisation_id)
+                                      .where(User.email == LONDON_CUSTOMER)))
+    fit_due_models(make_session_factory(engine), site_ids=london)
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-graph-server", daemon=True)
