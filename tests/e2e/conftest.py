@@ -1,7 +1,7 @@
 """Browser fixtures: the app served from a background thread over a fresh database, and Debian chromium.
 
-The world is built by one function, ``build_world(session_factory, settings) -> World``: the real demo
-dataset, signed in to with the demo accounts generated at load time.
+The world is the real demo dataset, loaded once per session (``demo_template``) and copied for each served
+app (``copy_demo`` + ``serve``), signed in to with the demo accounts generated at load time.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +35,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-def build_demo_world(session_factory: sessionmaker[Session], settings: Settings) -> World:
-    """Load the demo dataset and sign in as its first customer and its admin, as a new user of `make run` would."""
-    load_demo(session_factory, settings, today=local_today())
+def demo_world(settings: Settings) -> World:
+    """Sign in as the demo's first customer and its admin, with the logins generated when it was loaded."""
     logins = demo_logins(settings)
     first = {role: next(item for item in logins if item["role"] == role) for role in ("customer", "admin")}
     return World(
@@ -45,7 +45,49 @@ def build_demo_world(session_factory: sessionmaker[Session], settings: Settings)
     )
 
 
-build_world = build_demo_world
+def demo_settings(folder: Path, name: str) -> Settings:
+    return load_settings(environ={}, database_url=f"sqlite:///{folder / 'demo.db'}", instance_path=folder / "instance",
+                         secret_key=f"e2e-{name}-secret", cookie_secure=False)
+
+
+@pytest.fixture(scope="session")
+def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Load the demo once per test session (a few seconds); every served app works on its own copy."""
+    folder = tmp_path_factory.mktemp("demo-template")
+    shutil.copy(sqlite_template, folder / "demo.db")
+    settings = demo_settings(folder, "template")
+    engine = make_engine(settings.database_url)
+    load_demo(make_session_factory(engine), settings, today=local_today())
+    engine.dispose()
+    return folder
+
+
+def copy_demo(demo_template: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Settings:
+    """A private copy of the loaded demo (database and instance folder with its logins)."""
+    folder = tmp_path_factory.mktemp(name)
+    shutil.copy(demo_template / "demo.db", folder / "demo.db")
+    shutil.copytree(demo_template / "instance", folder / "instance")
+    return demo_settings(folder, name)
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[tuple[str, sessionmaker[Session]]]:
+    """Serve the app on a free loopback port from a background thread, as gunicorn would serve app:server."""
+    engine = make_engine(settings.database_url)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        app_state(app.server).engine.dispose()
+        engine.dispose()
+
+
 
 
 @dataclass(frozen=True)
@@ -53,6 +95,8 @@ class LiveApp:
     base_url: str
     world: World
     session_factory: sessionmaker[Session]
+    settings: Settings
+
 
 
 @dataclass
@@ -64,31 +108,17 @@ class BrowserPage:
 
 
 @pytest.fixture(scope="session")
-def e2e_settings(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    folder = tmp_path_factory.mktemp("e2e")
-    shutil.copy(sqlite_template, folder / "portfolio.db")
-    return load_settings(
-        environ={}, database_url=f"sqlite:///{folder / 'portfolio.db'}", instance_path=folder / "instance",
-        secret_key="e2e-secret-key", cookie_secure=False,
-    )
+def live_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
+    """The demo served for the whole session, signed in to with its generated logins."""
+    settings = copy_demo(demo_template, tmp_path_factory, "e2e")
+    with serve(settings) as (base_url, session_factory):
+        yield LiveApp(base_url, demo_world(settings), session_factory, settings)
 
 
 @pytest.fixture(scope="session")
-def live_app(e2e_settings: Settings) -> Iterator[LiveApp]:
-    """Serve one app on a free loopback port for the whole session, as gunicorn would serve app:server."""
-    engine = make_engine(e2e_settings.database_url)
-    session_factory = make_session_factory(engine)
-    world = build_world(session_factory, e2e_settings)
-    app = create_app(e2e_settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
-    thread.start()
-    yield LiveApp(f"http://127.0.0.1:{server.server_port}", world, session_factory)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    app_state(app.server).engine.dispose()
-    engine.dispose()
+def e2e_settings(live_app: LiveApp) -> Settings:
+    """The served demo's settings (instance folder, database), for tests that run jobs against it."""
+    return live_app.settings
 
 
 @pytest.fixture(scope="session")

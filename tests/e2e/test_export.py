@@ -3,8 +3,6 @@ interval data) and check its rows against the database, with no console errors."
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,19 +12,16 @@ import pytest
 from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from portfolio.access import viewer_for, visible_site_ids
-from portfolio.config import Settings, load_settings
-from portfolio.db import make_engine, make_session_factory
-from portfolio.demo import demo_logins, load_demo
+from portfolio.demo import demo_logins
 from portfolio.models import AuditEntry, Reading, Site
 from portfolio.queries.exports import compute_utc_bounds
 from portfolio.users import find_user
 from portfolio.web import ids
-from portfolio.web.app import create_app
-from portfolio.web.context import app_state
 from portfolio.web.url_state import default_range, local_today
+
+from tests.e2e.conftest import copy_demo, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,29 +33,12 @@ class DemoApp:
     logins: dict[str, tuple[str, str]]
 
 
-def _settings(folder: Path) -> Settings:
-    return load_settings(environ={}, database_url=f"sqlite:///{folder / 'demo.db'}", instance_path=folder / "instance",
-                         secret_key="e2e-export-secret", cookie_secure=False)
-
-
 @pytest.fixture(scope="module")
-def demo_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
-    folder = tmp_path_factory.mktemp("export-demo")
-    shutil.copy(sqlite_template, folder / "demo.db")
-    settings = _settings(folder)
-    engine = make_engine(settings.database_url)
-    load_demo(make_session_factory(engine), settings, today=local_today())
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-export-server", daemon=True)
-    thread.start()
+def demo_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
+    settings = copy_demo(demo_template, tmp_path_factory, "export")
     logins = {item["role"]: (item["email"], item["password"]) for item in demo_logins(settings)}
-    yield DemoApp(f"http://127.0.0.1:{server.server_port}", make_session_factory(engine), logins)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    app_state(app.server).engine.dispose()
-    engine.dispose()
+    with serve(settings) as (base_url, session_factory):
+        yield DemoApp(base_url, session_factory, logins)
 
 
 def expected_totals(factory: sessionmaker[Session], email: str) -> tuple[int, float]:

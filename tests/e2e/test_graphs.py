@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,17 +13,14 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
-from portfolio.config import Settings, load_settings
-from portfolio.db import make_engine, make_session_factory
-from portfolio.demo import demo_logins, load_demo
+from portfolio.demo import demo_logins
 from portfolio.forecasting import fit_due_models
 from portfolio.models import Site, User
 from portfolio.web import ids
-from portfolio.web.app import create_app
-from portfolio.web.context import app_state
 from portfolio.web.url_state import local_today
+
+from tests.e2e.conftest import copy_demo, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,33 +36,16 @@ class GraphApp:
     passwords: dict[str, str]
 
 
-def _settings(folder: Path) -> Settings:
-    return load_settings(environ={}, database_url=f"sqlite:///{folder / 'demo.db'}", instance_path=folder / "instance",
-                         secret_key="e2e-graph-secret", cookie_secure=False)
-
-
 @pytest.fixture(scope="module")
-def graph_app(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphApp]:
-    folder = tmp_path_factory.mktemp("graph-demo")
-    shutil.copy(sqlite_template, folder / "demo.db")
-    settings = _settings(folder)
-    engine = make_engine(settings.database_url)
-    load_demo(make_session_factory(engine), settings, today=local_today())
-    with make_session_factory(engine)() as session:  # the London customer's models, so the graphs show the forecast
-        london = list(session.scalars(select(Site.id).join(User, User.organisation_id == Site.organisation_id)
-                                      .where(User.email == LONDON_CUSTOMER)))
-    fit_due_models(make_session_factory(engine), site_ids=london)
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-graph-server", daemon=True)
-    thread.start()
+def graph_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphApp]:
+    settings = copy_demo(demo_template, tmp_path_factory, "graphs")
     passwords = {item["email"]: item["password"] for item in demo_logins(settings)}
-    yield GraphApp(f"http://127.0.0.1:{server.server_port}", make_session_factory(engine), passwords)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    app_state(app.server).engine.dispose()
-    engine.dispose()
+    with serve(settings) as (base_url, session_factory):
+        with session_factory() as session:  # the London customer's models, so the graphs show the forecast
+            london = list(session.scalars(select(Site.id).join(User, User.organisation_id == Site.organisation_id)
+                                          .where(User.email == LONDON_CUSTOMER)))
+        fit_due_models(session_factory, site_ids=london)
+        yield GraphApp(base_url, session_factory, passwords)
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,19 +14,17 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
 
 from portfolio.access import viewer_for
-from portfolio.config import Settings, load_settings
-from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.demo import demo_logins, load_demo
+from portfolio.db import transaction
+from portfolio.demo import demo_logins
 from portfolio.groups import create_group
 from portfolio.models import PortfolioGroup, Site
 from portfolio.users import find_user
 from portfolio.web import ids
-from portfolio.web.app import create_app
-from portfolio.web.context import app_state
 from portfolio.web.url_state import local_today
+
+from tests.e2e.conftest import copy_demo, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,41 +39,12 @@ class DemoApp:
     logins: dict[str, tuple[str, str]]  # role -> (email, password)
 
 
-@pytest.fixture(scope="session")
-def demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """Load the demo once per test session (a few seconds) into a migrated file that modules copy."""
-    folder = tmp_path_factory.mktemp("demo-template")
-    shutil.copy(sqlite_template, folder / "demo.db")
-    settings = _settings(folder, folder / "demo.db")
-    engine = make_engine(settings.database_url)
-    load_demo(make_session_factory(engine), settings, today=local_today())
-    engine.dispose()
-    return folder / "demo.db", settings.instance_path
-
-
-def _settings(folder: Path, database: Path) -> Settings:
-    return load_settings(environ={}, database_url=f"sqlite:///{database}", instance_path=folder / "instance",
-                         secret_key="e2e-demo-secret", cookie_secure=False)
-
-
 @pytest.fixture(scope="module")
-def demo_app(demo_template: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
-    folder = tmp_path_factory.mktemp("demo-app")
-    shutil.copy(demo_template[0], folder / "demo.db")
-    shutil.copytree(demo_template[1], folder / "instance")
-    settings = _settings(folder, folder / "demo.db")
-    engine = make_engine(settings.database_url)
-    app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-demo-server", daemon=True)
-    thread.start()
+def demo_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoApp]:
+    settings = copy_demo(demo_template, tmp_path_factory, "portfolio")
     logins = {item["role"]: (item["email"], item["password"]) for item in demo_logins(settings)}
-    yield DemoApp(f"http://127.0.0.1:{server.server_port}", make_session_factory(engine), logins)
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    app_state(app.server).engine.dispose()
-    engine.dispose()
+    with serve(settings) as (base_url, session_factory):
+        yield DemoApp(base_url, session_factory, logins)
 
 
 @pytest.fixture
