@@ -135,11 +135,11 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def browser_page(browser: Browser, live_app: LiveApp) -> Iterator[BrowserPage]:
-    context = browser.new_context(base_url=live_app.base_url, viewport={"width": 1366, "height": 820})
-    page = context.new_page()
-    watched = BrowserPage(page)
+@contextmanager
+def open_page(browser: Browser, base_url: str, height: int = 820) -> Iterator[BrowserPage]:
+    """A fresh browser context on ``base_url`` that records every console error and uncaught exception."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1366, "height": height})
+    watched = BrowserPage(context.new_page())
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -148,10 +148,18 @@ def browser_page(browser: Browser, live_app: LiveApp) -> Iterator[BrowserPage]:
     def on_page_error(error: Error) -> None:
         watched.errors.append(f"pageerror: {error.message}")
 
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    yield watched
-    context.close()
+    watched.page.on("console", on_console)
+    watched.page.on("pageerror", on_page_error)
+    try:
+        yield watched
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def browser_page(browser: Browser, live_app: LiveApp) -> Iterator[BrowserPage]:
+    with open_page(browser, live_app.base_url) as watched:
+        yield watched
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +20,7 @@ from portfolio.models import Site, User
 from portfolio.web import ids
 from portfolio.web.url_state import local_today
 
-from tests.e2e.conftest import copy_demo, serve
+from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -50,21 +50,8 @@ def graph_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture
 def page(browser: Browser, graph_app: GraphApp) -> Iterator[tuple[Page, list[str]]]:
-    context = browser.new_context(base_url=graph_app.base_url, viewport={"width": 1366, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(f"console: {message.text}")
-
-    def on_error(error: Error) -> None:
-        errors.append(f"pageerror: {error.message}")
-
-    page.on("console", on_console)
-    page.on("pageerror", on_error)
-    yield page, errors
-    context.close()
+    with open_page(browser, graph_app.base_url, height=1000) as watched:
+        yield watched.page, watched.errors
 
 
 def _sign_in(page: Page, app: GraphApp, email: str) -> None:
