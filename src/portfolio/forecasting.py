@@ -15,7 +15,6 @@ import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
-from portfolio.analytics.model_quality import backtest
 from portfolio.db import transaction
 from portfolio.models import SiteModel
 from portfolio.queries import forecasting as queries
@@ -27,6 +26,8 @@ TRAINING_DAYS = 365
 REFIT_AFTER_DAYS = 7
 """A model is due again once a week of new readings has arrived since its fit."""
 DAY_S = 86_400
+TEMPERATURE_HISTORY_S = 8 * DAY_S
+"""Temperatures loaded before a fit or prediction window: the heating-season gate looks back a week."""
 
 
 @dataclass
@@ -56,14 +57,14 @@ def _is_due(row: pd.Series, force: bool) -> bool:
 
 def fit_site(
     energy_kwh: pd.Series, temperature_c: pd.Series, time_zone: str
-) -> tuple[FittedTemperatureModel, float, float]:
-    """Backtest on the last quarter for honest quality figures, then fit the stored model on everything.
+) -> tuple[FittedTemperatureModel, float | None, float | None]:
+    """Fit the stored model on everything; its fit-time hold-out (the last quarter) gives honest quality.
 
-    Returns the model and its out-of-sample CV(RMSE) and NMBE [%] at the model's own resolution.
+    Returns the model and its out-of-sample CV(RMSE) and NMBE [%] at the model's own resolution (None
+    when the data support a model but not a hold-out).
     """
-    model = TemperatureModel(time_zone=time_zone)
-    quality = backtest(energy_kwh, temperature_c, model)
-    return model.fit(energy_kwh, temperature_c), quality.cvrmse_pct, quality.nmbe_pct
+    fitted = TemperatureModel(time_zone=time_zone).fit(energy_kwh, temperature_c)
+    return fitted, fitted.calibration.holdout_cvrmse_pct, fitted.calibration.holdout_nmbe_pct
 
 
 def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
@@ -79,7 +80,8 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
         record.status, record.message = "insufficient", "the site has no weather location, so no temperature to model on"
         return record
     energy = queries.load_site_energy(session, site_id, start_ts, end_ts)
-    temperature = queries.load_temperature(session, int(row["weather_location_id"]), start_ts - DAY_S, end_ts + DAY_S)
+    temperature = queries.load_temperature(session, int(row["weather_location_id"]), start_ts - TEMPERATURE_HISTORY_S,
+                                          end_ts + DAY_S)
     try:
         fitted, cvrmse, nmbe = fit_site(energy, temperature, str(row["time_zone"]))
     except DataSufficiencyError as error:
@@ -89,7 +91,7 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
     record.status = "ok"
     record.resolution = fitted.resolution
     record.model = fitted.to_dict()
-    record.cvrmse_pct, record.nmbe_pct = float(cvrmse), float(nmbe)
+    record.cvrmse_pct, record.nmbe_pct = cvrmse, nmbe
     record.training_days = int(fitted.sufficiency.available_days)
     return record
 
@@ -148,7 +150,7 @@ def predict_expected(
         if pd.isna(location):
             continue
         if int(location) not in temperatures:
-            temperatures[int(location)] = queries.load_temperature(session, int(location), start_ts - DAY_S, end_ts + DAY_S)
+            temperatures[int(location)] = queries.load_temperature(session, int(location), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S)
         index = _prediction_index(model, start_ts, end_ts)
         result[site_id] = model.predict(temperatures[int(location)], index, level=level, per_local_day=per_local_day).dropna(
             subset=["expected_kwh"]

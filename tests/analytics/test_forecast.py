@@ -243,3 +243,72 @@ def test_backtest_scores_the_held_out_quarter() -> None:
     assert 0.8 < result.interval_coverage <= 1
     daily = backtest(readings, temperature, per_local_day=True)
     assert daily.resolution == "daily" and daily.cvrmse_pct < result.cvrmse_pct
+
+
+def make_season_gated_readings(temperature: pd.Series, gate_c: float, seed: int = 6) -> pd.Series:
+    """Hourly kWh: 20 base + 4 kWh/K below 16 °C, but only while the trailing week averages below ``gate_c``."""
+    rng = np.random.default_rng(seed)
+    week_mean = temperature.rolling(168, min_periods=84).mean().fillna(temperature)
+    heating = 4 * np.maximum(0, 16 - temperature.to_numpy()) * (week_mean.to_numpy() < gate_c)
+    return pd.Series(20 + heating + rng.normal(0, 2, len(temperature)), index=temperature.index)
+
+
+def test_heating_season_gate_is_found_and_switches_heating_off_in_a_mild_week() -> None:
+    temperature = make_temperature()
+    readings = make_season_gated_readings(temperature, gate_c=12)
+    gated = TemperatureModel(occupancy_split=False).fit(readings, temperature)
+    ungated = TemperatureModel(occupancy_split=False, heating_season_gates_c=()).fit(readings, temperature)
+    assert gated.heating_season_gate_c == 12 and ungated.heating_season_gate_c is None
+    assert abs(gated.heating_balance_point_c - 16) <= 1.0
+    assert_allclose(gated.slopes_kwh_per_k, [4.0], rtol=0.1)
+    assert gated.statistics.cvrmse_pct < ungated.statistics.cvrmse_pct / 2
+    # a mild week (14 °C) ending in a cold night (6 °C): the heating season has not started
+    hours = pd.date_range("2024-09-01", periods=8 * 24, freq="h", tz="UTC")
+    mild = pd.Series(np.where(np.arange(len(hours)) >= 7 * 24 + 2, 6.0, 14.0), index=hours)
+    night = hours[7 * 24 + 3: 7 * 24 + 6]
+    assert_allclose(gated.predict(mild, night)["expected_kwh"], 20, atol=1.5)
+    assert (ungated.predict(mild, night)["expected_kwh"] > 40).all()
+    # after a cold week the same night is heated
+    cold = pd.Series(6.0, index=hours)
+    assert_allclose(gated.predict(cold, night)["expected_kwh"], 20 + 4 * 10, rtol=0.05)
+
+
+def test_calibration_widens_intervals_when_the_latest_data_drift() -> None:
+    temperature = make_temperature()
+    steady = make_daily_readings(temperature)
+    drifting = steady * np.where(np.arange(len(steady)) >= 0.75 * len(steady), 1.15, 1.0)
+    steady_fit = TemperatureModel().fit(steady, temperature)
+    drifting_fit = TemperatureModel().fit(drifting, temperature)
+    assert steady_fit.calibration.calibrated and drifting_fit.calibration.calibrated
+    assert 1.0 <= steady_fit.calibration.daily_scale < 1.3
+    assert drifting_fit.calibration.daily_scale > 2 * steady_fit.calibration.daily_scale
+    assert abs(steady_fit.calibration.holdout_nmbe_pct) < 2 and drifting_fit.calibration.holdout_nmbe_pct > 8
+    assert steady_fit.calibration.holdout_points == len(steady) - int(0.75 * len(steady))
+    # the scale reaches the intervals: same model without calibration is narrower by exactly the factor
+    raw = TemperatureModel(calibration_holdout=0).fit(drifting, temperature)
+    assert not raw.calibration.calibrated
+    days = drifting.index[:10]
+    ratio = drifting_fit.predict(temperature, days)["standard_error_kwh"] / raw.predict(temperature, days)["standard_error_kwh"]
+    assert_allclose(ratio, drifting_fit.calibration.daily_scale)
+
+
+def test_calibration_is_skipped_when_the_hold_out_leaves_too_little_to_fit() -> None:
+    temperature = make_temperature(days=70)
+    fitted = TemperatureModel().fit(make_daily_readings(temperature), temperature)  # 70 days; 52 before the hold-out
+    assert fitted.sufficiency.is_sufficient
+    assert not fitted.calibration.calibrated and fitted.calibration.holdout_cvrmse_pct is None
+    assert fitted.calibration.daily_scale == 1.0
+
+
+def test_models_stored_before_gates_and_calibration_still_load() -> None:
+    temperature = make_temperature()
+    fitted = TemperatureModel(heating_season_gates_c=(), calibration_holdout=0).fit(make_hourly_readings(temperature), temperature)
+    stored = json.loads(json.dumps(fitted.to_dict()))
+    for key in ("heating_season_gate_c", "calibration"):
+        del stored[key]
+    stored["schema"] = "portfolio.temperature_model/1"
+    restored = FittedTemperatureModel.from_dict(stored)
+    index = temperature.index[:200]
+    pd.testing.assert_frame_equal(restored.predict(temperature, index), fitted.predict(temperature, index))
+    with pytest.raises(ValueError, match="unknown model schema"):
+        FittedTemperatureModel.from_dict({**stored, "schema": "portfolio.temperature_model/9"})

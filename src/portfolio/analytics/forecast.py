@@ -59,7 +59,13 @@ MIN_OBSERVATIONS_PER_DAY_OF_WEEK = 4
 MIN_OBSERVATIONS_PER_TIME_OF_WEEK = 3
 OCCUPANCY_THRESHOLD = 0.65
 DEFAULT_BALANCE_POINTS_C = tuple(5.0 + 0.5 * step for step in range(41))  # 5 .. 25 °C
-SCHEMA = "portfolio.temperature_model/1"
+DEFAULT_HEATING_SEASON_GATES_C = (10.0, 12.0, 14.0, 16.0)
+SEASON_WINDOW_HOURS = 168
+GATE_BALANCE_POINT_SEARCH_C = 2.0
+CALIBRATION_LEVEL = 0.9
+MIN_CALIBRATION_POINTS = 7
+SCHEMA = "portfolio.temperature_model/2"
+SCHEMAS_READ = ("portfolio.temperature_model/1", SCHEMA)  # /1: stored before heating-season gates
 
 
 class DataSufficiencyError(ValueError):
@@ -107,6 +113,7 @@ class _Design:
     index: pd.DatetimeIndex
     energy_kwh: np.ndarray
     temperature_c: np.ndarray
+    season_temperature_c: np.ndarray
     bins: np.ndarray
     n_bins: int
     resolution: Literal["daily", "interval"]
@@ -118,6 +125,55 @@ def _bin_means(values: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> np.n
     values = values.reshape(len(bins), -1)
     sums = np.stack([np.bincount(bins, weights=column, minlength=len(counts)) for column in values.T], axis=1)
     return sums / np.maximum(counts, 1)[:, None]
+
+
+def compute_season_temperature(
+    temperature_c: pd.Series, index: pd.DatetimeIndex, resolution: str, fallback_c: np.ndarray
+) -> np.ndarray:
+    """Trailing 7-day mean air temperature [°C] at each row: whether the heating is likely to be on.
+
+    Heating is switched on for the season (autumn) and off again (spring) on the week's weather more
+    than on the hour's: a mild September night does not start a boiler that a mild March night keeps
+    running. A daily row's week ends with its own day. Where less than half the week is observed the
+    row's own temperature stands in.
+    """
+    at = index + pd.Timedelta(days=1) if resolution == "daily" else index
+    season = compute_interval_temperature(temperature_c, at, SEASON_WINDOW_HOURS).to_numpy(dtype=float)
+    return np.where(np.isnan(season), fallback_c, season)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Out-of-sample check made at fit time on the latest ``holdout`` share of the data.
+
+    ``interval_scale`` / ``daily_scale`` multiply the standard errors of per-interval / per-day
+    predictions; ``holdout_cvrmse_pct`` and ``holdout_nmbe_pct`` are ASHRAE Guideline 14 scores (p = 0)
+    at the model's own resolution.
+    """
+
+    calibrated: bool = False
+    interval_scale: float = 1.0
+    daily_scale: float = 1.0
+    holdout_points: int = 0
+    holdout_cvrmse_pct: float | None = None
+    holdout_nmbe_pct: float | None = None
+
+
+def _as_local_days(readings_kwh: pd.Series, time_zone: str) -> pd.Series:
+    if len(readings_kwh) < 2:
+        return readings_kwh
+    seconds = compute_interval_seconds(readings_kwh.index)
+    return compute_local_daily_totals(readings_kwh, time_zone, seconds) if seconds < SECONDS_PER_DAY else readings_kwh
+
+
+def _interval_scale(actual: pd.Series, prediction: pd.DataFrame, z: float) -> float:
+    """Factor (>= 1) on the standard errors that makes the held-out ``z`` intervals cover as they should."""
+    frame = pd.concat([actual.rename("actual"), prediction[["expected_kwh", "standard_error_kwh"]]], axis=1).dropna()
+    frame = frame[frame["standard_error_kwh"] > 0]
+    if len(frame) < MIN_CALIBRATION_POINTS:
+        return 1.0
+    standardized = (frame["actual"] - frame["expected_kwh"]).abs() / frame["standard_error_kwh"]
+    return float(max(1.0, np.quantile(standardized, CALIBRATION_LEVEL) / z))
 
 
 def normal_quantile(level: float) -> float:
@@ -141,6 +197,11 @@ class TemperatureModel:
     selection : how candidates compete: "bic" (default; counts a slope and its balance point as two
         parameters, so a spurious term found by searching 41 balance points rarely wins) or CalTRACK's
         "adjusted_r_squared".
+    heating_season_gates_c : candidate heating-season gates [°C]: heating degrees count only while the
+        trailing 7-day mean temperature is below the gate. "No gate" is always a candidate, and a gate
+        counts as one more parameter in the selection. () turns gating off.
+    calibration_holdout : share of the observed intervals (the latest) held out to calibrate the
+        prediction intervals and score the model out of sample (0: no calibration).
     """
 
     resolution: Literal["auto", "daily"] = "auto"
@@ -151,11 +212,13 @@ class TemperatureModel:
     occupancy_split: bool = True
     temperature_window_hours: int = 1
     selection: Literal["bic", "adjusted_r_squared"] = "bic"
+    heating_season_gates_c: tuple[float, ...] = DEFAULT_HEATING_SEASON_GATES_C
+    calibration_holdout: float = 0.25
 
     def _design(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> _Design:
         readings_kwh = readings_kwh.dropna()
         if len(readings_kwh) < 2:
-            return _Design(pd.DatetimeIndex([], tz="UTC"), np.array([]), np.array([]), np.array([], dtype=np.int64),
+            return _Design(pd.DatetimeIndex([], tz="UTC"), np.array([]), np.array([]), np.array([]), np.array([], dtype=np.int64),
                            7, "daily" if self.resolution == "daily" else "interval", SECONDS_PER_DAY)
         readings_kwh = readings_kwh.set_axis(readings_kwh.index.tz_convert("UTC")).sort_index()
         interval_seconds = compute_interval_seconds(readings_kwh.index)
@@ -172,8 +235,9 @@ class TemperatureModel:
             bins = compute_local_time_of_week(readings_kwh.index, self.time_zone, interval_seconds, self.holidays)
             resolution, n_bins = "interval", 7 * SECONDS_PER_DAY // interval_seconds
         keep = temperature.notna().to_numpy()
+        season = compute_season_temperature(temperature_c, readings_kwh.index, resolution, temperature.to_numpy(dtype=float))
         return _Design(readings_kwh.index[keep], readings_kwh.to_numpy(dtype=float)[keep],
-                       temperature.to_numpy(dtype=float)[keep], bins[keep], n_bins, resolution, interval_seconds)
+                       temperature.to_numpy(dtype=float)[keep], season[keep], bins[keep], n_bins, resolution, interval_seconds)
 
     def _sufficiency(self, design: _Design) -> DataSufficiency:
         daily = design.resolution == "daily"
@@ -209,7 +273,47 @@ class TemperatureModel:
             raise DataSufficiencyError("; ".join(sufficiency.reasons), needed_days=sufficiency.needed_days,
                                        available_days=sufficiency.available_days)
         occupied = self._occupancy(design)
-        return _fit_design(self, design, occupied, sufficiency)
+        fitted = _fit_design(self, design, occupied, sufficiency)
+        if self.calibration_holdout <= 0:
+            return fitted
+        return dataclasses.replace(fitted, calibration=self._calibrate(readings_kwh, temperature_c))
+
+    def _calibrate(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> Calibration:
+        """Hold the last part out, fit the rest, and measure how far the held-out errors exceed the intervals.
+
+        In-sample residuals understate the error of a forecast: the building drifts, the occupancy
+        changes. The factor that makes the held-out 90 % intervals cover 90 % of the held-out points (at
+        least 1: intervals are widened, never narrowed) is applied to every later prediction. Too little
+        data for the inner fit leaves the intervals as they are (calibrated False).
+        """
+        readings = readings_kwh.dropna().sort_index()
+        split_at = readings.index[int(len(readings) * (1 - self.calibration_holdout))]
+        inner = dataclasses.replace(self, calibration_holdout=0.0)
+        try:
+            model = inner.fit(readings[readings.index < split_at], temperature_c)
+        except DataSufficiencyError:
+            return Calibration()
+        held_out = readings[readings.index >= split_at]
+        z = normal_quantile(CALIBRATION_LEVEL)
+        if model.resolution == "daily":
+            held_out = _as_local_days(held_out, model.time_zone)
+        prediction = model.predict(temperature_c, held_out.index, level=CALIBRATION_LEVEL)
+        interval_scale = _interval_scale(held_out, prediction, z)
+        daily_scale = interval_scale
+        if model.resolution != "daily":
+            days = compute_local_daily_totals(held_out, model.time_zone, model.interval_seconds)
+            summed = model.predict(temperature_c, held_out.index, level=CALIBRATION_LEVEL, per_local_day=True)
+            daily_scale = _interval_scale(days, summed.reindex(days.index), z)
+        scored = pd.concat([held_out.rename("actual"), prediction["expected_kwh"]], axis=1).dropna()
+        if len(scored) < 2 or scored["actual"].mean() == 0:
+            return Calibration()
+        error = scored["actual"] - scored["expected_kwh"]
+        mean = float(scored["actual"].mean())
+        return Calibration(
+            calibrated=True, interval_scale=interval_scale, daily_scale=daily_scale, holdout_points=len(scored),
+            holdout_cvrmse_pct=float(100 * np.sqrt((error ** 2).mean()) / mean),
+            holdout_nmbe_pct=float(100 * error.mean() / mean),
+        )
 
     def _occupancy(self, design: _Design) -> np.ndarray:
         """Occupied bins: a fixed-balance-point temperature fit under-predicts them > 65 % of the time."""
@@ -225,13 +329,18 @@ class TemperatureModel:
 
 
 def _term_columns(
-    temperature_c: np.ndarray, groups: np.ndarray, terms: tuple[str, ...], heating_c: float | None, cooling_c: float | None
+    temperature_c: np.ndarray, season_c: np.ndarray, groups: np.ndarray, terms: tuple[str, ...],
+    heating_c: float | None, cooling_c: float | None, gate_c: float | None,
 ) -> np.ndarray:
     columns = []
     for term in terms:
         kind, group = term.split("_")
-        degrees = (compute_heating_degrees(temperature_c, heating_c) if kind == "heating"
-                   else compute_cooling_degrees(temperature_c, cooling_c))
+        if kind == "heating":
+            degrees = compute_heating_degrees(temperature_c, heating_c)
+            if gate_c is not None:
+                degrees = degrees * (season_c < gate_c)
+        else:
+            degrees = compute_cooling_degrees(temperature_c, cooling_c)
         columns.append(degrees * (groups == (group == "occupied")) if group != "all" else degrees)
     return np.column_stack(columns) if columns else np.empty((len(temperature_c), 0))
 
@@ -239,7 +348,7 @@ def _term_columns(
 def _fit_design(
     settings: TemperatureModel, design: _Design, occupied: np.ndarray, sufficiency: DataSufficiency
 ) -> FittedTemperatureModel:
-    y, t, bins = design.energy_kwh, design.temperature_c, design.bins
+    y, t, season, bins = design.energy_kwh, design.temperature_c, design.season_temperature_c, design.bins
     n, n_bins = len(y), design.n_bins
     counts = np.bincount(bins, minlength=n_bins).astype(float)
     groups = occupied[bins]
@@ -248,7 +357,7 @@ def _fit_design(
     grid = np.asarray(settings.balance_points_c, dtype=float)
     # one demeaned column per (term, balance point): the bins' fixed effects absorbed (Frisch-Waugh-Lovell)
     raw = np.column_stack([
-        _term_columns(t, groups, (term,), bp, bp)[:, 0] for term in terms_all for bp in grid
+        _term_columns(t, season, groups, (term,), bp, bp, None)[:, 0] for term in terms_all for bp in grid
     ])
     # Fortran order: OpenBLAS's threaded syrk on the C-ordered transpose can be 50x slower
     demeaned = np.asfortranarray(raw - _bin_means(raw, bins, counts)[bins])
@@ -260,13 +369,18 @@ def _fit_design(
     usable = np.diag(gram) > 1e-9 * max(1.0, float(np.diag(gram).max()))
     critical_t = normal_quantile(1 - settings.significance)
 
-    def score(rss: np.ndarray | float, k: int) -> np.ndarray | float:
-        """Higher is better: adjusted R², or minus BIC (each balance point counts as a parameter)."""
+    def score(rss: np.ndarray | float, k: int, searched: int) -> np.ndarray | float:
+        """Higher is better: adjusted R², or minus BIC (``searched``: balance points and gates found by search)."""
         if settings.selection == "bic":
-            return -(n * np.log(np.maximum(rss, 1e-300) / n) + (n_bins + 2 * k) * np.log(n))
+            return -(n * np.log(np.maximum(rss, 1e-300) / n) + (n_bins + k + searched) * np.log(n))
         return 1 - (rss / (n - n_bins - k)) / (tss / (n - 1))
 
-    best: tuple[float, tuple[str, ...], float | None, float | None] = (float(score(rss_bins, 0)), (), None, None)
+    def valid(beta: np.ndarray, rss: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+        """Every slope positive and significant (CalTRACK's rule)."""
+        se = np.sqrt(np.maximum(rss / (n - n_bins - beta.shape[-1]), 0)[:, None] * np.diagonal(inverse, axis1=1, axis2=2))
+        return ((beta > 0) & (beta > critical_t * se)).all(axis=1)
+
+    best: tuple[float, tuple[str, ...], float | None, float | None] = (float(score(rss_bins, 0, 0)), (), None, None)
     for size in range(1, len(terms_all) + 1):
         for terms in itertools.combinations(terms_all, size):
             has_heating = any(term.startswith("heating") for term in terms)
@@ -285,13 +399,11 @@ def _fit_design(
             inverse = np.linalg.inv(sub_gram)
             beta = np.einsum("pij,pj->pi", inverse, cross[index])
             rss = rss_bins - np.einsum("pi,pi->p", beta, cross[index])
-            dof = n - n_bins - size
-            se = np.sqrt(np.maximum(rss / dof, 0)[:, None] * np.diagonal(inverse, axis1=1, axis2=2))
-            valid = ((beta > 0) & (beta > critical_t * se)).all(axis=1)
-            if not valid.any():
+            ok = valid(beta, rss, inverse)
+            if not ok.any():
                 continue
-            adjusted = score(rss, size)
-            adjusted[~valid] = -np.inf
+            adjusted = np.asarray(score(rss, size, size), dtype=float)  # a balance point per slope
+            adjusted[~ok] = -np.inf
             pick = int(np.argmax(adjusted))
             if adjusted[pick] > best[0]:
                 columns = index[pick]
@@ -299,18 +411,35 @@ def _fit_design(
                 cooling = [grid[col % len(grid)] for col, term in zip(columns, terms) if term.startswith("cooling")]
                 best = (float(adjusted[pick]), terms, float(heating[0]) if heating else None,
                         float(cooling[0]) if cooling else None)
-    _, terms, heating_c, cooling_c = best
-    return _final_fit(settings, design, occupied, sufficiency, terms, heating_c, cooling_c, tss)
+    best_score, terms, heating_c, cooling_c = best
+    gate_c = None
+    if heating_c is not None and settings.heating_season_gates_c:
+        # second stage: a heating-season gate, with the heating balance point free to move nearby
+        candidates = [(bp, gate) for bp in grid[np.abs(grid - heating_c) <= GATE_BALANCE_POINT_SEARCH_C]
+                      for gate in settings.heating_season_gates_c if cooling_c is None or bp <= cooling_c]
+        stacked = np.stack([_term_columns(t, season, groups, terms, bp, cooling_c, gate) for bp, gate in candidates])
+        stacked = stacked - np.stack([_bin_means(columns, bins, counts)[bins] for columns in stacked])
+        sub_gram = np.einsum("pni,pnj->pij", stacked, stacked)
+        sub_gram = sub_gram + np.eye(len(terms)) * 1e-10 * np.trace(sub_gram, axis1=1, axis2=2)[:, None, None]
+        inverse = np.linalg.inv(sub_gram)
+        beta = np.einsum("pij,pj->pi", inverse, np.einsum("pni,n->pi", stacked, y_demeaned))
+        rss = ((y_demeaned[None, :] - np.einsum("pni,pi->pn", stacked, beta)) ** 2).sum(axis=1)
+        adjusted = np.asarray(score(rss, len(terms), len(terms) + 1), dtype=float)
+        adjusted[~valid(beta, rss, inverse)] = -np.inf
+        pick = int(np.argmax(adjusted))
+        if adjusted[pick] > best_score:
+            heating_c, gate_c = float(candidates[pick][0]), float(candidates[pick][1])
+    return _final_fit(settings, design, occupied, sufficiency, terms, heating_c, cooling_c, gate_c, tss)
 
 
 def _final_fit(
     settings: TemperatureModel, design: _Design, occupied: np.ndarray, sufficiency: DataSufficiency,
-    terms: tuple[str, ...], heating_c: float | None, cooling_c: float | None, tss: float,
+    terms: tuple[str, ...], heating_c: float | None, cooling_c: float | None, gate_c: float | None, tss: float,
 ) -> FittedTemperatureModel:
     y, t, bins = design.energy_kwh, design.temperature_c, design.bins
     n, n_bins, k = len(y), design.n_bins, len(terms)
     counts = np.bincount(bins, minlength=n_bins).astype(float)
-    columns = _term_columns(t, occupied[bins], terms, heating_c, cooling_c)
+    columns = _term_columns(t, design.season_temperature_c, occupied[bins], terms, heating_c, cooling_c, gate_c)
     column_means = _bin_means(columns, bins, counts) if k else np.zeros((n_bins, 0))
     y_means = _bin_means(y, bins, counts)[:, 0]
     dof = n - n_bins - k
@@ -337,6 +466,7 @@ def _final_fit(
         resolution=design.resolution, interval_seconds=design.interval_seconds, time_zone=settings.time_zone,
         holidays=tuple(settings.holidays), temperature_window_hours=settings.temperature_window_hours,
         terms=tuple(terms), heating_balance_point_c=heating_c, cooling_balance_point_c=cooling_c,
+        heating_season_gate_c=gate_c,
         slopes_kwh_per_k=slopes, slope_p_values=p_values, unscaled_covariance=unscaled,
         bin_intercepts_kwh=intercepts, bin_counts=counts, bin_term_means=column_means, bin_occupied=occupied,
         residual_variance_kwh2=variance, daily_sum_variance_inflation=_daily_sum_inflation(design, residuals, variance, settings.time_zone),
@@ -370,6 +500,7 @@ class FittedTemperatureModel:
     terms: tuple[str, ...]
     heating_balance_point_c: float | None
     cooling_balance_point_c: float | None
+    heating_season_gate_c: float | None
     slopes_kwh_per_k: np.ndarray
     slope_p_values: np.ndarray
     unscaled_covariance: np.ndarray
@@ -382,6 +513,7 @@ class FittedTemperatureModel:
     training_temperature_range_c: tuple[float, float]
     statistics: FitStatistics
     sufficiency: DataSufficiency
+    calibration: Calibration = field(default_factory=Calibration)
     schema: str = field(default=SCHEMA)
 
     @property
@@ -390,16 +522,18 @@ class FittedTemperatureModel:
         kinds = [kind for kind in ("heating", "cooling") if any(term.startswith(kind) for term in self.terms)]
         return "_".join(kinds) or "intercept_only"
 
-    def _features(self, temperature_c: pd.Series, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    def _features(self, temperature_c: pd.Series, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         index = index.tz_convert("UTC")
         if self.resolution == "daily":
-            t = compute_daily_mean_temperature(temperature_c, self.time_zone).reindex(
-                compute_local_day_start(index, self.time_zone)).to_numpy(dtype=float)
+            index = compute_local_day_start(index, self.time_zone)
+            t = compute_daily_mean_temperature(temperature_c, self.time_zone).reindex(index).to_numpy(dtype=float)
             bins = compute_local_day_of_week(index, self.time_zone, self.holidays)
         else:
             t = compute_interval_temperature(temperature_c, index, self.temperature_window_hours).to_numpy(dtype=float)
             bins = compute_local_time_of_week(index, self.time_zone, self.interval_seconds, self.holidays)
-        return t, bins
+        season = (compute_season_temperature(temperature_c, index, self.resolution, t)
+                  if self.heating_season_gate_c is not None else t)
+        return t, season, bins
 
     def predict(
         self, temperature_c: pd.Series, index: pd.DatetimeIndex, *, level: float = 0.9, per_local_day: bool = False
@@ -410,17 +544,18 @@ class FittedTemperatureModel:
         is hourly air temperature [°C] covering them. The standard error is the OLS prediction error
         s·sqrt(1 + x0'(X'X)^-1 x0), so it grows away from the training data. ``per_local_day`` sums the
         intervals of each local day: the parameter part of the variance uses the summed design row and
-        the noise part is inflated by the in-sample autocorrelation of residuals within a day. Intervals
-        without temperature get NaN (or are left out of the day). Columns: expected_kwh,
+        the noise part is inflated by the in-sample autocorrelation of residuals within a day. The
+        standard error is then scaled by the fit-time hold-out calibration (:class:`Calibration`), so
+        intervals reflect out-of-sample error, not just in-sample scatter. Intervals without temperature get NaN (or are left out of the day). Columns: expected_kwh,
         standard_error_kwh, lower_kwh, upper_kwh, temperature_c, extrapolated (temperature outside the
         training range), intervals (summed).
         """
         index = pd.DatetimeIndex(index).tz_convert("UTC")
-        t, bins = self._features(temperature_c, index)
+        t, season, bins = self._features(temperature_c, index)
         ok = ~np.isnan(t) & (self.bin_counts[bins] > 0)
-        t, bins, rows = t[ok], bins[ok], index[ok]
-        terms = _term_columns(t, self.bin_occupied[bins], self.terms,
-                              self.heating_balance_point_c, self.cooling_balance_point_c)
+        t, season, bins, rows = t[ok], season[ok], bins[ok], index[ok]
+        terms = _term_columns(t, season, self.bin_occupied[bins], self.terms, self.heating_balance_point_c,
+                              self.cooling_balance_point_c, self.heating_season_gate_c)
         expected = self.bin_intercepts_kwh[bins] + terms @ self.slopes_kwh_per_k
         centred = terms - self.bin_term_means[bins]
         low, high = self.training_temperature_range_c
@@ -440,7 +575,9 @@ class FittedTemperatureModel:
         else:
             bin_part, noise, output_index = inverse_counts, 1.0, index
         slope_part = np.einsum("ij,jk,ik->i", centred, self.unscaled_covariance, centred)
-        se = np.sqrt(self.residual_variance_kwh2 * (bin_part + slope_part + noise))
+        daily = per_local_day or self.resolution == "daily"
+        scale = self.calibration.daily_scale if daily else self.calibration.interval_scale
+        se = scale * np.sqrt(self.residual_variance_kwh2 * (bin_part + slope_part + noise))
         z = normal_quantile(level)
         frame["standard_error_kwh"] = se
         frame["lower_kwh"] = frame["expected_kwh"] - z * se
@@ -479,7 +616,7 @@ class FittedTemperatureModel:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FittedTemperatureModel:
         """Rebuild a model stored with :meth:`to_dict`."""
-        if data.get("schema") != SCHEMA:
+        if data.get("schema") not in SCHEMAS_READ:
             raise ValueError(f"unknown model schema {data.get('schema')!r}, expected {SCHEMA!r}")
         k = len(data["terms"])
         return cls(
@@ -487,6 +624,7 @@ class FittedTemperatureModel:
             holidays=tuple(dt.date.fromisoformat(day) for day in data["holidays"]),
             temperature_window_hours=int(data["temperature_window_hours"]), terms=tuple(data["terms"]),
             heating_balance_point_c=data["heating_balance_point_c"], cooling_balance_point_c=data["cooling_balance_point_c"],
+            heating_season_gate_c=data.get("heating_season_gate_c"),
             slopes_kwh_per_k=np.asarray(data["slopes_kwh_per_k"], dtype=float),
             slope_p_values=np.asarray(data["slope_p_values"], dtype=float),
             unscaled_covariance=np.asarray(data["unscaled_covariance"], dtype=float).reshape(k, k),
@@ -499,5 +637,5 @@ class FittedTemperatureModel:
             training_temperature_range_c=tuple(data["training_temperature_range_c"]),
             statistics=FitStatistics(**data["statistics"]),
             sufficiency=DataSufficiency(**{**data["sufficiency"], "reasons": tuple(data["sufficiency"]["reasons"])}),
-            schema=data["schema"],
+            calibration=Calibration(**data["calibration"]) if "calibration" in data else Calibration(),
         )
