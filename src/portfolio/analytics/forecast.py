@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, Literal
@@ -39,6 +39,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from threadpoolctl import threadpool_limits
 
 from portfolio.analytics.degree_days import (
     SECONDS_PER_DAY,
@@ -267,16 +268,18 @@ class TemperatureModel:
         DataSufficiencyError
             When the data fall short of the minima (message "needs at least N days of data ...").
         """
-        design = self._design(readings_kwh, temperature_c)
-        sufficiency = self._sufficiency(design)
-        if not sufficiency.is_sufficient:
-            raise DataSufficiencyError("; ".join(sufficiency.reasons), needed_days=sufficiency.needed_days,
-                                       available_days=sufficiency.available_days)
-        occupied = self._occupancy(design)
-        fitted = _fit_design(self, design, occupied, sufficiency)
-        if self.calibration_holdout <= 0:
-            return fitted
-        return dataclasses.replace(fitted, calibration=self._calibrate(readings_kwh, temperature_c))
+        # one BLAS thread: the solves are many and small, and threaded BLAS made fits up to 7x slower
+        with threadpool_limits(limits=1, user_api="blas"):
+            design = self._design(readings_kwh, temperature_c)
+            sufficiency = self._sufficiency(design)
+            if not sufficiency.is_sufficient:
+                raise DataSufficiencyError("; ".join(sufficiency.reasons), needed_days=sufficiency.needed_days,
+                                           available_days=sufficiency.available_days)
+            occupied = self._occupancy(design)
+            fitted = _fit_design(self, design, occupied, sufficiency)
+            if self.calibration_holdout <= 0:
+                return fitted
+            return dataclasses.replace(fitted, calibration=self._calibrate(readings_kwh, temperature_c))
 
     def _calibrate(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> Calibration:
         """Hold the last part out, fit the rest, and measure how far the held-out errors exceed the intervals.
@@ -414,22 +417,42 @@ def _fit_design(
     best_score, terms, heating_c, cooling_c = best
     gate_c = None
     if heating_c is not None and settings.heating_season_gates_c:
-        # second stage: a heating-season gate, with the heating balance point free to move nearby
-        candidates = [(bp, gate) for bp in grid[np.abs(grid - heating_c) <= GATE_BALANCE_POINT_SEARCH_C]
-                      for gate in settings.heating_season_gates_c if cooling_c is None or bp <= cooling_c]
-        stacked = np.stack([_term_columns(t, season, groups, terms, bp, cooling_c, gate) for bp, gate in candidates])
-        stacked = stacked - np.stack([_bin_means(columns, bins, counts)[bins] for columns in stacked])
-        sub_gram = np.einsum("pni,pnj->pij", stacked, stacked)
-        sub_gram = sub_gram + np.eye(len(terms)) * 1e-10 * np.trace(sub_gram, axis1=1, axis2=2)[:, None, None]
-        inverse = np.linalg.inv(sub_gram)
-        beta = np.einsum("pij,pj->pi", inverse, np.einsum("pni,n->pi", stacked, y_demeaned))
-        rss = ((y_demeaned[None, :] - np.einsum("pni,pi->pn", stacked, beta)) ** 2).sum(axis=1)
-        adjusted = np.asarray(score(rss, len(terms), len(terms) + 1), dtype=float)
-        adjusted[~valid(beta, rss, inverse)] = -np.inf
-        pick = int(np.argmax(adjusted))
-        if adjusted[pick] > best_score:
-            heating_c, gate_c = float(candidates[pick][0]), float(candidates[pick][1])
+        heating_c, gate_c = _search_gate(settings, design, groups, counts, y_demeaned, terms, heating_c, cooling_c,
+                                         best_score, score, valid)
     return _final_fit(settings, design, occupied, sufficiency, terms, heating_c, cooling_c, gate_c, tss)
+
+
+def _search_gate(
+    settings: TemperatureModel, design: _Design, groups: np.ndarray, counts: np.ndarray, y_demeaned: np.ndarray,
+    terms: tuple[str, ...], heating_c: float, cooling_c: float | None, best_score: float,
+    score: Callable[[np.ndarray, int, int], np.ndarray | float], valid: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[float, float | None]:
+    """Second stage: a heating-season gate for the chosen terms, the heating balance point free to move nearby."""
+    t, season, bins = design.temperature_c, design.season_temperature_c, design.bins
+    grid = np.asarray(settings.balance_points_c, dtype=float)
+    candidates = [(bp, gate) for bp in grid[np.abs(grid - heating_c) <= GATE_BALANCE_POINT_SEARCH_C]
+                  for gate in settings.heating_season_gates_c if cooling_c is None or bp <= cooling_c]
+    if not candidates:
+        return heating_c, None
+    stacked = np.stack([_term_columns(t, season, groups, terms, bp, cooling_c, gate) for bp, gate in candidates])
+    stacked = stacked - np.stack([_bin_means(columns, bins, counts)[bins] for columns in stacked])
+    sub_gram = np.einsum("pni,pnj->pij", stacked, stacked)
+    diagonal = np.diagonal(sub_gram, axis1=1, axis2=2)
+    usable = (diagonal > 1e-9 * max(1.0, float(diagonal.max()))).all(axis=1)  # a gate never open gives no column
+    if not usable.any():
+        return heating_c, None
+    candidates = [candidate for candidate, ok in zip(candidates, usable) if ok]
+    stacked, diagonal = stacked[usable], diagonal[usable]
+    sub_gram = sub_gram[usable] + np.eye(len(terms)) * 1e-10 * diagonal.sum(axis=1)[:, None, None]
+    inverse = np.linalg.inv(sub_gram)
+    beta = np.einsum("pij,pj->pi", inverse, np.einsum("pni,n->pi", stacked, y_demeaned))
+    rss = ((y_demeaned[None, :] - np.einsum("pni,pi->pn", stacked, beta)) ** 2).sum(axis=1)
+    adjusted = np.asarray(score(rss, len(terms), len(terms) + 1), dtype=float)
+    adjusted[~valid(beta, rss, inverse)] = -np.inf
+    pick = int(np.argmax(adjusted))
+    if adjusted[pick] <= best_score:
+        return heating_c, None
+    return float(candidates[pick][0]), float(candidates[pick][1])
 
 
 def _final_fit(
