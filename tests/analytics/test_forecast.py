@@ -312,3 +312,14 @@ def test_models_stored_before_gates_and_calibration_still_load() -> None:
     pd.testing.assert_frame_equal(restored.predict(temperature, index), fitted.predict(temperature, index))
     with pytest.raises(ValueError, match="unknown model schema"):
         FittedTemperatureModel.from_dict({**stored, "schema": "portfolio.temperature_model/9"})
+
+
+def test_an_intercept_only_model_round_trips_through_json() -> None:
+    temperature = make_temperature()
+    rng = np.random.default_rng(7)
+    flat = pd.Series(20 + 30 * occupied_hours(temperature.index) + rng.normal(0, 3, len(temperature)), index=temperature.index)
+    fitted = TemperatureModel().fit(flat, temperature)
+    assert fitted.candidate == "intercept_only" and fitted.bin_term_means.shape == (168, 0)
+    restored = FittedTemperatureModel.from_dict(json.loads(json.dumps(fitted.to_dict())))
+    index = temperature.index[:168]
+    pd.testing.assert_frame_equal(restored.predict(temperature, index), fitted.predict(temperature, index))

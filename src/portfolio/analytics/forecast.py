@@ -653,7 +653,7 @@ class FittedTemperatureModel:
             unscaled_covariance=np.asarray(data["unscaled_covariance"], dtype=float).reshape(k, k),
             bin_intercepts_kwh=np.asarray(data["bin_intercepts_kwh"], dtype=float),
             bin_counts=np.asarray(data["bin_counts"], dtype=float),
-            bin_term_means=np.asarray(data["bin_term_means"], dtype=float).reshape(-1, k),
+            bin_term_means=np.asarray(data["bin_term_means"], dtype=float).reshape(len(data["bin_counts"]), k),
             bin_occupied=np.asarray(data["bin_occupied"], dtype=bool),
             residual_variance_kwh2=float(data["residual_variance_kwh2"]),
             daily_sum_variance_inflation=float(data["daily_sum_variance_inflation"]),
