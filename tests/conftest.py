@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -12,7 +13,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio.config import load_settings
 from portfolio.db import make_engine, make_session_factory
+from portfolio.demo import load_demo
+from portfolio.forecasting import fit_due_models
 from portfolio.schema import upgrade
 from tests.pg_server import PostgresServer, PostgresUnavailable
 
@@ -104,3 +108,53 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     with session_factory() as session:
         yield session
+
+
+# The demo, loaded and with fitted models, once per engine ------------------------------------------------------
+
+DEMO_TODAY = dt.date(2026, 11, 25)  # a Wednesday: the demo ends on Tue 24 Nov
+
+
+def _build_fitted_demo(url: str, instance: Path) -> None:
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    settings = load_settings({}, instance_path=instance, database_url=url, secret_key="x")
+    load_demo(factory, settings, today=DEMO_TODAY)
+    fit_due_models(factory, now=dt.datetime.combine(DEMO_TODAY, dt.time(5), dt.timezone.utc))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fitted_sqlite_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("fitted-demo")
+    shutil.copy(sqlite_template, folder / "demo.db")
+    _build_fitted_demo(f"sqlite:///{folder / 'demo.db'}", folder / "instance")
+    return folder / "demo.db", folder / "instance"
+
+
+@pytest.fixture(scope="session")
+def fitted_postgres_template(postgres_server, postgres_template: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    admin = make_engine(postgres_server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE fitted_demo TEMPLATE {postgres_template}"))
+    admin.dispose()
+    instance = tmp_path_factory.mktemp("fitted-demo-pg") / "instance"
+    _build_fitted_demo(postgres_server.url("fitted_demo"), instance)
+    return "fitted_demo", instance
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def demo_world(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
+    """A fresh database holding the demo with fitted models (copied from a per-engine template)."""
+    if request.param == "sqlite":
+        path, instance = request.getfixturevalue("fitted_sqlite_template")
+        shutil.copy(path, tmp_path / "portfolio.db")
+        return f"sqlite:///{tmp_path / 'portfolio.db'}", instance
+    name, instance = request.getfixturevalue("fitted_postgres_template")
+    server = request.getfixturevalue("postgres_server")
+    fresh = f"demo_{next(_database_numbers)}"
+    admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {fresh} TEMPLATE {name}"))
+    admin.dispose()
+    return server.url(fresh), instance

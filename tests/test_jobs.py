@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import itertools
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,24 +14,22 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio import expected_series
 from portfolio.access import viewer_for
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
-from portfolio.demo import load_demo
-from portfolio.forecasting import fit_due_models
 from portfolio.groups import create_group
 from portfolio.jobs import PipelineBusy, pipeline_lock, run_daily
-from portfolio.models import Meter, Notification, OutboxEmail, PipelineRun, Reading, Tracker, User, WeatherKind, WeatherLocation, WeatherReading
+from portfolio.models import ExpectedSeries, ExpectedSeriesRefresh, Meter, Notification, OutboxEmail, PipelineRun, Reading, Tracker, User, WeatherKind, WeatherLocation, WeatherReading
 from portfolio.trackers import compute_status, create_tracker
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday: the demo ends on Tue 24 Nov; the tracked week is Mon 23 to Sun 29
 DAY1, DAY2 = dt.date(2026, 11, 25), dt.date(2026, 11, 26)
 METERS = {"b2": "1030001547290", "b5": "1030002594583", "b58": "1030003641871"}  # Granta: three hourly power meters
 CUSTOMER = "customer@demo.portfolio.example"
-_template_numbers = itertools.count()
 
 
 # A real SMTP server on loopback ------------------------------------------------------------------------------
@@ -69,54 +65,6 @@ def smtp() -> Iterator[tuple[MailSink, int]]:
     controller.start()
     yield sink, port
     controller.stop()
-
-
-# The demo, loaded and with fitted models, once per engine ------------------------------------------------------
-
-
-def _build_fitted_demo(url: str, instance: Path) -> None:
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
-    settings = load_settings({}, instance_path=instance, database_url=url, secret_key="x")
-    load_demo(factory, settings, today=TODAY)
-    fit_due_models(factory, now=dt.datetime.combine(TODAY, dt.time(5), dt.timezone.utc))
-    engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def fitted_sqlite_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("fitted-demo")
-    shutil.copy(sqlite_template, folder / "demo.db")
-    _build_fitted_demo(f"sqlite:///{folder / 'demo.db'}", folder / "instance")
-    return folder / "demo.db", folder / "instance"
-
-
-@pytest.fixture(scope="session")
-def fitted_postgres_template(postgres_server, postgres_template: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    admin = make_engine(postgres_server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE fitted_demo TEMPLATE {postgres_template}"))
-    admin.dispose()
-    instance = tmp_path_factory.mktemp("fitted-demo-pg") / "instance"
-    _build_fitted_demo(postgres_server.url("fitted_demo"), instance)
-    return "fitted_demo", instance
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def demo_world(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
-    """A fresh database holding the demo with fitted models (copied from a per-engine template)."""
-    if request.param == "sqlite":
-        path, instance = request.getfixturevalue("fitted_sqlite_template")
-        shutil.copy(path, tmp_path / "portfolio.db")
-        return f"sqlite:///{tmp_path / 'portfolio.db'}", instance
-    name, instance = request.getfixturevalue("fitted_postgres_template")
-    server = request.getfixturevalue("postgres_server")
-    fresh = f"pipeline_{next(_template_numbers)}"
-    admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {fresh} TEMPLATE {name}"))
-    admin.dispose()
-    return server.url(fresh), instance
 
 
 @dataclass
@@ -228,7 +176,11 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
 
     first = pipeline.run(dt.date(2026, 11, 26))
     steps = {s.name: s for s in first.steps}
-    assert [s.name for s in first.steps] == ["import", "rollups", "weather", "refit_models", "evaluate_trackers", "notify"]
+    assert [s.name for s in first.steps] == ["import", "rollups", "weather", "refit_models", "expected_series",
+                                             "evaluate_trackers", "notify"]
+    # the demo's 49 sites: no portfolio over the live limit of 100, so nothing to precompute
+    assert steps["expected_series"].counts == {"scopes": 0, "sites": 0, "sites_modelled": 0, "rows": 0, "removed": 0,
+                                               "failed": 0}
     assert steps["import"].counts["imported"] == 1 and steps["import"].counts["failed"] == 1
     assert steps["import"].counts["readings"] == 72
     assert steps["weather"].counts["imported"] == 1 and steps["weather"].counts["weather_rows"] == 24
@@ -282,6 +234,25 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
     with pipeline.factory() as session:
         assert len(session.scalars(select(Notification)).all()) == 1
         assert len(session.scalars(select(PipelineRun)).all()) == 3
+
+
+def test_the_run_precomputes_the_expected_series_of_large_portfolios(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 10)
+    result = pipeline.run(DAY2)
+    assert [s.name for s in result.steps][3:5] == ["refit_models", "expected_series"]
+    with pipeline.factory() as session:
+        rows = session.scalar(select(func.count()).select_from(ExpectedSeries))
+        refreshes = session.scalars(select(ExpectedSeriesRefresh)).all()
+        stored = session.get(PipelineRun, result.run_id).steps
+    step = {s["name"]: s for s in stored}["expected_series"]  # as kept in pipeline_runs, for the Pipeline page
+    # "all" (35 power, 14 gas sites) and, through the broker's 19 and the account manager's 16 power sites,
+    # every organisation's power series
+    assert step["counts"]["scopes"] == 7 and step["counts"]["sites"] == 49 and step["counts"]["failed"] == 0
+    assert step["counts"]["rows"] == rows > 7 * 400 and step["errors"] == []
+    assert len(refreshes) == 7
+    assert {r.refreshed_at.replace(tzinfo=r.refreshed_at.tzinfo or dt.timezone.utc) for r in refreshes} == {
+        dt.datetime.combine(DAY2, dt.time(6), dt.timezone.utc)}
+    assert sum(r.sites_modelled for r in refreshes if r.scope_kind == "all") == step["counts"]["sites_modelled"]
 
 
 @pytest.mark.slow

@@ -30,3 +30,28 @@ def test_sqlite_series_tables_are_clustered_on_their_key(sqlite_url: str) -> Non
             sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = ?", (table,)).scalar_one()
             assert "WITHOUT ROWID" in sql
     engine.dispose()
+
+
+def test_expected_series_migration_downgrades_and_upgrades_again(engine: Engine) -> None:
+    from alembic import command
+
+    from portfolio.schema import alembic_config
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    tables = set(inspect(engine).get_table_names())
+    assert "expected_series" not in tables and "expected_series_refreshes" not in tables and "portfolio_series" in tables
+    assert not is_current(engine)
+    upgrade(engine)
+    assert {"expected_series", "expected_series_refreshes"} <= set(inspect(engine).get_table_names())
+    assert is_current(engine)
+
+
+def test_sqlite_expected_series_is_clustered_on_its_key(sqlite_url: str) -> None:
+    engine = make_engine(sqlite_url)
+    with engine.connect() as connection:
+        sql = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'expected_series'").scalar_one()
+    assert "WITHOUT ROWID" in sql
+    engine.dispose()

@@ -355,21 +355,28 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
+    from portfolio.expected_series import refresh_expected_series
     from portfolio.forecasting import fit_due_models
 
     engine = _engine(settings, write=True)
     try:
-        report = fit_due_models(make_session_factory(engine), site_ids=args.site or None, force=args.force)
+        factory = make_session_factory(engine)
+        report = fit_due_models(factory, site_ids=args.site or None, force=args.force)
+        expected = refresh_expected_series(factory)  # large portfolios' expected series, from the new fits
     finally:
         engine.dispose()
     if args.json:
-        print(json.dumps(report.as_json()))
+        print(json.dumps({**report.as_json(), "expected_series": expected.as_json()}))
     else:
         print(f"models: {len(report.fitted)} fitted, {len(report.insufficient)} with too little data, "
               f"{len(report.failed)} failed, {len(report.skipped)} not due")
+        print(f"expected series: {expected.scopes} scope series of large portfolios refreshed from {expected.sites_modelled} "
+              f"site models ({expected.rows} rows), {expected.removed} dropped, {len(expected.errors)} failed")
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)
-    return EXIT_FAILED if report.failed else EXIT_OK
+        for error in expected.errors:
+            print(f"  expected series: {error}", file=sys.stderr)
+    return EXIT_FAILED if report.failed or expected.errors else EXIT_OK
 
 
 def _parse_every(text: str) -> float:
@@ -504,7 +511,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write (only once complete)")
     export.set_defaults(handler=cmd_export)
 
-    fit = commands.add_parser("fit-models", help="fit the expected-consumption models that are due (batch job)")
+    fit = commands.add_parser("fit-models", help="fit the expected-consumption models that are due and refresh the "
+                                                 "expected series of large portfolios (batch job)")
     fit.add_argument("--site", type=int, action="append", metavar="ID", help="only this site (repeatable)")
     fit.add_argument("--force", action="store_true", help="refit even models that are not due")
     fit.add_argument("--json", action="store_true", help="print a JSON summary")

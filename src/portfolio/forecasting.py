@@ -124,24 +124,34 @@ def fit_due_models(
     return report
 
 
-def load_fitted_models(session: Session, site_ids: Sequence[int]) -> dict[int, FittedTemperatureModel]:
-    return {
-        site_id: FittedTemperatureModel.from_dict(record.model)
-        for site_id, record in queries.load_site_models(session, site_ids).items()
-        if record.status == "ok" and record.model
-    }
+def load_fitted_models(
+    session: Session, site_ids: Sequence[int], errors: dict[int, str] | None = None
+) -> dict[int, FittedTemperatureModel]:
+    """The stored models of ``site_ids`` that are "ok"; with ``errors``, one that cannot be rebuilt goes there."""
+    models = {}
+    for site_id, record in queries.load_site_models(session, site_ids).items():
+        if record.status != "ok" or not record.model:
+            continue
+        try:
+            models[site_id] = FittedTemperatureModel.from_dict(record.model)
+        except Exception as error:
+            if errors is None:
+                raise
+            errors[site_id] = f"{type(error).__name__}: {error}"
+    return models
 
 
 def predict_expected(
     session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int, *, per_local_day: bool = False,
-    level: float = 0.9,
+    level: float = 0.9, errors: dict[int, str] | None = None,
 ) -> dict[int, pd.DataFrame]:
     """Expected energy per site over [start_ts, end_ts) from stored models and observed/forecast temperature.
 
     Sites without a usable model are absent from the result (callers say so; they never show zeros).
-    Intervals follow each model's resolution (local days for a daily model).
+    Intervals follow each model's resolution (local days for a daily model). A site whose model cannot be
+    rebuilt or predicted raises, unless ``errors`` is given (batches): then it is recorded there and left out.
     """
-    models = load_fitted_models(session, site_ids)
+    models = load_fitted_models(session, site_ids, errors)
     candidates = queries.load_model_candidates(session, list(models)).set_index("site_id")
     temperatures: dict[int, pd.Series] = {}  # sites share a few weather locations: load each once
     result: dict[int, pd.DataFrame] = {}
@@ -152,9 +162,13 @@ def predict_expected(
         if int(location) not in temperatures:
             temperatures[int(location)] = queries.load_temperature(session, int(location), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S)
         index = _prediction_index(model, start_ts, end_ts)
-        result[site_id] = model.predict(temperatures[int(location)], index, level=level, per_local_day=per_local_day).dropna(
-            subset=["expected_kwh"]
-        )
+        try:
+            result[site_id] = model.predict(temperatures[int(location)], index, level=level,
+                                            per_local_day=per_local_day).dropna(subset=["expected_kwh"])
+        except Exception as error:
+            if errors is None:
+                raise
+            errors[site_id] = f"{type(error).__name__}: {error}"
     return result
 
 

@@ -1,4 +1,4 @@
-"""The daily pipeline: import the inbox, check the roll-ups, weather, refit models, evaluate trackers, notify.
+"""The daily pipeline: import the inbox, check the roll-ups, weather, refit models, expected series, trackers, notify.
 
 Run it once a day as its own process (``portfolio daily-run``, from cron or the Procfile's ``worker``);
 never from a web worker. Steps run in order; each is timed and its counts and errors are stored in
@@ -47,6 +47,7 @@ from portfolio import notifications, series as portfolio_series
 from portfolio import trackers as tracker_service
 from portfolio.config import Settings
 from portfolio.db import transaction
+from portfolio.expected_series import refresh_expected_series
 from portfolio.forecasting import fit_due_models
 from portfolio.ingest.detect import detect_format, parse_file, read_input
 from portfolio.ingest.loader import load_parsed, refresh_daily_usage
@@ -362,6 +363,11 @@ def _run_steps(factory: sessionmaker[Session], settings: Settings, now: dt.datet
         fit_step.counts.update({k: v for k, v in report.as_json().items() if k != "errors"})
         fit_step.errors.extend(report.as_json()["errors"])  # type: ignore[arg-type]
 
+    def do_expected() -> None:
+        report = refresh_expected_series(factory, now)
+        expected_step.counts.update({k: v for k, v in report.as_json().items() if k != "errors"})
+        expected_step.errors.extend(report.errors)
+
     def do_evaluate() -> None:
         report = tracker_service.evaluate_all(factory, settings, data_day, now)
         evaluate_step.counts.update({k: v for k, v in report.as_json().items() if k != "errors"}, data_day=data_day.isoformat())
@@ -376,11 +382,13 @@ def _run_steps(factory: sessionmaker[Session], settings: Settings, now: dt.datet
 
     import_step, rollup_step, weather_step = StepResult("import"), StepResult("rollups"), StepResult("weather")
     fit_step, evaluate_step, notify_step = StepResult("refit_models"), StepResult("evaluate_trackers"), StepResult("notify")
+    expected_step = StepResult("expected_series")
     return [
         _timed(import_step, do_import),
         _timed(rollup_step, lambda: verify_rollups(factory, touched, rollup_step)),
         _timed(weather_step, do_weather),
         _timed(fit_step, do_fit),
+        _timed(expected_step, do_expected),
         _timed(evaluate_step, do_evaluate),
         _timed(notify_step, do_notify),
     ]

@@ -296,6 +296,48 @@ class PortfolioSeries(Base):
     estimated_intervals: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class ExpectedSeries(Base):
+    """Expected consumption of a whole scope per fuel and bucket, summed from its sites' model forecasts.
+
+    Precomputed in batch (``portfolio.expected_series``) for the scopes whose portfolios have more sites
+    than a request may predict; keys mean what they mean in :class:`PortfolioSeries`. ``variance_kwh2`` is
+    the sum of the sites' variances in the bucket (site errors taken as independent), ``sites`` the number
+    of site forecasts summed. A scope's rows are replaced whole, in one transaction.
+    """
+
+    __tablename__ = "expected_series"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on the primary key: one range scan per graph
+
+    scope_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fuel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    resolution: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    expected_kwh: Mapped[float] = mapped_column(Float)
+    variance_kwh2: Mapped[float] = mapped_column(Float)
+    sites: Mapped[int] = mapped_column(Integer)
+
+
+class ExpectedSeriesRefresh(Base):
+    """When a scope's expected series was last computed, over which range and from how many sites.
+
+    A row exists exactly while the scope and fuel are maintained in ``expected_series``; written in the
+    same transaction as its rows. ``sites``: the scope's sites of the fuel then; ``sites_modelled``: those
+    with a forecast summed in.
+    """
+
+    __tablename__ = "expected_series_refreshes"
+
+    scope_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    scope_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fuel: Mapped[str] = mapped_column(String(8), primary_key=True)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lo_ts: Mapped[int] = mapped_column(BigInteger)  # the window computed [UTC epoch s): local day starts
+    hi_ts: Mapped[int] = mapped_column(BigInteger)
+    sites: Mapped[int] = mapped_column(Integer)
+    sites_modelled: Mapped[int] = mapped_column(Integer)
+
+
 class SiteModel(Base):
     """A site's fitted expected-consumption model, refitted in batch and only ever used for prediction.
 

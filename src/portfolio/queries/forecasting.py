@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from portfolio.models import Reading, Site, SiteModel, WeatherKind, WeatherReading
 
@@ -65,6 +65,12 @@ def load_model_candidates(session: Session, site_ids: Sequence[int] | None = Non
 
 def load_site_models(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
     return {m.site_id: m for m in session.scalars(select(SiteModel).where(SiteModel.site_id.in_(list(site_ids))))}
+
+
+def load_site_model_summaries(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
+    """Like :func:`load_site_models` without the fitted parameters (a JSON document per site): for tables."""
+    statement = select(SiteModel).options(defer(SiteModel.model, raiseload=True)).where(SiteModel.site_id.in_(list(site_ids)))
+    return {m.site_id: m for m in session.scalars(statement)}
 
 
 def save_site_model(session: Session, record: SiteModel) -> None:

@@ -169,13 +169,15 @@ def load_sites_series(
 def load_sites_location_weights(session: Session, site_ids: Sequence[int], fuel: str, first: dt.date,
                                 last: dt.date) -> pd.Series:
     """Energy [kWh] per weather location of ``site_ids`` over local days first..last (daily roll-up)."""
+    # grouped by the bare column (NULL: no location, reported as 0): PostgreSQL does not match a bound
+    # COALESCE(..., 0) in SELECT to the one in GROUP BY, since each gets its own parameter
     statement = (
-        select(func.coalesce(Site.weather_location_id, 0), func.sum(DailyUsage.energy_kwh))
+        select(Site.weather_location_id, func.sum(DailyUsage.energy_kwh))
         .join(DailyUsage, DailyUsage.site_id == Site.id)
         .where(Site.id.in_(list(site_ids)), Site.fuel == fuel, DailyUsage.local_date.between(first, last))
-        .group_by(func.coalesce(Site.weather_location_id, 0))
+        .group_by(Site.weather_location_id)
     )
-    return pd.Series({int(loc): float(kwh) for loc, kwh in session.execute(statement)}, dtype="float64")
+    return pd.Series({int(loc or 0): float(kwh) for loc, kwh in session.execute(statement)}, dtype="float64")
 
 
 def load_site_readings(session: Session, site_id: int, lo_ts: int, hi_ts: int) -> pd.DataFrame:

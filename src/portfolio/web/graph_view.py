@@ -188,7 +188,8 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     x_range = None
     if request.window is not None:
         x_range = [str(dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).replace(tzinfo=None)) for t in (lo, hi)]
-    expected, expected_note = make_expected_series(session, member_ids, resolution, lo, max(hi, temp_hi), time_zone)
+    expected, expected_note = make_expected_series(session, member_ids, resolution, lo, max(hi, temp_hi), time_zone,
+                                                   scopes=scopes, fuel=fuel)
     subject = "Whole portfolio" if portfolio else str(members["name"].iloc[0]) if len(members) else "Site"
     title = f"{subject} · {FUEL_NAMES.get(fuel, fuel)} · {RESOLUTION_LABELS[resolution]}"
     figure = make_consumption_figure(
@@ -252,7 +253,8 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
     lo, hi = local_range_ts(request.start, request.end, time_zone)
     now = now or dt.datetime.now(dt.timezone.utc)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
-    return make_expected_panel(session, members, lo, hi, today_start, ids.GRAPH_MODEL_TABLE)
+    scopes = _scopes(session, viewer, request.group, site_ids) if request.site is None else None
+    return make_expected_panel(session, members, lo, hi, today_start, ids.GRAPH_MODEL_TABLE, scopes=scopes)
 
 
 # Layout -------------------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ def _counts(counts: dict[str, Any]) -> str:
 def _error_text(error: dict[str, Any]) -> str:
     where = error.get("file") or (f"site {error['site_id']}" if error.get("site_id") else None) or (
         f"tracker {error['tracker_id']}" if error.get("tracker_id") else None) or (
-        f"email {error['email_id']}" if error.get("email_id") else None)
+        f"email {error['email_id']}" if error.get("email_id") else None) or (
+        f"expected series of {error['scope']} ({error.get('fuel')})" if error.get("scope") else None)
     return f"{where}: {error.get('error')}" if where else str(error.get("error"))
 
 
