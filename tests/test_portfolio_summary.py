@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import load_settings
 from portfolio.demo import load_demo
-from portfolio.forecasting import fit_due_models
+from portfolio.analytics.resolution import local_midnight_ts
+from portfolio.forecasting import fit_due_models, predict_expected
 from portfolio.models import Organisation, Site
 from portfolio.portfolio_summary import compute_portfolio_summary
 from portfolio.queries.usage import load_usage_totals
@@ -48,3 +49,13 @@ def test_riverside_summary(session_factory: sessionmaker[Session], tmp_path: Pat
     assert power.expected_next_kwh is not None and power.expected_next_kwh > 0
     assert power.sites_forecast >= 3
     assert "independent" in power.expected_range_note
+    # "next 7 days" are 7 whole local days, also across the clock change (Thu 22 Oct 2026 + 7 days: 169 hours)
+    week_start = local_midnight_ts(dt.date(2026, 10, 22), "Europe/London")
+    week_end = local_midnight_ts(dt.date(2026, 10, 29), "Europe/London")
+    assert week_end - week_start == 7 * 86_400 + 3600
+    with session_factory() as session:
+        (autumn,) = compute_portfolio_summary(session, sites, _ts(start), _ts(end), week_start)
+        daily = predict_expected(session, site_ids, week_start, week_end, per_local_day=True)
+    assert autumn.sites_forecast == len(daily) >= 3
+    assert all(len(frame) == 7 for frame in daily.values())
+    assert abs(autumn.expected_next_kwh - sum(frame["expected_kwh"].sum() for frame in daily.values())) < 1e-6

@@ -6,19 +6,21 @@ each and the error assumption behind each range stated in the result.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate, compute_portfolio_forecast
 from portfolio.forecasting import load_fitted_models, predict_expected
 from portfolio.queries import forecasting as queries
 
 FORECAST_DAYS = 7
-DAY_S = 86_400
 MISSING_RANGE_NOTE = "site errors independent; errors of one site fully correlated across its missing intervals"
 EXPECTED_RANGE_NOTE = "site errors independent; each site's daily errors fully correlated across the 7 days"
 
@@ -80,8 +82,12 @@ def _missing_estimate(session: Session, sites: pd.DataFrame, start_ts: int, end_
     return metered, (estimated_total + low, estimated_total + high), estimated_sites, unestimated_sites, estimated_total, int(readings["site_id"].nunique())
 
 
-def _expected_next(session: Session, site_ids: Sequence[int], from_ts: int) -> tuple[float | None, tuple[float, float] | None, int]:
-    daily = predict_expected(session, list(site_ids), from_ts, from_ts + FORECAST_DAYS * DAY_S, per_local_day=True)
+def _expected_next(
+    session: Session, site_ids: Sequence[int], from_ts: int, time_zone: str
+) -> tuple[float | None, tuple[float, float] | None, int]:
+    first = dt.datetime.fromtimestamp(from_ts, ZoneInfo(time_zone)).date()
+    end_ts = local_midnight_ts(first + dt.timedelta(days=FORECAST_DAYS), time_zone)  # 7 local days, clock changes too
+    daily = predict_expected(session, list(site_ids), from_ts, end_ts, per_local_day=True)
     if not daily:
         return None, None, 0
     portfolio = compute_portfolio_forecast(daily)  # per day, sites independent (stated in the summary)
@@ -92,7 +98,8 @@ def _expected_next(session: Session, site_ids: Sequence[int], from_ts: int) -> t
 
 
 def compute_portfolio_summary(
-    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int
+    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int,
+    time_zone: str = "Europe/London",
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 
@@ -105,7 +112,7 @@ def compute_portfolio_summary(
             session, members, start_ts, end_ts
         )
         modelled = [s for s in members["site_id"] if s in models]
-        expected, expected_range, forecast_sites = _expected_next(session, modelled, today_start_ts)
+        expected, expected_range, forecast_sites = _expected_next(session, modelled, today_start_ts, time_zone)
         summaries.append(FuelSummary(
             fuel=str(fuel), sites=len(members), metered_kwh=metered, sites_metered=metered_sites,
             estimated_missing_kwh=missing_kwh, estimated_missing_range_kwh=missing_range,

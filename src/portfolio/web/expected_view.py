@@ -230,7 +230,7 @@ def make_stored_summary_cards(
 
 def make_expected_panel(
     session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int, table_id: str,
-    scopes: Sequence[Scope] | None = None,
+    scopes: Sequence[Scope] | None = None, time_zone: str = PORTFOLIO_ZONE,
 ) -> html.Div:
     """The summary cards for the graph's fuel and the model-quality table of its sites.
 
@@ -250,5 +250,6 @@ def make_expected_panel(
                                           today_start_ts)
         return html.Div([heading, cards, *quality], className="card expected-panel")
     frame = sites.assign(interval_seconds=sites["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
-    (summary,) = compute_portfolio_summary(session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts)
+    (summary,) = compute_portfolio_summary(session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts,
+                                           time_zone)
     return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")

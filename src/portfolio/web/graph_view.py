@@ -254,7 +254,8 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
     now = now or dt.datetime.now(dt.timezone.utc)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
     scopes = _scopes(session, viewer, request.group, site_ids) if request.site is None else None
-    return make_expected_panel(session, members, lo, hi, today_start, ids.GRAPH_MODEL_TABLE, scopes=scopes)
+    return make_expected_panel(session, members, lo, hi, today_start, ids.GRAPH_MODEL_TABLE, scopes=scopes,
+                               time_zone=time_zone)
 
 
 # Layout -------------------------------------------------------------------------------------------
