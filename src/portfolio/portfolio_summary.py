@@ -16,7 +16,8 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from portfolio.analytics.resolution import local_midnight_ts
-from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate, compute_portfolio_forecast
+from portfolio.analytics.expected import compute_expected_sums, compute_expected_total
+from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.forecasting import load_fitted_models, predict_expected
 from portfolio.queries import forecasting as queries
 
@@ -90,11 +91,11 @@ def _expected_next(
     daily = predict_expected(session, list(site_ids), from_ts, end_ts, per_local_day=True)
     if not daily:
         return None, None, 0
-    portfolio = compute_portfolio_forecast(daily)  # per day, sites independent (stated in the summary)
-    per_day = portfolio.forecast
-    total = float(per_day["expected_kwh"].sum())
-    spread = float((per_day["upper_kwh"] - per_day["expected_kwh"]).sum())  # days fully correlated
-    return total, (total - spread, total + spread), len(daily)
+    # per day sites independent, across the days each site's errors fully correlated (stated in the summary)
+    summed = compute_expected_total(compute_expected_sums(daily, "day"))
+    if summed is None:
+        return None, None, 0
+    return summed[0], summed[1], len(daily)
 
 
 def compute_portfolio_summary(
