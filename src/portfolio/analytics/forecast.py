@@ -1,5 +1,8 @@
 """Expected consumption: temperature-and-time-of-week regression, fitted in batch, stored, predicted cheaply.
 
+This module fits (:class:`TemperatureModel`: design, sufficiency, search, calibration); the result, a
+:class:`~portfolio.analytics.fitted_model.FittedTemperatureModel`, lives in ``fitted_model``.
+
 The approach is CalTRACK's (OpenEEmeter's daily and hourly methods): energy is regressed on heating
 degrees max(0, bp_h - T) and cooling degrees max(0, T - bp_c) with balance points found by grid
 search, plus a fixed effect per local time-of-week bin. Candidates are intercept only, heating only,
@@ -31,10 +34,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from statistics import NormalDist
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,17 @@ from portfolio.analytics.degree_days import (
     compute_local_day_start,
     compute_local_time_of_week,
 )
+from portfolio.analytics.fitted_model import (
+    Calibration,
+    DataSufficiency,
+    FitStatistics,
+    FittedTemperatureModel,
+    compute_season_temperature,
+    compute_term_columns,
+    normal_quantile,
+)
+
+__all__ = ["DataSufficiencyError", "FittedTemperatureModel", "TemperatureModel", "normal_quantile"]
 
 MIN_DAYS_DAILY = 60
 MIN_DAYS_INTERVAL = 28
@@ -61,12 +74,9 @@ MIN_OBSERVATIONS_PER_TIME_OF_WEEK = 3
 OCCUPANCY_THRESHOLD = 0.65
 DEFAULT_BALANCE_POINTS_C = tuple(5.0 + 0.5 * step for step in range(41))  # 5 .. 25 °C
 DEFAULT_HEATING_SEASON_GATES_C = (10.0, 12.0, 14.0, 16.0)
-SEASON_WINDOW_HOURS = 168
 GATE_BALANCE_POINT_SEARCH_C = 2.0
 CALIBRATION_LEVEL = 0.9
 MIN_CALIBRATION_POINTS = 7
-SCHEMA = "portfolio.temperature_model/2"
-SCHEMAS_READ = ("portfolio.temperature_model/1", SCHEMA)  # /1: stored before heating-season gates
 
 
 class DataSufficiencyError(ValueError):
@@ -76,37 +86,6 @@ class DataSufficiencyError(ValueError):
         super().__init__(message)
         self.needed_days = needed_days
         self.available_days = available_days
-
-
-@dataclass(frozen=True)
-class DataSufficiency:
-    """What the readings offer a model; ``is_sufficient`` is False with ``reasons`` when they fall short."""
-
-    resolution: Literal["daily", "interval"]
-    interval_seconds: int
-    available_days: float
-    needed_days: int
-    min_bin_observations: int
-    needed_bin_observations: int
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def is_sufficient(self) -> bool:
-        return not self.reasons
-
-
-@dataclass(frozen=True)
-class FitStatistics:
-    """In-sample fit: CV(RMSE) and NMBE per ASHRAE Guideline 14 with p = parameters [%]."""
-
-    n: int
-    n_parameters: int
-    r_squared: float
-    adjusted_r_squared: float
-    cvrmse_pct: float
-    nmbe_pct: float
-    residual_sd_kwh: float
-    mean_kwh: float
 
 
 @dataclass(frozen=True)
@@ -128,38 +107,6 @@ def _bin_means(values: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> np.n
     return sums / np.maximum(counts, 1)[:, None]
 
 
-def compute_season_temperature(
-    temperature_c: pd.Series, index: pd.DatetimeIndex, resolution: str, fallback_c: np.ndarray
-) -> np.ndarray:
-    """Trailing 7-day mean air temperature [°C] at each row: whether the heating is likely to be on.
-
-    Heating is switched on for the season (autumn) and off again (spring) on the week's weather more
-    than on the hour's: a mild September night does not start a boiler that a mild March night keeps
-    running. A daily row's week ends with its own day. Where less than half the week is observed the
-    row's own temperature stands in.
-    """
-    at = index + pd.Timedelta(days=1) if resolution == "daily" else index
-    season = compute_interval_temperature(temperature_c, at, SEASON_WINDOW_HOURS).to_numpy(dtype=float)
-    return np.where(np.isnan(season), fallback_c, season)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Out-of-sample check made at fit time on the latest ``holdout`` share of the data.
-
-    ``interval_scale`` / ``daily_scale`` multiply the standard errors of per-interval / per-day
-    predictions; ``holdout_cvrmse_pct`` and ``holdout_nmbe_pct`` are ASHRAE Guideline 14 scores (p = 0)
-    at the model's own resolution.
-    """
-
-    calibrated: bool = False
-    interval_scale: float = 1.0
-    daily_scale: float = 1.0
-    holdout_points: int = 0
-    holdout_cvrmse_pct: float | None = None
-    holdout_nmbe_pct: float | None = None
-
-
 def _as_local_days(readings_kwh: pd.Series, time_zone: str) -> pd.Series:
     if len(readings_kwh) < 2:
         return readings_kwh
@@ -175,10 +122,6 @@ def _interval_scale(actual: pd.Series, prediction: pd.DataFrame, z: float) -> fl
         return 1.0
     standardized = (frame["actual"] - frame["expected_kwh"]).abs() / frame["standard_error_kwh"]
     return float(max(1.0, np.quantile(standardized, CALIBRATION_LEVEL) / z))
-
-
-def normal_quantile(level: float) -> float:
-    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 @dataclass(frozen=True)
@@ -331,23 +274,6 @@ class TemperatureModel:
         return share > OCCUPANCY_THRESHOLD
 
 
-def _term_columns(
-    temperature_c: np.ndarray, season_c: np.ndarray, groups: np.ndarray, terms: tuple[str, ...],
-    heating_c: float | None, cooling_c: float | None, gate_c: float | None,
-) -> np.ndarray:
-    columns = []
-    for term in terms:
-        kind, group = term.split("_")
-        if kind == "heating":
-            degrees = compute_heating_degrees(temperature_c, heating_c)
-            if gate_c is not None:
-                degrees = degrees * (season_c < gate_c)
-        else:
-            degrees = compute_cooling_degrees(temperature_c, cooling_c)
-        columns.append(degrees * (groups == (group == "occupied")) if group != "all" else degrees)
-    return np.column_stack(columns) if columns else np.empty((len(temperature_c), 0))
-
-
 def _fit_design(
     settings: TemperatureModel, design: _Design, occupied: np.ndarray, sufficiency: DataSufficiency
 ) -> FittedTemperatureModel:
@@ -360,7 +286,7 @@ def _fit_design(
     grid = np.asarray(settings.balance_points_c, dtype=float)
     # one demeaned column per (term, balance point): the bins' fixed effects absorbed (Frisch-Waugh-Lovell)
     raw = np.column_stack([
-        _term_columns(t, season, groups, (term,), bp, bp, None)[:, 0] for term in terms_all for bp in grid
+        compute_term_columns(t, season, groups, (term,), bp, bp, None)[:, 0] for term in terms_all for bp in grid
     ])
     # Fortran order: OpenBLAS's threaded syrk on the C-ordered transpose can be 50x slower
     demeaned = np.asfortranarray(raw - _bin_means(raw, bins, counts)[bins])
@@ -434,7 +360,7 @@ def _search_gate(
                   for gate in settings.heating_season_gates_c if cooling_c is None or bp <= cooling_c]
     if not candidates:
         return heating_c, None
-    stacked = np.stack([_term_columns(t, season, groups, terms, bp, cooling_c, gate) for bp, gate in candidates])
+    stacked = np.stack([compute_term_columns(t, season, groups, terms, bp, cooling_c, gate) for bp, gate in candidates])
     stacked = stacked - np.stack([_bin_means(columns, bins, counts)[bins] for columns in stacked])
     sub_gram = np.einsum("pni,pnj->pij", stacked, stacked)
     diagonal = np.diagonal(sub_gram, axis1=1, axis2=2)
@@ -462,7 +388,7 @@ def _final_fit(
     y, t, bins = design.energy_kwh, design.temperature_c, design.bins
     n, n_bins, k = len(y), design.n_bins, len(terms)
     counts = np.bincount(bins, minlength=n_bins).astype(float)
-    columns = _term_columns(t, design.season_temperature_c, occupied[bins], terms, heating_c, cooling_c, gate_c)
+    columns = compute_term_columns(t, design.season_temperature_c, occupied[bins], terms, heating_c, cooling_c, gate_c)
     column_means = _bin_means(columns, bins, counts) if k else np.zeros((n_bins, 0))
     y_means = _bin_means(y, bins, counts)[:, 0]
     dof = n - n_bins - k
@@ -511,154 +437,3 @@ def _daily_sum_inflation(design: _Design, residuals: np.ndarray, variance: float
     return float(max(1.0, (sums[full] ** 2).sum() / (sizes[full].sum() * variance)))
 
 
-@dataclass(frozen=True, eq=False)
-class FittedTemperatureModel:
-    """A fitted model: everything ``predict`` needs, JSON-able through :meth:`to_dict`."""
-
-    resolution: Literal["daily", "interval"]
-    interval_seconds: int
-    time_zone: str
-    holidays: tuple[dt.date, ...]
-    temperature_window_hours: int
-    terms: tuple[str, ...]
-    heating_balance_point_c: float | None
-    cooling_balance_point_c: float | None
-    heating_season_gate_c: float | None
-    slopes_kwh_per_k: np.ndarray
-    slope_p_values: np.ndarray
-    unscaled_covariance: np.ndarray
-    bin_intercepts_kwh: np.ndarray
-    bin_counts: np.ndarray
-    bin_term_means: np.ndarray
-    bin_occupied: np.ndarray
-    residual_variance_kwh2: float
-    daily_sum_variance_inflation: float
-    training_temperature_range_c: tuple[float, float]
-    statistics: FitStatistics
-    sufficiency: DataSufficiency
-    calibration: Calibration = field(default_factory=Calibration)
-    schema: str = field(default=SCHEMA)
-
-    @property
-    def candidate(self) -> str:
-        """CalTRACK candidate name: intercept_only, heating, cooling or heating_cooling."""
-        kinds = [kind for kind in ("heating", "cooling") if any(term.startswith(kind) for term in self.terms)]
-        return "_".join(kinds) or "intercept_only"
-
-    def _features(self, temperature_c: pd.Series, index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        index = index.tz_convert("UTC")
-        if self.resolution == "daily":
-            index = compute_local_day_start(index, self.time_zone)
-            t = compute_daily_mean_temperature(temperature_c, self.time_zone).reindex(index).to_numpy(dtype=float)
-            bins = compute_local_day_of_week(index, self.time_zone, self.holidays)
-        else:
-            t = compute_interval_temperature(temperature_c, index, self.temperature_window_hours).to_numpy(dtype=float)
-            bins = compute_local_time_of_week(index, self.time_zone, self.interval_seconds, self.holidays)
-        season = (compute_season_temperature(temperature_c, index, self.resolution, t)
-                  if self.heating_season_gate_c is not None else t)
-        return t, season, bins
-
-    def predict(
-        self, temperature_c: pd.Series, index: pd.DatetimeIndex, *, level: float = 0.9, per_local_day: bool = False
-    ) -> pd.DataFrame:
-        """Expected energy per interval of ``index`` [kWh] with a ``level`` prediction interval.
-
-        ``index`` holds UTC interval starts (local-midnight instants for a daily model); ``temperature_c``
-        is hourly air temperature [°C] covering them. The standard error is the OLS prediction error
-        s·sqrt(1 + x0'(X'X)^-1 x0), so it grows away from the training data. ``per_local_day`` sums the
-        intervals of each local day: the parameter part of the variance uses the summed design row and
-        the noise part is inflated by the in-sample autocorrelation of residuals within a day. The
-        standard error is then scaled by the fit-time hold-out calibration (:class:`Calibration`), so
-        intervals reflect out-of-sample error, not just in-sample scatter. Intervals without temperature get NaN (or are left out of the day). Columns: expected_kwh,
-        standard_error_kwh, lower_kwh, upper_kwh, temperature_c, extrapolated (temperature outside the
-        training range), intervals (summed).
-        """
-        index = pd.DatetimeIndex(index).tz_convert("UTC")
-        t, season, bins = self._features(temperature_c, index)
-        ok = ~np.isnan(t) & (self.bin_counts[bins] > 0)
-        t, season, bins, rows = t[ok], season[ok], bins[ok], index[ok]
-        terms = _term_columns(t, season, self.bin_occupied[bins], self.terms, self.heating_balance_point_c,
-                              self.cooling_balance_point_c, self.heating_season_gate_c)
-        expected = self.bin_intercepts_kwh[bins] + terms @ self.slopes_kwh_per_k
-        centred = terms - self.bin_term_means[bins]
-        low, high = self.training_temperature_range_c
-        frame = pd.DataFrame({"expected_kwh": expected, "temperature_c": t,
-                              "extrapolated": (t < low) | (t > high), "intervals": 1}, index=rows)
-        inverse_counts = 1 / self.bin_counts[bins]
-        if per_local_day and self.resolution != "daily":
-            day = compute_local_day_start(rows, self.time_zone)
-            # sum over the day's bins of c_b^2 / n_b, c_b = intervals of bin b in the day
-            per_bin = pd.Series(inverse_counts).groupby([day, bins]).agg(["sum", "count"])
-            bin_part = (per_bin["sum"] * per_bin["count"]).groupby(level=0).sum().to_numpy()
-            centred = pd.DataFrame(centred).groupby(day).sum().to_numpy()
-            frame = frame.groupby(day).agg(expected_kwh=("expected_kwh", "sum"), temperature_c=("temperature_c", "mean"),
-                                           extrapolated=("extrapolated", "any"), intervals=("intervals", "sum"))
-            noise = frame["intervals"].to_numpy(dtype=float) * self.daily_sum_variance_inflation
-            output_index = frame.index
-        else:
-            bin_part, noise, output_index = inverse_counts, 1.0, index
-        slope_part = np.einsum("ij,jk,ik->i", centred, self.unscaled_covariance, centred)
-        daily = per_local_day or self.resolution == "daily"
-        scale = self.calibration.daily_scale if daily else self.calibration.interval_scale
-        se = scale * np.sqrt(self.residual_variance_kwh2 * (bin_part + slope_part + noise))
-        z = normal_quantile(level)
-        frame["standard_error_kwh"] = se
-        frame["lower_kwh"] = frame["expected_kwh"] - z * se
-        frame["upper_kwh"] = frame["expected_kwh"] + z * se
-        columns = ["expected_kwh", "standard_error_kwh", "lower_kwh", "upper_kwh", "temperature_c", "extrapolated", "intervals"]
-        return frame[columns].reindex(output_index)
-
-    def compute_residuals(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> pd.Series:
-        """Actual minus expected [kWh] at the model's resolution, where both exist (gaps stay out)."""
-        readings_kwh = readings_kwh.dropna()
-        readings_kwh = readings_kwh.set_axis(readings_kwh.index.tz_convert("UTC"))
-        if self.resolution == "daily":
-            seconds = compute_interval_seconds(readings_kwh.index) if len(readings_kwh) > 1 else SECONDS_PER_DAY
-            if seconds != SECONDS_PER_DAY:
-                readings_kwh = compute_local_daily_totals(readings_kwh, self.time_zone, seconds)
-        expected = self.predict(temperature_c, readings_kwh.index)["expected_kwh"]
-        return (readings_kwh - expected).dropna().rename("residual_kwh")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (lists, floats, strings) for storage; :meth:`from_dict` reverses it."""
-        data: dict[str, Any] = {}
-        for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            if isinstance(value, np.ndarray):
-                value = value.tolist()
-            elif item.name == "holidays":
-                value = [day.isoformat() for day in value]
-            elif dataclasses.is_dataclass(value):
-                value = dataclasses.asdict(value)
-                value = {key: list(entry) if isinstance(entry, tuple) else entry for key, entry in value.items()}
-            elif isinstance(value, tuple):
-                value = list(value)
-            data[item.name] = value
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> FittedTemperatureModel:
-        """Rebuild a model stored with :meth:`to_dict`."""
-        if data.get("schema") not in SCHEMAS_READ:
-            raise ValueError(f"unknown model schema {data.get('schema')!r}, expected {SCHEMA!r}")
-        k = len(data["terms"])
-        return cls(
-            resolution=data["resolution"], interval_seconds=int(data["interval_seconds"]), time_zone=data["time_zone"],
-            holidays=tuple(dt.date.fromisoformat(day) for day in data["holidays"]),
-            temperature_window_hours=int(data["temperature_window_hours"]), terms=tuple(data["terms"]),
-            heating_balance_point_c=data["heating_balance_point_c"], cooling_balance_point_c=data["cooling_balance_point_c"],
-            heating_season_gate_c=data.get("heating_season_gate_c"),
-            slopes_kwh_per_k=np.asarray(data["slopes_kwh_per_k"], dtype=float),
-            slope_p_values=np.asarray(data["slope_p_values"], dtype=float),
-            unscaled_covariance=np.asarray(data["unscaled_covariance"], dtype=float).reshape(k, k),
-            bin_intercepts_kwh=np.asarray(data["bin_intercepts_kwh"], dtype=float),
-            bin_counts=np.asarray(data["bin_counts"], dtype=float),
-            bin_term_means=np.asarray(data["bin_term_means"], dtype=float).reshape(len(data["bin_counts"]), k),
-            bin_occupied=np.asarray(data["bin_occupied"], dtype=bool),
-            residual_variance_kwh2=float(data["residual_variance_kwh2"]),
-            daily_sum_variance_inflation=float(data["daily_sum_variance_inflation"]),
-            training_temperature_range_c=tuple(data["training_temperature_range_c"]),
-            statistics=FitStatistics(**data["statistics"]),
-            sufficiency=DataSufficiency(**{**data["sufficiency"], "reasons": tuple(data["sufficiency"]["reasons"])}),
-            calibration=Calibration(**data["calibration"]) if "calibration" in data else Calibration(),
-        )
