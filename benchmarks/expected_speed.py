@@ -30,16 +30,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from memory import peak_rss_mb
-
 import numpy as np
+
+from memory import peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
 SOURCE = WORK / "graph_speed.db"
 COPY = WORK / "expected_speed.db"
-NOW = dt.datetime(2014, 1, 1, 12, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2014, 1, 1, 12, tzinfo=dt.UTC)
 END = dt.date(2013, 12, 31)
 VIEWS = {"year": 365, "month": 30, "week": 7}
 RUNS = 30
@@ -98,8 +98,12 @@ def refresh() -> dict[str, Any]:
         seconds.append(round(time.perf_counter() - began, 1))
     engine.dispose()
     last = reports[-1].as_json()
-    return {"refresh_seconds": seconds, "report": {k: v for k, v in last.items() if k != "errors"},
-            "errors": last["errors"][:3], "refresh_rss_mb": round(peak_rss_mb(), 1)}
+    return {
+        "refresh_seconds": seconds,
+        "report": {k: v for k, v in last.items() if k != "errors"},
+        "errors": last["errors"][:3],
+        "refresh_rss_mb": round(peak_rss_mb(), 1),
+    }
 
 
 def _time_views(engine: Any, email: str, group: str, *, expected: bool = True) -> dict[str, Any]:
@@ -172,7 +176,9 @@ def measure() -> dict[str, Any]:
 
 
 def _in_subprocess(flag: str) -> dict[str, Any]:
-    output = subprocess.run([sys.executable, __file__, flag], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    output = subprocess.run(
+        [sys.executable, __file__, flag], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 

@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from memory import peak_rss_mb
-
 import numpy as np
 import pandas as pd
+
+from memory import peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -86,12 +86,25 @@ def build_database(database_url: str, sites: int = SITES, seed: int = 11) -> int
                 }
             )
             identifier = f"{7_000_000 + number}" if gas else f"{1_200_000_000_000 + number * 97:013d}"
-            meters.append(MeterSeries(identifier=identifier, identifier_kind="mprn" if gas else "mpan",
-                                      fuel="gas" if gas else "power", readings=readings, time_zone="Europe/London",
-                                      meter_type="hh", name=f"Site {number:04d}, Unit {number % 7}"))
+            meters.append(
+                MeterSeries(
+                    identifier=identifier,
+                    identifier_kind="mprn" if gas else "mpan",
+                    fuel="gas" if gas else "power",
+                    readings=readings,
+                    time_zone="Europe/London",
+                    meter_type="hh",
+                    name=f"Site {number:04d}, Unit {number % 7}",
+                )
+            )
         with transaction(factory) as session:
-            summary = load_parsed(session, ParsedFile(path="bench", format="bench", meters=tuple(meters)),
-                                  organisation_account=ACCOUNT, filename=f"bench-{first}", sha256=f"{first:064d}")
+            summary = load_parsed(
+                session,
+                ParsedFile(path="bench", format="bench", meters=tuple(meters)),
+                organisation_account=ACCOUNT,
+                filename=f"bench-{first}",
+                sha256=f"{first:064d}",
+            )
             stored += summary.readings
         print(f"  loaded sites {first}..{first + len(meters) - 1}", file=sys.stderr, flush=True)
     engine.dispose()
@@ -124,7 +137,9 @@ def measure(database_url: str, shape: str = "interval", format: str = "csv") -> 
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
     viewer = Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
-    request = ExportRequest(scope="group", scope_id="all", start=START, end=END, shape=shape, format=format, fuel="both")
+    request = ExportRequest(
+        scope="group", scope_id="all", start=START, end=END, shape=shape, format=format, fuel="both"
+    )
     began = time.perf_counter()
     with factory() as session:
         plan = plan_export(session, viewer, request, settings)
@@ -139,8 +154,14 @@ def measure(database_url: str, shape: str = "interval", format: str = "csv") -> 
     engine.dispose()
     peak = peak_rss_mb()
     rows = int(outcome.get("rows", 0))
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds), "rss_mb": round(peak, 1),
-            "mb": round(written / 1e6, 1), "first_byte_s": round(first_byte or 0.0, 3)}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "rss_mb": round(peak, 1),
+        "mb": round(written / 1e6, 1),
+        "first_byte_s": round(first_byte or 0.0, 3),
+    }
 
 
 def measure_route(database_url: str) -> dict[str, Any]:
@@ -154,8 +175,9 @@ def measure_route(database_url: str) -> dict[str, Any]:
     from portfolio.users import create_user, find_user
     from portfolio.web.app import create_app
 
-    settings = load_settings(environ={}, database_url=database_url, instance_path=WORK / "instance", secret_key="bench",
-                             cookie_secure=False)
+    settings = load_settings(
+        environ={}, database_url=database_url, instance_path=WORK / "instance", secret_key="bench", cookie_secure=False
+    )
     email, password = "bench-admin@example.com", "bench password 1"
     engine = make_engine(database_url)
     with transaction(make_session_factory(engine)) as session:
@@ -179,15 +201,26 @@ def measure_route(database_url: str) -> dict[str, Any]:
     seconds = time.perf_counter() - began
     peak = peak_rss_mb()
     rows = lines - 1
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds), "rss_mb": round(peak, 1),
-            "mb": round(written / 1e6, 1), "first_byte_s": round(first_byte or 0.0, 3)}
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "rss_mb": round(peak, 1),
+        "mb": round(written / 1e6, 1),
+        "first_byte_s": round(first_byte or 0.0, 3),
+    }
 
 
-def _measure_in_subprocess(database_url: str, shape: str = "interval", format: str = "csv", route: bool = False) -> dict[str, Any]:
+def _measure_in_subprocess(
+    database_url: str, shape: str = "interval", format: str = "csv", route: bool = False
+) -> dict[str, Any]:
     command = ["--measure-route", database_url] if route else ["--measure", database_url, shape, format]
     output = subprocess.run(
         [sys.executable, __file__, *command],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     return json.loads(output.stdout.strip().splitlines()[-1])
 
@@ -196,9 +229,9 @@ def run(sites: int = SITES) -> dict[str, Any]:
     """Build (or reuse) the worlds, measure CSV interval exports on both engines, return the figures."""
     _ensure_path()
     from sqlalchemy import text
+    from tests.pg_server import PostgresServer
 
     from portfolio.db import make_engine
-    from tests.pg_server import PostgresServer
 
     figures: dict[str, dict[str, Any]] = {}
     figures["sqlite"] = _measure_in_subprocess(ensure_sqlite(sites))
@@ -223,7 +256,10 @@ def run(sites: int = SITES) -> dict[str, Any]:
     for name, figure in figures.items():
         print(f"{name:28} {figure}", file=sys.stderr)
     return {
-        "export_rows_per_s": {"sqlite": figures["sqlite"]["rows_per_s"], "postgresql": figures["postgresql"]["rows_per_s"]},
+        "export_rows_per_s": {
+            "sqlite": figures["sqlite"]["rows_per_s"],
+            "postgresql": figures["postgresql"]["rows_per_s"],
+        },
         "export_rss_mb": {"sqlite": figures["sqlite"]["rss_mb"], "postgresql": figures["postgresql"]["rss_mb"]},
         "export_db_speed": {
             "what": "portfolio.exporting plan + stream, interval shape as CSV, DB to bytes, in a fresh subprocess",

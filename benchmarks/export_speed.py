@@ -14,13 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
-
-from memory import peak_rss_mb
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
+from memory import peak_rss_mb
 from portfolio.exports import ExportMeta, write_export
 
 CHUNK_ROWS = 50_000

@@ -49,8 +49,26 @@ TIME_ZONE = "Europe/London"
 LEVEL = 0.9
 # England and Wales bank holidays (gov.uk), treated as Sundays by the model
 BANK_HOLIDAYS = {
-    2013: ("2013-01-01", "2013-03-29", "2013-04-01", "2013-05-06", "2013-05-27", "2013-08-26", "2013-12-25", "2013-12-26"),
-    2019: ("2019-01-01", "2019-04-19", "2019-04-22", "2019-05-06", "2019-05-27", "2019-08-26", "2019-12-25", "2019-12-26"),
+    2013: (
+        "2013-01-01",
+        "2013-03-29",
+        "2013-04-01",
+        "2013-05-06",
+        "2013-05-27",
+        "2013-08-26",
+        "2013-12-25",
+        "2013-12-26",
+    ),
+    2019: (
+        "2019-01-01",
+        "2019-04-19",
+        "2019-04-22",
+        "2019-05-06",
+        "2019-05-27",
+        "2019-08-26",
+        "2019-12-25",
+        "2019-12-26",
+    ),
 }
 
 
@@ -98,7 +116,9 @@ def _local_split(year: int) -> pd.Timestamp:
     return pd.Timestamp(f"{year}-09-01", tz=TIME_ZONE).tz_convert("UTC")
 
 
-def _baselines(train: pd.Series, test_index: pd.DatetimeIndex, history: pd.Series, per_day: bool) -> dict[str, pd.Series]:
+def _baselines(
+    train: pd.Series, test_index: pd.DatetimeIndex, history: pd.Series, per_day: bool
+) -> dict[str, pd.Series]:
     """Naive forecasts for ``test_index``: value 7 days earlier, last training week, weekday mean."""
     local_test = test_index.tz_convert(TIME_ZONE)
     local_train = train.index.tz_convert(TIME_ZONE)
@@ -136,10 +156,16 @@ def score_meter(readings: pd.Series, temperature: pd.Series, year: int, model: T
     daily_train, daily_test = daily[daily.index < split], daily[daily.index >= split]
     forecasts: dict[str, pd.Series] = {}
     try:
-        daily_model = TemperatureModel(resolution="daily", time_zone=TIME_ZONE, holidays=model.holidays).fit(daily_train, temperature)
+        daily_model = TemperatureModel(resolution="daily", time_zone=TIME_ZONE, holidays=model.holidays).fit(
+            daily_train, temperature
+        )
         daily_prediction = daily_model.predict(temperature, daily_test.index, level=LEVEL)
         forecasts["model"] = daily_prediction["expected_kwh"]
-        result["daily_model_coverage"] = float(((daily_test >= daily_prediction["lower_kwh"]) & (daily_test <= daily_prediction["upper_kwh"]))[daily_prediction["expected_kwh"].notna()].mean())
+        result["daily_model_coverage"] = float(
+            ((daily_test >= daily_prediction["lower_kwh"]) & (daily_test <= daily_prediction["upper_kwh"]))[
+                daily_prediction["expected_kwh"].notna()
+            ].mean()
+        )
         result["daily_candidate"] = daily_model.candidate
     except DataSufficiencyError:
         result["daily_candidate"] = "insufficient"
@@ -148,9 +174,17 @@ def score_meter(readings: pd.Series, temperature: pd.Series, year: int, model: T
         interval_prediction = fitted.predict(temperature, test.index, level=LEVEL)
         summed = fitted.predict(temperature, test.index, level=LEVEL, per_local_day=True).reindex(daily_test.index)
         forecasts["interval_model_summed"] = summed["expected_kwh"]
-        result["daily_summed_coverage"] = float(((daily_test >= summed["lower_kwh"]) & (daily_test <= summed["upper_kwh"]))[summed["expected_kwh"].notna()].mean())
+        result["daily_summed_coverage"] = float(
+            ((daily_test >= summed["lower_kwh"]) & (daily_test <= summed["upper_kwh"]))[
+                summed["expected_kwh"].notna()
+            ].mean()
+        )
         result["interval_candidate"] = fitted.candidate
-        result["interval_coverage"] = float(((test >= interval_prediction["lower_kwh"]) & (test <= interval_prediction["upper_kwh"]))[interval_prediction["expected_kwh"].notna()].mean())
+        result["interval_coverage"] = float(
+            ((test >= interval_prediction["lower_kwh"]) & (test <= interval_prediction["upper_kwh"]))[
+                interval_prediction["expected_kwh"].notna()
+            ].mean()
+        )
     except DataSufficiencyError:
         interval_prediction = None
         result["interval_candidate"] = "insufficient"
@@ -191,7 +225,9 @@ def _summary(frame: pd.DataFrame) -> dict[str, float]:
         "daily_summed_interval_coverage_90_median": _median(frame, "daily_summed_coverage"),
     }
     if "interval_model_cvrmse" in frame:
-        out["share_meeting_ashrae_hourly"] = _share(frame, (frame["interval_model_cvrmse"] <= 30) & (frame["interval_model_nmbe"].abs() <= 10))
+        out["share_meeting_ashrae_hourly"] = _share(
+            frame, (frame["interval_model_cvrmse"] <= 30) & (frame["interval_model_nmbe"].abs() <= 10)
+        )
         out["share_daily_cvrmse_le_25"] = _share(frame, frame["daily_model_cvrmse"] <= 25)
     if "interval_in_sample_test_cvrmse" in frame:
         out["share_in_sample_test_fit_cvrmse_le_30"] = _share(frame, frame["interval_in_sample_test_cvrmse"] <= 30)
@@ -229,12 +265,15 @@ def time_fitting(meters: dict[str, pd.Series], temperature: pd.Series, n_sites: 
     return elapsed
 
 
-def _score_all(meters: dict[str, pd.Series], temperature: pd.Series, year: int, model: TemperatureModel) -> pd.DataFrame:
+def _score_all(
+    meters: dict[str, pd.Series], temperature: pd.Series, year: int, model: TemperatureModel
+) -> pd.DataFrame:
     rows = {name: score_meter(series, temperature, year, model) for name, series in meters.items()}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 MERGE_AT_TOP_LEVEL = True  # its keys are contract keys of benchmarks/results.json
+
 
 def run(n_sites: int = 1000) -> dict[str, dict[str, float]]:
     """Backtest the commercial and LCL meters and time 1,000 fits; figures in percent (seconds for time)."""
@@ -246,9 +285,13 @@ def run(n_sites: int = 1000) -> dict[str, dict[str, float]]:
     lcl_meters, lcl_temperature = load_lcl()
     lcl = _score_all(lcl_meters, lcl_temperature, 2013, TemperatureModel(time_zone=TIME_ZONE, holidays=_holidays(2013)))
     forecast: dict[str, float] = {**_summary(commercial)}
-    forecast["fit_seconds_1000_sites"] = time_fitting(meters, temperature, n_sites=n_sites, workers=min(2, os.cpu_count() or 1)) * 1000 / n_sites
+    forecast["fit_seconds_1000_sites"] = (
+        time_fitting(meters, temperature, n_sites=n_sites, workers=min(2, os.cpu_count() or 1)) * 1000 / n_sites
+    )
     for fuel in ("electricity", "gas"):
-        forecast.update({f"{fuel}_{key}": value for key, value in _summary(commercial[commercial["fuel"] == fuel]).items()})
+        forecast.update(
+            {f"{fuel}_{key}": value for key, value in _summary(commercial[commercial["fuel"] == fuel]).items()}
+        )
     forecast["mostly_zero_gas_meters"] = int(commercial["mostly_zero_gas"].sum())
     forecast.update({f"lcl_halfhourly_{key}": value for key, value in _summary(lcl).items()})
     run.tables = {"commercial": commercial, "lcl": lcl}  # type: ignore[attr-defined]
@@ -257,14 +300,24 @@ def run(n_sites: int = 1000) -> dict[str, dict[str, float]]:
 
 def _markdown(result: dict[str, dict[str, float]], tables: dict[str, pd.DataFrame]) -> str:
     figures = result["forecast"]
-    lines = ["## Expected consumption: out-of-sample backtest (train Jan-Aug, test Sep-Dec)", "",
-             "Median over meters; CV(RMSE) and NMBE per ASHRAE Guideline 14 with p = 0 [%].", "",
-             "| data | meters | daily CV(RMSE) model | daily NMBE model | daily CV(RMSE) last week | daily CV(RMSE) weekday mean | daily CV(RMSE) last training week | interval CV(RMSE) model | interval NMBE model | interval CV(RMSE) last week | interval CV(RMSE) weekday mean | ASHRAE hourly met | daily CV <= 25 % | 90 % interval coverage daily / interval |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for label, prefix in (("commercial, all (hourly)", ""), ("commercial electricity", "electricity_"),
-                          ("commercial gas", "gas_"), ("LCL households (half-hourly)", "lcl_halfhourly_")):
-        def get(key: str) -> float:
+    lines = [
+        "## Expected consumption: out-of-sample backtest (train Jan-Aug, test Sep-Dec)",
+        "",
+        "Median over meters; CV(RMSE) and NMBE per ASHRAE Guideline 14 with p = 0 [%].",
+        "",
+        "| data | meters | daily CV(RMSE) model | daily NMBE model | daily CV(RMSE) last week | daily CV(RMSE) weekday mean | daily CV(RMSE) last training week | interval CV(RMSE) model | interval NMBE model | interval CV(RMSE) last week | interval CV(RMSE) weekday mean | ASHRAE hourly met | daily CV <= 25 % | 90 % interval coverage daily / interval |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, prefix in (
+        ("commercial, all (hourly)", ""),
+        ("commercial electricity", "electricity_"),
+        ("commercial gas", "gas_"),
+        ("LCL households (half-hourly)", "lcl_halfhourly_"),
+    ):
+
+        def get(key: str, prefix: str = prefix) -> float:
             return figures.get(prefix + key, float("nan"))
+
         lines.append(
             f"| {label} | {get('meters'):.0f} | {get('daily_cvrmse_median'):.1f} | {get('daily_nmbe_median'):.1f} | "
             f"{get('baseline_last_week_cvrmse_median'):.1f} | {get('baseline_weekday_mean_cvrmse_median'):.1f} | "
@@ -272,20 +325,32 @@ def _markdown(result: dict[str, dict[str, float]], tables: dict[str, pd.DataFram
             f"{get('hourly_nmbe_median'):.1f} | {get('hourly_baseline_last_week_cvrmse_median'):.1f} | "
             f"{get('hourly_baseline_weekday_mean_cvrmse_median'):.1f} | {100 * get('share_meeting_ashrae_hourly'):.0f} % | "
             f"{100 * get('share_daily_cvrmse_le_25'):.0f} % | {100 * get('daily_interval_coverage_90_median'):.0f} % / "
-            f"{100 * get('hourly_interval_coverage_90_median'):.0f} % |")
-    lines += ["", "Ceiling: the same hourly model fitted in sample on the test period itself (it has seen the answers) has a "
-              "CV(RMSE) <= 30 % for "
-              + ", ".join(f"{100 * figures.get(prefix + 'share_in_sample_test_fit_cvrmse_le_30', float('nan')):.0f} % of {label}"
-                          for label, prefix in (("electricity meters", "electricity_"), ("gas meters", "gas_"))) + ".",
-              "", f"Fitting 1,000 synthetic one-year hourly sites on 2 processes: {figures['fit_seconds_1000_sites']:.0f} s.", "",
-              "### Per meter (commercial)", "",
-              "| meter | daily CV model | daily CV last week | daily CV weekday mean | daily NMBE | hourly CV model | hourly NMBE | candidate | flag |",
-              "|---|---|---|---|---|---|---|---|---|"]
+            f"{100 * get('hourly_interval_coverage_90_median'):.0f} % |"
+        )
+    lines += [
+        "",
+        "Ceiling: the same hourly model fitted in sample on the test period itself (it has seen the answers) has a "
+        "CV(RMSE) <= 30 % for "
+        + ", ".join(
+            f"{100 * figures.get(prefix + 'share_in_sample_test_fit_cvrmse_le_30', float('nan')):.0f} % of {label}"
+            for label, prefix in (("electricity meters", "electricity_"), ("gas meters", "gas_"))
+        )
+        + ".",
+        "",
+        f"Fitting 1,000 synthetic one-year hourly sites on 2 processes: {figures['fit_seconds_1000_sites']:.0f} s.",
+        "",
+        "### Per meter (commercial)",
+        "",
+        "| meter | daily CV model | daily CV last week | daily CV weekday mean | daily NMBE | hourly CV model | hourly NMBE | candidate | flag |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, row in tables["commercial"].iterrows():
-        lines.append(f"| {name} | {row.get('daily_model_cvrmse', np.nan):.1f} | {row['daily_last_week_cvrmse']:.1f} | "
-                     f"{row['daily_weekday_mean_cvrmse']:.1f} | {row.get('daily_model_nmbe', np.nan):.1f} | "
-                     f"{row.get('interval_model_cvrmse', np.nan):.1f} | {row.get('interval_model_nmbe', np.nan):.1f} | "
-                     f"{row['daily_candidate']} / {row['interval_candidate']} | {'mostly zero' if row['mostly_zero_gas'] else ''} |")
+        lines.append(
+            f"| {name} | {row.get('daily_model_cvrmse', np.nan):.1f} | {row['daily_last_week_cvrmse']:.1f} | "
+            f"{row['daily_weekday_mean_cvrmse']:.1f} | {row.get('daily_model_nmbe', np.nan):.1f} | "
+            f"{row.get('interval_model_cvrmse', np.nan):.1f} | {row.get('interval_model_nmbe', np.nan):.1f} | "
+            f"{row['daily_candidate']} / {row['interval_candidate']} | {'mostly zero' if row['mostly_zero_gas'] else ''} |"
+        )
     return "\n".join(lines)
 
 

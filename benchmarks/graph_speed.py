@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from memory import peak_rss_mb
-
 import numpy as np
+
+from memory import peak_rss_mb
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -72,10 +72,17 @@ def _site_frames(profiles: np.ndarray):
         energy = np.roll(profiles[n % len(profiles)], 48 * (n // len(profiles))) * rng.uniform(5, 60)
         present = ~np.isnan(energy)
         count = int(present.sum())
-        yield n, pd.DataFrame({
-            "start_ts": starts[present], "interval_seconds": np.full(count, 1800, dtype=np.int64),
-            "energy_kwh": energy[present], "estimated": rng.random(count) < 0.005,
-        })
+        yield (
+            n,
+            pd.DataFrame(
+                {
+                    "start_ts": starts[present],
+                    "interval_seconds": np.full(count, 1800, dtype=np.int64),
+                    "energy_kwh": energy[present],
+                    "estimated": rng.random(count) < 0.005,
+                }
+            ),
+        )
 
 
 def _build(engine: Any, parquet_dir: Path | None) -> float:
@@ -98,18 +105,30 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
             return 0.0
     profiles = _profiles()
     with Session(engine) as session:
-        organisations = [Organisation(name=f"Bench org {n}", account_number=f"GRAPH-{n:03d}") for n in range(ORGANISATIONS)]
+        organisations = [
+            Organisation(name=f"Bench org {n}", account_number=f"GRAPH-{n:03d}") for n in range(ORGANISATIONS)
+        ]
         locations = [WeatherLocation(name="london"), WeatherLocation(name="bedford")]
         session.add_all([*organisations, *locations])
         session.flush()
         weather = pd.read_csv(WEATHER, compression="gzip")
         hour_ts = pd.to_datetime(weather["dt"]).to_numpy("datetime64[s]").astype("int64")
         for offset, location in enumerate(locations):
-            store_weather(session, location.name, pd.DataFrame({"hour_ts": hour_ts, "air_temperature_c": weather["tempC"] - offset}))
+            store_weather(
+                session,
+                location.name,
+                pd.DataFrame({"hour_ts": hour_ts, "air_temperature_c": weather["tempC"] - offset}),
+            )
         sites = []
         for n in range(SITES):
-            site = Site(organisation_id=organisations[n % ORGANISATIONS].id, name=f"Bench site {n:04d}", fuel=Fuel.POWER,
-                        meter_type=MeterType.HH, time_zone="Europe/London", weather_location_id=locations[n % 2].id)
+            site = Site(
+                organisation_id=organisations[n % ORGANISATIONS].id,
+                name=f"Bench site {n:04d}",
+                fuel=Fuel.POWER,
+                meter_type=MeterType.HH,
+                time_zone="Europe/London",
+                weather_location_id=locations[n % 2].id,
+            )
             site.meters.append(Meter(identifier=f"GRAPH-{n:05d}", kind=IdentifierKind.OTHER))
             sites.append(site)
         session.add_all(sites)
@@ -120,8 +139,14 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
     session = Session(engine)
     for n, frame in _site_frames(profiles):
         store_readings(session, site_ids[n], frame, None)
-        refresh_daily_usage(session, site_ids[n], "Europe/London", int(frame["start_ts"].iloc[0]),
-                            int(frame["start_ts"].iloc[-1]) + 1800, incoming=frame)
+        refresh_daily_usage(
+            session,
+            site_ids[n],
+            "Europe/London",
+            int(frame["start_ts"].iloc[0]),
+            int(frame["start_ts"].iloc[-1]) + 1800,
+            incoming=frame,
+        )
         if parquet_dir is not None:
             chunk.append(frame.assign(site_id=site_ids[n]))
         if n % 100 == 99:
@@ -146,7 +171,9 @@ def _write_parquet(folder: Path, number: int, frames: list[Any]) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     readings = pd.concat(frames, ignore_index=True)  # noqa: F841 - read by DuckDB by name
-    duckdb.sql(f"COPY (SELECT site_id, start_ts, energy_kwh, estimated FROM readings) TO '{folder / f'part-{number:02d}.parquet'}' (FORMAT PARQUET)")
+    duckdb.sql(
+        f"COPY (SELECT site_id, start_ts, energy_kwh, estimated FROM readings) TO '{folder / f'part-{number:02d}.parquet'}' (FORMAT PARQUET)"
+    )
 
 
 def _duckdb_year_ms(folder: Path) -> float:
@@ -191,7 +218,7 @@ def measure(database_url: str) -> dict[str, Any]:
     engine = make_engine(database_url)
     with Session(engine) as session:
         group = str(session.scalar(select(PortfolioGroup.id)))
-    now = dt.datetime(2014, 1, 1, 12, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2014, 1, 1, 12, tzinfo=dt.UTC)
     medians, p95s, points = {}, {}, {}
     for view, days in VIEWS.items():
         request = GraphRequest(group, None, END - dt.timedelta(days=days - 1), END, "power")
@@ -212,17 +239,18 @@ def measure(database_url: str) -> dict[str, Any]:
 
 
 def _measure_in_subprocess(database_url: str) -> dict[str, Any]:
-    output = subprocess.run([sys.executable, __file__, "--measure", database_url], check=True, capture_output=True,
-                            text=True, cwd=ROOT).stdout
+    output = subprocess.run(
+        [sys.executable, __file__, "--measure", database_url], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
 def run() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import text
+    from tests.pg_server import PostgresServer
 
     from portfolio.db import make_engine
-    from tests.pg_server import PostgresServer
 
     WORK.mkdir(exist_ok=True)
     parquet = WORK / "graph_speed_parquet"

@@ -94,9 +94,9 @@ def _sqlite(path: Path) -> tuple[float, Any]:
 
 def _postgresql(path: Path) -> tuple[float, Any]:
     from sqlalchemy import text
+    from tests.pg_server import PostgresServer
 
     from portfolio.db import make_engine
-    from tests.pg_server import PostgresServer
 
     server = PostgresServer.start()
     try:
@@ -154,12 +154,16 @@ def _print_table(
     load_rates: dict[str, int],
 ) -> None:
     print(f"import speed: {path.name} ({path.stat().st_size / 1e6:.0f} MB, {rows:,} readings)")
-    print(f"  {'engine':<12}{'seconds':>9}{'readings/s':>12}{'parse alone':>13}{'load (total-parse)':>20}"
-          f"  target {TARGET_READINGS_PER_S:,}/s")
+    print(
+        f"  {'engine':<12}{'seconds':>9}{'readings/s':>12}{'parse alone':>13}{'load (total-parse)':>20}"
+        f"  target {TARGET_READINGS_PER_S:,}/s"
+    )
     for engine, seconds in timings.items():
         verdict = "ok" if rates[engine] >= TARGET_READINGS_PER_S else "MISSED"
-        print(f"  {engine:<12}{seconds:>9.2f}{rates[engine]:>12,}{parse_timings[engine]:>12.2f}s"
-              f"{load_rates[engine]:>18,}/s  {verdict}")
+        print(
+            f"  {engine:<12}{seconds:>9.2f}{rates[engine]:>12,}{parse_timings[engine]:>12.2f}s"
+            f"{load_rates[engine]:>18,}/s  {verdict}"
+        )
 
 
 if __name__ == "__main__":

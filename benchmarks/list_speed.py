@@ -48,8 +48,11 @@ def _build(engine: Engine) -> None:
         for n in range(SITES):
             gas = n % 3 == 0
             site = Site(
-                organisation_id=organisations[n % 20].id, name=f"Site {n:04d}", postcode=f"CB{n % 9} {n % 10}AB",
-                time_zone="Europe/London", fuel=Fuel.GAS if gas else Fuel.POWER,
+                organisation_id=organisations[n % 20].id,
+                name=f"Site {n:04d}",
+                postcode=f"CB{n % 9} {n % 10}AB",
+                time_zone="Europe/London",
+                fuel=Fuel.GAS if gas else Fuel.POWER,
                 meter_type=MeterType.AMR if gas else MeterType.HH,
             )
             site.meters.append(Meter(identifier=f"{1_200_000_000_000 + n * 97:013d}", kind=IdentifierKind.MPAN))
@@ -59,7 +62,7 @@ def _build(engine: Engine) -> None:
         days = [START + dt.timedelta(days=d) for d in range(DAYS)]
         daily: list[dict[str, Any]] = []
         readings: list[dict[str, Any]] = []
-        end_ts = int(dt.datetime.combine(END + dt.timedelta(days=1), dt.time(), dt.timezone.utc).timestamp())
+        end_ts = int(dt.datetime.combine(END + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp())
         for n, site in enumerate(sites):
             if n % 33 == 0:
                 continue  # never reported
@@ -67,19 +70,31 @@ def _build(engine: Engine) -> None:
             seconds = 3600 if site.fuel is Fuel.GAS else 1800
             energy = rng.gamma(2.0, 50.0, size=last_day)
             daily += [
-                {"site_id": site.id, "local_date": days[d], "energy_kwh": float(energy[d]),
-                 "intervals": 86_400 // seconds, "estimated_intervals": 0, "interval_seconds": seconds}
+                {
+                    "site_id": site.id,
+                    "local_date": days[d],
+                    "energy_kwh": float(energy[d]),
+                    "intervals": 86_400 // seconds,
+                    "estimated_intervals": 0,
+                    "interval_seconds": seconds,
+                }
                 for d in range(last_day)
             ]
             if last_day == DAYS:
                 first = end_ts - READING_DAYS * 86_400
                 readings += [
-                    {"site_id": site.id, "start_ts": ts, "interval_seconds": seconds, "energy_kwh": 1.0, "estimated": False}
+                    {
+                        "site_id": site.id,
+                        "start_ts": ts,
+                        "interval_seconds": seconds,
+                        "energy_kwh": 1.0,
+                        "estimated": False,
+                    }
                     for ts in range(first, end_ts, seconds)
                 ]
         session.execute(insert(DailyUsage), daily)
         for begin in range(0, len(readings), 100_000):
-            session.execute(insert(Reading), readings[begin:begin + 100_000])
+            session.execute(insert(Reading), readings[begin : begin + 100_000])
         session.commit()
 
 
@@ -105,10 +120,12 @@ def _measure(engine: Engine) -> float:
 
 MERGE_AT_TOP_LEVEL = True  # its keys are contract keys of benchmarks/results.json
 
+
 def run() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
-    from portfolio.db import make_engine
     from tests.pg_server import PostgresServer
+
+    from portfolio.db import make_engine
 
     WORK.mkdir(exist_ok=True)
     results: dict[str, float] = {}

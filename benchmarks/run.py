@@ -28,7 +28,8 @@ FIRST = ["import_speed"]
 def benchmark_names() -> list[str]:
     """Every module here defining ``run`` (found by reading the source, so nothing is imported to look)."""
     found = sorted(
-        p.stem for p in HERE.glob("*.py")
+        p.stem
+        for p in HERE.glob("*.py")
         if p.stem != "run" and not p.stem.startswith("_") and "\ndef run(" in p.read_text()
     )
     return [name for name in FIRST if name in found] + [name for name in found if name not in FIRST]

@@ -120,7 +120,7 @@ def _build_fitted_demo(url: str, instance: Path) -> None:
     factory = make_session_factory(engine)
     settings = load_settings({}, instance_path=instance, database_url=url, secret_key="x")
     load_demo(factory, settings, today=DEMO_TODAY)
-    fit_due_models(factory, now=dt.datetime.combine(DEMO_TODAY, dt.time(5), dt.timezone.utc))
+    fit_due_models(factory, now=dt.datetime.combine(DEMO_TODAY, dt.time(5), dt.UTC))
     engine.dispose()
 
 
@@ -133,7 +133,9 @@ def fitted_sqlite_template(sqlite_template: Path, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="session")
-def fitted_postgres_template(postgres_server, postgres_template: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def fitted_postgres_template(
+    postgres_server, postgres_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
     admin = make_engine(postgres_server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE fitted_demo TEMPLATE {postgres_template}"))

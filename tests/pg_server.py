@@ -69,7 +69,9 @@ class PostgresServer:
             shutil.chown(root, user=as_user)
         server = cls(data_dir=root / "data", port=_free_port(), bin_dir=bin_dir, as_user=as_user)
         server._run("initdb", "-D", str(server.data_dir), "-U", "portfolio", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {server.port} -k {root} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options = (
+            f"-p {server.port} -k {root} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
         server._run("pg_ctl", "-D", str(server.data_dir), "-o", options, "-l", str(root / "server.log"), "-w", "start")
         return server
 

@@ -19,7 +19,12 @@ def test_contract_keys_and_shapes() -> None:
         assert set(results["graph_p95_ms"][engine]) == {"year", "month", "week"}
     assert results["graph_rss_mb"] > 0 and results["duckdb_year_ms"] > 0
     forecast = results["forecast"]
-    for key in ("daily_cvrmse_median", "daily_nmbe_median", "baseline_last_week_cvrmse_median",
-                "baseline_weekday_mean_cvrmse_median", "fit_seconds_1000_sites"):
+    for key in (
+        "daily_cvrmse_median",
+        "daily_nmbe_median",
+        "baseline_last_week_cvrmse_median",
+        "baseline_weekday_mean_cvrmse_median",
+        "fit_seconds_1000_sites",
+    ):
         assert isinstance(forecast[key], (int, float)), key
     assert results["machine"]["nproc"] >= 1

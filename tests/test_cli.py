@@ -106,7 +106,9 @@ def test_broken_file_fails_alone_and_leaves_earlier_data_intact(
     assert reading_count(cli_env) == 4024 + 2592
 
 
-def test_missing_file_and_bad_arguments_exit_2(cli_env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_missing_file_and_bad_arguments_exit_2(
+    cli_env: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     missing = tmp_path / "nope.csv"
     assert main(["import", str(missing)]) == 2
     assert "nope.csv" in capsys.readouterr().err
@@ -131,9 +133,13 @@ def test_users_add(cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch
     capsys.readouterr()
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert main(["users", "add", "Carol@Acme.example", "--role", "customer", "--org", "ACME-001", "--password-stdin"]) == 0
+    assert (
+        main(["users", "add", "Carol@Acme.example", "--role", "customer", "--org", "ACME-001", "--password-stdin"]) == 0
+    )
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
-    assert main(["users", "add", "bob@broker.example", "--role", "broker", "--org", "ACME-001", "--org", "BIRCH-002"]) == 0
+    assert (
+        main(["users", "add", "bob@broker.example", "--role", "broker", "--org", "ACME-001", "--org", "BIRCH-002"]) == 0
+    )
     out = capsys.readouterr().out
     assert "generated password" in out
 
@@ -156,19 +162,24 @@ def test_users_add(cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch
             assert users["carol@acme.example"].role is Role.CUSTOMER
             assert users["carol@acme.example"].organisation.account_number == "ACME-001"
             assert sorted(o.account_number for o in users["bob@broker.example"].linked_organisations) == [
-                "ACME-001", "BIRCH-002",
+                "ACME-001",
+                "BIRCH-002",
             ]
     finally:
         engine.dispose()
 
 
-def test_sites_json_and_access_policy(cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sites_json_and_access_policy(
+    cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert main(["init-db"]) == 0
     add_organisation(cli_env, "ACME-001", "Acme Foods Ltd")
     assert main(["import", str(LCL), "--org", "ACME-001"]) == 0
     assert main(["import", str(COASTAL)]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
-    assert main(["users", "add", "carol@acme.example", "--role", "customer", "--org", "ACME-001", "--password-stdin"]) == 0
+    assert (
+        main(["users", "add", "carol@acme.example", "--role", "customer", "--org", "ACME-001", "--password-stdin"]) == 0
+    )
     capsys.readouterr()
 
     status, sites, _ = run_json(capsys, "sites", "--json")
@@ -179,7 +190,10 @@ def test_sites_json_and_access_policy(cli_env: str, capsys: pytest.CaptureFixtur
     by_meter = {site["meter_identifier"]: site for site in sites}
     mac = by_meter["MAC000002"]
     assert (mac["name"], mac["fuel"], mac["time_zone"], mac["organisation"]) == (
-        "MAC000002", "power", "Europe/London", "Acme Foods Ltd",
+        "MAC000002",
+        "power",
+        "Europe/London",
+        "Acme Foods Ltd",
     )
     assert (mac["first_reading"], mac["last_reading"]) == ("2013-03-24T00:00:00Z", "2013-11-02T23:30:00Z")
     assert sum(site["organisation"] == "Unassigned" for site in sites) == 1
@@ -221,7 +235,12 @@ def test_fit_models_json_also_reports_the_expected_series(
     assert status == 0
     assert isinstance(out, dict)
     assert {k: out[k] for k in ("fitted", "insufficient", "failed", "skipped", "errors")} == {
-        "fitted": 0, "insufficient": 0, "failed": 0, "skipped": 49, "errors": []}  # the demo's models are all current
+        "fitted": 0,
+        "insufficient": 0,
+        "failed": 0,
+        "skipped": 49,
+        "errors": [],
+    }  # the demo's models are all current
     refreshed = out["expected_series"]
     assert set(refreshed) == {"scopes", "sites", "sites_modelled", "rows", "removed", "failed", "errors"}
     # "all" power and gas, and every organisation's power series (the broker's and account manager's unions)

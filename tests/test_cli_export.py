@@ -45,14 +45,31 @@ def readings_of(factory, site_id: int) -> pd.DataFrame:
     with factory() as session:
         rows = session.execute(
             select(Reading.start_ts, Reading.interval_seconds, Reading.energy_kwh, Reading.estimated)
-            .where(Reading.site_id == site_id).order_by(Reading.start_ts)
+            .where(Reading.site_id == site_id)
+            .order_by(Reading.start_ts)
         ).all()
     return pd.DataFrame(rows, columns=["start_ts", "interval_seconds", "energy_kwh", "estimated"])
 
 
 def test_green_button_export_imports_back_to_the_same_readings(world, factory, tmp_path, capsys):
     out = tmp_path / "bakery.xml"
-    assert main(["export", "--site", str(world.bakery), *SPRING_TO_AUTUMN, "--shape", "intervals", "--format", "espi", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--site",
+                str(world.bakery),
+                *SPRING_TO_AUTUMN,
+                "--shape",
+                "intervals",
+                "--format",
+                "espi",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert "96 rows" in capsys.readouterr().out
     data = out.read_bytes()
     assert validate_espi(data) == []
@@ -69,12 +86,33 @@ def test_each_shape_as_csv_and_xlsx(world, tmp_path, capsys):
     expected = {"intervals": 96 + 10 + 22 + 46, "daily": 5, "portfolio": 96 + 22}
     for shape, rows in expected.items():
         out = tmp_path / f"{shape}.csv"
-        assert main(["export", "--portfolio", "all", *SPRING_TO_AUTUMN, "--shape", shape, "--format", "csv", "-o", str(out)]) == 0
+        assert (
+            main(
+                ["export", "--portfolio", "all", *SPRING_TO_AUTUMN, "--shape", shape, "--format", "csv", "-o", str(out)]
+            )
+            == 0
+        )
         frame = pd.read_csv(out)
         assert len(frame) == rows, shape
         assert frame["energy_kwh"].sum() == pytest.approx(23 + 12.5 + 10 + 44 + 138), shape
         workbook = tmp_path / f"{shape}.xlsx"
-        assert main(["export", "--portfolio", "all", *SPRING_TO_AUTUMN, "--shape", shape, "--format", "xlsx", "-o", str(workbook)]) == 0
+        assert (
+            main(
+                [
+                    "export",
+                    "--portfolio",
+                    "all",
+                    *SPRING_TO_AUTUMN,
+                    "--shape",
+                    shape,
+                    "--format",
+                    "xlsx",
+                    "-o",
+                    str(workbook),
+                ]
+            )
+            == 0
+        )
         sheets = load_workbook(io.BytesIO(workbook.read_bytes()), read_only=True)
         assert sum(len(list(sheets[name].iter_rows())) - 2 for name in sheets.sheetnames) == rows
     capsys.readouterr()
@@ -82,8 +120,27 @@ def test_each_shape_as_csv_and_xlsx(world, tmp_path, capsys):
 
 def test_as_a_user_applies_their_access_policy_and_is_audited(world, factory, tmp_path, capsys):
     out = tmp_path / "mine.csv"
-    assert main(["export", "--portfolio", "all", *SPRING_TO_AUTUMN, "--shape", "daily", "--format", "csv",
-                 "--fuel", "power", "--as", world.kestrel_buyer, "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--portfolio",
+                "all",
+                *SPRING_TO_AUTUMN,
+                "--shape",
+                "daily",
+                "--format",
+                "csv",
+                "--fuel",
+                "power",
+                "--as",
+                world.kestrel_buyer,
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert set(pd.read_csv(out)["site_name"]) == {"Kestrel Bakery", "Kestrel Office"}
     with factory() as session:
         done = session.scalars(select(AuditEntry).where(AuditEntry.action == "export_completed")).one()
@@ -92,12 +149,29 @@ def test_as_a_user_applies_their_access_policy_and_is_audited(world, factory, tm
 
 
 def test_operator_exports_are_audited_without_a_user(world, factory, tmp_path):
-    assert main(["export", "--site", str(world.office), *SPRING_TO_AUTUMN, "--shape", "intervals", "--format", "csv",
-                 "-o", str(tmp_path / "o.csv")]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--site",
+                str(world.office),
+                *SPRING_TO_AUTUMN,
+                "--shape",
+                "intervals",
+                "--format",
+                "csv",
+                "-o",
+                str(tmp_path / "o.csv"),
+            ]
+        )
+        == 0
+    )
     with factory() as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [(e.action, e.user_id, e.detail["via"]) for e in entries] == [
-        ("export_started", None, "cli"), ("export_completed", None, "cli")]
+        ("export_started", None, "cli"),
+        ("export_completed", None, "cli"),
+    ]
     assert entries[1].detail["rows"] == 10 and entries[1].detail["site_ids"] == [world.office]
 
 

@@ -20,7 +20,7 @@ YESTERDAY = TODAY - dt.timedelta(days=1)
 
 
 def _day_start_ts(day: dt.date) -> int:
-    return int(dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp())
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
 
 
 @pytest.fixture
@@ -46,12 +46,16 @@ def test_demo_world(demo, session: Session) -> None:  # type: ignore[no-untyped-
 
 def test_demo_ends_yesterday_with_a_forecast(demo, session: Session) -> None:  # type: ignore[no-untyped-def]
     last_ts = session.scalar(select(func.max(Reading.start_ts)))
-    assert dt.datetime.fromtimestamp(last_ts, dt.timezone.utc).date() == YESTERDAY
+    assert dt.datetime.fromtimestamp(last_ts, dt.UTC).date() == YESTERDAY
     last_day = session.scalar(select(func.max(DailyUsage.local_date)))
     assert last_day == YESTERDAY
-    observed_end = session.scalar(select(func.max(WeatherReading.hour_ts)).where(WeatherReading.kind == WeatherKind.OBSERVED))
+    observed_end = session.scalar(
+        select(func.max(WeatherReading.hour_ts)).where(WeatherReading.kind == WeatherKind.OBSERVED)
+    )
     forecast = session.execute(
-        select(func.min(WeatherReading.hour_ts), func.max(WeatherReading.hour_ts)).where(WeatherReading.kind == WeatherKind.FORECAST)
+        select(func.min(WeatherReading.hour_ts), func.max(WeatherReading.hour_ts)).where(
+            WeatherReading.kind == WeatherKind.FORECAST
+        )
     ).one()
     assert observed_end < _day_start_ts(TODAY) <= forecast[0]
     assert forecast[1] >= _day_start_ts(TODAY + dt.timedelta(days=6))
@@ -62,19 +66,30 @@ def test_demo_keeps_weekdays_and_gaps(demo, session: Session) -> None:  # type: 
     # a whole-week shift keeps both on a Tuesday midnight.
     for meter_type in ("smart", "amr"):
         first_ts = session.scalar(
-            select(func.min(Reading.start_ts)).join(Site, Site.id == Reading.site_id).where(Site.meter_type == meter_type)
+            select(func.min(Reading.start_ts))
+            .join(Site, Site.id == Reading.site_id)
+            .where(Site.meter_type == meter_type)
         )
-        first = dt.datetime.fromtimestamp(first_ts, dt.timezone.utc)
+        first = dt.datetime.fromtimestamp(first_ts, dt.UTC)
         assert (first.weekday(), first.hour, first.minute) == (1, 0, 0)
     zero_power_hours = session.scalar(
-        select(func.count()).select_from(Reading).join(Site, Site.id == Reading.site_id)
+        select(func.count())
+        .select_from(Reading)
+        .join(Site, Site.id == Reading.site_id)
         .where(Site.meter_type == "amr", Site.fuel == "power", Reading.energy_kwh == 0)
     )
     assert zero_power_hours == 0  # the archive's zero fills came back as gaps
-    counts = session.execute(
-        select(func.count()).select_from(Reading).join(Site, Site.id == Reading.site_id)
-        .where(Site.meter_type == "smart").group_by(Reading.site_id)
-    ).scalars().all()
+    counts = (
+        session.execute(
+            select(func.count())
+            .select_from(Reading)
+            .join(Site, Site.id == Reading.site_id)
+            .where(Site.meter_type == "smart")
+            .group_by(Reading.site_id)
+        )
+        .scalars()
+        .all()
+    )
     full_span = max(counts)
     assert any(count < full_span - 48 for count in counts)  # real gaps and partial series kept
 

@@ -41,7 +41,7 @@ def tables(world: dict[str, Any]) -> dict[str, pd.DataFrame]:
 def mpan_is_valid(core: str) -> bool:
     if not re.fullmatch(r"\d{13}", core):
         return False
-    check = sum(int(d) * p for d, p in zip(core[:12], MPAN_PRIMES)) % 11 % 10
+    check = sum(int(d) * p for d, p in zip(core[:12], MPAN_PRIMES, strict=False)) % 11 % 10
     return check == int(core[12])
 
 
@@ -152,8 +152,14 @@ def test_weather_files(world: dict[str, Any]) -> None:
 
 def test_attribution_present() -> None:
     text = (demo_dir() / "ATTRIBUTION.md").read_text(encoding="utf-8")
-    for needle in ("MIT License", "10.5281/zenodo.10955332", "MIDAS Open", "UK Power Networks",
-                   "Open Government Licence", "Apache License 2.0"):
+    for needle in (
+        "MIT License",
+        "10.5281/zenodo.10955332",
+        "MIDAS Open",
+        "UK Power Networks",
+        "Open Government Licence",
+        "Apache License 2.0",
+    ):
         assert needle in text
 
 

@@ -20,7 +20,7 @@ from portfolio.queries import expected_series as queries
 from portfolio.queries.graphs import Scope
 from tests.conftest import DEMO_TODAY
 
-NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.timezone.utc)
+NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.UTC)
 GRANTA, KETTLE, FEN_EDGE, NORTHCOTE, RIVERSIDE = "4100238815", "4100774431", "4100512207", "4100830962", "4100917350"
 # Demo power sites: Granta 8, Kettle 8, Fen Edge 6, Northcote 7, Riverside 6 (35); gas: Granta 8, Fen Edge 6 (14).
 # The broker sees Fen Edge + Northcote + Riverside (19 power), the account manager Granta + Kettle (16 power).
@@ -41,8 +41,12 @@ def _orgs(factory: sessionmaker[Session]) -> dict[str, int]:
 def _maintained(factory: sessionmaker[Session]) -> set[tuple[str, int, str]]:
     with factory() as session:
         keys = {(s.kind, s.id, fuel) for s, fuel in queries.load_refreshed_scopes(session)}
-        stored = {tuple(r) for r in session.execute(
-            select(ExpectedSeries.scope_kind, ExpectedSeries.scope_id, ExpectedSeries.fuel).distinct())}
+        stored = {
+            tuple(r)
+            for r in session.execute(
+                select(ExpectedSeries.scope_kind, ExpectedSeries.scope_id, ExpectedSeries.fuel).distinct()
+            )
+        }
     assert stored <= keys  # rows never outlive their refresh record
     return keys
 
@@ -90,7 +94,8 @@ def test_stored_sums_equal_the_request_time_series(factory: sessionmaker[Session
     with factory() as session:
         for resolution, (start, end) in windows.items():
             live = compute_expected_series(
-                predict_expected(session, site_ids, start, end, per_local_day=resolution == "day"), resolution)
+                predict_expected(session, site_ids, start, end, per_local_day=resolution == "day"), resolution
+            )
             stored = compute_expected_bounds(queries.load_expected_sums(session, [scope], fuel, resolution, start, end))
             assert len(live) > (100 if resolution == "day" else 50), resolution
             assert stored["start_ts"].tolist() == live["start_ts"].tolist(), resolution
@@ -102,17 +107,30 @@ def test_stored_sums_equal_the_request_time_series(factory: sessionmaker[Session
 
 def _rows(factory: sessionmaker[Session], scope: Scope, fuel: str) -> list[tuple[object, ...]]:
     with factory() as session:
-        return [tuple(r) for r in session.execute(
-            select(ExpectedSeries.resolution, ExpectedSeries.start_ts, ExpectedSeries.expected_kwh, ExpectedSeries.variance_kwh2,
-                   ExpectedSeries.sites)
-            .where(ExpectedSeries.scope_kind == scope.kind, ExpectedSeries.scope_id == scope.id, ExpectedSeries.fuel == fuel)
-            .order_by(ExpectedSeries.resolution, ExpectedSeries.start_ts))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(
+                    ExpectedSeries.resolution,
+                    ExpectedSeries.start_ts,
+                    ExpectedSeries.expected_kwh,
+                    ExpectedSeries.variance_kwh2,
+                    ExpectedSeries.sites,
+                )
+                .where(
+                    ExpectedSeries.scope_kind == scope.kind,
+                    ExpectedSeries.scope_id == scope.id,
+                    ExpectedSeries.fuel == fuel,
+                )
+                .order_by(ExpectedSeries.resolution, ExpectedSeries.start_ts)
+            )
+        ]
 
 
 def _refreshed_at(factory: sessionmaker[Session], scope: Scope, fuel: str) -> dt.datetime:
     with factory() as session:
         moment = session.get(ExpectedSeriesRefresh, (scope.kind, scope.id, fuel)).refreshed_at
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(

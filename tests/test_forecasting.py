@@ -35,10 +35,12 @@ def demo_sites(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[s
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.combine(TODAY, dt.time(6), dt.timezone.utc)
+    return dt.datetime.combine(TODAY, dt.time(6), dt.UTC)
 
 
-def test_models_are_fitted_stored_and_reported(session_factory: sessionmaker[Session], demo_sites: dict[str, int]) -> None:
+def test_models_are_fitted_stored_and_reported(
+    session_factory: sessionmaker[Session], demo_sites: dict[str, int]
+) -> None:
     report = fit_due_models(session_factory, now=_now(), site_ids=list(demo_sites.values()))
     assert sorted(report.fitted) == sorted(demo_sites[k] for k in ("hh_power", "amr_power", "amr_gas"))
     assert sorted(report.insufficient) == sorted([demo_sites["two_weeks"], demo_sites["no_data"]])
@@ -48,7 +50,10 @@ def test_models_are_fitted_stored_and_reported(session_factory: sessionmaker[Ses
     power = stored[demo_sites["amr_power"]]
     assert power.status == "ok" and power.model and power.cvrmse_pct is not None
     assert 0 < power.cvrmse_pct < 40  # a real commercial meter: an ordinary, plausible fit
-    assert stored[demo_sites["two_weeks"]].message is not None and "needs at least" in stored[demo_sites["two_weeks"]].message
+    assert (
+        stored[demo_sites["two_weeks"]].message is not None
+        and "needs at least" in stored[demo_sites["two_weeks"]].message
+    )
     assert stored[demo_sites["no_data"]].message == "no readings yet"
 
 
@@ -59,10 +64,12 @@ def test_only_due_models_are_refitted(session_factory: sessionmaker[Session], de
     assert fit_due_models(session_factory, now=_now(), site_ids=sites, force=True).fitted == sites
 
 
-def test_prediction_covers_the_forecast_week(session_factory: sessionmaker[Session], demo_sites: dict[str, int]) -> None:
+def test_prediction_covers_the_forecast_week(
+    session_factory: sessionmaker[Session], demo_sites: dict[str, int]
+) -> None:
     sites = [demo_sites["amr_gas"], demo_sites["hh_power"], demo_sites["no_data"]]
     fit_due_models(session_factory, now=_now(), site_ids=sites)
-    start = int(dt.datetime.combine(TODAY, dt.time(), dt.timezone.utc).timestamp())
+    start = int(dt.datetime.combine(TODAY, dt.time(), dt.UTC).timestamp())
     with session_factory() as session:
         hourly = predict_expected(session, sites, start, start + 7 * 86_400)
         daily = predict_expected(session, sites, start, start + 7 * 86_400, per_local_day=True)

@@ -27,7 +27,12 @@ def test_parse_mpan_reads_core_and_full_mpan():
     assert parse_mpan("1234567890126").core == "1234567890126"
     assert parse_mpan("1234567890126").profile_class is None
     full = parse_mpan("03 801 100 1234567890126")
-    assert (full.core, full.profile_class, full.meter_timeswitch_code, full.line_loss_factor_class) == ("1234567890126", "03", "801", "100")
+    assert (full.core, full.profile_class, full.meter_timeswitch_code, full.line_loss_factor_class) == (
+        "1234567890126",
+        "03",
+        "801",
+        "100",
+    )
     with pytest.raises(ValueError, match="check digit"):
         parse_mpan("038011001234567890127")
     with pytest.raises(ValueError, match="not an MPAN"):

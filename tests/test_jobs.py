@@ -23,7 +23,20 @@ from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
 from portfolio.groups import create_group
 from portfolio.jobs import PipelineBusy, pipeline_lock, run_daily
-from portfolio.models import ExpectedSeries, ExpectedSeriesRefresh, Meter, Notification, OutboxEmail, PipelineRun, Reading, Tracker, User, WeatherKind, WeatherLocation, WeatherReading
+from portfolio.models import (
+    ExpectedSeries,
+    ExpectedSeriesRefresh,
+    Meter,
+    Notification,
+    OutboxEmail,
+    PipelineRun,
+    Reading,
+    Tracker,
+    User,
+    WeatherKind,
+    WeatherLocation,
+    WeatherReading,
+)
 from portfolio.trackers import compute_status, create_tracker
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday: the demo ends on Tue 24 Nov; the tracked week is Mon 23 to Sun 29
@@ -76,7 +89,7 @@ class Pipeline:
     site_ids: dict[str, int]
 
     def run(self, run_date: dt.date, hours_later: float = 0):
-        now = dt.datetime.combine(run_date, dt.time(6), dt.timezone.utc) + dt.timedelta(hours=hours_later)
+        now = dt.datetime.combine(run_date, dt.time(6), dt.UTC) + dt.timedelta(hours=hours_later)
         return run_daily(self.factory, self.settings, run_date=run_date, now=now)
 
 
@@ -87,16 +100,34 @@ def pipeline(demo_world: tuple[str, Path], smtp: tuple[MailSink, int], tmp_path:
     factory = make_session_factory(engine)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    settings = load_settings({}, database_url=url, instance_path=instance, secret_key="x",
-                             smtp_url=f"smtp://127.0.0.1:{smtp[1]}", mail_from="portfolio@example.test",
-                             base_url="https://portfolio.example.test", inbox_path=inbox)
+    settings = load_settings(
+        {},
+        database_url=url,
+        instance_path=instance,
+        secret_key="x",
+        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
+        mail_from="portfolio@example.test",
+        base_url="https://portfolio.example.test",
+        inbox_path=inbox,
+    )
     with factory() as session:
-        site_ids = {key: session.scalar(select(Meter.site_id).where(Meter.identifier == mpan)) for key, mpan in METERS.items()}
+        site_ids = {
+            key: session.scalar(select(Meter.site_id).where(Meter.identifier == mpan)) for key, mpan in METERS.items()
+        }
     with factory.begin() as session:
         viewer = viewer_for(session, session.scalar(select(User).where(User.email == CUSTOMER)))
         group = create_group(session, viewer, "Tracked buildings", list(site_ids.values()))
-        tracker = create_tracker(session, viewer, name="Weekly power, tracked buildings", scope_kind="group",
-                                 scope_id=str(group.id), fuel="power", period="week", target_kind="kwh", target_value="1")
+        tracker = create_tracker(
+            session,
+            viewer,
+            name="Weekly power, tracked buildings",
+            scope_kind="group",
+            scope_id=str(group.id),
+            fuel="power",
+            period="week",
+            target_kind="kwh",
+            target_value="1",
+        )
         tracker_id = tracker.id
     yield Pipeline(factory, settings, inbox, tracker_id, site_ids)
     engine.dispose()
@@ -106,16 +137,18 @@ def pipeline(demo_world: tuple[str, Path], smtp: tuple[MailSink, int], tmp_path:
 
 
 def _day_ts(day: dt.date) -> int:
-    return int(dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp())
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
 
 
 def _hourly(pipeline: Pipeline, key: str, day: dt.date, scale: float) -> list[float]:
     """Plausible values for a new day: the same weekday a week earlier, scaled."""
     lo = _day_ts(day - dt.timedelta(days=7))
     with pipeline.factory() as session:
-        rows = session.execute(select(Reading.start_ts, Reading.energy_kwh).where(
-            Reading.site_id == pipeline.site_ids[key], Reading.start_ts >= lo, Reading.start_ts < lo + 86_400
-        ).order_by(Reading.start_ts)).all()
+        rows = session.execute(
+            select(Reading.start_ts, Reading.energy_kwh)
+            .where(Reading.site_id == pipeline.site_ids[key], Reading.start_ts >= lo, Reading.start_ts < lo + 86_400)
+            .order_by(Reading.start_ts)
+        ).all()
     assert len(rows) == 24
     return [round(value * scale, 3) for _, value in rows]
 
@@ -133,8 +166,10 @@ def write_meter_file(pipeline: Pipeline, name: str, day: dt.date, keys: list[str
 
 def write_weather_file(pipeline: Pipeline, name: str, day: dt.date, *, issued_at: str | None = None) -> None:
     header = "station,datetime,air_temperature" + (",issued_at" if issued_at else "")
-    rows = [f"bedford,{day.isoformat()} {h:02d}:00:00,{6 + 3 * (8 <= h <= 16):.1f}" + (f",{issued_at}" if issued_at else "")
-            for h in range(24)]
+    rows = [
+        f"bedford,{day.isoformat()} {h:02d}:00:00,{6 + 3 * (8 <= h <= 16):.1f}" + (f",{issued_at}" if issued_at else "")
+        for h in range(24)
+    ]
     (pipeline.inbox / name).write_text("\n".join([header, *rows]) + "\n")
 
 
@@ -176,28 +211,51 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
 
     first = pipeline.run(dt.date(2026, 11, 26))
     steps = {s.name: s for s in first.steps}
-    assert [s.name for s in first.steps] == ["import", "rollups", "weather", "refit_models", "expected_series",
-                                             "evaluate_trackers", "notify"]
+    assert [s.name for s in first.steps] == [
+        "import",
+        "rollups",
+        "weather",
+        "refit_models",
+        "expected_series",
+        "evaluate_trackers",
+        "notify",
+    ]
     # the demo's 49 sites: no portfolio over the live limit of 100, so nothing to precompute
-    assert steps["expected_series"].counts == {"scopes": 0, "sites": 0, "sites_modelled": 0, "rows": 0, "removed": 0,
-                                               "failed": 0}
+    assert steps["expected_series"].counts == {
+        "scopes": 0,
+        "sites": 0,
+        "sites_modelled": 0,
+        "rows": 0,
+        "removed": 0,
+        "failed": 0,
+    }
     assert steps["import"].counts["imported"] == 1 and steps["import"].counts["failed"] == 1
     assert steps["import"].counts["readings"] == 72
     assert steps["weather"].counts["imported"] == 1 and steps["weather"].counts["weather_rows"] == 24
     assert steps["rollups"].counts["sites"] == 3 and steps["rollups"].counts["sites_repaired"] == 0
     assert steps["refit_models"].counts["skipped"] > 0 and not steps["refit_models"].errors
-    assert steps["evaluate_trackers"].counts == {"evaluated": 1, "exceeded": 0, "notified": 0, "skipped": 0,
-                                                 "data_day": "2026-11-25"}
+    assert steps["evaluate_trackers"].counts == {
+        "evaluated": 1,
+        "exceeded": 0,
+        "notified": 0,
+        "skipped": 0,
+        "data_day": "2026-11-25",
+    }
     assert first.status == "partial"  # the broken file is an error of the import step; the rest ran
     failed = pipeline.inbox / "failed"
     assert (failed / "broken.csv").exists()
     assert "'lots' is not a number" in (failed / "broken.csv.error.txt").read_text()
-    assert sorted(p.name for p in (pipeline.inbox / "done").iterdir()) == ["bedford_2026-11-25.csv", "granta_2026-11-25.csv"]
+    assert sorted(p.name for p in (pipeline.inbox / "done").iterdir()) == [
+        "bedford_2026-11-25.csv",
+        "granta_2026-11-25.csv",
+    ]
     assert sink.messages == [] and _outbox(pipeline) == []
 
     # Day 2: only two of the three sites report; a forecast arrives for the rest of the week.
     write_meter_file(pipeline, "granta_2026-11-26.csv", DAY2, ["b2", "b5"], 1.05)
-    write_weather_file(pipeline, "bedford_forecast_2026-11-27.csv", dt.date(2026, 11, 27), issued_at="2026-11-27T05:00:00Z")
+    write_weather_file(
+        pipeline, "bedford_forecast_2026-11-27.csv", dt.date(2026, 11, 27), issued_at="2026-11-27T05:00:00Z"
+    )
     second = pipeline.run(dt.date(2026, 11, 27))
     assert second.status == "ok", second.as_json()
     steps = {s.name: s for s in second.steps}
@@ -212,19 +270,27 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
     assert f"Requested amount:   {amount:,.0f} kWh" in body
     assert f"Over by:            {excess:,.0f} kWh ({100 * excess / amount:.1f} %)" in body
     assert "2 of 3 sites reported for Thu 26 Nov" in body
-    assert ("https://portfolio.example.test/graphs?group=" in body and "from=2026-11-23&to=2026-11-26&fuel=power" in body)
+    assert "https://portfolio.example.test/graphs?group=" in body and "from=2026-11-23&to=2026-11-26&fuel=power" in body
     assert message["To"] == CUSTOMER
     with pipeline.factory() as session:
-        forecast = session.scalars(select(WeatherReading).join(WeatherLocation).where(
-            WeatherLocation.name == "bedford", WeatherReading.kind == WeatherKind.FORECAST,
-                                                                WeatherReading.hour_ts == _day_ts(dt.date(2026, 11, 27)))).all()
-        assert [w.issued_at_ts for w in forecast] == [int(dt.datetime(2026, 11, 27, 5, tzinfo=dt.timezone.utc).timestamp())]
+        forecast = session.scalars(
+            select(WeatherReading)
+            .join(WeatherLocation)
+            .where(
+                WeatherLocation.name == "bedford",
+                WeatherReading.kind == WeatherKind.FORECAST,
+                WeatherReading.hour_ts == _day_ts(dt.date(2026, 11, 27)),
+            )
+        ).all()
+        assert [w.issued_at_ts for w in forecast] == [int(dt.datetime(2026, 11, 27, 5, tzinfo=dt.UTC).timestamp())]
         bell = session.scalars(select(Notification)).all()
         assert len(bell) == 1 and bell[0].read_at is None and "over its amount" in bell[0].title
 
     # The same day again: nothing imported twice, nothing sent twice.
     write_meter_file(pipeline, "granta_2026-11-26_again.csv", DAY2, ["b2", "b5"], 1.05)
-    (pipeline.inbox / "granta_2026-11-26_copy.csv").write_bytes((pipeline.inbox / "done" / "granta_2026-11-26.csv").read_bytes())
+    (pipeline.inbox / "granta_2026-11-26_copy.csv").write_bytes(
+        (pipeline.inbox / "done" / "granta_2026-11-26.csv").read_bytes()
+    )
     third = pipeline.run(dt.date(2026, 11, 27), hours_later=1)
     steps = {s.name: s for s in third.steps}
     assert steps["import"].counts["duplicates"] == 2 and steps["import"].counts["readings"] == 0
@@ -236,7 +302,9 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         assert len(session.scalars(select(PipelineRun)).all()) == 3
 
 
-def test_the_run_precomputes_the_expected_series_of_large_portfolios(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_run_precomputes_the_expected_series_of_large_portfolios(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 10)
     result = pipeline.run(DAY2)
     assert [s.name for s in result.steps][3:5] == ["refit_models", "expected_series"]
@@ -250,13 +318,16 @@ def test_the_run_precomputes_the_expected_series_of_large_portfolios(pipeline: P
     assert step["counts"]["scopes"] == 7 and step["counts"]["sites"] == 49 and step["counts"]["failed"] == 0
     assert step["counts"]["rows"] == rows > 7 * 400 and step["errors"] == []
     assert len(refreshes) == 7
-    assert {r.refreshed_at.replace(tzinfo=r.refreshed_at.tzinfo or dt.timezone.utc) for r in refreshes} == {
-        dt.datetime.combine(DAY2, dt.time(6), dt.timezone.utc)}
+    assert {r.refreshed_at.replace(tzinfo=r.refreshed_at.tzinfo or dt.UTC) for r in refreshes} == {
+        dt.datetime.combine(DAY2, dt.time(6), dt.UTC)
+    }
     assert sum(r.sites_modelled for r in refreshes if r.scope_kind == "all") == step["counts"]["sites_modelled"]
 
 
 @pytest.mark.slow
-def test_refused_email_waits_in_the_outbox_and_goes_on_the_next_run(pipeline: Pipeline, smtp: tuple[MailSink, int]) -> None:
+def test_refused_email_waits_in_the_outbox_and_goes_on_the_next_run(
+    pipeline: Pipeline, smtp: tuple[MailSink, int]
+) -> None:
     sink, _ = smtp
     _prepare_two_days(pipeline)
     pipeline.run(dt.date(2026, 11, 26))
@@ -281,8 +352,10 @@ def test_refused_email_waits_in_the_outbox_and_goes_on_the_next_run(pipeline: Pi
 def test_a_second_run_is_refused_while_one_holds_the_lock(database_url: str, tmp_path: Path) -> None:
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
-    settings = load_settings({}, database_url=database_url, instance_path=tmp_path, secret_key="x", inbox_path=tmp_path / "in")
-    now = dt.datetime(2026, 11, 26, 6, tzinfo=dt.timezone.utc)
+    settings = load_settings(
+        {}, database_url=database_url, instance_path=tmp_path, secret_key="x", inbox_path=tmp_path / "in"
+    )
+    now = dt.datetime(2026, 11, 26, 6, tzinfo=dt.UTC)
     with pipeline_lock(factory, TODAY, now):
         with pytest.raises(PipelineBusy):
             run_daily(factory, settings, run_date=TODAY, now=now)

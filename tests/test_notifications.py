@@ -18,14 +18,25 @@ from portfolio.config import load_settings
 from portfolio.models import Notification, OutboxEmail, Role, User
 from portfolio.notifications import SmtpUrlError, deliver_pending, parse_smtp_url, retry_delay
 
-NOW = dt.datetime(2026, 11, 26, 6, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 26, 6, tzinfo=dt.UTC)
 
 
 def test_smtp_urls() -> None:
     plain = parse_smtp_url("smtp://mail.example.test:2525")
-    assert (plain.host, plain.port, plain.implicit_tls, plain.starttls, plain.username) == ("mail.example.test", 2525, False, False, None)
+    assert (plain.host, plain.port, plain.implicit_tls, plain.starttls, plain.username) == (
+        "mail.example.test",
+        2525,
+        False,
+        False,
+        None,
+    )
     submission = parse_smtp_url("smtp://us%40er:p%3Ass@mail.example.test:587?starttls=1&timeout=5")
-    assert (submission.username, submission.password, submission.starttls, submission.timeout_s) == ("us@er", "p:ss", True, 5.0)
+    assert (submission.username, submission.password, submission.starttls, submission.timeout_s) == (
+        "us@er",
+        "p:ss",
+        True,
+        5.0,
+    )
     tls = parse_smtp_url("smtps://u:p@mail.example.test")
     assert (tls.port, tls.implicit_tls) == (465, True)
     assert parse_smtp_url("smtp://localhost").port == 25
@@ -64,10 +75,14 @@ def _user(factory: sessionmaker[Session]) -> int:
         return user.id
 
 
-def test_nothing_listening_keeps_the_email_then_gives_up_telling_the_user(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
+def test_nothing_listening_keeps_the_email_then_gives_up_telling_the_user(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
     user_id = _user(session_factory)
     port = _free_port()  # nothing listens there: connection refused
-    settings = load_settings({}, instance_path=tmp_path, database_url="unused", secret_key="x", smtp_url=f"smtp://127.0.0.1:{port}?timeout=2")
+    settings = load_settings(
+        {}, instance_path=tmp_path, database_url="unused", secret_key="x", smtp_url=f"smtp://127.0.0.1:{port}?timeout=2"
+    )
     now = NOW
     for attempt in range(1, notifications.MAX_ATTEMPTS + 1):
         report = deliver_pending(session_factory, settings, now=now)
@@ -89,8 +104,14 @@ def test_an_email_goes_out_once(session_factory: sessionmaker[Session], tmp_path
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        settings = load_settings({}, instance_path=tmp_path, database_url="unused", secret_key="x",
-                                 smtp_url=f"smtp://127.0.0.1:{port}", mail_from="portfolio@example.test")
+        settings = load_settings(
+            {},
+            instance_path=tmp_path,
+            database_url="unused",
+            secret_key="x",
+            smtp_url=f"smtp://127.0.0.1:{port}",
+            mail_from="portfolio@example.test",
+        )
         assert deliver_pending(session_factory, settings, now=NOW).sent == 1
         assert deliver_pending(session_factory, settings, now=NOW + dt.timedelta(days=1)).sent == 0
     finally:

@@ -9,9 +9,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.config import load_settings
 from portfolio.demo import load_demo
-from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.forecasting import fit_due_models, predict_expected
 from portfolio.models import Organisation, Site
 from portfolio.portfolio_summary import compute_portfolio_summary
@@ -21,7 +21,7 @@ TODAY = dt.date(2026, 11, 25)
 
 
 def _ts(day: dt.date) -> int:
-    return int(dt.datetime.combine(day, dt.time(), dt.timezone.utc).timestamp())
+    return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
 
 
 def test_riverside_summary(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_riverside_summary(session_factory: sessionmaker[Session], tmp_path: Pat
         site_ids = session.scalars(
             select(Site.id).join(Organisation).where(Organisation.name == "Riverside Print & Copy Ltd")
         ).all()
-    fit_due_models(session_factory, site_ids=site_ids, now=dt.datetime(2026, 11, 25, 6, tzinfo=dt.timezone.utc))
+    fit_due_models(session_factory, site_ids=site_ids, now=dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC))
     start, end = TODAY - dt.timedelta(days=30), TODAY
     sites = pd.DataFrame({"site_id": site_ids, "fuel": "power", "interval_seconds": 1800})
     with session_factory() as session:
@@ -39,7 +39,9 @@ def test_riverside_summary(session_factory: sessionmaker[Session], tmp_path: Pat
         usage = load_usage_totals(session, site_ids, start, end - dt.timedelta(days=1))
     assert power.fuel == "power" and power.sites == 6
     assert power.metered_kwh is not None
-    assert abs(power.metered_kwh - usage["energy_kwh"].sum()) < 1e-6  # the metered figure is the readings, nothing added
+    assert (
+        abs(power.metered_kwh - usage["energy_kwh"].sum()) < 1e-6
+    )  # the metered figure is the readings, nothing added
     assert power.sites_metered == 3
     # Kilburn and Finsbury Park stopped reporting but have models; Canary Wharf has neither data nor model
     assert power.sites_estimated >= 2 and power.sites_unestimated >= 1

@@ -42,7 +42,9 @@ def test_expected_series_migration_downgrades_and_upgrades_again(engine: Engine)
         config.attributes["connection"] = connection
         command.downgrade(config, "0004")
     tables = set(inspect(engine).get_table_names())
-    assert "expected_series" not in tables and "expected_series_refreshes" not in tables and "portfolio_series" in tables
+    assert (
+        "expected_series" not in tables and "expected_series_refreshes" not in tables and "portfolio_series" in tables
+    )
     assert not is_current(engine)
     upgrade(engine)
     assert {"expected_series", "expected_series_refreshes"} <= set(inspect(engine).get_table_names())

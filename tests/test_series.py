@@ -22,8 +22,17 @@ START = 1_711_756_800  # 2024-03-30 00:00 UTC: the range crosses the spring cloc
 SPAN = (START - 86_400, START + 6 * 86_400)
 
 
-def _meter(identifier: str, fuel: str, seconds: int, days: int, scale: float, *, offset_days: int = 0,
-           gap: bool = False, estimated_every: int = 0) -> MeterSeries:
+def _meter(
+    identifier: str,
+    fuel: str,
+    seconds: int,
+    days: int,
+    scale: float,
+    *,
+    offset_days: int = 0,
+    gap: bool = False,
+    estimated_every: int = 0,
+) -> MeterSeries:
     n = days * 86_400 // seconds
     ts = START + offset_days * 86_400 + seconds * np.arange(n, dtype=np.int64)
     energy = scale * (1.0 + np.sin(np.arange(n) / 7.0) ** 2)
@@ -33,14 +42,24 @@ def _meter(identifier: str, fuel: str, seconds: int, days: int, scale: float, *,
     frame = pd.DataFrame({"start_ts": ts, "interval_seconds": seconds, "energy_kwh": energy, "estimated": estimated})
     if gap:
         frame = frame.drop(index=range(10, 20)).reset_index(drop=True)
-    return MeterSeries(identifier=identifier, identifier_kind="other", fuel=fuel, readings=frame,
-                       meter_type="hh" if seconds == 1800 else "amr")
+    return MeterSeries(
+        identifier=identifier,
+        identifier_kind="other",
+        fuel=fuel,
+        readings=frame,
+        meter_type="hh" if seconds == 1800 else "amr",
+    )
 
 
 def _import(factory: sessionmaker[Session], meters: list[MeterSeries], account: str, name: str) -> None:
     with transaction(factory) as session:
-        load_parsed(session, ParsedFile(path=name, format="hh-csv-long", meters=tuple(meters)),
-                    organisation_account=account, filename=name, sha256=name)
+        load_parsed(
+            session,
+            ParsedFile(path=name, format="hh-csv-long", meters=tuple(meters)),
+            organisation_account=account,
+            filename=name,
+            sha256=name,
+        )
 
 
 def _assert_scope_matches(session: Session, scope: Scope, site_ids: list[int]) -> None:
@@ -55,16 +74,23 @@ def _assert_scope_matches(session: Session, scope: Scope, site_ids: list[int]) -
 
 def test_series_follow_imports_group_changes_and_reimports(session_factory: sessionmaker[Session]) -> None:
     with transaction(session_factory) as session:
-        session.add_all([Organisation(name="Acme", account_number="ACME"), Organisation(name="Birch", account_number="BIRCH")])
+        session.add_all(
+            [Organisation(name="Acme", account_number="ACME"), Organisation(name="Birch", account_number="BIRCH")]
+        )
         session.flush()
         acme = session.scalar(select(Organisation).where(Organisation.account_number == "ACME"))
         add_user(session, "cust@acme.example", Role.CUSTOMER, organisation=acme)
 
-    _import(session_factory, [
-        _meter("P1", "power", 1800, 5, 1.0, gap=True, estimated_every=9),
-        _meter("P2", "power", 1800, 4, 2.0, offset_days=1),
-        _meter("G1", "gas", 3600, 5, 5.0),
-    ], "ACME", "first.csv")
+    _import(
+        session_factory,
+        [
+            _meter("P1", "power", 1800, 5, 1.0, gap=True, estimated_every=9),
+            _meter("P2", "power", 1800, 4, 2.0, offset_days=1),
+            _meter("G1", "gas", 3600, 5, 5.0),
+        ],
+        "ACME",
+        "first.csv",
+    )
     _import(session_factory, [_meter("B1", "power", 1800, 5, 3.0)], "BIRCH", "birch.csv")
 
     with transaction(session_factory) as session:
@@ -89,8 +115,12 @@ def test_series_follow_imports_group_changes_and_reimports(session_factory: sess
         _assert_scope_matches(session, Scope("all", 0), sorted(ids.values()))
         before = load_scope_series(session, [Scope("group", group_id)], "power", "hh", *SPAN)
         rebuild_all(session)
-        pd.testing.assert_frame_equal(before, load_scope_series(session, [Scope("group", group_id)], "power", "hh", *SPAN),
-                                      check_exact=False, rtol=1e-9)
+        pd.testing.assert_frame_equal(
+            before,
+            load_scope_series(session, [Scope("group", group_id)], "power", "hh", *SPAN),
+            check_exact=False,
+            rtol=1e-9,
+        )
         delete_group(session, viewer_for(session, session.scalar(select(User))), group_id)
         assert not session.scalars(select(PortfolioSeries).where(PortfolioSeries.scope_kind == "group")).all()
 

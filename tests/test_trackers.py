@@ -19,14 +19,20 @@ from portfolio.trackers import READ_ONLY_MESSAGE, TrackerError, compute_status, 
 
 TODAY = dt.date(2026, 11, 25)
 DATA_DAY = dt.date(2026, 11, 24)
-NOW = dt.datetime(2026, 11, 25, 6, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC)
 B2_POWER, B2_GAS, CAFE = "1030001547290", "7400031337", "1230016209357"
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings({}, instance_path=tmp_path / "instance", database_url="unused", secret_key="x",
-                         smtp_url="smtp://127.0.0.1:9", base_url="https://portfolio.example.test")
+    return load_settings(
+        {},
+        instance_path=tmp_path / "instance",
+        database_url="unused",
+        secret_key="x",
+        smtp_url="smtp://127.0.0.1:9",
+        base_url="https://portfolio.example.test",
+    )
 
 
 @pytest.fixture
@@ -47,8 +53,17 @@ def test_account_managers_are_read_only(demo: sessionmaker[Session]) -> None:
     with demo() as session:
         manager = _viewer(session, "account.manager@demo.portfolio.example")
         with pytest.raises(AccessDenied, match="read-only"):
-            create_tracker(session, manager, name="x", scope_kind="all", scope_id=None, fuel="power", period="week",
-                           target_kind="kwh", target_value=100)
+            create_tracker(
+                session,
+                manager,
+                name="x",
+                scope_kind="all",
+                scope_id=None,
+                fuel="power",
+                period="week",
+                target_kind="kwh",
+                target_value=100,
+            )
     assert "cannot create" in READ_ONLY_MESSAGE
 
 
@@ -56,40 +71,105 @@ def test_only_visible_sites_and_fuels_present_can_be_tracked(demo: sessionmaker[
     with demo() as session:
         customer = _viewer(session, "customer@demo.portfolio.example")
         with pytest.raises(AccessDenied):
-            create_tracker(session, customer, name="x", scope_kind="site", scope_id=_site(session, CAFE), fuel="power",
-                           period="day", target_kind="kwh", target_value=10)
+            create_tracker(
+                session,
+                customer,
+                name="x",
+                scope_kind="site",
+                scope_id=_site(session, CAFE),
+                fuel="power",
+                period="day",
+                target_kind="kwh",
+                target_value=10,
+            )
         with pytest.raises(TrackerError, match="no gas site"):
-            create_tracker(session, customer, name="x", scope_kind="site", scope_id=_site(session, B2_POWER), fuel="gas",
-                           period="day", target_kind="kwh", target_value=10)
+            create_tracker(
+                session,
+                customer,
+                name="x",
+                scope_kind="site",
+                scope_id=_site(session, B2_POWER),
+                fuel="gas",
+                period="day",
+                target_kind="kwh",
+                target_value=10,
+            )
         with pytest.raises(TrackerError, match="number"):
-            create_tracker(session, customer, name="x", scope_kind="all", scope_id=None, fuel="gas", period="day",
-                           target_kind="kwh", target_value="lots")
+            create_tracker(
+                session,
+                customer,
+                name="x",
+                scope_kind="all",
+                scope_id=None,
+                fuel="gas",
+                period="day",
+                target_kind="kwh",
+                target_value="lots",
+            )
         with pytest.raises(TrackerError, match="period"):
-            create_tracker(session, customer, name="x", scope_kind="all", scope_id=None, fuel="gas", period="year",
-                           target_kind="kwh", target_value=10)
+            create_tracker(
+                session,
+                customer,
+                name="x",
+                scope_kind="all",
+                scope_id=None,
+                fuel="gas",
+                period="year",
+                target_kind="kwh",
+                target_value=10,
+            )
 
 
 def test_status_counts_reporting_sites_and_says_when_no_model(demo: sessionmaker[Session]) -> None:
     with demo.begin() as session:
         customer = _viewer(session, "customer@demo.portfolio.example")
-        tracker = create_tracker(session, customer, name="Gas", scope_kind="all", scope_id=None, fuel="gas", period="month",
-                                 target_kind="kwh", target_value=1e6)
+        tracker = create_tracker(
+            session,
+            customer,
+            name="Gas",
+            scope_kind="all",
+            scope_id=None,
+            fuel="gas",
+            period="month",
+            target_kind="kwh",
+            target_value=1e6,
+        )
         status = compute_status(session, tracker, customer, DATA_DAY)
         assert status.sites_total == 8 and status.sites_reporting_day == 8
         assert status.period_start == dt.date(2026, 11, 1) and status.period_end == dt.date(2026, 11, 30)
         assert status.projection_method == "run-rate" and status.projection_kwh > status.consumption_kwh > 0
         assert status.graph_path == "/graphs?group=all&from=2026-11-01&to=2026-11-24&fuel=gas"
-        percent = create_tracker(session, customer, name="Gas vs expected", scope_kind="all", scope_id=None, fuel="gas",
-                                 period="week", target_kind="percent", target_value=10)
+        percent = create_tracker(
+            session,
+            customer,
+            name="Gas vs expected",
+            scope_kind="all",
+            scope_id=None,
+            fuel="gas",
+            period="week",
+            target_kind="percent",
+            target_value=10,
+        )
         assert "forecast model" in (compute_status(session, percent, customer, DATA_DAY).error or "")
 
 
-def test_revoked_access_skips_the_tracker_and_tells_the_owner_once(demo: sessionmaker[Session], settings: Settings) -> None:
+def test_revoked_access_skips_the_tracker_and_tells_the_owner_once(
+    demo: sessionmaker[Session], settings: Settings
+) -> None:
     with demo.begin() as session:
         customer = _viewer(session, "customer@demo.portfolio.example")
         group = create_group(session, customer, "Babraham", [_site(session, B2_POWER)])
-        create_tracker(session, customer, name="Babraham power", scope_kind="group", scope_id=group.id, fuel="power",
-                       period="week", target_kind="kwh", target_value=1e9)
+        create_tracker(
+            session,
+            customer,
+            name="Babraham power",
+            scope_kind="group",
+            scope_id=group.id,
+            fuel="power",
+            period="week",
+            target_kind="kwh",
+            target_value=1e9,
+        )
         group_id = group.id
     assert evaluate_all(demo, settings, DATA_DAY, NOW).as_json()["skipped"] == 0
     with demo.begin() as session:
@@ -106,8 +186,17 @@ def test_revoked_access_skips_the_tracker_and_tells_the_owner_once(demo: session
 def test_a_crossing_respects_the_chosen_channels(demo: sessionmaker[Session], settings: Settings) -> None:
     with demo.begin() as session:
         customer = _viewer(session, "customer@demo.portfolio.example")
-        create_tracker(session, customer, name="Tiny", scope_kind="all", scope_id=None, fuel="power", period="day",
-                       target_kind="kwh", target_value=1)
+        create_tracker(
+            session,
+            customer,
+            name="Tiny",
+            scope_kind="all",
+            scope_id=None,
+            fuel="power",
+            period="day",
+            target_kind="kwh",
+            target_value=1,
+        )
         notifications.save_channels(session, customer.user_id, email=False, in_app=True)
     report = evaluate_all(demo, settings, DATA_DAY, NOW)
     assert (report.exceeded, report.notified) == (1, 1)

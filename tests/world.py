@@ -36,7 +36,10 @@ def password_hash() -> str:
 
 
 def add_user(
-    session: Session, email: str, role: Role, organisation: Organisation | None = None,
+    session: Session,
+    email: str,
+    role: Role,
+    organisation: Organisation | None = None,
     linked: Sequence[Organisation] = (),
 ) -> User:
     user = User(email=email, password_hash=password_hash(), role=role, organisation=organisation)
@@ -58,17 +61,31 @@ def build_world(session: Session) -> World:
     birch = Organisation(name="Birch Retail plc", account_number="BIRCH-002")
     unassigned = Organisation(name="Unassigned", account_number="UNASSIGNED")
     session.add_all([acme, birch, unassigned])
-    acme_sites = [_site(session, acme, "Acme Bakery", Fuel.POWER, "ACME-P1"), _site(session, acme, "Acme Boilers", Fuel.GAS, "ACME-G1")]
+    acme_sites = [
+        _site(session, acme, "Acme Bakery", Fuel.POWER, "ACME-P1"),
+        _site(session, acme, "Acme Boilers", Fuel.GAS, "ACME-G1"),
+    ]
     birch_sites = [_site(session, birch, "Birch Store", Fuel.POWER, "BIRCH-P1")]
     stray = _site(session, unassigned, "Unknown meter", Fuel.POWER, "STRAY-1")
     session.flush()
     for site in acme_sites + birch_sites:
         session.add_all(
-            Reading(site_id=site.id, start_ts=1_700_000_000 + 1800 * i, interval_seconds=1800, energy_kwh=1.0 + i, estimated=False)
+            Reading(
+                site_id=site.id,
+                start_ts=1_700_000_000 + 1800 * i,
+                interval_seconds=1800,
+                energy_kwh=1.0 + i,
+                estimated=False,
+            )
             for i in range(4)
         )
     world = World(
-        acme=acme, birch=birch, unassigned=unassigned, acme_sites=acme_sites, birch_sites=birch_sites, stray_site=stray,
+        acme=acme,
+        birch=birch,
+        unassigned=unassigned,
+        acme_sites=acme_sites,
+        birch_sites=birch_sites,
+        stray_site=stray,
         customer=add_user(session, "cust@acme.example", Role.CUSTOMER, organisation=acme),
         other_customer=add_user(session, "cust@birch.example", Role.CUSTOMER, organisation=birch),
         broker=add_user(session, "broker@example.com", Role.BROKER, linked=[acme, birch]),

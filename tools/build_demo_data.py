@@ -133,16 +133,41 @@ WEATHER_LOCATIONS: tuple[dict[str, Any], ...] = (
 )
 
 USERS: tuple[dict[str, Any], ...] = (
-    {"role": "customer", "email": "customer@demo.portfolio.example", "display_name": "Priya Raman (Granta Life Sciences)",
-     "organisation": "granta", "organisations": []},
-    {"role": "customer", "email": "customer2@demo.portfolio.example", "display_name": "Tom Okafor (Kettle & Crumb)",
-     "organisation": "kettle", "organisations": []},
-    {"role": "broker", "email": "broker@demo.portfolio.example", "display_name": "Helen Marsh (Marsh Energy Brokers)",
-     "organisation": None, "organisations": ["fenedge", "northcote", "riverside"]},
-    {"role": "account_manager", "email": "account.manager@demo.portfolio.example", "display_name": "Sam Whitfield",
-     "organisation": None, "organisations": ["granta", "kettle"]},
-    {"role": "admin", "email": "admin@demo.portfolio.example", "display_name": "Demo Administrator",
-     "organisation": None, "organisations": []},
+    {
+        "role": "customer",
+        "email": "customer@demo.portfolio.example",
+        "display_name": "Priya Raman (Granta Life Sciences)",
+        "organisation": "granta",
+        "organisations": [],
+    },
+    {
+        "role": "customer",
+        "email": "customer2@demo.portfolio.example",
+        "display_name": "Tom Okafor (Kettle & Crumb)",
+        "organisation": "kettle",
+        "organisations": [],
+    },
+    {
+        "role": "broker",
+        "email": "broker@demo.portfolio.example",
+        "display_name": "Helen Marsh (Marsh Energy Brokers)",
+        "organisation": None,
+        "organisations": ["fenedge", "northcote", "riverside"],
+    },
+    {
+        "role": "account_manager",
+        "email": "account.manager@demo.portfolio.example",
+        "display_name": "Sam Whitfield",
+        "organisation": None,
+        "organisations": ["granta", "kettle"],
+    },
+    {
+        "role": "admin",
+        "email": "admin@demo.portfolio.example",
+        "display_name": "Demo Administrator",
+        "organisation": None,
+        "organisations": [],
+    },
 )
 
 
@@ -155,7 +180,7 @@ def mpan_check_digit(first12: str) -> int:
     """The 13th digit of an MPAN core: sum of digit × prime, mod 11, mod 10."""
     if len(first12) != 12 or not first12.isdigit():
         raise ValueError(f"need 12 digits, got {first12!r}")
-    return sum(int(d) * p for d, p in zip(first12, MPAN_PRIMES)) % 11 % 10
+    return sum(int(d) * p for d, p in zip(first12, MPAN_PRIMES, strict=False)) % 11 % 10
 
 
 def mpan_core(distributor: str, serial: int) -> str:
@@ -308,33 +333,50 @@ def build_world(commercial: pd.DataFrame) -> dict[str, Any]:
         }
         power_key = f"{b.building_id}-power"
         gas_key = f"{b.building_id}-gas"
-        sites.append({
-            "key": power_key, "name": f"{b.name} (electricity)", **common, "fuel": "power",
-            "profile_class": profile_class(commercial[power_key]),
-            "identifier": next_mpan(DISTRIBUTOR_EASTERN), "identifier_kind": "mpan", "series": power_key,
-        })
-        sites.append({
-            "key": gas_key, "name": f"{b.name} (gas)", **common, "fuel": "gas", "profile_class": None,
-            "identifier": next_mprn(), "identifier_kind": "mprn", "series": gas_key,
-        })
+        sites.append(
+            {
+                "key": power_key,
+                "name": f"{b.name} (electricity)",
+                **common,
+                "fuel": "power",
+                "profile_class": profile_class(commercial[power_key]),
+                "identifier": next_mpan(DISTRIBUTOR_EASTERN),
+                "identifier_kind": "mpan",
+                "series": power_key,
+            }
+        )
+        sites.append(
+            {
+                "key": gas_key,
+                "name": f"{b.name} (gas)",
+                **common,
+                "fuel": "gas",
+                "profile_class": None,
+                "identifier": next_mprn(),
+                "identifier_kind": "mprn",
+                "series": gas_key,
+            }
+        )
     for s in SHOPS:
-        sites.append({
-            "key": f"{s.lcl_id.lower()}-power" if s.lcl_id else "new-canary-wharf-power",
-            "name": s.name,
-            "organisation": accounts[s.org],
-            "postcode": s.postcode,
-            "latitude": s.latitude,
-            "longitude": s.longitude,
-            "time_zone": "Europe/London",
-            "fuel": "power",
-            "meter_type": "smart",
-            "profile_class": "03",  # non-domestic unrestricted
-            "identifier": next_mpan(DISTRIBUTOR_LONDON),
-            "identifier_kind": "mpan",
-            "weather_location": "london",
-            "series": s.lcl_id,
-            "source": "lcl" if s.lcl_id else None,
-        })
+        sites.append(
+            {
+                "key": f"{s.lcl_id.lower()}-power" if s.lcl_id else "new-canary-wharf-power",
+                "name": s.name,
+                "organisation": accounts[s.org],
+                "postcode": s.postcode,
+                "latitude": s.latitude,
+                "longitude": s.longitude,
+                "time_zone": "Europe/London",
+                "fuel": "power",
+                "meter_type": "smart",
+                "profile_class": "03",  # non-domestic unrestricted
+                "identifier": next_mpan(DISTRIBUTOR_LONDON),
+                "identifier_kind": "mpan",
+                "weather_location": "london",
+                "series": s.lcl_id,
+                "source": "lcl" if s.lcl_id else None,
+            }
+        )
     identifiers = [s["identifier"] for s in sites]
     if len(set(identifiers)) != len(identifiers):
         raise SystemExit("duplicate meter identifiers")
@@ -342,12 +384,16 @@ def build_world(commercial: pd.DataFrame) -> dict[str, Any]:
         "version": 1,
         "sources": {
             "commercial": {
-                "file": COMMERCIAL_FILE, "interval_seconds": 3600, "source_year": 2019,
+                "file": COMMERCIAL_FILE,
+                "interval_seconds": 3600,
+                "source_year": 2019,
                 "timestamp_basis": "source naive text, documented as UTC upstream (looks like local clock "
-                                   "regularised to 8760 hours); interval start",
+                "regularised to 8760 hours); interval start",
             },
             "lcl": {
-                "file": LCL_FILE, "interval_seconds": 1800, "source_year": 2013,
+                "file": LCL_FILE,
+                "interval_seconds": 1800,
+                "source_year": 2013,
                 "timestamp_basis": "naive UTC; interval start",
             },
         },
@@ -355,8 +401,11 @@ def build_world(commercial: pd.DataFrame) -> dict[str, Any]:
         "organisations": [{"key": o.key, "name": o.name, "account_number": o.account_number} for o in ORGS],
         "sites": sites,
         "users": [
-            {**u, "organisation": accounts[u["organisation"]] if u["organisation"] else None,
-             "organisations": [accounts[k] for k in u["organisations"]]}
+            {
+                **u,
+                "organisation": accounts[u["organisation"]] if u["organisation"] else None,
+                "organisations": [accounts[k] for k in u["organisations"]],
+            }
             for u in USERS
         ],
     }
@@ -478,8 +527,10 @@ def main(argv: list[str] | None = None) -> int:
         if p.is_file():
             print(f"{p.stat().st_size:>10,}  {p.name}")
     print(f"{total:>10,}  total")
-    print(f"commercial gaps from zero fills: power {stats.power_gaps} h, gas {stats.gas_gaps} h; "
-          f"gas zeros kept {stats.gas_zeros_kept} h")
+    print(
+        f"commercial gaps from zero fills: power {stats.power_gaps} h, gas {stats.gas_gaps} h; "
+        f"gas zeros kept {stats.gas_zeros_kept} h"
+    )
     return 0
 
 

@@ -78,7 +78,9 @@ def import_file(
     sha256 = file_sha256(path)
     parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
     with transaction(factory) as session:
-        return load_parsed(session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256)
+        return load_parsed(
+            session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256
+        )
 
 
 def _error_entry(path: Path, error: BaseException) -> dict[str, str | None]:
@@ -135,8 +137,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 if not path.is_file():
                     raise FileNotFoundError(name)
                 summary = import_file(
-                    factory, path, organisation_account=args.org, meter=args.meter, fuel=args.fuel,
-                    location=args.location, local_time=args.local_time,
+                    factory,
+                    path,
+                    organisation_account=args.org,
+                    meter=args.meter,
+                    fuel=args.fuel,
+                    location=args.location,
+                    local_time=args.local_time,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 entry = _error_entry(path, error)
@@ -156,7 +163,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(report.as_json()))
     elif len(args.files) > 1:
-        print(f"{report.files} of {len(args.files)} files imported, {report.readings} readings, {report.weather} weather rows")
+        print(
+            f"{report.files} of {len(args.files)} files imported, {report.readings} readings, {report.weather} weather rows"
+        )
     return EXIT_FAILED if report.errors else EXIT_OK
 
 
@@ -230,7 +239,10 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
                 organisations.append(organisation)
             try:
                 user = create_user(
-                    session, args.email, role, password,
+                    session,
+                    args.email,
+                    role,
+                    password,
                     organisation=organisations[0] if role is Role.CUSTOMER else None,
                     linked_organisations=organisations if role in (Role.BROKER, Role.ACCOUNT_MANAGER) else (),
                 )
@@ -294,16 +306,20 @@ def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(sites, indent=2))
         return EXIT_OK
-    print(_table(sites, ["id", "name", "organisation", "fuel", "meter_type", "meter_identifier", "first_reading",
-                         "last_reading"]))
+    print(
+        _table(
+            sites,
+            ["id", "name", "organisation", "fuel", "meter_type", "meter_identifier", "first_reading", "last_reading"],
+        )
+    )
     return EXIT_OK
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     cells = [[("" if row[c] is None else str(row[c])) for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=False))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) for r in cells]
     if not rows:
         lines.append("(no sites)")
     return "\n".join(line.rstrip() for line in lines)
@@ -330,7 +346,14 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from portfolio.users import find_user
 
     scope = {"site": args.site} if args.site is not None else {"group": args.portfolio}
-    params = {**scope, "from": args.start, "to": args.end, "shape": args.shape, "format": args.format, "fuel": args.fuel}
+    params = {
+        **scope,
+        "from": args.start,
+        "to": args.end,
+        "shape": args.shape,
+        "format": args.format,
+        "fuel": args.fuel,
+    }
     engine = _engine(settings, write=False)
     try:
         factory = make_session_factory(engine)
@@ -338,7 +361,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             user = find_user(session, args.as_email) if args.as_email else None
             if args.as_email and user is None:
                 raise CommandError(f"no user with email {args.as_email!r}")
-            viewer = viewer_for(session, user) if user else Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+            viewer = (
+                viewer_for(session, user)
+                if user
+                else Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+            )
             try:
                 plan = plan_export(session, viewer, parse_export_request(params), settings)
             except (ExportError, AccessDenied) as error:
@@ -349,8 +376,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         rows = write_export_file(factory, plan, output, user_id=user.id if user else None, via="cli")
     finally:
         engine.dispose()
-    print(f"{output}: {rows} rows ({plan.shape.value}, {plan.format.value}, {len(plan.site_ids)} sites, "
-          f"{plan.meta.start} to {plan.meta.end})")
+    print(
+        f"{output}: {rows} rows ({plan.shape.value}, {plan.format.value}, {len(plan.site_ids)} sites, "
+        f"{plan.meta.start} to {plan.meta.end})"
+    )
     return EXIT_OK
 
 
@@ -368,10 +397,14 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({**report.as_json(), "expected_series": expected.as_json()}))
     else:
-        print(f"models: {len(report.fitted)} fitted, {len(report.insufficient)} with too little data, "
-              f"{len(report.failed)} failed, {len(report.skipped)} not due")
-        print(f"expected series: {expected.scopes} scope series of large portfolios refreshed from {expected.sites_modelled} "
-              f"site models ({expected.rows} rows), {expected.removed} dropped, {len(expected.errors)} failed")
+        print(
+            f"models: {len(report.fitted)} fitted, {len(report.insufficient)} with too little data, "
+            f"{len(report.failed)} failed, {len(report.skipped)} not due"
+        )
+        print(
+            f"expected series: {expected.scopes} scope series of large portfolios refreshed from {expected.sites_modelled} "
+            f"site models ({expected.rows} rows), {expected.removed} dropped, {len(expected.errors)} failed"
+        )
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)
         for error in expected.errors:
@@ -438,7 +471,7 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
         at = dt.time.fromisoformat(args.at) if args.at else None
         while True:
             if at is not None:
-                wait = seconds_until(dt.datetime.now(dt.timezone.utc), at)
+                wait = seconds_until(dt.datetime.now(dt.UTC), at)
                 print(f"next daily run in {wait / 3600:.1f} h (at {args.at} Europe/London)", flush=True)
                 time.sleep(wait)
             _daily_run_once(args, settings, factory)
@@ -485,8 +518,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = user_commands.add_parser("add", help="add a user")
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
-    add.add_argument("--org", action="append", metavar="ACCOUNT",
-                     help="organisation account number (repeat for brokers and account managers)")
+    add.add_argument(
+        "--org",
+        action="append",
+        metavar="ACCOUNT",
+        help="organisation account number (repeat for brokers and account managers)",
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(handler=cmd_users_add)
 
@@ -511,17 +548,24 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write (only once complete)")
     export.set_defaults(handler=cmd_export)
 
-    fit = commands.add_parser("fit-models", help="fit the expected-consumption models that are due and refresh the "
-                                                 "expected series of large portfolios (batch job)")
+    fit = commands.add_parser(
+        "fit-models",
+        help="fit the expected-consumption models that are due and refresh the "
+        "expected series of large portfolios (batch job)",
+    )
     fit.add_argument("--site", type=int, action="append", metavar="ID", help="only this site (repeatable)")
     fit.add_argument("--force", action="store_true", help="refit even models that are not due")
     fit.add_argument("--json", action="store_true", help="print a JSON summary")
     fit.set_defaults(handler=cmd_fit_models)
 
-    daily = commands.add_parser("daily-run", help="run the daily pipeline: inbox, roll-ups, weather, models, trackers, email")
+    daily = commands.add_parser(
+        "daily-run", help="run the daily pipeline: inbox, roll-ups, weather, models, trackers, email"
+    )
     daily.add_argument("--date", metavar="DATE", help="the run's date (default today, UK); it evaluates the day before")
     daily.add_argument("--json", action="store_true", help="print the run's result as JSON")
-    daily.add_argument("--every", metavar="PERIOD", help="keep running: once per PERIOD (e.g. 24h) as one scheduler process")
+    daily.add_argument(
+        "--every", metavar="PERIOD", help="keep running: once per PERIOD (e.g. 24h) as one scheduler process"
+    )
     daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
     daily.set_defaults(handler=cmd_daily_run)
 

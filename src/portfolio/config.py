@@ -54,7 +54,9 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
     database_url = str(
         overrides.pop("database_url", None) or env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'portfolio.db'}"
     )
-    secret_key = str(overrides.pop("secret_key", None) or env.get("SECRET_KEY") or _read_or_create_secret(instance_path))
+    secret_key = str(
+        overrides.pop("secret_key", None) or env.get("SECRET_KEY") or _read_or_create_secret(instance_path)
+    )
     inbox = env.get("PORTFOLIO_INBOX")
     values: dict[str, object] = dict(
         database_url=database_url,

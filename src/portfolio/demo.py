@@ -90,13 +90,18 @@ def _shifts(today: dt.date) -> dict[str, tuple[int, int]]:
     result = {}
     for source, last_day in SOURCE_LAST_DAY.items():
         shift, cut_day = week_shift(last_day, today)
-        cut_end = dt.datetime.combine(cut_day + dt.timedelta(days=1), dt.time(), dt.timezone.utc)
+        cut_end = dt.datetime.combine(cut_day + dt.timedelta(days=1), dt.time(), dt.UTC)
         result[source] = (int(shift.total_seconds()), int(cut_end.timestamp()))
     return result
 
 
-def _add_world(session: Session, world: dict[str, Any]) -> tuple[dict[str, Organisation], dict[str, Site], dict[str, str]]:
-    organisations = {o["account_number"]: Organisation(name=o["name"], account_number=o["account_number"]) for o in world["organisations"]}
+def _add_world(
+    session: Session, world: dict[str, Any]
+) -> tuple[dict[str, Organisation], dict[str, Site], dict[str, str]]:
+    organisations = {
+        o["account_number"]: Organisation(name=o["name"], account_number=o["account_number"])
+        for o in world["organisations"]
+    }
     session.add_all(organisations.values())
     locations = {
         w["name"]: WeatherLocation(name=w["name"], latitude=w["latitude"], longitude=w["longitude"])
@@ -106,9 +111,16 @@ def _add_world(session: Session, world: dict[str, Any]) -> tuple[dict[str, Organ
     sites: dict[str, Site] = {}
     for spec in world["sites"]:
         site = Site(
-            organisation=organisations[spec["organisation"]], name=spec["name"], postcode=spec["postcode"],
-            latitude=spec["latitude"], longitude=spec["longitude"], time_zone=spec["time_zone"], fuel=Fuel(spec["fuel"]),
-            meter_type=MeterType(spec["meter_type"]), profile_class=spec["profile_class"], direction=Direction.IMPORT,
+            organisation=organisations[spec["organisation"]],
+            name=spec["name"],
+            postcode=spec["postcode"],
+            latitude=spec["latitude"],
+            longitude=spec["longitude"],
+            time_zone=spec["time_zone"],
+            fuel=Fuel(spec["fuel"]),
+            meter_type=MeterType(spec["meter_type"]),
+            profile_class=spec["profile_class"],
+            direction=Direction.IMPORT,
             weather_location=locations[spec["weather_location"]],
         )
         site.meters.append(Meter(identifier=spec["identifier"], kind=IdentifierKind(spec["identifier_kind"])))
@@ -119,7 +131,10 @@ def _add_world(session: Session, world: dict[str, Any]) -> tuple[dict[str, Organ
     for spec in world["users"]:
         password = secrets.token_urlsafe(12)
         create_user(
-            session, spec["email"], spec["role"], password,
+            session,
+            spec["email"],
+            spec["role"],
+            password,
             organisation=organisations.get(spec["organisation"] or ""),
             linked_organisations=[organisations[a] for a in spec["organisations"]],
             display_name=spec["display_name"],
@@ -128,7 +143,9 @@ def _add_world(session: Session, world: dict[str, Any]) -> tuple[dict[str, Organ
     return organisations, sites, passwords
 
 
-def _load_readings(session: Session, world: dict[str, Any], sites: dict[str, Site], shifts: dict[str, tuple[int, int]]) -> int:
+def _load_readings(
+    session: Session, world: dict[str, Any], sites: dict[str, Site], shifts: dict[str, tuple[int, int]]
+) -> int:
     total = 0
     for source, meta in world["sources"].items():
         raw = _resource(meta["file"])
@@ -149,7 +166,12 @@ def _load_readings(session: Session, world: dict[str, Any], sites: dict[str, Sit
             total += store_readings(session, site.id, frame, record.id)
             if len(frame):
                 refresh_daily_usage(
-                    session, site.id, site.time_zone, int(frame["start_ts"].min()), int(frame["start_ts"].max()), incoming=frame
+                    session,
+                    site.id,
+                    site.time_zone,
+                    int(frame["start_ts"].min()),
+                    int(frame["start_ts"].max()),
+                    incoming=frame,
                 )
         record.readings = total
     return total
@@ -164,7 +186,10 @@ def _load_weather(session: Session, world: dict[str, Any], shifts: dict[str, tup
         temperature = table["air_temperature_c"].to_numpy("float64")
         observed = (hour_ts < cut_end) & ~np.isnan(temperature)
         forecast = (hour_ts >= cut_end) & (hour_ts < cut_end + FORECAST_DAYS * DAY_S) & ~np.isnan(temperature)
-        for kind, mask, issued in ((WeatherKind.OBSERVED, observed, None), (WeatherKind.FORECAST, forecast, cut_end + shift_s)):
+        for kind, mask, issued in (
+            (WeatherKind.OBSERVED, observed, None),
+            (WeatherKind.FORECAST, forecast, cut_end + shift_s),
+        ):
             frame = pd.DataFrame({"hour_ts": hour_ts[mask] + shift_s, "air_temperature_c": temperature[mask]})
             stored += store_weather(session, location["name"], frame, kind=kind.value, issued_at_ts=issued)
     return stored
@@ -172,11 +197,15 @@ def _load_weather(session: Session, world: dict[str, Any], shifts: dict[str, tup
 
 def load_demo(factory: sessionmaker[Session], settings: Settings, today: dt.date | None = None) -> DemoSummary:
     """Load the whole demo in one transaction, then keep the generated logins in the instance folder."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+    today = today or dt.datetime.now(dt.UTC).date()
     world = _world()
     shifts = _shifts(today)
     with transaction(factory) as session:
-        if session.scalar(select(Organisation.id).where(Organisation.account_number.in_([o["account_number"] for o in world["organisations"]]))):
+        if session.scalar(
+            select(Organisation.id).where(
+                Organisation.account_number.in_([o["account_number"] for o in world["organisations"]])
+            )
+        ):
             raise RuntimeError("the demo dataset is already loaded in this database")
         organisations, sites, passwords = _add_world(session, world)
         readings = _load_readings(session, world, sites, shifts)

@@ -13,7 +13,6 @@ FORECAST_DAYS = 7
 """Days of source weather after the cut day that the demo presents as the forecast."""
 
 
-
 def week_shift(source_last_day: date, today: date) -> tuple[timedelta, date]:
     """Return ``(shift, cut_day)`` that make the shifted source data end yesterday.
 

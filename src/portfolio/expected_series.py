@@ -65,15 +65,24 @@ class RefreshReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"scopes": self.scopes, "sites": self.sites, "sites_modelled": self.sites_modelled, "rows": self.rows,
-                "removed": self.removed, "failed": len(self.errors), "errors": list(self.errors)}
+        return {
+            "scopes": self.scopes,
+            "sites": self.sites,
+            "sites_modelled": self.sites_modelled,
+            "rows": self.rows,
+            "removed": self.removed,
+            "failed": len(self.errors),
+            "errors": list(self.errors),
+        }
 
 
 def refresh_window(now: dt.datetime, past_days: int = PAST_DAYS, future_days: int = FUTURE_DAYS) -> tuple[int, int]:
     """[local today - past_days, local today + future_days) as UTC epoch seconds of local day starts."""
     today = now.astimezone(ZoneInfo(PORTFOLIO_ZONE)).date()
-    return (local_midnight_ts(today - dt.timedelta(days=past_days), PORTFOLIO_ZONE),
-            local_midnight_ts(today + dt.timedelta(days=future_days), PORTFOLIO_ZONE))
+    return (
+        local_midnight_ts(today - dt.timedelta(days=past_days), PORTFOLIO_ZONE),
+        local_midnight_ts(today + dt.timedelta(days=future_days), PORTFOLIO_ZONE),
+    )
 
 
 def _views(session: Session) -> list[tuple[Scope, ...]]:
@@ -107,8 +116,9 @@ def choose_scopes(members: pd.DataFrame, views: Sequence[tuple[Scope, ...]], lim
     return chosen
 
 
-def _predict(session: Session, site_ids: list[int], lo_ts: int, hi_ts: int,
-             report: RefreshReport) -> tuple[dict[int, pd.DataFrame], dict[int, pd.DataFrame]]:
+def _predict(
+    session: Session, site_ids: list[int], lo_ts: int, hi_ts: int, report: RefreshReport
+) -> tuple[dict[int, pd.DataFrame], dict[int, pd.DataFrame]]:
     """Interval and per-local-day forecasts of ``site_ids``; a site whose model fails is reported and left out."""
     errors: dict[int, str] = {}
     interval = predict_expected(session, site_ids, lo_ts, hi_ts, errors=errors)
@@ -125,18 +135,30 @@ def _rows(key: Key, sums: dict[str, pd.DataFrame]) -> list[tuple[object, ...]]:
     scope, fuel = key
     rows: list[tuple[object, ...]] = []
     for resolution, frame in sums.items():
-        rows += [(scope.kind, scope.id, fuel, resolution, int(ts), float(kwh), float(var), int(n))
-                 for ts, kwh, var, n in zip(frame["start_ts"].to_numpy(), frame["expected_kwh"].to_numpy(),
-                                            frame["variance_kwh2"].to_numpy(), frame["sites"].to_numpy(), strict=True)]
+        rows += [
+            (scope.kind, scope.id, fuel, resolution, int(ts), float(kwh), float(var), int(n))
+            for ts, kwh, var, n in zip(
+                frame["start_ts"].to_numpy(),
+                frame["expected_kwh"].to_numpy(),
+                frame["variance_kwh2"].to_numpy(),
+                frame["sites"].to_numpy(),
+                strict=True,
+            )
+        ]
     return rows
 
 
 def refresh_expected_series(
-    factory: sessionmaker[Session], now: dt.datetime | None = None, *, limit: int | None = None,
-    past_days: int = PAST_DAYS, future_days: int = FUTURE_DAYS, chunk_sites: int = CHUNK_SITES,
+    factory: sessionmaker[Session],
+    now: dt.datetime | None = None,
+    *,
+    limit: int | None = None,
+    past_days: int = PAST_DAYS,
+    future_days: int = FUTURE_DAYS,
+    chunk_sites: int = CHUNK_SITES,
 ) -> RefreshReport:
     """Recompute the expected series of every scope and fuel in a view over ``limit`` sites (see module doc)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     limit = MAX_EXPECTED_SITES if limit is None else limit
     lo_ts, hi_ts = refresh_window(now, past_days, future_days)
     report = RefreshReport()
@@ -157,7 +179,7 @@ def refresh_expected_series(
     modelled: dict[Key, int] = dict.fromkeys(targets, 0)
     sites = sorted(scopes_of_site)
     for first in range(0, len(sites), chunk_sites):
-        chunk = sites[first:first + chunk_sites]
+        chunk = sites[first : first + chunk_sites]
         with factory() as session:
             interval, daily = _predict(session, chunk, lo_ts, hi_ts, report)
         report.sites += len(chunk)
@@ -181,14 +203,24 @@ def refresh_expected_series(
     for key in sorted(targets, key=lambda k: (k[0].kind, k[0].id, k[1])):
         scope, fuel = key
         rows = _rows(key, sums.pop(key))
-        refresh = ExpectedSeriesRefresh(scope_kind=scope.kind, scope_id=scope.id, fuel=fuel, refreshed_at=now,
-                                        lo_ts=lo_ts, hi_ts=hi_ts, sites=len(targets[key]), sites_modelled=modelled[key])
+        refresh = ExpectedSeriesRefresh(
+            scope_kind=scope.kind,
+            scope_id=scope.id,
+            fuel=fuel,
+            refreshed_at=now,
+            lo_ts=lo_ts,
+            hi_ts=hi_ts,
+            sites=len(targets[key]),
+            sites_modelled=modelled[key],
+        )
         try:
             with transaction(factory) as session:
                 queries.replace_expected_series(session, refresh, rows)
         except Exception as error:  # noqa: BLE001 - this scope keeps its previous rows; the others go on
             log.exception("replacing the expected series of %s %s (%s) failed", scope.kind, scope.id, fuel)
-            report.errors.append({"scope": f"{scope.kind} {scope.id}", "fuel": fuel, "error": f"{type(error).__name__}: {error}"})
+            report.errors.append(
+                {"scope": f"{scope.kind} {scope.id}", "fuel": fuel, "error": f"{type(error).__name__}: {error}"}
+            )
             continue
         report.scopes += 1
         report.rows += len(rows)

@@ -46,8 +46,12 @@ from portfolio.queries.exports import (
 
 SCOPES = ("group", "site")
 FUELS = ("both", "power", "gas")
-SHAPE_NAMES = {"intervals": ExportShape.INTERVAL, "interval": ExportShape.INTERVAL, "daily": ExportShape.DAILY,
-               "portfolio": ExportShape.PORTFOLIO}
+SHAPE_NAMES = {
+    "intervals": ExportShape.INTERVAL,
+    "interval": ExportShape.INTERVAL,
+    "daily": ExportShape.DAILY,
+    "portfolio": ExportShape.PORTFOLIO,
+}
 """Shape names accepted from URLs and the command line (``intervals`` is the CLI's spelling)."""
 DEFAULT_TIME_ZONE = "Europe/London"
 ESPI_INTERVAL_ONLY = "Green Button XML is available for interval data only: choose the interval shape, or CSV/Excel"
@@ -55,7 +59,13 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^\d{1,12}$")
 
 __all__ = [
-    "AccessDenied", "ExportError", "ExportPlan", "ExportRequest", "parse_export_request", "plan_export", "stream_export",
+    "AccessDenied",
+    "ExportError",
+    "ExportPlan",
+    "ExportRequest",
+    "parse_export_request",
+    "plan_export",
+    "stream_export",
     "write_export_file",
 ]
 
@@ -74,8 +84,14 @@ class ExportRequest:
 
     def as_params(self) -> dict[str, str]:
         """The route's query parameters for this request (what the export page's link carries)."""
-        return {self.scope: self.scope_id, "from": self.start.isoformat(), "to": self.end.isoformat(),
-                "shape": self.shape, "format": self.format, "fuel": self.fuel}
+        return {
+            self.scope: self.scope_id,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "shape": self.shape,
+            "format": self.format,
+            "fuel": self.fuel,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,9 +114,16 @@ class ExportPlan:
     def audit_detail(self, via: str) -> dict[str, Any]:
         """Who asked is in the entry's user_id and ip; this says what: sites, range, shape, format, fuel."""
         return {
-            "via": via, "scope": self.request.scope, "scope_id": self.request.scope_id, "site_ids": self.site_ids,
-            "from": self.meta.start.isoformat(), "to": self.meta.end.isoformat(), "shape": self.shape.value,
-            "format": self.format.value, "fuel": self.request.fuel, "file": self.file_name,
+            "via": via,
+            "scope": self.request.scope,
+            "scope_id": self.request.scope_id,
+            "site_ids": self.site_ids,
+            "from": self.meta.start.isoformat(),
+            "to": self.meta.end.isoformat(),
+            "shape": self.shape.value,
+            "format": self.format.value,
+            "fuel": self.request.fuel,
+            "file": self.file_name,
         }
 
 
@@ -205,23 +228,38 @@ def plan_export(
     zones = sorted(set(sites["time_zone"]))
     time_zone = zones[0] if len(zones) == 1 else DEFAULT_TIME_ZONE
     expected = count_expected_rows(session, sites, request.start, request.end, shape.value)
-    label = f"site {request.scope_id}" if request.scope == "site" else (
-        "all sites" if request.scope_id == ALL_SITES else f"group {request.scope_id}")
+    label = (
+        f"site {request.scope_id}"
+        if request.scope == "site"
+        else ("all sites" if request.scope_id == ALL_SITES else f"group {request.scope_id}")
+    )
     meta = ExportMeta(
-        start=request.start, end=request.end, generated_at=now or dt.datetime.now(dt.UTC),
-        title=f"Portfolio energy export ({label})", fuels=tuple(sorted(set(sites["fuel"]), key=FUELS.index)),
-        time_zone=time_zone, expected_rows=expected,
+        start=request.start,
+        end=request.end,
+        generated_at=now or dt.datetime.now(dt.UTC),
+        title=f"Portfolio energy export ({label})",
+        fuels=tuple(sorted(set(sites["fuel"]), key=FUELS.index)),
+        time_zone=time_zone,
+        expected_rows=expected,
         espi_base_url=f"{settings.base_url.rstrip('/')}/DataCustodian/espi/1_1/resource",
     )
     if format is ExportFormat.XLSX:
         check_xlsx_fits(meta)
-    prefix = f"site-{request.scope_id}" if request.scope == "site" else (
-        "portfolio" if request.scope_id == ALL_SITES else f"group-{request.scope_id}")
+    prefix = (
+        f"site-{request.scope_id}"
+        if request.scope == "site"
+        else ("portfolio" if request.scope_id == ALL_SITES else f"group-{request.scope_id}")
+    )
     if request.fuel != "both":
         prefix += f"-{request.fuel}"
     return ExportPlan(
-        request=request, shape=shape, format=format, sites=sites, meta=meta,
-        file_name=file_name(shape, format, request.start, request.end, prefix=prefix), media_type=media_type(format),
+        request=request,
+        shape=shape,
+        format=format,
+        sites=sites,
+        meta=meta,
+        file_name=file_name(shape, format, request.start, request.end, prefix=prefix),
+        media_type=media_type(format),
         expected_rows=expected,
     )
 
@@ -296,7 +334,11 @@ def stream_export(
 
 
 def _stream(
-    factory: sessionmaker[Session], plan: ExportPlan, detail: dict[str, Any], user_id: int | None, ip: str | None,
+    factory: sessionmaker[Session],
+    plan: ExportPlan,
+    detail: dict[str, Any],
+    user_id: int | None,
+    ip: str | None,
     outcome: MutableMapping[str, Any] | None,
 ) -> Iterator[bytes]:
     counter = _RowCounter(plan)

@@ -39,8 +39,10 @@ class FitReport:
 
     def as_json(self) -> dict[str, object]:
         return {
-            "fitted": len(self.fitted), "insufficient": len(self.insufficient),
-            "failed": len(self.failed), "skipped": len(self.skipped),
+            "fitted": len(self.fitted),
+            "insufficient": len(self.insufficient),
+            "failed": len(self.failed),
+            "skipped": len(self.skipped),
             "errors": [{"site_id": site, "error": error} for site, error in sorted(self.failed.items())],
         }
 
@@ -77,11 +79,15 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
     start_ts = end_ts - TRAINING_DAYS * DAY_S
     record.data_end_ts = int(row["last_ts"])
     if pd.isna(row["weather_location_id"]):
-        record.status, record.message = "insufficient", "the site has no weather location, so no temperature to model on"
+        record.status, record.message = (
+            "insufficient",
+            "the site has no weather location, so no temperature to model on",
+        )
         return record
     energy = queries.load_site_energy(session, site_id, start_ts, end_ts)
-    temperature = queries.load_temperature(session, int(row["weather_location_id"]), start_ts - TEMPERATURE_HISTORY_S,
-                                          end_ts + DAY_S)
+    temperature = queries.load_temperature(
+        session, int(row["weather_location_id"]), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S
+    )
     try:
         fitted, cvrmse, nmbe = fit_site(energy, temperature, str(row["time_zone"]))
     except DataSufficiencyError as error:
@@ -97,11 +103,14 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
 
 
 def fit_due_models(
-    factory: sessionmaker[Session], *, now: dt.datetime | None = None, site_ids: Sequence[int] | None = None,
+    factory: sessionmaker[Session],
+    *,
+    now: dt.datetime | None = None,
+    site_ids: Sequence[int] | None = None,
     force: bool = False,
 ) -> FitReport:
     """Refit the models that are due; each site in its own transaction, so one failure stops nothing else."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     report = FitReport()
     with factory() as session:
         candidates = queries.load_model_candidates(session, site_ids)
@@ -118,7 +127,9 @@ def fit_due_models(
             log.exception("fitting the model of site %s failed", site_id)
             report.failed[site_id] = f"{type(error).__name__}: {error}"
             with transaction(factory) as session:
-                queries.save_site_model(session, SiteModel(site_id=site_id, fitted_at=now, status="failed", message=str(error)[:500]))
+                queries.save_site_model(
+                    session, SiteModel(site_id=site_id, fitted_at=now, status="failed", message=str(error)[:500])
+                )
             continue
         (report.fitted if record.status == "ok" else report.insufficient).append(site_id)
     return report
@@ -142,8 +153,14 @@ def load_fitted_models(
 
 
 def predict_expected(
-    session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int, *, per_local_day: bool = False,
-    level: float = 0.9, errors: dict[int, str] | None = None,
+    session: Session,
+    site_ids: Sequence[int],
+    start_ts: int,
+    end_ts: int,
+    *,
+    per_local_day: bool = False,
+    level: float = 0.9,
+    errors: dict[int, str] | None = None,
 ) -> dict[int, pd.DataFrame]:
     """Expected energy per site over [start_ts, end_ts) from stored models and observed/forecast temperature.
 
@@ -160,11 +177,14 @@ def predict_expected(
         if pd.isna(location):
             continue
         if int(location) not in temperatures:
-            temperatures[int(location)] = queries.load_temperature(session, int(location), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S)
+            temperatures[int(location)] = queries.load_temperature(
+                session, int(location), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S
+            )
         index = _prediction_index(model, start_ts, end_ts)
         try:
-            result[site_id] = model.predict(temperatures[int(location)], index, level=level,
-                                            per_local_day=per_local_day).dropna(subset=["expected_kwh"])
+            result[site_id] = model.predict(
+                temperatures[int(location)], index, level=level, per_local_day=per_local_day
+            ).dropna(subset=["expected_kwh"])
         except Exception as error:
             if errors is None:
                 raise
@@ -176,7 +196,8 @@ def _prediction_index(model: FittedTemperatureModel, start_ts: int, end_ts: int)
     start = pd.Timestamp(start_ts, unit="s", tz="UTC")
     end = pd.Timestamp(end_ts, unit="s", tz="UTC")
     if model.resolution == "daily":
-        local = pd.date_range(start.tz_convert(model.time_zone).normalize(), end.tz_convert(model.time_zone), freq="D",
-                              inclusive="left")
+        local = pd.date_range(
+            start.tz_convert(model.time_zone).normalize(), end.tz_convert(model.time_zone), freq="D", inclusive="left"
+        )
         return local.tz_convert("UTC")
     return pd.date_range(start, end, freq=pd.Timedelta(seconds=model.interval_seconds), inclusive="left")

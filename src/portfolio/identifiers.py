@@ -42,7 +42,9 @@ def parse_mpan(value: str) -> Mpan:
         core = digits[8:]
         if not is_valid_mpan_core(core):
             raise ValueError(f"MPAN {value!r}: core {core} has a wrong check digit")
-        return Mpan(core=core, profile_class=digits[:2], meter_timeswitch_code=digits[2:5], line_loss_factor_class=digits[5:8])
+        return Mpan(
+            core=core, profile_class=digits[:2], meter_timeswitch_code=digits[2:5], line_loss_factor_class=digits[5:8]
+        )
     if len(digits) == 13 and digits.isdigit():
         if not is_valid_mpan_core(digits):
             raise ValueError(f"MPAN core {value!r} has a wrong check digit")

@@ -43,7 +43,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import notifications, series as portfolio_series
+from portfolio import notifications
+from portfolio import series as portfolio_series
 from portfolio import trackers as tracker_service
 from portfolio.config import Settings
 from portfolio.db import transaction
@@ -77,8 +78,13 @@ class StepResult:
     failed: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "counts": self.counts, "errors": self.errors,
-                "duration_s": round(self.duration_s, 3), "failed": self.failed}
+        return {
+            "name": self.name,
+            "counts": self.counts,
+            "errors": self.errors,
+            "duration_s": round(self.duration_s, 3),
+            "failed": self.failed,
+        }
 
 
 @dataclass
@@ -89,8 +95,12 @@ class PipelineResult:
     steps: list[StepResult]
 
     def as_json(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "run_date": self.run_date.isoformat(), "status": self.status,
-                "steps": [s.as_json() for s in self.steps]}
+        return {
+            "run_id": self.run_id,
+            "run_date": self.run_date.isoformat(),
+            "status": self.status,
+            "steps": [s.as_json() for s in self.steps],
+        }
 
 
 @dataclass
@@ -127,10 +137,12 @@ def pipeline_lock(factory: sessionmaker[Session], run_date: dt.date, now: dt.dat
         with transaction(factory) as session:
             existing = session.get(PipelineLock, LOCK_NAME)
             if existing is not None:
-                acquired = existing.acquired_at.replace(tzinfo=existing.acquired_at.tzinfo or dt.timezone.utc)
+                acquired = existing.acquired_at.replace(tzinfo=existing.acquired_at.tzinfo or dt.UTC)
                 if now - acquired < STALE_LOCK:
-                    raise PipelineBusy(f"another daily run is in progress (for {existing.run_date}, "
-                                       f"held by {existing.holder} since {acquired:%Y-%m-%d %H:%M} UTC)")
+                    raise PipelineBusy(
+                        f"another daily run is in progress (for {existing.run_date}, "
+                        f"held by {existing.holder} since {acquired:%Y-%m-%d %H:%M} UTC)"
+                    )
                 log.warning("taking over a stale pipeline lock held by %s since %s", existing.holder, acquired)
                 session.delete(existing)
                 session.flush()
@@ -150,7 +162,9 @@ def pipeline_lock(factory: sessionmaker[Session], run_date: dt.date, now: dt.dat
 def inbox_files(inbox: Path) -> list[Path]:
     if not inbox.is_dir():
         return []
-    return sorted(p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".error.txt"))
+    return sorted(
+        p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".error.txt")
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -162,18 +176,22 @@ def _move(path: Path, folder: str) -> Path:
     target_dir.mkdir(exist_ok=True)
     target = target_dir / path.name
     if target.exists():
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
     shutil.move(str(path), target)
     return target
 
 
 def _fail(path: Path, error: BaseException) -> str:
-    message = f"{error.problem} ({error.where})" if isinstance(error, ImportFormatError) and error.where else (
-        error.problem if isinstance(error, ImportFormatError) else f"{type(error).__name__}: {error}")
+    message = (
+        f"{error.problem} ({error.where})"
+        if isinstance(error, ImportFormatError) and error.where
+        else (error.problem if isinstance(error, ImportFormatError) else f"{type(error).__name__}: {error}")
+    )
     target = _move(path, FAILED)
     (target.parent / f"{target.name}.error.txt").write_text(
-        f"{path.name} could not be imported ({dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC):\n{message}\n")
+        f"{path.name} could not be imported ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC):\n{message}\n"
+    )
     return message
 
 
@@ -238,8 +256,11 @@ def import_inbox_files(factory: sessionmaker[Session], paths: list[Path], step: 
             step.counts["failed"] += 1
             step.errors.append({"file": path.name, "error": message})
             continue
-        spans = [(int(m.readings["start_ts"].min()), int((m.readings["start_ts"] + m.readings["interval_seconds"]).max()))
-                 for m in parsed.meters if len(m.readings)]
+        spans = [
+            (int(m.readings["start_ts"].min()), int((m.readings["start_ts"] + m.readings["interval_seconds"]).max()))
+            for m in parsed.meters
+            if len(m.readings)
+        ]
         for site_id in summary.site_ids:
             touched.add(int(site_id), min(lo for lo, _ in spans), max(hi for _, hi in spans))
         _move(path, DONE)
@@ -275,8 +296,13 @@ def verify_rollups(factory: sessionmaker[Session], touched: _Touched, step: Step
                 if before != after:
                     repaired += 1
                     portfolio_series.refresh_for_sites(session, [site_id], lo, hi)
-                    step.errors.append({"site_id": site_id, "error": f"daily roll-up of {first}..{last} differed from "
-                                        "the readings; repaired (portfolio series recomputed)"})
+                    step.errors.append(
+                        {
+                            "site_id": site_id,
+                            "error": f"daily roll-up of {first}..{last} differed from "
+                            "the readings; repaired (portfolio series recomputed)",
+                        }
+                    )
         except Exception as error:  # noqa: BLE001 - per site
             log.exception("roll-up check of site %s failed", site_id)
             step.errors.append({"site_id": site_id, "error": f"{type(error).__name__}: {error}"})
@@ -312,14 +338,17 @@ def local_today(now: dt.datetime) -> dt.date:
 
 
 def run_daily(
-    factory: sessionmaker[Session], settings: Settings, *, run_date: dt.date | None = None,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    run_date: dt.date | None = None,
     now: dt.datetime | None = None,
 ) -> PipelineResult:
     """Run the whole pipeline for ``run_date`` (default: today, UK), which evaluates the day before it.
 
     Raises PipelineBusy when another run holds the lock (nothing is recorded then).
     """
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     run_date = run_date or local_today(now)
     data_day = tracker_service.data_day_for(run_date)
     with pipeline_lock(factory, run_date, now):
@@ -338,7 +367,9 @@ def run_daily(
     return PipelineResult(run_id, run_date, status, steps)
 
 
-def _run_steps(factory: sessionmaker[Session], settings: Settings, now: dt.datetime, data_day: dt.date) -> list[StepResult]:
+def _run_steps(
+    factory: sessionmaker[Session], settings: Settings, now: dt.datetime, data_day: dt.date
+) -> list[StepResult]:
     inbox = settings.inbox_path
     touched = _Touched()
     weather_files: list[Path] = []
@@ -370,7 +401,9 @@ def _run_steps(factory: sessionmaker[Session], settings: Settings, now: dt.datet
 
     def do_evaluate() -> None:
         report = tracker_service.evaluate_all(factory, settings, data_day, now)
-        evaluate_step.counts.update({k: v for k, v in report.as_json().items() if k != "errors"}, data_day=data_day.isoformat())
+        evaluate_step.counts.update(
+            {k: v for k, v in report.as_json().items() if k != "errors"}, data_day=data_day.isoformat()
+        )
         evaluate_step.errors.extend(report.errors)
 
     def do_notify() -> None:
@@ -381,7 +414,11 @@ def _run_steps(factory: sessionmaker[Session], settings: Settings, now: dt.datet
             notify_step.counts["outbox"] = queries.count_outbox(session)
 
     import_step, rollup_step, weather_step = StepResult("import"), StepResult("rollups"), StepResult("weather")
-    fit_step, evaluate_step, notify_step = StepResult("refit_models"), StepResult("evaluate_trackers"), StepResult("notify")
+    fit_step, evaluate_step, notify_step = (
+        StepResult("refit_models"),
+        StepResult("evaluate_trackers"),
+        StepResult("notify"),
+    )
     expected_step = StepResult("expected_series")
     return [
         _timed(import_step, do_import),

@@ -263,7 +263,10 @@ class LoginAttempt(Base):
     """Failed and successful logins, shared by every worker so rate limiting holds across processes."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at_ts"), Index("ix_login_attempts_ip_at", "ip", "at_ts"))
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "at_ts"),
+        Index("ix_login_attempts_ip_at", "ip", "at_ts"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at_ts: Mapped[int] = mapped_column(BigInteger)

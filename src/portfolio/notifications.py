@@ -84,7 +84,9 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     except ValueError as error:
         raise SmtpUrlError(f"SMTP URL: {error}") from None
     return SmtpTarget(
-        host=parts.hostname, port=port, implicit_tls=implicit,
+        host=parts.hostname,
+        port=port,
+        implicit_tls=implicit,
         starttls=not implicit and query.get("starttls", "").lower() in _TRUE,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
@@ -127,13 +129,22 @@ def save_channels(session: Session, user_id: int, *, email: bool, in_app: bool) 
     return Channels(email=email, in_app=in_app)
 
 
-def add_in_app(session: Session, user_id: int, *, key: str | None, title: str, body: str, link: str | None,
-               now: dt.datetime) -> bool:
+def add_in_app(
+    session: Session, user_id: int, *, key: str | None, title: str, body: str, link: str | None, now: dt.datetime
+) -> bool:
     """Add a bell notification unless one with ``key`` exists; return whether one was added."""
     if key is not None and queries.notification_exists(session, key):
         return False
-    session.add(Notification(user_id=user_id, dedupe_key=key, title=title[:200], body=body[:2000],
-                             link=link[:1000] if link else None, created_at=now))
+    session.add(
+        Notification(
+            user_id=user_id,
+            dedupe_key=key,
+            title=title[:200],
+            body=body[:2000],
+            link=link[:1000] if link else None,
+            created_at=now,
+        )
+    )
     session.flush()
     return True
 
@@ -142,18 +153,43 @@ def queue_email(session: Session, user: User, *, key: str | None, subject: str, 
     """Put an email in the outbox unless one with ``key`` exists; sending happens in :func:`deliver_pending`."""
     if key is not None and queries.outbox_exists(session, key):
         return False
-    session.add(OutboxEmail(user_id=user.id, dedupe_key=key, to_address=user.email, subject=subject[:300],
-                            body=body[:10000], status="pending", attempts=0, next_attempt_at=now, created_at=now))
+    session.add(
+        OutboxEmail(
+            user_id=user.id,
+            dedupe_key=key,
+            to_address=user.email,
+            subject=subject[:300],
+            body=body[:10000],
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
     session.flush()
     return True
 
 
-def notify(session: Session, user: User, *, key: str, title: str, body: str, link: str | None,
-           email_subject: str, email_body: str, now: dt.datetime) -> Channels:
+def notify(
+    session: Session,
+    user: User,
+    *,
+    key: str,
+    title: str,
+    body: str,
+    link: str | None,
+    email_subject: str,
+    email_body: str,
+    now: dt.datetime,
+) -> Channels:
     """Notify ``user`` on the channels they chose; ``key`` keeps each channel to one message per event."""
     channels = channels_for(session, user.id)
-    sent_in_app = channels.in_app and add_in_app(session, user.id, key=f"{key}:app", title=title, body=body, link=link, now=now)
-    sent_email = channels.email and queue_email(session, user, key=f"{key}:email", subject=email_subject, body=email_body, now=now)
+    sent_in_app = channels.in_app and add_in_app(
+        session, user.id, key=f"{key}:app", title=title, body=body, link=link, now=now
+    )
+    sent_email = channels.email and queue_email(
+        session, user, key=f"{key}:email", subject=email_subject, body=email_body, now=now
+    )
     return Channels(email=bool(sent_email), in_app=bool(sent_in_app))
 
 
@@ -164,16 +200,20 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPResponseException):
-        message = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+        message = (
+            error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+        )
         return f"SMTP {error.smtp_code}: {message}"[:1000]
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return f"recipient refused: {error.recipients}"[:1000]
     return f"{type(error).__name__}: {error}"[:1000]
 
 
-def deliver_pending(factory: sessionmaker[Session], settings: Settings, *, now: dt.datetime | None = None) -> DeliveryReport:
+def deliver_pending(
+    factory: sessionmaker[Session], settings: Settings, *, now: dt.datetime | None = None
+) -> DeliveryReport:
     """Send the outbox emails that are due, each in its own transaction; failures wait and are retried later."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     report = DeliveryReport()
     try:
         target = parse_smtp_url(settings.smtp_url)
@@ -210,11 +250,23 @@ def _record_failure(session: Session, email: OutboxEmail, error: str, now: dt.da
         report.gave_up += 1
         log.error("email %s to %s failed %s times; giving up: %s", email.id, email.to_address, email.attempts, error)
         if email.user_id is not None:
-            add_in_app(session, email.user_id, key=f"outbox-failed:{email.id}", title="An email could not be delivered",
-                       body=f"“{email.subject}” could not be sent after {email.attempts} attempts: {error}",
-                       link="/trackers", now=now)
+            add_in_app(
+                session,
+                email.user_id,
+                key=f"outbox-failed:{email.id}",
+                title="An email could not be delivered",
+                body=f"“{email.subject}” could not be sent after {email.attempts} attempts: {error}",
+                link="/trackers",
+                now=now,
+            )
         return
     email.next_attempt_at = now + retry_delay(email.attempts)
     report.retrying += 1
-    log.warning("email %s to %s not sent (attempt %s), retrying after %s: %s", email.id, email.to_address,
-                email.attempts, email.next_attempt_at.isoformat(), error)
+    log.warning(
+        "email %s to %s not sent (attempt %s), retrying after %s: %s",
+        email.id,
+        email.to_address,
+        email.attempts,
+        email.next_attempt_at.isoformat(),
+        error,
+    )

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.analytics.expected import compute_expected_sums, compute_expected_total
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
+from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.forecasting import load_fitted_models, predict_expected
 from portfolio.queries import forecasting as queries
 
@@ -46,11 +46,17 @@ class FuelSummary:
 
 
 def _grid(start_ts: int, end_ts: int, seconds: int) -> pd.DatetimeIndex:
-    return pd.date_range(pd.Timestamp(start_ts, unit="s", tz="UTC"), pd.Timestamp(end_ts, unit="s", tz="UTC"),
-                         freq=pd.Timedelta(seconds=seconds), inclusive="left")
+    return pd.date_range(
+        pd.Timestamp(start_ts, unit="s", tz="UTC"),
+        pd.Timestamp(end_ts, unit="s", tz="UTC"),
+        freq=pd.Timedelta(seconds=seconds),
+        inclusive="left",
+    )
 
 
-def _missing_estimate(session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int) -> tuple[float | None, tuple[float, float] | None, int, int, float | None, int]:
+def _missing_estimate(
+    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int
+) -> tuple[float | None, tuple[float, float] | None, int, int, float | None, int]:
     """Metered and estimated-missing totals over the range, grouped by interval length so grids line up."""
     readings = queries.load_readings_matrix(session, sites["site_id"].tolist(), start_ts, end_ts)
     forecasts = predict_expected(session, sites["site_id"].tolist(), start_ts, end_ts)
@@ -74,13 +80,23 @@ def _missing_estimate(session: Session, sites: pd.DataFrame, start_ts: int, end_
             any_estimate = True
             estimated_total += float(per_site[estimated_here].sum().sum())
             # per site: errors across its missing intervals fully correlated (sum of se); sites independent
-            site_se = {s: float(forecasts[s]["standard_error_kwh"].reindex(grid)[matrix[s].isna()].sum()) for s in estimated_here}
+            site_se = {
+                s: float(forecasts[s]["standard_error_kwh"].reindex(grid)[matrix[s].isna()].sum())
+                for s in estimated_here
+            }
             spread = 1.6448536 * float(np.sqrt(sum(v * v for v in site_se.values())))
             low -= spread
             high += spread
     if not any_estimate:
         return metered, None, estimated_sites, unestimated_sites, None, int(readings["site_id"].nunique())
-    return metered, (estimated_total + low, estimated_total + high), estimated_sites, unestimated_sites, estimated_total, int(readings["site_id"].nunique())
+    return (
+        metered,
+        (estimated_total + low, estimated_total + high),
+        estimated_sites,
+        unestimated_sites,
+        estimated_total,
+        int(readings["site_id"].nunique()),
+    )
 
 
 def _expected_next(
@@ -99,7 +115,11 @@ def _expected_next(
 
 
 def compute_portfolio_summary(
-    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int,
+    session: Session,
+    sites: pd.DataFrame,
+    start_ts: int,
+    end_ts: int,
+    today_start_ts: int,
     time_zone: str = "Europe/London",
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
@@ -114,10 +134,19 @@ def compute_portfolio_summary(
         )
         modelled = [s for s in members["site_id"] if s in models]
         expected, expected_range, forecast_sites = _expected_next(session, modelled, today_start_ts, time_zone)
-        summaries.append(FuelSummary(
-            fuel=str(fuel), sites=len(members), metered_kwh=metered, sites_metered=metered_sites,
-            estimated_missing_kwh=missing_kwh, estimated_missing_range_kwh=missing_range,
-            sites_estimated=estimated_sites, sites_unestimated=unestimated_sites,
-            expected_next_kwh=expected, expected_next_range_kwh=expected_range, sites_forecast=forecast_sites,
-        ))
+        summaries.append(
+            FuelSummary(
+                fuel=str(fuel),
+                sites=len(members),
+                metered_kwh=metered,
+                sites_metered=metered_sites,
+                estimated_missing_kwh=missing_kwh,
+                estimated_missing_range_kwh=missing_range,
+                sites_estimated=estimated_sites,
+                sites_unestimated=unestimated_sites,
+                expected_next_kwh=expected,
+                expected_next_range_kwh=expected_range,
+                sites_forecast=forecast_sites,
+            )
+        )
     return summaries

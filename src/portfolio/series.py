@@ -76,35 +76,57 @@ def scopes_for_sites(session: Session, site_ids: Iterable[int]) -> list[Scope]:
 def _delete(session: Session, scope: Scope, resolution: str, lo_ts: int, hi_ts: int) -> None:
     session.execute(
         delete(PortfolioSeries).where(
-            PortfolioSeries.scope_kind == scope.kind, PortfolioSeries.scope_id == scope.id,
+            PortfolioSeries.scope_kind == scope.kind,
+            PortfolioSeries.scope_id == scope.id,
             PortfolioSeries.resolution == resolution,
-            PortfolioSeries.start_ts >= lo_ts, PortfolioSeries.start_ts < hi_ts,
+            PortfolioSeries.start_ts >= lo_ts,
+            PortfolioSeries.start_ts < hi_ts,
         )
     )
 
 
-def _insert_interval_series(session: Session, scope: Scope, resolution: str, members: str, lo_ts: int, hi_ts: int,
-                            *, sign: int = 1, accumulate: bool = False) -> None:
+def _insert_interval_series(
+    session: Session,
+    scope: Scope,
+    resolution: str,
+    members: str,
+    lo_ts: int,
+    hi_ts: int,
+    *,
+    sign: int = 1,
+    accumulate: bool = False,
+) -> None:
     select_sql = readings_series_sql(resolution, members, select_scope=True)
     if sign != 1:
-        select_sql = select_sql.replace("SUM(r.energy_kwh), COUNT(DISTINCT r.site_id), SUM(CASE",
-                                        f"{sign} * SUM(r.energy_kwh), {sign} * COUNT(DISTINCT r.site_id), {sign} * SUM(CASE")
+        select_sql = select_sql.replace(
+            "SUM(r.energy_kwh), COUNT(DISTINCT r.site_id), SUM(CASE",
+            f"{sign} * SUM(r.energy_kwh), {sign} * COUNT(DISTINCT r.site_id), {sign} * SUM(CASE",
+        )
     session.execute(
         text(_INSERT + select_sql + (_ACCUMULATE if accumulate else "")),
         {"scope_kind": scope.kind, "scope_id": scope.id, "resolution": resolution, "lo": lo_ts, "hi": hi_ts},
     )
 
 
-def _daily_rows(session: Session, scope: Scope, members: str, first: dt.date, last: dt.date,
-                sign: int) -> list[dict[str, object]]:
+def _daily_rows(
+    session: Session, scope: Scope, members: str, first: dt.date, last: dt.date, sign: int
+) -> list[dict[str, object]]:
     rows = session.execute(daily_series_statement(members), {"first": first, "last": last}).all()
     if not rows:
         return []
     starts = local_day_start_ts([r[1] for r in rows])
     return [
-        {"scope_kind": scope.kind, "scope_id": scope.id, "fuel": fuel, "resolution": "day", "start_ts": ts,
-         "weather_location_id": int(loc), "energy_kwh": sign * float(kwh), "sites_reporting": sign * int(n),
-         "estimated_intervals": sign * int(est or 0)}
+        {
+            "scope_kind": scope.kind,
+            "scope_id": scope.id,
+            "fuel": fuel,
+            "resolution": "day",
+            "start_ts": ts,
+            "weather_location_id": int(loc),
+            "energy_kwh": sign * float(kwh),
+            "sites_reporting": sign * int(n),
+            "estimated_intervals": sign * int(est or 0),
+        }
         for (fuel, _day, loc, kwh, n, est), ts in zip(rows, starts, strict=True)
     ]
 
@@ -112,8 +134,10 @@ def _daily_rows(session: Session, scope: Scope, members: str, first: dt.date, la
 def _write_daily(session: Session, rows: list[dict[str, object]], *, accumulate: bool) -> None:
     if not rows:
         return
-    values = ("(:scope_kind, :scope_id, :fuel, :resolution, :start_ts, :weather_location_id, :energy_kwh,"
-              " :sites_reporting, :estimated_intervals)")
+    values = (
+        "(:scope_kind, :scope_id, :fuel, :resolution, :start_ts, :weather_location_id, :energy_kwh,"
+        " :sites_reporting, :estimated_intervals)"
+    )
     session.execute(text(_INSERT + "VALUES " + values + (_ACCUMULATE if accumulate else "")), rows)
 
 
@@ -152,10 +176,13 @@ def _apply_span(session: Session, site_id: int, lo_ts: int, hi_ts: int, sign: in
             _insert_interval_series(session, scope, resolution, members, lo, hi, sign=sign, accumulate=True)
         _write_daily(session, _daily_rows(session, scope, members, first, last, sign), accumulate=True)
         if sign > 0:  # buckets the site alone made: gone if its readings there were replaced by none
-            session.execute(delete(PortfolioSeries).where(
-                PortfolioSeries.scope_kind == scope.kind, PortfolioSeries.scope_id == scope.id,
-                PortfolioSeries.sites_reporting <= 0,
-            ))
+            session.execute(
+                delete(PortfolioSeries).where(
+                    PortfolioSeries.scope_kind == scope.kind,
+                    PortfolioSeries.scope_id == scope.id,
+                    PortfolioSeries.sites_reporting <= 0,
+                )
+            )
 
 
 def subtract_site_span(session: Session, site_id: int, lo_ts: int, hi_ts: int) -> None:
@@ -175,7 +202,8 @@ def _bucket_rows(readings: pd.DataFrame, resolution: str, seconds: int) -> pd.Da
     frame = frame.assign(start_ts=readings["start_ts"].to_numpy()[keep] // seconds * seconds)
     per_site = frame.groupby(["fuel", "location", "start_ts", "site_id"], sort=False).sum().reset_index()
     summed = per_site.groupby(["fuel", "location", "start_ts"], sort=False).agg(
-        energy_kwh=("energy_kwh", "sum"), sites_reporting=("site_id", "size"), estimated_intervals=("estimated", "sum"))
+        energy_kwh=("energy_kwh", "sum"), sites_reporting=("site_id", "size"), estimated_intervals=("estimated", "sum")
+    )
     return summed.reset_index().assign(resolution=resolution)
 
 
@@ -185,9 +213,15 @@ def _day_rows(dailies: Sequence[tuple[str, int, pd.DataFrame]]) -> pd.DataFrame:
         return pd.DataFrame()
     days = pd.concat(frames, ignore_index=True)
     days["local_date"] = pd.to_datetime(days["local_date"]).dt.date
-    summed = days.groupby(["fuel", "location", "local_date"], sort=False).agg(
-        energy_kwh=("energy_kwh", "sum"), sites_reporting=("energy_kwh", "size"),
-        estimated_intervals=("estimated_intervals", "sum")).reset_index()
+    summed = (
+        days.groupby(["fuel", "location", "local_date"], sort=False)
+        .agg(
+            energy_kwh=("energy_kwh", "sum"),
+            sites_reporting=("energy_kwh", "size"),
+            estimated_intervals=("estimated_intervals", "sum"),
+        )
+        .reset_index()
+    )
     summed["start_ts"] = local_day_start_ts(summed["local_date"])
     return summed.drop(columns="local_date").assign(resolution="day")
 
@@ -202,24 +236,37 @@ def add_new_sites(session: Session, contributions: Sequence[tuple[int, pd.DataFr
     if not contributions:
         return
     site_ids = [site_id for site_id, _, _ in contributions]
-    facts = {sid: (fuel.value, int(loc or 0), int(org)) for sid, fuel, loc, org in session.execute(
-        select(Site.id, Site.fuel, Site.weather_location_id, Site.organisation_id).where(Site.id.in_(site_ids)))}
+    facts = {
+        sid: (fuel.value, int(loc or 0), int(org))
+        for sid, fuel, loc, org in session.execute(
+            select(Site.id, Site.fuel, Site.weather_location_id, Site.organisation_id).where(Site.id.in_(site_ids))
+        )
+    }
     groups: dict[int, list[int]] = {}
     for group_id, site_id in session.execute(
-        select(portfolio_group_sites.c.group_id, portfolio_group_sites.c.site_id)
-        .where(portfolio_group_sites.c.site_id.in_(site_ids))
+        select(portfolio_group_sites.c.group_id, portfolio_group_sites.c.site_id).where(
+            portfolio_group_sites.c.site_id.in_(site_ids)
+        )
     ):
         groups.setdefault(int(site_id), []).append(int(group_id))
     by_scopes: dict[tuple[Scope, ...], list[tuple[int, pd.DataFrame, pd.DataFrame]]] = {}
     for site_id, frame, daily in contributions:
-        scopes = (ALL_SCOPE, Scope("org", facts[site_id][2]), *(Scope("group", g) for g in sorted(groups.get(site_id, []))))
+        scopes = (
+            ALL_SCOPE,
+            Scope("org", facts[site_id][2]),
+            *(Scope("group", g) for g in sorted(groups.get(site_id, []))),
+        )
         by_scopes.setdefault(scopes, []).append((site_id, frame, daily))
     columns = ["fuel", "resolution", "start_ts", "location", "energy_kwh", "sites_reporting", "estimated_intervals"]
     records: list[tuple[object, ...]] = []
     for scopes, members in by_scopes.items():
         readings = pd.concat(
-            [frame[["start_ts", "interval_seconds", "energy_kwh", "estimated"]].assign(
-                site_id=site_id, fuel=facts[site_id][0], location=facts[site_id][1]) for site_id, frame, _ in members],
+            [
+                frame[["start_ts", "interval_seconds", "energy_kwh", "estimated"]].assign(
+                    site_id=site_id, fuel=facts[site_id][0], location=facts[site_id][1]
+                )
+                for site_id, frame, _ in members
+            ],
             ignore_index=True,
         )
         readings["estimated"] = readings["estimated"].astype("int64")
@@ -251,7 +298,8 @@ def _apply_sites(session: Session, scope: Scope, site_ids: Sequence[int], sign: 
     if sign < 0:
         session.execute(
             delete(PortfolioSeries).where(
-                PortfolioSeries.scope_kind == scope.kind, PortfolioSeries.scope_id == scope.id,
+                PortfolioSeries.scope_kind == scope.kind,
+                PortfolioSeries.scope_id == scope.id,
                 PortfolioSeries.sites_reporting <= 0,
             )
         )

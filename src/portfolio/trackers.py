@@ -53,8 +53,10 @@ SCOPE_KINDS = ("all", "group", "site")
 MAX_NAME_LENGTH = 100
 MAX_TARGET_KWH = 1e9
 MAX_PERCENT = 1000.0
-READ_ONLY_MESSAGE = ("Account managers have read-only access to customers' data: they cannot create or change "
-                     "trackers. Ask the customer or their broker to set one up.")
+READ_ONLY_MESSAGE = (
+    "Account managers have read-only access to customers' data: they cannot create or change "
+    "trackers. Ask the customer or their broker to set one up."
+)
 GRAPH_PATH = "/graphs"
 
 
@@ -102,8 +104,10 @@ class TrackerStatus:
 
     @property
     def reporting_text(self) -> str:
-        return (f"{self.sites_reporting_day} of {self.sites_total} sites reported for {self.data_day:%a %-d %b}"
-                f" ({self.sites_reporting_period} of {self.sites_total} have data this period)")
+        return (
+            f"{self.sites_reporting_day} of {self.sites_total} sites reported for {self.data_day:%a %-d %b}"
+            f" ({self.sites_reporting_period} of {self.sites_total} have data this period)"
+        )
 
 
 @dataclass
@@ -115,8 +119,13 @@ class EvaluationReport:
     errors: list[dict[str, object]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
-        return {"evaluated": self.evaluated, "exceeded": self.exceeded, "notified": self.notified,
-                "skipped": self.skipped, "errors": self.errors}
+        return {
+            "evaluated": self.evaluated,
+            "exceeded": self.exceeded,
+            "notified": self.notified,
+            "skipped": self.skipped,
+            "errors": self.errors,
+        }
 
 
 # Creating and changing ----------------------------------------------------------------------------------------
@@ -153,8 +162,16 @@ def scope_site_ids(session: Session, viewer: Viewer, scope_kind: str, scope_id: 
 
 
 def create_tracker(
-    session: Session, viewer: Viewer, *, name: object, scope_kind: object, scope_id: object, fuel: object,
-    period: object, target_kind: object, target_value: object,
+    session: Session,
+    viewer: Viewer,
+    *,
+    name: object,
+    scope_kind: object,
+    scope_id: object,
+    fuel: object,
+    period: object,
+    target_kind: object,
+    target_value: object,
 ) -> Tracker:
     """Validate everything server-side (a request may carry anything) and add the viewer's tracker."""
     if viewer.read_only:
@@ -189,9 +206,17 @@ def create_tracker(
         raise TrackerError(f"there is no {fuel} site in this selection to track")
     if queries.tracker_name_taken(session, viewer.user_id, cleaned):
         raise TrackerError(f"you already have a tracker called {cleaned!r}")
-    tracker = Tracker(owner_id=viewer.user_id, name=cleaned, scope_kind=str(scope_kind), scope_id=numeric_scope,
-                      fuel=Fuel(str(fuel)), period=str(period), target_kind=str(target_kind), target_value=value,
-                      is_active=True)
+    tracker = Tracker(
+        owner_id=viewer.user_id,
+        name=cleaned,
+        scope_kind=str(scope_kind),
+        scope_id=numeric_scope,
+        fuel=Fuel(str(fuel)),
+        period=str(period),
+        target_kind=str(target_kind),
+        target_value=value,
+        is_active=True,
+    )
     session.add(tracker)
     session.flush()
     return tracker
@@ -273,10 +298,19 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
     sites = queries.load_sites_brief(session, site_ids)
     members = [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
     base = dict(
-        tracker_id=tracker.id, name=tracker.name, scope_label=scope_label(session, tracker), fuel=fuel,
-        period=tracker.period, period_label=bounds.label(), period_start=bounds.start, period_end=bounds.end,
-        data_day=data_day, target_kind=tracker.target_kind, target_value=float(tracker.target_value),
-        graph_path=graph_path(tracker, bounds, data_day), sites_total=len(members),
+        tracker_id=tracker.id,
+        name=tracker.name,
+        scope_label=scope_label(session, tracker),
+        fuel=fuel,
+        period=tracker.period,
+        period_label=bounds.label(),
+        period_start=bounds.start,
+        period_end=bounds.end,
+        data_day=data_day,
+        target_kind=tracker.target_kind,
+        target_value=float(tracker.target_value),
+        graph_path=graph_path(tracker, bounds, data_day),
+        sites_total=len(members),
     )
     if not members:
         return TrackerStatus(**base, error=f"there is no {fuel} site left in this selection that you may see")
@@ -296,16 +330,24 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
         expected = _expected_by_day(session, members, bounds.start_ts, bounds.end_ts)
         modelled = sorted(expected)
         if not modelled:
-            return TrackerStatus(**base, error="none of these sites has a forecast model yet, so there is no expected "
-                                               "consumption to compare with", sites_reporting_period=int(so_far.size),
-                                 sites_reporting_day=reporting_day)
+            return TrackerStatus(
+                **base,
+                error="none of these sites has a forecast model yet, so there is no expected "
+                "consumption to compare with",
+                sites_reporting_period=int(so_far.size),
+                sites_reporting_day=reporting_day,
+            )
         days_covered = min(len(v) for v in expected.values())
         if days_covered < bounds.days:
-            notes.append(f"expected consumption is known for {days_covered} of {bounds.days} days of the period "
-                         "(no temperature forecast for the rest); the amount covers those days only")
+            notes.append(
+                f"expected consumption is known for {days_covered} of {bounds.days} days of the period "
+                "(no temperature forecast for the rest); the amount covers those days only"
+            )
         if len(modelled) < len(members):
-            notes.append(f"the amount covers the {len(modelled)} of {len(members)} sites that have a forecast model; "
-                         f"{len(members) - len(modelled)} sites without a model are not counted")
+            notes.append(
+                f"the amount covers the {len(modelled)} of {len(members)} sites that have a forecast model; "
+                f"{len(members) - len(modelled)} sites without a model are not counted"
+            )
         target = (1 + tracker.target_value / 100.0) * float(sum(v.sum() for v in expected.values()))
         so_far_scope = so_far[so_far.index.isin(modelled)]
         remaining_scope = remaining_sum[remaining_sum.index.isin(modelled)]
@@ -318,16 +360,26 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
         notes.append("no site has reported any data for this period yet")
     missing_day = len(members) - reporting_day
     if missing_day and data_day >= bounds.start:
-        notes.append(f"{missing_day} of {len(members)} sites have not reported for {data_day:%a %-d %b}: "
-                     "their consumption is missing, not zero")
+        notes.append(
+            f"{missing_day} of {len(members)} sites have not reported for {data_day:%a %-d %b}: "
+            "their consumption is missing, not zero"
+        )
     projection = compute_projection(so_far_scope, remaining_scope, days_elapsed, days_remaining)
     crossing = detect_crossing(consumption, target)
     return TrackerStatus(
-        **base, target_kwh=target, consumption_kwh=consumption, progress=compute_progress(consumption, target),
-        projection_kwh=projection.kwh, projection_method=projection.method,
-        sites_reporting_period=int(so_far.size), sites_reporting_day=reporting_day, modelled_sites=len(modelled),
-        exceeded=crossing is not None, excess_kwh=crossing.excess_kwh if crossing else None,
-        excess_pct=crossing.excess_pct if crossing else None, notes=tuple(notes),
+        **base,
+        target_kwh=target,
+        consumption_kwh=consumption,
+        progress=compute_progress(consumption, target),
+        projection_kwh=projection.kwh,
+        projection_method=projection.method,
+        sites_reporting_period=int(so_far.size),
+        sites_reporting_day=reporting_day,
+        modelled_sites=len(modelled),
+        exceeded=crossing is not None,
+        excess_kwh=crossing.excess_kwh if crossing else None,
+        excess_pct=crossing.excess_pct if crossing else None,
+        notes=tuple(notes),
     )
 
 
@@ -348,8 +400,11 @@ def amount_text(status: TrackerStatus) -> str:
 def email_text(status: TrackerStatus, settings: Settings) -> tuple[str, str]:
     """Subject and body of the "tracker exceeded" email: which tracker, by how much, and where to look."""
     base = settings.base_url.rstrip("/")
-    subject = (f"Tracker “{status.name}” exceeded by {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
-               if status.excess_kwh is not None else f"Tracker “{status.name}” exceeded")
+    subject = (
+        f"Tracker “{status.name}” exceeded by {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
+        if status.excess_kwh is not None
+        else f"Tracker “{status.name}” exceeded"
+    )
     lines = [
         f"Your consumption tracker “{status.name}” has gone over its requested amount.",
         "",
@@ -358,29 +413,52 @@ def email_text(status: TrackerStatus, settings: Settings) -> tuple[str, str]:
         f"Period:             {status.period_label} (local time, Europe/London)",
         f"Requested amount:   {amount_text(status)}",
         f"Consumption so far: {_kwh(status.consumption_kwh)} (up to and including {status.data_day:%a %-d %b %Y})",
-        f"Over by:            {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)" if status.excess_pct is not None else "",
+        f"Over by:            {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
+        if status.excess_pct is not None
+        else "",
         f"Sites reporting:    {status.reporting_text}",
         f"Projection:         {_kwh(status.projection_kwh)} by the end of the period ({status.projection_method})",
     ]
     lines += [f"Note: {note}" for note in status.notes]
-    lines += ["", f"See the graph of this period: {base}{status.graph_path}",
-              f"Trackers and notification settings: {base}/trackers", "",
-              "You get one message per tracker and period."]
+    lines += [
+        "",
+        f"See the graph of this period: {base}{status.graph_path}",
+        f"Trackers and notification settings: {base}/trackers",
+        "",
+        "You get one message per tracker and period.",
+    ]
     return subject, "\n".join(line for line in lines if line is not None)
 
 
-def _alert(session: Session, tracker: Tracker, status_start: dt.date, kind: str, now: dt.datetime,
-           consumption: float | None = None, target: float | None = None) -> bool:
+def _alert(
+    session: Session,
+    tracker: Tracker,
+    status_start: dt.date,
+    kind: str,
+    now: dt.datetime,
+    consumption: float | None = None,
+    target: float | None = None,
+) -> bool:
     """Write the tracker's alert of this period and kind; False when it was written by an earlier run."""
     if queries.alert_exists(session, tracker.id, status_start, kind):
         return False
-    session.add(TrackerAlert(tracker_id=tracker.id, period_start=status_start, kind=kind,
-                             consumption_kwh=consumption, target_kwh=target, created_at=now))
+    session.add(
+        TrackerAlert(
+            tracker_id=tracker.id,
+            period_start=status_start,
+            kind=kind,
+            consumption_kwh=consumption,
+            target_kwh=target,
+            created_at=now,
+        )
+    )
     session.flush()
     return True
 
 
-def evaluate_tracker(session: Session, tracker: Tracker, settings: Settings, data_day: dt.date, now: dt.datetime) -> str:
+def evaluate_tracker(
+    session: Session, tracker: Tracker, settings: Settings, data_day: dt.date, now: dt.datetime
+) -> str:
     """Evaluate one tracker as its owner and notify on a first crossing; returns "ok", "exceeded", "notified" or "skipped"."""
     owner = queries.load_user(session, tracker.owner_id)
     bounds = compute_period_bounds(tracker.period, data_day, TIME_ZONE)
@@ -393,13 +471,21 @@ def evaluate_tracker(session: Session, tracker: Tracker, settings: Settings, dat
         status = compute_status(session, tracker, viewer, data_day)
     except AccessDenied as error:
         tracker.last_evaluated_at = now
-        tracker.last_result = {"error": f"skipped: you no longer have access ({error})", "data_day": data_day.isoformat()}
+        tracker.last_result = {
+            "error": f"skipped: you no longer have access ({error})",
+            "data_day": data_day.isoformat(),
+        }
         if _alert(session, tracker, bounds.start, "skipped", now):
             notifications.add_in_app(
-                session, owner.id, key=f"tracker:{tracker.id}:{bounds.start.isoformat()}:skipped",
+                session,
+                owner.id,
+                key=f"tracker:{tracker.id}:{bounds.start.isoformat()}:skipped",
                 title=f"Tracker “{tracker.name}” was skipped",
                 body="You no longer have access to the group or site it tracks, so it was not evaluated. "
-                     "Delete it or ask for access again.", link="/trackers", now=now)
+                "Delete it or ask for access again.",
+                link="/trackers",
+                now=now,
+            )
         return "skipped"
     tracker.last_evaluated_at = now
     tracker.last_result = status.as_json()
@@ -411,18 +497,29 @@ def evaluate_tracker(session: Session, tracker: Tracker, settings: Settings, dat
         return "exceeded"
     subject, body = email_text(status, settings)
     title = f"“{status.name}” is over its amount by {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
-    summary = (f"{status.period_label}: {_kwh(status.consumption_kwh)} of {_kwh(status.target_kwh)} {status.fuel}. "
-               f"{status.reporting_text}.")
-    notifications.notify(session, owner, key=f"tracker:{tracker.id}:{status.period_start.isoformat()}:exceeded",
-                         title=title, body=summary, link=status.graph_path, email_subject=subject,
-                         email_body=body, now=now)
+    summary = (
+        f"{status.period_label}: {_kwh(status.consumption_kwh)} of {_kwh(status.target_kwh)} {status.fuel}. "
+        f"{status.reporting_text}."
+    )
+    notifications.notify(
+        session,
+        owner,
+        key=f"tracker:{tracker.id}:{status.period_start.isoformat()}:exceeded",
+        title=title,
+        body=summary,
+        link=status.graph_path,
+        email_subject=subject,
+        email_body=body,
+        now=now,
+    )
     return "notified"
 
 
-def evaluate_all(factory: sessionmaker[Session], settings: Settings, data_day: dt.date,
-                 now: dt.datetime | None = None) -> EvaluationReport:
+def evaluate_all(
+    factory: sessionmaker[Session], settings: Settings, data_day: dt.date, now: dt.datetime | None = None
+) -> EvaluationReport:
     """Evaluate every active tracker, each in its own transaction: one failure is reported, the rest go on."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     report = EvaluationReport()
     with factory() as session:
         tracker_ids = [t.id for t in queries.load_active_trackers(session)]

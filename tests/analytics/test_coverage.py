@@ -40,14 +40,21 @@ def _sites() -> pd.DataFrame:
             "meter_type": ["hh", "smart", "amr", "smart"],
             "time_zone": [LONDON] * 4,
             "interval_seconds": [1800, 1800, 3600, np.nan],
-            "last_reading": pd.to_datetime(["2024-03-31 22:30", "2024-03-31 12:00", "2024-03-31 22:00", None], utc=True),
+            "last_reading": pd.to_datetime(
+                ["2024-03-31 22:30", "2024-03-31 12:00", "2024-03-31 22:00", None], utc=True
+            ),
         }
     )
 
 
 def test_site_list_on_a_clock_change_day() -> None:
     usage = pd.DataFrame(
-        {"site_id": [1, 2, 3], "energy_kwh": [46.0, 23.0, 100.0], "intervals": [46, 23, 23], "interval_seconds": [1800, 1800, 3600]}
+        {
+            "site_id": [1, 2, 3],
+            "energy_kwh": [46.0, 23.0, 100.0],
+            "intervals": [46, 23, 23],
+            "interval_seconds": [1800, 1800, 3600],
+        }
     )
     day = dt.date(2024, 3, 31)
     listing = compute_site_list(_sites(), usage, day, day).set_index("site_id")
@@ -64,7 +71,9 @@ def test_site_list_on_a_clock_change_day() -> None:
 
 
 def test_missing_sites_and_fuel_totals() -> None:
-    usage = pd.DataFrame({"site_id": [1, 3], "energy_kwh": [10.0, 5.0], "intervals": [10, 5], "interval_seconds": [1800, 3600]})
+    usage = pd.DataFrame(
+        {"site_id": [1, 3], "energy_kwh": [10.0, 5.0], "intervals": [10, 5], "interval_seconds": [1800, 3600]}
+    )
     listing = compute_site_list(_sites(), usage, dt.date(2024, 6, 1), dt.date(2024, 6, 2))
     missing = compute_missing_sites(listing)
     assert sorted(missing["name"]) == ["New site", "Shop"]
@@ -77,5 +86,10 @@ def test_missing_sites_and_fuel_totals() -> None:
 def test_inputs_are_not_mutated() -> None:
     sites = _sites()
     before = sites.copy()
-    compute_site_list(sites, pd.DataFrame(columns=["site_id", "energy_kwh", "intervals", "interval_seconds"]), dt.date(2024, 6, 1), dt.date(2024, 6, 1))
+    compute_site_list(
+        sites,
+        pd.DataFrame(columns=["site_id", "energy_kwh", "intervals", "interval_seconds"]),
+        dt.date(2024, 6, 1),
+        dt.date(2024, 6, 1),
+    )
     pd.testing.assert_frame_equal(sites, before)

@@ -51,12 +51,16 @@ def test_sums_of_disjoint_sites_add_up_to_the_series_of_all_of_them() -> None:
     assert_allclose(apart["expected_kwh"], [4.0, 9.0, 7.0])
     assert_allclose(apart["variance_kwh2"], [0.6**2 + 0.5**2, 0.6**2 + 0.4**2 + 0.5**2, 0.4**2 + 0.5**2])
     assert apart["sites"].tolist() == [2, 3, 2]
-    assert_allclose(compute_expected_bounds(apart)[["expected_kwh", "lower_kwh", "upper_kwh"]],
-                    compute_expected_series({1: a, 2: b, 3: c}, "hour")[["expected_kwh", "lower_kwh", "upper_kwh"]])
+    assert_allclose(
+        compute_expected_bounds(apart)[["expected_kwh", "lower_kwh", "upper_kwh"]],
+        compute_expected_series({1: a, 2: b, 3: c}, "hour")[["expected_kwh", "lower_kwh", "upper_kwh"]],
+    )
 
 
 def test_a_week_total_takes_days_as_fully_correlated() -> None:
-    sums = compute_expected_sums({1: _forecast("2024-01-01", 7, "D", 10.0, 1.0), 2: _forecast("2024-01-01", 7, "D", 5.0, 1.0)}, "day")
+    sums = compute_expected_sums(
+        {1: _forecast("2024-01-01", 7, "D", 10.0, 1.0), 2: _forecast("2024-01-01", 7, "D", 5.0, 1.0)}, "day"
+    )
     total, (low, high) = compute_expected_total(sums)
     assert total == 105.0
     assert_allclose(high - total, 7 * 1.6448536 * np.sqrt(2))  # per day sites independent; days add up

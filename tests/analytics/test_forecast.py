@@ -12,12 +12,12 @@ from numpy.testing import assert_allclose
 
 from portfolio.analytics.degree_days import compute_local_daily_totals, compute_local_time_of_week
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
+from portfolio.analytics.model_quality import backtest, compute_cvrmse_pct, compute_nmbe_pct
 from portfolio.analytics.portfolio_forecast import (
     compute_missing_interval_estimate,
     compute_portfolio_forecast,
     compute_residual_correlation,
 )
-from portfolio.analytics.model_quality import backtest, compute_cvrmse_pct, compute_nmbe_pct
 
 LONDON = "Europe/London"
 
@@ -208,7 +208,9 @@ def test_portfolio_interval_with_independent_residuals_adds_variances() -> None:
     independent = compute_portfolio_forecast(site_forecasts([1.0, 2.0, 3.0]), None, level=0.9)
     assert independent.correlation == "independent"
     assert_allclose(independent.forecast["standard_error_kwh"], np.sqrt(14))
-    assert_allclose(independent.forecast["upper_kwh"] - independent.forecast["expected_kwh"], 1.6449 * np.sqrt(14), rtol=1e-4)
+    assert_allclose(
+        independent.forecast["upper_kwh"] - independent.forecast["expected_kwh"], 1.6449 * np.sqrt(14), rtol=1e-4
+    )
 
 
 def test_missing_interval_estimate_keeps_metered_and_estimated_apart() -> None:
@@ -265,7 +267,7 @@ def test_heating_season_gate_is_found_and_switches_heating_off_in_a_mild_week() 
     # a mild week (14 °C) ending in a cold night (6 °C): the heating season has not started
     hours = pd.date_range("2024-09-01", periods=8 * 24, freq="h", tz="UTC")
     mild = pd.Series(np.where(np.arange(len(hours)) >= 7 * 24 + 2, 6.0, 14.0), index=hours)
-    night = hours[7 * 24 + 3: 7 * 24 + 6]
+    night = hours[7 * 24 + 3 : 7 * 24 + 6]
     assert_allclose(gated.predict(mild, night)["expected_kwh"], 20, atol=1.5)
     assert (ungated.predict(mild, night)["expected_kwh"] > 40).all()
     # after a cold week the same night is heated
@@ -288,7 +290,10 @@ def test_calibration_widens_intervals_when_the_latest_data_drift() -> None:
     raw = TemperatureModel(calibration_holdout=0).fit(drifting, temperature)
     assert not raw.calibration.calibrated
     days = drifting.index[:10]
-    ratio = drifting_fit.predict(temperature, days)["standard_error_kwh"] / raw.predict(temperature, days)["standard_error_kwh"]
+    ratio = (
+        drifting_fit.predict(temperature, days)["standard_error_kwh"]
+        / raw.predict(temperature, days)["standard_error_kwh"]
+    )
     assert_allclose(ratio, drifting_fit.calibration.daily_scale)
 
 
@@ -302,7 +307,9 @@ def test_calibration_is_skipped_when_the_hold_out_leaves_too_little_to_fit() -> 
 
 def test_models_stored_before_gates_and_calibration_still_load() -> None:
     temperature = make_temperature()
-    fitted = TemperatureModel(heating_season_gates_c=(), calibration_holdout=0).fit(make_hourly_readings(temperature), temperature)
+    fitted = TemperatureModel(heating_season_gates_c=(), calibration_holdout=0).fit(
+        make_hourly_readings(temperature), temperature
+    )
     stored = json.loads(json.dumps(fitted.to_dict()))
     for key in ("heating_season_gate_c", "calibration"):
         del stored[key]
@@ -317,7 +324,9 @@ def test_models_stored_before_gates_and_calibration_still_load() -> None:
 def test_an_intercept_only_model_round_trips_through_json() -> None:
     temperature = make_temperature()
     rng = np.random.default_rng(7)
-    flat = pd.Series(20 + 30 * occupied_hours(temperature.index) + rng.normal(0, 3, len(temperature)), index=temperature.index)
+    flat = pd.Series(
+        20 + 30 * occupied_hours(temperature.index) + rng.normal(0, 3, len(temperature)), index=temperature.index
+    )
     fitted = TemperatureModel().fit(flat, temperature)
     assert fitted.candidate == "intercept_only" and fitted.bin_term_means.shape == (168, 0)
     restored = FittedTemperatureModel.from_dict(json.loads(json.dumps(fitted.to_dict())))

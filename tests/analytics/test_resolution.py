@@ -38,7 +38,9 @@ def test_resolution_follows_the_visible_span_and_the_meters() -> None:
 def test_grid_leaves_missing_buckets_nan() -> None:
     axis = compute_local_axis(*local_range_ts(dt.date(2024, 3, 31), dt.date(2024, 3, 31), LONDON), "hour", LONDON)
     assert len(axis) == 23
-    series = pd.DataFrame({"start_ts": axis["start_ts"][:5], "energy_kwh": 1.0, "sites_reporting": 1, "estimated_intervals": 0})
+    series = pd.DataFrame(
+        {"start_ts": axis["start_ts"][:5], "energy_kwh": 1.0, "sites_reporting": 1, "estimated_intervals": 0}
+    )
     grid = compute_grid_series(series, axis)
     assert grid["energy_kwh"].isna().sum() == 18 and (grid["energy_kwh"].fillna(-1) != 0).all()
 
@@ -56,12 +58,14 @@ def test_site_series_sums_into_local_days_and_drops_longer_readings() -> None:
 
 
 def test_weighted_temperature_uses_consumption_shares_and_flags_the_forecast() -> None:
-    temperatures = pd.DataFrame({
-        "location_id": [1, 2, 1, 2, 1, 2],
-        "hour_ts": [0, 0, 3600, 3600, 7200, 7200],
-        "kind": ["observed", "observed", "observed", "forecast", "forecast", "forecast"],
-        "air_temperature_c": [10.0, 20.0, 12.0, 99.0, 14.0, 18.0],
-    })
+    temperatures = pd.DataFrame(
+        {
+            "location_id": [1, 2, 1, 2, 1, 2],
+            "hour_ts": [0, 0, 3600, 3600, 7200, 7200],
+            "kind": ["observed", "observed", "observed", "forecast", "forecast", "forecast"],
+            "air_temperature_c": [10.0, 20.0, 12.0, 99.0, 14.0, 18.0],
+        }
+    )
     result = compute_weighted_temperature(temperatures, {1: 300.0, 2: 100.0}, "hour", LONDON)
     assert result["temperature_c"].tolist() == pytest.approx([12.5, 12.0, 15.0])
     assert result["forecast"].tolist() == [False, False, True]

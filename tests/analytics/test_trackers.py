@@ -19,7 +19,7 @@ from portfolio.analytics.trackers import (
 def test_a_week_starts_on_monday_and_spans_local_midnights() -> None:
     week = compute_period_bounds("week", dt.date(2026, 11, 26))  # a Thursday
     assert (week.start, week.end, week.days) == (dt.date(2026, 11, 23), dt.date(2026, 11, 29), 7)
-    assert week.start_ts == int(dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc).timestamp())  # GMT in November
+    assert week.start_ts == int(dt.datetime(2026, 11, 23, tzinfo=dt.UTC).timestamp())  # GMT in November
     assert week.end_ts - week.start_ts == 7 * 86_400
 
 
@@ -29,7 +29,7 @@ def test_periods_holding_a_clock_change_are_an_hour_short_or_long() -> None:
     autumn_day = compute_period_bounds("day", dt.date(2026, 10, 25))
     assert autumn_day.end_ts - autumn_day.start_ts == 25 * 3600
     summer = compute_period_bounds("day", dt.date(2026, 7, 1))
-    assert summer.start_ts == int(dt.datetime(2026, 6, 30, 23, tzinfo=dt.timezone.utc).timestamp())  # BST midnight
+    assert summer.start_ts == int(dt.datetime(2026, 6, 30, 23, tzinfo=dt.UTC).timestamp())  # BST midnight
 
 
 def test_months_are_calendar_months() -> None:

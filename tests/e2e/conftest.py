@@ -21,17 +21,22 @@ from werkzeug.serving import make_server
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
+from portfolio.demo import demo_logins, load_demo
 from portfolio.web.app import create_app
 from portfolio.web.context import app_state
-from tests.conftest import IN_CI
-from portfolio.demo import demo_logins, load_demo
 from portfolio.web.url_state import local_today
+from tests.conftest import IN_CI
 from tests.web.world import Credentials, World
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -46,8 +51,13 @@ def demo_world(settings: Settings) -> World:
 
 
 def demo_settings(folder: Path, name: str) -> Settings:
-    return load_settings(environ={}, database_url=f"sqlite:///{folder / 'demo.db'}", instance_path=folder / "instance",
-                         secret_key=f"e2e-{name}-secret", cookie_secure=False)
+    return load_settings(
+        environ={},
+        database_url=f"sqlite:///{folder / 'demo.db'}",
+        instance_path=folder / "instance",
+        secret_key=f"e2e-{name}-secret",
+        cookie_secure=False,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -88,15 +98,12 @@ def serve(settings: Settings) -> Iterator[tuple[str, sessionmaker[Session]]]:
         engine.dispose()
 
 
-
-
 @dataclass(frozen=True)
 class LiveApp:
     base_url: str
     world: World
     session_factory: sessionmaker[Session]
     settings: Settings
-
 
 
 @dataclass

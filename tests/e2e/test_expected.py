@@ -25,7 +25,7 @@ def test_graph_shows_the_expected_line_and_band(browser_page: BrowserPage, live_
     with live_app.session_factory() as session:
         organisation_id = session.scalar(select(User.organisation_id).where(User.email == customer.email))
         site_ids = list(session.scalars(select(Site.id).where(Site.organisation_id == organisation_id)))
-    report = fit_due_models(live_app.session_factory, site_ids=site_ids, now=dt.datetime.now(dt.timezone.utc))
+    report = fit_due_models(live_app.session_factory, site_ids=site_ids, now=dt.datetime.now(dt.UTC))
     assert report.fitted and not report.failed
 
     page = browser_page.page
@@ -33,7 +33,9 @@ def test_graph_shows_the_expected_line_and_band(browser_page: BrowserPage, live_
     page.get_by_label("Email").fill(customer.email)
     page.get_by_label("Password").fill(customer.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(f"#{ids.GRAPH_NOTE}")).to_contain_text("expected consumption from the temperature models", timeout=20_000)
+    expect(page.locator(f"#{ids.GRAPH_NOTE}")).to_contain_text(
+        "expected consumption from the temperature models", timeout=20_000
+    )
 
     traces = {trace["name"]: trace for trace in page.evaluate(TRACE_NAMES)}
     line, band = traces["Expected (temperature model)"], traces["Expected, 90 % interval"]

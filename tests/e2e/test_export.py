@@ -20,7 +20,6 @@ from portfolio.queries.exports import compute_utc_bounds
 from portfolio.users import find_user
 from portfolio.web import ids
 from portfolio.web.url_state import default_range, local_today
-
 from tests.e2e.conftest import copy_demo, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -47,20 +46,26 @@ def expected_totals(factory: sessionmaker[Session], email: str) -> tuple[int, fl
     rows, kwh = 0, 0.0
     with factory() as session:
         viewer = viewer_for(session, find_user(session, email))
-        for site_id, zone in session.execute(select(Site.id, Site.time_zone).where(Site.id.in_(visible_site_ids(session, viewer)))):
+        for site_id, zone in session.execute(
+            select(Site.id, Site.time_zone).where(Site.id.in_(visible_site_ids(session, viewer)))
+        ):
             first, after = compute_utc_bounds(start, end, zone)
             count, total = session.execute(
-                select(func.count(), func.coalesce(func.sum(Reading.energy_kwh), 0.0))
-                .where(Reading.site_id == site_id, Reading.start_ts >= first, Reading.start_ts < after)
+                select(func.count(), func.coalesce(func.sum(Reading.energy_kwh), 0.0)).where(
+                    Reading.site_id == site_id, Reading.start_ts >= first, Reading.start_ts < after
+                )
             ).one()
             rows, kwh = rows + count, kwh + total
     return rows, kwh
 
 
-def test_download_the_default_csv_from_the_export_page(browser: Browser, demo_app: DemoApp, tmp_path: Path,
-                                                       screenshot_dir: Path) -> None:
+def test_download_the_default_csv_from_the_export_page(
+    browser: Browser, demo_app: DemoApp, tmp_path: Path, screenshot_dir: Path
+) -> None:
     email, password = demo_app.logins["customer"]
-    context = browser.new_context(base_url=demo_app.base_url, viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    context = browser.new_context(
+        base_url=demo_app.base_url, viewport={"width": 1366, "height": 900}, accept_downloads=True
+    )
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -79,7 +84,9 @@ def test_download_the_default_csv_from_the_export_page(browser: Browser, demo_ap
     with page.expect_download() as download_info:
         download_link.click()
     download = download_info.value
-    assert download.suggested_filename.startswith("portfolio_interval_") and download.suggested_filename.endswith(".csv")
+    assert download.suggested_filename.startswith("portfolio_interval_") and download.suggested_filename.endswith(
+        ".csv"
+    )
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     rows = pd.read_csv(path)

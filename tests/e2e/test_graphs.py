@@ -19,12 +19,13 @@ from portfolio.forecasting import fit_due_models
 from portfolio.models import Site, User
 from portfolio.web import ids
 from portfolio.web.url_state import local_today
-
 from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(os.environ.get("PORTFOLIO_GRAPH_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" / "screenshots")
+SCREENSHOTS = Path(
+    os.environ.get("PORTFOLIO_GRAPH_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+)
 LONDON_CUSTOMER = "customer2@demo.portfolio.example"  # Kettle & Crumb: London half-hourly smart meters
 ADMIN = "admin@demo.portfolio.example"
 
@@ -42,8 +43,13 @@ def graph_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     passwords = {item["email"]: item["password"] for item in demo_logins(settings)}
     with serve(settings) as (base_url, session_factory):
         with session_factory() as session:  # the London customer's models, so the graphs show the forecast
-            london = list(session.scalars(select(Site.id).join(User, User.organisation_id == Site.organisation_id)
-                                          .where(User.email == LONDON_CUSTOMER)))
+            london = list(
+                session.scalars(
+                    select(Site.id)
+                    .join(User, User.organisation_id == Site.organisation_id)
+                    .where(User.email == LONDON_CUSTOMER)
+                )
+            )
         fit_due_models(session_factory, site_ids=london)
         yield GraphApp(base_url, session_factory, passwords)
 
@@ -73,8 +79,11 @@ def _title(page: Page) -> str:
 
 
 def _points(page: Page) -> int:
-    return int(page.evaluate(f"document.getElementById('{ids.GRAPH_FIGURE}').querySelector('.js-plotly-plot')"
-                             ".data[0].x.length"))
+    return int(
+        page.evaluate(
+            f"document.getElementById('{ids.GRAPH_FIGURE}').querySelector('.js-plotly-plot').data[0].x.length"
+        )
+    )
 
 
 def test_zooming_in_refines_the_resolution_without_a_reload(page: tuple[Page, list[str]], graph_app: GraphApp) -> None:

@@ -58,8 +58,9 @@ def test_customer_signs_in_sees_their_sites_and_signs_out(
     assert browser_page.errors == []
 
 
-def test_wrong_password_shows_the_generic_message(browser_page: BrowserPage, live_app: LiveApp,
-                                                  screenshot_dir: Path) -> None:
+def test_wrong_password_shows_the_generic_message(
+    browser_page: BrowserPage, live_app: LiveApp, screenshot_dir: Path
+) -> None:
     page = browser_page.page
     page.goto("/login")
     page.get_by_label("Email").fill(live_app.world.admin.email)

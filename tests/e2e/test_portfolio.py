@@ -23,7 +23,6 @@ from portfolio.models import PortfolioGroup, Site
 from portfolio.users import find_user
 from portfolio.web import ids
 from portfolio.web.url_state import local_today
-
 from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -89,9 +88,7 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / name), full_page=True)
 
 
-def test_broker_builds_a_group_and_finds_the_site_with_no_data(
-    page: tuple[Page, list[str]], demo_app: DemoApp
-) -> None:
+def test_broker_builds_a_group_and_finds_the_site_with_no_data(page: tuple[Page, list[str]], demo_app: DemoApp) -> None:
     tab, errors = page
     _sign_in(tab, demo_app, "broker")
     _create_group_from_organisation(tab, "Riverside print", "Riverside Print & Copy Ltd")
@@ -107,8 +104,10 @@ def test_broker_builds_a_group_and_finds_the_site_with_no_data(
     summary = tab.locator(f"#{ids.PORTFOLIO_MISSING_SUMMARY}")
     expect(summary).to_contain_text("of 6 sites")
     expect(summary).to_contain_text("no data in this range")
-    expect(tab).to_have_url(f"{demo_app.base_url}/portfolio?group={_group_id(demo_app, 'Riverside print')}"
-                            f"&from={_range(tab)[0]}&to={_range(tab)[1]}&fuel=both")
+    expect(tab).to_have_url(
+        f"{demo_app.base_url}/portfolio?group={_group_id(demo_app, 'Riverside print')}"
+        f"&from={_range(tab)[0]}&to={_range(tab)[1]}&fuel=both"
+    )
 
     tab.get_by_role("button", name="View missing locations").click()
     panel = tab.locator(f"#{ids.PORTFOLIO_MISSING_PANEL}")

@@ -26,8 +26,9 @@ def _sign_in(page: Page, who: Credentials) -> None:
     expect(page.locator(f"#{ids.USER_MENU}")).to_contain_text(who.email)
 
 
-def test_create_a_tracker_and_get_notified(browser_page: BrowserPage, live_app: LiveApp, e2e_settings: Settings,
-                                           screenshot_dir: Path) -> None:
+def test_create_a_tracker_and_get_notified(
+    browser_page: BrowserPage, live_app: LiveApp, e2e_settings: Settings, screenshot_dir: Path
+) -> None:
     page = browser_page.page
     _sign_in(page, live_app.world.customer)
     page.goto("/trackers")
@@ -52,8 +53,7 @@ def test_create_a_tracker_and_get_notified(browser_page: BrowserPage, live_app: 
     page.get_by_role("button", name="Create tracker").click()
     expect(page.locator(f"#{ids.TRACKER_FEEDBACK}")).to_contain_text("already have a tracker")
 
-    report = evaluate_all(live_app.session_factory, e2e_settings, data_day_for(local_today()),
-                          dt.datetime.now(dt.timezone.utc))
+    report = evaluate_all(live_app.session_factory, e2e_settings, data_day_for(local_today()), dt.datetime.now(dt.UTC))
     assert report.errors == [] and report.notified >= 1
 
     page.reload()

@@ -37,7 +37,9 @@ TOTALS = {
 }
 
 
-def _site(site_id: int, name: str, identifier: str, fuel: str, starts: np.ndarray, seconds: int, value: float) -> pd.DataFrame:
+def _site(
+    site_id: int, name: str, identifier: str, fuel: str, starts: np.ndarray, seconds: int, value: float
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "site_id": site_id,

@@ -50,8 +50,16 @@ class ExportWorld:
     wren_buyer_id: int
 
 
-def _series(identifier: str, kind: str, fuel: str, starts: np.ndarray, seconds: int, kwh: np.ndarray,
-            estimated: np.ndarray | None = None, name: str | None = None) -> MeterSeries:
+def _series(
+    identifier: str,
+    kind: str,
+    fuel: str,
+    starts: np.ndarray,
+    seconds: int,
+    kwh: np.ndarray,
+    estimated: np.ndarray | None = None,
+    name: str | None = None,
+) -> MeterSeries:
     readings = pd.DataFrame(
         {
             "start_ts": starts.astype("int64"),
@@ -62,13 +70,25 @@ def _series(identifier: str, kind: str, fuel: str, starts: np.ndarray, seconds: 
             "original_unit": pd.Series([None] * len(starts), dtype=object),
         }
     )
-    return MeterSeries(identifier=identifier, identifier_kind=kind, fuel=fuel, readings=readings,
-                       time_zone="Europe/London", meter_type="hh" if seconds == 1800 else "amr", name=name)
+    return MeterSeries(
+        identifier=identifier,
+        identifier_kind=kind,
+        fuel=fuel,
+        readings=readings,
+        time_zone="Europe/London",
+        meter_type="hh" if seconds == 1800 else "amr",
+        name=name,
+    )
 
 
 def _load(session: Session, account: str, meters: list[MeterSeries]) -> list[int]:
-    summary = load_parsed(session, ParsedFile(path="world", format="test", meters=tuple(meters)),
-                          organisation_account=account, filename=f"world-{account}", sha256=account.ljust(64, "0"))
+    summary = load_parsed(
+        session,
+        ParsedFile(path="world", format="test", meters=tuple(meters)),
+        organisation_account=account,
+        filename=f"world-{account}",
+        sha256=account.ljust(64, "0"),
+    )
     return sorted(summary.site_ids)
 
 
@@ -86,16 +106,26 @@ def build_export_world(factory: sessionmaker[Session]) -> ExportWorld:
         wren = Organisation(name="Wren Retail", account_number="WREN-01")
         session.add_all([kestrel, wren])
         session.flush()
-        bakery_readings = _series(BAKERY_MPAN, "mpan", "power", np.concatenate([half_hours_spring, half_hours_autumn]), 1800,
-                                  np.concatenate([np.full(46, 0.5), np.full(50, 0.25)]),
-                                  np.concatenate([np.zeros(46, dtype=bool), autumn_estimated]), "Kestrel Bakery")
+        bakery_readings = _series(
+            BAKERY_MPAN,
+            "mpan",
+            "power",
+            np.concatenate([half_hours_spring, half_hours_autumn]),
+            1800,
+            np.concatenate([np.full(46, 0.5), np.full(50, 0.25)]),
+            np.concatenate([np.zeros(46, dtype=bool), autumn_estimated]),
+            "Kestrel Bakery",
+        )
         office = _series(OFFICE_MPAN, "mpan", "power", half_hours_spring[:10], 1800, np.ones(10), name="Kestrel Office")
         boilers = _series(BOILERS_MPRN, "mprn", "gas", hours, 3600, np.full(22, 2.0), gas_estimated, "Kestrel Boilers")
         bakery_id = _load(session, "KESTREL-01", [bakery_readings])[0]
         office_id = _load(session, "KESTREL-01", [office])[0]
         boilers_id = _load(session, "KESTREL-01", [boilers])[0]
-        wren_id = _load(session, "WREN-01", [_series(WREN_MPAN, "mpan", "power", half_hours_spring, 1800,
-                                                     np.full(46, 3.0), name="Wren Store")])[0]
+        wren_id = _load(
+            session,
+            "WREN-01",
+            [_series(WREN_MPAN, "mpan", "power", half_hours_spring, 1800, np.full(46, 3.0), name="Wren Store")],
+        )[0]
         kestrel_buyer = create_user(session, "buyer@kestrel.example", Role.CUSTOMER, PASSWORD, organisation=kestrel)
         wren_buyer = create_user(session, "buyer@wren.example", Role.CUSTOMER, PASSWORD, organisation=wren)
         session.flush()

@@ -17,12 +17,22 @@ def export_csv(shape: str, chunks) -> pd.DataFrame:
 def test_interval_csv_has_one_row_per_reading_and_quotes_names():
     table = export_csv("interval", iter_chunks(make_readings(), 17))
     assert list(table.columns) == [
-        "site_id", "site_name", "meter_identifier", "fuel", "local_start", "utc_start", "interval_seconds", "energy_kwh", "quality",
+        "site_id",
+        "site_name",
+        "meter_identifier",
+        "fuel",
+        "local_start",
+        "utc_start",
+        "interval_seconds",
+        "energy_kwh",
+        "quality",
     ]
     assert len(table) == 142
     assert set(table["site_name"]) == {POWER_NAME, "Beta Depot"}
     assert set(table["meter_identifier"]) == {POWER_MPAN, GAS_MPRN}
-    assert table.groupby("site_id")["energy_kwh"].sum().to_dict() == pytest.approx({1: 11.5 + 12.875, 2: 46 + 51.456789})
+    assert table.groupby("site_id")["energy_kwh"].sum().to_dict() == pytest.approx(
+        {1: 11.5 + 12.875, 2: 46 + 51.456789}
+    )
     assert table["quality"].value_counts().to_dict() == {"actual": 140, "estimated": 2}
     power = table[table["site_id"] == 1]
     assert not power["utc_start"].isin(["2024-10-27T01:00:00Z", "2024-10-27T01:30:00Z"]).any()
@@ -93,5 +103,8 @@ def test_media_types_and_file_names():
     assert media_type("espi") == "application/atom+xml"
     start, end = dt.date(2024, 1, 1), dt.date(2024, 12, 31)
     assert file_name("interval", "csv", start, end) == "portfolio_interval_2024-01-01_2024-12-31.csv"
-    assert file_name("interval", "espi", start, end, prefix="Acme Ltd/") == "Acme-Ltd_interval_greenbutton_2024-01-01_2024-12-31.xml"
+    assert (
+        file_name("interval", "espi", start, end, prefix="Acme Ltd/")
+        == "Acme-Ltd_interval_greenbutton_2024-01-01_2024-12-31.xml"
+    )
     assert file_name("daily", "xlsx", start, end).endswith("_daily_2024-01-01_2024-12-31.xlsx")

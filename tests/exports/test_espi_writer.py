@@ -42,14 +42,19 @@ def test_round_trip_through_our_green_button_parser():
 def test_six_decimal_kwh_survive_exactly_enough():
     readings = make_readings().head(5).assign(energy_kwh=[0.000001, 0.123456, 1.0779999, 98765.432109, 0.0])
     [meter] = parse_espi(Path("export.xml"), export_espi(readings)).meters
-    np.testing.assert_allclose(meter.readings["energy_kwh"], [0.000001, 0.123456, 1.078, 98765.432109, 0.0], rtol=1e-9, atol=0)
+    np.testing.assert_allclose(
+        meter.readings["energy_kwh"], [0.000001, 0.123456, 1.078, 98765.432109, 0.0], rtol=1e-9, atol=0
+    )
 
 
 def test_units_meter_ids_and_service_kinds_are_stated():
     xml = export_espi(make_readings()).decode()
     assert xml.count("<uom>72</uom>") == 2 and xml.count("<powerOfTenMultiplier>-3</powerOfTenMultiplier>") == 2
     assert "<intervalLength>1800</intervalLength>" in xml and "<intervalLength>3600</intervalLength>" in xml
-    assert "<ServiceCategory><kind>0</kind></ServiceCategory>" in xml and "<ServiceCategory><kind>1</kind></ServiceCategory>" in xml
+    assert (
+        "<ServiceCategory><kind>0</kind></ServiceCategory>" in xml
+        and "<ServiceCategory><kind>1</kind></ServiceCategory>" in xml
+    )
     assert f"<name>{POWER_MPAN}</name>" in xml and f"<name>{GAS_MPRN}</name>" in xml
     assert "<value>250000</value>" in xml  # 0.25 kWh in mWh
     assert xml.count("<LocalTimeParameters") == 1  # one shared entry for the one zone
@@ -57,17 +62,27 @@ def test_units_meter_ids_and_service_kinds_are_stated():
 
 def test_one_interval_block_per_local_day_covering_the_day():
     xml = export_espi(make_readings()).decode()
-    blocks = re.findall(r"<IntervalBlock .*?<interval><duration>(\d+)</duration><start>(\d+)</start></interval>(.*?)</IntervalBlock>", xml)
+    blocks = re.findall(
+        r"<IntervalBlock .*?<interval><duration>(\d+)</duration><start>(\d+)</start></interval>(.*?)</IntervalBlock>",
+        xml,
+    )
     assert [(int(d), int(s), body.count("<IntervalReading>")) for d, s, body in blocks] == [
-        (82800, 1711843200, 46), (90000, 1729983600, 48),  # power: 23 h and 25 h local days, 2 half hours missing
-        (82800, 1711843200, 23), (90000, 1729983600, 25),  # gas, hourly
+        (82800, 1711843200, 46),
+        (90000, 1729983600, 48),  # power: 23 h and 25 h local days, 2 half hours missing
+        (82800, 1711843200, 23),
+        (90000, 1729983600, 25),  # gas, hourly
     ]
     assert xml.count("<quality>8</quality>") == 2  # estimated readings only
 
 
 def test_uk_and_us_dst_rules_encode_as_espi_expects():
     london = compute_local_time_parameters("Europe/London", 2024)
-    assert (london.tz_offset, london.dst_offset, london.dst_start_rule, london.dst_end_rule) == (0, 3600, "3E0E1000", "AE0E2000")
+    assert (london.tz_offset, london.dst_offset, london.dst_start_rule, london.dst_end_rule) == (
+        0,
+        3600,
+        "3E0E1000",
+        "AE0E2000",
+    )
     new_york = compute_local_time_parameters("America/New_York", 2013)
     sample = SAMPLE.read_text()
     assert f"<dstStartRule>{new_york.dst_start_rule}</dstStartRule>" in sample  # 360E2000
@@ -84,7 +99,7 @@ def test_validation_reports_schema_and_envelope_problems():
     assert any("IntervalBlock" in problem and "value" in problem for problem in validate_espi(broken_value.encode()))
     no_up = re.sub(r'<link rel="up" href="[^"]*/ReadingType"/>', "", xml, count=1)
     assert any("rel=up" in problem for problem in validate_espi(no_up.encode()))
-    dangling = xml.replace("/MeterReading/1/IntervalBlock\"/>", "/MeterReading/9/IntervalBlock\"/>", 1)
+    dangling = xml.replace('/MeterReading/1/IntervalBlock"/>', '/MeterReading/9/IntervalBlock"/>', 1)
     assert any("leads to no entry" in problem for problem in validate_espi(dangling.encode()))
     assert validate_espi(xml[:-200].encode())[0].startswith("XML is not well-formed")
 

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio import exporting
 from portfolio.access import AccessDenied, Viewer, viewer_for
 from portfolio.config import Settings, load_settings
-from portfolio.exports.espi_validation import validate_espi
 from portfolio.exporting import ExportError, ExportRequest, parse_export_request, plan_export, stream_export
+from portfolio.exports.espi_validation import validate_espi
 from portfolio.groups import create_group
 from portfolio.models import AuditEntry, Role, User
 from portfolio.queries import exports as export_queries
@@ -63,16 +63,32 @@ def export_csv(factory, settings, viewer=OPERATOR, **params) -> pd.DataFrame:
 
 
 def test_interval_csv_of_the_spring_clock_change_day_has_46_rows(session_factory, settings, world):
-    rows = export_csv(session_factory, settings, site=str(world.bakery), **{"from": "2024-03-31", "to": "2024-03-31"}, shape="interval")
+    rows = export_csv(
+        session_factory,
+        settings,
+        site=str(world.bakery),
+        **{"from": "2024-03-31", "to": "2024-03-31"},
+        shape="interval",
+    )
     assert len(rows) == 46
     assert rows["energy_kwh"].sum() == pytest.approx(23.0)
     assert set(rows["meter_identifier"]) == {BAKERY_MPAN} and set(rows["quality"]) == {"actual"}
-    assert list(rows["local_start"][:3]) == ["2024-03-31T00:00:00+00:00", "2024-03-31T00:30:00+00:00", "2024-03-31T02:00:00+01:00"]
+    assert list(rows["local_start"][:3]) == [
+        "2024-03-31T00:00:00+00:00",
+        "2024-03-31T00:30:00+00:00",
+        "2024-03-31T02:00:00+01:00",
+    ]
     assert rows["utc_start"].iloc[-1] == "2024-03-31T22:30:00Z"
 
 
 def test_interval_csv_of_the_autumn_clock_change_day_has_50_rows(session_factory, settings, world):
-    rows = export_csv(session_factory, settings, site=str(world.bakery), **{"from": "2024-10-27", "to": "2024-10-27"}, shape="interval")
+    rows = export_csv(
+        session_factory,
+        settings,
+        site=str(world.bakery),
+        **{"from": "2024-10-27", "to": "2024-10-27"},
+        shape="interval",
+    )
     assert len(rows) == 50
     assert rows["energy_kwh"].sum() == pytest.approx(12.5)
     assert list(rows["quality"]).count("estimated") == 1
@@ -82,9 +98,13 @@ def test_interval_csv_of_the_autumn_clock_change_day_has_50_rows(session_factory
 
 def test_daily_csv_counts_intervals_present_and_expected_per_local_day(session_factory, settings, world):
     viewer = viewer_of(session_factory, world.kestrel_buyer)
-    rows = export_csv(session_factory, settings, viewer, group="all", **{"from": "2024-03-30", "to": "2024-10-27"}, shape="daily")
-    got = {(r.site_name, r.local_date): (r.energy_kwh, r.intervals, r.expected_intervals, r.estimated_intervals)
-           for r in rows.itertuples()}
+    rows = export_csv(
+        session_factory, settings, viewer, group="all", **{"from": "2024-03-30", "to": "2024-10-27"}, shape="daily"
+    )
+    got = {
+        (r.site_name, r.local_date): (r.energy_kwh, r.intervals, r.expected_intervals, r.estimated_intervals)
+        for r in rows.itertuples()
+    }
     assert got == {
         ("Kestrel Bakery", "2024-03-31"): (pytest.approx(23.0), 46, 46, 0),
         ("Kestrel Bakery", "2024-10-27"): (pytest.approx(12.5), 50, 50, 1),
@@ -95,7 +115,9 @@ def test_daily_csv_counts_intervals_present_and_expected_per_local_day(session_f
 
 def test_portfolio_csv_sums_per_interval_in_the_database_and_counts_sites(session_factory, settings, world):
     viewer = viewer_of(session_factory, world.kestrel_buyer)
-    rows = export_csv(session_factory, settings, viewer, group="all", **{"from": "2024-03-31", "to": "2024-03-31"}, shape="portfolio")
+    rows = export_csv(
+        session_factory, settings, viewer, group="all", **{"from": "2024-03-31", "to": "2024-03-31"}, shape="portfolio"
+    )
     power, gas = rows[rows["fuel"] == "power"], rows[rows["fuel"] == "gas"]
     assert len(power) == 46 and len(gas) == 22
     assert power["energy_kwh"].sum() == pytest.approx(33.0) and gas["energy_kwh"].sum() == pytest.approx(44.0)
@@ -105,15 +127,29 @@ def test_portfolio_csv_sums_per_interval_in_the_database_and_counts_sites(sessio
 
 
 def test_fuel_choice_keeps_one_fuel(session_factory, settings, world):
-    rows = export_csv(session_factory, settings, group="all", **{"from": "2024-03-31", "to": "2024-03-31"}, shape="interval", fuel="gas")
+    rows = export_csv(
+        session_factory,
+        settings,
+        group="all",
+        **{"from": "2024-03-31", "to": "2024-03-31"},
+        shape="interval",
+        fuel="gas",
+    )
     assert len(rows) == 22 and set(rows["meter_identifier"]) == {BOILERS_MPRN}
     assert rows["energy_kwh"].sum() == pytest.approx(44.0)
 
 
 def test_xlsx_has_a_sheet_per_fuel_with_units_and_range(session_factory, settings, world):
     viewer = viewer_of(session_factory, world.kestrel_buyer)
-    data, plan = export_bytes(session_factory, settings, viewer, group="all", format="xlsx", shape="interval",
-                              **{"from": "2024-03-31", "to": "2024-03-31"})
+    data, plan = export_bytes(
+        session_factory,
+        settings,
+        viewer,
+        group="all",
+        format="xlsx",
+        shape="interval",
+        **{"from": "2024-03-31", "to": "2024-03-31"},
+    )
     workbook = load_workbook(io.BytesIO(data), read_only=True)
     assert workbook.sheetnames == ["power", "gas"]
     power = list(workbook["power"].iter_rows(values_only=True))
@@ -126,25 +162,49 @@ def test_xlsx_has_a_sheet_per_fuel_with_units_and_range(session_factory, setting
 
 def test_daily_and_portfolio_xlsx(session_factory, settings, world):
     for shape, power_rows, power_kwh in (("daily", 3, 45.5), ("portfolio", 96, 45.5)):
-        data, _ = export_bytes(session_factory, settings, viewer_of(session_factory, world.kestrel_buyer), group="all",
-                               format="xlsx", shape=shape, **{"from": "2024-03-31", "to": "2024-10-27"})
+        data, _ = export_bytes(
+            session_factory,
+            settings,
+            viewer_of(session_factory, world.kestrel_buyer),
+            group="all",
+            format="xlsx",
+            shape=shape,
+            **{"from": "2024-03-31", "to": "2024-10-27"},
+        )
         power = list(load_workbook(io.BytesIO(data), read_only=True)["power"].iter_rows(values_only=True))[2:]
         column = 4 if shape == "daily" else 3
         assert len(power) == power_rows and sum(row[column] for row in power) == pytest.approx(power_kwh)
 
 
 def test_green_button_export_validates_and_holds_every_reading(session_factory, settings, world):
-    data, plan = export_bytes(session_factory, settings, OPERATOR, site=str(world.bakery), format="espi", shape="interval",
-                              **{"from": "2024-03-31", "to": "2024-10-27"})
+    data, plan = export_bytes(
+        session_factory,
+        settings,
+        OPERATOR,
+        site=str(world.bakery),
+        format="espi",
+        shape="interval",
+        **{"from": "2024-03-31", "to": "2024-10-27"},
+    )
     assert validate_espi(data) == []
     assert data.count(b"<espi:IntervalReading>") + data.count(b"<IntervalReading>") == 96
-    assert plan.media_type == "application/atom+xml" and plan.file_name.endswith("_greenbutton_2024-03-31_2024-10-27.xml")
+    assert plan.media_type == "application/atom+xml" and plan.file_name.endswith(
+        "_greenbutton_2024-03-31_2024-10-27.xml"
+    )
 
 
 def test_every_export_is_audited_at_start_and_at_end_with_the_row_count(session_factory, settings, world):
     viewer = viewer_of(session_factory, world.kestrel_buyer)
-    export_bytes(session_factory, settings, viewer, user_id=world.kestrel_buyer_id, group="all", format="csv",
-                 shape="daily", **{"from": "2024-03-01", "to": "2024-10-31"})
+    export_bytes(
+        session_factory,
+        settings,
+        viewer,
+        user_id=world.kestrel_buyer_id,
+        group="all",
+        format="csv",
+        shape="daily",
+        **{"from": "2024-03-01", "to": "2024-10-31"},
+    )
     with session_factory() as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
     assert [e.action for e in entries] == ["export_started", "export_completed"]
@@ -152,21 +212,35 @@ def test_every_export_is_audited_at_start_and_at_end_with_the_row_count(session_
     assert done.user_id == world.kestrel_buyer_id and done.ip == "192.0.2.1"
     assert sorted(done.detail["site_ids"]) == sorted([world.bakery, world.office, world.boilers])
     assert (done.detail["from"], done.detail["to"], done.detail["shape"], done.detail["format"]) == (
-        "2024-03-01", "2024-10-31", "daily", "csv")
+        "2024-03-01",
+        "2024-10-31",
+        "daily",
+        "csv",
+    )
     assert done.detail["rows"] == 4 and done.detail["status"] == "completed"
     assert "rows" not in entries[0].detail
 
 
 def test_an_aborted_download_is_audited_with_the_rows_so_far(session_factory, settings, world, monkeypatch):
-    monkeypatch.setattr(exporting, "iter_reading_chunks", functools.partial(export_queries.iter_reading_chunks, chunk_rows=10))
+    monkeypatch.setattr(
+        exporting, "iter_reading_chunks", functools.partial(export_queries.iter_reading_chunks, chunk_rows=10)
+    )
     with session_factory() as session:
-        plan = plan_export(session, OPERATOR, parse_export_request(
-            {"group": "all", "from": "2024-03-31", "to": "2024-03-31", "shape": "interval", "format": "csv"}), settings)
+        plan = plan_export(
+            session,
+            OPERATOR,
+            parse_export_request(
+                {"group": "all", "from": "2024-03-31", "to": "2024-03-31", "shape": "interval", "format": "csv"}
+            ),
+            settings,
+        )
     stream = stream_export(session_factory, plan, user_id=None, ip=None, via="test")
     next(stream), next(stream)  # header and the first ten rows
     stream.close()
     with session_factory() as session:
-        actions = [(e.action, e.detail.get("rows")) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        actions = [
+            (e.action, e.detail.get("rows")) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
     assert actions == [("export_started", None), ("export_aborted", 10)]
 
 
@@ -174,11 +248,15 @@ def test_small_chunks_give_the_same_file_and_count(session_factory, settings, wo
     """Daily rows and the audited row count hold when a site's day is split over several chunks."""
     params = {"group": "all", "from": "2024-03-31", "to": "2024-10-27", "shape": "daily"}
     whole = export_csv(session_factory, settings, **params)
-    monkeypatch.setattr(exporting, "iter_reading_chunks", functools.partial(export_queries.iter_reading_chunks, chunk_rows=7))
+    monkeypatch.setattr(
+        exporting, "iter_reading_chunks", functools.partial(export_queries.iter_reading_chunks, chunk_rows=7)
+    )
     chunked = export_csv(session_factory, settings, **params)
     pd.testing.assert_frame_equal(whole, chunked)
     with session_factory() as session:
-        counts = [e.detail["rows"] for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "export_completed"))]
+        counts = [
+            e.detail["rows"] for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "export_completed"))
+        ]
     assert counts == [len(whole), len(whole)] and len(whole) == 5  # Wren's store too: the operator sees all
 
 
@@ -189,7 +267,9 @@ def test_reading_chunks_are_ordered_by_site_then_time_and_bounded(session_factor
     assert max(len(c) for c in chunks) == 25
     frame = pd.concat(chunks, ignore_index=True)
     assert len(frame) == 96 + 22
-    assert frame[["site_id", "start_ts"]].equals(frame[["site_id", "start_ts"]].sort_values(["site_id", "start_ts"]).reset_index(drop=True))
+    assert frame[["site_id", "start_ts"]].equals(
+        frame[["site_id", "start_ts"]].sort_values(["site_id", "start_ts"]).reset_index(drop=True)
+    )
     assert set(frame.loc[frame["site_id"] == world.bakery, "meter_identifier"]) == {BAKERY_MPAN}
 
 
@@ -199,12 +279,25 @@ def test_a_group_exports_only_its_visible_sites(session_factory, settings, world
         group = create_group(session, viewer, "Bakery only", [world.bakery])
         session.commit()
         group_id = str(group.id)
-    rows = export_csv(session_factory, settings, viewer, group=group_id, **{"from": "2024-03-31", "to": "2024-03-31"}, shape="interval")
+    rows = export_csv(
+        session_factory,
+        settings,
+        viewer,
+        group=group_id,
+        **{"from": "2024-03-31", "to": "2024-03-31"},
+        shape="interval",
+    )
     assert len(rows) == 46 and set(rows["site_id"]) == {world.bakery}
     wren = viewer_of(session_factory, world.wren_buyer)
     with session_factory() as session, pytest.raises(AccessDenied):
-        plan_export(session, wren, parse_export_request({"group": group_id, "from": "2024-03-31", "to": "2024-03-31",
-                                                         "shape": "interval", "format": "csv"}), settings)
+        plan_export(
+            session,
+            wren,
+            parse_export_request(
+                {"group": group_id, "from": "2024-03-31", "to": "2024-03-31", "shape": "interval", "format": "csv"}
+            ),
+            settings,
+        )
 
 
 def test_another_organisations_site_is_refused(session_factory, settings, world):
@@ -217,16 +310,50 @@ def test_another_organisations_site_is_refused(session_factory, settings, world)
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"group": "all", "from": "2024-04-02", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "ends (2024-04-01) before"),
-        ({"group": "all", "from": "2024-31-01", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "'from' must be a date"),
-        ({"group": "all", "from": "yesterday", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "'from' must be a date"),
+        (
+            {"group": "all", "from": "2024-04-02", "to": "2024-04-01", "shape": "daily", "format": "csv"},
+            "ends (2024-04-01) before",
+        ),
+        (
+            {"group": "all", "from": "2024-31-01", "to": "2024-04-01", "shape": "daily", "format": "csv"},
+            "'from' must be a date",
+        ),
+        (
+            {"group": "all", "from": "yesterday", "to": "2024-04-01", "shape": "daily", "format": "csv"},
+            "'from' must be a date",
+        ),
         ({"group": "all", "from": "2024-04-01", "shape": "daily", "format": "csv"}, "'to' is required"),
-        ({"group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "weekly", "format": "csv"}, "'shape' must be"),
-        ({"group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "pdf"}, "'format' must be"),
-        ({"group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv", "fuel": "oil"}, "'fuel' must be"),
-        ({"group": "1;drop", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "'group' must be"),
-        ({"site": "abc", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "'site' must be"),
-        ({"site": "1", "group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "not both"),
+        (
+            {"group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "weekly", "format": "csv"},
+            "'shape' must be",
+        ),
+        (
+            {"group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "pdf"},
+            "'format' must be",
+        ),
+        (
+            {
+                "group": "all",
+                "from": "2024-04-01",
+                "to": "2024-04-01",
+                "shape": "daily",
+                "format": "csv",
+                "fuel": "oil",
+            },
+            "'fuel' must be",
+        ),
+        (
+            {"group": "1;drop", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"},
+            "'group' must be",
+        ),
+        (
+            {"site": "abc", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"},
+            "'site' must be",
+        ),
+        (
+            {"site": "1", "group": "all", "from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"},
+            "not both",
+        ),
         ({"from": "2024-04-01", "to": "2024-04-01", "shape": "daily", "format": "csv"}, "give a 'group'"),
     ],
 )
@@ -238,7 +365,10 @@ def test_bad_parameters_are_named(params, message):
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        (ExportRequest("group", "all", dt.date(2023, 1, 1), dt.date(2024, 3, 1), "interval", "csv"), "at most 400 days"),
+        (
+            ExportRequest("group", "all", dt.date(2023, 1, 1), dt.date(2024, 3, 1), "interval", "csv"),
+            "at most 400 days",
+        ),
         (ExportRequest("group", "all", SPRING, SPRING, "daily", "espi"), "interval data only"),
         (ExportRequest("site", "0", SPRING, SPRING, "interval", "csv"), "you may not see"),
     ],
@@ -271,11 +401,31 @@ def test_portfolio_of_half_hourly_and_hourly_meters_is_summed_per_hour(session_f
     from tests.exports.export_world import SPRING_START_TS, _load, _series
 
     with transaction(session_factory) as session:
-        hourly = _load(session, "KESTREL-01", [_series("1900000000048", "mpan", "power", SPRING_START_TS + 3600 * np.arange(3),
-                                                       3600, np.full(3, 4.0), name="Kestrel Depot")])[0]
+        hourly = _load(
+            session,
+            "KESTREL-01",
+            [
+                _series(
+                    "1900000000048",
+                    "mpan",
+                    "power",
+                    SPRING_START_TS + 3600 * np.arange(3),
+                    3600,
+                    np.full(3, 4.0),
+                    name="Kestrel Depot",
+                )
+            ],
+        )[0]
     viewer = viewer_of(session_factory, world.kestrel_buyer)
-    rows = export_csv(session_factory, settings, viewer, group="all", fuel="power", shape="portfolio",
-                      **{"from": "2024-03-31", "to": "2024-03-31"})
+    rows = export_csv(
+        session_factory,
+        settings,
+        viewer,
+        group="all",
+        fuel="power",
+        shape="portfolio",
+        **{"from": "2024-03-31", "to": "2024-03-31"},
+    )
     assert len(rows) == 23  # hours of the spring day, not half hours
     assert rows["energy_kwh"].sum() == pytest.approx(33.0 + 12.0)
     assert list(rows["sites_reporting"][:6]) == [3, 3, 3, 2, 2, 1]  # bakery + office (to 05:00) + depot (to 03:00)

@@ -21,7 +21,9 @@ from tests.exports import GAS_ESTIMATED, POWER_MISSING, TOTALS, iter_chunks, mak
 
 
 def local_labels(rows: pd.DataFrame) -> list[str]:
-    return [f"{start:%Y-%m-%d %H:%M}{offset}" for start, offset in zip(rows["local_start"], rows["utc_offset"], strict=True)]
+    return [
+        f"{start:%Y-%m-%d %H:%M}{offset}" for start, offset in zip(rows["local_start"], rows["utc_offset"], strict=True)
+    ]
 
 
 def test_interval_rows_keep_exactly_the_readings_given():
@@ -54,7 +56,10 @@ def test_autumn_day_repeats_the_hour_with_its_offset():
     assert list(gas["utc_start"].iloc[1:3]) == [pd.Timestamp("2024-10-27 00:00"), pd.Timestamp("2024-10-27 01:00")]
     power = rows[(rows["site_id"] == 1) & (rows["local_start"] > "2024-10-01")]
     # power misses the second 01:00 and 01:30 (GMT): only the BST ones remain
-    assert [label for label in local_labels(power) if " 01:" in label] == ["2024-10-27 01:00+01:00", "2024-10-27 01:30+01:00"]
+    assert [label for label in local_labels(power) if " 01:" in label] == [
+        "2024-10-27 01:00+01:00",
+        "2024-10-27 01:30+01:00",
+    ]
 
 
 def test_local_times_of_a_fixed_offset_zone():
@@ -85,7 +90,9 @@ def test_daily_rows_match_hand_totals_however_the_stream_is_cut(chunk_rows):
 def test_daily_expectation_agrees_with_coverage_analytics():
     daily = compute_daily_rows(make_readings())
     for row in daily.itertuples():
-        assert row.expected_intervals == compute_expected_intervals(row.local_date, row.local_date, "Europe/London", row.interval_seconds)
+        assert row.expected_intervals == compute_expected_intervals(
+            row.local_date, row.local_date, "Europe/London", row.interval_seconds
+        )
 
 
 def test_portfolio_sums_per_fuel_and_interval_and_counts_sites():
@@ -103,7 +110,11 @@ def test_portfolio_sums_per_fuel_and_interval_and_counts_sites():
     assert gas.loc[GAS_ESTIMATED, "energy_kwh"] == 3.456789
     rows = compute_portfolio_rows(aggregated, "Europe/London")
     assert len(rows) == len(aggregated)
-    assert local_labels(rows[rows["fuel"] == "gas"])[:3] == ["2024-03-31 00:00+00:00", "2024-03-31 02:00+01:00", "2024-03-31 03:00+01:00"]
+    assert local_labels(rows[rows["fuel"] == "gas"])[:3] == [
+        "2024-03-31 00:00+00:00",
+        "2024-03-31 02:00+01:00",
+        "2024-03-31 03:00+01:00",
+    ]
 
 
 def test_whole_groups_are_never_split():

@@ -4,8 +4,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from portfolio.exports import ExportError, write_export
-from portfolio.exports import xlsx_writer
+from portfolio.exports import ExportError, write_export, xlsx_writer
 from portfolio.exports.shapes import compute_portfolio_intervals
 from tests.exports import POWER_MPAN, POWER_NAME, TOTALS, iter_chunks, make_meta, make_readings
 
@@ -26,7 +25,15 @@ def test_interval_workbook_has_a_sheet_per_fuel_with_units_and_range():
     title = power[0][0]
     assert "kWh" in title and "2024-03-31 to 2024-10-27" in title and "Europe/London" in title and "power" in title
     assert power[1] == (
-        "site_id", "site_name", "MPAN/MPRN", "local_start", "utc_offset", "utc_start [UTC]", "interval [s]", "energy [kWh]", "quality",
+        "site_id",
+        "site_name",
+        "MPAN/MPRN",
+        "local_start",
+        "utc_offset",
+        "utc_start [UTC]",
+        "interval [s]",
+        "energy [kWh]",
+        "quality",
     )
     data = power[2:]
     assert len(data) == 94  # 46 + 48: the gap is not filled

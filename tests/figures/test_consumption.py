@@ -14,13 +14,21 @@ from portfolio.figures.heatmap import make_load_profile_figure
 LONDON = "Europe/London"
 
 
-def _frame(day: dt.date, resolution: str = "hh", *, gap: slice | None = None, estimated: tuple[int, ...] = ()) -> pd.DataFrame:
+def _frame(
+    day: dt.date, resolution: str = "hh", *, gap: slice | None = None, estimated: tuple[int, ...] = ()
+) -> pd.DataFrame:
     axis = compute_local_axis(*local_range_ts(day, day, LONDON), resolution, LONDON)
     energy = np.linspace(1.0, 2.0, len(axis))
     if gap is not None:
         energy[gap] = np.nan
-    series = pd.DataFrame({"start_ts": axis["start_ts"], "energy_kwh": energy, "sites_reporting": 1,
-                           "estimated_intervals": [1 if n in estimated else 0 for n in range(len(axis))]})
+    series = pd.DataFrame(
+        {
+            "start_ts": axis["start_ts"],
+            "energy_kwh": energy,
+            "sites_reporting": 1,
+            "estimated_intervals": [1 if n in estimated else 0 for n in range(len(axis))],
+        }
+    )
     series = series.dropna(subset=["energy_kwh"])  # a gap is a missing row, as the database returns it
     return compute_grid_series(series, axis)
 
@@ -61,14 +69,26 @@ def test_clock_change_days_have_46_and_50_local_half_hours() -> None:
 
 def _temperature(now: dt.datetime) -> pd.DataFrame:
     hours = pd.date_range(now - dt.timedelta(hours=5), periods=10, freq="h")
-    return pd.DataFrame({"local_time": hours, "label": hours.strftime("%H:%M"), "temperature_c": np.arange(10.0),
-                         "forecast": hours > now})
+    return pd.DataFrame(
+        {
+            "local_time": hours,
+            "label": hours.strftime("%H:%M"),
+            "temperature_c": np.arange(10.0),
+            "forecast": hours > now,
+        }
+    )
 
 
 def test_forecast_is_dashed_after_the_last_observation_with_the_future_shaded_and_today_marked() -> None:
     now = dt.datetime(2024, 6, 3, 12)
-    figure = make_consumption_figure(_frame(dt.date(2024, 6, 3)), resolution="hh", fuel="power",
-                                     temperature=_temperature(now), temperature_label="Temperature at london", now_local=now)
+    figure = make_consumption_figure(
+        _frame(dt.date(2024, 6, 3)),
+        resolution="hh",
+        fuel="power",
+        temperature=_temperature(now),
+        temperature_label="Temperature at london",
+        now_local=now,
+    )
     observed, forecast = (t for t in figure.data if t.name and t.name.startswith("Temperature"))
     assert observed.line.dash is None and forecast.line.dash == "dash"
     assert forecast.name == "Temperature at london forecast" and forecast.yaxis == "y2"
@@ -82,8 +102,14 @@ def test_forecast_is_dashed_after_the_last_observation_with_the_future_shaded_an
 
 def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
     label = "Consumption-weighted mean temperature (2 locations: bedford, london)"
-    figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), "hour"), resolution="hour", fuel="power", portfolio=True,
-                                     temperature=_temperature(dt.datetime(2024, 6, 4)), temperature_label=label)
+    figure = make_consumption_figure(
+        _frame(dt.date(2024, 6, 3), "hour"),
+        resolution="hour",
+        fuel="power",
+        portfolio=True,
+        temperature=_temperature(dt.datetime(2024, 6, 4)),
+        temperature_label=label,
+    )
     assert label in [t.name for t in figure.data]
     assert "1 site reporting" in figure.data[0].customdata[0][1]
 

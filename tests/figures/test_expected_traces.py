@@ -10,14 +10,23 @@ from portfolio.figures.consumption import make_consumption_figure
 
 def _frame() -> pd.DataFrame:
     local = pd.date_range("2026-11-20", periods=5, freq="D")
-    return pd.DataFrame({"start_ts": local.as_unit("s").asi8, "local_time": local, "label": local.strftime("%d %b"),
-                         "energy_kwh": [10.0, np.nan, 12.0, np.nan, np.nan], "sites_reporting": [1, 0, 1, 0, 0],
-                         "estimated_intervals": 0})
+    return pd.DataFrame(
+        {
+            "start_ts": local.as_unit("s").asi8,
+            "local_time": local,
+            "label": local.strftime("%d %b"),
+            "energy_kwh": [10.0, np.nan, 12.0, np.nan, np.nan],
+            "sites_reporting": [1, 0, 1, 0, 0],
+            "estimated_intervals": 0,
+        }
+    )
 
 
 def test_expected_line_in_a_shaded_band_continues_past_the_readings() -> None:
     frame = _frame()
-    expected = frame[["local_time"]].assign(expected_kwh=[9.0, 10.0, 11.0, 12.0, 13.0], lower_kwh=[7.0] * 5, upper_kwh=[15.0] * 5)
+    expected = frame[["local_time"]].assign(
+        expected_kwh=[9.0, 10.0, 11.0, 12.0, 13.0], lower_kwh=[7.0] * 5, upper_kwh=[15.0] * 5
+    )
     figure = make_consumption_figure(frame, resolution="day", fuel="power", expected=expected)
     by_name = {trace.name: trace for trace in figure.data}
     line = by_name["Expected (temperature model)"]

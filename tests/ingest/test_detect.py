@@ -10,15 +10,18 @@ from portfolio.ingest.records import ImportFormatError
 DATA = Path(__file__).parent.parent / "data"
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("abridged_electric_containerized.xml", "espi-xml"),
-    ("ngma_gas_provider_2024-07-16.xml", "espi-xml"),  # prefixed namespaces
-    ("lcl_halfhourly_dst_weeks_3households.csv", "hh-csv-long"),
-    ("wide_synthetic_mac000002_dst_2013.csv", "hh-csv-wide"),
-    ("uk-tempC-sample-1_2.csv.gz", "weather-csv"),
-    ("metoffice_bedford_2019.csv.gz", "weather-csv"),
-    ("ucam_b0_electricity_2019.csv.gz", "hh-csv-long"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("abridged_electric_containerized.xml", "espi-xml"),
+        ("ngma_gas_provider_2024-07-16.xml", "espi-xml"),  # prefixed namespaces
+        ("lcl_halfhourly_dst_weeks_3households.csv", "hh-csv-long"),
+        ("wide_synthetic_mac000002_dst_2013.csv", "hh-csv-wide"),
+        ("uk-tempC-sample-1_2.csv.gz", "weather-csv"),
+        ("metoffice_bedford_2019.csv.gz", "weather-csv"),
+        ("ucam_b0_electricity_2019.csv.gz", "hh-csv-long"),
+    ],
+)
 def test_format_comes_from_content(name, kind):
     path = DATA / name
     data = path.read_bytes()

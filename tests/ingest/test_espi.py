@@ -40,7 +40,12 @@ def test_coastal_year_is_8760_hourly_readings_in_utc():
     assert (np.diff(readings["start_ts"]) == 3600).all()  # UTC epoch: no clock-change holes or repeats
     assert readings["start_ts"].iloc[0] == 1293868800  # 2011-01-01 08:00 UTC = midnight Pacific
     assert meter.identifier.endswith("/RetailCustomer/5/UsagePoint/1")
-    assert (meter.identifier_kind, meter.fuel, meter.direction, meter.name) == ("espi", "power", "import", "Coastal Multi-Family")
+    assert (meter.identifier_kind, meter.fuel, meter.direction, meter.name) == (
+        "espi",
+        "power",
+        "import",
+        "Coastal Multi-Family",
+    )
     assert meter.time_zone == "America/Los_Angeles"
     assert (readings["original_unit"] == "Wh").all()
     assert np.allclose(readings["energy_kwh"], readings["original_value"] / 1000)
@@ -101,7 +106,13 @@ def ngma_with_distinct_starts(tmp_path: Path, *extra: tuple[str, str]) -> Path:
 def test_prefixed_namespaces_parse_and_missing_uom_is_refused(tmp_path):
     with pytest.raises(ImportFormatError, match="has no uom"):
         parse(ngma_with_distinct_starts(tmp_path))
-    path = ngma_with_distinct_starts(tmp_path, ("<ns:ReadingType/>", "<ns:ReadingType><ns:powerOfTenMultiplier>-3</ns:powerOfTenMultiplier><ns:uom>169</ns:uom></ns:ReadingType>"))
+    path = ngma_with_distinct_starts(
+        tmp_path,
+        (
+            "<ns:ReadingType/>",
+            "<ns:ReadingType><ns:powerOfTenMultiplier>-3</ns:powerOfTenMultiplier><ns:uom>169</ns:uom></ns:ReadingType>",
+        ),
+    )
     [meter] = parse(path).meters
     assert len(meter.readings) == 36
     # each block's <interval> start also took a number, so readings got the odd ones; .66136 rounds up
@@ -119,8 +130,12 @@ def test_unknown_unit_code_is_named(tmp_path):
 
 
 def test_reverse_flow_is_export_and_time_zone_rules(tmp_path):
-    export = variant(tmp_path, ABRIDGED_ELECTRIC, ("<flowDirection>1</flowDirection>", "<flowDirection>19</flowDirection>"),
-                     ("<tzOffset>-28800</tzOffset>", "<tzOffset>0</tzOffset>"))
+    export = variant(
+        tmp_path,
+        ABRIDGED_ELECTRIC,
+        ("<flowDirection>1</flowDirection>", "<flowDirection>19</flowDirection>"),
+        ("<tzOffset>-28800</tzOffset>", "<tzOffset>0</tzOffset>"),
+    )
     [meter] = parse(export).meters
     assert meter.direction == "export"
     assert meter.time_zone == "Europe/London"
@@ -143,7 +158,12 @@ def test_conflicting_readings_name_block_and_reading(tmp_path):
     with pytest.raises(ImportFormatError) as caught:
         parse(path)
     assert "IntervalBlock 1 / IntervalReading 2" in caught.value.where
-    identical = variant(tmp_path, ABRIDGED_ELECTRIC, ("<start>1293872400</start>", "<start>1293868800</start>"), ("<value>430</value>", "<value>450</value>"))
+    identical = variant(
+        tmp_path,
+        ABRIDGED_ELECTRIC,
+        ("<start>1293872400</start>", "<start>1293868800</start>"),
+        ("<value>430</value>", "<value>450</value>"),
+    )
     assert len(parse(identical).meters[0].readings) == 7  # an identical repeat is kept once
 
 
@@ -162,7 +182,7 @@ def test_two_meter_readings_of_one_usage_point_get_their_own_identifiers(tmp_pat
         '<link rel="self" href="https://x/UsagePoint/1/MeterReading/02"/>'
         '<link rel="up" href="https://services.greenbuttondata.org/DataCustodian/espi/1_1/resource/RetailCustomer/3/UsagePoint/1/MeterReading"/>'
         '<link rel="related" href="https://x/IntervalBlock/174"/><link rel="related" href="https://x/ReadingType/19"/>'
-        "<title>Export</title><content><MeterReading xmlns=\"http://naesb.org/espi\"/></content></entry>"
+        '<title>Export</title><content><MeterReading xmlns="http://naesb.org/espi"/></content></entry>'
         '<entry><id>urn:uuid:rt19</id><link rel="self" href="https://x/ReadingType/19"/>'
         '<content><ReadingType xmlns="http://naesb.org/espi"><flowDirection>19</flowDirection><uom>72</uom></ReadingType></content></entry>'
     )

@@ -134,7 +134,9 @@ def test_wide_empty_cell_mid_day_is_a_gap(tmp_path):
 
 
 def test_identical_duplicates_are_kept_once_and_conflicting_ones_refused(tmp_path):
-    same = "MPAN,datetime,kWh\n" + f"{MPAN},2024-01-01 00:00,1.5\n{MPAN},2024-01-01 00:30,2\n{MPAN},2024-01-01 00:00,1.5\n"
+    same = (
+        "MPAN,datetime,kWh\n" + f"{MPAN},2024-01-01 00:00,1.5\n{MPAN},2024-01-01 00:30,2\n{MPAN},2024-01-01 00:00,1.5\n"
+    )
     [meter] = parse(write(tmp_path, same)).meters
     assert meter.readings["energy_kwh"].tolist() == [1.5, 2.0]
     clash = same.replace("00:00,1.5\n", "00:00,1.6\n", 1)
@@ -157,7 +159,9 @@ def test_bad_date_names_line_and_text(tmp_path):
     assert caught.value.where == "line 3" and "'2024-13-45 00:30'" in caught.value.problem
 
 
-@pytest.mark.parametrize(("value", "message"), [("-0.5", "negative"), ("2e6", "not plausible"), ("inf", "finite"), ("abc", "not a number")])
+@pytest.mark.parametrize(
+    ("value", "message"), [("-0.5", "negative"), ("2e6", "not plausible"), ("inf", "finite"), ("abc", "not a number")]
+)
 def test_impossible_energy_is_refused_with_its_line(tmp_path, value, message):
     text = f"MPAN,datetime,kWh\n{MPAN},2024-01-01 00:00,1\n{MPAN},2024-01-01 00:30,{value}\n"
     with pytest.raises(ImportFormatError, match=message) as caught:
@@ -184,7 +188,9 @@ def test_gas_volume_is_converted_and_kept(tmp_path):
 def test_wrong_columns_list_found_and_expected(tmp_path):
     with pytest.raises(ImportFormatError) as caught:
         parse(write(tmp_path, "meter,when,amount\nM1,2024-01-01,1\n"))
-    assert "['meter', 'when', 'amount']" in caught.value.problem and "expected a timestamp column" in caught.value.problem
+    assert (
+        "['meter', 'when', 'amount']" in caught.value.problem and "expected a timestamp column" in caught.value.problem
+    )
 
 
 def test_meter_column_or_meter_argument_is_required(tmp_path):
@@ -204,10 +210,18 @@ def test_offsets_are_respected(tmp_path):
 
 
 def test_end_stamped_readings_are_shifted_to_their_start(tmp_path):
-    path = write(tmp_path, "MPAN,Period End,kWh,Estimated\n" + "".join(f"{MPAN},01/02/2024 0{h}:00,1,{f}\n" for h, f in [(1, "A"), (2, "E"), (3, "A")]))
+    path = write(
+        tmp_path,
+        "MPAN,Period End,kWh,Estimated\n"
+        + "".join(f"{MPAN},01/02/2024 0{h}:00,1,{f}\n" for h, f in [(1, "A"), (2, "E"), (3, "A")]),
+    )
     [meter] = parse(path).meters
     assert meter.readings["interval_seconds"].tolist() == [3600] * 3
-    assert meter.readings["start_ts"].tolist() == [utc("2024-02-01 00:00"), utc("2024-02-01 01:00"), utc("2024-02-01 02:00")]
+    assert meter.readings["start_ts"].tolist() == [
+        utc("2024-02-01 00:00"),
+        utc("2024-02-01 01:00"),
+        utc("2024-02-01 02:00"),
+    ]
     assert meter.readings["estimated"].tolist() == [False, True, False]
 
 

@@ -33,7 +33,7 @@ from portfolio.models import (
     WeatherReading,
 )
 
-JAN_2024 = int(dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+JAN_2024 = int(dt.datetime(2024, 1, 1, tzinfo=dt.UTC).timestamp())
 SHA = "0" * 64
 
 
@@ -78,8 +78,12 @@ def stored(session: Session) -> list[tuple[int, int, float, bool]]:
 def daily(session: Session) -> list[tuple[int, dt.date, float, int, int, int]]:
     rows = session.execute(
         select(
-            DailyUsage.site_id, DailyUsage.local_date, DailyUsage.energy_kwh, DailyUsage.intervals,
-            DailyUsage.estimated_intervals, DailyUsage.interval_seconds,
+            DailyUsage.site_id,
+            DailyUsage.local_date,
+            DailyUsage.energy_kwh,
+            DailyUsage.intervals,
+            DailyUsage.estimated_intervals,
+            DailyUsage.interval_seconds,
         ).order_by(DailyUsage.site_id, DailyUsage.local_date)
     )
     return [tuple(r) for r in rows]
@@ -93,7 +97,10 @@ def test_new_meter_creates_site_in_unassigned_organisation(session: Session) -> 
     assert site.organisation.account_number == UNASSIGNED_ACCOUNT
     assert site.organisation.name == "Unassigned"
     assert (site.name, site.fuel.value, site.meter_type, site.time_zone) == (
-        "1234567890126", "power", MeterType.HH, "Europe/London",
+        "1234567890126",
+        "power",
+        MeterType.HH,
+        "Europe/London",
     )
     assert session.scalars(select(Meter.identifier)).all() == ["1234567890126"]
     record = session.scalars(select(ImportRecord)).one()
@@ -112,8 +119,13 @@ def test_org_account_places_new_sites_and_unknown_account_is_an_error(session: S
     assert site.meter_type is MeterType.SMART
 
     with pytest.raises(LoaderError, match="NOPE-404"):
-        load_parsed(session, parsed(series("MAC000003", half_hours(JAN_2024, 4))), organisation_account="NOPE-404",
-                    filename="x.csv", sha256=SHA)
+        load_parsed(
+            session,
+            parsed(series("MAC000003", half_hours(JAN_2024, 4))),
+            organisation_account="NOPE-404",
+            filename="x.csv",
+            sha256=SHA,
+        )
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Site)) == 1
     assert session.scalar(select(func.count()).select_from(Organisation)) == 1  # no Unassigned created either
@@ -156,7 +168,7 @@ def test_changed_value_replaces_and_updates_daily_usage(session: Session) -> Non
 
     assert summary.readings == 1
     assert session.scalar(select(Reading.energy_kwh).where(Reading.start_ts == JAN_2024 + 10 * 1800)) == 99.0
-    (_, _, energy, intervals, _, _), = daily(session)
+    ((_, _, energy, intervals, _, _),) = daily(session)
     assert energy == pytest.approx(changed["energy_kwh"].sum())
     assert intervals == 48
 
@@ -185,7 +197,8 @@ def test_repeated_start_in_one_frame_keeps_the_actual(session: Session) -> None:
     frame = pd.concat([half_hours(JAN_2024, 2), half_hours(JAN_2024, 1, seed=3, estimated=True)], ignore_index=True)
     load(session, parsed(series("A", frame)))
     assert [(ts, kwh, est) for _, ts, kwh, est in stored(session)] == [
-        (JAN_2024, frame["energy_kwh"][0], False), (JAN_2024 + 1800, frame["energy_kwh"][1], False),
+        (JAN_2024, frame["energy_kwh"][0], False),
+        (JAN_2024 + 1800, frame["energy_kwh"][1], False),
     ]
 
 
@@ -207,8 +220,9 @@ def test_failed_load_leaves_no_partial_state(session: Session, monkeypatch: pyte
     monkeypatch.setattr(loader, "store_clean_readings", fail_on_second_meter)
     changed = half_hours(JAN_2024, 96, seed=7)  # overwrites A's first day and adds a second
     with pytest.raises(RuntimeError):
-        load_parsed(session, parsed(series("A", changed), series("B", half_hours(JAN_2024, 48))),
-                    filename="bad.csv", sha256=SHA)
+        load_parsed(
+            session, parsed(series("A", changed), series("B", half_hours(JAN_2024, 48))), filename="bad.csv", sha256=SHA
+        )
     session.rollback()
 
     after = (stored(session), daily(session), session.scalar(select(func.count()).select_from(ImportRecord)))
@@ -226,7 +240,7 @@ def test_failed_load_leaves_no_partial_state(session: Session, monkeypatch: pyte
 def test_daily_usage_counts_local_days_across_clock_changes(
     session: Session, utc_start: dt.datetime, local_date: dt.date, expected: int
 ) -> None:
-    start = int(utc_start.replace(tzinfo=dt.timezone.utc).timestamp())
+    start = int(utc_start.replace(tzinfo=dt.UTC).timestamp())
     load(session, parsed(series("A", half_hours(start - 4 * 3600, expected + 16))))  # 8 h either side
 
     days = {d: (n, seconds) for _, d, _, n, _, seconds in daily(session)}
@@ -274,7 +288,9 @@ def test_original_values_and_units_are_kept(session: Session) -> None:
 
 
 def test_weather_upsert(session: Session) -> None:
-    temps = pd.DataFrame({"hour_ts": JAN_2024 + 3600 * np.arange(24, dtype=np.int64), "air_temperature_c": np.arange(24.0)})
+    temps = pd.DataFrame(
+        {"hour_ts": JAN_2024 + 3600 * np.arange(24, dtype=np.int64), "air_temperature_c": np.arange(24.0)}
+    )
     summary = load(session, parsed(weather=(WeatherSeries(location="Bedford", temperatures=temps),)))
     assert summary == LoadSummary(sites=0, sites_created=0, readings=0, weather=24)
 
@@ -287,8 +303,9 @@ def test_weather_upsert(session: Session) -> None:
     assert session.scalars(select(WeatherLocation.name)).all() == ["Bedford"]
     assert session.scalar(select(func.count()).select_from(WeatherReading)) == 26
     last = session.scalar(
-        select(WeatherReading.air_temperature_c).where(WeatherReading.hour_ts == JAN_2024 + 23 * 3600,
-                                                       WeatherReading.kind == "observed")
+        select(WeatherReading.air_temperature_c).where(
+            WeatherReading.hour_ts == JAN_2024 + 23 * 3600, WeatherReading.kind == "observed"
+        )
     )
     assert last == 28.0
 
@@ -312,7 +329,9 @@ def test_one_unit_for_every_row_and_no_import_id(session: Session) -> None:
     session.commit()
 
     rows = session.execute(
-        select(Reading.original_value, Reading.original_unit, Reading.import_id).where(Reading.start_ts >= JAN_2024 + 86400)
+        select(Reading.original_value, Reading.original_unit, Reading.import_id).where(
+            Reading.start_ts >= JAN_2024 + 86400
+        )
     ).all()
     assert sorted(tuple(r) for r in rows) == [(1.5, "m3", None), (2.5, "m3", None), (3.5, "m3", None)]
 

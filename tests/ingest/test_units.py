@@ -22,8 +22,20 @@ def test_energy_units_convert_linearly():
     assert isinstance(series, pd.Series) and list(series.index) == [5, 6, 7]
 
 
-@pytest.mark.parametrize(("spelling", "unit"), [("kwh", "kWh"), ("KWh", "kWh"), ("m³", "m3"), ("M3", "m3"), ("therms", "therm"),
-                                                ("wh", "Wh"), ("MWH", "MWh"), ("CCF", "hcf"), ("hcf", "hcf")])
+@pytest.mark.parametrize(
+    ("spelling", "unit"),
+    [
+        ("kwh", "kWh"),
+        ("KWh", "kWh"),
+        ("m³", "m3"),
+        ("M3", "m3"),
+        ("therms", "therm"),
+        ("wh", "Wh"),
+        ("MWH", "MWh"),
+        ("CCF", "hcf"),
+        ("hcf", "hcf"),
+    ],
+)
 def test_common_spellings_are_normalised(spelling, unit):
     assert normalise_unit(spelling) == unit
 

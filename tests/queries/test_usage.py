@@ -18,14 +18,44 @@ def test_usage_totals_over_a_range(session: Session) -> None:
     day = dt.date(2024, 3, 30)
     session.add_all(
         [
-            DailyUsage(site_id=bakery.id, local_date=day, energy_kwh=48.0, intervals=48, estimated_intervals=2, interval_seconds=1800),
-            DailyUsage(site_id=bakery.id, local_date=day + dt.timedelta(days=1), energy_kwh=46.0, intervals=46, estimated_intervals=0, interval_seconds=1800),
-            DailyUsage(site_id=bakery.id, local_date=day + dt.timedelta(days=5), energy_kwh=1000.0, intervals=48, estimated_intervals=0, interval_seconds=1800),
-            DailyUsage(site_id=boilers.id, local_date=day, energy_kwh=10.0, intervals=24, estimated_intervals=0, interval_seconds=3600),
+            DailyUsage(
+                site_id=bakery.id,
+                local_date=day,
+                energy_kwh=48.0,
+                intervals=48,
+                estimated_intervals=2,
+                interval_seconds=1800,
+            ),
+            DailyUsage(
+                site_id=bakery.id,
+                local_date=day + dt.timedelta(days=1),
+                energy_kwh=46.0,
+                intervals=46,
+                estimated_intervals=0,
+                interval_seconds=1800,
+            ),
+            DailyUsage(
+                site_id=bakery.id,
+                local_date=day + dt.timedelta(days=5),
+                energy_kwh=1000.0,
+                intervals=48,
+                estimated_intervals=0,
+                interval_seconds=1800,
+            ),
+            DailyUsage(
+                site_id=boilers.id,
+                local_date=day,
+                energy_kwh=10.0,
+                intervals=24,
+                estimated_intervals=0,
+                interval_seconds=3600,
+            ),
         ]
     )
     session.flush()
-    totals = load_usage_totals(session, [bakery.id, boilers.id, world.birch_sites[0].id], day, day + dt.timedelta(days=1))
+    totals = load_usage_totals(
+        session, [bakery.id, boilers.id, world.birch_sites[0].id], day, day + dt.timedelta(days=1)
+    )
     totals = totals.set_index("site_id")
     assert totals.loc[bakery.id, "energy_kwh"] == 94.0
     assert totals.loc[bakery.id, "intervals"] == 94

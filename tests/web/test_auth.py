@@ -66,8 +66,9 @@ def test_wrong_password_and_unknown_email_get_the_same_message(client: FlaskClie
     assert client.get("/_dash-layout").status_code == 401
 
 
-def test_inactive_user_cannot_log_in(client: FlaskClient, world: World,
-                                     world_session_factory: sessionmaker[Session]) -> None:
+def test_inactive_user_cannot_log_in(
+    client: FlaskClient, world: World, world_session_factory: sessionmaker[Session]
+) -> None:
     with world_session_factory.begin() as session:
         session.execute(update(User).where(User.email == world.customer.email).values(is_active=False))
     response = log_in(client, world.customer.email, world.customer.password)
@@ -75,8 +76,9 @@ def test_inactive_user_cannot_log_in(client: FlaskClient, world: World,
     assert WRONG_CREDENTIALS in response.get_data(as_text=True)
 
 
-def test_deactivating_a_user_ends_their_session(customer_client: FlaskClient, world: World,
-                                                world_session_factory: sessionmaker[Session]) -> None:
+def test_deactivating_a_user_ends_their_session(
+    customer_client: FlaskClient, world: World, world_session_factory: sessionmaker[Session]
+) -> None:
     assert customer_client.get("/_dash-layout").status_code == 200
     with world_session_factory.begin() as session:
         session.execute(update(User).where(User.email == world.customer.email).values(is_active=False))
@@ -115,8 +117,9 @@ def test_the_limit_is_shared_between_workers(make_app: Callable[[], dash.Dash], 
     assert log_in(first_worker, world.customer.email, world.customer.password).status_code == 429
 
 
-def test_the_block_lifts_when_the_window_passes(client: FlaskClient, world: World,
-                                                world_session_factory: sessionmaker[Session]) -> None:
+def test_the_block_lifts_when_the_window_passes(
+    client: FlaskClient, world: World, world_session_factory: sessionmaker[Session]
+) -> None:
     for _ in range(MAX_FAILURES):
         log_in(client, world.customer.email, "not the password")
     with world_session_factory.begin() as session:
@@ -124,8 +127,9 @@ def test_the_block_lifts_when_the_window_passes(client: FlaskClient, world: Worl
     assert log_in(client, world.customer.email, world.customer.password).status_code == 303
 
 
-def test_attempts_are_recorded_with_success_flags(client: FlaskClient, world: World,
-                                                  world_session_factory: sessionmaker[Session]) -> None:
+def test_attempts_are_recorded_with_success_flags(
+    client: FlaskClient, world: World, world_session_factory: sessionmaker[Session]
+) -> None:
     log_in(client, world.customer.email, "not the password")
     log_in(client, world.customer.email, world.customer.password)
     with world_session_factory() as session:
@@ -151,7 +155,9 @@ def test_a_success_resets_the_email_count_only(app: dash.Dash, world: World) -> 
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(
-    settings, world: World, world_session_factory: sessionmaker[Session]  # type: ignore[no-untyped-def]
+    settings,
+    world: World,
+    world_session_factory: sessionmaker[Session],  # type: ignore[no-untyped-def]
 ) -> None:
     from dataclasses import replace
 
@@ -161,7 +167,9 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(
     for proxies, expected_ip in ((0, "127.0.0.1"), (1, "203.0.113.9")):
         client = create_app(replace(settings, trusted_proxies=proxies)).server.test_client()
         token = form_token(client)
-        client.post("/login", data={"email": world.customer.email, "password": "wrong", "csrf_token": token}, headers=forwarded)
+        client.post(
+            "/login", data={"email": world.customer.email, "password": "wrong", "csrf_token": token}, headers=forwarded
+        )
         with world_session_factory() as session:
             last = session.query(LoginAttempt).order_by(LoginAttempt.id.desc()).first()
         assert last is not None and last.ip == expected_ip

@@ -30,7 +30,7 @@ from portfolio.queries.graphs import Scope
 from portfolio.web.graph_view import GraphRequest, make_expected, make_graph
 from tests.conftest import DEMO_TODAY
 
-NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.timezone.utc)
+NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.UTC)
 CUSTOMER = "customer@demo.portfolio.example"  # Granta: 8 power sites
 BROKER = "broker@demo.portfolio.example"  # Fen Edge (6), Northcote (7), Riverside (6) power sites
 RIVERSIDE = "4100917350"
@@ -53,8 +53,11 @@ def _viewer(session: Session, email: str) -> Viewer:
 def _graph(factory: sessionmaker[Session], email: str, request: GraphRequest) -> tuple[dict[str, np.ndarray], str, str]:
     with factory() as session:
         result = make_graph(session, _viewer(session, email), request, now=NOW)
-    traces = {t.name: np.array([np.nan if v is None else v for v in t.y], dtype=float)
-              for t in result.figure.data if t.name in EXPECTED}
+    traces = {
+        t.name: np.array([np.nan if v is None else v for v in t.y], dtype=float)
+        for t in result.figure.data
+        if t.name in EXPECTED
+    }
     return traces, result.note, result.resolution
 
 
@@ -90,8 +93,9 @@ def test_a_large_organisation_reads_the_precomputed_series(
 def _broker_group(factory: sessionmaker[Session]) -> str:
     with transaction(factory) as session:
         viewer = _viewer(session, BROKER)
-        power = session.scalars(select(Site.id).where(Site.organisation_id.in_(viewer.organisation_ids or []),
-                                                      Site.fuel == "power")).all()
+        power = session.scalars(
+            select(Site.id).where(Site.organisation_id.in_(viewer.organisation_ids or []), Site.fuel == "power")
+        ).all()
         assert len(power) == 19
         return str(create_group(session, viewer, "Three clients", power).id)
 
@@ -109,14 +113,19 @@ def test_a_group_reads_its_series_and_a_narrowed_group_says_it_is_too_large(
     with transaction(factory) as session:  # the broker loses Riverside: the group now shows 13 of its 19 sites
         riverside = session.scalar(select(Organisation.id).where(Organisation.account_number == RIVERSIDE))
         user_id = session.scalar(select(User.id).where(User.email == BROKER))
-        session.execute(delete(user_organisations).where(user_organisations.c.user_id == user_id,
-                                                         user_organisations.c.organisation_id == riverside))
+        session.execute(
+            delete(user_organisations).where(
+                user_organisations.c.user_id == user_id, user_organisations.c.organisation_id == riverside
+            )
+        )
     traces, note, _ = _graph(factory, BROKER, request)
     assert traces == {}
     assert " 13 sites · " in note and note.endswith(" · expected consumption is shown for up to 5 sites")
 
 
-def test_an_organisation_not_yet_precomputed_is_added_live(factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_organisation_not_yet_precomputed_is_added_live(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 10)
     refresh_expected_series(factory, NOW)  # the broker's 19 power sites: all three organisations maintained
     with transaction(factory) as session:  # as if Riverside (6 sites) had been linked since the last run
@@ -147,9 +156,10 @@ def test_the_summary_shows_the_next_week_from_the_precomputed_series(
     with factory() as session:
         viewer = _viewer(session, CUSTOMER)
         texts = _texts(make_expected(session, viewer, FORTNIGHT, now=NOW))
-        site_ids = session.scalars(select(Site.id).where(Site.organisation_id.in_(viewer.organisation_ids or []),
-                                                         Site.fuel == "power")).all()
-        today = int(dt.datetime.combine(DEMO_TODAY, dt.time(), dt.timezone.utc).timestamp())  # GMT in November
+        site_ids = session.scalars(
+            select(Site.id).where(Site.organisation_id.in_(viewer.organisation_ids or []), Site.fuel == "power")
+        ).all()
+        today = int(dt.datetime.combine(DEMO_TODAY, dt.time(), dt.UTC).timestamp())  # GMT in November
         sites = pd.DataFrame({"site_id": site_ids, "fuel": "power", "interval_seconds": 3600})
         (live,) = compute_portfolio_summary(session, sites, today - 14 * 86_400, today, today)
     assert live.expected_next_kwh is not None and live.expected_next_range_kwh is not None

@@ -18,8 +18,15 @@ from tests.web.world import World
 
 @pytest.mark.parametrize(
     "path",
-    ["/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/_favicon.ico",
-     "/_dash-component-suites/dash/dcc/dash_core_components.js", "/", "/sites/12"],
+    [
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/_reload-hash",
+        "/_favicon.ico",
+        "/_dash-component-suites/dash/dcc/dash_core_components.js",
+        "/",
+        "/sites/12",
+    ],
 )
 def test_anonymous_json_requests_get_401(client: FlaskClient, path: str) -> None:
     response = client.get(path)
@@ -53,9 +60,16 @@ def test_public_endpoints_answer_anonymous_requests(client: FlaskClient) -> None
 @pytest.mark.parametrize(
     "value, expected",
     [
-        ("/", "/"), ("/sites?org=2", "/sites?org=2"), (None, "/"), ("", "/"),
-        ("https://evil.example/", "/"), ("//evil.example/", "/"), ("/\\evil.example", "/"),
-        ("javascript:alert(1)", "/"), ("sites", "/"), ("/\tevil", "/"),
+        ("/", "/"),
+        ("/sites?org=2", "/sites?org=2"),
+        (None, "/"),
+        ("", "/"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("sites", "/"),
+        ("/\tevil", "/"),
     ],
 )
 def test_safe_next_keeps_only_local_paths(value: str | None, expected: str) -> None:
@@ -94,16 +108,18 @@ def test_callback_with_a_forged_header_is_refused(customer_client: FlaskClient) 
 def test_cross_site_form_posts_are_refused(customer_client: FlaskClient, path: str) -> None:
     """What another site's auto-submitting form or a no-CORS fetch could send along with the cookies."""
     form = customer_client.post(path, data={"output": "x.children"}, headers={"Origin": "https://evil.example"})
-    text = customer_client.post(path, data='{"output": "x.children"}', content_type="text/plain",
-                                headers={"Origin": "https://evil.example"})
+    text = customer_client.post(
+        path, data='{"output": "x.children"}', content_type="text/plain", headers={"Origin": "https://evil.example"}
+    )
     for response in (form, text):
         assert response.status_code in (400, 403)
         assert response.get_json()["error"] == "CSRF token missing or invalid"
     assert customer_client.get("/_dash-layout").status_code == 200  # still signed in: logout was refused
 
 
-def test_token_from_another_session_is_refused(make_app: Callable[[], dash.Dash], customer_client: FlaskClient,
-                                               world: World) -> None:
+def test_token_from_another_session_is_refused(
+    make_app: Callable[[], dash.Dash], customer_client: FlaskClient, world: World
+) -> None:
     stolen = csrf_cookie(customer_client)
     other = make_app().server.test_client()
     log_in(other, world.admin.email, world.admin.password)
@@ -134,10 +150,12 @@ def test_cookies_are_secure_by_default(settings: Settings, world: World) -> None
     try:
         client = app.server.test_client()
         token = form_token(client)
-        response = client.post("/login", base_url="https://localhost",
-                               headers={"Referer": "https://localhost/login"},
-                               data={"email": world.customer.email, "password": world.customer.password,
-                                     "csrf_token": token})
+        response = client.post(
+            "/login",
+            base_url="https://localhost",
+            headers={"Referer": "https://localhost/login"},
+            data={"email": world.customer.email, "password": world.customer.password, "csrf_token": token},
+        )
         session_cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("portfolio_session="))
         assert "Secure" in session_cookie and "HttpOnly" in session_cookie and "SameSite=Lax" in session_cookie
         page = client.get("/", base_url="https://localhost", headers=HTML)
@@ -145,4 +163,3 @@ def test_cookies_are_secure_by_default(settings: Settings, world: World) -> None
         assert "Secure" in csrf and "SameSite=Strict" in csrf and "HttpOnly" not in csrf
     finally:
         app_state(app.server).engine.dispose()
-

@@ -10,8 +10,12 @@ from portfolio.web.sites_table import NO_DATA, site_rows
 def test_site_rows_convert_to_local_dates_across_time_zones() -> None:
     frame = pd.DataFrame(
         {
-            "name": ["Bristol", "Boston"], "organisation": ["A", "A"], "postcode": [None, "02108"],
-            "fuel": ["gas", "power"], "meter_type": ["amr", "smart"], "meter_identifier": [None, "UP-1"],
+            "name": ["Bristol", "Boston"],
+            "organisation": ["A", "A"],
+            "postcode": [None, "02108"],
+            "fuel": ["gas", "power"],
+            "meter_type": ["amr", "smart"],
+            "meter_identifier": [None, "UP-1"],
             "time_zone": ["Europe/London", "America/New_York"],
             "first_reading": pd.to_datetime(["2024-01-01 00:30", "2024-03-01 03:00"], utc=True),
             "last_reading": pd.to_datetime(["2024-07-31 23:30", "2024-03-02 04:00"], utc=True),
@@ -28,9 +32,15 @@ def test_site_rows_convert_to_local_dates_across_time_zones() -> None:
 def test_sites_without_readings_say_so() -> None:
     frame = pd.DataFrame(
         {
-            "name": ["New"], "organisation": ["A"], "postcode": ["CB1 1AA"], "fuel": ["power"],
-            "meter_type": ["hh"], "meter_identifier": ["1000000000000"], "time_zone": ["Europe/London"],
-            "first_reading": pd.to_datetime([None], utc=True), "last_reading": pd.to_datetime([None], utc=True),
+            "name": ["New"],
+            "organisation": ["A"],
+            "postcode": ["CB1 1AA"],
+            "fuel": ["power"],
+            "meter_type": ["hh"],
+            "meter_identifier": ["1000000000000"],
+            "time_zone": ["Europe/London"],
+            "first_reading": pd.to_datetime([None], utc=True),
+            "last_reading": pd.to_datetime([None], utc=True),
         }
     )
     assert site_rows(frame)[0]["first_reading"] == NO_DATA

@@ -33,13 +33,15 @@ class World:
 
 
 def _epoch(year: int, month: int, day: int, hour: int, minute: int = 0) -> int:
-    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.timezone.utc).timestamp())
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp())
 
 
-def _site(session: Session, org: Organisation, name: str, postcode: str, fuel: Fuel, meter: str,
-          kind: IdentifierKind) -> Site:
-    site = Site(organisation=org, name=name, postcode=postcode, fuel=fuel, meter_type=MeterType.HH,
-                time_zone="Europe/London")
+def _site(
+    session: Session, org: Organisation, name: str, postcode: str, fuel: Fuel, meter: str, kind: IdentifierKind
+) -> Site:
+    site = Site(
+        organisation=org, name=name, postcode=postcode, fuel=fuel, meter_type=MeterType.HH, time_zone="Europe/London"
+    )
     site.meters.append(Meter(identifier=meter, kind=kind))
     session.add(site)
     session.flush()

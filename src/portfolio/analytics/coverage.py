@@ -14,8 +14,17 @@ import numpy as np
 import pandas as pd
 
 SITE_LIST_COLUMNS = [
-    "site_id", "name", "fuel", "meter_type", "interval_seconds", "energy_kwh", "share",
-    "intervals", "expected_intervals", "coverage", "last_reading",
+    "site_id",
+    "name",
+    "fuel",
+    "meter_type",
+    "interval_seconds",
+    "energy_kwh",
+    "share",
+    "intervals",
+    "expected_intervals",
+    "coverage",
+    "last_reading",
 ]
 
 
@@ -35,9 +44,7 @@ def compute_expected_intervals(start: dt.date, end: dt.date, time_zone: str, int
     return int(compute_day_lengths_seconds(start, end, time_zone).sum() // interval_seconds)
 
 
-def compute_site_list(
-    sites: pd.DataFrame, usage: pd.DataFrame, start: dt.date, end: dt.date
-) -> pd.DataFrame:
+def compute_site_list(sites: pd.DataFrame, usage: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """One row per site: total [kWh] in range, share of its fuel's total, coverage, last reading.
 
     ``sites``: site_id, name, fuel, meter_type, time_zone, interval_seconds (typical, may be NaN when
@@ -62,7 +69,11 @@ def compute_site_list(
     merged.loc[merged["intervals"] == 0, "coverage"] = 0.0
     fuel_totals = merged.groupby("fuel")["energy_kwh"].transform("sum", min_count=1)
     merged["share"] = merged["energy_kwh"] / fuel_totals
-    return merged[SITE_LIST_COLUMNS].sort_values(["fuel", "energy_kwh"], ascending=[True, False], na_position="last").reset_index(drop=True)
+    return (
+        merged[SITE_LIST_COLUMNS]
+        .sort_values(["fuel", "energy_kwh"], ascending=[True, False], na_position="last")
+        .reset_index(drop=True)
+    )
 
 
 def compute_missing_sites(site_list: pd.DataFrame) -> pd.DataFrame:

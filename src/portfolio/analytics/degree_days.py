@@ -50,9 +50,7 @@ def compute_interval_seconds(index: pd.DatetimeIndex) -> int:
     return SECONDS_PER_DAY if 82_800 <= seconds <= 90_000 else seconds
 
 
-def compute_local_day_of_week(
-    index: pd.DatetimeIndex, time_zone: str, holidays: Iterable[dt.date] = ()
-) -> np.ndarray:
+def compute_local_day_of_week(index: pd.DatetimeIndex, time_zone: str, holidays: Iterable[dt.date] = ()) -> np.ndarray:
     """Local day of week 0 (Monday) .. 6 (Sunday); local holidays count as Sunday."""
     local = _require_utc_index(index, "index").tz_convert(time_zone)
     day_of_week = np.asarray(local.day_of_week, dtype=np.int64)
@@ -84,9 +82,7 @@ def compute_local_day_start(index: pd.DatetimeIndex, time_zone: str) -> pd.Datet
     return local.normalize().tz_convert("UTC")
 
 
-def compute_interval_temperature(
-    temperature_c: pd.Series, index: pd.DatetimeIndex, window_hours: int = 1
-) -> pd.Series:
+def compute_interval_temperature(temperature_c: pd.Series, index: pd.DatetimeIndex, window_hours: int = 1) -> pd.Series:
     """Air temperature at each interval start [°C], linearly interpolated from hourly values.
 
     ``window_hours`` > 1 uses the trailing mean over that many hours (thermal inertia). Intervals more
@@ -115,9 +111,7 @@ def compute_interval_temperature(
     return pd.Series(values, index=index, name="temperature_c")
 
 
-def compute_daily_mean_temperature(
-    temperature_c: pd.Series, time_zone: str, min_hours: int = 18
-) -> pd.Series:
+def compute_daily_mean_temperature(temperature_c: pd.Series, time_zone: str, min_hours: int = 18) -> pd.Series:
     """Mean air temperature of each local day [°C], indexed by the UTC instant of local midnight.
 
     Days with fewer than ``min_hours`` hourly observations get no value.

@@ -38,11 +38,13 @@ def compute_site_buckets(forecast: pd.DataFrame, resolution: str) -> pd.DataFram
         frame = forecast[["expected_kwh", "standard_error_kwh"]].dropna(subset=["expected_kwh"])
     else:
         frame = _to_buckets(forecast, BUCKET_SECONDS[resolution])
-    return pd.DataFrame({
-        "start_ts": frame.index.as_unit("s").asi8,
-        "expected_kwh": frame["expected_kwh"].to_numpy(dtype="float64"),
-        "variance_kwh2": np.square(frame["standard_error_kwh"].fillna(0.0).to_numpy(dtype="float64")),
-    })
+    return pd.DataFrame(
+        {
+            "start_ts": frame.index.as_unit("s").asi8,
+            "expected_kwh": frame["expected_kwh"].to_numpy(dtype="float64"),
+            "variance_kwh2": np.square(frame["standard_error_kwh"].fillna(0.0).to_numpy(dtype="float64")),
+        }
+    )
 
 
 def sum_site_buckets(buckets: pd.DataFrame) -> pd.DataFrame:
@@ -51,9 +53,12 @@ def sum_site_buckets(buckets: pd.DataFrame) -> pd.DataFrame:
     ``sites`` counts the site rows summed in each bucket; variances add (site errors independent).
     """
     if buckets.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c in ("start_ts", "sites") else "float64") for c in SUM_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in ("start_ts", "sites") else "float64") for c in SUM_COLUMNS}
+        )
     summed = buckets.groupby("start_ts", sort=True).agg(
-        expected_kwh=("expected_kwh", "sum"), variance_kwh2=("variance_kwh2", "sum"), sites=("expected_kwh", "size"))
+        expected_kwh=("expected_kwh", "sum"), variance_kwh2=("variance_kwh2", "sum"), sites=("expected_kwh", "size")
+    )
     return summed.reset_index()[SUM_COLUMNS].astype({"start_ts": "int64", "sites": "int64"})
 
 
@@ -84,13 +89,15 @@ def compute_expected_bounds(sums: pd.DataFrame, z: float = Z_90) -> pd.DataFrame
         return pd.DataFrame(columns=EXPECTED_COLUMNS)
     expected = sums["expected_kwh"].to_numpy(dtype="float64")
     spread = z * np.sqrt(np.clip(sums["variance_kwh2"].to_numpy(dtype="float64"), 0, None))
-    return pd.DataFrame({
-        "start_ts": sums["start_ts"].to_numpy(dtype="int64"),
-        "expected_kwh": expected,
-        "lower_kwh": np.clip(expected - spread, 0, None),
-        "upper_kwh": expected + spread,
-        "sites": sums["sites"].to_numpy(dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "start_ts": sums["start_ts"].to_numpy(dtype="int64"),
+            "expected_kwh": expected,
+            "lower_kwh": np.clip(expected - spread, 0, None),
+            "upper_kwh": expected + spread,
+            "sites": sums["sites"].to_numpy(dtype="int64"),
+        }
+    )
 
 
 def compute_expected_total(sums: pd.DataFrame, z: float = Z_90) -> tuple[float, tuple[float, float]] | None:

@@ -104,8 +104,13 @@ def normal_quantile(level: float) -> float:
 
 
 def compute_term_columns(
-    temperature_c: np.ndarray, season_c: np.ndarray, groups: np.ndarray, terms: tuple[str, ...],
-    heating_c: float | None, cooling_c: float | None, gate_c: float | None,
+    temperature_c: np.ndarray,
+    season_c: np.ndarray,
+    groups: np.ndarray,
+    terms: tuple[str, ...],
+    heating_c: float | None,
+    cooling_c: float | None,
+    gate_c: float | None,
 ) -> np.ndarray:
     columns = []
     for term in terms:
@@ -163,8 +168,11 @@ class FittedTemperatureModel:
         else:
             t = compute_interval_temperature(temperature_c, index, self.temperature_window_hours).to_numpy(dtype=float)
             bins = compute_local_time_of_week(index, self.time_zone, self.interval_seconds, self.holidays)
-        season = (compute_season_temperature(temperature_c, index, self.resolution, t)
-                  if self.heating_season_gate_c is not None else t)
+        season = (
+            compute_season_temperature(temperature_c, index, self.resolution, t)
+            if self.heating_season_gate_c is not None
+            else t
+        )
         return t, season, bins
 
     def predict(
@@ -186,13 +194,22 @@ class FittedTemperatureModel:
         t, season, bins = self._features(temperature_c, index)
         ok = ~np.isnan(t) & (self.bin_counts[bins] > 0)
         t, season, bins, rows = t[ok], season[ok], bins[ok], index[ok]
-        terms = compute_term_columns(t, season, self.bin_occupied[bins], self.terms, self.heating_balance_point_c,
-                              self.cooling_balance_point_c, self.heating_season_gate_c)
+        terms = compute_term_columns(
+            t,
+            season,
+            self.bin_occupied[bins],
+            self.terms,
+            self.heating_balance_point_c,
+            self.cooling_balance_point_c,
+            self.heating_season_gate_c,
+        )
         expected = self.bin_intercepts_kwh[bins] + terms @ self.slopes_kwh_per_k
         centred = terms - self.bin_term_means[bins]
         low, high = self.training_temperature_range_c
-        frame = pd.DataFrame({"expected_kwh": expected, "temperature_c": t,
-                              "extrapolated": (t < low) | (t > high), "intervals": 1}, index=rows)
+        frame = pd.DataFrame(
+            {"expected_kwh": expected, "temperature_c": t, "extrapolated": (t < low) | (t > high), "intervals": 1},
+            index=rows,
+        )
         inverse_counts = 1 / self.bin_counts[bins]
         if per_local_day and self.resolution != "daily":
             day = compute_local_day_start(rows, self.time_zone)
@@ -200,8 +217,12 @@ class FittedTemperatureModel:
             per_bin = pd.Series(inverse_counts).groupby([day, bins]).agg(["sum", "count"])
             bin_part = (per_bin["sum"] * per_bin["count"]).groupby(level=0).sum().to_numpy()
             centred = pd.DataFrame(centred).groupby(day).sum().to_numpy()
-            frame = frame.groupby(day).agg(expected_kwh=("expected_kwh", "sum"), temperature_c=("temperature_c", "mean"),
-                                           extrapolated=("extrapolated", "any"), intervals=("intervals", "sum"))
+            frame = frame.groupby(day).agg(
+                expected_kwh=("expected_kwh", "sum"),
+                temperature_c=("temperature_c", "mean"),
+                extrapolated=("extrapolated", "any"),
+                intervals=("intervals", "sum"),
+            )
             noise = frame["intervals"].to_numpy(dtype=float) * self.daily_sum_variance_inflation
             output_index = frame.index
         else:
@@ -214,7 +235,15 @@ class FittedTemperatureModel:
         frame["standard_error_kwh"] = se
         frame["lower_kwh"] = frame["expected_kwh"] - z * se
         frame["upper_kwh"] = frame["expected_kwh"] + z * se
-        columns = ["expected_kwh", "standard_error_kwh", "lower_kwh", "upper_kwh", "temperature_c", "extrapolated", "intervals"]
+        columns = [
+            "expected_kwh",
+            "standard_error_kwh",
+            "lower_kwh",
+            "upper_kwh",
+            "temperature_c",
+            "extrapolated",
+            "intervals",
+        ]
         return frame[columns].reindex(output_index)
 
     def compute_residuals(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> pd.Series:
@@ -252,10 +281,14 @@ class FittedTemperatureModel:
             raise ValueError(f"unknown model schema {data.get('schema')!r}, expected {SCHEMA!r}")
         k = len(data["terms"])
         return cls(
-            resolution=data["resolution"], interval_seconds=int(data["interval_seconds"]), time_zone=data["time_zone"],
+            resolution=data["resolution"],
+            interval_seconds=int(data["interval_seconds"]),
+            time_zone=data["time_zone"],
             holidays=tuple(dt.date.fromisoformat(day) for day in data["holidays"]),
-            temperature_window_hours=int(data["temperature_window_hours"]), terms=tuple(data["terms"]),
-            heating_balance_point_c=data["heating_balance_point_c"], cooling_balance_point_c=data["cooling_balance_point_c"],
+            temperature_window_hours=int(data["temperature_window_hours"]),
+            terms=tuple(data["terms"]),
+            heating_balance_point_c=data["heating_balance_point_c"],
+            cooling_balance_point_c=data["cooling_balance_point_c"],
             heating_season_gate_c=data.get("heating_season_gate_c"),
             slopes_kwh_per_k=np.asarray(data["slopes_kwh_per_k"], dtype=float),
             slope_p_values=np.asarray(data["slope_p_values"], dtype=float),

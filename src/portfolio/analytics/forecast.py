@@ -162,8 +162,16 @@ class TemperatureModel:
     def _design(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> _Design:
         readings_kwh = readings_kwh.dropna()
         if len(readings_kwh) < 2:
-            return _Design(pd.DatetimeIndex([], tz="UTC"), np.array([]), np.array([]), np.array([]), np.array([], dtype=np.int64),
-                           7, "daily" if self.resolution == "daily" else "interval", SECONDS_PER_DAY)
+            return _Design(
+                pd.DatetimeIndex([], tz="UTC"),
+                np.array([]),
+                np.array([]),
+                np.array([]),
+                np.array([], dtype=np.int64),
+                7,
+                "daily" if self.resolution == "daily" else "interval",
+                SECONDS_PER_DAY,
+            )
         readings_kwh = readings_kwh.set_axis(readings_kwh.index.tz_convert("UTC")).sort_index()
         interval_seconds = compute_interval_seconds(readings_kwh.index)
         if self.resolution == "daily" or interval_seconds == SECONDS_PER_DAY:
@@ -179,9 +187,19 @@ class TemperatureModel:
             bins = compute_local_time_of_week(readings_kwh.index, self.time_zone, interval_seconds, self.holidays)
             resolution, n_bins = "interval", 7 * SECONDS_PER_DAY // interval_seconds
         keep = temperature.notna().to_numpy()
-        season = compute_season_temperature(temperature_c, readings_kwh.index, resolution, temperature.to_numpy(dtype=float))
-        return _Design(readings_kwh.index[keep], readings_kwh.to_numpy(dtype=float)[keep],
-                       temperature.to_numpy(dtype=float)[keep], season[keep], bins[keep], n_bins, resolution, interval_seconds)
+        season = compute_season_temperature(
+            temperature_c, readings_kwh.index, resolution, temperature.to_numpy(dtype=float)
+        )
+        return _Design(
+            readings_kwh.index[keep],
+            readings_kwh.to_numpy(dtype=float)[keep],
+            temperature.to_numpy(dtype=float)[keep],
+            season[keep],
+            bins[keep],
+            n_bins,
+            resolution,
+            interval_seconds,
+        )
 
     def _sufficiency(self, design: _Design) -> DataSufficiency:
         daily = design.resolution == "daily"
@@ -194,10 +212,19 @@ class TemperatureModel:
             reasons.append(f"needs at least {needed_days} days of data with temperatures, has {available_days:g}")
         if counts.min() < needed_bin:
             bin_name = "day of the week" if daily else "interval of the week"
-            reasons.append(f"needs every {bin_name} seen at least {needed_bin} times, "
-                           f"{int((counts < needed_bin).sum())} of {design.n_bins} are not")
-        return DataSufficiency(design.resolution, design.interval_seconds, available_days, needed_days,
-                               int(counts.min()), needed_bin, tuple(reasons))
+            reasons.append(
+                f"needs every {bin_name} seen at least {needed_bin} times, "
+                f"{int((counts < needed_bin).sum())} of {design.n_bins} are not"
+            )
+        return DataSufficiency(
+            design.resolution,
+            design.interval_seconds,
+            available_days,
+            needed_days,
+            int(counts.min()),
+            needed_bin,
+            tuple(reasons),
+        )
 
     def compute_sufficiency(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> DataSufficiency:
         """Report whether ``readings_kwh`` [kWh per interval] and hourly ``temperature_c`` [°C] support a fit."""
@@ -216,8 +243,11 @@ class TemperatureModel:
             design = self._design(readings_kwh, temperature_c)
             sufficiency = self._sufficiency(design)
             if not sufficiency.is_sufficient:
-                raise DataSufficiencyError("; ".join(sufficiency.reasons), needed_days=sufficiency.needed_days,
-                                           available_days=sufficiency.available_days)
+                raise DataSufficiencyError(
+                    "; ".join(sufficiency.reasons),
+                    needed_days=sufficiency.needed_days,
+                    available_days=sufficiency.available_days,
+                )
             occupied = self._occupancy(design)
             fitted = _fit_design(self, design, occupied, sufficiency)
             if self.calibration_holdout <= 0:
@@ -256,8 +286,11 @@ class TemperatureModel:
         error = scored["actual"] - scored["expected_kwh"]
         mean = float(scored["actual"].mean())
         return Calibration(
-            calibrated=True, interval_scale=interval_scale, daily_scale=daily_scale, holdout_points=len(scored),
-            holdout_cvrmse_pct=float(100 * np.sqrt((error ** 2).mean()) / mean),
+            calibrated=True,
+            interval_scale=interval_scale,
+            daily_scale=daily_scale,
+            holdout_points=len(scored),
+            holdout_cvrmse_pct=float(100 * np.sqrt((error**2).mean()) / mean),
             holdout_nmbe_pct=float(100 * error.mean() / mean),
         )
 
@@ -285,9 +318,9 @@ def _fit_design(
     terms_all = [f"{kind}_{group}" for kind in ("heating", "cooling") for group in group_names]
     grid = np.asarray(settings.balance_points_c, dtype=float)
     # one demeaned column per (term, balance point): the bins' fixed effects absorbed (Frisch-Waugh-Lovell)
-    raw = np.column_stack([
-        compute_term_columns(t, season, groups, (term,), bp, bp, None)[:, 0] for term in terms_all for bp in grid
-    ])
+    raw = np.column_stack(
+        [compute_term_columns(t, season, groups, (term,), bp, bp, None)[:, 0] for term in terms_all for bp in grid]
+    )
     # Fortran order: OpenBLAS's threaded syrk on the C-ordered transpose can be 50x slower
     demeaned = np.asfortranarray(raw - _bin_means(raw, bins, counts)[bins])
     y_demeaned = y - _bin_means(y, bins, counts)[bins, 0]
@@ -306,7 +339,9 @@ def _fit_design(
 
     def valid(beta: np.ndarray, rss: np.ndarray, inverse: np.ndarray) -> np.ndarray:
         """Every slope positive and significant (CalTRACK's rule)."""
-        se = np.sqrt(np.maximum(rss / (n - n_bins - beta.shape[-1]), 0)[:, None] * np.diagonal(inverse, axis1=1, axis2=2))
+        se = np.sqrt(
+            np.maximum(rss / (n - n_bins - beta.shape[-1]), 0)[:, None] * np.diagonal(inverse, axis1=1, axis2=2)
+        )
         return ((beta > 0) & (beta > critical_t * se)).all(axis=1)
 
     best: tuple[float, tuple[str, ...], float | None, float | None] = (float(score(rss_bins, 0, 0)), (), None, None)
@@ -318,8 +353,9 @@ def _fit_design(
                 heat, cool = np.nonzero(grid[:, None] <= grid[None, :])
             else:
                 heat = cool = np.arange(len(grid))
-            index = np.column_stack([terms_all.index(term) * len(grid) + (heat if term.startswith("heating") else cool)
-                                     for term in terms])
+            index = np.column_stack(
+                [terms_all.index(term) * len(grid) + (heat if term.startswith("heating") else cool) for term in terms]
+            )
             index = index[usable[index].all(axis=1)]
             if not len(index):
                 continue
@@ -336,28 +372,53 @@ def _fit_design(
             pick = int(np.argmax(adjusted))
             if adjusted[pick] > best[0]:
                 columns = index[pick]
-                heating = [grid[col % len(grid)] for col, term in zip(columns, terms) if term.startswith("heating")]
-                cooling = [grid[col % len(grid)] for col, term in zip(columns, terms) if term.startswith("cooling")]
-                best = (float(adjusted[pick]), terms, float(heating[0]) if heating else None,
-                        float(cooling[0]) if cooling else None)
+                heating = [
+                    grid[col % len(grid)]
+                    for col, term in zip(columns, terms, strict=False)
+                    if term.startswith("heating")
+                ]
+                cooling = [
+                    grid[col % len(grid)]
+                    for col, term in zip(columns, terms, strict=False)
+                    if term.startswith("cooling")
+                ]
+                best = (
+                    float(adjusted[pick]),
+                    terms,
+                    float(heating[0]) if heating else None,
+                    float(cooling[0]) if cooling else None,
+                )
     best_score, terms, heating_c, cooling_c = best
     gate_c = None
     if heating_c is not None and settings.heating_season_gates_c:
-        heating_c, gate_c = _search_gate(settings, design, groups, counts, y_demeaned, terms, heating_c, cooling_c,
-                                         best_score, score, valid)
+        heating_c, gate_c = _search_gate(
+            settings, design, groups, counts, y_demeaned, terms, heating_c, cooling_c, best_score, score, valid
+        )
     return _final_fit(settings, design, occupied, sufficiency, terms, heating_c, cooling_c, gate_c, tss)
 
 
 def _search_gate(
-    settings: TemperatureModel, design: _Design, groups: np.ndarray, counts: np.ndarray, y_demeaned: np.ndarray,
-    terms: tuple[str, ...], heating_c: float, cooling_c: float | None, best_score: float,
-    score: Callable[[np.ndarray, int, int], np.ndarray | float], valid: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    settings: TemperatureModel,
+    design: _Design,
+    groups: np.ndarray,
+    counts: np.ndarray,
+    y_demeaned: np.ndarray,
+    terms: tuple[str, ...],
+    heating_c: float,
+    cooling_c: float | None,
+    best_score: float,
+    score: Callable[[np.ndarray, int, int], np.ndarray | float],
+    valid: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> tuple[float, float | None]:
     """Second stage: a heating-season gate for the chosen terms, the heating balance point free to move nearby."""
     t, season, bins = design.temperature_c, design.season_temperature_c, design.bins
     grid = np.asarray(settings.balance_points_c, dtype=float)
-    candidates = [(bp, gate) for bp in grid[np.abs(grid - heating_c) <= GATE_BALANCE_POINT_SEARCH_C]
-                  for gate in settings.heating_season_gates_c if cooling_c is None or bp <= cooling_c]
+    candidates = [
+        (bp, gate)
+        for bp in grid[np.abs(grid - heating_c) <= GATE_BALANCE_POINT_SEARCH_C]
+        for gate in settings.heating_season_gates_c
+        if cooling_c is None or bp <= cooling_c
+    ]
     if not candidates:
         return heating_c, None
     stacked = np.stack([compute_term_columns(t, season, groups, terms, bp, cooling_c, gate) for bp, gate in candidates])
@@ -367,7 +428,7 @@ def _search_gate(
     usable = (diagonal > 1e-9 * max(1.0, float(diagonal.max()))).all(axis=1)  # a gate never open gives no column
     if not usable.any():
         return heating_c, None
-    candidates = [candidate for candidate, ok in zip(candidates, usable) if ok]
+    candidates = [candidate for candidate, ok in zip(candidates, usable, strict=False) if ok]
     stacked, diagonal = stacked[usable], diagonal[usable]
     sub_gram = sub_gram[usable] + np.eye(len(terms)) * 1e-10 * diagonal.sum(axis=1)[:, None, None]
     inverse = np.linalg.inv(sub_gram)
@@ -382,8 +443,15 @@ def _search_gate(
 
 
 def _final_fit(
-    settings: TemperatureModel, design: _Design, occupied: np.ndarray, sufficiency: DataSufficiency,
-    terms: tuple[str, ...], heating_c: float | None, cooling_c: float | None, gate_c: float | None, tss: float,
+    settings: TemperatureModel,
+    design: _Design,
+    occupied: np.ndarray,
+    sufficiency: DataSufficiency,
+    terms: tuple[str, ...],
+    heating_c: float | None,
+    cooling_c: float | None,
+    gate_c: float | None,
+    tss: float,
 ) -> FittedTemperatureModel:
     y, t, bins = design.energy_kwh, design.temperature_c, design.bins
     n, n_bins, k = len(y), design.n_bins, len(terms)
@@ -406,20 +474,37 @@ def _final_fit(
     variance = rss / dof
     mean = float(y.mean())
     statistics = FitStatistics(
-        n=n, n_parameters=n_bins + k, r_squared=1 - rss / tss if tss > 0 else float("nan"),
+        n=n,
+        n_parameters=n_bins + k,
+        r_squared=1 - rss / tss if tss > 0 else float("nan"),
         adjusted_r_squared=1 - (rss / dof) / (tss / (n - 1)) if tss > 0 else float("nan"),
-        cvrmse_pct=float(100 * np.sqrt(variance) / mean), nmbe_pct=100 * float(residuals.sum()) / (dof * mean),
-        residual_sd_kwh=float(np.sqrt(variance)), mean_kwh=mean,
+        cvrmse_pct=float(100 * np.sqrt(variance) / mean),
+        nmbe_pct=100 * float(residuals.sum()) / (dof * mean),
+        residual_sd_kwh=float(np.sqrt(variance)),
+        mean_kwh=mean,
     )
     return FittedTemperatureModel(
-        resolution=design.resolution, interval_seconds=design.interval_seconds, time_zone=settings.time_zone,
-        holidays=tuple(settings.holidays), temperature_window_hours=settings.temperature_window_hours,
-        terms=tuple(terms), heating_balance_point_c=heating_c, cooling_balance_point_c=cooling_c,
+        resolution=design.resolution,
+        interval_seconds=design.interval_seconds,
+        time_zone=settings.time_zone,
+        holidays=tuple(settings.holidays),
+        temperature_window_hours=settings.temperature_window_hours,
+        terms=tuple(terms),
+        heating_balance_point_c=heating_c,
+        cooling_balance_point_c=cooling_c,
         heating_season_gate_c=gate_c,
-        slopes_kwh_per_k=slopes, slope_p_values=p_values, unscaled_covariance=unscaled,
-        bin_intercepts_kwh=intercepts, bin_counts=counts, bin_term_means=column_means, bin_occupied=occupied,
-        residual_variance_kwh2=variance, daily_sum_variance_inflation=_daily_sum_inflation(design, residuals, variance, settings.time_zone),
-        training_temperature_range_c=(float(t.min()), float(t.max())), statistics=statistics, sufficiency=sufficiency,
+        slopes_kwh_per_k=slopes,
+        slope_p_values=p_values,
+        unscaled_covariance=unscaled,
+        bin_intercepts_kwh=intercepts,
+        bin_counts=counts,
+        bin_term_means=column_means,
+        bin_occupied=occupied,
+        residual_variance_kwh2=variance,
+        daily_sum_variance_inflation=_daily_sum_inflation(design, residuals, variance, settings.time_zone),
+        training_temperature_range_c=(float(t.min()), float(t.max())),
+        statistics=statistics,
+        sufficiency=sufficiency,
     )
 
 
@@ -435,5 +520,3 @@ def _daily_sum_inflation(design: _Design, residuals: np.ndarray, variance: float
     if full.sum() < 7:
         return 1.0
     return float(max(1.0, (sums[full] ** 2).sum() / (sizes[full].sum() * variance)))
-
-

@@ -99,6 +99,9 @@ def backtest(
     return BacktestResult(
         cvrmse_pct=compute_cvrmse_pct(actual, prediction["expected_kwh"]),
         nmbe_pct=compute_nmbe_pct(actual, prediction["expected_kwh"]),
-        n=int(scored.sum()), split_at=pd.Timestamp(split_at), resolution=resolution,
-        interval_coverage=float(inside[scored].mean()) if scored.any() else float("nan"), level=level,
+        n=int(scored.sum()),
+        split_at=pd.Timestamp(split_at),
+        resolution=resolution,
+        interval_coverage=float(inside[scored].mean()) if scored.any() else float("nan"),
+        level=level,
     )

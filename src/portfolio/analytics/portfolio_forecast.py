@@ -56,7 +56,10 @@ def _combine(
     expected = pd.DataFrame({site: site_forecasts[site]["expected_kwh"] for site in site_ids})
     error = pd.DataFrame({site: site_forecasts[site]["standard_error_kwh"] for site in site_ids})
     if mask is not None:
-        expected, error = expected.where(mask.reindex(expected.index).fillna(False)), error.where(mask.reindex(error.index).fillna(False))
+        expected, error = (
+            expected.where(mask.reindex(expected.index).fillna(False)),
+            error.where(mask.reindex(error.index).fillna(False)),
+        )
     correlation = np.eye(len(site_ids))
     uncorrelated = 0
     if residual_correlation is not None:
@@ -78,19 +81,34 @@ def compute_portfolio_forecast(
     """
     expected, error, correlation, uncorrelated = _combine(site_forecasts, residual_correlation, None)
     forecast = _sum_with_interval(expected, error, correlation, level)
-    return PortfolioForecast(forecast, "independent" if residual_correlation is None else "estimated", level,
-                             tuple(site_forecasts), uncorrelated)
+    return PortfolioForecast(
+        forecast,
+        "independent" if residual_correlation is None else "estimated",
+        level,
+        tuple(site_forecasts),
+        uncorrelated,
+    )
 
 
-def _sum_with_interval(expected: pd.DataFrame, error: pd.DataFrame, correlation: np.ndarray, level: float) -> pd.DataFrame:
+def _sum_with_interval(
+    expected: pd.DataFrame, error: pd.DataFrame, correlation: np.ndarray, level: float
+) -> pd.DataFrame:
     errors = error.fillna(0.0).to_numpy()
     variance = np.einsum("ti,ij,tj->t", errors, correlation, errors)
     sites = expected.notna().sum(axis=1).to_numpy()
     total = expected.sum(axis=1, min_count=1).to_numpy()
     se = np.where(sites > 0, np.sqrt(np.clip(variance, 0, None)), np.nan)
     z = normal_quantile(level)
-    return pd.DataFrame({"expected_kwh": total, "standard_error_kwh": se, "lower_kwh": total - z * se,
-                         "upper_kwh": total + z * se, "sites": sites}, index=expected.index)
+    return pd.DataFrame(
+        {
+            "expected_kwh": total,
+            "standard_error_kwh": se,
+            "lower_kwh": total - z * se,
+            "upper_kwh": total + z * se,
+            "sites": sites,
+        },
+        index=expected.index,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +128,11 @@ class MissingIntervalEstimate:
 
 
 def compute_missing_interval_estimate(
-    readings_kwh: pd.DataFrame, site_forecasts: Mapping[str, pd.DataFrame],
-    residual_correlation: pd.DataFrame | None = None, *, level: float = 0.9,
+    readings_kwh: pd.DataFrame,
+    site_forecasts: Mapping[str, pd.DataFrame],
+    residual_correlation: pd.DataFrame | None = None,
+    *,
+    level: float = 0.9,
 ) -> MissingIntervalEstimate:
     """Estimate the energy of site-intervals with no reading from the sites' model forecasts.
 
@@ -125,10 +146,18 @@ def compute_missing_interval_estimate(
     expected, error, correlation, _ = _combine(forecasts, residual_correlation, missing[list(forecasts)])
     estimate = _sum_with_interval(expected, error, correlation, level)
     estimated = expected.reindex(columns=sites)
-    totals = pd.DataFrame({
-        "metered_kwh": readings.sum(axis=1, min_count=1), "sites_metered": (~missing).sum(axis=1),
-        "estimated_missing_kwh": estimate["expected_kwh"], "estimated_missing_lower_kwh": estimate["lower_kwh"],
-        "estimated_missing_upper_kwh": estimate["upper_kwh"], "sites_estimated": estimate["sites"],
-        "sites_unestimated": (missing & estimated.isna()).sum(axis=1),
-    }, index=readings.index)
-    return MissingIntervalEstimate(totals, estimated, "independent" if residual_correlation is None else "estimated", level)
+    totals = pd.DataFrame(
+        {
+            "metered_kwh": readings.sum(axis=1, min_count=1),
+            "sites_metered": (~missing).sum(axis=1),
+            "estimated_missing_kwh": estimate["expected_kwh"],
+            "estimated_missing_lower_kwh": estimate["lower_kwh"],
+            "estimated_missing_upper_kwh": estimate["upper_kwh"],
+            "sites_estimated": estimate["sites"],
+            "sites_unestimated": (missing & estimated.isna()).sum(axis=1),
+        },
+        index=readings.index,
+    )
+    return MissingIntervalEstimate(
+        totals, estimated, "independent" if residual_correlation is None else "estimated", level
+    )

@@ -42,7 +42,7 @@ def choose_resolution(span_seconds: float, finest: str, wanted: str = AUTO) -> s
     Never finer than ``finest`` (the meters' interval); never more than :data:`MAX_POINTS` buckets;
     ``"auto"`` keeps to :data:`AUTO_MAX_POINTS` so a year is daily, a month hourly and a week half-hourly.
     """
-    allowed = RESOLUTIONS[RESOLUTIONS.index(finest):]
+    allowed = RESOLUTIONS[RESOLUTIONS.index(finest) :]
     limit = AUTO_MAX_POINTS if wanted not in RESOLUTIONS else MAX_POINTS
     start = allowed.index(wanted) if wanted in allowed else 0
     for resolution in allowed[start:]:
@@ -83,8 +83,13 @@ def compute_local_axis(lo_ts: int, hi_ts: int, resolution: str, time_zone: str) 
         ts = np.arange(-(-lo_ts // step) * step, hi_ts, step, dtype=np.int64)
         local = _local(ts, time_zone)
         labels = local.strftime("%a %-d %b %Y %H:%M %Z")
-    return pd.DataFrame({"start_ts": np.asarray(ts, dtype=np.int64), "local_time": local.tz_localize(None),
-                         "label": np.asarray(labels, dtype=object)})
+    return pd.DataFrame(
+        {
+            "start_ts": np.asarray(ts, dtype=np.int64),
+            "local_time": local.tz_localize(None),
+            "label": np.asarray(labels, dtype=object),
+        }
+    )
 
 
 def compute_grid_series(series: pd.DataFrame, axis: pd.DataFrame) -> pd.DataFrame:
@@ -108,10 +113,17 @@ def compute_site_series(readings: pd.DataFrame, resolution: str, time_zone: str)
         bucket = local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
     else:
         bucket = (ts // seconds) * seconds
-    grouped = pd.DataFrame(
-        {"start_ts": bucket, "energy_kwh": frame["energy_kwh"].to_numpy(dtype=np.float64),
-         "estimated_intervals": frame["estimated"].to_numpy(dtype=np.int64)}
-    ).groupby("start_ts", as_index=False).sum()
+    grouped = (
+        pd.DataFrame(
+            {
+                "start_ts": bucket,
+                "energy_kwh": frame["energy_kwh"].to_numpy(dtype=np.float64),
+                "estimated_intervals": frame["estimated"].to_numpy(dtype=np.int64),
+            }
+        )
+        .groupby("start_ts", as_index=False)
+        .sum()
+    )
     grouped["sites_reporting"] = 1
     return grouped[SERIES_COLUMNS]
 
@@ -120,8 +132,12 @@ def compute_shifted_series(series: pd.DataFrame, days: int, resolution: str, tim
     """Move a series ``days`` later (local days stay local days across clock changes)."""
     shifted = series.copy()
     if resolution == "day":
-        local = _local(series["start_ts"].to_numpy(dtype=np.int64), time_zone).tz_localize(None) + pd.Timedelta(days=days)
-        shifted["start_ts"] = local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
+        local = _local(series["start_ts"].to_numpy(dtype=np.int64), time_zone).tz_localize(None) + pd.Timedelta(
+            days=days
+        )
+        shifted["start_ts"] = (
+            local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
+        )
     else:
         shifted["start_ts"] = series["start_ts"] + days * 86_400
     return shifted
@@ -138,8 +154,13 @@ def compute_weighted_temperature(
     after the last observed hour are kept and flagged; earlier forecasts are superseded by observations.
     Returns start_ts, temperature_c, forecast (bool); hours are averaged into days at "day".
     """
-    empty = pd.DataFrame({"start_ts": pd.Series(dtype="int64"), "temperature_c": pd.Series(dtype="float64"),
-                          "forecast": pd.Series(dtype="bool")})
+    empty = pd.DataFrame(
+        {
+            "start_ts": pd.Series(dtype="int64"),
+            "temperature_c": pd.Series(dtype="float64"),
+            "forecast": pd.Series(dtype="bool"),
+        }
+    )
     weight = pd.Series(weights, dtype="float64")
     weight = weight[weight > 0]
     if temperatures.empty or weight.empty:
@@ -153,14 +174,21 @@ def compute_weighted_temperature(
     frame["weight"] = frame["location_id"].map(weight)
     frame["weighted"] = frame["weight"] * frame["air_temperature_c"]
     hourly = frame.groupby("hour_ts").agg(weighted=("weighted", "sum"), weight=("weight", "sum"))
-    result = pd.DataFrame({"start_ts": hourly.index.to_numpy(dtype=np.int64),
-                           "temperature_c": (hourly["weighted"] / hourly["weight"]).to_numpy(),
-                           "forecast": hourly.index.to_numpy() > last_observed})
+    result = pd.DataFrame(
+        {
+            "start_ts": hourly.index.to_numpy(dtype=np.int64),
+            "temperature_c": (hourly["weighted"] / hourly["weight"]).to_numpy(),
+            "forecast": hourly.index.to_numpy() > last_observed,
+        }
+    )
     if resolution == "day":
         local = _local(result["start_ts"].to_numpy(dtype=np.int64), time_zone).tz_localize(None).normalize()
-        result["start_ts"] = local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
-        result = result.groupby("start_ts", as_index=False).agg(temperature_c=("temperature_c", "mean"),
-                                                                 forecast=("forecast", "all"))
+        result["start_ts"] = (
+            local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
+        )
+        result = result.groupby("start_ts", as_index=False).agg(
+            temperature_c=("temperature_c", "mean"), forecast=("forecast", "all")
+        )
     return result.reset_index(drop=True)
 
 
@@ -178,7 +206,9 @@ def compute_load_profile(series: pd.DataFrame, time_zone: str) -> pd.DataFrame:
     hour_ts = (frame["start_ts"].to_numpy(dtype=np.int64) // 3600) * 3600
     hourly = pd.DataFrame({"hour_ts": hour_ts, "energy_kwh": frame["energy_kwh"].to_numpy()}).groupby("hour_ts").sum()
     local = _local(hourly.index.to_numpy(dtype=np.int64), time_zone)
-    table = pd.DataFrame({"weekday": local.day_of_week, "hour": local.hour, "energy_kwh": hourly["energy_kwh"].to_numpy()})
+    table = pd.DataFrame(
+        {"weekday": local.day_of_week, "hour": local.hour, "energy_kwh": hourly["energy_kwh"].to_numpy()}
+    )
     return table.pivot_table(index="weekday", columns="hour", values="energy_kwh", aggfunc="mean").reindex(
         index=index, columns=columns
     )

@@ -77,8 +77,13 @@ def compute_period_bounds(period: str, day: dt.date, time_zone: str = "Europe/Lo
         end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     else:
         raise TrackerPeriodError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    return PeriodBounds(period, start, end, _local_midnight_ts(start, time_zone),
-                        _local_midnight_ts(end + dt.timedelta(days=1), time_zone))
+    return PeriodBounds(
+        period,
+        start,
+        end,
+        _local_midnight_ts(start, time_zone),
+        _local_midnight_ts(end + dt.timedelta(days=1), time_zone),
+    )
 
 
 def compute_progress(consumption_kwh: float | None, target_kwh: float | None) -> float | None:
@@ -89,7 +94,10 @@ def compute_progress(consumption_kwh: float | None, target_kwh: float | None) ->
 
 
 def compute_projection(
-    so_far_kwh: pd.Series, expected_remaining_kwh: pd.Series, days_elapsed: int, days_remaining: int,
+    so_far_kwh: pd.Series,
+    expected_remaining_kwh: pd.Series,
+    days_elapsed: int,
+    days_remaining: int,
 ) -> Projection:
     """Project each site to the period's end: its model's expected remaining days, else its run-rate.
 
@@ -108,7 +116,8 @@ def compute_projection(
     if used_run_rate:
         total += float(so_far_kwh.loc[run_rate_sites].sum()) / days_elapsed * days_remaining
     method = {(True, True): "model + run-rate", (True, False): "model", (False, True): "run-rate"}.get(
-        (len(modelled) > 0, used_run_rate), "none")
+        (len(modelled) > 0, used_run_rate), "none"
+    )
     return Projection(total, method)
 
 
@@ -117,5 +126,9 @@ def detect_crossing(consumption_kwh: float | None, target_kwh: float | None) -> 
     if consumption_kwh is None or target_kwh is None or not consumption_kwh > target_kwh:
         return None
     excess = float(consumption_kwh) - float(target_kwh)
-    return Crossing(float(consumption_kwh), float(target_kwh), excess,
-                    100.0 * excess / target_kwh if target_kwh > 0 else float("inf"))
+    return Crossing(
+        float(consumption_kwh),
+        float(target_kwh),
+        excess,
+        100.0 * excess / target_kwh if target_kwh > 0 else float("inf"),
+    )

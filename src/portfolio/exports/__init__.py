@@ -22,7 +22,13 @@ from portfolio.exports.shapes import iter_daily_rows, iter_interval_rows, iter_p
 from portfolio.exports.xlsx_writer import check_xlsx_fits, write_xlsx
 
 __all__ = [
-    "ExportError", "ExportFormat", "ExportMeta", "ExportShape", "file_name", "media_type", "write_export",
+    "ExportError",
+    "ExportFormat",
+    "ExportMeta",
+    "ExportShape",
+    "file_name",
+    "media_type",
+    "write_export",
 ]
 
 MEDIA_TYPES = {
@@ -66,7 +72,9 @@ def media_type(format: str | ExportFormat) -> str:
     return MEDIA_TYPES[as_format(format)]
 
 
-def file_name(shape: str | ExportShape, format: str | ExportFormat, start: dt.date, end: dt.date, prefix: str = "portfolio") -> str:
+def file_name(
+    shape: str | ExportShape, format: str | ExportFormat, start: dt.date, end: dt.date, prefix: str = "portfolio"
+) -> str:
     """A download name saying what and when, e.g. ``portfolio_interval_2024-01-01_2024-12-31.csv``."""
     safe_prefix = re.sub(r"[^A-Za-z0-9_-]+", "-", prefix).strip("-") or "portfolio"
     suffix = "_greenbutton" if as_format(format) is ExportFormat.ESPI else ""

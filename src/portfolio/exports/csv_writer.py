@@ -18,11 +18,28 @@ from portfolio.exports.meta import ExportShape
 
 CSV_COLUMNS = {
     ExportShape.INTERVAL: (
-        "site_id", "site_name", "meter_identifier", "fuel", "local_start", "utc_start", "interval_seconds", "energy_kwh", "quality",
+        "site_id",
+        "site_name",
+        "meter_identifier",
+        "fuel",
+        "local_start",
+        "utc_start",
+        "interval_seconds",
+        "energy_kwh",
+        "quality",
     ),
     ExportShape.DAILY: (
-        "site_id", "site_name", "meter_identifier", "fuel", "local_date", "energy_kwh", "intervals", "expected_intervals",
-        "coverage", "estimated_intervals", "interval_seconds",
+        "site_id",
+        "site_name",
+        "meter_identifier",
+        "fuel",
+        "local_date",
+        "energy_kwh",
+        "intervals",
+        "expected_intervals",
+        "coverage",
+        "estimated_intervals",
+        "interval_seconds",
     ),
     ExportShape.PORTFOLIO: ("fuel", "local_start", "utc_start", "energy_kwh", "sites_reporting"),
 }

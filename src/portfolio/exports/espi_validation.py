@@ -59,7 +59,9 @@ def _entry_problems(entry: etree._Element, where: str, targets: set[str], schema
     for rel in ("self", "up"):
         if len(_hrefs(entry, rel)) != 1:
             problems.append(f"{where}: needs exactly one link rel={rel}")
-    problems.extend(f"{where}: related link {href} leads to no entry" for href in _hrefs(entry, "related") if href not in targets)
+    problems.extend(
+        f"{where}: related link {href} leads to no entry" for href in _hrefs(entry, "related") if href not in targets
+    )
     content = entry.find(f"{{{ATOM}}}content")
     resources = [child for child in (content if content is not None else []) if isinstance(child.tag, str)]
     if len(resources) != 1 or etree.QName(resources[0]).namespace != ESPI:

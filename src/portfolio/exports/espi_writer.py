@@ -84,7 +84,9 @@ def compute_local_time_parameters(time_zone: str, year: int) -> LocalTimeParamet
     if len(changes) == 0:
         return LocalTimeParameters(int(offsets[0]), 0, DST_DISABLED, DST_DISABLED)
     if len(changes) != 2 or offsets[changes[0]] == offsets[changes[1]]:
-        raise ExportError(f"time zone {time_zone} does not have one summer-time period in {year}: cannot describe it in ESPI")
+        raise ExportError(
+            f"time zone {time_zone} does not have one summer-time period in {year}: cannot describe it in ESPI"
+        )
     standard, summer = int(offsets.min()), int(offsets.max())
     rules = {}
     for index in changes:
@@ -106,7 +108,11 @@ def write_espi(readings: Iterable[pd.DataFrame], meta: ExportMeta) -> Iterator[b
     with etree.xmlfile(sink, encoding="utf-8") as xml:
         xml.write_declaration()
         with xml.element(f"{{{ATOM}}}feed", nsmap={None: ATOM}):
-            xml.write(_text_element("id", _urn(links.feed)), _text_element("title", meta.title), _text_element("updated", updated))
+            xml.write(
+                _text_element("id", _urn(links.feed)),
+                _text_element("title", meta.title),
+                _text_element("updated", updated),
+            )
             xml.write(_link("self", links.feed))
             xml.flush()
             yield _drain(sink)
@@ -182,7 +188,9 @@ def _link(rel: str, href: str) -> etree._Element:
     return etree.Element(f"{{{ATOM}}}link", {"rel": rel, "href": href}, nsmap={None: ATOM})
 
 
-def _entry(self_href: str, up_href: str, related: list[str], title: str, content: etree._Element, updated: str) -> etree._Element:
+def _entry(
+    self_href: str, up_href: str, related: list[str], title: str, content: etree._Element, updated: str
+) -> etree._Element:
     """An Atom entry with the links and dates the Green Button samples give every resource."""
     entry = etree.Element(f"{{{ATOM}}}entry", nsmap={None: ATOM})
     entry.append(_text_element("id", _urn(self_href)))
@@ -226,7 +234,9 @@ def _site_entries(first: pd.Series, time_zone_href: str, links: _Links, updated:
     if fuel not in SERVICE_KIND:
         raise ExportError(f"site {site_id} has fuel {fuel!r}: Green Button export covers power and gas only")
     usage_point = _espi("UsagePoint")
-    etree.SubElement(etree.SubElement(usage_point, f"{{{ESPI}}}ServiceCategory"), f"{{{ESPI}}}kind").text = str(SERVICE_KIND[fuel])
+    etree.SubElement(etree.SubElement(usage_point, f"{{{ESPI}}}ServiceCategory"), f"{{{ESPI}}}kind").text = str(
+        SERVICE_KIND[fuel]
+    )
     delivery_point = etree.SubElement(usage_point, f"{{{ESPI}}}serviceDeliveryPoint")
     etree.SubElement(delivery_point, f"{{{ESPI}}}name").text = str(first["meter_identifier"])[:256]
     reading_type = _espi(
@@ -246,14 +256,29 @@ def _site_entries(first: pd.Series, time_zone_href: str, links: _Links, updated:
     meter_label = "MPRN" if fuel == "gas" else "MPAN"
     return [
         _entry(
-            links.usage_point(site_id), links.usage_points, [links.meter_readings(site_id), time_zone_href],
-            str(first["site_name"]), usage_point, updated,
+            links.usage_point(site_id),
+            links.usage_points,
+            [links.meter_readings(site_id), time_zone_href],
+            str(first["site_name"]),
+            usage_point,
+            updated,
         ),
         _entry(
-            f"{links.meter_readings(site_id)}/1", links.meter_readings(site_id), [links.blocks(site_id), links.reading_type(site_id)],
-            f"{fuel} consumption, {meter_label} {first['meter_identifier']}", _espi("MeterReading"), updated,
+            f"{links.meter_readings(site_id)}/1",
+            links.meter_readings(site_id),
+            [links.blocks(site_id), links.reading_type(site_id)],
+            f"{fuel} consumption, {meter_label} {first['meter_identifier']}",
+            _espi("MeterReading"),
+            updated,
         ),
-        _entry(links.reading_type(site_id), links.reading_types, [], f"{fuel} energy per interval [mWh: uom 72 (Wh) x 10^-3]", reading_type, updated),
+        _entry(
+            links.reading_type(site_id),
+            links.reading_types,
+            [],
+            f"{fuel} energy per interval [mWh: uom 72 (Wh) x 10^-3]",
+            reading_type,
+            updated,
+        ),
     ]
 
 
@@ -263,7 +288,9 @@ def _block_entry(day: pd.DataFrame, links: _Links, updated: str) -> etree._Eleme
     local_date = pd.Timestamp(first["local_date"]).date()
     zone = ZoneInfo(str(first["time_zone"]))
     midnight = pd.Timestamp(local_date).tz_localize(zone, nonexistent="shift_forward", ambiguous=False)
-    next_midnight = pd.Timestamp(local_date + dt.timedelta(days=1)).tz_localize(zone, nonexistent="shift_forward", ambiguous=False)
+    next_midnight = pd.Timestamp(local_date + dt.timedelta(days=1)).tz_localize(
+        zone, nonexistent="shift_forward", ambiguous=False
+    )
     day_start = int(midnight.timestamp())
     day_seconds = int(next_midnight.timestamp()) - day_start
     values = np.rint(day["energy_kwh"].to_numpy(dtype="float64") * VALUE_PER_KWH)
@@ -276,13 +303,19 @@ def _block_entry(day: pd.DataFrame, links: _Links, updated: str) -> etree._Eleme
     starts = day["start_ts"].to_numpy(dtype="int64").tolist()
     durations = day["interval_seconds"].to_numpy(dtype="int64").tolist()
     estimated = day["estimated"].to_numpy(dtype=bool).tolist()
-    for start, duration, value, is_estimated in zip(starts, durations, values.astype("int64").tolist(), estimated, strict=True):
+    for start, duration, value, is_estimated in zip(
+        starts, durations, values.astype("int64").tolist(), estimated, strict=True
+    ):
         reading = etree.SubElement(block, f"{{{ESPI}}}IntervalReading")
         if is_estimated:
-            etree.SubElement(etree.SubElement(reading, f"{{{ESPI}}}ReadingQuality"), f"{{{ESPI}}}quality").text = str(ESTIMATED_QUALITY)
+            etree.SubElement(etree.SubElement(reading, f"{{{ESPI}}}ReadingQuality"), f"{{{ESPI}}}quality").text = str(
+                ESTIMATED_QUALITY
+            )
         period = etree.SubElement(reading, f"{{{ESPI}}}timePeriod")
         etree.SubElement(period, f"{{{ESPI}}}duration").text = str(duration)
         etree.SubElement(period, f"{{{ESPI}}}start").text = str(start)
         etree.SubElement(reading, f"{{{ESPI}}}value").text = str(value)
     self_href = f"{links.blocks(first['site_id'])}/{local_date:%Y%m%d}"
-    return _entry(self_href, links.blocks(first["site_id"]), [], f"{first['site_name']} {local_date.isoformat()}", block, updated)
+    return _entry(
+        self_href, links.blocks(first["site_id"]), [], f"{first['site_name']} {local_date.isoformat()}", block, updated
+    )

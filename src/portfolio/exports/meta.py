@@ -56,7 +56,9 @@ def as_shape(value: str | ExportShape) -> ExportShape:
     try:
         return ExportShape(value)
     except ValueError:
-        raise ExportError(f"unknown export shape {value!r} (one of {', '.join(s.value for s in ExportShape)})") from None
+        raise ExportError(
+            f"unknown export shape {value!r} (one of {', '.join(s.value for s in ExportShape)})"
+        ) from None
 
 
 def as_format(value: str | ExportFormat) -> ExportFormat:
@@ -64,4 +66,6 @@ def as_format(value: str | ExportFormat) -> ExportFormat:
     try:
         return ExportFormat(value)
     except ValueError:
-        raise ExportError(f"unknown export format {value!r} (one of {', '.join(f.value for f in ExportFormat)})") from None
+        raise ExportError(
+            f"unknown export format {value!r} (one of {', '.join(f.value for f in ExportFormat)})"
+        ) from None

@@ -19,7 +19,15 @@ import pandas as pd
 from portfolio.analytics.coverage import compute_day_lengths_seconds
 
 READING_CHUNK_COLUMNS = (
-    "site_id", "site_name", "meter_identifier", "fuel", "time_zone", "start_ts", "interval_seconds", "energy_kwh", "estimated",
+    "site_id",
+    "site_name",
+    "meter_identifier",
+    "fuel",
+    "time_zone",
+    "start_ts",
+    "interval_seconds",
+    "energy_kwh",
+    "estimated",
 )
 """Raw reading chunks: start_ts int64 UTC epoch seconds of the interval start; energy_kwh float64 [kWh]; estimated bool."""
 
@@ -27,14 +35,31 @@ PORTFOLIO_CHUNK_COLUMNS = ("start_ts", "fuel", "energy_kwh", "sites_reporting")
 """Portfolio chunks: one row per fuel and interval start, summed over sites [kWh]."""
 
 INTERVAL_COLUMNS = (
-    "site_id", "site_name", "meter_identifier", "fuel", "local_start", "utc_offset", "utc_start",
-    "interval_seconds", "energy_kwh", "estimated",
+    "site_id",
+    "site_name",
+    "meter_identifier",
+    "fuel",
+    "local_start",
+    "utc_offset",
+    "utc_start",
+    "interval_seconds",
+    "energy_kwh",
+    "estimated",
 )
 """Interval rows: local_start is naive local wall time, utc_start naive UTC (both datetime64[s]); utc_offset "+01:00"."""
 
 DAILY_COLUMNS = (
-    "site_id", "site_name", "meter_identifier", "fuel", "local_date", "energy_kwh", "intervals",
-    "expected_intervals", "coverage", "estimated_intervals", "interval_seconds",
+    "site_id",
+    "site_name",
+    "meter_identifier",
+    "fuel",
+    "local_date",
+    "energy_kwh",
+    "intervals",
+    "expected_intervals",
+    "coverage",
+    "estimated_intervals",
+    "interval_seconds",
 )
 """Daily rows per site and local day: coverage = intervals / expected_intervals (46, 48 or 50 half hours in the UK)."""
 

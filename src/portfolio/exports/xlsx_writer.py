@@ -36,18 +36,34 @@ YIELD_BYTES = 1024 * 1024
 
 XLSX_COLUMNS = {
     ExportShape.INTERVAL: (
-        ("site_id", "site_id"), ("site_name", "site_name"), ("meter_identifier", "MPAN/MPRN"),
-        ("local_start", "local_start"), ("utc_offset", "utc_offset"), ("utc_start", "utc_start [UTC]"),
-        ("interval_seconds", "interval [s]"), ("energy_kwh", "energy [kWh]"), ("quality", "quality"),
+        ("site_id", "site_id"),
+        ("site_name", "site_name"),
+        ("meter_identifier", "MPAN/MPRN"),
+        ("local_start", "local_start"),
+        ("utc_offset", "utc_offset"),
+        ("utc_start", "utc_start [UTC]"),
+        ("interval_seconds", "interval [s]"),
+        ("energy_kwh", "energy [kWh]"),
+        ("quality", "quality"),
     ),
     ExportShape.DAILY: (
-        ("site_id", "site_id"), ("site_name", "site_name"), ("meter_identifier", "MPAN/MPRN"), ("local_date", "local_date"),
-        ("energy_kwh", "energy [kWh]"), ("intervals", "intervals"), ("expected_intervals", "expected_intervals"),
-        ("coverage", "coverage"), ("estimated_intervals", "estimated_intervals"), ("interval_seconds", "interval [s]"),
+        ("site_id", "site_id"),
+        ("site_name", "site_name"),
+        ("meter_identifier", "MPAN/MPRN"),
+        ("local_date", "local_date"),
+        ("energy_kwh", "energy [kWh]"),
+        ("intervals", "intervals"),
+        ("expected_intervals", "expected_intervals"),
+        ("coverage", "coverage"),
+        ("estimated_intervals", "estimated_intervals"),
+        ("interval_seconds", "interval [s]"),
     ),
     ExportShape.PORTFOLIO: (
-        ("local_start", "local_start"), ("utc_offset", "utc_offset"), ("utc_start", "utc_start [UTC]"),
-        ("energy_kwh", "energy [kWh]"), ("sites_reporting", "sites_reporting"),
+        ("local_start", "local_start"),
+        ("utc_offset", "utc_offset"),
+        ("utc_start", "utc_start [UTC]"),
+        ("energy_kwh", "energy [kWh]"),
+        ("sites_reporting", "sites_reporting"),
     ),
 }
 """(shape column, header text) per sheet column; the fuel is the sheet, so it is not a column."""
@@ -90,7 +106,9 @@ def _write_workbook(target: object, rows: Iterable[pd.DataFrame], shape: ExportS
     workbook.save(target)
 
 
-def _append_rows(sheets: dict[str, WriteOnlyWorksheet], rows: Iterable[pd.DataFrame], shape: ExportShape, meta: ExportMeta) -> None:
+def _append_rows(
+    sheets: dict[str, WriteOnlyWorksheet], rows: Iterable[pd.DataFrame], shape: ExportShape, meta: ExportMeta
+) -> None:
     """Append each frame's rows to its fuel's sheet, refusing unknown fuels and sheets over Excel's limit."""
     counts = dict.fromkeys(sheets, 0)
     for frame in rows:
@@ -98,10 +116,14 @@ def _append_rows(sheets: dict[str, WriteOnlyWorksheet], rows: Iterable[pd.DataFr
             continue
         for fuel, part in frame.groupby("fuel", sort=False):
             if fuel not in sheets:
-                raise ExportError(f"rows for fuel {fuel!r}, which this export does not include ({', '.join(meta.fuels)})")
+                raise ExportError(
+                    f"rows for fuel {fuel!r}, which this export does not include ({', '.join(meta.fuels)})"
+                )
             counts[fuel] += len(part)
             if counts[fuel] > MAX_DATA_ROWS:
-                raise ExportError(f"more than {MAX_DATA_ROWS:,} {fuel} rows do not fit in one Excel sheet: use CSV or a shorter range")
+                raise ExportError(
+                    f"more than {MAX_DATA_ROWS:,} {fuel} rows do not fit in one Excel sheet: use CSV or a shorter range"
+                )
             for values in _cell_rows(part, shape):
                 sheets[fuel].append(values)
 

@@ -25,9 +25,23 @@ STACK_COLOURS = ["#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2
 OTHER_COLOUR = "#94a3b8"
 TEMPLATE = {
     "layout": {
-        "paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "#2a3f5f"},
-        "xaxis": {"gridcolor": "#ebf0f8", "linecolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "ticks": "", "automargin": True},
-        "yaxis": {"gridcolor": "#ebf0f8", "linecolor": "#ebf0f8", "zerolinecolor": "#ebf0f8", "ticks": "", "automargin": True},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"color": "#2a3f5f"},
+        "xaxis": {
+            "gridcolor": "#ebf0f8",
+            "linecolor": "#ebf0f8",
+            "zerolinecolor": "#ebf0f8",
+            "ticks": "",
+            "automargin": True,
+        },
+        "yaxis": {
+            "gridcolor": "#ebf0f8",
+            "linecolor": "#ebf0f8",
+            "zerolinecolor": "#ebf0f8",
+            "ticks": "",
+            "automargin": True,
+        },
         "hoverlabel": {"align": "left"},
         "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A"],
     }
@@ -44,12 +58,15 @@ def _values(series: pd.Series) -> list[float | None]:
 
 def _status(frame: pd.DataFrame, portfolio: bool) -> list[str]:
     texts = []
-    for energy, estimated, sites in zip(frame["energy_kwh"], frame["estimated_intervals"], frame["sites_reporting"],
-                                        strict=True):
+    for energy, estimated, sites in zip(
+        frame["energy_kwh"], frame["estimated_intervals"], frame["sites_reporting"], strict=True
+    ):
         if energy != energy:
             texts.append("no data")
             continue
-        kind = f"estimated ({int(estimated)} estimated reading{'s' if estimated != 1 else ''})" if estimated else "actual"
+        kind = (
+            f"estimated ({int(estimated)} estimated reading{'s' if estimated != 1 else ''})" if estimated else "actual"
+        )
         texts.append(f"{kind} · {int(sites)} site{'s' if sites != 1 else ''} reporting" if portfolio else kind)
     return texts
 
@@ -64,28 +81,82 @@ def _consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfol
     if resolution == "day":
         actual = frame["energy_kwh"].where(~estimated)
         estimate = frame["energy_kwh"].where(estimated)
-        return [trace for trace in ([
-            go.Bar(x=x, y=_values(actual), name=f"{name} (actual)", marker_color=colour, customdata=custom,
-                   hovertemplate=hover),
-            go.Bar(x=x, y=_values(estimate), name=f"{name} (includes estimates)", customdata=custom,
-                   hovertemplate=hover, marker={"color": "rgba(147, 51, 234, 0.35)", "line": {"color": ESTIMATED_COLOUR, "width": 1},
-                                                "pattern": {"shape": "/", "fgcolor": ESTIMATED_COLOUR, "size": 6}}),
-        ]) if trace.name.endswith("(actual)") or estimated.any()]
-    return [trace for trace in [
-        go.Scatter(x=x, y=_values(frame["energy_kwh"]), name=name, mode="lines", connectgaps=False,
-                   line={"color": colour, "width": 1.5}, customdata=custom, hovertemplate=hover),
-        go.Scatter(x=x[estimated], y=_values(frame["energy_kwh"][estimated]), name="Estimated readings", mode="markers",
-                   marker={"color": "white", "size": 6, "symbol": "diamond-open", "line": {"color": ESTIMATED_COLOUR, "width": 1.5}},
-                   customdata=custom[estimated], hovertemplate=hover),
-    ] if trace.name != "Estimated readings" or estimated.any()]
+        return [
+            trace
+            for trace in (
+                [
+                    go.Bar(
+                        x=x,
+                        y=_values(actual),
+                        name=f"{name} (actual)",
+                        marker_color=colour,
+                        customdata=custom,
+                        hovertemplate=hover,
+                    ),
+                    go.Bar(
+                        x=x,
+                        y=_values(estimate),
+                        name=f"{name} (includes estimates)",
+                        customdata=custom,
+                        hovertemplate=hover,
+                        marker={
+                            "color": "rgba(147, 51, 234, 0.35)",
+                            "line": {"color": ESTIMATED_COLOUR, "width": 1},
+                            "pattern": {"shape": "/", "fgcolor": ESTIMATED_COLOUR, "size": 6},
+                        },
+                    ),
+                ]
+            )
+            if trace.name.endswith("(actual)") or estimated.any()
+        ]
+    return [
+        trace
+        for trace in [
+            go.Scatter(
+                x=x,
+                y=_values(frame["energy_kwh"]),
+                name=name,
+                mode="lines",
+                connectgaps=False,
+                line={"color": colour, "width": 1.5},
+                customdata=custom,
+                hovertemplate=hover,
+            ),
+            go.Scatter(
+                x=x[estimated],
+                y=_values(frame["energy_kwh"][estimated]),
+                name="Estimated readings",
+                mode="markers",
+                marker={
+                    "color": "white",
+                    "size": 6,
+                    "symbol": "diamond-open",
+                    "line": {"color": ESTIMATED_COLOUR, "width": 1.5},
+                },
+                customdata=custom[estimated],
+                hovertemplate=hover,
+            ),
+        ]
+        if trace.name != "Estimated readings" or estimated.any()
+    ]
 
 
 def _stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[go.BaseTraceType]:
     traces = []
     for n, (name, values) in enumerate(stack.items()):
-        colour = OTHER_COLOUR if n == len(stack) - 1 and name.startswith("Other") else STACK_COLOURS[n % len(STACK_COLOURS)]
-        traces.append(go.Bar(x=frame["local_time"], y=_values(values), name=name, marker_color=colour,
-                             customdata=frame["label"], hovertemplate=f"{name}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>"))
+        colour = (
+            OTHER_COLOUR if n == len(stack) - 1 and name.startswith("Other") else STACK_COLOURS[n % len(STACK_COLOURS)]
+        )
+        traces.append(
+            go.Bar(
+                x=frame["local_time"],
+                y=_values(values),
+                name=name,
+                marker_color=colour,
+                customdata=frame["label"],
+                hovertemplate=f"{name}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>",
+            )
+        )
     return traces
 
 
@@ -98,14 +169,33 @@ def _temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTr
     hover = "%{customdata}<br>%{y:.1f} °C<extra>%{fullData.name}</extra>"
     traces = []
     if len(observed):
-        traces.append(go.Scatter(x=observed["local_time"], y=_values(observed["temperature_c"]), name=label, mode="lines",
-                                 yaxis="y2", connectgaps=False, line={"color": TEMPERATURE_COLOUR, "width": 1.2},
-                                 customdata=observed["label"], hovertemplate=hover))
+        traces.append(
+            go.Scatter(
+                x=observed["local_time"],
+                y=_values(observed["temperature_c"]),
+                name=label,
+                mode="lines",
+                yaxis="y2",
+                connectgaps=False,
+                line={"color": TEMPERATURE_COLOUR, "width": 1.2},
+                customdata=observed["label"],
+                hovertemplate=hover,
+            )
+        )
     if len(forecast):
-        traces.append(go.Scatter(x=forecast["local_time"], y=_values(forecast["temperature_c"]), name=f"{label} forecast",
-                                 mode="lines", yaxis="y2", connectgaps=False,
-                                 line={"color": TEMPERATURE_COLOUR, "width": 1.5, "dash": "dash"},
-                                 customdata=forecast["label"], hovertemplate=hover))
+        traces.append(
+            go.Scatter(
+                x=forecast["local_time"],
+                y=_values(forecast["temperature_c"]),
+                name=f"{label} forecast",
+                mode="lines",
+                yaxis="y2",
+                connectgaps=False,
+                line={"color": TEMPERATURE_COLOUR, "width": 1.5, "dash": "dash"},
+                customdata=forecast["label"],
+                hovertemplate=hover,
+            )
+        )
     return traces
 
 
@@ -113,15 +203,34 @@ def _expected_traces(expected: pd.DataFrame) -> list[go.BaseTraceType]:
     """The band first (lower, then upper filled down to it), then the expected line on top."""
     band = {"mode": "lines", "line": {"width": 0}, "connectgaps": False, "hoverinfo": "skip"}
     return [
-        go.Scatter(x=expected["local_time"], y=_values(expected["lower_kwh"]), showlegend=False,
-                   legendgroup="expected", name="Expected, 90 % interval (lower)", **band),
-        go.Scatter(x=expected["local_time"], y=_values(expected["upper_kwh"]), fill="tonexty",
-                   fillcolor=EXPECTED_BAND_COLOUR, legendgroup="expected", name="Expected, 90 % interval", **band),
-        go.Scatter(x=expected["local_time"], y=_values(expected["expected_kwh"]), mode="lines", connectgaps=False,
-                   legendgroup="expected", name="Expected (temperature model)",
-                   line={"color": EXPECTED_COLOUR, "width": 1.6, "dash": "dot"},
-                   customdata=np.stack([expected["lower_kwh"], expected["upper_kwh"]], axis=-1),
-                   hovertemplate="Expected: %{y:,.2f} kWh (90 %: %{customdata[0]:,.2f}–%{customdata[1]:,.2f})<extra></extra>"),
+        go.Scatter(
+            x=expected["local_time"],
+            y=_values(expected["lower_kwh"]),
+            showlegend=False,
+            legendgroup="expected",
+            name="Expected, 90 % interval (lower)",
+            **band,
+        ),
+        go.Scatter(
+            x=expected["local_time"],
+            y=_values(expected["upper_kwh"]),
+            fill="tonexty",
+            fillcolor=EXPECTED_BAND_COLOUR,
+            legendgroup="expected",
+            name="Expected, 90 % interval",
+            **band,
+        ),
+        go.Scatter(
+            x=expected["local_time"],
+            y=_values(expected["expected_kwh"]),
+            mode="lines",
+            connectgaps=False,
+            legendgroup="expected",
+            name="Expected (temperature model)",
+            line={"color": EXPECTED_COLOUR, "width": 1.6, "dash": "dot"},
+            customdata=np.stack([expected["lower_kwh"], expected["upper_kwh"]], axis=-1),
+            hovertemplate="Expected: %{y:,.2f} kWh (90 %: %{customdata[0]:,.2f}–%{customdata[1]:,.2f})<extra></extra>",
+        ),
     ]
 
 
@@ -152,11 +261,17 @@ def make_consumption_figure(
     traces = _stack_traces(frame, stack) if stack else _consumption_traces(frame, resolution, fuel, portfolio)
     figure.add_traces(traces)
     if last_year is not None and last_year["energy_kwh"].notna().any():
-        figure.add_trace(go.Scatter(
-            x=last_year["local_time"], y=_values(last_year["energy_kwh"]), name="Same period last year", mode="lines",
-            connectgaps=False, line={"color": LAST_YEAR_COLOUR, "width": 1.2, "shape": "hv" if resolution == "day" else "linear"},
-            hovertemplate="Last year: %{y:,.2f} kWh<extra></extra>",
-        ))
+        figure.add_trace(
+            go.Scatter(
+                x=last_year["local_time"],
+                y=_values(last_year["energy_kwh"]),
+                name="Same period last year",
+                mode="lines",
+                connectgaps=False,
+                line={"color": LAST_YEAR_COLOUR, "width": 1.2, "shape": "hv" if resolution == "day" else "linear"},
+                hovertemplate="Last year: %{y:,.2f} kWh<extra></extra>",
+            )
+        )
     if expected is not None and expected["expected_kwh"].notna().any():
         figure.add_traces(_expected_traces(expected))
     if temperature is not None and len(temperature):
@@ -176,9 +291,19 @@ def make_consumption_figure(
         meta={"resolution": resolution},
     )
     if temperature is not None and len(temperature):
-        figure.update_layout(yaxis2={"title": {"text": "°C"}, "overlaying": "y", "side": "right", "showgrid": False,
-                                     "fixedrange": True, "zeroline": False, "tickmode": "auto", "nticks": 6,
-                                     "ticksuffix": "°"})
+        figure.update_layout(
+            yaxis2={
+                "title": {"text": "°C"},
+                "overlaying": "y",
+                "side": "right",
+                "showgrid": False,
+                "fixedrange": True,
+                "zeroline": False,
+                "tickmode": "auto",
+                "nticks": 6,
+                "ticksuffix": "°",
+            }
+        )
     if now_local is not None:
         _mark_today(figure, now_local, temperature)
     if x_range is not None:
@@ -191,13 +316,51 @@ def _mark_today(figure: go.Figure, now_local: dt.datetime, temperature: pd.DataF
     end = temperature["local_time"].max() if temperature is not None and len(temperature) else None
     now = pd.Timestamp(now_local)
     if end is not None and end > now:
-        figure.add_shape(type="rect", xref="x", yref="paper", x0=now, x1=end, y0=0, y1=1, layer="below",
-                         fillcolor="rgba(148, 163, 184, 0.16)", line={"width": 0}, name="future")
+        figure.add_shape(
+            type="rect",
+            xref="x",
+            yref="paper",
+            x0=now,
+            x1=end,
+            y0=0,
+            y1=1,
+            layer="below",
+            fillcolor="rgba(148, 163, 184, 0.16)",
+            line={"width": 0},
+            name="future",
+        )
         start = min(temperature["local_time"].min(), now)
         if (end - now) / max(end - start, pd.Timedelta(seconds=1)) > 0.12:  # room for the label beside "today"
-            figure.add_annotation(x=end, y=1, xref="x", yref="paper", text="forecast", showarrow=False,
-                                  xanchor="right", yanchor="top", font={"size": 11, "color": "#64748b"})
-    figure.add_shape(type="line", xref="x", yref="paper", x0=now, x1=now, y0=0, y1=1,
-                     line={"color": "#0f172a", "width": 1, "dash": "dot"}, name="today")
-    figure.add_annotation(x=now, y=1, xref="x", yref="paper", text="today", showarrow=False, xanchor="right",
-                          yanchor="bottom", font={"size": 11, "color": "#0f172a"})
+            figure.add_annotation(
+                x=end,
+                y=1,
+                xref="x",
+                yref="paper",
+                text="forecast",
+                showarrow=False,
+                xanchor="right",
+                yanchor="top",
+                font={"size": 11, "color": "#64748b"},
+            )
+    figure.add_shape(
+        type="line",
+        xref="x",
+        yref="paper",
+        x0=now,
+        x1=now,
+        y0=0,
+        y1=1,
+        line={"color": "#0f172a", "width": 1, "dash": "dot"},
+        name="today",
+    )
+    figure.add_annotation(
+        x=now,
+        y=1,
+        xref="x",
+        yref="paper",
+        text="today",
+        showarrow=False,
+        xanchor="right",
+        yanchor="bottom",
+        font={"size": 11, "color": "#0f172a"},
+    )

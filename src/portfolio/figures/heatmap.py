@@ -14,15 +14,23 @@ WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 def make_load_profile_figure(profile: pd.DataFrame, *, title: str = "Load profile") -> go.Figure:
     """``profile``: rows weekday 0..6 (Monday first), columns local hour 0..23, mean kWh per hour (NaN = none)."""
     z = [[None if v != v else float(v) for v in row] for row in profile.to_numpy(dtype=np.float64)]
-    figure = go.Figure(go.Heatmap(
-        z=z, x=[f"{h:02d}:00" for h in profile.columns], y=WEEKDAYS[: len(profile)], colorscale="Blues",
-        hoverongaps=False, colorbar={"title": {"text": "kWh/h"}, "thickness": 12},
-        hovertemplate="%{y} %{x}<br><b>%{z:,.2f} kWh</b> per hour (mean)<extra></extra>",
-    ))
+    figure = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"{h:02d}:00" for h in profile.columns],
+            y=WEEKDAYS[: len(profile)],
+            colorscale="Blues",
+            hoverongaps=False,
+            colorbar={"title": {"text": "kWh/h"}, "thickness": 12},
+            hovertemplate="%{y} %{x}<br><b>%{z:,.2f} kWh</b> per hour (mean)<extra></extra>",
+        )
+    )
     figure.update_layout(
         title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
-        template=TEMPLATE, margin={"l": 48, "r": 24, "t": 48, "b": 40},
-        yaxis={"autorange": "reversed", "fixedrange": True}, xaxis={"fixedrange": True, "dtick": 2},
+        template=TEMPLATE,
+        margin={"l": 48, "r": 24, "t": 48, "b": 40},
+        yaxis={"autorange": "reversed", "fixedrange": True},
+        xaxis={"fixedrange": True, "dtick": 2},
         font={"family": "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
     )
     return figure

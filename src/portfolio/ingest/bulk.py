@@ -59,17 +59,22 @@ _PG_UPSERT = (
 _PG_ROW = np.dtype(
     [
         ("fields", ">i2"),
-        ("len_start", ">i4"), ("start_ts", ">i8"),
-        ("len_interval", ">i4"), ("interval_seconds", ">i4"),
-        ("len_energy", ">i4"), ("energy_kwh", ">f8"),
-        ("len_estimated", ">i4"), ("estimated", "u1"),
-        ("len_original", ">i4"), ("original_value", ">f8"),
-        ("len_unit", ">i4"), ("unit_code", ">i2"),
+        ("len_start", ">i4"),
+        ("start_ts", ">i8"),
+        ("len_interval", ">i4"),
+        ("interval_seconds", ">i4"),
+        ("len_energy", ">i4"),
+        ("energy_kwh", ">f8"),
+        ("len_estimated", ">i4"),
+        ("estimated", "u1"),
+        ("len_original", ">i4"),
+        ("original_value", ">f8"),
+        ("len_unit", ">i4"),
+        ("unit_code", ">i2"),
     ]
 )
 _PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _PG_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
-
 
 
 class LoaderError(ValueError):
@@ -188,8 +193,11 @@ def _store_postgresql(
         skip_triggers = _may_skip_row_triggers(cursor)
         if skip_triggers:
             cursor.execute("SELECT set_config('session_replication_role', 'replica', true)")
-        direct = None if overlap else _direct_copy_block(site_id, import_id, start_ts, interval, energy, estimated,
-                                                         original, units)
+        direct = (
+            None
+            if overlap
+            else _direct_copy_block(site_id, import_id, start_ts, interval, energy, estimated, original, units)
+        )
         if direct is not None:
             # Nothing stored in the incoming span (the usual case: new months): copy straight into readings.
             with cursor.copy(
@@ -201,8 +209,9 @@ def _store_postgresql(
                 copy.write(_PG_COPY_TRAILER)
             changed = len(start_ts)
         else:
-            changed = _upsert_via_temp(cursor, site_id, import_id, start_ts, interval, energy, estimated, original,
-                                       units, overlap=overlap)
+            changed = _upsert_via_temp(
+                cursor, site_id, import_id, start_ts, interval, energy, estimated, original, units, overlap=overlap
+            )
         if skip_triggers:
             cursor.execute("SELECT set_config('session_replication_role', 'origin', true)")
         return changed
@@ -235,11 +244,20 @@ def _direct_copy_block(
         if len(distinct) != 1:
             return None
         unit = str(distinct[0]).encode()
-    fields: list[tuple[str, str]] = [("fields", ">i2"), ("len_site", ">i4"), ("site_id", ">i4"),
-                                     ("len_start", ">i4"), ("start_ts", ">i8"),
-                                     ("len_interval", ">i4"), ("interval_seconds", ">i4"),
-                                     ("len_energy", ">i4"), ("energy_kwh", ">f8"),
-                                     ("len_estimated", ">i4"), ("estimated", "u1"), ("len_import", ">i4")]
+    fields: list[tuple[str, str]] = [
+        ("fields", ">i2"),
+        ("len_site", ">i4"),
+        ("site_id", ">i4"),
+        ("len_start", ">i4"),
+        ("start_ts", ">i8"),
+        ("len_interval", ">i4"),
+        ("interval_seconds", ">i4"),
+        ("len_energy", ">i4"),
+        ("energy_kwh", ">f8"),
+        ("len_estimated", ">i4"),
+        ("estimated", "u1"),
+        ("len_import", ">i4"),
+    ]
     if import_id is not None:
         fields.append(("import_id", ">i4"))
     fields.append(("len_original", ">i4"))
@@ -303,8 +321,13 @@ def _upsert_via_temp(
         copy.write(_PG_COPY_HEADER)
         copy.write(block.tobytes())
         copy.write(_PG_COPY_TRAILER)
-    params = {"site_id": site_id, "import_id": import_id, "units": unit_names,
-              "first_ts": int(start_ts[0]), "last_ts": int(start_ts[-1])}
+    params = {
+        "site_id": site_id,
+        "import_id": import_id,
+        "units": unit_names,
+        "first_ts": int(start_ts[0]),
+        "last_ts": int(start_ts[-1]),
+    }
     cursor.execute(_PG_UPSERT if overlap else _PG_INSERT, params)
     return max(int(cursor.rowcount), 0)
 

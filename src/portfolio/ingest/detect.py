@@ -34,7 +34,9 @@ def detect_format(path: Path, data: bytes) -> str:
     if head.startswith(b"<"):
         if ATOM.encode() in head and ESPI.encode() in head:
             return "espi-xml"
-        raise ImportFormatError(str(path), "XML that is not a Green Button (Atom feed with ESPI content) file", "line 1")
+        raise ImportFormatError(
+            str(path), "XML that is not a Green Button (Atom feed with ESPI content) file", "line 1"
+        )
     text = head.decode("utf-8", errors="replace")
     first_line = text.splitlines()[0] if text else ""
     columns = [c.strip() for c in next(csv.reader(io.StringIO(first_line)), [])]
@@ -53,8 +55,14 @@ def detect_format(path: Path, data: bytes) -> str:
     )
 
 
-def parse_file(path: Path, *, meter: str | None = None, fuel: str | None = None, local_time: bool = False,
-               location: str | None = None) -> ParsedFile:
+def parse_file(
+    path: Path,
+    *,
+    meter: str | None = None,
+    fuel: str | None = None,
+    local_time: bool = False,
+    location: str | None = None,
+) -> ParsedFile:
     """Read, detect and parse one import file without touching the database."""
     data = read_input(path)
     if not data.strip():

@@ -97,7 +97,9 @@ def _parse_xml(path: Path, data: bytes) -> etree._Element:
         return etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as error:
         line = getattr(error, "lineno", None) or (error.position[0] if error.position else None)
-        raise ImportFormatError(str(path), f"XML is not well-formed: {error.msg}", f"line {line}" if line else None) from error
+        raise ImportFormatError(
+            str(path), f"XML is not well-formed: {error.msg}", f"line {line}" if line else None
+        ) from error
 
 
 def _entries(path: Path, root: etree._Element) -> list[_Entry]:
@@ -115,7 +117,10 @@ def _entries(path: Path, root: etree._Element) -> list[_Entry]:
         if not resources:
             continue
         links = raw.findall(f"{{{ATOM}}}link")
-        hrefs = {rel: [(link.get("href") or "").strip() for link in links if link.get("rel") == rel] for rel in ("self", "up", "related")}
+        hrefs = {
+            rel: [(link.get("href") or "").strip() for link in links if link.get("rel") == rel]
+            for rel in ("self", "up", "related")
+        }
         entries.append(
             _Entry(
                 number=number,
@@ -135,7 +140,9 @@ def _is_espi(element: etree._Element) -> bool:
     return isinstance(element.tag, str) and element.tag.startswith(f"{{{ESPI}}}")
 
 
-def _linked(owner: _Entry, kind: str, by_href: dict[str, list[_Entry]], entries: list[_Entry], *, single_owner: bool) -> list[_Entry]:
+def _linked(
+    owner: _Entry, kind: str, by_href: dict[str, list[_Entry]], entries: list[_Entry], *, single_owner: bool
+) -> list[_Entry]:
     """Follow related links; fall back on href nesting, then on the only candidate when the feed has one owner."""
     found: list[_Entry] = []
     for href in owner.related:
@@ -229,7 +236,9 @@ def _interval_readings(path: Path, blocks: list[_Entry], default_seconds: int | 
     return frame.drop_duplicates("start_ts").reset_index(drop=True)
 
 
-def _interval_reading(path: Path, reading: etree._Element, default_seconds: int | None, where: str) -> tuple[int, int, float, bool, str]:
+def _interval_reading(
+    path: Path, reading: etree._Element, default_seconds: int | None, where: str
+) -> tuple[int, int, float, bool, str]:
     """Read one IntervalReading's start, duration, value and quality."""
     period = reading.find(f"{{{ESPI}}}timePeriod")
     start_text = _text(period.find(f"{{{ESPI}}}start")) if period is not None else None
@@ -254,17 +263,31 @@ def _interval_reading(path: Path, reading: etree._Element, default_seconds: int 
 
 def _reading_type(path: Path, reading_type: _Entry | None) -> tuple[str, int, str, int | None]:
     """Unit, power-of-ten multiplier, direction and commodity a MeterReading's values are in."""
-    where = f"entry {reading_type.number}, element {{{ESPI}}}ReadingType" if reading_type else f"element {{{ESPI}}}ReadingType"
+    where = (
+        f"entry {reading_type.number}, element {{{ESPI}}}ReadingType"
+        if reading_type
+        else f"element {{{ESPI}}}ReadingType"
+    )
     if reading_type is None:
-        raise ImportFormatError(str(path), "MeterReading has no ReadingType, so the unit of its values is unknown", where)
+        raise ImportFormatError(
+            str(path), "MeterReading has no ReadingType, so the unit of its values is unknown", where
+        )
     uom = _int(_child(reading_type, "uom"))
     if uom is None:
-        raise ImportFormatError(str(path), f"ReadingType {reading_type.self_href or ''} has no uom: the unit of its values is unknown", where)
+        raise ImportFormatError(
+            str(path),
+            f"ReadingType {reading_type.self_href or ''} has no uom: the unit of its values is unknown",
+            where,
+        )
     if uom not in UNIT_BY_UOM:
-        raise ImportFormatError(str(path), f"unknown unit of measure code {uom} in ReadingType {reading_type.self_href or ''}", where)
+        raise ImportFormatError(
+            str(path), f"unknown unit of measure code {uom} in ReadingType {reading_type.self_href or ''}", where
+        )
     flow = _int(_child(reading_type, "flowDirection"))
     if flow is not None and flow not in DIRECTION_BY_FLOW:
-        raise ImportFormatError(str(path), f"flowDirection {flow} is not supported (only 1 forward and 19 reverse)", where)
+        raise ImportFormatError(
+            str(path), f"flowDirection {flow} is not supported (only 1 forward and 19 reverse)", where
+        )
     multiplier = _int(_child(reading_type, "powerOfTenMultiplier")) or 0
     return UNIT_BY_UOM[uom], multiplier, DIRECTION_BY_FLOW[flow or 1], _int(_child(reading_type, "commodity"))
 
@@ -275,7 +298,9 @@ def _fuel(path: Path, usage_point: _Entry, commodity: int | None, unit: str) -> 
     if kind is not None:
         if kind not in FUEL_BY_SERVICE_KIND:
             raise ImportFormatError(
-                str(path), f"ServiceCategory kind {kind} is not electricity (0) or gas (1)", f"entry {usage_point.number}, element {{{ESPI}}}UsagePoint"
+                str(path),
+                f"ServiceCategory kind {kind} is not electricity (0) or gas (1)",
+                f"entry {usage_point.number}, element {{{ESPI}}}UsagePoint",
             )
         return FUEL_BY_SERVICE_KIND[kind]
     if commodity in FUEL_BY_COMMODITY:
@@ -284,7 +309,11 @@ def _fuel(path: Path, usage_point: _Entry, commodity: int | None, unit: str) -> 
         return "gas"
     if unit == "Wh":
         return "power"
-    raise ImportFormatError(str(path), "cannot tell whether this UsagePoint is electricity or gas: pass --fuel", f"entry {usage_point.number}")
+    raise ImportFormatError(
+        str(path),
+        "cannot tell whether this UsagePoint is electricity or gas: pass --fuel",
+        f"entry {usage_point.number}",
+    )
 
 
 def _time_zone(parameters: _Entry | None) -> str | None:

@@ -45,6 +45,7 @@ from portfolio.models import (
 DEFAULT_TIME_ZONE = "Europe/London"
 SECONDS_PER_DAY = 86_400
 
+
 @dataclass(frozen=True)
 class LoadSummary:
     sites: int  # distinct sites that received readings
@@ -94,7 +95,9 @@ def load_parsed(
         if changed:
             _refresh_clean(session, site_id, time_zone, *span, frame, site_was_empty=was_empty)
         if was_empty:
-            daily = _daily_rollup(ts, interval, frame["energy_kwh"].to_numpy(), frame["estimated"].to_numpy(), time_zone)
+            daily = _daily_rollup(
+                ts, interval, frame["energy_kwh"].to_numpy(), frame["estimated"].to_numpy(), time_zone
+            )
             new_sites.append((site_id, frame, daily))
         else:
             portfolio_series.add_site_span(session, site_id, *span)
@@ -244,8 +247,13 @@ def _daily_rollup(
         start_ts, interval, energy, estimated = start_ts[keep], interval[keep], energy[keep], estimated[keep]
     if len(start_ts) == 0:
         return pd.DataFrame(
-            {"local_date": np.array([], dtype="datetime64[D]"), "energy_kwh": [], "intervals": [],
-             "estimated_intervals": [], "interval_seconds": []}
+            {
+                "local_date": np.array([], dtype="datetime64[D]"),
+                "energy_kwh": [],
+                "intervals": [],
+                "estimated_intervals": [],
+                "interval_seconds": [],
+            }
         )
     days = _local_days(start_ts, time_zone)
     # start_ts is sorted, so local days are non-decreasing: reduce over runs instead of grouping.
@@ -376,7 +384,7 @@ def _daily_from_stored(
     finally:
         cursor.close()
     if raw:
-        ts, interval, energy, estimated = (np.asarray(c) for c in zip(*raw))
+        ts, interval, energy, estimated = (np.asarray(c) for c in zip(*raw, strict=False))
     else:
         ts = interval = np.array([], dtype=np.int64)
         energy, estimated = np.array([], dtype=np.float64), np.array([], dtype=bool)
@@ -403,17 +411,20 @@ def _insert_daily(session: Session, site_id: int, rows: pd.DataFrame) -> None:
         rows["interval_seconds"].to_numpy(dtype=np.int64).tolist(),
     ]
     if connection.dialect.name == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(
-            "COPY daily_usage (site_id, local_date, energy_kwh, intervals, estimated_intervals, interval_seconds)"
-            " FROM STDIN"
-        ) as copy:
-            for row in zip(*columns):
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY daily_usage (site_id, local_date, energy_kwh, intervals, estimated_intervals, interval_seconds)"
+                " FROM STDIN"
+            ) as copy,
+        ):
+            for row in zip(*columns, strict=False):
                 copy.write_row(row)
         return
     raw.executemany(
         "INSERT INTO daily_usage (site_id, local_date, energy_kwh, intervals, estimated_intervals, interval_seconds)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        zip(*columns),
+        zip(*columns, strict=False),
     )
 
 
@@ -446,6 +457,7 @@ def store_weather(
             itertools.repeat(weather_kind.value, n),
             frame["air_temperature_c"].to_numpy(dtype=np.float64).tolist(),
             itertools.repeat(issued_at_ts, n),
+            strict=False,
         )
     )
     connection = session.connection()

@@ -40,11 +40,16 @@ def count_recent_failures(session: Session, *, email: str, ip: str | None, since
     )
     by_ip = 0
     if ip:
-        by_ip = session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.ip == ip[:IP_LENGTH], LoginAttempt.success.is_(False), LoginAttempt.at_ts >= since_ts)
-        ) or 0
+        by_ip = (
+            session.scalar(
+                select(func.count())
+                .select_from(LoginAttempt)
+                .where(
+                    LoginAttempt.ip == ip[:IP_LENGTH], LoginAttempt.success.is_(False), LoginAttempt.at_ts >= since_ts
+                )
+            )
+            or 0
+        )
     return int(by_email or 0), int(by_ip)
 
 

@@ -48,7 +48,8 @@ def load_scope_members(session: Session, scopes: Sequence[Scope] | None = None) 
         rows += [("org", int(o), int(i), _fuel(f)) for i, f, o in sites if wanted is None or o in wanted]
     if group_ids is None or group_ids:
         statement = select(portfolio_group_sites.c.group_id, Site.id, Site.fuel).join(
-            Site, Site.id == portfolio_group_sites.c.site_id)
+            Site, Site.id == portfolio_group_sites.c.site_id
+        )
         if group_ids is not None:
             statement = statement.where(portfolio_group_sites.c.group_id.in_(group_ids))
         rows += [("group", int(g), int(i), _fuel(f)) for g, i, f in session.execute(statement)]
@@ -57,7 +58,9 @@ def load_scope_members(session: Session, scopes: Sequence[Scope] | None = None) 
 
 def load_viewer_users(session: Session) -> list[User]:
     """Active users whose "All sites" is a set of organisations (everyone but admins)."""
-    return list(session.scalars(select(User).where(User.role != Role.ADMIN, User.is_active.is_(True)).order_by(User.id)))
+    return list(
+        session.scalars(select(User).where(User.role != Role.ADMIN, User.is_active.is_(True)).order_by(User.id))
+    )
 
 
 def _scopes_condition(scopes: Sequence[Scope], table: type[ExpectedSeries] | type[ExpectedSeriesRefresh]):  # noqa: ANN202
@@ -68,14 +71,17 @@ def load_expected_refreshes(session: Session, scopes: Sequence[Scope], fuel: str
     """The last refresh of each of ``scopes`` for ``fuel`` (scopes never refreshed are absent)."""
     if not scopes:
         return {}
-    statement = select(ExpectedSeriesRefresh).where(_scopes_condition(scopes, ExpectedSeriesRefresh),
-                                                    ExpectedSeriesRefresh.fuel == fuel)
+    statement = select(ExpectedSeriesRefresh).where(
+        _scopes_condition(scopes, ExpectedSeriesRefresh), ExpectedSeriesRefresh.fuel == fuel
+    )
     return {Scope(r.scope_kind, r.scope_id): r for r in session.scalars(statement)}
 
 
 def load_refreshed_scopes(session: Session) -> set[tuple[Scope, str]]:
     """Every (scope, fuel) currently maintained in ``expected_series``."""
-    rows = session.execute(select(ExpectedSeriesRefresh.scope_kind, ExpectedSeriesRefresh.scope_id, ExpectedSeriesRefresh.fuel))
+    rows = session.execute(
+        select(ExpectedSeriesRefresh.scope_kind, ExpectedSeriesRefresh.scope_id, ExpectedSeriesRefresh.fuel)
+    )
     return {(Scope(kind, int(scope_id)), fuel) for kind, scope_id, fuel in rows}
 
 
@@ -86,10 +92,19 @@ def load_expected_sums(
     if not scopes:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in SUM_COLUMNS})
     statement = (
-        select(ExpectedSeries.start_ts, func.sum(ExpectedSeries.expected_kwh), func.sum(ExpectedSeries.variance_kwh2),
-               func.sum(ExpectedSeries.sites))
-        .where(_scopes_condition(scopes, ExpectedSeries), ExpectedSeries.fuel == fuel,
-               ExpectedSeries.resolution == resolution, ExpectedSeries.start_ts >= lo_ts, ExpectedSeries.start_ts < hi_ts)
+        select(
+            ExpectedSeries.start_ts,
+            func.sum(ExpectedSeries.expected_kwh),
+            func.sum(ExpectedSeries.variance_kwh2),
+            func.sum(ExpectedSeries.sites),
+        )
+        .where(
+            _scopes_condition(scopes, ExpectedSeries),
+            ExpectedSeries.fuel == fuel,
+            ExpectedSeries.resolution == resolution,
+            ExpectedSeries.start_ts >= lo_ts,
+            ExpectedSeries.start_ts < hi_ts,
+        )
         .group_by(ExpectedSeries.start_ts)
         .order_by(ExpectedSeries.start_ts)
     )
@@ -100,11 +115,18 @@ def load_expected_sums(
 
 def delete_expected_series(session: Session, scope: Scope, fuel: str) -> int:
     """Forget a scope's stored series and its refresh row; returns the series rows deleted."""
-    deleted = session.execute(delete(ExpectedSeries).where(
-        ExpectedSeries.scope_kind == scope.kind, ExpectedSeries.scope_id == scope.id, ExpectedSeries.fuel == fuel))
-    session.execute(delete(ExpectedSeriesRefresh).where(
-        ExpectedSeriesRefresh.scope_kind == scope.kind, ExpectedSeriesRefresh.scope_id == scope.id,
-        ExpectedSeriesRefresh.fuel == fuel))
+    deleted = session.execute(
+        delete(ExpectedSeries).where(
+            ExpectedSeries.scope_kind == scope.kind, ExpectedSeries.scope_id == scope.id, ExpectedSeries.fuel == fuel
+        )
+    )
+    session.execute(
+        delete(ExpectedSeriesRefresh).where(
+            ExpectedSeriesRefresh.scope_kind == scope.kind,
+            ExpectedSeriesRefresh.scope_id == scope.id,
+            ExpectedSeriesRefresh.fuel == fuel,
+        )
+    )
     return int(deleted.rowcount or 0)
 
 
@@ -116,7 +138,9 @@ def insert_expected_rows(session: Session, rows: Sequence[tuple[object, ...]]) -
     session.connection().exec_driver_sql(_INSERT.format(marks=", ".join([mark] * 8)), list(rows))
 
 
-def replace_expected_series(session: Session, refresh: ExpectedSeriesRefresh, rows: Sequence[tuple[object, ...]]) -> None:
+def replace_expected_series(
+    session: Session, refresh: ExpectedSeriesRefresh, rows: Sequence[tuple[object, ...]]
+) -> None:
     """Replace one scope and fuel's series and refresh row (the caller's transaction makes it atomic)."""
     delete_expected_series(session, Scope(refresh.scope_kind, refresh.scope_id), refresh.fuel)
     session.flush()

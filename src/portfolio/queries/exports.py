@@ -25,7 +25,12 @@ from portfolio.models import DailyUsage, IdentifierKind, Meter, Reading, Site
 CHUNK_ROWS = 50_000
 EXPORT_SITE_COLUMNS = ("site_id", "site_name", "meter_identifier", "fuel", "time_zone")
 _cursor_numbers = itertools.count()
-_IDENTIFIER_PREFERENCE = {IdentifierKind.MPAN: 0, IdentifierKind.MPRN: 0, IdentifierKind.ESPI: 1, IdentifierKind.OTHER: 2}
+_IDENTIFIER_PREFERENCE = {
+    IdentifierKind.MPAN: 0,
+    IdentifierKind.MPRN: 0,
+    IdentifierKind.ESPI: 1,
+    IdentifierKind.OTHER: 2,
+}
 
 
 def compute_utc_bounds(start: dt.date, end: dt.date, time_zone: str) -> tuple[int, int]:
@@ -41,9 +46,13 @@ def load_export_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame
     if not site_ids:
         return pd.DataFrame(columns=list(EXPORT_SITE_COLUMNS))
     rows = session.execute(
-        select(Site.id, Site.name, Site.fuel, Site.time_zone).where(Site.id.in_(sorted(set(site_ids)))).order_by(Site.id)
+        select(Site.id, Site.name, Site.fuel, Site.time_zone)
+        .where(Site.id.in_(sorted(set(site_ids))))
+        .order_by(Site.id)
     ).all()
-    meters = session.execute(select(Meter.site_id, Meter.identifier, Meter.kind).where(Meter.site_id.in_(sorted(set(site_ids)))))
+    meters = session.execute(
+        select(Meter.site_id, Meter.identifier, Meter.kind).where(Meter.site_id.in_(sorted(set(site_ids))))
+    )
     best: dict[int, tuple[int, str]] = {}
     for site_id, identifier, kind in meters:
         rank = (_IDENTIFIER_PREFERENCE.get(IdentifierKind(kind), 3), identifier)
@@ -141,7 +150,9 @@ def load_longest_intervals(session: Session, site_ids: Sequence[int], start: dt.
     return {getattr(fuel, "value", fuel): int(seconds) for fuel, seconds in rows if seconds}
 
 
-def build_portfolio_statement(site_ids: Sequence[int], first_ts: int, after_ts: int, bucket_seconds: int, mixed: bool) -> Select:
+def build_portfolio_statement(
+    site_ids: Sequence[int], first_ts: int, after_ts: int, bucket_seconds: int, mixed: bool
+) -> Select:
     """Sum per interval start in the database; sites of coarser meters share a bucket of ``bucket_seconds``.
 
     With one interval length everywhere a site has one reading per start, so COUNT(*) counts sites; a group mixing
@@ -172,8 +183,9 @@ def iter_portfolio_chunks(
     for fuel, group in sites.groupby("fuel", sort=True):
         ids = [int(s) for s in group["site_id"]]
         shortest = session.scalar(
-            select(func.min(DailyUsage.interval_seconds))
-            .where(DailyUsage.site_id.in_(ids), DailyUsage.local_date.between(start, end))
+            select(func.min(DailyUsage.interval_seconds)).where(
+                DailyUsage.site_id.in_(ids), DailyUsage.local_date.between(start, end)
+            )
         )
         bucket = longest.get(str(fuel), 1800)
         mixed = shortest is not None and int(shortest) != bucket
@@ -211,6 +223,14 @@ def count_expected_rows(
 
 
 __all__ = [
-    "CHUNK_ROWS", "EXPORT_SITE_COLUMNS", "build_portfolio_statement", "build_readings_statement", "compute_utc_bounds",
-    "count_expected_rows", "iter_portfolio_chunks", "iter_reading_chunks", "load_export_sites", "load_longest_intervals",
+    "CHUNK_ROWS",
+    "EXPORT_SITE_COLUMNS",
+    "build_portfolio_statement",
+    "build_readings_statement",
+    "compute_utc_bounds",
+    "count_expected_rows",
+    "iter_portfolio_chunks",
+    "iter_reading_chunks",
+    "load_export_sites",
+    "load_longest_intervals",
 ]

@@ -96,8 +96,9 @@ def _tuples(rows: Iterable[Sequence[object]]) -> list[tuple[object, ...]]:
 
 def _frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
     frame = pd.DataFrame(_tuples(rows), columns=SERIES_COLUMNS)
-    return frame.astype({"start_ts": "int64", "energy_kwh": "float64", "sites_reporting": "int64",
-                         "estimated_intervals": "int64"})
+    return frame.astype(
+        {"start_ts": "int64", "energy_kwh": "float64", "sites_reporting": "int64", "estimated_intervals": "int64"}
+    )
 
 
 def _scope_condition(scopes: Sequence[Scope]) -> tuple[str, dict[str, object]]:
@@ -166,8 +167,9 @@ def load_sites_series(
     return _frame(grouped[SERIES_COLUMNS].itertuples(index=False))
 
 
-def load_sites_location_weights(session: Session, site_ids: Sequence[int], fuel: str, first: dt.date,
-                                last: dt.date) -> pd.Series:
+def load_sites_location_weights(
+    session: Session, site_ids: Sequence[int], fuel: str, first: dt.date, last: dt.date
+) -> pd.Series:
     """Energy [kWh] per weather location of ``site_ids`` over local days first..last (daily roll-up)."""
     # grouped by the bare column (NULL: no location, reported as 0): PostgreSQL does not match a bound
     # COALESCE(..., 0) in SELECT to the one in GROUP BY, since each gets its own parameter
@@ -195,7 +197,9 @@ def load_site_readings(session: Session, site_id: int, lo_ts: int, hi_ts: int) -
     finally:
         cursor.close()
     frame = pd.DataFrame(rows, columns=["start_ts", "interval_seconds", "energy_kwh", "estimated"])
-    return frame.astype({"start_ts": "int64", "interval_seconds": "int64", "energy_kwh": "float64", "estimated": "bool"})
+    return frame.astype(
+        {"start_ts": "int64", "interval_seconds": "int64", "energy_kwh": "float64", "estimated": "bool"}
+    )
 
 
 def load_temperatures(session: Session, location_ids: Sequence[int], lo_ts: int, hi_ts: int) -> pd.DataFrame:
@@ -214,15 +218,20 @@ def load_temperatures(session: Session, location_ids: Sequence[int], lo_ts: int,
 
 def load_graph_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     """Facts the graph needs per site: name, fuel, meter type, zone, weather location (0 = none)."""
-    statement = select(
-        Site.id, Site.name, Site.fuel, Site.meter_type, Site.time_zone, func.coalesce(Site.weather_location_id, 0)
-    ).where(Site.id.in_(list(site_ids))).order_by(Site.name)
+    statement = (
+        select(
+            Site.id, Site.name, Site.fuel, Site.meter_type, Site.time_zone, func.coalesce(Site.weather_location_id, 0)
+        )
+        .where(Site.id.in_(list(site_ids)))
+        .order_by(Site.name)
+    )
     rows = [(i, n, f.value, m.value, z, int(w)) for i, n, f, m, z, w in session.execute(statement)]
     return pd.DataFrame(rows, columns=["site_id", "name", "fuel", "meter_type", "time_zone", "weather_location_id"])
 
 
-def load_top_sites(session: Session, site_ids: Sequence[int], fuel: str, first: dt.date, last: dt.date,
-                   limit: int) -> list[int]:
+def load_top_sites(
+    session: Session, site_ids: Sequence[int], fuel: str, first: dt.date, last: dt.date, limit: int
+) -> list[int]:
     """The ``limit`` sites of ``fuel`` using most energy over local days first..last (daily roll-up)."""
     statement = (
         select(DailyUsage.site_id)
@@ -241,9 +250,9 @@ def load_group_member_ids(session: Session, group_id: int) -> list[int]:
 
 
 def load_group_ids_with_sites(session: Session, site_ids: Sequence[int]) -> list[int]:
-    statement = select(portfolio_group_sites.c.group_id).where(
-        portfolio_group_sites.c.site_id.in_(list(site_ids))
-    ).distinct()
+    statement = (
+        select(portfolio_group_sites.c.group_id).where(portfolio_group_sites.c.site_id.in_(list(site_ids))).distinct()
+    )
     return sorted(int(g) for g in session.scalars(statement))
 
 

@@ -21,7 +21,9 @@ def load_groups(session: Session, viewer: Viewer) -> list[PortfolioGroup]:
         statement = statement.where((PortfolioGroup.owner_id == viewer.user_id) | User.organisation_id.in_(org_ids))
     else:
         statement = statement.where(PortfolioGroup.owner_id == viewer.user_id)
-    return list(session.scalars(statement.order_by(PortfolioGroup.owner_id != viewer.user_id, func.lower(PortfolioGroup.name))))
+    return list(
+        session.scalars(statement.order_by(PortfolioGroup.owner_id != viewer.user_id, func.lower(PortfolioGroup.name)))
+    )
 
 
 def load_group(session: Session, group_id: int) -> PortfolioGroup | None:
@@ -87,4 +89,7 @@ def load_site_lookup(session: Session, site_ids: Iterable[int]) -> list[tuple[in
         .outerjoin(Meter, Meter.site_id == Site.id)
         .where(Site.id.in_(sorted(set(site_ids))))
     )
-    return [(sid, name.strip().lower(), ident.replace(" ", "") if ident else None) for sid, name, ident in session.execute(statement)]
+    return [
+        (sid, name.strip().lower(), ident.replace(" ", "") if ident else None)
+        for sid, name, ident in session.execute(statement)
+    ]

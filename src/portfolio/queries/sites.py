@@ -12,13 +12,21 @@ from portfolio.access import Viewer, visible_sites
 from portfolio.models import Meter, Organisation, Reading, Site
 
 SITE_SUMMARY_COLUMNS = [
-    "id", "name", "organisation", "postcode", "fuel", "meter_type", "meter_identifier",
-    "time_zone", "first_reading", "last_reading",
+    "id",
+    "name",
+    "organisation",
+    "postcode",
+    "fuel",
+    "meter_type",
+    "meter_identifier",
+    "time_zone",
+    "first_reading",
+    "last_reading",
 ]
 
 
 def _utc(ts: int | None) -> dt.datetime | None:
-    return None if ts is None else dt.datetime.fromtimestamp(ts, tz=dt.timezone.utc)
+    return None if ts is None else dt.datetime.fromtimestamp(ts, tz=dt.UTC)
 
 
 def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
@@ -33,9 +41,16 @@ def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
     identifier = select(func.min(Meter.identifier)).where(Meter.site_id == sites.c.id).scalar_subquery()
     statement = (
         select(
-            sites.c.id, sites.c.name, Organisation.name.label("organisation"), sites.c.postcode, sites.c.fuel,
-            sites.c.meter_type, identifier.label("identifier"), sites.c.time_zone,
-            first_ts.label("first_ts"), last_ts.label("last_ts"),
+            sites.c.id,
+            sites.c.name,
+            Organisation.name.label("organisation"),
+            sites.c.postcode,
+            sites.c.fuel,
+            sites.c.meter_type,
+            identifier.label("identifier"),
+            sites.c.time_zone,
+            first_ts.label("first_ts"),
+            last_ts.label("last_ts"),
         )
         .join(Organisation, Organisation.id == sites.c.organisation_id)
         .order_by(Organisation.name, sites.c.name)
@@ -43,9 +58,18 @@ def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
     rows = session.execute(statement).all()
     frame = pd.DataFrame(
         [
-            (r.id, r.name, r.organisation, r.postcode, getattr(r.fuel, "value", r.fuel),
-             getattr(r.meter_type, "value", r.meter_type), r.identifier, r.time_zone,
-             _utc(r.first_ts), _utc(r.last_ts))
+            (
+                r.id,
+                r.name,
+                r.organisation,
+                r.postcode,
+                getattr(r.fuel, "value", r.fuel),
+                getattr(r.meter_type, "value", r.meter_type),
+                r.identifier,
+                r.time_zone,
+                _utc(r.first_ts),
+                _utc(r.last_ts),
+            )
             for r in rows
         ],
         columns=SITE_SUMMARY_COLUMNS,

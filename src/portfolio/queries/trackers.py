@@ -27,7 +27,9 @@ from portfolio.models import (
 
 
 def load_user_trackers(session: Session, owner_id: int) -> list[Tracker]:
-    return list(session.scalars(select(Tracker).where(Tracker.owner_id == owner_id).order_by(Tracker.created_at, Tracker.id)))
+    return list(
+        session.scalars(select(Tracker).where(Tracker.owner_id == owner_id).order_by(Tracker.created_at, Tracker.id))
+    )
 
 
 def load_active_trackers(session: Session) -> list[Tracker]:
@@ -39,9 +41,12 @@ def load_tracker(session: Session, tracker_id: int) -> Tracker | None:
 
 
 def tracker_name_taken(session: Session, owner_id: int, name: str) -> bool:
-    return session.scalar(
-        select(Tracker.id).where(Tracker.owner_id == owner_id, func.lower(Tracker.name) == name.lower()).limit(1)
-    ) is not None
+    return (
+        session.scalar(
+            select(Tracker.id).where(Tracker.owner_id == owner_id, func.lower(Tracker.name) == name.lower()).limit(1)
+        )
+        is not None
+    )
 
 
 def load_sites_brief(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
@@ -71,11 +76,16 @@ def load_daily_usage(session: Session, site_ids: Sequence[int], first: dt.date, 
 
 
 def alert_exists(session: Session, tracker_id: int, period_start: dt.date, kind: str) -> bool:
-    return session.scalar(
-        select(TrackerAlert.id).where(
-            TrackerAlert.tracker_id == tracker_id, TrackerAlert.period_start == period_start, TrackerAlert.kind == kind
+    return (
+        session.scalar(
+            select(TrackerAlert.id).where(
+                TrackerAlert.tracker_id == tracker_id,
+                TrackerAlert.period_start == period_start,
+                TrackerAlert.kind == kind,
+            )
         )
-    ) is not None
+        is not None
+    )
 
 
 def load_alerts(session: Session, tracker_ids: Sequence[int]) -> list[TrackerAlert]:
@@ -90,23 +100,34 @@ def notification_exists(session: Session, dedupe_key: str) -> bool:
 
 
 def load_notifications(session: Session, user_id: int, limit: int = 20) -> list[Notification]:
-    return list(session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def count_unread(session: Session, user_id: int) -> int:
-    return int(session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    ) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_read(session: Session, user_id: int, notification_ids: Sequence[int], now: dt.datetime) -> int:
     """Mark the user's own notifications read; ids of other users' notifications change nothing."""
     result = session.execute(
         update(Notification)
-        .where(Notification.user_id == user_id, Notification.id.in_(list(notification_ids)), Notification.read_at.is_(None))
+        .where(
+            Notification.user_id == user_id, Notification.id.in_(list(notification_ids)), Notification.read_at.is_(None)
+        )
         .values(read_at=now)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -131,9 +152,13 @@ def outbox_exists(session: Session, dedupe_key: str) -> bool:
 
 
 def load_due_email_ids(session: Session, now: dt.datetime) -> list[int]:
-    return list(session.scalars(
-        select(OutboxEmail.id).where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now).order_by(OutboxEmail.id)
-    ))
+    return list(
+        session.scalars(
+            select(OutboxEmail.id)
+            .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+            .order_by(OutboxEmail.id)
+        )
+    )
 
 
 def load_email_for_update(session: Session, email_id: int) -> OutboxEmail | None:
@@ -143,20 +168,31 @@ def load_email_for_update(session: Session, email_id: int) -> OutboxEmail | None
 
 def load_user_deliveries(session: Session, user_id: int, limit: int = 10) -> list[OutboxEmail]:
     """The user's emails still waiting after a failure, or given up: what the user must be able to see."""
-    return list(session.scalars(
-        select(OutboxEmail).where(OutboxEmail.user_id == user_id, OutboxEmail.last_error.is_not(None),
-                                  OutboxEmail.status != "sent")
-        .order_by(OutboxEmail.created_at.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.user_id == user_id, OutboxEmail.last_error.is_not(None), OutboxEmail.status != "sent")
+            .order_by(OutboxEmail.created_at.desc())
+            .limit(limit)
+        )
+    )
 
 
 def load_outbox_problems(session: Session, limit: int = 50) -> pd.DataFrame:
     """Emails not sent after at least one attempt, with their recipient, for the admin Pipeline page."""
     rows = session.execute(
-        select(OutboxEmail.id, OutboxEmail.to_address, OutboxEmail.subject, OutboxEmail.status, OutboxEmail.attempts,
-               OutboxEmail.next_attempt_at, OutboxEmail.last_error)
+        select(
+            OutboxEmail.id,
+            OutboxEmail.to_address,
+            OutboxEmail.subject,
+            OutboxEmail.status,
+            OutboxEmail.attempts,
+            OutboxEmail.next_attempt_at,
+            OutboxEmail.last_error,
+        )
         .where(OutboxEmail.status != "sent", OutboxEmail.attempts > 0)
-        .order_by(OutboxEmail.created_at.desc()).limit(limit)
+        .order_by(OutboxEmail.created_at.desc())
+        .limit(limit)
     ).all()
     return pd.DataFrame(rows, columns=["id", "to", "subject", "status", "attempts", "next_attempt_at", "last_error"])
 
@@ -174,7 +210,9 @@ def load_user(session: Session, user_id: int) -> User | None:
 
 
 def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
-    return list(session.scalars(select(PipelineRun).order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(limit)))
+    return list(
+        session.scalars(select(PipelineRun).order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(limit))
+    )
 
 
 def file_already_imported(session: Session, sha256: str) -> bool:

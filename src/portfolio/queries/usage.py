@@ -34,7 +34,15 @@ def load_usage_totals(session: Session, site_ids: Sequence[int], start: dt.date,
     rows = session.execute(statement).all()
     return pd.DataFrame(
         rows, columns=["site_id", "energy_kwh", "intervals", "estimated_intervals", "interval_seconds"]
-    ).astype({"site_id": "int64", "energy_kwh": "float64", "intervals": "int64", "estimated_intervals": "int64", "interval_seconds": "float64"})
+    ).astype(
+        {
+            "site_id": "int64",
+            "energy_kwh": "float64",
+            "intervals": "int64",
+            "estimated_intervals": "int64",
+            "interval_seconds": "float64",
+        }
+    )
 
 
 def load_list_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
@@ -48,10 +56,7 @@ def load_list_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     ).where(Site.id.in_(list(site_ids)))
     rows = session.execute(statement).all()
     frame = pd.DataFrame(
-        [
-            (r.id, r.name, r.postcode, r.fuel.value, r.meter_type.value, r.time_zone, r.last_ts)
-            for r in rows
-        ],
+        [(r.id, r.name, r.postcode, r.fuel.value, r.meter_type.value, r.time_zone, r.last_ts) for r in rows],
         columns=["site_id", "name", "postcode", "fuel", "meter_type", "time_zone", "last_ts"],
     )
     frame["interval_seconds"] = frame["meter_type"].map(DEFAULT_INTERVAL_SECONDS).astype("float64")

@@ -8,9 +8,9 @@ import secrets
 from pathlib import Path
 
 import dash
-from werkzeug.middleware.proxy_fix import ProxyFix
 from flask import Flask, jsonify
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portfolio import schema
 from portfolio.config import Settings, load_settings
@@ -19,9 +19,9 @@ from portfolio.users import hash_password
 
 from . import shell
 from .auth import blueprint as auth_blueprint
-from .export_routes import blueprint as export_blueprint
 from .auth import make_login_manager
 from .context import EXTENSION, AppState, close_request_session
+from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
 
 log = logging.getLogger(__name__)

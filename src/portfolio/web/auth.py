@@ -33,7 +33,12 @@ class SignedInUser(UserMixin):
 
     @classmethod
     def from_model(cls, user: User) -> SignedInUser:
-        return cls(id=user.id, email=user.email, role=getattr(user.role, "value", str(user.role)), display_name=user.display_name)
+        return cls(
+            id=user.id,
+            email=user.email,
+            role=getattr(user.role, "value", str(user.role)),
+            display_name=user.display_name,
+        )
 
 
 def load_signed_in_user(user_id: str) -> SignedInUser | None:
@@ -54,7 +59,9 @@ def make_login_manager(server: Flask) -> LoginManager:
     return manager
 
 
-def _login_form(status: int = 200, error: str | None = None, email: str = "", next_path: str = "/") -> ResponseReturnValue:
+def _login_form(
+    status: int = 200, error: str | None = None, email: str = "", next_path: str = "/"
+) -> ResponseReturnValue:
     return render_template("login.html", error=error, email=email, next=next_path), status
 
 
@@ -82,8 +89,13 @@ def login() -> ResponseReturnValue:
     email = normalise_email(request.form.get("email", ""))
     now = int(time.time())
     db = request_session()
-    if login_blocked(db, email=email, ip=request.remote_addr, since_ts=now - settings.login_window_seconds,
-                     max_failures=settings.login_max_failures):
+    if login_blocked(
+        db,
+        email=email,
+        ip=request.remote_addr,
+        since_ts=now - settings.login_window_seconds,
+        max_failures=settings.login_max_failures,
+    ):
         minutes = max(1, round(settings.login_window_seconds / 60))
         return _login_form(429, TOO_MANY_ATTEMPTS.format(minutes=minutes), email, next_path)
     user = find_user(db, email)

@@ -48,8 +48,10 @@ def too_many() -> str:
 
 
 def pending() -> str:
-    return (f"expected consumption of more than {max_expected_sites()} sites is precomputed in batch: it appears "
-            "after the next daily run (or portfolio fit-models)")
+    return (
+        f"expected consumption of more than {max_expected_sites()} sites is precomputed in batch: it appears "
+        "after the next daily run (or portfolio fit-models)"
+    )
 
 
 @dataclass(frozen=True)
@@ -63,11 +65,17 @@ class StoredSums:
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)  # SQLite drops the zone
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
 def load_stored_sums(
-    session: Session, site_ids: Sequence[int], scopes: Sequence[Scope], fuel: str, resolution: str, lo_ts: int, hi_ts: int
+    session: Session,
+    site_ids: Sequence[int],
+    scopes: Sequence[Scope],
+    fuel: str,
+    resolution: str,
+    lo_ts: int,
+    hi_ts: int,
 ) -> StoredSums | None:
     """The stored sums of ``scopes`` over [lo_ts, hi_ts), or None when they are not (all) precomputed yet.
 
@@ -104,8 +112,14 @@ def _day(ts: int) -> str:
 
 
 def _precomputed_series(
-    session: Session, site_ids: Sequence[int], scopes: Sequence[Scope], fuel: str, resolution: str, lo_ts: int,
-    hi_ts: int, time_zone: str,
+    session: Session,
+    site_ids: Sequence[int],
+    scopes: Sequence[Scope],
+    fuel: str,
+    resolution: str,
+    lo_ts: int,
+    hi_ts: int,
+    time_zone: str,
 ) -> tuple[pd.DataFrame | None, str]:
     stored = load_stored_sums(session, site_ids, scopes, fuel, resolution, lo_ts, hi_ts)
     if stored is None:
@@ -113,17 +127,27 @@ def _precomputed_series(
     if stored.sites_modelled == 0:
         return None, "no site has a consumption model yet"
     if stored.sums.empty:
-        return None, (f"expected consumption is precomputed for {_day(stored.window[0])} to {_day(stored.window[1] - 1)}"
-                      f" only (last computed {_when(stored.refreshed_at)})")
+        return None, (
+            f"expected consumption is precomputed for {_day(stored.window[0])} to {_day(stored.window[1] - 1)}"
+            f" only (last computed {_when(stored.refreshed_at)})"
+        )
     series = compute_expected_bounds(stored.sums)
     on_axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone).merge(series, on="start_ts", how="left")
-    return on_axis, (f"expected consumption from the temperature models of {stored.sites_modelled} of {len(site_ids)} "
-                     f"sites, precomputed {_when(stored.refreshed_at)} ({INDEPENDENT})")
+    return on_axis, (
+        f"expected consumption from the temperature models of {stored.sites_modelled} of {len(site_ids)} "
+        f"sites, precomputed {_when(stored.refreshed_at)} ({INDEPENDENT})"
+    )
 
 
 def make_expected_series(
-    session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int, time_zone: str,
-    scopes: Sequence[Scope] | None = None, fuel: str | None = None,
+    session: Session,
+    site_ids: Sequence[int],
+    resolution: str,
+    lo_ts: int,
+    hi_ts: int,
+    time_zone: str,
+    scopes: Sequence[Scope] | None = None,
+    fuel: str | None = None,
 ) -> tuple[pd.DataFrame | None, str]:
     """The expected series on the graph's local axis over [lo_ts, hi_ts), and a note on what it covers.
 
@@ -161,26 +185,54 @@ def _range(bounds: tuple[float, float] | None) -> str:
 
 
 def _card(title: str, value: str, lines: list[str], kind: str) -> html.Div:
-    return html.Div([html.Div(title, className="total-label"), html.Div(value, className="total-value"),
-                     *[html.Div(line, className="total-sub") for line in lines if line]],
-                    className=f"total-card expected-card {kind}")
+    return html.Div(
+        [
+            html.Div(title, className="total-label"),
+            html.Div(value, className="total-value"),
+            *[html.Div(line, className="total-sub") for line in lines if line],
+        ],
+        className=f"total-card expected-card {kind}",
+    )
 
 
 def make_summary_cards(summary: FuelSummary) -> html.Div:
     """Metered, estimated-missing and expected-next-week figures side by side, never added together."""
     cards = [
-        _card("Metered", _kwh(summary.metered_kwh), [f"{summary.sites_metered} of {summary.sites} sites reported"], "metered"),
-        _card("Estimated for missing intervals", _kwh(summary.estimated_missing_kwh),
-              [_range(summary.estimated_missing_range_kwh),
-               f"estimated from {_sites(summary.sites_estimated)}' models"
-               + (f"; {_sites(summary.sites_unestimated)} without a model not estimated" if summary.sites_unestimated else "")],
-              "estimated"),
-        _card("Expected next 7 days", _kwh(summary.expected_next_kwh),
-              [_range(summary.expected_next_range_kwh), f"{summary.sites_forecast} of {summary.sites} sites have a model"],
-              "expected"),
+        _card(
+            "Metered",
+            _kwh(summary.metered_kwh),
+            [f"{summary.sites_metered} of {summary.sites} sites reported"],
+            "metered",
+        ),
+        _card(
+            "Estimated for missing intervals",
+            _kwh(summary.estimated_missing_kwh),
+            [
+                _range(summary.estimated_missing_range_kwh),
+                f"estimated from {_sites(summary.sites_estimated)}' models"
+                + (
+                    f"; {_sites(summary.sites_unestimated)} without a model not estimated"
+                    if summary.sites_unestimated
+                    else ""
+                ),
+            ],
+            "estimated",
+        ),
+        _card(
+            "Expected next 7 days",
+            _kwh(summary.expected_next_kwh),
+            [
+                _range(summary.expected_next_range_kwh),
+                f"{summary.sites_forecast} of {summary.sites} sites have a model",
+            ],
+            "expected",
+        ),
     ]
-    note = html.P(f"Estimates are labelled and kept apart from metered data. Ranges assume: {summary.missing_range_note} "
-                  f"(missing intervals); {summary.expected_range_note} (next 7 days).", className="muted small")
+    note = html.P(
+        f"Estimates are labelled and kept apart from metered data. Ranges assume: {summary.missing_range_note} "
+        f"(missing intervals); {summary.expected_range_note} (next 7 days).",
+        className="muted small",
+    )
     return html.Div([html.Div(cards, className="totals expected-totals"), note])
 
 
@@ -196,17 +248,30 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
             status, detail = "ok", f"{model.resolution} model, {model.training_days} days of data"
         else:
             status, detail = model.status, model.message or ""
-        rows.append({
-            "name": name, "status": status,
-            "cvrmse": None if model is None or model.cvrmse_pct is None else round(model.cvrmse_pct, 1),
-            "nmbe": None if model is None or model.nmbe_pct is None else round(model.nmbe_pct, 1),
-            "detail": detail,
-        })
-    columns = [{"id": "name", "name": "Site"}, {"id": "status", "name": "Model"},
-               {"id": "cvrmse", "name": "CV(RMSE) %", "type": "numeric"}, {"id": "nmbe", "name": "NMBE %", "type": "numeric"},
-               {"id": "detail", "name": "Detail"}]
-    return make_data_table(table_id, columns, data=rows, page_size=10, padding="8px 12px",
-                           style_cell_conditional=[{"if": {"column_id": "detail"}, "whiteSpace": "normal", "minWidth": "260px"}])
+        rows.append(
+            {
+                "name": name,
+                "status": status,
+                "cvrmse": None if model is None or model.cvrmse_pct is None else round(model.cvrmse_pct, 1),
+                "nmbe": None if model is None or model.nmbe_pct is None else round(model.nmbe_pct, 1),
+                "detail": detail,
+            }
+        )
+    columns = [
+        {"id": "name", "name": "Site"},
+        {"id": "status", "name": "Model"},
+        {"id": "cvrmse", "name": "CV(RMSE) %", "type": "numeric"},
+        {"id": "nmbe", "name": "NMBE %", "type": "numeric"},
+        {"id": "detail", "name": "Detail"},
+    ]
+    return make_data_table(
+        table_id,
+        columns,
+        data=rows,
+        page_size=10,
+        padding="8px 12px",
+        style_cell_conditional=[{"if": {"column_id": "detail"}, "whiteSpace": "normal", "minWidth": "260px"}],
+    )
 
 
 def make_stored_summary_cards(
@@ -216,21 +281,37 @@ def make_stored_summary_cards(
     today = dt.datetime.fromtimestamp(today_start_ts, ZoneInfo(PORTFOLIO_ZONE)).date()
     end_ts = local_midnight_ts(today + dt.timedelta(days=FORECAST_DAYS), PORTFOLIO_ZONE)
     stored = load_stored_sums(session, site_ids, scopes, fuel, "day", today_start_ts, end_ts)
-    limited = html.P(f"Metered and estimated-for-missing-interval figures are shown for up to {max_expected_sites()} "
-                     "sites; the graph shows this portfolio's metered consumption.", className="muted small")
+    limited = html.P(
+        f"Metered and estimated-for-missing-interval figures are shown for up to {max_expected_sites()} "
+        "sites; the graph shows this portfolio's metered consumption.",
+        className="muted small",
+    )
     if stored is None:
         return html.Div([html.P(pending().capitalize() + ".", className="muted"), limited])
     total = compute_expected_total(stored.sums)
-    card = _card("Expected next 7 days", _kwh(total[0] if total else None),
-                 [_range(total[1] if total else None), f"{stored.sites_modelled} of {len(site_ids)} sites have a model",
-                  f"precomputed {_when(stored.refreshed_at)}"], "expected")
+    card = _card(
+        "Expected next 7 days",
+        _kwh(total[0] if total else None),
+        [
+            _range(total[1] if total else None),
+            f"{stored.sites_modelled} of {len(site_ids)} sites have a model",
+            f"precomputed {_when(stored.refreshed_at)}",
+        ],
+        "expected",
+    )
     note = html.P(f"Ranges assume: {EXPECTED_RANGE_NOTE} (next 7 days).", className="muted small")
     return html.Div([html.Div([card], className="totals expected-totals"), note, limited])
 
 
 def make_expected_panel(
-    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int, table_id: str,
-    scopes: Sequence[Scope] | None = None, time_zone: str = PORTFOLIO_ZONE,
+    session: Session,
+    sites: pd.DataFrame,
+    start_ts: int,
+    end_ts: int,
+    today_start_ts: int,
+    table_id: str,
+    scopes: Sequence[Scope] | None = None,
+    time_zone: str = PORTFOLIO_ZONE,
 ) -> html.Div:
     """The summary cards for the graph's fuel and the model-quality table of its sites.
 
@@ -240,16 +321,22 @@ def make_expected_panel(
     if sites.empty:
         return html.Div()
     heading = html.H2("Expected consumption", className="section-title")
-    quality = [html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
-               make_model_quality_table(session, sites, table_id)]
+    quality = [
+        html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
+        make_model_quality_table(session, sites, table_id),
+    ]
     if len(sites) > max_expected_sites():
         if scopes is None:
-            return html.Div([heading, html.P(too_many().capitalize() + ".", className="muted"), *quality],
-                            className="card expected-panel")
-        cards = make_stored_summary_cards(session, [int(s) for s in sites["site_id"]], scopes, str(sites["fuel"].iloc[0]),
-                                          today_start_ts)
+            return html.Div(
+                [heading, html.P(too_many().capitalize() + ".", className="muted"), *quality],
+                className="card expected-panel",
+            )
+        cards = make_stored_summary_cards(
+            session, [int(s) for s in sites["site_id"]], scopes, str(sites["fuel"].iloc[0]), today_start_ts
+        )
         return html.Div([heading, cards, *quality], className="card expected-panel")
     frame = sites.assign(interval_seconds=sites["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
-    (summary,) = compute_portfolio_summary(session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts,
-                                           time_zone)
+    (summary,) = compute_portfolio_summary(
+        session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts, time_zone
+    )
     return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")

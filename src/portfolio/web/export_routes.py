@@ -25,10 +25,10 @@ DOWNLOAD_PATH = "/export/download"
 def _refuse(message: str, status: int) -> ResponseReturnValue:
     if wants_html(request):
         page = (
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Export not possible</title>"
-            "<link rel=\"stylesheet\" href=\"/assets/portfolio.css\"></head><body><main class=\"content\">"
-            f"<h1>Export not possible</h1><p class=\"alert\" role=\"alert\">{escape(message)}</p>"
-            "<p><a href=\"/export\">Back to Export</a></p></main></body></html>"
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Export not possible</title>'
+            '<link rel="stylesheet" href="/assets/portfolio.css"></head><body><main class="content">'
+            f'<h1>Export not possible</h1><p class="alert" role="alert">{escape(message)}</p>'
+            '<p><a href="/export">Back to Export</a></p></main></body></html>'
         )
         return Response(page, status=status, mimetype="text/html")
     return {"error": message}, status
@@ -47,7 +47,11 @@ def download() -> ResponseReturnValue:
         return _refuse(str(error), 400)
     request_session().close()  # release the connection now; the stream reads in its own session
     chunks = stream_export(
-        app_state().session_factory, plan, user_id=viewer.user_id, ip=request.remote_addr, via="web",
+        app_state().session_factory,
+        plan,
+        user_id=viewer.user_id,
+        ip=request.remote_addr,
+        via="web",
     )
     response = Response(stream_with_context(chunks), content_type=plan.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{plan.file_name}"'

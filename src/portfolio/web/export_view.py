@@ -32,9 +32,18 @@ from .url_state import default_range
 
 HIDDEN = "hidden"
 SHAPE_OPTIONS = [
-    {"value": "interval", "label": "Interval data per site: one row per site and half hour (or hour), local and UTC time, kWh, actual/estimated, MPAN/MPRN"},
-    {"value": "daily", "label": "Daily totals per site: one row per site and local day, with intervals present / expected"},
-    {"value": "portfolio", "label": "Portfolio total: one row per interval with the sum over the sites and how many reported"},
+    {
+        "value": "interval",
+        "label": "Interval data per site: one row per site and half hour (or hour), local and UTC time, kWh, actual/estimated, MPAN/MPRN",
+    },
+    {
+        "value": "daily",
+        "label": "Daily totals per site: one row per site and local day, with intervals present / expected",
+    },
+    {
+        "value": "portfolio",
+        "label": "Portfolio total: one row per interval with the sum over the sites and how many reported",
+    },
 ]
 FORMAT_LABELS = {"csv": "CSV", "xlsx": "Excel", "espi": "Green Button XML"}
 FUEL_LABELS = {"power": "Power", "gas": "Gas", "both": "Both"}
@@ -67,8 +76,10 @@ def _summary(plan: ExportPlan) -> str:
     days = (plan.meta.end - plan.meta.start).days + 1
     rows = sum(plan.expected_rows.values())
     about = "up to" if plan.shape.value == "portfolio" else "about"
-    return (f"{sites} site{'' if sites == 1 else 's'} · {plan.meta.start:%-d %b %Y} to {plan.meta.end:%-d %b %Y} "
-            f"({days} local day{'' if days == 1 else 's'}) · {about} {rows:,} rows · {plan.file_name}")
+    return (
+        f"{sites} site{'' if sites == 1 else 's'} · {plan.meta.start:%-d %b %Y} to {plan.meta.end:%-d %b %Y} "
+        f"({days} local day{'' if days == 1 else 's'}) · {about} {rows:,} rows · {plan.file_name}"
+    )
 
 
 def check_export(session: Session, viewer: Viewer, params: Mapping[str, object], settings: Settings) -> ExportCheck:
@@ -85,8 +96,13 @@ def check_export(session: Session, viewer: Viewer, params: Mapping[str, object],
     except ExportError as error:
         return ExportCheck(error=f"{str(error)[0].upper()}{str(error)[1:]}.")
     href = f"{DOWNLOAD_PATH}?{urlencode(request.as_params())}"
-    return ExportCheck(href=href, file_name=plan.file_name, summary=_summary(plan), fuels=fuels,
-                       format_label=FORMAT_LABELS[plan.format.value])
+    return ExportCheck(
+        href=href,
+        file_name=plan.file_name,
+        summary=_summary(plan),
+        fuels=fuels,
+        format_label=FORMAT_LABELS[plan.format.value],
+    )
 
 
 def _control(label: str, component: Any, control_id: str | None = None, hint: str | None = None) -> html.Div:
@@ -97,55 +113,117 @@ def _control(label: str, component: Any, control_id: str | None = None, hint: st
 
 
 def make_export_layout(
-    group_options: Sequence[tuple[str, str, bool]], sites: list[dict[str, Any]], initial: Mapping[str, str], today: dt.date
+    group_options: Sequence[tuple[str, str, bool]],
+    sites: list[dict[str, Any]],
+    initial: Mapping[str, str],
+    today: dt.date,
 ) -> html.Section:
     """The page: what to export (group or site), when, which fuel, which shape and format, and the Download link."""
     scope = "site" if initial.get("site") else "group"
     return html.Section(
         [
             html.Div(
-                [html.H1("Export"),
-                 html.P("Download readings as CSV, Excel or Green Button XML. Missing intervals stay missing: "
-                        "no zero rows are added.", className="muted")],
+                [
+                    html.H1("Export"),
+                    html.P(
+                        "Download readings as CSV, Excel or Green Button XML. Missing intervals stay missing: "
+                        "no zero rows are added.",
+                        className="muted",
+                    ),
+                ],
                 className="page-header",
             ),
             html.Div(
                 [
-                    _control("Export", dcc.RadioItems(
-                        id=ids.EXPORT_SCOPE, value=scope, inline=True, className="segmented",
-                        options=[{"label": "Portfolio group", "value": "group"}, {"label": "Single site", "value": "site"}],
-                    )),
-                    _control("Group", dcc.Dropdown(
-                        id=ids.EXPORT_GROUP, options=[{"label": label, "value": value} for value, label, _ in group_options],
-                        value=initial.get("group") or ALL_SITES, clearable=False, className="group-dropdown",
-                    ), ids.EXPORT_GROUP_CONTROL),
-                    _control("Site", dcc.Dropdown(
-                        id=ids.EXPORT_SITE, options=sites, value=initial.get("site"), clearable=False,
-                        placeholder="Search by name or MPAN/MPRN", className="site-dropdown",
-                    ), ids.EXPORT_SITE_CONTROL),
-                    _control("Local days", dcc.DatePickerRange(
-                        id=ids.EXPORT_DATES, start_date=initial["from"], end_date=initial["to"],
-                        display_format="D MMM YYYY", first_day_of_week=1, minimum_nights=0, clearable=False,
-                    ), hint="Inclusive, in each site's local time"),
-                    _control("Fuel", dcc.RadioItems(
-                        id=ids.EXPORT_FUEL, value=initial.get("fuel") or "both", inline=True, className="segmented",
-                        options=[{"label": label, "value": value} for value, label in FUEL_LABELS.items()],
-                    ), ids.EXPORT_FUEL_CONTROL),
+                    _control(
+                        "Export",
+                        dcc.RadioItems(
+                            id=ids.EXPORT_SCOPE,
+                            value=scope,
+                            inline=True,
+                            className="segmented",
+                            options=[
+                                {"label": "Portfolio group", "value": "group"},
+                                {"label": "Single site", "value": "site"},
+                            ],
+                        ),
+                    ),
+                    _control(
+                        "Group",
+                        dcc.Dropdown(
+                            id=ids.EXPORT_GROUP,
+                            options=[{"label": label, "value": value} for value, label, _ in group_options],
+                            value=initial.get("group") or ALL_SITES,
+                            clearable=False,
+                            className="group-dropdown",
+                        ),
+                        ids.EXPORT_GROUP_CONTROL,
+                    ),
+                    _control(
+                        "Site",
+                        dcc.Dropdown(
+                            id=ids.EXPORT_SITE,
+                            options=sites,
+                            value=initial.get("site"),
+                            clearable=False,
+                            placeholder="Search by name or MPAN/MPRN",
+                            className="site-dropdown",
+                        ),
+                        ids.EXPORT_SITE_CONTROL,
+                    ),
+                    _control(
+                        "Local days",
+                        dcc.DatePickerRange(
+                            id=ids.EXPORT_DATES,
+                            start_date=initial["from"],
+                            end_date=initial["to"],
+                            display_format="D MMM YYYY",
+                            first_day_of_week=1,
+                            minimum_nights=0,
+                            clearable=False,
+                        ),
+                        hint="Inclusive, in each site's local time",
+                    ),
+                    _control(
+                        "Fuel",
+                        dcc.RadioItems(
+                            id=ids.EXPORT_FUEL,
+                            value=initial.get("fuel") or "both",
+                            inline=True,
+                            className="segmented",
+                            options=[{"label": label, "value": value} for value, label in FUEL_LABELS.items()],
+                        ),
+                        ids.EXPORT_FUEL_CONTROL,
+                    ),
                 ],
                 className="controls card",
             ),
             html.Div(
                 [
                     html.Div(
-                        [html.H2("Shape"), dcc.RadioItems(id=ids.EXPORT_SHAPE, options=SHAPE_OPTIONS, value="interval",
-                                                         className="choice-list")],
+                        [
+                            html.H2("Shape"),
+                            dcc.RadioItems(
+                                id=ids.EXPORT_SHAPE, options=SHAPE_OPTIONS, value="interval", className="choice-list"
+                            ),
+                        ],
                         className="export-choice",
                     ),
                     html.Div(
-                        [html.H2("Format"), dcc.RadioItems(id=ids.EXPORT_FORMAT, value="csv", className="choice-list",
-                                                          options=_format_options("interval")),
-                         html.P("Excel has one sheet per fuel with the range and units in its header row. "
-                                "Green Button XML is for interval data.", className="hint")],
+                        [
+                            html.H2("Format"),
+                            dcc.RadioItems(
+                                id=ids.EXPORT_FORMAT,
+                                value="csv",
+                                className="choice-list",
+                                options=_format_options("interval"),
+                            ),
+                            html.P(
+                                "Excel has one sheet per fuel with the range and units in its header row. "
+                                "Green Button XML is for interval data.",
+                                className="hint",
+                            ),
+                        ],
                         className="export-choice",
                     ),
                 ],
@@ -155,7 +233,13 @@ def make_export_layout(
                 [
                     html.Div(id=ids.EXPORT_MESSAGE, role="status"),
                     html.P(id=ids.EXPORT_SUMMARY, className="export-summary"),
-                    html.A("Download", id=ids.EXPORT_DOWNLOAD, href="#", download="", className=f"button button-primary {HIDDEN}"),
+                    html.A(
+                        "Download",
+                        id=ids.EXPORT_DOWNLOAD,
+                        href="#",
+                        download="",
+                        className=f"button button-primary {HIDDEN}",
+                    ),
                 ],
                 className="export-actions",
             ),
@@ -165,8 +249,10 @@ def make_export_layout(
 
 
 def _format_options(shape: object) -> list[dict[str, Any]]:
-    return [{"label": label, "value": value, "disabled": value == "espi" and shape != "interval"}
-            for value, label in FORMAT_LABELS.items()]
+    return [
+        {"label": label, "value": value, "disabled": value == "espi" and shape != "interval"}
+        for value, label in FORMAT_LABELS.items()
+    ]
 
 
 def initial_choices(query: Mapping[str, str], today: dt.date) -> dict[str, str]:
@@ -178,8 +264,14 @@ def initial_choices(query: Mapping[str, str], today: dt.date) -> dict[str, str]:
 
 
 def update_export(
-    scope: str | None, group: object, site: object, start_date: object, end_date: object, fuel: object,
-    shape: object, format: object,
+    scope: str | None,
+    group: object,
+    site: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    shape: object,
+    format: object,
 ) -> tuple[Any, ...]:
     """Show or hide the pickers, check the choices as the route would, and point the link at the file."""
     params = {"from": start_date, "to": end_date, "shape": shape, "format": format, "fuel": fuel}
@@ -188,16 +280,23 @@ def update_export(
     else:
         params["group"] = group
     choosing = scope == "site" and not site
-    check = ExportCheck() if choosing else check_export(request_session(), current_viewer(), params, app_state().settings)
+    check = (
+        ExportCheck() if choosing else check_export(request_session(), current_viewer(), params, app_state().settings)
+    )
     visible = {True: "control", False: f"control {HIDDEN}"}
     button = f"button button-primary{'' if check.href else ' ' + HIDDEN}"
     message = html.Div(check.error, className="alert", role="alert") if check.error else None
     return (
-        visible[scope != "site"], visible[scope == "site"], visible[len(check.fuels) > 1],
+        visible[scope != "site"],
+        visible[scope == "site"],
+        visible[len(check.fuels) > 1],
         _format_options(shape),
         html.P("Choose a site to export.", className="hint") if choosing else message,
         check.summary,
-        check.href or "#", check.file_name or "", button, f"Download {check.format_label}",
+        check.href or "#",
+        check.file_name or "",
+        button,
+        f"Download {check.format_label}",
     )
 
 

@@ -44,8 +44,8 @@ from portfolio.queries.graphs import (
     PORTFOLIO_ZONE,
     Scope,
     load_graph_sites,
-    load_location_names,
     load_group_member_ids,
+    load_location_names,
     load_scope_location_weights,
     load_scope_series,
     load_site_readings,
@@ -59,7 +59,16 @@ from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from . import ids
 from .context import current_viewer, request_session
 from .expected_view import make_expected_panel, make_expected_series
-from .url_state import MAX_RANGE_DAYS, UrlStateError, from_store, local_today, parse_state, to_params, to_query, to_store
+from .url_state import (
+    MAX_RANGE_DAYS,
+    UrlStateError,
+    from_store,
+    local_today,
+    parse_state,
+    to_params,
+    to_query,
+    to_store,
+)
 
 WHOLE_PORTFOLIO = "portfolio"
 GRANULARITIES = {AUTO: "Auto", "day": "Daily", "hour": "Hourly", "hh": "Half-hourly"}
@@ -110,7 +119,11 @@ def _graph_fuel(fuels: Sequence[str], wanted: str) -> str:
 
 
 def _on_axis(frame: pd.DataFrame, time_zone: str) -> pd.DataFrame:
-    local = pd.DatetimeIndex(frame["start_ts"].to_numpy(dtype="int64").astype("datetime64[s]")).tz_localize("UTC").tz_convert(time_zone)
+    local = (
+        pd.DatetimeIndex(frame["start_ts"].to_numpy(dtype="int64").astype("datetime64[s]"))
+        .tz_localize("UTC")
+        .tz_convert(time_zone)
+    )
     return frame.assign(local_time=local.tz_localize(None), label=local.strftime("%a %-d %b %Y %H:%M %Z"))
 
 
@@ -139,8 +152,15 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     def series(lo_ts: int, hi_ts: int, ids_: Sequence[int] | None = None) -> pd.DataFrame:
         if not portfolio:
             readings = load_site_readings(session, member_ids[0], lo_ts, hi_ts) if member_ids else None
-            return compute_site_series(readings, resolution, time_zone) if readings is not None else compute_site_series(
-                pd.DataFrame({"start_ts": [], "interval_seconds": [], "energy_kwh": [], "estimated": []}), resolution, time_zone)
+            return (
+                compute_site_series(readings, resolution, time_zone)
+                if readings is not None
+                else compute_site_series(
+                    pd.DataFrame({"start_ts": [], "interval_seconds": [], "energy_kwh": [], "estimated": []}),
+                    resolution,
+                    time_zone,
+                )
+            )
         if ids_ is None and scopes is not None:
             return load_scope_series(session, scopes, fuel, resolution, lo_ts, hi_ts)
         return load_sites_series(session, ids_ if ids_ is not None else member_ids, fuel, resolution, lo_ts, hi_ts)
@@ -163,15 +183,24 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         if len(member_ids) > len(top):
             stack[f"Other {len(member_ids) - len(top)} sites"] = rest.clip(lower=0)
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     # Show the forecast when the range reaches today, over a quarter of the span (6 h to 7 days), so it
     # never crowds out the consumption.
     ahead = min(FORECAST_DAYS * 86_400, max(6 * 3600, (hi - lo) // 4))
-    temp_hi = max(hi, int(now.timestamp()) + ahead) if request.window is None and hi >= now.timestamp() - 2 * 86_400 else hi
+    temp_hi = (
+        max(hi, int(now.timestamp()) + ahead) if request.window is None and hi >= now.timestamp() - 2 * 86_400 else hi
+    )
     if portfolio:
-        weights = (load_scope_location_weights(session, scopes, fuel, lo, hi) if scopes is not None else
-                   load_sites_location_weights(session, member_ids, fuel, *(
-                       dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo, hi - 1))))
+        weights = (
+            load_scope_location_weights(session, scopes, fuel, lo, hi)
+            if scopes is not None
+            else load_sites_location_weights(
+                session,
+                member_ids,
+                fuel,
+                *(dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo, hi - 1)),
+            )
+        )
         weights = weights[weights.index > 0]
         names = [n.title() for n in load_location_names(session, list(weights.index))]
         label = f"Consumption-weighted mean temperature ({len(names)} location{'s' if len(names) != 1 else ''}: {', '.join(sorted(names))})"
@@ -180,7 +209,9 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         weights = pd.Series({location: 1.0}) if location else pd.Series(dtype="float64")
         label = f"Temperature at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
     temperatures = load_temperatures(session, list(weights.index), lo, temp_hi)
-    temperature = compute_weighted_temperature(temperatures, weights.to_dict(), "day" if resolution == "day" else "hour", time_zone)
+    temperature = compute_weighted_temperature(
+        temperatures, weights.to_dict(), "day" if resolution == "day" else "hour", time_zone
+    )
     temperature = _on_axis(temperature, time_zone) if len(temperature) else None
 
     now_local = now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
@@ -188,16 +219,28 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     x_range = None
     if request.window is not None:
         x_range = [str(dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).replace(tzinfo=None)) for t in (lo, hi)]
-    expected, expected_note = make_expected_series(session, member_ids, resolution, lo, max(hi, temp_hi), time_zone,
-                                                   scopes=scopes, fuel=fuel)
+    expected, expected_note = make_expected_series(
+        session, member_ids, resolution, lo, max(hi, temp_hi), time_zone, scopes=scopes, fuel=fuel
+    )
     subject = "Whole portfolio" if portfolio else str(members["name"].iloc[0]) if len(members) else "Site"
     title = f"{subject} · {FUEL_NAMES.get(fuel, fuel)} · {RESOLUTION_LABELS[resolution]}"
     figure = make_consumption_figure(
-        frame, resolution=resolution, fuel=fuel, title=title, portfolio=portfolio, temperature=temperature,
-        temperature_label=label, last_year=last_year, stack=stack, now_local=now_local if show_now else None,
-        x_range=x_range, expected=expected,
+        frame,
+        resolution=resolution,
+        fuel=fuel,
+        title=title,
+        portfolio=portfolio,
+        temperature=temperature,
+        temperature_label=label,
+        last_year=last_year,
+        stack=stack,
+        now_local=now_local if show_now else None,
+        x_range=x_range,
+        expected=expected,
     )
-    figure.update_layout(uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}")
+    figure.update_layout(
+        uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}"
+    )
     note = _note(resolution, finest, len(member_ids), request.window is not None)
     return GraphResult(figure, resolution, f"{note} · {expected_note}" if expected_note else note, fuel, fuels)
 
@@ -229,14 +272,21 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.
     if request.site is None:
         scopes = _scopes(session, viewer, request.group, site_ids)
         ids_ = [int(s) for s in members["site_id"]]
-        series = (load_scope_series(session, scopes, fuel, "hour", lo, hi) if scopes is not None
-                  else load_sites_series(session, ids_, fuel, "hour", lo, hi))
+        series = (
+            load_scope_series(session, scopes, fuel, "hour", lo, hi)
+            if scopes is not None
+            else load_sites_series(session, ids_, fuel, "hour", lo, hi)
+        )
     elif len(members):
-        series = compute_site_series(load_site_readings(session, int(members["site_id"].iloc[0]), lo, hi), "hour", time_zone)
+        series = compute_site_series(
+            load_site_readings(session, int(members["site_id"].iloc[0]), lo, hi), "hour", time_zone
+        )
     else:
         series = pd.DataFrame({"start_ts": [], "energy_kwh": []})
     profile = compute_load_profile(series, time_zone)
-    return make_load_profile_figure(profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour")
+    return make_load_profile_figure(
+        profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
+    )
 
 
 def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> html.Div:
@@ -251,11 +301,12 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
     members = sites[sites["fuel"] == fuel]
     time_zone = PORTFOLIO_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
     lo, hi = local_range_ts(request.start, request.end, time_zone)
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
     scopes = _scopes(session, viewer, request.group, site_ids) if request.site is None else None
-    return make_expected_panel(session, members, lo, hi, today_start, ids.GRAPH_MODEL_TABLE, scopes=scopes,
-                               time_zone=time_zone)
+    return make_expected_panel(
+        session, members, lo, hi, today_start, ids.GRAPH_MODEL_TABLE, scopes=scopes, time_zone=time_zone
+    )
 
 
 # Layout -------------------------------------------------------------------------------------------
@@ -270,14 +321,19 @@ def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[Any, dic
     return state, check
 
 
-def make_graph_layout(options: Sequence[tuple[str, str, bool]], state: Any, url_check: Mapping[str, Any],
-                      today: dt.date) -> html.Section:
+def make_graph_layout(
+    options: Sequence[tuple[str, str, bool]], state: Any, url_check: Mapping[str, Any], today: dt.date
+) -> html.Section:
     choices = [{"label": label, "value": value} for value, label, _ in options]
     if options and state.group not in {value for value, _, _ in options}:
         choices.append({"label": f"Group {state.group} (not available)", "value": state.group})
 
     def control(label: str, child: Any, for_id: str | None = None, **kwargs: Any) -> html.Div:
-        heading = html.Label(label, htmlFor=for_id, className="control-label") if for_id else html.Span(label, className="control-label")
+        heading = (
+            html.Label(label, htmlFor=for_id, className="control-label")
+            if for_id
+            else html.Span(label, className="control-label")
+        )
         return html.Div([heading, child], className=kwargs.pop("className", "control"), **kwargs)
 
     return html.Section(
@@ -285,43 +341,126 @@ def make_graph_layout(options: Sequence[tuple[str, str, bool]], state: Any, url_
             html.Div([html.H1("Graphs"), html.P(id=ids.GRAPH_NOTE, className="muted")], className="page-header"),
             html.Div(
                 [
-                    control("Group", dcc.Dropdown(id=ids.GRAPH_GROUP, options=choices, value=state.group, clearable=False,
-                                                  className="group-dropdown"), ids.GRAPH_GROUP),
-                    control("Site", dcc.Dropdown(id=ids.GRAPH_SITE, options=[{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}],
-                                                 value=WHOLE_PORTFOLIO, clearable=False, className="site-dropdown"), ids.GRAPH_SITE),
-                    control("Local days", html.Div([
-                        dcc.DatePickerRange(id=ids.GRAPH_DATES, start_date=state.start.isoformat(), end_date=state.end.isoformat(),
-                                            max_date_allowed=today.isoformat(), display_format="D MMM YYYY", first_day_of_week=1,
-                                            minimum_nights=0, clearable=False),
-                        html.Div([html.Button(label, id={"type": ids.GRAPH_RANGE_BUTTON, "days": days}, n_clicks=0,
-                                              className="button button-secondary range-button")
-                                  for days, label in RANGE_BUTTONS.items()]
-                                 + [html.Span("or pick dates (custom)", className="muted small")], className="range-buttons"),
-                    ], className="dates-with-buttons"), ids.GRAPH_DATES),
-                    control("Fuel", dcc.RadioItems(id=ids.GRAPH_FUEL, options=[{"label": "Power", "value": "power"},
-                                                                              {"label": "Gas", "value": "gas"}],
-                                                   value=state.fuel if state.fuel in ("power", "gas") else "power",
-                                                   inline=True, className="segmented"),
-                            id=ids.GRAPH_FUEL_TOGGLE, className=f"control fuel-toggle {HIDDEN}"),
-                    control("Granularity", dcc.RadioItems(id=ids.GRAPH_GRANULARITY, options=[{"label": v, "value": k} for k, v in GRANULARITIES.items()],
-                                                          value=AUTO, inline=True, className="segmented")),
-                    control("Show", dcc.RadioItems(id=ids.GRAPH_STACK, options=[{"label": "Total", "value": "total"},
-                                                                               {"label": f"Top {TOP_SITES} sites + other", "value": "stack"}],
-                                                   value="total", inline=True, className="segmented")),
+                    control(
+                        "Group",
+                        dcc.Dropdown(
+                            id=ids.GRAPH_GROUP,
+                            options=choices,
+                            value=state.group,
+                            clearable=False,
+                            className="group-dropdown",
+                        ),
+                        ids.GRAPH_GROUP,
+                    ),
+                    control(
+                        "Site",
+                        dcc.Dropdown(
+                            id=ids.GRAPH_SITE,
+                            options=[{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}],
+                            value=WHOLE_PORTFOLIO,
+                            clearable=False,
+                            className="site-dropdown",
+                        ),
+                        ids.GRAPH_SITE,
+                    ),
+                    control(
+                        "Local days",
+                        html.Div(
+                            [
+                                dcc.DatePickerRange(
+                                    id=ids.GRAPH_DATES,
+                                    start_date=state.start.isoformat(),
+                                    end_date=state.end.isoformat(),
+                                    max_date_allowed=today.isoformat(),
+                                    display_format="D MMM YYYY",
+                                    first_day_of_week=1,
+                                    minimum_nights=0,
+                                    clearable=False,
+                                ),
+                                html.Div(
+                                    [
+                                        html.Button(
+                                            label,
+                                            id={"type": ids.GRAPH_RANGE_BUTTON, "days": days},
+                                            n_clicks=0,
+                                            className="button button-secondary range-button",
+                                        )
+                                        for days, label in RANGE_BUTTONS.items()
+                                    ]
+                                    + [html.Span("or pick dates (custom)", className="muted small")],
+                                    className="range-buttons",
+                                ),
+                            ],
+                            className="dates-with-buttons",
+                        ),
+                        ids.GRAPH_DATES,
+                    ),
+                    control(
+                        "Fuel",
+                        dcc.RadioItems(
+                            id=ids.GRAPH_FUEL,
+                            options=[{"label": "Power", "value": "power"}, {"label": "Gas", "value": "gas"}],
+                            value=state.fuel if state.fuel in ("power", "gas") else "power",
+                            inline=True,
+                            className="segmented",
+                        ),
+                        id=ids.GRAPH_FUEL_TOGGLE,
+                        className=f"control fuel-toggle {HIDDEN}",
+                    ),
+                    control(
+                        "Granularity",
+                        dcc.RadioItems(
+                            id=ids.GRAPH_GRANULARITY,
+                            options=[{"label": v, "value": k} for k, v in GRANULARITIES.items()],
+                            value=AUTO,
+                            inline=True,
+                            className="segmented",
+                        ),
+                    ),
+                    control(
+                        "Show",
+                        dcc.RadioItems(
+                            id=ids.GRAPH_STACK,
+                            options=[
+                                {"label": "Total", "value": "total"},
+                                {"label": f"Top {TOP_SITES} sites + other", "value": "stack"},
+                            ],
+                            value="total",
+                            inline=True,
+                            className="segmented",
+                        ),
+                    ),
                 ],
                 className="controls card graph-controls",
             ),
             html.Div(id=ids.GRAPH_MESSAGE, role="status"),
-            html.Div(dcc.Graph(id=ids.GRAPH_FIGURE, config={"displaylogo": False, "scrollZoom": False,
-                                                             "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
-                               style={"height": "520px"}), className="card graph-card"),
+            html.Div(
+                dcc.Graph(
+                    id=ids.GRAPH_FIGURE,
+                    config={
+                        "displaylogo": False,
+                        "scrollZoom": False,
+                        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+                    },
+                    style={"height": "520px"},
+                ),
+                className="card graph-card",
+            ),
             dcc.Loading(html.Div(id=ids.GRAPH_EXPECTED), type="dot"),
-            html.Div(dcc.Graph(id=ids.GRAPH_HEATMAP, config={"displaylogo": False, "displayModeBar": False},
-                               style={"height": "300px"}), className="card graph-card"),
-            html.P("Times are local (UK). Gaps are missing readings, never filled. Estimated readings are drawn apart. "
-                   "The faint line is the same period 52 weeks earlier; the dashed temperature is the forecast; the dotted "
-                   "line in a shaded band is the consumption the temperature models expect (90 % interval).",
-                   className="muted small"),
+            html.Div(
+                dcc.Graph(
+                    id=ids.GRAPH_HEATMAP,
+                    config={"displaylogo": False, "displayModeBar": False},
+                    style={"height": "300px"},
+                ),
+                className="card graph-card",
+            ),
+            html.P(
+                "Times are local (UK). Gaps are missing readings, never filled. Estimated readings are drawn apart. "
+                "The faint line is the same period 52 weeks earlier; the dashed temperature is the forecast; the dotted "
+                "line in a shaded band is the consumption the temperature models expect (90 % interval).",
+                className="muted small",
+            ),
             dcc.Store(id=ids.GRAPH_URL_CHECK, data=dict(url_check)),
             dcc.Store(id=ids.GRAPH_QUERY),
             html.Div(id=ids.GRAPH_URL_SINK, hidden=True),
@@ -338,8 +477,14 @@ def _first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> b
     return len(triggered) in (0, len(inputs)) and dict(inputs) == url_check.get("initial")
 
 
-def update_selection(group: object, start_date: object, end_date: object, fuel: object,
-                     url_check: Mapping[str, Any] | None, stored: object) -> tuple[Any, ...]:
+def update_selection(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    url_check: Mapping[str, Any] | None,
+    stored: object,
+) -> tuple[Any, ...]:
     """Validate the selection, share it (store + URL), and offer the group's sites and fuels."""
     check, today, controls = url_check or {}, local_today(), (dash.no_update,) * 3
     inputs = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
@@ -355,19 +500,37 @@ def update_selection(group: object, start_date: object, end_date: object, fuel: 
         session, viewer = request_session(), current_viewer()
         sites = load_graph_sites(session, group_site_ids(session, viewer, state.group))
     except UrlStateError as error:
-        return (html.Div(f"This view cannot be shown: {error}.", className="alert", role="alert"), [], dash.no_update,
-                f"control fuel-toggle {HIDDEN}", dash.no_update, dash.no_update) + controls
+        return (
+            html.Div(f"This view cannot be shown: {error}.", className="alert", role="alert"),
+            [],
+            dash.no_update,
+            f"control fuel-toggle {HIDDEN}",
+            dash.no_update,
+            dash.no_update,
+        ) + controls
     except AccessDenied:
-        return (html.Div(NOT_AVAILABLE, className="alert", role="alert"), [], dash.no_update,
-                f"control fuel-toggle {HIDDEN}", dash.no_update, dash.no_update) + controls
+        return (
+            html.Div(NOT_AVAILABLE, className="alert", role="alert"),
+            [],
+            dash.no_update,
+            f"control fuel-toggle {HIDDEN}",
+            dash.no_update,
+            dash.no_update,
+        ) + controls
     options = [{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}] + [
         {"label": f"{row.name} ({row.fuel})", "value": str(row.site_id)} for row in sites.itertuples(index=False)
     ]
     wanted = check.get("site") if _first_call({**inputs, "fuel": initial.get("fuel")}, check) else WHOLE_PORTFOLIO
     site_value = wanted if wanted in {o["value"] for o in options} else WHOLE_PORTFOLIO
     both = len(set(sites["fuel"])) > 1
-    return (None, options, site_value, "control fuel-toggle" if both else f"control fuel-toggle {HIDDEN}",
-            to_store(state), to_query(state)) + controls
+    return (
+        None,
+        options,
+        site_value,
+        "control fuel-toggle" if both else f"control fuel-toggle {HIDDEN}",
+        to_store(state),
+        to_query(state),
+    ) + controls
 
 
 def _window(relayout: object) -> tuple[int, int] | None | bool:
@@ -382,7 +545,10 @@ def _window(relayout: object) -> tuple[int, int] | None | bool:
     if first is None or last is None:
         return False
     try:
-        lo, hi = (pd.Timestamp(str(v)).tz_localize(PORTFOLIO_ZONE, nonexistent="shift_forward", ambiguous=False) for v in (first, last))
+        lo, hi = (
+            pd.Timestamp(str(v)).tz_localize(PORTFOLIO_ZONE, nonexistent="shift_forward", ambiguous=False)
+            for v in (first, last)
+        )
     except (ValueError, TypeError):
         return False
     if hi <= lo:
@@ -390,22 +556,48 @@ def _window(relayout: object) -> tuple[int, int] | None | bool:
     return int(lo.timestamp()), int(hi.timestamp())
 
 
-def _request(group: object, start_date: object, end_date: object, fuel: object, site: object, granularity: object,
-             stack: object, window: tuple[int, int] | None) -> GraphRequest:
-    state = parse_state({"group": group, "from": start_date, "to": end_date, "fuel": fuel if fuel in ("power", "gas") else "both"},
-                        local_today())
+def _request(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    site: object,
+    granularity: object,
+    stack: object,
+    window: tuple[int, int] | None,
+) -> GraphRequest:
+    state = parse_state(
+        {"group": group, "from": start_date, "to": end_date, "fuel": fuel if fuel in ("power", "gas") else "both"},
+        local_today(),
+    )
     site_id = None
     if site not in (None, "", WHOLE_PORTFOLIO):
         try:
             site_id = int(str(site))
         except ValueError:
             raise AccessDenied(f"site {site!r} is not a site id") from None
-    return GraphRequest(state.group, site_id, state.start, state.end, state.fuel,
-                        str(granularity) if granularity in GRANULARITIES else AUTO, stack == "stack", window)
+    return GraphRequest(
+        state.group,
+        site_id,
+        state.start,
+        state.end,
+        state.fuel,
+        str(granularity) if granularity in GRANULARITIES else AUTO,
+        stack == "stack",
+        window,
+    )
 
 
-def update_graph(group: object, start_date: object, end_date: object, fuel: object, site: object, granularity: object,
-                 stack: object, relayout: object) -> tuple[Any, Any, Any]:
+def update_graph(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    site: object,
+    granularity: object,
+    stack: object,
+    relayout: object,
+) -> tuple[Any, Any, Any]:
     """Draw the graph for the selection, or for the zoomed window when the user zoomed."""
     window = _window(relayout) if ctx.triggered_id == ids.GRAPH_FIGURE else None
     if window is False:

@@ -42,12 +42,20 @@ from .tables import make_data_table
 HIDDEN = "hidden"
 CREATE, RENAME, DELETE, ADD, REMOVE, PASTE = "create", "rename", "delete", "add", "remove", "paste"
 ACTIONS = {
-    ids.GROUPS_CREATE: CREATE, ids.GROUPS_RENAME: RENAME, ids.GROUPS_DELETE: DELETE,
-    ids.GROUPS_ADD: ADD, ids.GROUPS_REMOVE: REMOVE, ids.GROUPS_PASTE_ADD: PASTE,
+    ids.GROUPS_CREATE: CREATE,
+    ids.GROUPS_RENAME: RENAME,
+    ids.GROUPS_DELETE: DELETE,
+    ids.GROUPS_ADD: ADD,
+    ids.GROUPS_REMOVE: REMOVE,
+    ids.GROUPS_PASTE_ADD: PASTE,
 }
 PICKER_COLUMNS = [
-    ("name", "Site"), ("organisation", "Organisation"), ("postcode", "Postcode"), ("fuel", "Fuel"),
-    ("meter_type", "Meter type"), ("meter_identifier", "MPAN / MPRN"),
+    ("name", "Site"),
+    ("organisation", "Organisation"),
+    ("postcode", "Postcode"),
+    ("fuel", "Fuel"),
+    ("meter_type", "Meter type"),
+    ("meter_identifier", "MPAN / MPRN"),
 ]
 NO_GROUP = "Choose one of your groups first (or create one)."
 
@@ -84,7 +92,9 @@ def _plural(count: int, noun: str = "site") -> str:
 def _added_message(added: int, wanted: int) -> str:
     already = wanted - added
     message = f"Added {_plural(added)}."
-    return message + (f" {_plural(already)} {'was' if already == 1 else 'were'} already in the group." if already else "")
+    return message + (
+        f" {_plural(already)} {'was' if already == 1 else 'were'} already in the group." if already else ""
+    )
 
 
 def _change(session: Session, viewer: Viewer, action: str, form: GroupForm) -> ActionResult:
@@ -192,9 +202,14 @@ def make_groups_layout(
                     html.Div(
                         [
                             html.Label("Group", htmlFor=ids.GROUPS_PICKER, className="control-label"),
-                            dcc.Dropdown(id=ids.GROUPS_PICKER, options=picks, value=selected, clearable=False,
-                                         placeholder="No groups yet" if not picks else "Choose a group",
-                                         className="group-dropdown"),
+                            dcc.Dropdown(
+                                id=ids.GROUPS_PICKER,
+                                options=picks,
+                                value=selected,
+                                clearable=False,
+                                placeholder="No groups yet" if not picks else "Choose a group",
+                                className="group-dropdown",
+                            ),
                         ],
                         className="control",
                     ),
@@ -203,16 +218,27 @@ def make_groups_layout(
                             html.Label("New group", htmlFor=ids.GROUPS_NEW_NAME, className="control-label"),
                             html.Div(
                                 [
-                                    dcc.Input(id=ids.GROUPS_NEW_NAME, type="text", maxLength=MAX_NAME_LENGTH + 20,
-                                              placeholder="e.g. London stores", className="text-input", debounce=False),
-                                    html.Button("Create group", id=ids.GROUPS_CREATE, n_clicks=0,
-                                                className="button button-primary"),
+                                    dcc.Input(
+                                        id=ids.GROUPS_NEW_NAME,
+                                        type="text",
+                                        maxLength=MAX_NAME_LENGTH + 20,
+                                        placeholder="e.g. London stores",
+                                        className="text-input",
+                                        debounce=False,
+                                    ),
+                                    html.Button(
+                                        "Create group",
+                                        id=ids.GROUPS_CREATE,
+                                        n_clicks=0,
+                                        className="button button-primary",
+                                    ),
                                 ],
                                 className="inline-form",
                             ),
                             html.P("Sites ticked in the table below go into the new group.", className="hint"),
                         ],
-                        id=ids.GROUPS_CREATE_FORM, className=f"control {edit}",
+                        id=ids.GROUPS_CREATE_FORM,
+                        className=f"control {edit}",
                     ),
                 ],
                 className="controls card",
@@ -223,49 +249,97 @@ def make_groups_layout(
                     html.Div(
                         [
                             html.H2(id=ids.GROUPS_DETAIL_TITLE),
-                            html.P("Read-only: you can look at this group but not change it.",
-                                   id=ids.GROUPS_READ_ONLY_NOTE, className=f"muted {HIDDEN}"),
+                            html.P(
+                                "Read-only: you can look at this group but not change it.",
+                                id=ids.GROUPS_READ_ONLY_NOTE,
+                                className=f"muted {HIDDEN}",
+                            ),
                         ],
                         className="detail-header",
                     ),
                     html.Div(
                         [
                             html.Label("Name", htmlFor=ids.GROUPS_RENAME_NAME, className="control-label"),
-                            dcc.Input(id=ids.GROUPS_RENAME_NAME, type="text", maxLength=MAX_NAME_LENGTH + 20,
-                                      className="text-input"),
-                            html.Button("Rename", id=ids.GROUPS_RENAME, n_clicks=0, className="button button-secondary"),
-                            dcc.ConfirmDialogProvider(
-                                html.Button("Delete group", id=ids.GROUPS_DELETE_BUTTON, className="button button-danger"),
-                                id=ids.GROUPS_DELETE, message="Delete this group? Its sites are not affected.",
+                            dcc.Input(
+                                id=ids.GROUPS_RENAME_NAME,
+                                type="text",
+                                maxLength=MAX_NAME_LENGTH + 20,
+                                className="text-input",
                             ),
-                            html.Button("Remove ticked sites", id=ids.GROUPS_REMOVE, n_clicks=0,
-                                        className="button button-secondary push-right"),
+                            html.Button(
+                                "Rename", id=ids.GROUPS_RENAME, n_clicks=0, className="button button-secondary"
+                            ),
+                            dcc.ConfirmDialogProvider(
+                                html.Button(
+                                    "Delete group", id=ids.GROUPS_DELETE_BUTTON, className="button button-danger"
+                                ),
+                                id=ids.GROUPS_DELETE,
+                                message="Delete this group? Its sites are not affected.",
+                            ),
+                            html.Button(
+                                "Remove ticked sites",
+                                id=ids.GROUPS_REMOVE,
+                                n_clicks=0,
+                                className="button button-secondary push-right",
+                            ),
                         ],
-                        id=ids.GROUPS_EDIT_CONTROLS, className=f"inline-form edit-row {HIDDEN}",
+                        id=ids.GROUPS_EDIT_CONTROLS,
+                        className=f"inline-form edit-row {HIDDEN}",
                     ),
-                    html.Div(make_site_table(ids.GROUPS_MEMBERS_TABLE, selectable=not read_only, page_size=15),
-                             className="card"),
+                    html.Div(
+                        make_site_table(ids.GROUPS_MEMBERS_TABLE, selectable=not read_only, page_size=15),
+                        className="card",
+                    ),
                 ],
-                id=ids.GROUPS_DETAIL, className=f"group-detail {HIDDEN}",
+                id=ids.GROUPS_DETAIL,
+                className=f"group-detail {HIDDEN}",
             ),
             html.Div(
                 [
                     html.H2("Add sites"),
-                    html.P("Search, sort and filter by name, organisation, postcode, fuel or meter type, then tick sites.",
-                           className="muted"),
-                    html.Div(make_site_table(ids.GROUPS_SITES_TABLE, selectable=not read_only, page_size=15,
-                                             rows=[] if read_only else sites), className="card"),
-                    html.Div(html.Button("Add ticked sites to the group", id=ids.GROUPS_ADD, n_clicks=0,
-                                         className="button button-primary"), className="inline-form"),
+                    html.P(
+                        "Search, sort and filter by name, organisation, postcode, fuel or meter type, then tick sites.",
+                        className="muted",
+                    ),
+                    html.Div(
+                        make_site_table(
+                            ids.GROUPS_SITES_TABLE,
+                            selectable=not read_only,
+                            page_size=15,
+                            rows=[] if read_only else sites,
+                        ),
+                        className="card",
+                    ),
+                    html.Div(
+                        html.Button(
+                            "Add ticked sites to the group",
+                            id=ids.GROUPS_ADD,
+                            n_clicks=0,
+                            className="button button-primary",
+                        ),
+                        className="inline-form",
+                    ),
                     html.H3("Or paste a list"),
-                    html.Label("MPANs, MPRNs or site names, one per line (as copied from a spreadsheet)",
-                               htmlFor=ids.GROUPS_PASTE, className="control-label"),
-                    dcc.Textarea(id=ids.GROUPS_PASTE, value="", className="paste-box",
-                                 placeholder="1200012345678\n7654321\nAcme Bakery"),
-                    html.Div(html.Button("Add pasted sites", id=ids.GROUPS_PASTE_ADD, n_clicks=0,
-                                         className="button button-primary"), className="inline-form"),
+                    html.Label(
+                        "MPANs, MPRNs or site names, one per line (as copied from a spreadsheet)",
+                        htmlFor=ids.GROUPS_PASTE,
+                        className="control-label",
+                    ),
+                    dcc.Textarea(
+                        id=ids.GROUPS_PASTE,
+                        value="",
+                        className="paste-box",
+                        placeholder="1200012345678\n7654321\nAcme Bakery",
+                    ),
+                    html.Div(
+                        html.Button(
+                            "Add pasted sites", id=ids.GROUPS_PASTE_ADD, n_clicks=0, className="button button-primary"
+                        ),
+                        className="inline-form",
+                    ),
                 ],
-                id=ids.GROUPS_ADD_PANEL, className=f"add-panel {edit}",
+                id=ids.GROUPS_ADD_PANEL,
+                className=f"add-panel {edit}",
             ),
             dcc.Store(id=ids.GROUPS_REVISION, data=0),
         ],
@@ -277,9 +351,19 @@ def make_groups_layout(
 
 
 def update_groups(
-    _create: int | None, _rename: int | None, _delete: int | None, _add: int | None, _remove: int | None,
-    _paste: int | None, group: str | None, new_name: str | None, rename: str | None,
-    picked: list[object] | None, members: list[object] | None, pasted: str | None, revision: int | None,
+    _create: int | None,
+    _rename: int | None,
+    _delete: int | None,
+    _add: int | None,
+    _remove: int | None,
+    _paste: int | None,
+    group: str | None,
+    new_name: str | None,
+    rename: str | None,
+    picked: list[object] | None,
+    members: list[object] | None,
+    pasted: str | None,
+    revision: int | None,
 ) -> tuple[Any, ...]:
     """One button press: the service validates and refuses; we commit, then say what happened."""
     action = ACTIONS.get(str(dash.callback_context.triggered_id))
@@ -300,8 +384,16 @@ def update_groups(
 
 def update_group_detail(group: str | None, _revision: int | None) -> tuple[Any, ...]:
     """Show the chosen group's sites; edit controls only when the viewer owns it (the server checks anyway)."""
-    hidden_all = (f"group-detail {HIDDEN}", "", f"muted {HIDDEN}", f"inline-form edit-row {HIDDEN}", "", [], [],
-                  dash.no_update)
+    hidden_all = (
+        f"group-detail {HIDDEN}",
+        "",
+        f"muted {HIDDEN}",
+        f"inline-form edit-row {HIDDEN}",
+        "",
+        [],
+        [],
+        dash.no_update,
+    )
     if not group:
         return hidden_all
     session, viewer = request_session(), current_viewer()

@@ -27,42 +27,65 @@ def make_bell() -> html.Div:
     return html.Div(
         [
             html.Button(
-                [html.Img(src="/assets/bell.svg", alt="", className="bell-icon"),
-                 html.Span(id=ids.BELL_COUNT, className="bell-count hidden")],
-                id=ids.BELL_BUTTON, className="bell-button", title="Notifications",
+                [
+                    html.Img(src="/assets/bell.svg", alt="", className="bell-icon"),
+                    html.Span(id=ids.BELL_COUNT, className="bell-count hidden"),
+                ],
+                id=ids.BELL_BUTTON,
+                className="bell-button",
+                title="Notifications",
                 **{"aria-label": "Notifications", "aria-haspopup": "true"},
             ),
             html.Div(
                 [
-                    html.Div([html.Strong("Notifications"),
-                              html.Button("Mark all read", id=ids.BELL_MARK_ALL, className="link-button")],
-                             className="bell-panel-header"),
+                    html.Div(
+                        [
+                            html.Strong("Notifications"),
+                            html.Button("Mark all read", id=ids.BELL_MARK_ALL, className="link-button"),
+                        ],
+                        className="bell-panel-header",
+                    ),
                     html.Ul(id=ids.BELL_LIST, className="bell-list"),
                 ],
-                id=ids.BELL_PANEL, className="bell-panel hidden", role="region", **{"aria-label": "Notifications"},
+                id=ids.BELL_PANEL,
+                className="bell-panel hidden",
+                role="region",
+                **{"aria-label": "Notifications"},
             ),
             dcc.Store(id=ids.BELL_REVISION, data=0),
             dcc.Interval(id=ids.BELL_INTERVAL, interval=REFRESH_MS),
         ],
-        id=ids.BELL, className="bell",
+        id=ids.BELL,
+        className="bell",
     )
 
 
 def _when(value: dt.datetime) -> str:
     """Stored UTC (naive on SQLite) shown in UK time."""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     return f"{aware.astimezone(ZoneInfo(LOCAL_ZONE)):%-d %b %H:%M}"
 
 
 def _item(notification: Any) -> html.Li:
     unread = notification.read_at is None
-    title = (dcc.Link(notification.title, href=notification.link, className="bell-item-title")
-             if notification.link else html.Span(notification.title, className="bell-item-title"))
+    title = (
+        dcc.Link(notification.title, href=notification.link, className="bell-item-title")
+        if notification.link
+        else html.Span(notification.title, className="bell-item-title")
+    )
     actions = [html.Span(_when(notification.created_at), className="bell-item-time")]
     if unread:
-        actions.append(html.Button("Mark read", id={"type": ids.BELL_MARK, "id": notification.id}, className="link-button"))
-    return html.Li([title, html.P(notification.body, className="bell-item-body"), html.Div(actions, className="bell-item-actions")],
-                   className="bell-item unread" if unread else "bell-item")
+        actions.append(
+            html.Button("Mark read", id={"type": ids.BELL_MARK, "id": notification.id}, className="link-button")
+        )
+    return html.Li(
+        [
+            title,
+            html.P(notification.body, className="bell-item-body"),
+            html.Div(actions, className="bell-item-actions"),
+        ],
+        className="bell-item unread" if unread else "bell-item",
+    )
 
 
 def update_bell(_pathname: object, _tick: object, _revision: object) -> tuple[Any, ...]:
@@ -88,7 +111,7 @@ def mark_notifications(_one: list[int | None], all_clicks: int | None, revision:
     if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):
         return no_update
     session, viewer = request_session(), current_viewer()
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if trigger == ids.BELL_MARK_ALL:
         queries.mark_all_read(session, viewer.user_id, now)
     else:

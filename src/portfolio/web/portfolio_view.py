@@ -59,12 +59,24 @@ LIST_COLUMNS: list[dict[str, Any]] = [
     {"id": "fuel", "name": "Fuel"},
     {"id": "meter_type", "name": "Meter type"},
     {"id": "interval", "name": "Interval"},
-    {"id": "energy_kwh", "name": "Total [kWh]", "type": "numeric",
-     "format": Format(precision=0, scheme=Scheme.fixed).group(True).nully("no data")},
-    {"id": "share", "name": "Share of fuel", "type": "numeric",
-     "format": Format(precision=1, scheme=Scheme.percentage).nully("—")},
-    {"id": "coverage", "name": "Data coverage", "type": "numeric",
-     "format": Format(precision=1, scheme=Scheme.percentage)},
+    {
+        "id": "energy_kwh",
+        "name": "Total [kWh]",
+        "type": "numeric",
+        "format": Format(precision=0, scheme=Scheme.fixed).group(True).nully("no data"),
+    },
+    {
+        "id": "share",
+        "name": "Share of fuel",
+        "type": "numeric",
+        "format": Format(precision=1, scheme=Scheme.percentage).nully("—"),
+    },
+    {
+        "id": "coverage",
+        "name": "Data coverage",
+        "type": "numeric",
+        "format": Format(precision=1, scheme=Scheme.percentage),
+    },
     {"id": "last_reading", "name": "Last reading"},
 ]
 MISSING_COLUMNS: list[dict[str, Any]] = [
@@ -201,16 +213,35 @@ class PortfolioOutputs:
     range_note: str
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.message, self.body_class, self.toggle_class, self.totals, self.summary,
-                self.missing_button_class, self.rows, self.missing, self.store, self.query, self.range_note)
+        return (
+            self.message,
+            self.body_class,
+            self.toggle_class,
+            self.totals,
+            self.summary,
+            self.missing_button_class,
+            self.rows,
+            self.missing,
+            self.store,
+            self.query,
+            self.range_note,
+        )
 
 
 def error_outputs(message: str) -> PortfolioOutputs:
     """A refusal shows the message and nothing else: no rows, no totals, no names."""
     return PortfolioOutputs(
-        message=html.Div(message, className="alert", role="alert"), body_class=f"portfolio-body {HIDDEN}",
-        toggle_class=f"control fuel-toggle {HIDDEN}", totals=[], summary="", missing_button_class=HIDDEN, rows=[], missing=[],
-        store=dash.no_update, query=dash.no_update, range_note="",
+        message=html.Div(message, className="alert", role="alert"),
+        body_class=f"portfolio-body {HIDDEN}",
+        toggle_class=f"control fuel-toggle {HIDDEN}",
+        totals=[],
+        summary="",
+        missing_button_class=HIDDEN,
+        rows=[],
+        missing=[],
+        store=dash.no_update,
+        query=dash.no_update,
+        range_note="",
     )
 
 
@@ -247,10 +278,17 @@ def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> dash
             *({"if": {"column_id": c}, "textAlign": "right"} for c in ("energy_kwh", "share", "coverage")),
         ],
         style_data_conditional=[
-            {"if": {"filter_query": "{coverage} < 0.9", "column_id": "coverage"}, "color": "#b45309", "fontWeight": "600"},
+            {
+                "if": {"filter_query": "{coverage} < 0.9", "column_id": "coverage"},
+                "color": "#b45309",
+                "fontWeight": "600",
+            },
             {"if": {"filter_query": "{coverage} = 0", "column_id": "coverage"}, "color": "#b91c1c"},
-            {"if": {"filter_query": f'{{last_reading}} = "{NEVER}"', "column_id": "last_reading"},
-             "color": "#7b8794", "fontStyle": "italic"},
+            {
+                "if": {"filter_query": f'{{last_reading}} = "{NEVER}"', "column_id": "last_reading"},
+                "color": "#7b8794",
+                "fontStyle": "italic",
+            },
         ],
     )
 
@@ -284,11 +322,25 @@ def make_portfolio_layout(
         [
             html.Div(
                 [
-                    html.H1("Portfolio"), html.P(id=ids.PORTFOLIO_RANGE_NOTE, className="muted"),
-                    html.Div([  # the same selection on the other portfolio pages
-                        dcc.Link("Graphs for this selection", id=ids.PORTFOLIO_GRAPHS_LINK, href="/graphs", className="button button-secondary"),
-                        dcc.Link("Export this selection", id=ids.PORTFOLIO_EXPORT_LINK, href="/export", className="button button-secondary"),
-                    ], className="page-actions"),
+                    html.H1("Portfolio"),
+                    html.P(id=ids.PORTFOLIO_RANGE_NOTE, className="muted"),
+                    html.Div(
+                        [  # the same selection on the other portfolio pages
+                            dcc.Link(
+                                "Graphs for this selection",
+                                id=ids.PORTFOLIO_GRAPHS_LINK,
+                                href="/graphs",
+                                className="button button-secondary",
+                            ),
+                            dcc.Link(
+                                "Export this selection",
+                                id=ids.PORTFOLIO_EXPORT_LINK,
+                                href="/export",
+                                className="button button-secondary",
+                            ),
+                        ],
+                        className="page-actions",
+                    ),
                 ],
                 className="page-header",
             ),
@@ -298,8 +350,12 @@ def make_portfolio_layout(
                         [
                             html.Label("Group", htmlFor=ids.PORTFOLIO_GROUP, className="control-label"),
                             dcc.Dropdown(
-                                id=ids.PORTFOLIO_GROUP, options=choices,
-                                value=state.group, clearable=False, searchable=True, className="group-dropdown",
+                                id=ids.PORTFOLIO_GROUP,
+                                options=choices,
+                                value=state.group,
+                                clearable=False,
+                                searchable=True,
+                                className="group-dropdown",
                             ),
                         ],
                         className="control",
@@ -308,9 +364,14 @@ def make_portfolio_layout(
                         [
                             html.Label("Local days", htmlFor=ids.PORTFOLIO_DATES, className="control-label"),
                             dcc.DatePickerRange(
-                                id=ids.PORTFOLIO_DATES, start_date=state.start.isoformat(), end_date=state.end.isoformat(),
-                                max_date_allowed=today.isoformat(), display_format="D MMM YYYY", first_day_of_week=1,
-                                minimum_nights=0, clearable=False,
+                                id=ids.PORTFOLIO_DATES,
+                                start_date=state.start.isoformat(),
+                                end_date=state.end.isoformat(),
+                                max_date_allowed=today.isoformat(),
+                                display_format="D MMM YYYY",
+                                first_day_of_week=1,
+                                minimum_nights=0,
+                                clearable=False,
                             ),
                         ],
                         className="control",
@@ -319,11 +380,15 @@ def make_portfolio_layout(
                         [
                             html.Span("Fuel", className="control-label"),
                             dcc.RadioItems(
-                                id=ids.PORTFOLIO_FUEL, options=[{"label": FUEL_TOGGLE_LABELS[f], "value": f} for f in FUELS],
-                                value=state.fuel, inline=True, className="segmented",
+                                id=ids.PORTFOLIO_FUEL,
+                                options=[{"label": FUEL_TOGGLE_LABELS[f], "value": f} for f in FUELS],
+                                value=state.fuel,
+                                inline=True,
+                                className="segmented",
                             ),
                         ],
-                        id=ids.PORTFOLIO_FUEL_TOGGLE, className=f"control fuel-toggle {HIDDEN}",
+                        id=ids.PORTFOLIO_FUEL_TOGGLE,
+                        className=f"control fuel-toggle {HIDDEN}",
                     ),
                 ],
                 className="controls card",
@@ -335,19 +400,27 @@ def make_portfolio_layout(
                     html.Div(
                         [
                             html.P(id=ids.PORTFOLIO_MISSING_SUMMARY, className="list-summary"),
-                            html.Button("View missing locations", id=ids.PORTFOLIO_MISSING_BUTTON, n_clicks=0,
-                                        className=HIDDEN, **{"aria-controls": ids.PORTFOLIO_MISSING_PANEL}),
+                            html.Button(
+                                "View missing locations",
+                                id=ids.PORTFOLIO_MISSING_BUTTON,
+                                n_clicks=0,
+                                className=HIDDEN,
+                                **{"aria-controls": ids.PORTFOLIO_MISSING_PANEL},
+                            ),
                         ],
                         className="list-header",
                     ),
                     html.Div(
                         [
                             html.H2("Missing locations"),
-                            html.P("Sites with no reading at all in this range, and when we last heard from them.",
-                                   className="muted"),
+                            html.P(
+                                "Sites with no reading at all in this range, and when we last heard from them.",
+                                className="muted",
+                            ),
                             html.Div(_table(ids.PORTFOLIO_MISSING_TABLE, MISSING_COLUMNS, 25), className="card"),
                         ],
-                        id=ids.PORTFOLIO_MISSING_PANEL, className=f"missing-panel {HIDDEN}",
+                        id=ids.PORTFOLIO_MISSING_PANEL,
+                        className=f"missing-panel {HIDDEN}",
                     ),
                     html.Div(_table(ids.PORTFOLIO_TABLE, LIST_COLUMNS, 50), className="card"),
                     html.P(
@@ -356,7 +429,8 @@ def make_portfolio_layout(
                         className="muted small",
                     ),
                 ],
-                id=ids.PORTFOLIO_BODY, className=f"portfolio-body {HIDDEN}",
+                id=ids.PORTFOLIO_BODY,
+                className=f"portfolio-body {HIDDEN}",
             ),
             dcc.Store(id=ids.PORTFOLIO_URL_CHECK, data=dict(url_check)),
             dcc.Store(id=ids.PORTFOLIO_QUERY),
@@ -397,8 +471,12 @@ def _first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> b
 
 
 def update_portfolio(
-    group: object, start_date: object, end_date: object, fuel: object,
-    url_check: Mapping[str, Any] | None, stored: object,
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    url_check: Mapping[str, Any] | None,
+    stored: object,
 ) -> tuple[Any, ...]:
     """Parse, check access, load, compute, render; a bad URL or a foreign group shows only a message.
 

@@ -8,10 +8,7 @@ import dash
 from dash import ALL, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from . import group_editor, ids, portfolio_view
-from . import export_view
-from . import graph_view
-from . import notification_view, tracker_view
+from . import export_view, graph_view, group_editor, ids, notification_view, portfolio_view, tracker_view
 from .context import signed_in_user
 
 PRODUCT_NAME = "Portfolio"
@@ -33,8 +30,12 @@ def nav_pages(role: str | None) -> list[dict[str, Any]]:
 def _nav() -> html.Nav:
     user = signed_in_user()
     links = [
-        dcc.Link(page["name"], href=page["relative_path"], className="nav-link",
-                 id={"type": ids.NAV_LINK, "path": page["relative_path"]})
+        dcc.Link(
+            page["name"],
+            href=page["relative_path"],
+            className="nav-link",
+            id={"type": ids.NAV_LINK, "path": page["relative_path"]},
+        )
         for page in nav_pages(user.role if user else None)
     ]
     return html.Nav(links, className="top-nav", **{"aria-label": "Main"})
@@ -45,7 +46,9 @@ def _user_menu() -> html.Div:
     user = signed_in_user()
     if user is None:
         # Dash checks callbacks against a layout built once, possibly for an anonymous request: keep the bell's ids.
-        return html.Div(html.Div(notification_view.make_bell(), className="hidden"), id=ids.USER_MENU, className="user-menu")
+        return html.Div(
+            html.Div(notification_view.make_bell(), className="hidden"), id=ids.USER_MENU, className="user-menu"
+        )
     return html.Div(
         [
             notification_view.make_bell(),

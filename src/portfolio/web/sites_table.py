@@ -69,7 +69,10 @@ def make_sites_table(rows: list[dict[str, str]]) -> dash_table.DataTable:
         ],
         style_filter={"backgroundColor": "#ffffff"},
         style_data_conditional=[
-            {"if": {"filter_query": f'{{first_reading}} = "{NO_DATA}"', "column_id": "first_reading"},
-             "color": "#7b8794", "fontStyle": "italic"},
+            {
+                "if": {"filter_query": f'{{first_reading}} = "{NO_DATA}"', "column_id": "first_reading"},
+                "color": "#7b8794",
+                "fontStyle": "italic",
+            },
         ],
     )

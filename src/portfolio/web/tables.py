@@ -33,8 +33,13 @@ def make_data_table(
         style_table={"overflowX": "auto"},
         style_header={"fontWeight": "600", "backgroundColor": "#f4f6f8", "color": "#1f2933"},
         style_cell={
-            "fontFamily": FONT_STACK, "fontSize": "14px", "padding": padding, "textAlign": "left",
-            "whiteSpace": "nowrap", "border": "none", "borderBottom": "1px solid #e4e7eb",
+            "fontFamily": FONT_STACK,
+            "fontSize": "14px",
+            "padding": padding,
+            "textAlign": "left",
+            "whiteSpace": "nowrap",
+            "border": "none",
+            "borderBottom": "1px solid #e4e7eb",
         },
     )
     arguments.update(options)

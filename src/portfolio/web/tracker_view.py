@@ -44,20 +44,34 @@ METHOD_LABELS = {
 }
 
 
-def _control(label: str, component: Any, control_id: str | None = None, hint: str | None = None,
-             for_id: str | None = None) -> html.Div:
-    heading = html.Label(label, htmlFor=for_id, className="control-label") if for_id else html.Span(label, className="control-label")
+def _control(
+    label: str, component: Any, control_id: str | None = None, hint: str | None = None, for_id: str | None = None
+) -> html.Div:
+    heading = (
+        html.Label(label, htmlFor=for_id, className="control-label")
+        if for_id
+        else html.Span(label, className="control-label")
+    )
     children = [heading, component] + ([html.P(hint, className="hint")] if hint else [])
     return html.Div(children, className="control", **({"id": control_id} if control_id else {}))
 
 
 def _segmented(component_id: str, options: dict[str, str], value: str) -> dcc.RadioItems:
-    return dcc.RadioItems(id=component_id, value=value, inline=True, className="segmented",
-                          options=[{"label": label, "value": key} for key, label in options.items()])
+    return dcc.RadioItems(
+        id=component_id,
+        value=value,
+        inline=True,
+        className="segmented",
+        options=[{"label": label, "value": key} for key, label in options.items()],
+    )
 
 
-def make_tracker_layout(group_options: Sequence[tuple[str, str, bool]], sites: list[dict[str, Any]], read_only: bool,
-                        channels: notifications.Channels) -> html.Section:
+def make_tracker_layout(
+    group_options: Sequence[tuple[str, str, bool]],
+    sites: list[dict[str, Any]],
+    read_only: bool,
+    channels: notifications.Channels,
+) -> html.Section:
     """The page: the new-tracker form, the list of trackers (filled by a callback) and notification settings."""
     groups = [{"label": label, "value": value} for value, label, _ in group_options if value != ALL_SITES]
     form = html.Div(
@@ -66,50 +80,133 @@ def make_tracker_layout(group_options: Sequence[tuple[str, str, bool]], sites: l
             html.Div(html.P(READ_ONLY_MESSAGE, className="alert", role="alert"), className="" if read_only else HIDDEN),
             html.Div(
                 [
-                    _control("Name", dcc.Input(id=ids.TRACKER_NAME, type="text", maxLength=100, placeholder="e.g. Weekly power, offices",
-                                               className="text-input", disabled=read_only), for_id=ids.TRACKER_NAME),
-                    _control("Covers", _segmented(ids.TRACKER_SCOPE, {"all": "All sites", "group": "Portfolio group", "site": "Single site"}, "all")),
-                    _control("Group", dcc.Dropdown(id=ids.TRACKER_GROUP, options=groups, value=groups[0]["value"] if groups else None,
-                                                   clearable=False, placeholder="No groups yet", className="group-dropdown"),
-                             ids.TRACKER_GROUP_CONTROL),
-                    _control("Site", dcc.Dropdown(id=ids.TRACKER_SITE, options=sites, clearable=False,
-                                                  placeholder="Search by name or MPAN/MPRN", className="site-dropdown"),
-                             ids.TRACKER_SITE_CONTROL),
-                    _control("Fuel", _segmented(ids.TRACKER_FUEL, {"power": "Power", "gas": "Gas"}, "power"),
-                             hint="Gas and power are tracked separately, never added"),
-                    _control("Period", _segmented(ids.TRACKER_PERIOD, {"day": "Day", "week": "Week", "month": "Month"}, "week"),
-                             hint="Local (UK) calendar periods; weeks start on Monday"),
-                    _control("Amount", _segmented(ids.TRACKER_TARGET_KIND, {"kwh": "kWh", "percent": "% above expected"}, "kwh")),
-                    _control("", html.Div([dcc.Input(id=ids.TRACKER_TARGET_VALUE, type="number", min=0, step="any",
-                                                     placeholder="e.g. 5000", className="number-input", disabled=read_only),
-                                           html.Span("kWh", id=ids.TRACKER_TARGET_UNIT, className="unit")], className="amount-row")),
+                    _control(
+                        "Name",
+                        dcc.Input(
+                            id=ids.TRACKER_NAME,
+                            type="text",
+                            maxLength=100,
+                            placeholder="e.g. Weekly power, offices",
+                            className="text-input",
+                            disabled=read_only,
+                        ),
+                        for_id=ids.TRACKER_NAME,
+                    ),
+                    _control(
+                        "Covers",
+                        _segmented(
+                            ids.TRACKER_SCOPE,
+                            {"all": "All sites", "group": "Portfolio group", "site": "Single site"},
+                            "all",
+                        ),
+                    ),
+                    _control(
+                        "Group",
+                        dcc.Dropdown(
+                            id=ids.TRACKER_GROUP,
+                            options=groups,
+                            value=groups[0]["value"] if groups else None,
+                            clearable=False,
+                            placeholder="No groups yet",
+                            className="group-dropdown",
+                        ),
+                        ids.TRACKER_GROUP_CONTROL,
+                    ),
+                    _control(
+                        "Site",
+                        dcc.Dropdown(
+                            id=ids.TRACKER_SITE,
+                            options=sites,
+                            clearable=False,
+                            placeholder="Search by name or MPAN/MPRN",
+                            className="site-dropdown",
+                        ),
+                        ids.TRACKER_SITE_CONTROL,
+                    ),
+                    _control(
+                        "Fuel",
+                        _segmented(ids.TRACKER_FUEL, {"power": "Power", "gas": "Gas"}, "power"),
+                        hint="Gas and power are tracked separately, never added",
+                    ),
+                    _control(
+                        "Period",
+                        _segmented(ids.TRACKER_PERIOD, {"day": "Day", "week": "Week", "month": "Month"}, "week"),
+                        hint="Local (UK) calendar periods; weeks start on Monday",
+                    ),
+                    _control(
+                        "Amount",
+                        _segmented(ids.TRACKER_TARGET_KIND, {"kwh": "kWh", "percent": "% above expected"}, "kwh"),
+                    ),
+                    _control(
+                        "",
+                        html.Div(
+                            [
+                                dcc.Input(
+                                    id=ids.TRACKER_TARGET_VALUE,
+                                    type="number",
+                                    min=0,
+                                    step="any",
+                                    placeholder="e.g. 5000",
+                                    className="number-input",
+                                    disabled=read_only,
+                                ),
+                                html.Span("kWh", id=ids.TRACKER_TARGET_UNIT, className="unit"),
+                            ],
+                            className="amount-row",
+                        ),
+                    ),
                 ],
                 className="controls tracker-form-controls",
             ),
-            html.Div([html.Button("Create tracker", id=ids.TRACKER_CREATE, className="button button-primary", disabled=read_only),
-                      html.Div(id=ids.TRACKER_FEEDBACK, role="status")], className="tracker-actions"),
+            html.Div(
+                [
+                    html.Button(
+                        "Create tracker", id=ids.TRACKER_CREATE, className="button button-primary", disabled=read_only
+                    ),
+                    html.Div(id=ids.TRACKER_FEEDBACK, role="status"),
+                ],
+                className="tracker-actions",
+            ),
         ],
         className="card tracker-form",
     )
     settings = html.Div(
         [
             html.H2("Notification settings"),
-            html.P("When a tracker goes over its amount you get one message per tracker and period.", className="muted"),
-            dcc.Checklist(id=ids.TRACKER_CHANNELS, className="channel-list",
-                          options=[{"label": " Email", "value": "email"}, {"label": " In the app (the bell)", "value": "in_app"}],
-                          value=[k for k, on in (("email", channels.email), ("in_app", channels.in_app)) if on]),
-            html.Div([html.Button("Save settings", id=ids.TRACKER_CHANNELS_SAVE, className="button button-secondary"),
-                      html.Span(id=ids.TRACKER_CHANNELS_FEEDBACK, role="status", className="muted")], className="tracker-actions"),
+            html.P(
+                "When a tracker goes over its amount you get one message per tracker and period.", className="muted"
+            ),
+            dcc.Checklist(
+                id=ids.TRACKER_CHANNELS,
+                className="channel-list",
+                options=[{"label": " Email", "value": "email"}, {"label": " In the app (the bell)", "value": "in_app"}],
+                value=[k for k, on in (("email", channels.email), ("in_app", channels.in_app)) if on],
+            ),
+            html.Div(
+                [
+                    html.Button("Save settings", id=ids.TRACKER_CHANNELS_SAVE, className="button button-secondary"),
+                    html.Span(id=ids.TRACKER_CHANNELS_FEEDBACK, role="status", className="muted"),
+                ],
+                className="tracker-actions",
+            ),
             html.Div(id=ids.TRACKER_DELIVERIES),
         ],
         className="card tracker-settings",
     )
     return html.Section(
         [
-            html.Div([html.H1("Trackers"),
-                      html.P("Set a consumption budget for a group or a site and get told when it is exceeded. "
-                             "Progress counts readings up to yesterday; sites that have not reported are missing, "
-                             "not zero.", className="muted")], className="page-header"),
+            html.Div(
+                [
+                    html.H1("Trackers"),
+                    html.P(
+                        "Set a consumption budget for a group or a site and get told when it is exceeded. "
+                        "Progress counts readings up to yesterday; sites that have not reported are missing, "
+                        "not zero.",
+                        className="muted",
+                    ),
+                ],
+                className="page-header",
+            ),
             html.Div(id=ids.TRACKER_LIST, className="tracker-list"),
             form,
             settings,
@@ -126,35 +223,79 @@ def _kwh(value: float | None) -> str:
 def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> html.Article:
     """One tracker: what it covers, a progress bar of consumption so far against the amount, the projection."""
     header = html.Div(
-        [html.Div([html.H3(status.name), html.P(f"{status.scope_label} · {status.fuel} · {PERIOD_LABELS[status.period]}",
-                                                 className="muted")]),
-         html.Button("Delete", id={"type": ids.TRACKER_DELETE, "id": status.tracker_id}, className="button button-danger",
-                     disabled=not can_edit, title="Delete this tracker")],
+        [
+            html.Div(
+                [
+                    html.H3(status.name),
+                    html.P(f"{status.scope_label} · {status.fuel} · {PERIOD_LABELS[status.period]}", className="muted"),
+                ]
+            ),
+            html.Button(
+                "Delete",
+                id={"type": ids.TRACKER_DELETE, "id": status.tracker_id},
+                className="button button-danger",
+                disabled=not can_edit,
+                title="Delete this tracker",
+            ),
+        ],
         className="tracker-card-header",
     )
     if status.error:
-        return html.Article([header, html.P(status.error, className="alert", role="alert")], className="card tracker-card")
+        return html.Article(
+            [header, html.P(status.error, className="alert", role="alert")], className="card tracker-card"
+        )
     share = status.progress or 0.0
     over = status.exceeded
     bar = html.Div(
-        html.Div(className="progress-fill over" if over else "progress-fill", style={"width": f"{min(share, 1.0) * 100:.1f}%"}),
-        className="progress", role="progressbar",
-        **{"aria-valuenow": f"{share * 100:.0f}", "aria-valuemin": "0", "aria-valuemax": "100",
-           "aria-label": f"{status.name}: {share * 100:.0f} % of the amount used"},
+        html.Div(
+            className="progress-fill over" if over else "progress-fill",
+            style={"width": f"{min(share, 1.0) * 100:.1f}%"},
+        ),
+        className="progress",
+        role="progressbar",
+        **{
+            "aria-valuenow": f"{share * 100:.0f}",
+            "aria-valuemin": "0",
+            "aria-valuemax": "100",
+            "aria-label": f"{status.name}: {share * 100:.0f} % of the amount used",
+        },
     )
-    figures = html.P([html.Strong(_kwh(status.consumption_kwh)), f" of {amount_text(status)} used so far ",
-                      html.Span(f"({share * 100:.0f} %)", className="over-text" if over else "")], className="tracker-figures")
+    figures = html.P(
+        [
+            html.Strong(_kwh(status.consumption_kwh)),
+            f" of {amount_text(status)} used so far ",
+            html.Span(f"({share * 100:.0f} %)", className="over-text" if over else ""),
+        ],
+        className="tracker-figures",
+    )
     projection = html.P(
-        [f"Projected by {status.period_end:%a %-d %b}: ", html.Strong(_kwh(status.projection_kwh)),
-         f" ({METHOD_LABELS.get(status.projection_method, status.projection_method)})"], className="tracker-projection")
-    lines = [html.P(f"{status.period_label} · data up to {status.data_day:%a %-d %b} · {status.reporting_text}", className="muted small")]
+        [
+            f"Projected by {status.period_end:%a %-d %b}: ",
+            html.Strong(_kwh(status.projection_kwh)),
+            f" ({METHOD_LABELS.get(status.projection_method, status.projection_method)})",
+        ],
+        className="tracker-projection",
+    )
+    lines = [
+        html.P(
+            f"{status.period_label} · data up to {status.data_day:%a %-d %b} · {status.reporting_text}",
+            className="muted small",
+        )
+    ]
     if over:
-        lines.insert(0, html.P(f"Over the amount by {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
-                               + (" · you were notified" if alerted else " · notification pending the next daily run"),
-                               className="over-text"))
+        lines.insert(
+            0,
+            html.P(
+                f"Over the amount by {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
+                + (" · you were notified" if alerted else " · notification pending the next daily run"),
+                className="over-text",
+            ),
+        )
     lines += [html.P(f"Note: {note}", className="hint") for note in status.notes]
     lines.append(dcc.Link("View the graph of this period", href=status.graph_path, className="tracker-link"))
-    return html.Article([header, bar, figures, projection, *lines], className="card tracker-card over" if over else "card tracker-card")
+    return html.Article(
+        [header, bar, figures, projection, *lines], className="card tracker-card over" if over else "card tracker-card"
+    )
 
 
 def load_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list[Any]:
@@ -162,17 +303,35 @@ def load_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list
     if not trackers:
         return [html.P("No trackers yet: create one below.", className="muted empty-note")]
     data_day = data_day_for(today)
-    alerted = {(a.tracker_id, a.period_start) for a in queries.load_alerts(session, [t.id for t in trackers]) if a.kind == "exceeded"}
+    alerted = {
+        (a.tracker_id, a.period_start)
+        for a in queries.load_alerts(session, [t.id for t in trackers])
+        if a.kind == "exceeded"
+    }
     cards = []
     for tracker in trackers:
         try:
             status = compute_status(session, tracker, viewer, data_day)
         except AccessDenied:
-            cards.append(html.Article([html.H3(tracker.name), html.P(
-                "You no longer have access to the group or site this tracker covers: it is skipped. Delete it or ask "
-                "for access again.", className="alert", role="alert"),
-                html.Button("Delete", id={"type": ids.TRACKER_DELETE, "id": tracker.id}, className="button button-danger")],
-                className="card tracker-card"))
+            cards.append(
+                html.Article(
+                    [
+                        html.H3(tracker.name),
+                        html.P(
+                            "You no longer have access to the group or site this tracker covers: it is skipped. Delete it or ask "
+                            "for access again.",
+                            className="alert",
+                            role="alert",
+                        ),
+                        html.Button(
+                            "Delete",
+                            id={"type": ids.TRACKER_DELETE, "id": tracker.id},
+                            className="button button-danger",
+                        ),
+                    ],
+                    className="card tracker-card",
+                )
+            )
             continue
         cards.append(make_tracker_card(status, (tracker.id, status.period_start) in alerted, not viewer.read_only))
     return cards
@@ -183,11 +342,16 @@ def update_tracker_list(_revision: object) -> tuple[list[Any], Any]:
     deliveries = queries.load_user_deliveries(session, viewer.user_id)
     problems = None
     if deliveries:
-        problems = html.Div([
-            html.H3("Emails not delivered yet"),
-            html.Ul([html.Li(f"{d.subject} — {d.status}, {d.attempts} attempt(s): {d.last_error}") for d in deliveries],
-                    className="delivery-list"),
-        ], className="deliveries")
+        problems = html.Div(
+            [
+                html.H3("Emails not delivered yet"),
+                html.Ul(
+                    [html.Li(f"{d.subject} — {d.status}, {d.attempts} attempt(s): {d.last_error}") for d in deliveries],
+                    className="delivery-list",
+                ),
+            ],
+            className="deliveries",
+        )
     return load_tracker_cards(session, viewer, local_today()), problems
 
 
@@ -197,21 +361,40 @@ def update_form(scope: str | None, kind: str | None) -> tuple[str, str, str]:
 
 
 def create_tracker_from_form(
-    clicks: int | None, name: object, scope: object, group: object, site: object, fuel: object, period: object,
-    kind: object, value: object, revision: int | None,
+    clicks: int | None,
+    name: object,
+    scope: object,
+    group: object,
+    site: object,
+    fuel: object,
+    period: object,
+    kind: object,
+    value: object,
+    revision: int | None,
 ) -> tuple[Any, Any]:
     if not clicks:
         return no_update, no_update
     session, viewer = request_session(), current_viewer()
     scope_id = group if scope == "group" else site if scope == "site" else None
     try:
-        tracker = create_tracker(session, viewer, name=name, scope_kind=scope, scope_id=scope_id, fuel=fuel, period=period,
-                                 target_kind=kind, target_value=value if value is not None else "")
+        tracker = create_tracker(
+            session,
+            viewer,
+            name=name,
+            scope_kind=scope,
+            scope_id=scope_id,
+            fuel=fuel,
+            period=period,
+            target_kind=kind,
+            target_value=value if value is not None else "",
+        )
         session.commit()
     except (TrackerError, AccessDenied, GroupError) as error:
         session.rollback()
         message = str(error)
-        return html.P(message[0].upper() + message[1:] + ("" if message.endswith(".") else "."), className="alert", role="alert"), no_update
+        return html.P(
+            message[0].upper() + message[1:] + ("" if message.endswith(".") else "."), className="alert", role="alert"
+        ), no_update
     return html.P(f"Tracker “{tracker.name}” created.", className="success"), int(revision or 0) + 1
 
 
@@ -238,7 +421,11 @@ def save_channels(clicks: int | None, chosen: list[str] | None) -> str:
     session.commit()
     if not (channels.email or channels.in_app):
         return "Saved: you will get no tracker notifications (progress stays visible here)."
-    return "Saved: " + " and ".join(n for n, on in (("email", channels.email), ("in the app", channels.in_app)) if on) + "."
+    return (
+        "Saved: "
+        + " and ".join(n for n, on in (("email", channels.email), ("in the app", channels.in_app)) if on)
+        + "."
+    )
 
 
 def register_callbacks(app: Dash) -> None:

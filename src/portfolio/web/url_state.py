@@ -115,7 +115,9 @@ def parse_state(params: Mapping[str, object], today: dt.date) -> PortfolioState:
         if end < start:
             problems.append(f"the range ends ({end}) before it starts ({start})")
         elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            problems.append(f"the range is {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} days (two years) can be shown")
+            problems.append(
+                f"the range is {(end - start).days + 1} days; at most {MAX_RANGE_DAYS} days (two years) can be shown"
+            )
         if end > today:
             problems.append(f"'to' ({end}) is in the future")
     if problems:

@@ -33,15 +33,23 @@ def setup(world: World, world_session_factory: sessionmaker[Session]) -> dict[st
         foreign = create_group(session, admin, "Globex watch", [site["Globex Megastore"], site["Globex Warehouse"]])
         own = create_group(session, customer, "Bakery", [site["Acme Bakery"]])
         session.flush()
-        return {"foreign": str(foreign.id), "own": str(own.id), "bakery": str(site["Acme Bakery"]),
-                "megastore": str(site["Globex Megastore"])}
+        return {
+            "foreign": str(foreign.id),
+            "own": str(own.id),
+            "bakery": str(site["Acme Bakery"]),
+            "megastore": str(site["Globex Megastore"]),
+        }
 
 
 def _values(group: str, site: str = WHOLE_PORTFOLIO, **extra: Any) -> dict[str, Any]:
     return {
-        f"{ids.GRAPH_GROUP}.value": group, f"{ids.GRAPH_DATES}.start_date": "2024-06-28",
-        f"{ids.GRAPH_DATES}.end_date": "2024-07-03", f"{ids.GRAPH_FUEL}.value": "power",
-        f"{ids.GRAPH_SITE}.value": site, f"{ids.GRAPH_GRANULARITY}.value": "auto", f"{ids.GRAPH_STACK}.value": "total",
+        f"{ids.GRAPH_GROUP}.value": group,
+        f"{ids.GRAPH_DATES}.start_date": "2024-06-28",
+        f"{ids.GRAPH_DATES}.end_date": "2024-07-03",
+        f"{ids.GRAPH_FUEL}.value": "power",
+        f"{ids.GRAPH_SITE}.value": site,
+        f"{ids.GRAPH_GRANULARITY}.value": "auto",
+        f"{ids.GRAPH_STACK}.value": "total",
         **extra,
     }
 
@@ -69,7 +77,9 @@ def test_another_organisations_group_is_refused(customer_client: FlaskClient, se
     assert _refused(_graph(customer_client, _values(setup["foreign"], setup["megastore"])))
 
 
-def test_another_organisations_site_is_refused_even_in_all_sites(customer_client: FlaskClient, setup: dict[str, str]) -> None:
+def test_another_organisations_site_is_refused_even_in_all_sites(
+    customer_client: FlaskClient, setup: dict[str, str]
+) -> None:
     assert _refused(_graph(customer_client, _values("all", setup["megastore"])))
     assert _refused(_graph(customer_client, _values(setup["own"], setup["megastore"])))
     assert _refused(_graph(customer_client, _values("all", "1 OR 1=1")))
@@ -77,11 +87,17 @@ def test_another_organisations_site_is_refused_even_in_all_sites(customer_client
 
 def test_a_crafted_zoom_cannot_reach_other_data(customer_client: FlaskClient, setup: dict[str, str]) -> None:
     relayout = {"xaxis.range[0]": "2024-06-30 20:00", "xaxis.range[1]": "2024-07-01 04:00"}
-    out = _graph(customer_client, _values(setup["foreign"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-                 changed=f"{ids.GRAPH_FIGURE}.relayoutData")
+    out = _graph(
+        customer_client,
+        _values(setup["foreign"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
+        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+    )
     assert _refused(out)
-    zoomed = _graph(customer_client, _values("all", setup["bakery"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-                    changed=f"{ids.GRAPH_FIGURE}.relayoutData")
+    zoomed = _graph(
+        customer_client,
+        _values("all", setup["bakery"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
+        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+    )
     figure = zoomed[ids.GRAPH_FIGURE]["figure"]
     assert figure["layout"]["meta"]["resolution"] == "hh" and len(figure["data"][0]["x"]) == 16
 
@@ -90,13 +106,17 @@ def test_heat_map_refuses_foreign_sites(customer_client: FlaskClient, setup: dic
     values = _values("all", setup["megastore"])
     out = response_values(call_callback(customer_client, HEATMAP, values, changed=[f"{ids.GRAPH_SITE}.value"]))
     assert out[ids.GRAPH_HEATMAP]["figure"]["data"] == []
-    own = response_values(call_callback(customer_client, HEATMAP, _values("all", setup["bakery"]),
-                                        changed=[f"{ids.GRAPH_SITE}.value"]))
+    own = response_values(
+        call_callback(customer_client, HEATMAP, _values("all", setup["bakery"]), changed=[f"{ids.GRAPH_SITE}.value"])
+    )
     assert own[ids.GRAPH_HEATMAP]["figure"]["data"][0]["type"] == "heatmap"
 
 
 def test_a_crafted_zoom_over_centuries_is_clamped(customer_client: FlaskClient, setup: dict[str, str]) -> None:
     relayout = {"xaxis.range[0]": "1900-01-01", "xaxis.range[1]": "2400-01-01"}
-    out = _graph(customer_client, _values("all", **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-                 changed=f"{ids.GRAPH_FIGURE}.relayoutData")
+    out = _graph(
+        customer_client,
+        _values("all", **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
+        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+    )
     assert len(out[ids.GRAPH_FIGURE]["figure"]["data"][0]["x"]) <= 731

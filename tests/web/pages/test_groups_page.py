@@ -38,13 +38,15 @@ def _groups(factory: sessionmaker[Session]) -> dict[str, set[int]]:
 
 def _act(client: FlaskClient, button: str, **values: Any) -> dict[str, dict[str, Any]]:
     prop = "submit_n_clicks" if button == ids.GROUPS_DELETE else "n_clicks"
-    state = {f"{ids.GROUPS_PICKER}.value": values.pop("group", None),
-             f"{ids.GROUPS_NEW_NAME}.value": values.pop("new_name", None),
-             f"{ids.GROUPS_RENAME_NAME}.value": values.pop("rename", None),
-             f"{ids.GROUPS_SITES_TABLE}.selected_row_ids": values.pop("picked", None),
-             f"{ids.GROUPS_MEMBERS_TABLE}.selected_row_ids": values.pop("members", None),
-             f"{ids.GROUPS_PASTE}.value": values.pop("pasted", None),
-             f"{button}.{prop}": 1}
+    state = {
+        f"{ids.GROUPS_PICKER}.value": values.pop("group", None),
+        f"{ids.GROUPS_NEW_NAME}.value": values.pop("new_name", None),
+        f"{ids.GROUPS_RENAME_NAME}.value": values.pop("rename", None),
+        f"{ids.GROUPS_SITES_TABLE}.selected_row_ids": values.pop("picked", None),
+        f"{ids.GROUPS_MEMBERS_TABLE}.selected_row_ids": values.pop("members", None),
+        f"{ids.GROUPS_PASTE}.value": values.pop("pasted", None),
+        f"{button}.{prop}": 1,
+    }
     return response_values(call_callback(client, FEEDBACK, state, changed=[f"{button}.{prop}"]))
 
 
@@ -52,7 +54,9 @@ def _message(out: dict[str, dict[str, Any]]) -> str:
     return json.dumps(out[ids.GROUPS_FEEDBACK]["children"], ensure_ascii=False)
 
 
-def test_create_rename_fill_and_delete(customer_client: FlaskClient, world_session_factory: sessionmaker[Session]) -> None:
+def test_create_rename_fill_and_delete(
+    customer_client: FlaskClient, world_session_factory: sessionmaker[Session]
+) -> None:
     site = _site_ids(world_session_factory)
     out = _act(customer_client, ids.GROUPS_CREATE, new_name="  Cambridge  sites ", picked=[site["Acme Bakery"]])
     assert "Created the group “Cambridge sites” with 1 site" in _message(out)
@@ -67,8 +71,11 @@ def test_create_rename_fill_and_delete(customer_client: FlaskClient, world_sessi
     out = _act(customer_client, ids.GROUPS_REMOVE, group=group, members=[site["Acme Bakery"]])
     assert _groups(world_session_factory) == {"Acme all": {site["Acme Depot"]}}
 
-    detail = response_values(call_callback(customer_client, DETAIL, {f"{ids.GROUPS_PICKER}.value": group},
-                                           changed=[f"{ids.GROUPS_PICKER}.value"]))
+    detail = response_values(
+        call_callback(
+            customer_client, DETAIL, {f"{ids.GROUPS_PICKER}.value": group}, changed=[f"{ids.GROUPS_PICKER}.value"]
+        )
+    )
     assert [row["name"] for row in detail[ids.GROUPS_MEMBERS_TABLE]["data"]] == ["Acme Depot"]
     assert "hidden" not in detail[ids.GROUPS_EDIT_CONTROLS]["className"]
 
@@ -91,7 +98,9 @@ def test_adding_another_organisations_site_is_refused_and_changes_nothing(
 ) -> None:
     """A crafted request: the add-sites callback with a Globex site id, from an Acme customer's session."""
     site = _site_ids(world_session_factory)
-    group = _act(customer_client, ids.GROUPS_CREATE, new_name="Mine", picked=[site["Acme Bakery"]])[ids.GROUPS_PICKER]["value"]
+    group = _act(customer_client, ids.GROUPS_CREATE, new_name="Mine", picked=[site["Acme Bakery"]])[ids.GROUPS_PICKER][
+        "value"
+    ]
     foreign = site["Globex Megastore"]
     out = _act(customer_client, ids.GROUPS_ADD, group=group, picked=[site["Acme Depot"], foreign])
     assert f"You may not see site(s) {foreign}. Nothing was changed." in _message(out)
@@ -129,17 +138,25 @@ def test_account_manager_sees_customer_groups_read_only(
     customer_client: FlaskClient, client: FlaskClient, world_session_factory: sessionmaker[Session]
 ) -> None:
     site = _site_ids(world_session_factory)
-    group = _act(customer_client, ids.GROUPS_CREATE, new_name="Bakery", picked=[site["Acme Bakery"]])[ids.GROUPS_PICKER]["value"]
+    group = _act(customer_client, ids.GROUPS_CREATE, new_name="Bakery", picked=[site["Acme Bakery"]])[
+        ids.GROUPS_PICKER
+    ]["value"]
     with transaction(world_session_factory) as session:
         customer = find_user(session, "buyer@acme.example")
         assert customer is not None and customer.organisation is not None
-        create_user(session, "am@portfolio.example", Role.ACCOUNT_MANAGER, PASSWORD,
-                    linked_organisations=[customer.organisation])
+        create_user(
+            session,
+            "am@portfolio.example",
+            Role.ACCOUNT_MANAGER,
+            PASSWORD,
+            linked_organisations=[customer.organisation],
+        )
     manager = client.application.test_client()
     log_in(manager, "am@portfolio.example", PASSWORD)
     manager.get("/", headers=HTML)
-    detail = response_values(call_callback(manager, DETAIL, {f"{ids.GROUPS_PICKER}.value": group},
-                                           changed=[f"{ids.GROUPS_PICKER}.value"]))
+    detail = response_values(
+        call_callback(manager, DETAIL, {f"{ids.GROUPS_PICKER}.value": group}, changed=[f"{ids.GROUPS_PICKER}.value"])
+    )
     assert [row["name"] for row in detail[ids.GROUPS_MEMBERS_TABLE]["data"]] == ["Acme Bakery"]
     assert "hidden" in detail[ids.GROUPS_EDIT_CONTROLS]["className"]
     assert "hidden" not in detail[ids.GROUPS_READ_ONLY_NOTE]["className"]

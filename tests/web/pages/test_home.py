@@ -52,9 +52,14 @@ def test_admin_sees_every_site(client: FlaskClient, world: World) -> None:
 def test_rows_show_meters_and_local_reading_dates(customer_client: FlaskClient) -> None:
     rows = {row["name"]: row for row in _table_rows(customer_client)}
     assert rows["Acme Bakery"] == {
-        "name": "Acme Bakery", "organisation": "Acme Foods", "postcode": "CB1 2AB", "fuel": "Power",
-        "meter_type": "Half-hourly", "meter_identifier": "1012345678901",
-        "first_reading": "2024-07-01", "last_reading": "2024-07-01",
+        "name": "Acme Bakery",
+        "organisation": "Acme Foods",
+        "postcode": "CB1 2AB",
+        "fuel": "Power",
+        "meter_type": "Half-hourly",
+        "meter_identifier": "1012345678901",
+        "first_reading": "2024-07-01",
+        "last_reading": "2024-07-01",
     }
     assert rows["Acme Office"]["first_reading"] == NO_DATA
 

@@ -37,11 +37,27 @@ def groups(world: World, world_session_factory: sessionmaker[Session]) -> dict[s
         day_seconds = compute_day_lengths_seconds(start, end, "Europe/London")  # 46/50 half hours on clock changes
         for number, (day, seconds) in enumerate(day_seconds.items()):
             halves = int(seconds) // 1800
-            session.add(DailyUsage(site_id=site["Acme Bakery"], local_date=day, energy_kwh=24.0, intervals=halves,
-                                   estimated_intervals=0, interval_seconds=1800))
+            session.add(
+                DailyUsage(
+                    site_id=site["Acme Bakery"],
+                    local_date=day,
+                    energy_kwh=24.0,
+                    intervals=halves,
+                    estimated_intervals=0,
+                    interval_seconds=1800,
+                )
+            )
             if number % 2 == 0:
-                session.add(DailyUsage(site_id=site["Acme Depot"], local_date=day, energy_kwh=100.0, intervals=halves,
-                                       estimated_intervals=0, interval_seconds=1800))
+                session.add(
+                    DailyUsage(
+                        site_id=site["Acme Depot"],
+                        local_date=day,
+                        energy_kwh=100.0,
+                        intervals=halves,
+                        estimated_intervals=0,
+                        interval_seconds=1800,
+                    )
+                )
         customer = viewer_for(session, find_user(session, world.customer.email))  # type: ignore[arg-type]
         admin = viewer_for(session, find_user(session, world.admin.email))  # type: ignore[arg-type]
         acme = [site["Acme Bakery"], site["Acme Depot"], site["Acme Office"]]
@@ -52,11 +68,13 @@ def groups(world: World, world_session_factory: sessionmaker[Session]) -> dict[s
         return {"mixed": str(mixed.id), "power": str(power.id), "foreign": str(foreign.id)}
 
 
-def _list(client: FlaskClient, group: str, fuel: str = "both", start: str | None = None, end: str | None = None,
-          **extra: Any) -> dict[str, dict[str, Any]]:
+def _list(
+    client: FlaskClient, group: str, fuel: str = "both", start: str | None = None, end: str | None = None, **extra: Any
+) -> dict[str, dict[str, Any]]:
     first, last = default_range(local_today())
     values = {
-        f"{ids.PORTFOLIO_GROUP}.value": group, f"{ids.PORTFOLIO_FUEL}.value": fuel,
+        f"{ids.PORTFOLIO_GROUP}.value": group,
+        f"{ids.PORTFOLIO_FUEL}.value": fuel,
         f"{ids.PORTFOLIO_DATES}.start_date": start or first.isoformat(),
         f"{ids.PORTFOLIO_DATES}.end_date": end or last.isoformat(),
         f"{ids.PORTFOLIO_URL_CHECK}.data": {"given": True, "error": None},
@@ -88,7 +106,9 @@ def test_missing_sites_are_counted_and_listed(customer_client: FlaskClient, grou
     assert "hidden" not in out[ids.PORTFOLIO_MISSING_BUTTON]["className"]
 
 
-def test_mixed_group_totals_each_fuel_and_shows_the_toggle(customer_client: FlaskClient, groups: dict[str, str]) -> None:
+def test_mixed_group_totals_each_fuel_and_shows_the_toggle(
+    customer_client: FlaskClient, groups: dict[str, str]
+) -> None:
     out = _list(customer_client, groups["mixed"])
     assert "hidden" not in out[ids.PORTFOLIO_FUEL_TOGGLE]["className"]
     cards = json.dumps(out[ids.PORTFOLIO_TOTALS]["children"])
@@ -118,10 +138,17 @@ def test_all_sites_is_every_visible_site(customer_client: FlaskClient, groups: d
 def test_another_users_group_is_not_available_and_leaks_nothing(
     customer_client: FlaskClient, groups: dict[str, str]
 ) -> None:
-    response = call_callback(customer_client, TABLE, {
-        f"{ids.PORTFOLIO_GROUP}.value": groups["foreign"], f"{ids.PORTFOLIO_FUEL}.value": "both",
-        f"{ids.PORTFOLIO_DATES}.start_date": "2026-01-01", f"{ids.PORTFOLIO_DATES}.end_date": "2026-01-31",
-    }, changed=[f"{ids.PORTFOLIO_GROUP}.value"])
+    response = call_callback(
+        customer_client,
+        TABLE,
+        {
+            f"{ids.PORTFOLIO_GROUP}.value": groups["foreign"],
+            f"{ids.PORTFOLIO_FUEL}.value": "both",
+            f"{ids.PORTFOLIO_DATES}.start_date": "2026-01-01",
+            f"{ids.PORTFOLIO_DATES}.end_date": "2026-01-31",
+        },
+        changed=[f"{ids.PORTFOLIO_GROUP}.value"],
+    )
     body = response.get_data(as_text=True)
     assert NOT_AVAILABLE in body
     assert not any(name in body for name in GLOBEX_SITES) and "Globex" not in body
@@ -153,8 +180,9 @@ def _url_check(client: FlaskClient, search: str) -> dict[str, Any]:
     """Render /portfolio with a query string through the Pages router; return the page's URL check."""
     body = pages_router_body(client, "/portfolio")
     body["inputs"][1]["value"] = search
-    layout = client.post("/_dash-update-component", json=body,
-                         headers={"X-CSRFToken": client.get_cookie("_csrf_token").value})  # type: ignore[union-attr]
+    layout = client.post(
+        "/_dash-update-component", json=body, headers={"X-CSRFToken": client.get_cookie("_csrf_token").value}
+    )  # type: ignore[union-attr]
     found: list[dict[str, Any]] = []
 
     def walk(node: object) -> None:
@@ -176,9 +204,12 @@ def _first_call(client: FlaskClient, check: dict[str, Any], stored: object = Non
     """What the browser sends when the page appears: the laid-out values, every input marked as changed."""
     initial = check["initial"]
     values = {
-        f"{ids.PORTFOLIO_GROUP}.value": initial["group"], f"{ids.PORTFOLIO_FUEL}.value": initial["fuel"],
-        f"{ids.PORTFOLIO_DATES}.start_date": initial["from"], f"{ids.PORTFOLIO_DATES}.end_date": initial["to"],
-        f"{ids.PORTFOLIO_URL_CHECK}.data": check, f"{ids.PORTFOLIO_STATE}.data": stored,
+        f"{ids.PORTFOLIO_GROUP}.value": initial["group"],
+        f"{ids.PORTFOLIO_FUEL}.value": initial["fuel"],
+        f"{ids.PORTFOLIO_DATES}.start_date": initial["from"],
+        f"{ids.PORTFOLIO_DATES}.end_date": initial["to"],
+        f"{ids.PORTFOLIO_URL_CHECK}.data": check,
+        f"{ids.PORTFOLIO_STATE}.data": stored,
     }
     changed = [key for key in values if not key.endswith(".data")]
     return response_values(call_callback(client, TABLE, values, changed=changed))

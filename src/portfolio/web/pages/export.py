@@ -19,4 +19,6 @@ def layout(**query: str) -> html.Section:
     if signed_in_user() is None:
         return make_export_layout([], [], initial_choices({}, today), today)
     session, viewer = request_session(), current_viewer()
-    return make_export_layout(group_options(session, viewer), site_choices(session, viewer), initial_choices(query, today), today)
+    return make_export_layout(
+        group_options(session, viewer), site_choices(session, viewer), initial_choices(query, today), today
+    )

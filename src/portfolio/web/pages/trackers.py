@@ -22,5 +22,9 @@ def layout(**_query: str) -> html.Section:
     if signed_in_user() is None:
         return make_tracker_layout([], [], True, notifications.Channels())
     session, viewer = request_session(), current_viewer()
-    return make_tracker_layout(group_options(session, viewer), site_choices(session, viewer), viewer.read_only,
-                               notifications.channels_for(session, viewer.user_id))
+    return make_tracker_layout(
+        group_options(session, viewer),
+        site_choices(session, viewer),
+        viewer.read_only,
+        notifications.channels_for(session, viewer.user_id),
+    )
