@@ -80,6 +80,8 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     where = f"line {grid.header_line}" if grid.header_line else "line 1"
     body, lines = grid.body, grid.lines
     end_at = find_position(header, END_COLUMNS)
+    if end_at is None:
+        end_at = next((p for p, h in enumerate(header) if _names_an_end(h)), None)
     date_at = find_position(header, DATE_COLUMNS[:-1])
     time_at = find_position(header, TIME_COLUMNS, {date_at} if date_at is not None else None)
     period_at = find_position(header, PERIOD_COLUMNS, {date_at} if date_at is not None else None)
@@ -202,6 +204,11 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     details = (("timestamp", stamp_name), ("energy", header[energy_at]))
     layout = Layout(layout=mode, time_basis=basis, labelling=labelling, header_line=grid.header_line, details=details)
     return ParsedFile(path=str(path), format="hh-csv-long", meters=series, layout=layout)
+
+
+def _names_an_end(header: str) -> bool:
+    key = normalised(header)
+    return "end" in key and any(word in key for word in ("time", "date", "read", "period", "interval", "stamp"))
 
 
 def _are_periods(texts: pd.Series) -> bool:
