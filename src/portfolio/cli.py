@@ -42,14 +42,18 @@ class ImportReport:
     readings: int = 0
     weather: int = 0
     errors: list[dict[str, str | None]] = field(default_factory=list)
+    imports: list[Any] = field(default_factory=list)  # services.imports.FileImport of each imported file
 
     def as_json(self) -> dict[str, Any]:
+        from portfolio.services.imports import summary_fields
+
         return {
             "files": self.files,
             "sites": len(self.site_ids),
             "readings": self.readings,
             "weather": self.weather,
             "errors": self.errors,
+            **summary_fields(self.imports),
         }
 
 
@@ -70,17 +74,29 @@ def import_file(
     fuel: str | None = None,
     location: str | None = None,
     local_time: bool = False,
+    utc: bool = False,
+    labelling: str = "auto",
+    unit: str | None = None,
+    meter_column: str | None = None,
+    profile: str | None = None,
 ) -> Any:
     """Parse and load one file in its own transaction; any error rolls the whole file back and propagates."""
-    from portfolio.ingest.detect import parse_file
-    from portfolio.ingest.loader import load_parsed
+    from portfolio.ingest.records import ImportFormatError, ImportOptions
+    from portfolio.services.imports import import_file as import_one
 
-    sha256 = file_sha256(path)
-    parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
-    with transaction(factory) as session:
-        return load_parsed(
-            session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256
-        )
+    if utc and local_time:
+        raise ImportFormatError(str(path), "--utc and --local-time contradict each other")
+    options = ImportOptions(
+        meter=meter,
+        fuel=fuel,
+        time_basis="utc" if utc else "local" if local_time else "auto",
+        labelling=labelling,
+        unit=unit,
+        meter_column=meter_column,
+    )
+    return import_one(
+        factory, path, organisation_account=organisation_account, options=options, location=location, profile=profile
+    )
 
 
 def _error_entry(path: Path, error: BaseException) -> dict[str, str | None]:
@@ -144,6 +160,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     fuel=args.fuel,
                     location=args.location,
                     local_time=args.local_time,
+                    utc=args.utc,
+                    labelling=args.labelling,
+                    unit=args.unit,
+                    meter_column=args.meter_column,
+                    profile=args.profile,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 entry = _error_entry(path, error)
@@ -151,13 +172,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"import failed: {_describe(entry)}", file=sys.stderr)
                 continue
             report.files += 1
-            report.site_ids |= set(summary.site_ids)
-            report.readings += summary.readings
-            report.weather += summary.weather
+            report.imports.append(summary)
+            loaded = summary.summary
+            report.site_ids |= set(loaded.site_ids)
+            report.readings += loaded.readings
+            report.weather += loaded.weather
             if not args.json:
-                created = f", {summary.sites_created} new" if summary.sites_created else ""
-                weather = f", {summary.weather} weather rows" if summary.weather else ""
-                print(f"{path}: {summary.readings} readings stored ({summary.sites} sites{created}){weather}")
+                created = f", {loaded.sites_created} new" if loaded.sites_created else ""
+                weather = f", {loaded.weather} weather rows" if loaded.weather else ""
+                print(f"{path}: {loaded.readings} readings stored ({loaded.sites} sites{created}){weather}")
     finally:
         engine.dispose()
     if args.json:
@@ -503,7 +526,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--meter", metavar="ID", help="meter identifier for files that do not name one")
     imp.add_argument("--fuel", choices=["power", "gas"], help="fuel for files that do not say")
     imp.add_argument("--location", metavar="NAME", help="weather location name for weather files")
-    imp.add_argument("--local-time", action="store_true", help="timestamps are UK local time, not UTC")
+    imp.add_argument("--local-time", action="store_true", help="naive times are UK clock time (the default without evidence)")
+    imp.add_argument("--utc", action="store_true", help="naive times and days are UTC, not UK clock time")
+    imp.add_argument(
+        "--labelling", choices=["auto", "start", "end"], default="auto", help="times stamp the start or end of intervals"
+    )
+    imp.add_argument("--unit", metavar="UNIT", help="unit of values whose file names none (kWh, Wh, m3, therm, ...)")
+    imp.add_argument("--meter-column", metavar="HEADER", help="header of the column naming the meter")
+    imp.add_argument(
+        "--profile", metavar="NAME", help="apply the saved profile NAME, or save these hints as NAME for files like this"
+    )
     imp.set_defaults(handler=cmd_import)
 
     demo = commands.add_parser("load-demo", help="load the demo dataset and print its logins")
