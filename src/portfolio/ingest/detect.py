@@ -18,7 +18,7 @@ from portfolio.ingest.grid import read_text_grid
 from portfolio.ingest.labels import find_wide_columns
 from portfolio.ingest.layout import parse_grid
 from portfolio.ingest.records import ImportFormatError, ImportOptions, Layout, ParsedFile
-from portfolio.ingest.text import decode_text
+from portfolio.ingest.text import decode_text, refuse_long_lines
 from portfolio.ingest.weather_csv import is_weather_header, parse_weather_csv
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -69,6 +69,8 @@ def detect_format(path: Path, data: bytes) -> str:
         raise ImportFormatError(
             str(path), "XML that is not a Green Button (Atom feed with ESPI content) file", "line 1"
         )
+    if data[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        refuse_long_lines(path, data)  # before any table reader sees it: one vectorised scan, bounded memory
     grid = read_text_grid(path, data[:SNIFF_BYTES] if len(data) > SNIFF_BYTES else data)
     header = list(grid.header)
     if header and find_wide_columns(grid.header):

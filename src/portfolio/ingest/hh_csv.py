@@ -354,7 +354,7 @@ def build_long(
     fuels = {}
     for number, ident in enumerate(id_names):
         implied = next(r[2] for r in resolved if r[0] == ident)
-        fuels[number] = options.fuel or ("gas" if gas_hint else implied or "power")
+        fuels[number] = options.fuel or implied or ("gas" if gas_hint else "power")
     unit_array = np.broadcast_to(np.asarray(units, dtype=object), start_ts.shape)
     for number, fuel in fuels.items():
         check_unit_fits_fuel(path, set(pd.unique(unit_array[codes == number])), fuel, f"meter {id_names[number]}")
