@@ -22,7 +22,16 @@ from tests.conftest import DATA
 MPAN = "1234567890126"
 GOOD = DATA / "layouts" / "wide_end_2400_sep_line.csv"
 ABRIDGED = DATA / "abridged_electric_containerized.xml"
-TABLES = ("organisations", "sites", "meters", "readings", "daily_usage", "imports", "portfolio_series", "weather_readings")
+TABLES = (
+    "organisations",
+    "sites",
+    "meters",
+    "readings",
+    "daily_usage",
+    "imports",
+    "portfolio_series",
+    "weather_readings",
+)
 
 
 @pytest.fixture
