@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
+from portfolio.identifiers import is_plausible_mprn, is_valid_mpan_core
 from portfolio.ingest.records import READING_COLUMNS, ImportFormatError, MeterSeries, ParsedFile
 from portfolio.ingest.text import quote
 from portfolio.ingest.units import GAS_ONLY_UNITS, MAX_AVERAGE_POWER_KW, to_kwh
@@ -221,8 +222,10 @@ def _meter_reading(
         columns=list(READING_COLUMNS),
     )
     interval_data = bool((readings["interval_seconds"] <= 3600).all())
+    identifier, aliases = _usage_point_ids(usage_point)
     return MeterSeries(
-        identifier=usage_point.self_href or usage_point.atom_id or f"entry {usage_point.number}",
+        identifier=identifier,
+        aliases=aliases,
         identifier_kind="espi",
         fuel=resolved_fuel,
         readings=readings,
@@ -231,6 +234,26 @@ def _meter_reading(
         meter_type="smart" if interval_data else None,
         name=usage_point.title or None,
     )
+
+
+def _usage_point_ids(usage_point: _Entry) -> tuple[str, tuple[str, ...]]:
+    """Key a UsagePoint on its mRID (the entry's ``urn:uuid`` id), stable across installations and exports.
+
+    Hrefs hold installation-local ids, so they are only aliases, with the MPAN/MPRN of the serviceDeliveryPoint:
+    a meter first imported under either is still found.
+    """
+    mrid = usage_point.atom_id if usage_point.atom_id and usage_point.atom_id.lower().startswith("urn:uuid:") else None
+    point = usage_point.resources[0].find(f"{{{ESPI}}}serviceDeliveryPoint/{{{ESPI}}}name")
+    delivery = _text(point)
+    aliases = []
+    if delivery:
+        digits = delivery.replace(" ", "")
+        if is_valid_mpan_core(digits) or is_plausible_mprn(digits):
+            aliases.append(digits)
+    if usage_point.self_href:
+        aliases.append(usage_point.self_href)
+    identifier = mrid or usage_point.self_href or f"entry {usage_point.number}"
+    return identifier, tuple(a for a in aliases if a != identifier)
 
 
 def _interval_readings(path: Path, blocks: list[_Entry], default_seconds: int | None) -> pd.DataFrame:
@@ -377,7 +400,8 @@ def _time_zone(parameters: _Entry | None) -> str | None:
 
 def _renamed(series: MeterSeries, meter_reading: _Entry) -> MeterSeries:
     """Give each of several MeterReadings of one UsagePoint its own identifier, since their readings overlap."""
-    identifier = meter_reading.self_href or f"{series.identifier}#entry{meter_reading.number}"
+    mrid = meter_reading.atom_id if (meter_reading.atom_id or "").lower().startswith("urn:uuid:") else None
+    identifier = mrid or meter_reading.self_href or f"{series.identifier}#entry{meter_reading.number}"
     name = " / ".join(part for part in (series.name, meter_reading.title) if part) or None
     return MeterSeries(
         identifier=identifier,
@@ -388,6 +412,7 @@ def _renamed(series: MeterSeries, meter_reading: _Entry) -> MeterSeries:
         direction=series.direction,
         meter_type=series.meter_type,
         name=name,
+        aliases=(meter_reading.self_href,) if meter_reading.self_href and meter_reading.self_href != identifier else (),
     )
 
 

@@ -140,10 +140,13 @@ def _sites_for(
 ) -> dict[str, tuple[int, str, bool]]:
     """Map each meter identifier to (site id, site time zone, created?), creating missing sites in one flush."""
     identifiers = list(dict.fromkeys(series.identifier for series in meters))
-    found: dict[str, tuple[int, str, bool]] = {
-        identifier: (site_id, zone, False)
-        for identifier, (site_id, zone) in queries.load_sites_by_meter(session, identifiers).items()
-    }
+    aliases = list(dict.fromkeys(a for series in meters for a in series.aliases))
+    known = queries.load_sites_by_meter(session, list(dict.fromkeys(identifiers + aliases)))
+    found: dict[str, tuple[int, str, bool]] = {}
+    for series in meters:
+        key = next((k for k in (series.identifier, *series.aliases) if k in known), None)
+        if key is not None:
+            found[series.identifier] = (*known[key], False)
     new_sites: dict[str, Site] = {}
     for series in meters:
         if series.identifier in found or series.identifier in new_sites:

@@ -41,6 +41,7 @@ class MeterSeries:
     direction: str = "import"
     meter_type: str | None = None
     name: str | None = None
+    aliases: tuple[str, ...] = ()  # other ids of the same meter (an MPAN, a legacy href): matched when the id is new
 
 
 @dataclass(frozen=True)

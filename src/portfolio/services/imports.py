@@ -142,7 +142,9 @@ def import_file(
 
 
 def describe(parsed: ParsedFile, summary: LoadSummary, profile: str | None) -> FileImport:
-    starts = [(int(m.readings["start_ts"].min()), int(m.readings["start_ts"].max())) for m in parsed.meters if len(m.readings)]
+    starts = [
+        (int(m.readings["start_ts"].min()), int(m.readings["start_ts"].max())) for m in parsed.meters if len(m.readings)
+    ]
     return FileImport(
         path=parsed.path,
         format=parsed.format,
@@ -164,7 +166,9 @@ def preview_file(
     parsed = parse_bytes(path, unpacked, options=options)
     totals = {m.identifier: float(m.readings["energy_kwh"].sum()) for m in parsed.meters}
     rows = [
-        m.readings.head(5).assign(meter=m.identifier)[["meter", "start_ts", "interval_seconds", "energy_kwh", "estimated"]]
+        m.readings.head(5).assign(meter=m.identifier)[
+            ["meter", "start_ts", "interval_seconds", "energy_kwh", "estimated"]
+        ]
         for m in parsed.meters[:3]
     ]
     first_rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
