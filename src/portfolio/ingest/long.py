@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio.ingest.dates import clock_minutes, has_offsets, looks_like_times, parse_datetimes
-from portfolio.ingest.grid import Grid
+from portfolio.ingest.grid import DATE_LIKE, Grid
 from portfolio.ingest.hh_csv import (
     DATE_COLUMNS,
     END_COLUMNS,
@@ -94,6 +94,15 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     if mode == "long":
         stamp_at = find_position(header, START_COLUMNS, {end_at} if end_at is not None else None)
         stamp_at = end_at if stamp_at is None or (end_at is not None and options.labelling == "end") else stamp_at
+        if stamp_at is None:  # an unknown header: the column whose values are dates with times
+            stamp_at = next(
+                (
+                    p
+                    for p in range(len(header))
+                    if sample[p].str.contains(DATE_LIKE).all() and sample[p].str.contains(":").all()
+                ),
+                None,
+            )
         used = {stamp_at} if stamp_at is not None else set()
     else:
         stamp_at = date_at
