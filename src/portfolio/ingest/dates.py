@@ -99,28 +99,44 @@ def choose_format(path: Path | str, texts: pd.Series, column: str, *, with_time:
 def parse_datetimes(
     path: Path | str, texts: pd.Series, lines: np.ndarray, column: str, *, with_time: bool
 ) -> pd.DatetimeIndex:
-    """Parse a column of dates (or dates with times) with one chosen format; name the first bad line."""
-    texts = texts.str.strip()
-    empty = (texts == "").to_numpy()
+    """Parse a column of dates (or dates with times) with one chosen format; name the first bad line.
+
+    Each distinct text is parsed once (a file of many meters repeats the same stamps), and a ``24:00`` (the end of
+    a day in end-stamped files) is read as 00:00 of the next day.
+    """
+    codes, distinct = pd.factorize(texts, use_na_sentinel=False)
+    unique = pd.Series(distinct, dtype=object).astype(str).str.strip()
+    empty = (unique == "").to_numpy()
     if empty.any():
-        raise ImportFormatError(str(path), f"missing {column}", f"line {lines[int(np.flatnonzero(empty)[0])]}")
-    if texts.str.contains("  ", regex=False).any():
-        texts = texts.str.replace(_SPACES, " ", regex=True)  # "Nov  3 2019 12:00AM" pads the day with a space
+        row = int(np.flatnonzero(codes == int(np.flatnonzero(empty)[0]))[0])
+        raise ImportFormatError(str(path), f"missing {column}", f"line {lines[row]}")
+    if unique.str.contains("  ", regex=False).any():
+        unique = unique.str.replace(_SPACES, " ", regex=True)  # "Nov  3 2019 12:00AM" pads the day with a space
+    end_of_day = unique.str.contains("24:00", regex=False).to_numpy()
+    if end_of_day.any():
+        unique = unique.where(~end_of_day, unique.str.replace("24:00", "00:00", regex=False))
     try:
-        fmt = choose_format(path, texts, column, with_time=with_time)
+        fmt = choose_format(path, unique, column, with_time=with_time)
     except ImportFormatError as error:
         raise ImportFormatError(str(path), error.problem, f"line {lines[0]}") from None
-    aware = fmt == "ISO8601" and bool(_OFFSET.search(str(texts.iloc[0])))
-    parsed = pd.to_datetime(texts, format=fmt, errors="coerce", utc=aware)
-    bad = parsed.isna().to_numpy()
+    aware = fmt == "ISO8601" and bool(_OFFSET.search(str(unique.iloc[0])))
+    parsed = pd.DatetimeIndex(pd.to_datetime(unique, format=fmt, errors="coerce", utc=aware))
+    bad = np.asarray(parsed.isna())
     if bad.any():
-        first = int(np.flatnonzero(bad)[0])
+        row = int(np.flatnonzero(codes == int(np.flatnonzero(bad)[0]))[0])
         raise ImportFormatError(
             str(path),
-            f"cannot read {column} {quote(texts.iloc[first])} (the rest of the file reads as {fmt})",
-            f"line {lines[first]}",
+            f"cannot read {column} {quote(texts.iloc[row])} (the rest of the file reads as {fmt})",
+            f"line {lines[row]}",
         )
-    return pd.DatetimeIndex(parsed)
+    if end_of_day.any():
+        parsed = parsed + pd.to_timedelta(end_of_day.astype(np.int64), unit="D")
+    return parsed.take(codes)
+
+
+def ends_of_day(texts: pd.Series) -> bool:
+    """Whether any stamp says ``24:00`` (end-stamped evidence), checked on distinct texts only."""
+    return bool(pd.Series(pd.unique(texts), dtype=object).astype(str).str.contains("24:00", regex=False).any())
 
 
 def has_offsets(texts: pd.Series) -> bool:

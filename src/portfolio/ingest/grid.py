@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio.ingest.records import ImportFormatError
-from portfolio.ingest.text import decode_text, quote
+from portfolio.ingest.text import decode_text, quote, text_encoding
 
 SNIFF_LINES = 300
 MAX_COLUMNS = 2_000
@@ -120,11 +120,17 @@ def read_text_grid(path: Path | str, data: bytes) -> Grid:
     if width > MAX_COLUMNS:
         raise ImportFormatError(str(path), f"{width:,} columns: not a meter file", f"line {data_index + 1}")
     offset = _line_offset(text, data_index)
-    body_text = text[offset:]
-    ends_mid_line = bool(body_text) and not body_text.endswith("\n")
+    ends_mid_line = len(text) > offset and not text.endswith("\n")
+    source: io.IOBase
+    encoding = text_encoding(data)
+    if encoding in ("utf-8", "utf-8-sig") and b"\r" not in data:
+        skip = len(text[:offset].encode()) + (3 if encoding == "utf-8-sig" else 0)
+        source = io.BytesIO(memoryview(data)[skip:])  # pandas reads the bytes: no str copy of a large file
+    else:
+        source = io.StringIO(text[offset:])
     try:
         body = pd.read_csv(
-            io.StringIO(body_text),
+            source,
             sep=delimiter,
             header=None,
             names=range(width),
@@ -189,23 +195,29 @@ def _footer_rows(body: pd.DataFrame) -> int:
     """Count trailing rows with no date whose first cell is text that never starts a data row."""
     if len(body) < 2:
         return 0
-    tail = body.tail(MAX_FOOTER_LINES + 1)
-    first_cells = set(body[0].iloc[: max(len(body) - MAX_FOOTER_LINES, 1)].str.strip())
+    tail = body.tail(MAX_FOOTER_LINES + 1).to_numpy(dtype=object).tolist()
     footer = 0
-    for cells in reversed(tail.to_numpy(dtype=object).tolist()):
+    for cells in reversed(tail):
         texts = [str(c).strip() for c in cells]
         filled = [c for c in texts if c]
         first = filled[0] if filled else ""
         if (
             filled
+            and footer < len(body) - 1
             and not any(DATE_LIKE.search(c) for c in filled)
             and not NUMBER_LIKE.match(first)
-            and first not in first_cells
+            and not _starts_a_data_row(body, first, footer + 1)
         ):
             footer += 1
             continue
         break
-    return footer if footer < len(body) else 0
+    return footer
+
+
+def _starts_a_data_row(body: pd.DataFrame, first: str, tail: int) -> bool:
+    """Whether ``first`` begins a row above the last ``tail`` rows (then it is data, not a footer)."""
+    column = body[0].iloc[: len(body) - tail]
+    return bool((column == first).any() or (column.str.strip() == first).any())
 
 
 def sheet_cell_text(value: object) -> str:

@@ -325,7 +325,7 @@ def identifier(raw: str, fuel: str | None, *, column: str | None) -> tuple[str, 
 def build_long(
     path: Path | str,
     *,
-    meters: np.ndarray,
+    meters: np.ndarray | tuple[np.ndarray, np.ndarray],
     start_ts: np.ndarray,
     interval_seconds: np.ndarray,
     energy_kwh: np.ndarray,
@@ -338,8 +338,14 @@ def build_long(
     gas_hint: bool,
     time_zone: str | None,
 ) -> tuple[MeterSeries, ...]:
-    """Check one file's readings as a whole and split them into one MeterSeries per meter."""
-    codes, names = pd.factorize(pd.Series(meters, dtype=object), sort=True)
+    """Check one file's readings as a whole and split them into one MeterSeries per meter.
+
+    ``meters`` is each row's meter id, or already factorised as (codes, distinct ids).
+    """
+    if isinstance(meters, tuple):
+        codes, names = meters
+    else:
+        codes, names = pd.factorize(pd.Series(meters, dtype=object), sort=True)
     resolved: list[tuple[str, str, str | None]] = []
     for position, name in enumerate(names):
         try:
@@ -465,11 +471,13 @@ def _check_grid(
         )
 
 
-def interval_by_meter(path: Path | str, meters: np.ndarray, start_ts: np.ndarray, stated: int | None) -> np.ndarray:
+def interval_by_meter(
+    path: Path | str, meters: tuple[np.ndarray, np.ndarray], start_ts: np.ndarray, stated: int | None
+) -> np.ndarray:
     """Each row's interval [s]: a stated one, else its meter's most common step between distinct starts."""
     if stated:
         return np.full(len(start_ts), stated, dtype=np.int64)
-    codes, names = pd.factorize(pd.Series(meters, dtype=object))
+    codes, names = meters
     order = np.lexsort((start_ts, codes))
     c, t = codes[order], start_ts[order]
     same = (c[1:] == c[:-1]) & (t[1:] != t[:-1])

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from portfolio.ingest.dates import clock_minutes, has_offsets, looks_like_times, parse_datetimes
+from portfolio.ingest.dates import clock_minutes, ends_of_day, has_offsets, looks_like_times, parse_datetimes
 from portfolio.ingest.grid import DATE_LIKE, Grid
 from portfolio.ingest.hh_csv import (
     DATE_COLUMNS,
@@ -146,13 +146,9 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
         labelling = "end" if end_stamped else "start"
     else:
         texts = body[stamp_at]
-        midnight_24 = texts.str.contains("24:00", regex=False).to_numpy()
-        if midnight_24.any():
-            texts = texts.str.replace("24:00", "00:00", regex=False)
-            end_stamped = end_stamped or options.labelling == "auto"
+        if options.labelling == "auto" and ends_of_day(texts):
+            end_stamped = True
         parsed = parse_datetimes(path, texts, lines, stamp_name, with_time=True)
-        if midnight_24.any():
-            parsed = parsed + pd.to_timedelta(np.where(midnight_24, 1, 0), unit="D")
         aware = parsed.tz is not None or has_offsets(texts)
         naive = parsed
         labelling = "end" if end_stamped else "start"
@@ -168,7 +164,7 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
         elif basis == "utc":
             stamps = naive.as_unit("s").asi8
         else:
-            stamps = localise(path, _spring_end_stamps(naive) if end_stamped else naive, lines, ids)
+            stamps = localise(path, _spring_end_stamps(naive) if end_stamped else naive, lines, ids[0])
         stated = HALF_HOUR_SECONDS if _says_half_hourly(header[energy_at]) else None
         interval = interval_by_meter(path, ids, stamps, stated)
         start_ts = stamps - interval if end_stamped else stamps
@@ -195,7 +191,7 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     raw = raw_values[keep]
     series = build_long(
         path,
-        meters=ids[keep],
+        meters=(ids[0][keep], ids[1]),
         start_ts=start_ts[keep],
         interval_seconds=interval[keep],
         energy_kwh=raw * factor,
@@ -307,20 +303,21 @@ def _says_half_hourly(header: str) -> bool:
 
 def _meter_ids(
     path: Path | str, body: pd.DataFrame, lines: np.ndarray, meter_at: int | None, options: ImportOptions
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's meter as (codes, distinct ids): factorised once, since every later step groups by meter."""
     if meter_at is None:
         if not options.meter:
             raise ImportFormatError(
                 str(path), "no meter column in the header: pass --meter to name the meter", "line 1"
             )
-        return np.full(len(body), options.meter, dtype=object)
+        return np.zeros(len(body), dtype=np.int64), np.array([options.meter], dtype=object)
     codes, uniques = pd.factorize(body[meter_at])
-    stripped = pd.Index(uniques).str.strip()
+    stripped = pd.Index(uniques).astype(str).str.strip()
     if (stripped == "").any():
         empty = int(np.flatnonzero(stripped == "")[0])
         raise ImportFormatError(str(path), "empty meter id", f"line {lines[int(np.flatnonzero(codes == empty)[0])]}")
     if options.meter:
-        if len(stripped) > 1:
-            raise ImportFormatError(str(path), f"--meter names one meter but the file has {len(stripped)}")
-        return np.full(len(body), options.meter, dtype=object)
-    return stripped.to_numpy(dtype=object)[codes]
+        if len(set(stripped)) > 1:
+            raise ImportFormatError(str(path), f"--meter names one meter but the file has {len(set(stripped))}")
+        return np.zeros(len(body), dtype=np.int64), np.array([options.meter], dtype=object)
+    return codes.astype(np.int64), stripped.to_numpy(dtype=object)

@@ -58,18 +58,33 @@ def refuse_long_lines(path: Path | str, data: bytes, limit: int = MAX_LINE_BYTES
             )
 
 
+def text_encoding(data: bytes) -> str:
+    """The encoding :func:`decode_text` uses for these bytes."""
+    encoding = _bom_encoding(data)
+    if encoding != "utf-8":
+        return encoding
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def _bom_encoding(data: bytes) -> str:
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    if data[:3] == b"\xef\xbb\xbf":
+        return "utf-8-sig"
+    if len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
+        return "utf-16-le"
+    if len(data) >= 4 and data[0:4:2] == b"\x00\x00" and data[1:4:2] != b"\x00\x00":
+        return "utf-16-be"
+    return "utf-8"
+
+
 def decode_text(path: Path | str, data: bytes) -> str:
     """Decode UTF-8, UTF-16 (by its byte-order mark or its NUL pattern) or Windows-1252, with ``\\n`` line ends."""
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        encoding = "utf-16"
-    elif data[:3] == b"\xef\xbb\xbf":
-        encoding = "utf-8-sig"
-    elif len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
-        encoding = "utf-16-le"
-    elif len(data) >= 4 and data[0:4:2] == b"\x00\x00" and data[1:4:2] != b"\x00\x00":
-        encoding = "utf-16-be"
-    else:
-        encoding = "utf-8"
+    encoding = _bom_encoding(data)
     if encoding.startswith("utf-16"):
         try:
             text = data.decode(encoding)
