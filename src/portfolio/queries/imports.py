@@ -58,6 +58,12 @@ def load_sites_by_meter(session: Session, identifiers: list[str]) -> dict[str, t
     return found
 
 
+def load_site_names(session: Session, site_ids: list[int]) -> dict[int, str]:
+    if not site_ids:
+        return {}
+    return {int(i): str(n) for i, n in session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)))}
+
+
 def _as_date(day: np.datetime64) -> dt.date:
     return dt.date.fromisoformat(str(np.datetime64(day, "D")))
 

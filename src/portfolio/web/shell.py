@@ -10,6 +10,7 @@ from flask_wtf.csrf import generate_csrf
 
 from . import export_view, graph_view, group_editor, ids, notification_view, portfolio_view, tracker_view
 from .context import signed_in_user
+from .views import uploads as uploads_view
 
 PRODUCT_NAME = "Portfolio"
 ATTRIBUTION = (
@@ -110,3 +111,4 @@ def register_callbacks(app: Dash) -> None:
     graph_view.register_callbacks(app)
     tracker_view.register_callbacks(app)
     notification_view.register_callbacks(app)
+    uploads_view.register_callbacks(app)
