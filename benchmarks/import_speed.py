@@ -150,7 +150,6 @@ def _stored_rows(database_url: str) -> tuple[pd.DataFrame, list[tuple[Any, ...]]
 
 def _time_bare(database_url: str, readings: pd.DataFrame, source_url: str) -> float:
     """An empty migrated database with the same organisations, sites and import row; time only the bulk load."""
-    from sqlalchemy import text
 
     from portfolio.db import make_engine
     from portfolio.schema import upgrade
@@ -159,10 +158,14 @@ def _time_bare(database_url: str, readings: pd.DataFrame, source_url: str) -> fl
     engine = make_engine(database_url)
     try:
         upgrade(engine)
+        from portfolio.models import Base
+
         with source.connect() as connection, engine.begin() as target:
-            for table in ("organisations", "sites", "imports"):
-                frame = pd.read_sql(text(f"SELECT * FROM {table}"), connection)
-                frame.to_sql(table, target, if_exists="append", index=False)
+            for name in ("organisations", "sites", "imports"):
+                table = Base.metadata.tables[name]
+                rows = [dict(row) for row in connection.execute(table.select()).mappings()]
+                if rows:
+                    target.execute(table.insert(), rows)
         columns = "site_id, start_ts, interval_seconds, energy_kwh, estimated, import_id, original_value, original_unit"
         raw = engine.raw_connection()
         try:
@@ -199,6 +202,7 @@ def _measure(import_url: str, bare_url: str, path: Path) -> dict[str, float]:
     seconds, summary = _time_import(import_url, path)
     readings, _ = _stored_rows(import_url)
     bare = _time_bare(bare_url, readings, import_url)
+    print(f"  {path.name} on {import_url.split(':')[0]}: import {seconds:.2f} s, bare {bare:.2f} s", flush=True)
     return {
         "readings": summary.readings,
         "import_seconds": round(seconds, 2),
