@@ -92,3 +92,45 @@ def test_utc_and_local_time_overrides():
     july_utc = parse_file(lcl).meters[0].readings["start_ts"].iloc[0]
     july_local = parse_file(lcl, local_time=True).meters[0].readings["start_ts"].iloc[0]
     assert july_utc - july_local == 3600  # 00:00 BST is 23:00 UTC the day before
+
+
+def test_a_utc_header_or_offsets_set_the_time_basis(tmp_path):
+    rows = "".join(f"1234567890126,2024-07-01 0{h}:00,1\n" for h in range(3))
+    utc_header = tmp_path / "utc.csv"
+    utc_header.write_text("MPAN,Timestamp (UTC),kWh\n" + rows)
+    parsed = parse_file(utc_header)
+    assert parsed.layout.time_basis == "utc"
+    assert parsed.meters[0].readings["start_ts"].iloc[0] == int(pd.Timestamp("2024-07-01 00:00", tz="UTC").timestamp())
+    naive = tmp_path / "naive.csv"
+    naive.write_text("MPAN,Timestamp,kWh\n" + rows)
+    parsed = parse_file(naive)  # no evidence: UK clock time (BST in July)
+    assert parsed.layout.time_basis == "uk-local"
+    assert parsed.meters[0].readings["start_ts"].iloc[0] == int(pd.Timestamp("2024-06-30 23:00", tz="UTC").timestamp())
+    offsets = tmp_path / "offsets.csv"
+    offsets.write_text("MPAN,Timestamp,kWh\n" + rows.replace(":00,1", ":00Z,1"))
+    assert parse_file(offsets).layout.time_basis == "offset"
+
+
+def test_a_cut_workbook_is_refused(tmp_path):
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes((LAYOUTS / "wide_excel.xlsx").read_bytes()[:3000])
+    with pytest.raises(ImportFormatError, match="corrupt or cut"):
+        parse_file(cut)
+    cut_xls = tmp_path / "cut.xls"
+    cut_xls.write_bytes((LAYOUTS / "long_legacy.xls").read_bytes()[:3000])
+    with pytest.raises(ImportFormatError, match="corrupt or cut"):
+        parse_file(cut_xls)
+
+
+def test_gzip_and_zip_wrapped_files_read_alike(tmp_path):
+    import gzip
+    import zipfile
+
+    source = LAYOUTS / "wide_HH50_autumn.csv"
+    gz = tmp_path / "data.bin"
+    gz.write_bytes(gzip.compress(source.read_bytes()))
+    archive = tmp_path / "data.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.write(source, source.name)
+    totals = [sum(m.readings["energy_kwh"].sum() for m in parse_file(p).meters) for p in (gz, archive)]
+    assert totals == pytest.approx([TOTALS[source.name]["total_kwh"]] * 2)
