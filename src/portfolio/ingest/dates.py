@@ -99,7 +99,14 @@ def choose_format(path: Path | str, texts: pd.Series, column: str, *, with_time:
 def parse_datetimes(
     path: Path | str, texts: pd.Series, lines: np.ndarray, column: str, *, with_time: bool
 ) -> pd.DatetimeIndex:
-    """Parse a column of dates (or dates with times) with one chosen format; name the first bad line.
+    """Parse a column of dates (or dates with times) with one chosen format; name the first bad line."""
+    return parse_stamps(path, texts, lines, column, with_time=with_time)[0]
+
+
+def parse_stamps(
+    path: Path | str, texts: pd.Series, lines: np.ndarray, column: str, *, with_time: bool
+) -> tuple[pd.DatetimeIndex, bool]:
+    """Parsed stamps and whether any said ``24:00`` (end-stamped evidence).
 
     Each distinct text is parsed once (a file of many meters repeats the same stamps), and a ``24:00`` (the end of
     a day in end-stamped files) is read as 00:00 of the next day.
@@ -131,12 +138,7 @@ def parse_datetimes(
         )
     if end_of_day.any():
         parsed = parsed + pd.to_timedelta(end_of_day.astype(np.int64), unit="D")
-    return parsed.take(codes)
-
-
-def ends_of_day(texts: pd.Series) -> bool:
-    """Whether any stamp says ``24:00`` (end-stamped evidence), checked on distinct texts only."""
-    return bool(pd.Series(pd.unique(texts), dtype=object).astype(str).str.contains("24:00", regex=False).any())
+    return parsed.take(codes), bool(end_of_day.any())
 
 
 def has_offsets(texts: pd.Series) -> bool:

@@ -148,4 +148,5 @@ def parse_bytes(
             meters=parsed.meters,
             layout=parsed.layout,
         )
-    return parse_grid(path, read_text_grid(path, data), options)
+    lines_checked = data[:2] not in (b"\xff\xfe", b"\xfe\xff")  # detect_format scanned them
+    return parse_grid(path, read_text_grid(path, data, lines_checked=lines_checked), options)

@@ -105,9 +105,9 @@ def _delimiter(lines: list[str]) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_text_grid(path: Path | str, data: bytes) -> Grid:
+def read_text_grid(path: Path | str, data: bytes, *, lines_checked: bool = False) -> Grid:
     """Find the table in a delimited text file and read its body with the pandas C reader."""
-    text = decode_text(path, data)
+    text = decode_text(path, data, lines_checked=lines_checked)
     head_lines = text[: 1 << 20].split("\n", SNIFF_LINES)[:SNIFF_LINES]
     delimiter = _delimiter(head_lines)
     rows = [next(csv.reader([line], delimiter=delimiter), []) for line in head_lines]
@@ -171,9 +171,12 @@ def _finish(
     ends_mid_line: bool,
 ) -> Grid:
     """Drop blank rows and the footer; refuse a header without data."""
-    filled = (body != "").to_numpy().any(axis=1)
-    if not filled.all():
-        body, lines = body[filled], lines[filled]
+    maybe_blank = (body[0] == "").to_numpy() if len(body.columns) else np.ones(len(body), dtype=bool)
+    if maybe_blank.any():  # only rows whose first cell is empty can be blank: check just those
+        blank = np.zeros(len(body), dtype=bool)
+        blank[maybe_blank] = ~(body[maybe_blank] != "").to_numpy().any(axis=1)
+        if blank.any():
+            body, lines = body[~blank], lines[~blank]
     footer = _footer_rows(body)
     if footer:
         body, lines = body.iloc[:-footer], lines[:-footer]

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from portfolio.ingest.dates import clock_minutes, ends_of_day, has_offsets, looks_like_times, parse_datetimes
+from portfolio.ingest.dates import clock_minutes, has_offsets, looks_like_times, parse_datetimes, parse_stamps
 from portfolio.ingest.grid import DATE_LIKE, Grid
 from portfolio.ingest.hh_csv import (
     DATE_COLUMNS,
@@ -146,9 +146,8 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
         labelling = "end" if end_stamped else "start"
     else:
         texts = body[stamp_at]
-        if options.labelling == "auto" and ends_of_day(texts):
-            end_stamped = True
-        parsed = parse_datetimes(path, texts, lines, stamp_name, with_time=True)
+        parsed, says_24 = parse_stamps(path, texts, lines, stamp_name, with_time=True)
+        end_stamped = end_stamped or (says_24 and options.labelling == "auto")
         aware = parsed.tz is not None or has_offsets(texts)
         naive = parsed
         labelling = "end" if end_stamped else "start"

@@ -82,7 +82,7 @@ def _bom_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def decode_text(path: Path | str, data: bytes) -> str:
+def decode_text(path: Path | str, data: bytes, *, lines_checked: bool = False) -> str:
     """Decode UTF-8, UTF-16 (by its byte-order mark or its NUL pattern) or Windows-1252, with ``\\n`` line ends."""
     encoding = _bom_encoding(data)
     if encoding.startswith("utf-16"):
@@ -92,7 +92,8 @@ def decode_text(path: Path | str, data: bytes) -> str:
             raise ImportFormatError(str(path), f"UTF-16 text is corrupt or cut: {error.reason}") from error
         refuse_long_lines(path, text.encode("utf-8", errors="replace"))
     else:
-        refuse_long_lines(path, data)
+        if not lines_checked:
+            refuse_long_lines(path, data)
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:

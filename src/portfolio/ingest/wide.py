@@ -84,9 +84,10 @@ def parse_wide(
         row = int(np.flatnonzero(beyond.any(axis=1))[0])
         count = int(elapsed[row][present[row]].max()) + 1
         kind = "a normal day" if expected[row] == 48 else "a clock-change day"
+        hint = " (if the file's days are UTC days, import it with --utc)" if expected[row] == 46 else ""
         raise ImportFormatError(
             str(path),
-            f"day {days[row].date()} has {count} half-hour values but {kind} has {expected[row]}",
+            f"day {days[row].date()} has {count} half-hour values but {kind} has {expected[row]}{hint}",
             f"line {lines[row]}",
         )
     rows, columns = np.nonzero(present)
