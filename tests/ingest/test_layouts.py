@@ -134,3 +134,15 @@ def test_gzip_and_zip_wrapped_files_read_alike(tmp_path):
         bundle.write(source, source.name)
     totals = [sum(m.readings["energy_kwh"].sum() for m in parse_file(p).meters) for p in (gz, archive)]
     assert totals == pytest.approx([TOTALS[source.name]["total_kwh"]] * 2)
+
+
+def test_wide_rows_of_reactive_energy_are_skipped(tmp_path):
+    labels = ",".join(f"HH{k}" for k in range(1, 49))
+    kwh = ",".join(["0.5"] * 48)
+    kvarh = ",".join(["9.9"] * 48)
+    path = tmp_path / "wide_units.csv"
+    path.write_text(
+        f"MPAN,Date,Units,{labels}\n1234567890126,13/11/2019,kWh,{kwh}\n1234567890126,13/11/2019,kVArh,{kvarh}\n"
+    )
+    [meter] = parse_file(path).meters
+    assert len(meter.readings) == 48 and meter.readings["energy_kwh"].sum() == pytest.approx(24.0)
