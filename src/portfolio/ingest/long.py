@@ -67,7 +67,7 @@ def _energy_position(path: Path | str, header: tuple[str, ...], taken: set[int],
         problem = "several energy columns" if len(candidates) > 1 else "missing columns"
         raise ImportFormatError(
             str(path),
-            f"{problem}: found {list(header)[:20]}; expected a timestamp column (e.g. tstp, datetime, "
+            f"{problem}: found {[h[:40] for h in header[:20]]}; expected a timestamp column (e.g. tstp, datetime, "
             "start, or date + time, or date + settlement period), one energy column (e.g. kWh, "
             "energy(kWh/hh), consumption, value) and a meter column (MPAN, MPRN, meter, LCLid) unless --meter is given",
             where,
@@ -111,7 +111,7 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
         _energy_position(path, header, set(), where)  # names the missing columns
         raise ImportFormatError(
             str(path),
-            f"missing columns: found {list(header)[:20]}; expected a timestamp column (e.g. tstp, datetime, start)",
+            f"missing columns: found {[h[:40] for h in header[:20]]}; expected a timestamp column (e.g. tstp, datetime, start)",
             where,
         )
     meter_at = meter_position(header, options, used)

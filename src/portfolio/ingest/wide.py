@@ -45,7 +45,7 @@ def parse_wide(
         date_at = next((p for p in range(len(header)) if p not in taken and "date" in header[p].lower()), None)
     if date_at is None:
         raise ImportFormatError(
-            str(path), f"a wide file needs a date column; found {list(header)[:8]}...", _header_where(grid)
+            str(path), f"a wide file needs a date column; found {[h[:40] for h in header[:8]]}...", _header_where(grid)
         )
     meter_at = meter_position(header, options, taken | {date_at})
     body, lines = grid.body, grid.lines
