@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.services.imports import may_upload
+from portfolio.services.uploads import may_upload
 from portfolio.web.context import current_viewer, signed_in_user
 from portfolio.web.views.uploads import make_refusal, make_upload_layout
 

@@ -14,7 +14,8 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from portfolio.ingest.records import ImportFormatError
-from portfolio.services import imports as service
+from portfolio.services import imports as imports_service
+from portfolio.services import uploads as service
 from portfolio.web.context import app_state, current_viewer, signed_in_user
 
 UPLOAD_DROP = "upload-drop"
@@ -66,7 +67,7 @@ def _error(message: str) -> html.P:
     return html.P(message, className="alert", role="alert")
 
 
-def make_preview(preview: service.Preview, matches: list[service.MeterMatch], filename: str) -> html.Div:
+def make_preview(preview: imports_service.Preview, matches: list[service.MeterMatch], filename: str) -> html.Div:
     layout = preview.parsed.layout
     facts = [
         ("file", filename),
