@@ -217,7 +217,7 @@ def _versions() -> dict[str, str]:
     import sqlite3
     from importlib.metadata import version
 
-    names = ("pandas", "numpy", "sqlalchemy", "psycopg", "openpyxl", "xlrd", "lxml")
+    names = ("pandas", "numpy", "sqlalchemy", "psycopg", "python-calamine", "openpyxl", "xlrd", "lxml")
     found = {name: version(name) for name in names}
     found["sqlite"] = sqlite3.sqlite_version
     found["python"] = sys.version.split()[0]
