@@ -6,7 +6,7 @@ all 1,000; built by ``graph_speed.py`` when missing), so that benchmark's figure
 copy (``work/expected_speed.db``, kept between runs) it adds an admin and fits the 1,000 site models once
 (timed). Then, each in a fresh process so peak RSS is its own:
 
-- the refresh: :func:`portfolio.expected_series.refresh_expected_series` at 2014-01-01 12:00 UTC (window
+- the refresh: :func:`portfolio.services.expected_series.refresh_expected_series` at 2014-01-01 12:00 UTC (window
   2012-11-27 to 2014-01-08 local; temperatures exist for 2013) with the live limit of 100, twice (the
   first writes into an empty table, the second replaces every scope: the daily case). Scopes: "all", the
   20 organisations (the broker's union has 1,000 sites) and the group: 22 series;
@@ -53,10 +53,10 @@ def _prepare() -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
     from portfolio.db import make_engine, make_session_factory
-    from portfolio.forecasting import fit_due_models
     from portfolio.models import Role, SiteModel
     from portfolio.schema import upgrade
-    from portfolio.users import create_user, find_user
+    from portfolio.services.accounts import create_user, find_user
+    from portfolio.services.expected import fit_due_models
 
     if not COPY.exists():
         if not SOURCE.exists():
@@ -87,7 +87,7 @@ def _prepare() -> dict[str, Any]:
 def refresh() -> dict[str, Any]:
     """In this fresh process: refresh twice, timing each; report counts and peak RSS."""
     from portfolio.db import make_engine, make_session_factory
-    from portfolio.expected_series import refresh_expected_series
+    from portfolio.services.expected_series import refresh_expected_series
 
     engine = make_engine(f"sqlite:///{COPY}")
     factory = make_session_factory(engine)
@@ -111,7 +111,7 @@ def _time_views(engine: Any, email: str, group: str, *, expected: bool = True) -
     from sqlalchemy.orm import Session
 
     from portfolio.access import viewer_for
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
     from portfolio.web import graph_view
     from portfolio.web.graph_view import GraphRequest, make_graph
 
@@ -144,7 +144,7 @@ def _time_panel(engine: Any) -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
     from portfolio.access import viewer_for
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
     from portfolio.web.graph_view import GraphRequest, make_expected
 
     request = GraphRequest("all", None, END - dt.timedelta(days=29), END, "power")

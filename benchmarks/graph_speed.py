@@ -92,11 +92,11 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
     from sqlalchemy.orm import Session
 
     from portfolio.access import viewer_for
-    from portfolio.groups import create_group
     from portfolio.ingest.loader import refresh_daily_usage, store_readings, store_weather
     from portfolio.models import Fuel, IdentifierKind, Meter, MeterType, Organisation, Role, Site, WeatherLocation
     from portfolio.schema import upgrade
-    from portfolio.users import create_user, find_user
+    from portfolio.services.accounts import create_user, find_user
+    from portfolio.services.groups import create_group
 
     upgrade(engine)
     began = time.perf_counter()
@@ -155,7 +155,7 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
                 _write_parquet(parquet_dir, n // 100, chunk)  # type: ignore[arg-type]
                 chunk = []
     session.commit()
-    from portfolio.series import rebuild_all
+    from portfolio.services.series import rebuild_all
 
     rebuild_all(session)  # org and "all" scopes: the imports above bypassed load_parsed on purpose (speed)
     viewer = viewer_for(session, find_user(session, BROKER))  # type: ignore[arg-type]
@@ -212,7 +212,7 @@ def measure(database_url: str) -> dict[str, Any]:
     from portfolio.access import viewer_for
     from portfolio.db import make_engine
     from portfolio.models import PortfolioGroup
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
     from portfolio.web.graph_view import GraphRequest, make_graph
 
     engine = make_engine(database_url)

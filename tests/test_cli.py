@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portfolio import expected_series
 from portfolio.cli import main
 from portfolio.db import make_engine, make_session_factory
 from portfolio.models import ExpectedSeries, Organisation, Reading, Role, Site, User
+from portfolio.services import expected_series
 from tests.conftest import DATA
 
 LCL = DATA / "lcl_halfhourly_dst_weeks_3households.csv"  # MAC000002/015/079, 4024 half hours

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import load_settings
-from portfolio.demo import demo_logins, load_demo
 from portfolio.models import DailyUsage, Organisation, Reading, Site, User, WeatherKind, WeatherReading
+from portfolio.services.demo import demo_logins, load_demo
 
 TODAY = dt.date(2026, 11, 25)
 YESTERDAY = TODAY - dt.timedelta(days=1)

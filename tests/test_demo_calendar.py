@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from portfolio.demo_calendar import FORECAST_DAYS, week_shift
+from portfolio.services.demo import FORECAST_DAYS, week_shift
 
 
 def test_forecast_is_a_week() -> None:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.analytics.expected import compute_expected_bounds, compute_expected_series
 from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.expected_series import refresh_expected_series, refresh_window
-from portfolio.forecasting import predict_expected
 from portfolio.models import ExpectedSeries, ExpectedSeriesRefresh, Organisation, Site, SiteModel
 from portfolio.queries import expected_series as queries
 from portfolio.queries.graphs import Scope
+from portfolio.services.expected import predict_expected
+from portfolio.services.expected_series import refresh_expected_series, refresh_window
 from tests.conftest import DEMO_TODAY
 
 NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.UTC)

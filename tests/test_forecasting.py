@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import load_settings
-from portfolio.demo import load_demo
-from portfolio.forecasting import fit_due_models, predict_expected
 from portfolio.models import Meter, SiteModel
+from portfolio.services.demo import load_demo
+from portfolio.services.expected import fit_due_models, predict_expected
 
 TODAY = dt.date(2026, 11, 25)
 METERS = {

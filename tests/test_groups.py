@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, viewer_for
-from portfolio.groups import (
+from portfolio.services.groups import (
     ALL_SITES,
     GroupError,
     add_sites,

@@ -17,12 +17,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import expected_series
 from portfolio.access import viewer_for
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
-from portfolio.groups import create_group
-from portfolio.jobs import PipelineBusy, pipeline_lock, run_daily
 from portfolio.models import (
     ExpectedSeries,
     ExpectedSeriesRefresh,
@@ -37,7 +34,10 @@ from portfolio.models import (
     WeatherLocation,
     WeatherReading,
 )
-from portfolio.trackers import compute_status, create_tracker
+from portfolio.services import expected_series
+from portfolio.services.groups import create_group
+from portfolio.services.pipeline import PipelineBusy, pipeline_lock, run_daily
+from portfolio.services.trackers import compute_status, create_tracker
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday: the demo ends on Tue 24 Nov; the tracked week is Mon 23 to Sun 29
 DAY1, DAY2 = dt.date(2026, 11, 25), dt.date(2026, 11, 26)

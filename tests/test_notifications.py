@@ -13,10 +13,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import notifications
 from portfolio.config import load_settings
 from portfolio.models import Notification, OutboxEmail, Role, User
-from portfolio.notifications import SmtpUrlError, deliver_pending, parse_smtp_url, retry_delay
+from portfolio.services import notifications
+from portfolio.services.notifications import SmtpUrlError, deliver_pending, parse_smtp_url, retry_delay
 
 NOW = dt.datetime(2026, 11, 26, 6, tzinfo=dt.UTC)
 

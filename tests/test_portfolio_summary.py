@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.config import load_settings
-from portfolio.demo import load_demo
-from portfolio.forecasting import fit_due_models, predict_expected
 from portfolio.models import Organisation, Site
-from portfolio.portfolio_summary import compute_portfolio_summary
 from portfolio.queries.usage import load_usage_totals
+from portfolio.services.demo import load_demo
+from portfolio.services.expected import compute_portfolio_summary, fit_due_models, predict_expected
 
 TODAY = dt.date(2026, 11, 25)
 

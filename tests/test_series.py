@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import viewer_for
 from portfolio.db import transaction
-from portfolio.groups import add_sites, create_group, delete_group, remove_sites
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
 from portfolio.models import Organisation, PortfolioSeries, Role, User
 from portfolio.queries.graphs import Scope, load_scope_series, load_sites_series
-from portfolio.series import rebuild_all
+from portfolio.services.groups import add_sites, create_group, delete_group, remove_sites
+from portfolio.services.series import rebuild_all
 from tests.world import add_user
 
 START = 1_711_756_800  # 2024-03-30 00:00 UTC: the range crosses the spring clock change

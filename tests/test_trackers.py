@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import notifications
 from portfolio.access import AccessDenied, viewer_for
 from portfolio.config import Settings, load_settings
-from portfolio.demo import load_demo
-from portfolio.groups import create_group, delete_group
 from portfolio.models import Meter, Notification, OutboxEmail, Tracker, User
-from portfolio.trackers import READ_ONLY_MESSAGE, TrackerError, compute_status, create_tracker, evaluate_all
+from portfolio.services import notifications
+from portfolio.services.demo import load_demo
+from portfolio.services.groups import create_group, delete_group
+from portfolio.services.trackers import READ_ONLY_MESSAGE, TrackerError, compute_status, create_tracker, evaluate_all
 
 TODAY = dt.date(2026, 11, 25)
 DATA_DAY = dt.date(2026, 11, 24)

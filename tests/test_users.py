@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from portfolio.models import Organisation, Role
-from portfolio.users import UserError, check_password, create_user, find_user
+from portfolio.services.accounts import UserError, check_password, create_user, find_user
 
 
 def test_create_and_check_password(session: Session) -> None:

@@ -170,13 +170,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_logins(settings: Settings, out: TextIO) -> None:
-    import portfolio.demo as demo
+    from portfolio.services import demo as demo
 
     print(demo.format_logins(demo.demo_logins(settings)), file=out)
 
 
 def cmd_load_demo(args: argparse.Namespace, settings: Settings) -> int:
-    import portfolio.demo as demo
+    from portfolio.services import demo as demo
 
     engine = _engine(settings, write=True)
     factory = make_session_factory(engine)
@@ -217,7 +217,7 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
-    from portfolio.users import UserError, create_user
+    from portfolio.services.accounts import UserError, create_user
 
     role = Role(args.role)
     accounts: list[str] = args.org or []
@@ -273,7 +273,7 @@ def _plain(value: Any) -> Any:
 def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     from portfolio.access import Viewer, viewer_for
     from portfolio.queries.sites import load_site_summaries
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
 
     engine = _engine(settings, write=False)
     try:
@@ -327,7 +327,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every portfolio series from the readings (a repair; imports and group edits keep them current)."""
-    from portfolio.series import rebuild_all
+    from portfolio.services.series import rebuild_all
 
     engine = _engine(settings, write=True)
     try:
@@ -342,8 +342,8 @@ def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export readings to a file under a user's access policy (default: the operator, who sees everything)."""
     from portfolio.access import AccessDenied, Viewer, viewer_for
-    from portfolio.exporting import ExportError, parse_export_request, plan_export, write_export_file
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
+    from portfolio.services.exports import ExportError, parse_export_request, plan_export, write_export_file
 
     scope = {"site": args.site} if args.site is not None else {"group": args.portfolio}
     params = {
@@ -384,8 +384,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
-    from portfolio.expected_series import refresh_expected_series
-    from portfolio.forecasting import fit_due_models
+    from portfolio.services.expected import fit_due_models
+    from portfolio.services.expected_series import refresh_expected_series
 
     engine = _engine(settings, write=True)
     try:
@@ -428,7 +428,7 @@ def _parse_every(text: str) -> float:
 def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) -> int:
     import datetime as dt
 
-    from portfolio.jobs import PipelineBusy, run_daily
+    from portfolio.services.pipeline import PipelineBusy, run_daily
 
     run_date = None
     if args.date:
@@ -465,7 +465,7 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
             return _daily_run_once(args, settings, factory)
         if args.date:
             raise CommandError("--date runs once: leave out --every")
-        from portfolio.jobs import seconds_until
+        from portfolio.services.pipeline import seconds_until
 
         period = _parse_every(args.every)
         at = dt.time.fromisoformat(args.at) if args.at else None

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import viewer_for, visible_site_ids
-from portfolio.demo import demo_logins
 from portfolio.models import AuditEntry, Reading, Site
 from portfolio.queries.exports import compute_utc_bounds
-from portfolio.users import find_user
+from portfolio.services.accounts import find_user
+from portfolio.services.demo import demo_logins
 from portfolio.web import ids
 from portfolio.web.url_state import default_range, local_today
 from tests.e2e.conftest import copy_demo, serve

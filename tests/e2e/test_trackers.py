@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portfolio.config import Settings
-from portfolio.trackers import data_day_for, evaluate_all
+from portfolio.services.trackers import data_day_for, evaluate_all
 from portfolio.web import ids
 from portfolio.web.url_state import local_today
 from tests.e2e.conftest import BrowserPage, LiveApp

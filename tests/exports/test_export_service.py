@@ -1,4 +1,4 @@
-"""Exports end to end through portfolio.exporting (plan -> stream -> audit) on SQLite and PostgreSQL, against
+"""Exports end to end through portfolio.services.exports (plan -> stream -> audit) on SQLite and PostgreSQL, against
 hand-computed figures of the small world in ``export_world.py`` (clock-change days included)."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import exporting
 from portfolio.access import AccessDenied, Viewer, viewer_for
 from portfolio.config import Settings, load_settings
-from portfolio.exporting import ExportError, ExportRequest, parse_export_request, plan_export, stream_export
 from portfolio.exports.espi_validation import validate_espi
-from portfolio.groups import create_group
 from portfolio.models import AuditEntry, Role, User
 from portfolio.queries import exports as export_queries
+from portfolio.services import exports as exporting
+from portfolio.services.exports import ExportError, ExportRequest, parse_export_request, plan_export, stream_export
+from portfolio.services.groups import create_group
 from tests.exports.export_world import (
     AUTUMN,
     BAKERY_MPAN,

@@ -18,15 +18,15 @@ from numpy.testing import assert_allclose
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import expected_series
 from portfolio.access import Viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.expected_series import refresh_expected_series
-from portfolio.groups import create_group
 from portfolio.models import Organisation, Site, User, user_organisations
-from portfolio.portfolio_summary import compute_portfolio_summary
 from portfolio.queries import expected_series as queries
 from portfolio.queries.graphs import Scope
+from portfolio.services import expected_series
+from portfolio.services.expected import compute_portfolio_summary
+from portfolio.services.expected_series import refresh_expected_series
+from portfolio.services.groups import create_group
 from portfolio.web.graph_view import GraphRequest, make_expected, make_graph
 from tests.conftest import DEMO_TODAY
 

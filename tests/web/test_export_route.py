@@ -88,7 +88,7 @@ def test_another_organisations_site_is_refused_with_no_data(kestrel_client, expo
 
 
 def test_another_users_group_is_refused(kestrel_client, export_world, world_session_factory):
-    from portfolio.groups import create_group
+    from portfolio.services.groups import create_group
 
     with world_session_factory() as session:
         wren = viewer_for(session, session.scalar(select(User).where(User.email == export_world.wren_buyer)))

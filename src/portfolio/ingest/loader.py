@@ -24,7 +24,6 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portfolio import series as portfolio_series
 from portfolio.ingest.bulk import LoaderError, store_clean_readings
 from portfolio.ingest.records import READING_COLUMNS, WEATHER_COLUMNS, MeterSeries, ParsedFile
 from portfolio.models import (
@@ -41,6 +40,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherLocation,
 )
+from portfolio.services import series as portfolio_series
 
 DEFAULT_TIME_ZONE = "Europe/London"
 SECONDS_PER_DAY = 86_400

@@ -1,6 +1,6 @@
 """SQL behind the precomputed expected series: scope membership, the stored sums and their refreshes.
 
-The batch (``portfolio.expected_series``) replaces a scope's rows whole in one transaction
+The batch (``portfolio.services.expected_series``) replaces a scope's rows whole in one transaction
 (:func:`replace_expected_series`); graphs read sums over scopes (:func:`load_expected_sums`), the same
 way they read ``portfolio_series``.
 """

@@ -2,7 +2,7 @@
 
 Predictions come from models fitted in batch (``portfolio fit-models``); nothing is fitted in a request.
 Up to ``MAX_EXPECTED_SITES`` sites a request sums its sites' forecasts itself; a larger portfolio that maps
-to maintained scopes (the graph's ``scopes``) reads the sums the batch stored (``portfolio.expected_series``),
+to maintained scopes (the graph's ``scopes``) reads the sums the batch stored (``portfolio.services.expected_series``),
 and any other larger set of sites says that expected consumption is shown for up to that many sites.
 """
 
@@ -17,7 +17,6 @@ import pandas as pd
 from dash import dash_table, html
 from sqlalchemy.orm import Session
 
-from portfolio import expected_series
 from portfolio.analytics.expected import (
     add_expected_sums,
     compute_expected_bounds,
@@ -26,12 +25,18 @@ from portfolio.analytics.expected import (
     compute_expected_total,
 )
 from portfolio.analytics.resolution import compute_local_axis, local_midnight_ts
-from portfolio.forecasting import predict_expected
-from portfolio.portfolio_summary import EXPECTED_RANGE_NOTE, FORECAST_DAYS, FuelSummary, compute_portfolio_summary
 from portfolio.queries.expected_series import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.forecasting import load_site_model_summaries
 from portfolio.queries.graphs import PORTFOLIO_ZONE, Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services import expected_series
+from portfolio.services.expected import (
+    EXPECTED_RANGE_NOTE,
+    FORECAST_DAYS,
+    FuelSummary,
+    compute_portfolio_summary,
+    predict_expected,
+)
 
 from .tables import make_data_table
 

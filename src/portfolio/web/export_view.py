@@ -2,7 +2,7 @@
 
 The Download link points at ``/export/download`` with the chosen parameters (a plain ``<a href download>``: the
 browser streams the file to disk). Before the user clicks, :func:`update_export` runs the very checks the route
-runs (:func:`portfolio.exporting.plan_export`, access included) and either shows what will be exported or the
+runs (:func:`portfolio.services.exports.plan_export`, access included) and either shows what will be exported or the
 problem, with the link hidden. Kept out of ``pages/`` so tests can import it; the callbacks are bound per app by
 :func:`register_callbacks`, called from the shell.
 """
@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
 from portfolio.config import Settings
-from portfolio.exporting import ExportError, ExportPlan, parse_export_request, plan_export
-from portfolio.groups import ALL_SITES
 from portfolio.queries.sites import load_site_summaries
+from portfolio.services.exports import ExportError, ExportPlan, parse_export_request, plan_export
+from portfolio.services.groups import ALL_SITES
 
 from . import ids
 from .context import app_state, current_viewer, request_session

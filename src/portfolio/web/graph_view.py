@@ -39,7 +39,6 @@ from portfolio.analytics.resolution import (
 )
 from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
 from portfolio.figures.heatmap import make_load_profile_figure
-from portfolio.groups import ALL_SITES, group_site_ids
 from portfolio.queries.graphs import (
     PORTFOLIO_ZONE,
     Scope,
@@ -55,6 +54,7 @@ from portfolio.queries.graphs import (
     load_top_sites,
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services.groups import ALL_SITES, group_site_ids
 
 from . import ids
 from .context import current_viewer, request_session

@@ -1,4 +1,4 @@
-"""The groups page: create, rename, delete and fill portfolio groups through ``portfolio.groups``.
+"""The groups page: create, rename, delete and fill portfolio groups through ``portfolio.services.groups``.
 
 Every change goes through the group service, which checks the access policy; this module only turns
 its ``GroupError``/``AccessDenied`` into readable messages. Kept out of ``pages/`` so tests can import
@@ -17,7 +17,8 @@ from dash import Dash, Input, Output, State, dash_table, dcc, html
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
-from portfolio.groups import (
+from portfolio.queries.sites import load_site_summaries
+from portfolio.services.groups import (
     ALL_SITES,
     MAX_NAME_LENGTH,
     GroupError,
@@ -32,7 +33,6 @@ from portfolio.groups import (
     rename_group,
     viewable_group,
 )
-from portfolio.queries.sites import load_site_summaries
 
 from . import ids
 from .context import current_viewer, request_session

@@ -25,8 +25,8 @@ from portfolio.analytics.coverage import (
     compute_missing_sites,
     compute_site_list,
 )
-from portfolio.groups import group_site_ids
 from portfolio.queries.usage import load_list_sites, load_usage_totals
+from portfolio.services.groups import group_site_ids
 
 from . import ids
 from .context import current_viewer, request_session

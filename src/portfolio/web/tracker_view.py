@@ -1,7 +1,7 @@
 """The trackers page: create a consumption tracker, watch its progress, choose notification channels.
 
 Kept out of ``pages/`` so tests can import it; :func:`register_callbacks` binds the callbacks per app (called
-from the shell). Every callback works as the signed-in user and goes through :mod:`portfolio.trackers`,
+from the shell). Every callback works as the signed-in user and goes through :mod:`portfolio.services.trackers`,
 which re-checks access; account managers are refused with a message (read-only access).
 """
 
@@ -14,12 +14,12 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from sqlalchemy.orm import Session
 
-from portfolio import notifications
 from portfolio.access import AccessDenied, Viewer
 from portfolio.analytics.trackers import PERIOD_LABELS
-from portfolio.groups import ALL_SITES, GroupError
 from portfolio.queries import trackers as queries
-from portfolio.trackers import (
+from portfolio.services import notifications
+from portfolio.services.groups import ALL_SITES, GroupError
+from portfolio.services.trackers import (
     READ_ONLY_MESSAGE,
     TrackerError,
     TrackerStatus,

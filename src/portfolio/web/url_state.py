@@ -3,7 +3,7 @@
 A bookmark such as ``/portfolio?group=12&from=2026-10-25&to=2026-11-24&fuel=power`` must reproduce the
 view, so parsing is strict: every bad parameter is named in the error, nothing is guessed. Whether the
 group is one the viewer may see is *not* decided here (that needs the database): callers pass the
-parsed group to :func:`portfolio.groups.group_site_ids`, which refuses other people's groups.
+parsed group to :func:`portfolio.services.groups.group_site_ids`, which refuses other people's groups.
 
 The shell's ``dcc.Store`` (``ids.PORTFOLIO_STATE``) holds :func:`to_store` of the last valid state, so
 other portfolio pages can open on the same group, range and fuel.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from portfolio.groups import ALL_SITES
+from portfolio.services.groups import ALL_SITES
 
 DEFAULT_DAYS = 30
 MAX_RANGE_DAYS = 731  # two years (one of them leap): enough for year-on-year, bounded for the database

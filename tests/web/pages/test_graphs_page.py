@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import viewer_for
 from portfolio.db import transaction
-from portfolio.groups import create_group
 from portfolio.models import Site
-from portfolio.users import find_user
+from portfolio.services.accounts import find_user
+from portfolio.services.groups import create_group
 from portfolio.web import ids
 from portfolio.web.graph_view import NOT_AVAILABLE, WHOLE_PORTFOLIO
 from tests.web.pages.dash_requests import call_callback, response_values

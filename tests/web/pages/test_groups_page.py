@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import transaction
 from portfolio.models import PortfolioGroup, Role, Site, portfolio_group_sites
-from portfolio.users import create_user, find_user
+from portfolio.services.accounts import create_user, find_user
 from portfolio.web import ids
 from tests.web.browsing import HTML, log_in
 from tests.web.pages.dash_requests import call_callback, response_values

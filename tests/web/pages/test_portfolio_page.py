@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.access import viewer_for
 from portfolio.analytics.coverage import compute_day_lengths_seconds
 from portfolio.db import transaction
-from portfolio.groups import create_group
 from portfolio.models import DailyUsage, Site
-from portfolio.users import find_user
+from portfolio.services.accounts import find_user
+from portfolio.services.groups import create_group
 from portfolio.web import ids
 from portfolio.web.portfolio_view import NOT_AVAILABLE, missing_summary
 from portfolio.web.url_state import default_range, local_today

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.groups import group_options
+from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.export_view import initial_choices, make_export_layout, site_choices
 from portfolio.web.url_state import local_today

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.groups import group_options
+from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.group_editor import load_picker, make_groups_layout
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.groups import group_options
+from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.portfolio_view import initial_state, make_portfolio_layout
 from portfolio.web.url_state import default_state, local_today

@@ -8,8 +8,8 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio import notifications
-from portfolio.groups import group_options
+from portfolio.services import notifications
+from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.export_view import site_choices
 from portfolio.web.tracker_view import make_tracker_layout

@@ -43,18 +43,18 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import notifications
-from portfolio import series as portfolio_series
-from portfolio import trackers as tracker_service
 from portfolio.config import Settings
 from portfolio.db import transaction
-from portfolio.expected_series import refresh_expected_series
-from portfolio.forecasting import fit_due_models
 from portfolio.ingest.detect import detect_format, parse_file, read_input
 from portfolio.ingest.loader import load_parsed, refresh_daily_usage
 from portfolio.ingest.records import ImportFormatError, ParsedFile
 from portfolio.models import DailyUsage, PipelineLock, PipelineRun, Site
 from portfolio.queries import trackers as queries
+from portfolio.services import notifications
+from portfolio.services import series as portfolio_series
+from portfolio.services import trackers as tracker_service
+from portfolio.services.expected import fit_due_models
+from portfolio.services.expected_series import refresh_expected_series
 
 log = logging.getLogger(__name__)
 

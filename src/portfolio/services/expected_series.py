@@ -37,10 +37,10 @@ from portfolio.access import viewer_for
 from portfolio.analytics.expected import add_expected_sums, compute_site_buckets, sum_site_buckets
 from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.db import transaction
-from portfolio.forecasting import predict_expected
 from portfolio.models import ExpectedSeriesRefresh
 from portfolio.queries import expected_series as queries
 from portfolio.queries.graphs import PORTFOLIO_ZONE, Scope, load_all_group_ids
+from portfolio.services.expected import predict_expected
 
 log = logging.getLogger(__name__)
 

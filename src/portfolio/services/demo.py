@@ -3,6 +3,9 @@
 The world (organisations, sites, meters, users) comes from ``demo_data/demo.json``; readings and
 temperatures from the compact CSV files beside it (see ``demo_data/ATTRIBUTION.md``). Passwords are
 generated here, once per install, and kept in the instance folder: never in the code.
+
+Dates move by a whole number of weeks (:func:`week_shift`), never by an arbitrary number of days, so weekday
+patterns survive: a Monday in the source stays a Monday on screen.
 """
 
 from __future__ import annotations
@@ -22,10 +25,8 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import series as portfolio_series
 from portfolio.config import Settings
 from portfolio.db import transaction
-from portfolio.demo_calendar import FORECAST_DAYS, week_shift
 from portfolio.ingest.loader import refresh_daily_usage, store_readings, store_weather
 from portfolio.models import (
     Direction,
@@ -39,13 +40,31 @@ from portfolio.models import (
     WeatherKind,
     WeatherLocation,
 )
-from portfolio.users import create_user
+from portfolio.services import series as portfolio_series
+from portfolio.services.accounts import create_user
 
 LOGINS_FILE = "demo_logins.json"
 # Bedford weather ends on 2019-12-31: cutting a week earlier leaves a full 7-day "forecast" after the cut.
 SOURCE_LAST_DAY = {"commercial": dt.date(2019, 12, 24), "lcl": dt.date(2013, 12, 31)}
 WEATHER_SOURCE = {"bedford": "commercial", "london": "lcl"}
 DAY_S = 86_400
+FORECAST_DAYS = 7
+"""Days of source weather after the cut day that the demo presents as the forecast."""
+
+
+def week_shift(source_last_day: dt.date, today: dt.date) -> tuple[dt.timedelta, dt.date]:
+    """Return ``(shift, cut_day)`` that make the shifted source data end yesterday.
+
+    ``cut_day`` is the last source day, on or before ``source_last_day``, with yesterday's weekday.
+    ``shift = yesterday - cut_day`` is a whole number of weeks (negative if ``today`` is before the
+    source data); ``cut_day + shift == yesterday``. Readings after ``cut_day`` are "the future" and the
+    loader drops them; weather in the ``FORECAST_DAYS`` after ``cut_day`` becomes the forecast.
+    """
+    yesterday = today - dt.timedelta(days=1)
+    back = (source_last_day.weekday() - yesterday.weekday()) % 7
+    cut_day = source_last_day - dt.timedelta(days=back)
+    shift = yesterday - cut_day
+    return shift, cut_day
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from portfolio import series as portfolio_series
 from portfolio.access import (
     AccessDenied,
     Viewer,
@@ -20,6 +19,7 @@ from portfolio.access import (
 )
 from portfolio.models import PortfolioGroup
 from portfolio.queries import groups as group_queries
+from portfolio.services import series as portfolio_series
 
 MAX_NAME_LENGTH = 100
 ALL_SITES = "all"

@@ -34,7 +34,6 @@ from portfolio.db import transaction
 from portfolio.exports import ExportError, ExportFormat, ExportMeta, ExportShape, file_name, media_type, write_export
 from portfolio.exports.meta import as_format, as_shape
 from portfolio.exports.xlsx_writer import check_xlsx_fits
-from portfolio.groups import ALL_SITES, group_site_ids
 from portfolio.models import AuditEntry
 from portfolio.queries.exports import (
     compute_utc_bounds,
@@ -43,6 +42,7 @@ from portfolio.queries.exports import (
     iter_reading_chunks,
     load_export_sites,
 )
+from portfolio.services.groups import ALL_SITES, group_site_ids
 
 SCOPES = ("group", "site")
 FUELS = ("both", "power", "gas")

@@ -6,7 +6,7 @@ daily roll-up up to the *data day* (the last whole local day whose readings have
 sites that have not reported are counted as missing ("2 of 3 sites reported"), never as zero.
 
 The requested amount is either kWh, or a percentage above the expected consumption of the period from
-the stored forecast models (:func:`portfolio.forecasting.predict_expected`, per local day, summed over the
+the stored forecast models (:func:`portfolio.services.expected.predict_expected`, per local day, summed over the
 period). Sites without a model cannot have an expected consumption: in percent mode the threshold and the
 consumption compared with it cover only the modelled sites, and the status says so.
 
@@ -28,7 +28,6 @@ from urllib.parse import urlencode
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio import notifications
 from portfolio.access import AccessDenied, Viewer, require_sites, viewer_for
 from portfolio.analytics.trackers import (
     PERIODS,
@@ -40,10 +39,11 @@ from portfolio.analytics.trackers import (
 )
 from portfolio.config import Settings
 from portfolio.db import transaction
-from portfolio.forecasting import predict_expected
-from portfolio.groups import ALL_SITES, group_site_ids, viewable_group
 from portfolio.models import Fuel, Tracker, TrackerAlert
 from portfolio.queries import trackers as queries
+from portfolio.services import notifications
+from portfolio.services.expected import predict_expected
+from portfolio.services.groups import ALL_SITES, group_site_ids, viewable_group
 
 log = logging.getLogger(__name__)
 
