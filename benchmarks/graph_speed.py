@@ -7,7 +7,7 @@ go in through the loader's path (``store_readings`` + ``refresh_daily_usage``), 
 all 1,000 sites is created, which builds its portfolio series like any group edit.
 
 For the year (daily), month (hourly) and week (half-hourly) views, a fresh process (so the RSS is the
-server's, not the builder's) runs :func:`portfolio.web.graph_view.make_graph` + ``plotly.io.to_json`` 30
+server's, not the builder's) runs :func:`portfolio.services.graphs.make_graph` + ``plotly.io.to_json`` 30
 times each and reports the median and p95. Beside it, DuckDB computes the same year series straight
 from the raw readings (Parquet written during the build) for comparison.
 
@@ -213,7 +213,7 @@ def measure(database_url: str) -> dict[str, Any]:
     from portfolio.db import make_engine
     from portfolio.models import PortfolioGroup
     from portfolio.services.accounts import find_user
-    from portfolio.web.graph_view import GraphRequest, make_graph
+    from portfolio.services.graphs import GraphRequest, make_graph
 
     engine = make_engine(database_url)
     with Session(engine) as session:

@@ -9,12 +9,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.config import load_settings
 from portfolio.models import Organisation, Site
 from portfolio.queries.usage import load_usage_totals
 from portfolio.services.demo import load_demo
 from portfolio.services.expected import compute_portfolio_summary, fit_due_models, predict_expected
+from portfolio.timekeeping import local_midnight_ts
 
 TODAY = dt.date(2026, 11, 25)
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import Organisation, Role
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
 EXIT_OK = 0
 EXIT_FAILED = 2
@@ -414,7 +415,7 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
 
 def _parse_every(text: str) -> float:
     """'24h', '90m', '3600s' or plain seconds, for ``daily-run --every``."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+    units = {"s": 1, "m": 60, "h": 3600, "d": SECONDS_PER_DAY}
     value = text.strip().lower()
     try:
         seconds = float(value[:-1]) * units[value[-1]] if value[-1:] in units else float(value)
@@ -472,7 +473,7 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
         while True:
             if at is not None:
                 wait = seconds_until(dt.datetime.now(dt.UTC), at)
-                print(f"next daily run in {wait / 3600:.1f} h (at {args.at} Europe/London)", flush=True)
+                print(f"next daily run in {wait / 3600:.1f} h (at {args.at} {UK_TIME_ZONE})", flush=True)
                 time.sleep(wait)
             _daily_run_once(args, settings, factory)
             if at is None:

@@ -21,8 +21,8 @@ from portfolio.models import PortfolioGroup, Site
 from portfolio.services.accounts import find_user
 from portfolio.services.demo import demo_logins
 from portfolio.services.groups import create_group
+from portfolio.timekeeping import local_today
 from portfolio.web import ids
-from portfolio.web.url_state import local_today
 from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -26,8 +26,9 @@ from portfolio.queries.graphs import Scope
 from portfolio.services import expected_series
 from portfolio.services.expected import compute_portfolio_summary
 from portfolio.services.expected_series import refresh_expected_series
+from portfolio.services.graphs import GraphRequest, make_graph
 from portfolio.services.groups import create_group
-from portfolio.web.graph_view import GraphRequest, make_expected, make_graph
+from portfolio.web.views.graphs import make_expected
 from tests.conftest import DEMO_TODAY
 
 NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portfolio.access import viewer_for
 from portfolio.exports.espi_validation import validate_espi
 from portfolio.models import AuditEntry, User
-from portfolio.web.export_view import check_export
+from portfolio.web.views.exports import check_export
 from tests.exports.export_world import PASSWORD, ExportWorld, build_export_world
 from tests.web.browsing import HTML, log_in
 from tests.web.pages.dash_requests import call_callback, response_values

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from portfolio.web.sites_table import NO_DATA, site_rows
+from portfolio.web.views.sites import NO_DATA, site_rows
 
 
 def test_site_rows_convert_to_local_dates_across_time_zones() -> None:

@@ -42,12 +42,12 @@ from portfolio.models import (
 )
 from portfolio.services import series as portfolio_series
 from portfolio.services.accounts import create_user
+from portfolio.timekeeping import SECONDS_PER_DAY
 
 LOGINS_FILE = "demo_logins.json"
 # Bedford weather ends on 2019-12-31: cutting a week earlier leaves a full 7-day "forecast" after the cut.
 SOURCE_LAST_DAY = {"commercial": dt.date(2019, 12, 24), "lcl": dt.date(2013, 12, 31)}
 WEATHER_SOURCE = {"bedford": "commercial", "london": "lcl"}
-DAY_S = 86_400
 FORECAST_DAYS = 7
 """Days of source weather after the cut day that the demo presents as the forecast."""
 
@@ -204,7 +204,7 @@ def _load_weather(session: Session, world: dict[str, Any], shifts: dict[str, tup
         hour_ts = _epoch_seconds(table["timestamp"])
         temperature = table["air_temperature_c"].to_numpy("float64")
         observed = (hour_ts < cut_end) & ~np.isnan(temperature)
-        forecast = (hour_ts >= cut_end) & (hour_ts < cut_end + FORECAST_DAYS * DAY_S) & ~np.isnan(temperature)
+        forecast = (hour_ts >= cut_end) & (hour_ts < cut_end + FORECAST_DAYS * SECONDS_PER_DAY) & ~np.isnan(temperature)
         for kind, mask, issued in (
             (WeatherKind.OBSERVED, observed, None),
             (WeatherKind.FORECAST, forecast, cut_end + shift_s),

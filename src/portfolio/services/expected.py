@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.analytics.expected import compute_expected_sums, compute_expected_total
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
-from portfolio.analytics.resolution import local_midnight_ts
 from portfolio.db import transaction
 from portfolio.models import SiteModel
 from portfolio.queries import forecasting as queries
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_midnight_ts
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,7 @@ TRAINING_DAYS = 365
 """Fit on (up to) the last year, so every season and the clock changes are in the training data."""
 REFIT_AFTER_DAYS = 7
 """A model is due again once a week of new readings has arrived since its fit."""
-DAY_S = 86_400
-TEMPERATURE_HISTORY_S = 8 * DAY_S
+TEMPERATURE_HISTORY_S = 8 * SECONDS_PER_DAY
 """Temperatures loaded before a fit or prediction window: the heating-season gate looks back a week."""
 
 
@@ -62,7 +61,7 @@ def _is_due(row: pd.Series, force: bool) -> bool:
         return False
     if pd.isna(row["data_end_ts"]):
         return True
-    return int(row["last_ts"]) >= int(row["data_end_ts"]) + REFIT_AFTER_DAYS * DAY_S
+    return int(row["last_ts"]) >= int(row["data_end_ts"]) + REFIT_AFTER_DAYS * SECONDS_PER_DAY
 
 
 def fit_site(
@@ -84,7 +83,7 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
         record.status, record.message = "insufficient", "no readings yet"
         return record
     end_ts = int(row["last_ts"]) + 1
-    start_ts = end_ts - TRAINING_DAYS * DAY_S
+    start_ts = end_ts - TRAINING_DAYS * SECONDS_PER_DAY
     record.data_end_ts = int(row["last_ts"])
     if pd.isna(row["weather_location_id"]):
         record.status, record.message = (
@@ -94,7 +93,7 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
         return record
     energy = queries.load_site_energy(session, site_id, start_ts, end_ts)
     temperature = queries.load_temperature(
-        session, int(row["weather_location_id"]), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S
+        session, int(row["weather_location_id"]), start_ts - TEMPERATURE_HISTORY_S, end_ts + SECONDS_PER_DAY
     )
     try:
         fitted, cvrmse, nmbe = fit_site(energy, temperature, str(row["time_zone"]))
@@ -186,7 +185,7 @@ def predict_expected(
             continue
         if int(location) not in temperatures:
             temperatures[int(location)] = queries.load_temperature(
-                session, int(location), start_ts - TEMPERATURE_HISTORY_S, end_ts + DAY_S
+                session, int(location), start_ts - TEMPERATURE_HISTORY_S, end_ts + SECONDS_PER_DAY
             )
         index = _prediction_index(model, start_ts, end_ts)
         try:
@@ -310,7 +309,7 @@ def compute_portfolio_summary(
     start_ts: int,
     end_ts: int,
     today_start_ts: int,
-    time_zone: str = "Europe/London",
+    time_zone: str = UK_TIME_ZONE,
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 

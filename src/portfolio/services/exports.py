@@ -36,13 +36,13 @@ from portfolio.exports.meta import as_format, as_shape
 from portfolio.exports.xlsx_writer import check_xlsx_fits
 from portfolio.models import AuditEntry
 from portfolio.queries.exports import (
-    compute_utc_bounds,
     count_expected_rows,
     iter_portfolio_chunks,
     iter_reading_chunks,
     load_export_sites,
 )
 from portfolio.services.groups import ALL_SITES, group_site_ids
+from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
 SCOPES = ("group", "site")
 FUELS = ("both", "power", "gas")
@@ -53,7 +53,6 @@ SHAPE_NAMES = {
     "portfolio": ExportShape.PORTFOLIO,
 }
 """Shape names accepted from URLs and the command line (``intervals`` is the CLI's spelling)."""
-DEFAULT_TIME_ZONE = "Europe/London"
 ESPI_INTERVAL_ONLY = "Green Button XML is available for interval data only: choose the interval shape, or CSV/Excel"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^\d{1,12}$")
@@ -226,7 +225,7 @@ def plan_export(
         if sites.empty:
             raise ExportError(f"this selection has no {request.fuel} sites")
     zones = sorted(set(sites["time_zone"]))
-    time_zone = zones[0] if len(zones) == 1 else DEFAULT_TIME_ZONE
+    time_zone = zones[0] if len(zones) == 1 else UK_TIME_ZONE
     expected = count_expected_rows(session, sites, request.start, request.end, shape.value)
     label = (
         f"site {request.scope_id}"
@@ -289,7 +288,7 @@ class _RowCounter:
         """UTC starts of each local day of the range (and the day after), found once per zone."""
         if zone not in self._midnights:
             days = pd.date_range(self._start - dt.timedelta(days=1), self._end + dt.timedelta(days=1), freq="D")
-            self._midnights[zone] = np.array([compute_utc_bounds(d.date(), d.date(), zone)[0] for d in days])
+            self._midnights[zone] = np.array([local_midnight_ts(d.date(), zone) for d in days])
         return self._midnights[zone]
 
     def count(self, chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:

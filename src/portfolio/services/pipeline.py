@@ -55,13 +55,13 @@ from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
 from portfolio.services.expected_series import refresh_expected_series
+from portfolio.timekeeping import UK_TIME_ZONE, local_today
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "daily-run"
 ADVISORY_LOCK_KEY = 0x706F7274  # "port": one key for the whole pipeline
 STALE_LOCK = dt.timedelta(hours=12)
-TIME_ZONE = "Europe/London"
 DONE, FAILED = "done", "failed"
 
 
@@ -333,10 +333,6 @@ def _timed(step: StepResult, action: Callable[[], None]) -> StepResult:
     return step
 
 
-def local_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(zoneinfo.ZoneInfo(TIME_ZONE)).date()
-
-
 def run_daily(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -431,7 +427,7 @@ def _run_steps(
     ]
 
 
-def seconds_until(now: dt.datetime, at: dt.time, time_zone: str = TIME_ZONE) -> float:
+def seconds_until(now: dt.datetime, at: dt.time, time_zone: str = UK_TIME_ZONE) -> float:
     """Seconds from ``now`` to the next local ``at`` (today's if still ahead, else tomorrow's)."""
     zone = zoneinfo.ZoneInfo(time_zone)
     local = now.astimezone(zone)

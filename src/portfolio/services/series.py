@@ -25,17 +25,17 @@ from sqlalchemy.orm import Session
 
 from portfolio.models import Organisation, PortfolioSeries, Site, portfolio_group_sites
 from portfolio.queries.graphs import (
-    RESOLUTION_SECONDS,
     Scope,
     daily_series_statement,
     load_all_group_ids,
     load_group_ids_with_sites,
-    local_date_span,
-    local_day_start_ts,
     readings_series_sql,
 )
+from portfolio.timekeeping import READING_RESOLUTIONS, RESOLUTION_SECONDS, local_date_span, local_day_start_ts
 
 ALL_SCOPE = Scope("all", 0)
+READING_SECONDS = {resolution: RESOLUTION_SECONDS[resolution] for resolution in READING_RESOLUTIONS}
+"""The resolutions bucketed straight from readings [s]; "day" comes from the daily roll-up."""
 RESOLUTIONS = ("hh", "hour", "day")
 _FAR_PAST, _FAR_FUTURE = -(2**40), 2**40
 _INSERT = (
@@ -144,7 +144,7 @@ def _write_daily(session: Session, rows: list[dict[str, object]], *, accumulate:
 def refresh_scope(session: Session, scope: Scope, lo_ts: int = _FAR_PAST, hi_ts: int = _FAR_FUTURE) -> None:
     """Recompute ``scope``'s series over [lo_ts, hi_ts) (widened to whole buckets and local days)."""
     members = _members(scope)
-    for resolution, seconds in RESOLUTION_SECONDS.items():
+    for resolution, seconds in READING_SECONDS.items():
         lo, hi = (lo_ts // seconds) * seconds, -(-hi_ts // seconds) * seconds
         _delete(session, scope, resolution, lo, hi)
         _insert_interval_series(session, scope, resolution, members, lo, hi)
@@ -171,7 +171,7 @@ def _apply_span(session: Session, site_id: int, lo_ts: int, hi_ts: int, sign: in
     members = _ids([site_id])
     first, last = local_date_span(lo_ts, hi_ts)
     for scope in scopes_for_sites(session, [site_id]):
-        for resolution, seconds in RESOLUTION_SECONDS.items():
+        for resolution, seconds in READING_SECONDS.items():
             lo, hi = (lo_ts // seconds) * seconds, -(-hi_ts // seconds) * seconds
             _insert_interval_series(session, scope, resolution, members, lo, hi, sign=sign, accumulate=True)
         _write_daily(session, _daily_rows(session, scope, members, first, last, sign), accumulate=True)
@@ -270,7 +270,7 @@ def add_new_sites(session: Session, contributions: Sequence[tuple[int, pd.DataFr
             ignore_index=True,
         )
         readings["estimated"] = readings["estimated"].astype("int64")
-        parts = [_bucket_rows(readings, resolution, seconds) for resolution, seconds in RESOLUTION_SECONDS.items()]
+        parts = [_bucket_rows(readings, resolution, seconds) for resolution, seconds in READING_SECONDS.items()]
         parts.append(_day_rows([(facts[s][0], facts[s][1], daily) for s, _, daily in members]))
         parts = [p for p in parts if len(p)]
         if not parts:  # e.g. only monthly billing reads: no interval or day buckets to add
@@ -292,7 +292,7 @@ def _apply_sites(session: Session, scope: Scope, site_ids: Sequence[int], sign: 
         return
     session.flush()
     members = _ids(site_ids)
-    for resolution in RESOLUTION_SECONDS:
+    for resolution in READING_SECONDS:
         _insert_interval_series(session, scope, resolution, members, _FAR_PAST, _FAR_FUTURE, sign=sign, accumulate=True)
     _write_daily(session, _daily_rows(session, scope, members, dt.date.min, dt.date.max, sign), accumulate=True)
     if sign < 0:

@@ -44,10 +44,10 @@ from portfolio.queries import trackers as queries
 from portfolio.services import notifications
 from portfolio.services.expected import predict_expected
 from portfolio.services.groups import ALL_SITES, group_site_ids, viewable_group
+from portfolio.timekeeping import UK_TIME_ZONE
 
 log = logging.getLogger(__name__)
 
-TIME_ZONE = "Europe/London"
 TARGET_KINDS = ("kwh", "percent")
 SCOPE_KINDS = ("all", "group", "site")
 MAX_NAME_LENGTH = 100
@@ -282,7 +282,7 @@ def _expected_by_day(session: Session, site_ids: list[int], lo_ts: int, hi_ts: i
     for site_id, frame in predict_expected(session, site_ids, lo_ts, hi_ts, per_local_day=True).items():
         if frame.empty:
             continue
-        days = pd.DatetimeIndex(frame.index).tz_convert(TIME_ZONE).date
+        days = pd.DatetimeIndex(frame.index).tz_convert(UK_TIME_ZONE).date
         result[site_id] = pd.Series(frame["expected_kwh"].to_numpy(dtype=float), index=days)
     return result
 
@@ -292,7 +292,7 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
 
     Raises AccessDenied when the viewer may no longer see the tracker's group or site.
     """
-    bounds = compute_period_bounds(tracker.period, data_day, TIME_ZONE)
+    bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
     fuel = _fuel(tracker)
     site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
     sites = queries.load_sites_brief(session, site_ids)
@@ -322,7 +322,7 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
     notes: list[str] = []
     days_elapsed = max((last - bounds.start).days + 1, 0)
     days_remaining = max((bounds.end - data_day).days, 0)
-    remaining_lo = max(bounds.start_ts, int(pd.Timestamp(data_day + dt.timedelta(days=1), tz=TIME_ZONE).timestamp()))
+    remaining_lo = max(bounds.start_ts, int(pd.Timestamp(data_day + dt.timedelta(days=1), tz=UK_TIME_ZONE).timestamp()))
     remaining = _expected_by_day(session, members, remaining_lo, bounds.end_ts) if days_remaining else {}
     remaining_sum = pd.Series({s: float(v.sum()) for s, v in remaining.items()}, dtype=float)
 
@@ -410,7 +410,7 @@ def email_text(status: TrackerStatus, settings: Settings) -> tuple[str, str]:
         "",
         f"Tracker:            {status.name}",
         f"Covers:             {status.scope_label}, {status.fuel}",
-        f"Period:             {status.period_label} (local time, Europe/London)",
+        f"Period:             {status.period_label} (local time, {UK_TIME_ZONE})",
         f"Requested amount:   {amount_text(status)}",
         f"Consumption so far: {_kwh(status.consumption_kwh)} (up to and including {status.data_day:%a %-d %b %Y})",
         f"Over by:            {_kwh(status.excess_kwh)} ({status.excess_pct:.1f} %)"
@@ -461,7 +461,7 @@ def evaluate_tracker(
 ) -> str:
     """Evaluate one tracker as its owner and notify on a first crossing; returns "ok", "exceeded", "notified" or "skipped"."""
     owner = queries.load_user(session, tracker.owner_id)
-    bounds = compute_period_bounds(tracker.period, data_day, TIME_ZONE)
+    bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
     if owner is None or not owner.is_active:
         tracker.last_evaluated_at = now
         tracker.last_result = {"error": "the owner's account is not active", "data_day": data_day.isoformat()}

@@ -16,16 +16,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from portfolio.services.groups import ALL_SITES
+from portfolio.timekeeping import MAX_RANGE_DAYS
 
 DEFAULT_DAYS = 30
-MAX_RANGE_DAYS = 731  # two years (one of them leap): enough for year-on-year, bounded for the database
 FUELS = ("power", "gas", "both")
 DEFAULT_FUEL = "both"
 URL_KEYS = ("group", "from", "to", "fuel")
-LOCAL_ZONE = "Europe/London"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _GROUP_ID = re.compile(r"^\d{1,12}$")
 
@@ -46,11 +44,6 @@ class PortfolioState:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
-
-
-def local_today(time_zone: str = LOCAL_ZONE) -> dt.date:
-    """Today's date where the sites are (UK), not on the server's clock."""
-    return dt.datetime.now(ZoneInfo(time_zone)).date()
 
 
 def default_range(today: dt.date) -> tuple[dt.date, dt.date]:

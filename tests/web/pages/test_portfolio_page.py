@@ -16,9 +16,10 @@ from portfolio.db import transaction
 from portfolio.models import DailyUsage, Site
 from portfolio.services.accounts import find_user
 from portfolio.services.groups import create_group
+from portfolio.timekeeping import local_today
 from portfolio.web import ids
-from portfolio.web.portfolio_view import NOT_AVAILABLE, missing_summary
-from portfolio.web.url_state import default_range, local_today
+from portfolio.web.url_state import default_range
+from portfolio.web.views.portfolio import NOT_AVAILABLE, missing_summary
 from tests.web.browsing import pages_router_body
 from tests.web.pages.dash_requests import call_callback, response_values
 from tests.web.world import World

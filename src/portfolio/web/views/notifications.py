@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from portfolio.queries import trackers as queries
+from portfolio.timekeeping import UK_TIME_ZONE
 
-from . import ids
-from .context import current_viewer, request_session
-from .url_state import LOCAL_ZONE
+from .. import ids
+from ..context import current_viewer, request_session
 
 REFRESH_MS = 60_000
 LIST_LENGTH = 15
@@ -63,7 +63,7 @@ def make_bell() -> html.Div:
 def _when(value: dt.datetime) -> str:
     """Stored UTC (naive on SQLite) shown in UK time."""
     aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return f"{aware.astimezone(ZoneInfo(LOCAL_ZONE)):%-d %b %H:%M}"
+    return f"{aware.astimezone(ZoneInfo(UK_TIME_ZONE)):%-d %b %H:%M}"
 
 
 def _item(notification: Any) -> html.Li:

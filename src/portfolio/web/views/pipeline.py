@@ -10,8 +10,7 @@ from dash import html
 from sqlalchemy.orm import Session
 
 from portfolio.queries import trackers as queries
-
-from .url_state import LOCAL_ZONE
+from portfolio.timekeeping import UK_TIME_ZONE
 
 RUNS_SHOWN = 14
 STATUS_LABELS = {"ok": "OK", "partial": "Completed with errors", "failed": "A step failed", "running": "Running"}
@@ -28,7 +27,7 @@ def _local(value: dt.datetime | None) -> str:
     if value is None:
         return "—"
     aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return f"{aware.astimezone(ZoneInfo(LOCAL_ZONE)):%-d %b %Y %H:%M}"
+    return f"{aware.astimezone(ZoneInfo(UK_TIME_ZONE)):%-d %b %Y %H:%M}"
 
 
 def _counts(counts: dict[str, Any]) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import pandas as pd
 from dash import dash_table
 
-from . import ids
-from .tables import make_data_table
+from .. import ids
+from ..components import make_data_table
 
 NO_DATA = "no data yet"
 FUEL_LABELS = {"power": "Power", "gas": "Gas"}

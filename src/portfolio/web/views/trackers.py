@@ -29,10 +29,10 @@ from portfolio.services.trackers import (
     data_day_for,
     delete_tracker,
 )
+from portfolio.timekeeping import local_today
 
-from . import ids
-from .context import current_viewer, request_session
-from .url_state import local_today
+from .. import ids
+from ..context import current_viewer, request_session
 
 HIDDEN = "hidden"
 METHOD_LABELS = {

@@ -34,10 +34,10 @@ from portfolio.services.groups import (
     viewable_group,
 )
 
-from . import ids
-from .context import current_viewer, request_session
-from .sites_table import site_rows
-from .tables import make_data_table
+from .. import ids
+from ..components import make_data_table
+from ..context import current_viewer, request_session
+from .sites import site_rows
 
 HIDDEN = "hidden"
 CREATE, RENAME, DELETE, ADD, REMOVE, PASTE = "create", "rename", "delete", "add", "remove", "paste"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -18,163 +17,24 @@ from dash import dash_table, html
 from sqlalchemy.orm import Session
 
 from portfolio.analytics.expected import (
-    add_expected_sums,
-    compute_expected_bounds,
-    compute_expected_series,
-    compute_expected_sums,
     compute_expected_total,
 )
-from portfolio.analytics.resolution import compute_local_axis, local_midnight_ts
-from portfolio.queries.expected_series import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.forecasting import load_site_model_summaries
-from portfolio.queries.graphs import PORTFOLIO_ZONE, Scope
+from portfolio.queries.graphs import Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.services import expected_series
 from portfolio.services.expected import (
     EXPECTED_RANGE_NOTE,
     FORECAST_DAYS,
     FuelSummary,
     compute_portfolio_summary,
-    predict_expected,
+)
+from portfolio.services.expected_series import load_stored_sums, max_expected_sites, pending, too_many, when_text
+from portfolio.timekeeping import (
+    UK_TIME_ZONE,
+    local_midnight_ts,
 )
 
-from .tables import make_data_table
-
-INDEPENDENT = "site errors taken as independent"
-
-
-def max_expected_sites() -> int:
-    """The live limit (read at call time, so tests can lower it in one place)."""
-    return expected_series.MAX_EXPECTED_SITES
-
-
-def too_many() -> str:
-    return f"expected consumption is shown for up to {max_expected_sites()} sites"
-
-
-def pending() -> str:
-    return (
-        f"expected consumption of more than {max_expected_sites()} sites is precomputed in batch: it appears "
-        "after the next daily run (or portfolio fit-models)"
-    )
-
-
-@dataclass(frozen=True)
-class StoredSums:
-    """Bucket sums for a large portfolio: stored per scope, plus any small unrefreshed scopes predicted now."""
-
-    sums: pd.DataFrame  # start_ts, expected_kwh, variance_kwh2, sites
-    sites_modelled: int
-    refreshed_at: dt.datetime
-    window: tuple[int, int]  # the range every part covers [UTC epoch s)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
-
-
-def load_stored_sums(
-    session: Session,
-    site_ids: Sequence[int],
-    scopes: Sequence[Scope],
-    fuel: str,
-    resolution: str,
-    lo_ts: int,
-    hi_ts: int,
-) -> StoredSums | None:
-    """The stored sums of ``scopes`` over [lo_ts, hi_ts), or None when they are not (all) precomputed yet.
-
-    ``site_ids`` are the graph's sites (already access-checked); scopes of the union that were never
-    refreshed (e.g. an organisation linked since the last run) are predicted live when they are small.
-    """
-    refreshes = load_expected_refreshes(session, scopes, fuel)
-    if not refreshes:
-        return None
-    missing = [scope for scope in scopes if scope not in refreshes]
-    live_ids: list[int] = []
-    if missing:
-        members = load_scope_members(session, missing)
-        live_ids = sorted(set(members.loc[members["fuel"] == fuel, "site_id"].astype(int)) & {int(s) for s in site_ids})
-        if len(live_ids) > max_expected_sites():
-            return None
-    window = (max(r.lo_ts for r in refreshes.values()), min(r.hi_ts for r in refreshes.values()))
-    sums = load_expected_sums(session, list(refreshes), fuel, resolution, lo_ts, hi_ts)
-    modelled = sum(r.sites_modelled for r in refreshes.values())
-    lo, hi = max(lo_ts, window[0]), min(hi_ts, window[1])
-    if live_ids and lo < hi:
-        forecasts = predict_expected(session, live_ids, lo, hi, per_local_day=resolution == "day")
-        modelled += len(forecasts)
-        sums = add_expected_sums(sums, compute_expected_sums(forecasts, resolution))
-    return StoredSums(sums, modelled, min(_aware(r.refreshed_at) for r in refreshes.values()), window)
-
-
-def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(ZoneInfo(PORTFOLIO_ZONE)).strftime("%-d %b %Y %H:%M %Z")
-
-
-def _day(ts: int) -> str:
-    return dt.datetime.fromtimestamp(ts, ZoneInfo(PORTFOLIO_ZONE)).strftime("%-d %b %Y")
-
-
-def _precomputed_series(
-    session: Session,
-    site_ids: Sequence[int],
-    scopes: Sequence[Scope],
-    fuel: str,
-    resolution: str,
-    lo_ts: int,
-    hi_ts: int,
-    time_zone: str,
-) -> tuple[pd.DataFrame | None, str]:
-    stored = load_stored_sums(session, site_ids, scopes, fuel, resolution, lo_ts, hi_ts)
-    if stored is None:
-        return None, pending()
-    if stored.sites_modelled == 0:
-        return None, "no site has a consumption model yet"
-    if stored.sums.empty:
-        return None, (
-            f"expected consumption is precomputed for {_day(stored.window[0])} to {_day(stored.window[1] - 1)}"
-            f" only (last computed {_when(stored.refreshed_at)})"
-        )
-    series = compute_expected_bounds(stored.sums)
-    on_axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone).merge(series, on="start_ts", how="left")
-    return on_axis, (
-        f"expected consumption from the temperature models of {stored.sites_modelled} of {len(site_ids)} "
-        f"sites, precomputed {_when(stored.refreshed_at)} ({INDEPENDENT})"
-    )
-
-
-def make_expected_series(
-    session: Session,
-    site_ids: Sequence[int],
-    resolution: str,
-    lo_ts: int,
-    hi_ts: int,
-    time_zone: str,
-    scopes: Sequence[Scope] | None = None,
-    fuel: str | None = None,
-) -> tuple[pd.DataFrame | None, str]:
-    """The expected series on the graph's local axis over [lo_ts, hi_ts), and a note on what it covers.
-
-    ``scopes``: the maintained scopes whose union is exactly ``site_ids`` (graph_view's ``_scopes``), or
-    None; with ``fuel`` they let a portfolio over the live limit read the precomputed sums.
-    """
-    if not site_ids:
-        return None, ""
-    if resolution == "day":  # whole local days, as stored: never a part-day total in the first or last bucket
-        first, last = (dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo_ts, hi_ts - 1))
-        lo_ts, hi_ts = local_midnight_ts(first, time_zone), local_midnight_ts(last + dt.timedelta(days=1), time_zone)
-    if len(site_ids) > max_expected_sites():
-        if scopes is None or fuel is None:
-            return None, too_many()
-        return _precomputed_series(session, site_ids, scopes, fuel, resolution, lo_ts, hi_ts, time_zone)
-    forecasts = predict_expected(session, site_ids, lo_ts, hi_ts, per_local_day=resolution == "day")
-    if not forecasts:
-        return None, "no site has a consumption model yet"
-    series = compute_expected_series(forecasts, resolution)
-    axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone)
-    on_axis = axis.merge(series, on="start_ts", how="left")
-    return on_axis, f"expected consumption from the temperature models of {len(forecasts)} of {len(site_ids)} sites"
+from ..components import make_data_table
 
 
 def _sites(count: int) -> str:
@@ -283,8 +143,8 @@ def make_stored_summary_cards(
     session: Session, site_ids: Sequence[int], scopes: Sequence[Scope], fuel: str, today_start_ts: int
 ) -> html.Div:
     """Over the live limit: "Expected next 7 days" from the precomputed daily sums; the other figures stay limited."""
-    today = dt.datetime.fromtimestamp(today_start_ts, ZoneInfo(PORTFOLIO_ZONE)).date()
-    end_ts = local_midnight_ts(today + dt.timedelta(days=FORECAST_DAYS), PORTFOLIO_ZONE)
+    today = dt.datetime.fromtimestamp(today_start_ts, ZoneInfo(UK_TIME_ZONE)).date()
+    end_ts = local_midnight_ts(today + dt.timedelta(days=FORECAST_DAYS), UK_TIME_ZONE)
     stored = load_stored_sums(session, site_ids, scopes, fuel, "day", today_start_ts, end_ts)
     limited = html.P(
         f"Metered and estimated-for-missing-interval figures are shown for up to {max_expected_sites()} "
@@ -300,7 +160,7 @@ def make_stored_summary_cards(
         [
             _range(total[1] if total else None),
             f"{stored.sites_modelled} of {len(site_ids)} sites have a model",
-            f"precomputed {_when(stored.refreshed_at)}",
+            f"precomputed {when_text(stored.refreshed_at)}",
         ],
         "expected",
     )
@@ -316,7 +176,7 @@ def make_expected_panel(
     today_start_ts: int,
     table_id: str,
     scopes: Sequence[Scope] | None = None,
-    time_zone: str = PORTFOLIO_ZONE,
+    time_zone: str = UK_TIME_ZONE,
 ) -> html.Div:
     """The summary cards for the graph's fuel and the model-quality table of its sites.
 

@@ -1,4 +1,4 @@
-"""Export: download a group's or a site's readings as CSV, Excel or Green Button XML (helpers in ``web/export_view.py``)."""
+"""Export: download a group's or a site's readings as CSV, Excel or Green Button XML (helpers in ``web/views/exports.py``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import dash
 from dash import html
 
 from portfolio.services.groups import group_options
+from portfolio.timekeeping import local_today
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.export_view import initial_choices, make_export_layout, site_choices
-from portfolio.web.url_state import local_today
+from portfolio.web.views.exports import initial_choices, make_export_layout, site_choices
 
 dash.register_page(__name__, path="/export", name="Export", title="Export · Portfolio", order=5)
 

@@ -25,10 +25,10 @@ from portfolio.queries.sites import load_site_summaries
 from portfolio.services.exports import ExportError, ExportPlan, parse_export_request, plan_export
 from portfolio.services.groups import ALL_SITES
 
-from . import ids
-from .context import app_state, current_viewer, request_session
-from .export_routes import DOWNLOAD_PATH
-from .url_state import default_range
+from .. import ids
+from ..context import app_state, current_viewer, request_session
+from ..export_routes import DOWNLOAD_PATH
+from ..url_state import default_range
 
 HIDDEN = "hidden"
 SHAPE_OPTIONS = [

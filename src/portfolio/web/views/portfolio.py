@@ -27,24 +27,24 @@ from portfolio.analytics.coverage import (
 )
 from portfolio.queries.usage import load_list_sites, load_usage_totals
 from portfolio.services.groups import group_site_ids
+from portfolio.timekeeping import local_today
 
-from . import ids
-from .context import current_viewer, request_session
-from .sites_table import FUEL_LABELS, METER_TYPE_LABELS
-from .tables import make_data_table
-from .url_state import (
+from .. import ids
+from ..components import make_data_table
+from ..context import current_viewer, request_session
+from ..url_state import (
     FUELS,
     URL_KEYS,
     PortfolioState,
     UrlStateError,
     default_state,
     from_store,
-    local_today,
     parse_state,
     to_params,
     to_query,
     to_store,
 )
+from .sites import FUEL_LABELS, METER_TYPE_LABELS
 
 NOT_AVAILABLE = (
     "This group is not available to you: it does not exist, was deleted, or belongs to someone else. "
