@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -127,6 +128,25 @@ def save_channels(session: Session, user_id: int, *, email: bool, in_app: bool) 
         preference.email, preference.in_app = email, in_app
     session.flush()
     return Channels(email=email, in_app=in_app)
+
+
+def update_channels(session: Session, user_id: int, *, email: bool, in_app: bool) -> Channels:
+    """Save the user's channels from the page and commit."""
+    channels = save_channels(session, user_id, email=email, in_app=in_app)
+    session.commit()
+    return channels
+
+
+def mark_read(session: Session, user_id: int, notification_ids: Sequence[int] | None, now: dt.datetime) -> None:
+    """Mark the user's notifications read (all of them when ``notification_ids`` is None) and commit.
+
+    Ids of other users' notifications change nothing.
+    """
+    if notification_ids is None:
+        queries.mark_all_read(session, user_id, now)
+    else:
+        queries.mark_read(session, user_id, notification_ids, now)
+    session.commit()
 
 
 def add_in_app(

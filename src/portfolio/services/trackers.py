@@ -43,7 +43,7 @@ from portfolio.models import Fuel, Tracker, TrackerAlert
 from portfolio.queries import trackers as queries
 from portfolio.services import notifications
 from portfolio.services.expected import predict_expected
-from portfolio.services.groups import ALL_SITES, group_site_ids, viewable_group
+from portfolio.services.groups import ALL_SITES, GroupError, group_site_ids, viewable_group
 from portfolio.timekeeping import UK_TIME_ZONE
 
 log = logging.getLogger(__name__)
@@ -238,6 +238,27 @@ def delete_tracker(session: Session, viewer: Viewer, tracker_id: object) -> None
         raise AccessDenied(READ_ONLY_MESSAGE)
     session.delete(owned_tracker(session, viewer, tracker_id))
     session.flush()
+
+
+def submit_tracker(session: Session, viewer: Viewer, **fields: Any) -> Tracker:
+    """Create a tracker from the page's form and commit; a refused one is rolled back and its error raised."""
+    try:
+        tracker = create_tracker(session, viewer, **fields)
+    except (TrackerError, AccessDenied, GroupError):
+        session.rollback()
+        raise
+    session.commit()
+    return tracker
+
+
+def remove_tracker(session: Session, viewer: Viewer, tracker_id: object) -> None:
+    """Delete the viewer's own tracker and commit; a refusal is rolled back and raised."""
+    try:
+        delete_tracker(session, viewer, tracker_id)
+    except AccessDenied:
+        session.rollback()
+        raise
+    session.commit()
 
 
 # Progress -----------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ it; its callbacks are bound per app by :func:`register_callbacks` (called from t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -19,18 +18,22 @@ from sqlalchemy.orm import Session
 from portfolio.access import AccessDenied, Viewer
 from portfolio.queries.sites import load_site_summaries
 from portfolio.services.groups import (
+    ADD,
     ALL_SITES,
+    CREATE,
+    DELETE,
     MAX_NAME_LENGTH,
+    PASTE,
+    REMOVE,
+    RENAME,
+    ActionResult,
     GroupError,
-    add_sites,
+    GroupForm,
+    apply_group_action,
     can_edit_group,
-    create_group,
-    delete_group,
     group_options,
     group_site_ids,
-    match_pasted_sites,
-    remove_sites,
-    rename_group,
+    plural,
     viewable_group,
 )
 
@@ -40,7 +43,6 @@ from ..context import current_viewer, request_session
 from .sites import site_rows
 
 HIDDEN = "hidden"
-CREATE, RENAME, DELETE, ADD, REMOVE, PASTE = "create", "rename", "delete", "add", "remove", "paste"
 ACTIONS = {
     ids.GROUPS_CREATE: CREATE,
     ids.GROUPS_RENAME: RENAME,
@@ -57,91 +59,6 @@ PICKER_COLUMNS = [
     ("meter_type", "Meter type"),
     ("meter_identifier", "MPAN / MPRN"),
 ]
-NO_GROUP = "Choose one of your groups first (or create one)."
-
-
-@dataclass(frozen=True)
-class GroupForm:
-    """What the page sends with a button press; all of it untrusted."""
-
-    group: str | None = None
-    new_name: str | None = None
-    rename: str | None = None
-    picked: Sequence[object] = ()
-    members: Sequence[object] = ()
-    pasted: str = ""
-
-
-@dataclass(frozen=True)
-class ActionResult:
-    message: str
-    ok: bool
-    group: str | None  # the group to show afterwards
-    pasted: str | None = None  # what to leave in the paste box (the lines that did not match)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip().rstrip(".")
-    return text[:1].upper() + text[1:] + "."
-
-
-def _plural(count: int, noun: str = "site") -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def _added_message(added: int, wanted: int) -> str:
-    already = wanted - added
-    message = f"Added {_plural(added)}."
-    return message + (
-        f" {_plural(already)} {'was' if already == 1 else 'were'} already in the group." if already else ""
-    )
-
-
-def _change(session: Session, viewer: Viewer, action: str, form: GroupForm) -> ActionResult:
-    """Run one action through the group service; raises GroupError/AccessDenied unchanged."""
-    if action == CREATE:
-        group = create_group(session, viewer, form.new_name, form.picked)
-        extra = f" with {_plural(len(form.picked))}" if form.picked else ""
-        return ActionResult(f"Created the group “{group.name}”{extra}.", True, str(group.id))
-    if not form.group or form.group == ALL_SITES:
-        raise GroupError(NO_GROUP)
-    if action == RENAME:
-        group = rename_group(session, viewer, form.group, form.rename)
-        return ActionResult(f"Renamed the group to “{group.name}”.", True, str(group.id))
-    if action == DELETE:
-        delete_group(session, viewer, form.group)
-        return ActionResult("Deleted the group. Its sites are unchanged.", True, None)
-    if action == ADD:
-        if not form.picked:
-            raise GroupError("tick the sites to add in the table first")
-        added = add_sites(session, viewer, form.group, form.picked)
-        return ActionResult(_added_message(added, len(set(map(str, form.picked)))), True, form.group)
-    if action == REMOVE:
-        if not form.members:
-            raise GroupError("tick the sites to remove in the group's table first")
-        remove_sites(session, viewer, form.group, form.members)
-        return ActionResult(f"Removed {_plural(len(form.members))} from the group.", True, form.group)
-    if action == PASTE:
-        match = match_pasted_sites(session, viewer, form.pasted)
-        if not match.site_ids and not match.unmatched:
-            raise GroupError("paste MPANs, MPRNs or site names, one per line")
-        added = add_sites(session, viewer, form.group, match.site_ids) if match.site_ids else 0
-        message = _added_message(added, len(match.site_ids))
-        if match.unmatched:
-            message += f" Not matched ({len(match.unmatched)}): {', '.join(match.unmatched)}."
-        return ActionResult(message, not match.unmatched, form.group, pasted="\n".join(match.unmatched))
-    raise GroupError(f"unknown action {action!r}")
-
-
-def apply_group_action(session: Session, viewer: Viewer, action: str, form: GroupForm) -> ActionResult:
-    """Commit a permitted change; a refused one is rolled back whole and its reason shown."""
-    try:
-        result = _change(session, viewer, action, form)
-    except (GroupError, AccessDenied) as error:
-        session.rollback()
-        return ActionResult(_sentence(str(error)) + " Nothing was changed.", False, form.group)
-    session.commit()
-    return result
 
 
 def picker_rows(summaries: pd.DataFrame) -> list[dict[str, Any]]:
@@ -405,7 +322,7 @@ def update_group_detail(group: str | None, _revision: int | None) -> tuple[Any, 
     editable = can_edit_group(viewer, found)
     summaries = load_site_summaries(session, viewer)
     rows = picker_rows(summaries.loc[summaries["id"].isin(members)])
-    title = f"{found.name} · {_plural(len(rows))}"
+    title = f"{found.name} · {plural(len(rows))}"
     edit_class = "inline-form edit-row" if editable else f"inline-form edit-row {HIDDEN}"
     note_class = f"muted {HIDDEN}" if editable else "muted"
     message = f"Delete the group “{found.name}”? Its sites are not affected."

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from portfolio.queries import trackers as queries
+from portfolio.services import notifications
 from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
@@ -112,11 +113,9 @@ def mark_notifications(_one: list[int | None], all_clicks: int | None, revision:
         return no_update
     session, viewer = request_session(), current_viewer()
     now = dt.datetime.now(dt.UTC)
-    if trigger == ids.BELL_MARK_ALL:
-        queries.mark_all_read(session, viewer.user_id, now)
-    else:
-        queries.mark_read(session, viewer.user_id, [int(trigger["id"])], now)
-    session.commit()
+    notifications.mark_read(
+        session, viewer.user_id, None if trigger == ids.BELL_MARK_ALL else [int(trigger["id"])], now
+    )
     return int(revision or 0) + 1
 
 

@@ -16,17 +16,13 @@ import dash
 import pandas as pd
 from dash import ClientsideFunction, Dash, Input, Output, State, dash_table, dcc, html
 from dash.dash_table.Format import Format, Scheme
-from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied
 from portfolio.analytics.coverage import (
-    SITE_LIST_COLUMNS,
     compute_fuel_totals,
     compute_missing_sites,
-    compute_site_list,
 )
-from portfolio.queries.usage import load_list_sites, load_usage_totals
-from portfolio.services.groups import group_site_ids
+from portfolio.services.portfolio import load_group_site_list
 from portfolio.timekeeping import local_today
 
 from .. import ids
@@ -88,16 +84,6 @@ MISSING_COLUMNS: list[dict[str, Any]] = [
 
 
 # Loading and shaping ------------------------------------------------------------------------------
-
-
-def load_site_list(session: Session, site_ids: Sequence[int], start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The list for ``site_ids`` (already access-checked), plus each site's time zone for local dates."""
-    sites = load_list_sites(session, site_ids)
-    if sites.empty:
-        return pd.DataFrame(columns=[*SITE_LIST_COLUMNS, "time_zone"])
-    usage = load_usage_totals(session, site_ids, start, end)
-    site_list = compute_site_list(sites, usage, start, end)
-    return site_list.merge(sites[["site_id", "time_zone"]], on="site_id", how="left")
 
 
 def fuels_present(site_list: pd.DataFrame) -> tuple[str, ...]:
@@ -493,12 +479,11 @@ def update_portfolio(
         controls = (inputs["group"], inputs["from"], inputs["to"], inputs["fuel"])
     try:
         state = parse_state(inputs, today)
-        site_ids = group_site_ids(request_session(), current_viewer(), state.group)
+        site_list = load_group_site_list(request_session(), current_viewer(), state.group, state.start, state.end)
     except UrlStateError as error:
         return error_outputs(f"This view cannot be shown: {error}.").as_tuple() + controls
     except AccessDenied:
         return error_outputs(NOT_AVAILABLE).as_tuple() + controls
-    site_list = load_site_list(request_session(), site_ids, state.start, state.end)
     return render_portfolio(site_list, state).as_tuple() + controls
 
 

@@ -25,9 +25,9 @@ from portfolio.services.trackers import (
     TrackerStatus,
     amount_text,
     compute_status,
-    create_tracker,
     data_day_for,
-    delete_tracker,
+    remove_tracker,
+    submit_tracker,
 )
 from portfolio.timekeeping import local_today
 
@@ -377,7 +377,7 @@ def create_tracker_from_form(
     session, viewer = request_session(), current_viewer()
     scope_id = group if scope == "group" else site if scope == "site" else None
     try:
-        tracker = create_tracker(
+        tracker = submit_tracker(
             session,
             viewer,
             name=name,
@@ -388,9 +388,7 @@ def create_tracker_from_form(
             target_kind=kind,
             target_value=value if value is not None else "",
         )
-        session.commit()
     except (TrackerError, AccessDenied, GroupError) as error:
-        session.rollback()
         message = str(error)
         return html.P(
             message[0].upper() + message[1:] + ("" if message.endswith(".") else "."), className="alert", role="alert"
@@ -404,10 +402,8 @@ def delete_tracker_clicked(_clicks: list[int | None], revision: int | None) -> t
         return no_update, no_update
     session, viewer = request_session(), current_viewer()
     try:
-        delete_tracker(session, viewer, trigger["id"])
-        session.commit()
+        remove_tracker(session, viewer, trigger["id"])
     except AccessDenied as error:
-        session.rollback()
         return html.P(str(error), className="alert", role="alert"), no_update
     return html.P("Tracker deleted.", className="success"), int(revision or 0) + 1
 
@@ -417,8 +413,9 @@ def save_channels(clicks: int | None, chosen: list[str] | None) -> str:
         return no_update
     session, viewer = request_session(), current_viewer()
     chosen = chosen or []
-    channels = notifications.save_channels(session, viewer.user_id, email="email" in chosen, in_app="in_app" in chosen)
-    session.commit()
+    channels = notifications.update_channels(
+        session, viewer.user_id, email="email" in chosen, in_app="in_app" in chosen
+    )
     if not (channels.email or channels.in_app):
         return "Saved: you will get no tracker notifications (progress stays visible here)."
     return (
