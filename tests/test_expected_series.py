@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.analytics.expected import compute_expected_bounds, compute_expected_series
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import ExpectedSeries, ExpectedSeriesRefresh, Organisation, Site, SiteModel
-from portfolio.queries import expected_series as queries
+from portfolio.queries import expected as queries
 from portfolio.queries.graphs import Scope
 from portfolio.services.expected import predict_expected
 from portfolio.services.expected_series import refresh_expected_series, refresh_window

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import Organisation, Role
+from portfolio.queries.sites import any_organisation, load_organisation_by_account
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
 EXIT_OK = 0
@@ -183,7 +184,7 @@ def cmd_load_demo(args: argparse.Namespace, settings: Settings) -> int:
     factory = make_session_factory(engine)
     try:
         with factory() as session:
-            has_data = session.scalar(select(Organisation.id).limit(1)) is not None
+            has_data = any_organisation(session)
         if args.if_empty and has_data:
             print("the database already has organisations; demo not loaded")
         else:
@@ -234,7 +235,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         with transaction(make_session_factory(engine)) as session:
             organisations: list[Organisation] = []
             for account in accounts:
-                organisation = session.scalar(select(Organisation).where(Organisation.account_number == account))
+                organisation = load_organisation_by_account(session, account)
                 if organisation is None:
                     raise CommandError(f"no organisation with account number {account!r}")
                 organisations.append(organisation)

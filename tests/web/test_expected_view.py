@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.access import Viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import Organisation, Site, User, user_organisations
-from portfolio.queries import expected_series as queries
+from portfolio.queries import expected as queries
 from portfolio.queries.graphs import Scope
 from portfolio.services import expected_series
 from portfolio.services.expected import compute_portfolio_summary

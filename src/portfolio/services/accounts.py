@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portfolio.models import Organisation, Role, User
+from portfolio.queries.accounts import load_user_by_email
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
@@ -41,7 +41,7 @@ def check_password(user: User, password: str) -> bool:
 
 
 def find_user(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    return load_user_by_email(session, normalise_email(email))
 
 
 def create_user(

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import Settings
@@ -40,6 +39,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherLocation,
 )
+from portfolio.queries.sites import any_organisation_with_account
 from portfolio.services import series as portfolio_series
 from portfolio.services.accounts import create_user
 from portfolio.timekeeping import SECONDS_PER_DAY
@@ -220,11 +220,7 @@ def load_demo(factory: sessionmaker[Session], settings: Settings, today: dt.date
     world = _world()
     shifts = _shifts(today)
     with transaction(factory) as session:
-        if session.scalar(
-            select(Organisation.id).where(
-                Organisation.account_number.in_([o["account_number"] for o in world["organisations"]])
-            )
-        ):
+        if any_organisation_with_account(session, [o["account_number"] for o in world["organisations"]]):
             raise RuntimeError("the demo dataset is already loaded in this database")
         organisations, sites, passwords = _add_world(session, world)
         readings = _load_readings(session, world, sites, shifts)

@@ -24,7 +24,7 @@ from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperature
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.db import transaction
 from portfolio.models import SiteModel
-from portfolio.queries import forecasting as queries
+from portfolio.queries import expected as queries
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_midnight_ts
 
 log = logging.getLogger(__name__)

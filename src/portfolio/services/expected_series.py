@@ -45,8 +45,8 @@ from portfolio.analytics.expected import (
 from portfolio.analytics.resolution import compute_local_axis
 from portfolio.db import transaction
 from portfolio.models import ExpectedSeriesRefresh
-from portfolio.queries import expected_series as queries
-from portfolio.queries.expected_series import load_expected_refreshes, load_expected_sums, load_scope_members
+from portfolio.queries import expected as queries
+from portfolio.queries.expected import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.graphs import Scope, load_all_group_ids
 from portfolio.services.expected import predict_expected
 from portfolio.timekeeping import (

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.models import Notification, NotificationPreference, OutboxEmail, User
-from portfolio.queries import trackers as queries
+from portfolio.queries import notifications as notification_queries
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +116,12 @@ def send_email(target: SmtpTarget, mail_from: str, to: str, subject: str, body: 
 
 
 def channels_for(session: Session, user_id: int) -> Channels:
-    preference = queries.load_preference(session, user_id)
+    preference = notification_queries.load_preference(session, user_id)
     return Channels() if preference is None else Channels(email=bool(preference.email), in_app=bool(preference.in_app))
 
 
 def save_channels(session: Session, user_id: int, *, email: bool, in_app: bool) -> Channels:
-    preference = queries.load_preference(session, user_id)
+    preference = notification_queries.load_preference(session, user_id)
     if preference is None:
         session.add(NotificationPreference(user_id=user_id, email=email, in_app=in_app))
     else:
@@ -143,9 +143,9 @@ def mark_read(session: Session, user_id: int, notification_ids: Sequence[int] | 
     Ids of other users' notifications change nothing.
     """
     if notification_ids is None:
-        queries.mark_all_read(session, user_id, now)
+        notification_queries.mark_all_read(session, user_id, now)
     else:
-        queries.mark_read(session, user_id, notification_ids, now)
+        notification_queries.mark_read(session, user_id, notification_ids, now)
     session.commit()
 
 
@@ -153,7 +153,7 @@ def add_in_app(
     session: Session, user_id: int, *, key: str | None, title: str, body: str, link: str | None, now: dt.datetime
 ) -> bool:
     """Add a bell notification unless one with ``key`` exists; return whether one was added."""
-    if key is not None and queries.notification_exists(session, key):
+    if key is not None and notification_queries.notification_exists(session, key):
         return False
     session.add(
         Notification(
@@ -171,7 +171,7 @@ def add_in_app(
 
 def queue_email(session: Session, user: User, *, key: str | None, subject: str, body: str, now: dt.datetime) -> bool:
     """Put an email in the outbox unless one with ``key`` exists; sending happens in :func:`deliver_pending`."""
-    if key is not None and queries.outbox_exists(session, key):
+    if key is not None and notification_queries.outbox_exists(session, key):
         return False
     session.add(
         OutboxEmail(
@@ -242,10 +242,10 @@ def deliver_pending(
         report.errors.append({"email_id": None, "error": str(error)})
         target = None
     with factory() as session:
-        due = queries.load_due_email_ids(session, now)
+        due = notification_queries.load_due_email_ids(session, now)
     for email_id in due:
         with transaction(factory) as session:
-            email = queries.load_email_for_update(session, email_id)
+            email = notification_queries.load_email_for_update(session, email_id)
             if email is None or email.status != "pending":
                 continue
             try:

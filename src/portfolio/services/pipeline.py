@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,8 +47,9 @@ from portfolio.db import transaction
 from portfolio.ingest.detect import detect_format, parse_file, read_input
 from portfolio.ingest.loader import load_parsed, refresh_daily_usage
 from portfolio.ingest.records import ImportFormatError, ParsedFile
-from portfolio.models import DailyUsage, PipelineLock, PipelineRun, Site
-from portfolio.queries import trackers as queries
+from portfolio.models import PipelineLock, PipelineRun, Site
+from portfolio.queries import notifications as notification_queries
+from portfolio.queries import pipeline as pipeline_queries
 from portfolio.services import notifications
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
@@ -123,19 +123,19 @@ def pipeline_lock(factory: sessionmaker[Session], run_date: dt.date, now: dt.dat
     engine = factory.kw["bind"]
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY}).scalar():
+            if not pipeline_queries.try_advisory_lock(connection, ADVISORY_LOCK_KEY):
                 raise PipelineBusy("another daily run is in progress (PostgreSQL advisory lock held)")
             connection.commit()
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+                pipeline_queries.release_advisory_lock(connection, ADVISORY_LOCK_KEY)
                 connection.commit()
         return
     holder = f"{socket.gethostname()}:{os.getpid()}"
     try:
         with transaction(factory) as session:
-            existing = session.get(PipelineLock, LOCK_NAME)
+            existing = pipeline_queries.load_pipeline_lock(session, LOCK_NAME)
             if existing is not None:
                 acquired = existing.acquired_at.replace(tzinfo=existing.acquired_at.tzinfo or dt.UTC)
                 if now - acquired < STALE_LOCK:
@@ -153,7 +153,7 @@ def pipeline_lock(factory: sessionmaker[Session], run_date: dt.date, now: dt.dat
         yield
     finally:
         with transaction(factory) as session:
-            session.execute(delete(PipelineLock).where(PipelineLock.name == LOCK_NAME, PipelineLock.holder == holder))
+            pipeline_queries.delete_pipeline_lock(session, LOCK_NAME, holder)
 
 
 # Step 1 and 3: the inbox --------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def import_inbox_files(factory: sessionmaker[Session], paths: list[Path], step: 
             data = read_input(path)
             sha256 = _sha256(path.read_bytes())
             with factory() as session:
-                seen = queries.file_already_imported(session, sha256)
+                seen = pipeline_queries.file_already_imported(session, sha256)
             if seen:
                 _move(path, DONE)
                 step.counts["duplicates"] += 1
@@ -310,11 +310,7 @@ def verify_rollups(factory: sessionmaker[Session], touched: _Touched, step: Step
 
 
 def _daily_rows(session: Session, site_id: int, first: dt.date, last: dt.date) -> list[tuple[Any, ...]]:
-    rows = session.execute(
-        select(DailyUsage.local_date, DailyUsage.energy_kwh, DailyUsage.intervals)
-        .where(DailyUsage.site_id == site_id, DailyUsage.local_date >= first, DailyUsage.local_date <= last)
-        .order_by(DailyUsage.local_date)
-    ).all()
+    rows = pipeline_queries.load_daily_usage_rows(session, site_id, first, last)
     return [(r[0], round(float(r[1]), 6), int(r[2])) for r in rows]
 
 
@@ -407,7 +403,7 @@ def _run_steps(
         notify_step.counts.update(sent=report.sent, retrying=report.retrying, gave_up=report.gave_up)
         notify_step.errors.extend(report.errors)
         with factory() as session:
-            notify_step.counts["outbox"] = queries.count_outbox(session)
+            notify_step.counts["outbox"] = notification_queries.count_outbox(session)
 
     import_step, rollup_step, weather_step = StepResult("import"), StepResult("rollups"), StepResult("weather")
     fit_step, evaluate_step, notify_step = (

@@ -40,7 +40,8 @@ from portfolio.analytics.trackers import (
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.models import Fuel, Tracker, TrackerAlert
-from portfolio.queries import trackers as queries
+from portfolio.queries import notifications as notification_queries
+from portfolio.queries import trackers as tracker_queries
 from portfolio.services import notifications
 from portfolio.services.expected import predict_expected
 from portfolio.services.groups import ALL_SITES, GroupError, group_site_ids, viewable_group
@@ -201,10 +202,10 @@ def create_tracker(
         if scope_kind == "group":
             viewable_group(session, viewer, numeric_scope)
     site_ids = scope_site_ids(session, viewer, str(scope_kind), numeric_scope)
-    sites = queries.load_sites_brief(session, site_ids)
+    sites = tracker_queries.load_sites_brief(session, site_ids)
     if not (sites["fuel"] == fuel).any():
         raise TrackerError(f"there is no {fuel} site in this selection to track")
-    if queries.tracker_name_taken(session, viewer.user_id, cleaned):
+    if tracker_queries.tracker_name_taken(session, viewer.user_id, cleaned):
         raise TrackerError(f"you already have a tracker called {cleaned!r}")
     tracker = Tracker(
         owner_id=viewer.user_id,
@@ -225,7 +226,7 @@ def create_tracker(
 def owned_tracker(session: Session, viewer: Viewer, tracker_id: object) -> Tracker:
     """The viewer's own tracker; never reveals whether someone else's exists."""
     try:
-        tracker = queries.load_tracker(session, int(str(tracker_id)))
+        tracker = tracker_queries.load_tracker(session, int(str(tracker_id)))
     except ValueError:
         tracker = None
     if tracker is None or tracker.owner_id != viewer.user_id:
@@ -273,8 +274,8 @@ def scope_label(session: Session, tracker: Tracker) -> str:
     if tracker.scope_kind == "all":
         return "All sites"
     if tracker.scope_kind == "group":
-        return f"group “{queries.load_group_name(session, int(tracker.scope_id or 0)) or 'deleted group'}”"
-    sites = queries.load_sites_brief(session, [int(tracker.scope_id or 0)])
+        return f"group “{tracker_queries.load_group_name(session, int(tracker.scope_id or 0)) or 'deleted group'}”"
+    sites = tracker_queries.load_sites_brief(session, [int(tracker.scope_id or 0)])
     return f"site “{sites['name'].iloc[0]}”" if len(sites) else "a site that no longer exists"
 
 
@@ -316,7 +317,7 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
     bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
     fuel = _fuel(tracker)
     site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
-    sites = queries.load_sites_brief(session, site_ids)
+    sites = tracker_queries.load_sites_brief(session, site_ids)
     members = [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
     base = dict(
         tracker_id=tracker.id,
@@ -336,7 +337,7 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
     if not members:
         return TrackerStatus(**base, error=f"there is no {fuel} site left in this selection that you may see")
     last = min(bounds.end, data_day)
-    usage = queries.load_daily_usage(session, members, bounds.start, last)
+    usage = tracker_queries.load_daily_usage(session, members, bounds.start, last)
     so_far = usage.groupby("site_id")["energy_kwh"].sum() if len(usage) else pd.Series(dtype=float)
     so_far.index = so_far.index.astype(int)
     reporting_day = int(usage.loc[usage["local_date"] == data_day, "site_id"].nunique()) if len(usage) else 0
@@ -461,7 +462,7 @@ def _alert(
     target: float | None = None,
 ) -> bool:
     """Write the tracker's alert of this period and kind; False when it was written by an earlier run."""
-    if queries.alert_exists(session, tracker.id, status_start, kind):
+    if tracker_queries.alert_exists(session, tracker.id, status_start, kind):
         return False
     session.add(
         TrackerAlert(
@@ -481,7 +482,7 @@ def evaluate_tracker(
     session: Session, tracker: Tracker, settings: Settings, data_day: dt.date, now: dt.datetime
 ) -> str:
     """Evaluate one tracker as its owner and notify on a first crossing; returns "ok", "exceeded", "notified" or "skipped"."""
-    owner = queries.load_user(session, tracker.owner_id)
+    owner = notification_queries.load_user(session, tracker.owner_id)
     bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
     if owner is None or not owner.is_active:
         tracker.last_evaluated_at = now
@@ -543,11 +544,11 @@ def evaluate_all(
     now = now or dt.datetime.now(dt.UTC)
     report = EvaluationReport()
     with factory() as session:
-        tracker_ids = [t.id for t in queries.load_active_trackers(session)]
+        tracker_ids = [t.id for t in tracker_queries.load_active_trackers(session)]
     for tracker_id in tracker_ids:
         try:
             with transaction(factory) as session:
-                tracker = queries.load_tracker(session, tracker_id)
+                tracker = tracker_queries.load_tracker(session, tracker_id)
                 if tracker is None:
                     continue
                 outcome = evaluate_tracker(session, tracker, settings, data_day, now)

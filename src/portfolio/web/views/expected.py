@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from portfolio.analytics.expected import (
     compute_expected_total,
 )
-from portfolio.queries.forecasting import load_site_model_summaries
+from portfolio.queries.expected import load_site_model_summaries
 from portfolio.queries.graphs import Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.services.expected import (

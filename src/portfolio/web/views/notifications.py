@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from portfolio.queries import trackers as queries
+from portfolio.queries import notifications as notification_queries
 from portfolio.services import notifications
 from portfolio.timekeeping import UK_TIME_ZONE
 
@@ -92,8 +92,8 @@ def _item(notification: Any) -> html.Li:
 def update_bell(_pathname: object, _tick: object, _revision: object) -> tuple[Any, ...]:
     """Unread count and the latest notifications of the signed-in user."""
     session, viewer = request_session(), current_viewer()
-    unread = queries.count_unread(session, viewer.user_id)
-    items = [_item(n) for n in queries.load_notifications(session, viewer.user_id, LIST_LENGTH)]
+    unread = notification_queries.count_unread(session, viewer.user_id)
+    items = [_item(n) for n in notification_queries.load_notifications(session, viewer.user_id, LIST_LENGTH)]
     if not items:
         items = [html.Li("No notifications yet.", className="bell-empty")]
     label = f"Notifications ({unread} unread)" if unread else "Notifications"

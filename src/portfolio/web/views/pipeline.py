@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from dash import html
 from sqlalchemy.orm import Session
 
-from portfolio.queries import trackers as queries
+from portfolio.queries import notifications as notification_queries
+from portfolio.queries import pipeline as pipeline_queries
 from portfolio.timekeeping import UK_TIME_ZONE
 
 RUNS_SHOWN = 14
@@ -86,9 +87,9 @@ def make_run(run: Any) -> html.Article:
 
 
 def make_pipeline_layout(session: Session) -> html.Section:
-    runs = queries.load_recent_runs(session, RUNS_SHOWN)
-    problems = queries.load_outbox_problems(session)
-    outbox = queries.count_outbox(session)
+    runs = pipeline_queries.load_recent_runs(session, RUNS_SHOWN)
+    problems = notification_queries.load_outbox_problems(session)
+    outbox = notification_queries.count_outbox(session)
     body: list[Any] = [make_run(run) for run in runs] or [
         html.P("No daily run yet. Run `portfolio daily-run` (cron) or the Procfile's worker.", className="muted")
     ]

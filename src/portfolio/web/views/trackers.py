@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
 from portfolio.analytics.trackers import PERIOD_LABELS
-from portfolio.queries import trackers as queries
+from portfolio.queries import notifications as notification_queries
+from portfolio.queries import trackers as tracker_queries
 from portfolio.services import notifications
 from portfolio.services.groups import ALL_SITES, GroupError
 from portfolio.services.trackers import (
@@ -299,13 +300,13 @@ def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> h
 
 
 def load_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list[Any]:
-    trackers = queries.load_user_trackers(session, viewer.user_id)
+    trackers = tracker_queries.load_user_trackers(session, viewer.user_id)
     if not trackers:
         return [html.P("No trackers yet: create one below.", className="muted empty-note")]
     data_day = data_day_for(today)
     alerted = {
         (a.tracker_id, a.period_start)
-        for a in queries.load_alerts(session, [t.id for t in trackers])
+        for a in tracker_queries.load_alerts(session, [t.id for t in trackers])
         if a.kind == "exceeded"
     }
     cards = []
@@ -339,7 +340,7 @@ def load_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list
 
 def update_tracker_list(_revision: object) -> tuple[list[Any], Any]:
     session, viewer = request_session(), current_viewer()
-    deliveries = queries.load_user_deliveries(session, viewer.user_id)
+    deliveries = notification_queries.load_user_deliveries(session, viewer.user_id)
     problems = None
     if deliveries:
         problems = html.Div(
