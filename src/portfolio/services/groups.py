@@ -147,7 +147,11 @@ def match_pasted_sites(session: Session, viewer: Viewer, text: str) -> BulkMatch
 
 def group_options(session: Session, viewer: Viewer) -> Sequence[tuple[str, str, bool]]:
     """(value, label, editable) for a group picker: "All sites" first, then groups by name."""
-    groups = group_queries.load_groups(session, viewer)
+    groups = [
+        group
+        for group in group_queries.load_all_groups(session, viewer.user_id)
+        if can_view_group(session, viewer, group)
+    ]
     options: list[tuple[str, str, bool]] = [(ALL_SITES, "All sites", False)]
     for group in groups:
         label = group.name if group.owner_id == viewer.user_id else f"{group.name} ({group.owner.email})"

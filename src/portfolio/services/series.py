@@ -20,16 +20,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from portfolio.models import Organisation, PortfolioSeries, Site, portfolio_group_sites
+from portfolio.queries import series as queries
 from portfolio.queries.graphs import (
     Scope,
-    daily_series_statement,
     load_all_group_ids,
     load_group_ids_with_sites,
-    readings_series_sql,
 )
 from portfolio.timekeeping import READING_RESOLUTIONS, RESOLUTION_SECONDS, local_date_span, local_day_start_ts
 
@@ -38,29 +35,6 @@ READING_SECONDS = {resolution: RESOLUTION_SECONDS[resolution] for resolution in 
 """The resolutions bucketed straight from readings [s]; "day" comes from the daily roll-up."""
 RESOLUTIONS = ("hh", "hour", "day")
 _FAR_PAST, _FAR_FUTURE = -(2**40), 2**40
-_INSERT = (
-    "INSERT INTO portfolio_series (scope_kind, scope_id, fuel, resolution, start_ts, weather_location_id,"
-    " energy_kwh, sites_reporting, estimated_intervals) "
-)
-_ACCUMULATE = (
-    " ON CONFLICT (scope_kind, scope_id, fuel, resolution, start_ts, weather_location_id) DO UPDATE SET"
-    " energy_kwh = portfolio_series.energy_kwh + excluded.energy_kwh,"
-    " sites_reporting = portfolio_series.sites_reporting + excluded.sites_reporting,"
-    " estimated_intervals = portfolio_series.estimated_intervals + excluded.estimated_intervals"
-)
-
-
-def _members(scope: Scope) -> str:
-    """SQL condition on ``s`` (sites) selecting the scope's members."""
-    if scope.kind == "all":
-        return "1 = 1"
-    if scope.kind == "org":
-        return f"s.organisation_id = {int(scope.id)}"
-    return f"s.id IN (SELECT site_id FROM portfolio_group_sites WHERE group_id = {int(scope.id)})"
-
-
-def _ids(site_ids: Iterable[int]) -> str:
-    return "s.id IN (" + ",".join(str(int(s)) for s in sorted(set(site_ids))) + ")"
 
 
 def scopes_for_sites(session: Session, site_ids: Iterable[int]) -> list[Scope]:
@@ -68,94 +42,28 @@ def scopes_for_sites(session: Session, site_ids: Iterable[int]) -> list[Scope]:
     ids = sorted(set(site_ids))
     if not ids:
         return []
-    orgs = session.scalars(select(Site.organisation_id).where(Site.id.in_(ids)).distinct())
+    orgs = queries.load_organisation_ids(session, ids)
     groups = load_group_ids_with_sites(session, ids)
-    return [ALL_SCOPE, *(Scope("org", int(o)) for o in sorted(orgs)), *(Scope("group", g) for g in groups)]
-
-
-def _delete(session: Session, scope: Scope, resolution: str, lo_ts: int, hi_ts: int) -> None:
-    session.execute(
-        delete(PortfolioSeries).where(
-            PortfolioSeries.scope_kind == scope.kind,
-            PortfolioSeries.scope_id == scope.id,
-            PortfolioSeries.resolution == resolution,
-            PortfolioSeries.start_ts >= lo_ts,
-            PortfolioSeries.start_ts < hi_ts,
-        )
-    )
-
-
-def _insert_interval_series(
-    session: Session,
-    scope: Scope,
-    resolution: str,
-    members: str,
-    lo_ts: int,
-    hi_ts: int,
-    *,
-    sign: int = 1,
-    accumulate: bool = False,
-) -> None:
-    select_sql = readings_series_sql(resolution, members, select_scope=True)
-    if sign != 1:
-        select_sql = select_sql.replace(
-            "SUM(r.energy_kwh), COUNT(DISTINCT r.site_id), SUM(CASE",
-            f"{sign} * SUM(r.energy_kwh), {sign} * COUNT(DISTINCT r.site_id), {sign} * SUM(CASE",
-        )
-    session.execute(
-        text(_INSERT + select_sql + (_ACCUMULATE if accumulate else "")),
-        {"scope_kind": scope.kind, "scope_id": scope.id, "resolution": resolution, "lo": lo_ts, "hi": hi_ts},
-    )
-
-
-def _daily_rows(
-    session: Session, scope: Scope, members: str, first: dt.date, last: dt.date, sign: int
-) -> list[dict[str, object]]:
-    rows = session.execute(daily_series_statement(members), {"first": first, "last": last}).all()
-    if not rows:
-        return []
-    starts = local_day_start_ts([r[1] for r in rows])
-    return [
-        {
-            "scope_kind": scope.kind,
-            "scope_id": scope.id,
-            "fuel": fuel,
-            "resolution": "day",
-            "start_ts": ts,
-            "weather_location_id": int(loc),
-            "energy_kwh": sign * float(kwh),
-            "sites_reporting": sign * int(n),
-            "estimated_intervals": sign * int(est or 0),
-        }
-        for (fuel, _day, loc, kwh, n, est), ts in zip(rows, starts, strict=True)
-    ]
-
-
-def _write_daily(session: Session, rows: list[dict[str, object]], *, accumulate: bool) -> None:
-    if not rows:
-        return
-    values = (
-        "(:scope_kind, :scope_id, :fuel, :resolution, :start_ts, :weather_location_id, :energy_kwh,"
-        " :sites_reporting, :estimated_intervals)"
-    )
-    session.execute(text(_INSERT + "VALUES " + values + (_ACCUMULATE if accumulate else "")), rows)
+    return [ALL_SCOPE, *(Scope("org", o) for o in orgs), *(Scope("group", g) for g in groups)]
 
 
 def refresh_scope(session: Session, scope: Scope, lo_ts: int = _FAR_PAST, hi_ts: int = _FAR_FUTURE) -> None:
     """Recompute ``scope``'s series over [lo_ts, hi_ts) (widened to whole buckets and local days)."""
-    members = _members(scope)
+    members = queries.members_sql(scope)
     for resolution, seconds in READING_SECONDS.items():
         lo, hi = (lo_ts // seconds) * seconds, -(-hi_ts // seconds) * seconds
-        _delete(session, scope, resolution, lo, hi)
-        _insert_interval_series(session, scope, resolution, members, lo, hi)
+        queries.delete_series(session, scope, resolution, lo, hi)
+        queries.insert_interval_series(session, scope, resolution, members, lo, hi)
     if lo_ts == _FAR_PAST:
         first, last = dt.date.min, dt.date.max
         day_lo, day_hi = _FAR_PAST, _FAR_FUTURE
     else:
         first, last = local_date_span(lo_ts, hi_ts)
         day_lo, day_hi = local_day_start_ts([first, last + dt.timedelta(days=1)])
-    _delete(session, scope, "day", day_lo, day_hi)
-    _write_daily(session, _daily_rows(session, scope, members, first, last, 1), accumulate=False)
+    queries.delete_series(session, scope, "day", day_lo, day_hi)
+    queries.write_daily_series(
+        session, queries.load_daily_series_rows(session, scope, members, first, last, 1), accumulate=False
+    )
 
 
 def refresh_for_sites(session: Session, site_ids: Iterable[int], lo_ts: int, hi_ts: int) -> None:
@@ -168,21 +76,17 @@ def refresh_for_sites(session: Session, site_ids: Iterable[int], lo_ts: int, hi_
 def _apply_span(session: Session, site_id: int, lo_ts: int, hi_ts: int, sign: int) -> None:
     """Add (1) or subtract (-1) one site's series over [lo_ts, hi_ts), widened to whole buckets, in its scopes."""
     session.flush()
-    members = _ids([site_id])
+    members = queries.site_ids_sql([site_id])
     first, last = local_date_span(lo_ts, hi_ts)
     for scope in scopes_for_sites(session, [site_id]):
         for resolution, seconds in READING_SECONDS.items():
             lo, hi = (lo_ts // seconds) * seconds, -(-hi_ts // seconds) * seconds
-            _insert_interval_series(session, scope, resolution, members, lo, hi, sign=sign, accumulate=True)
-        _write_daily(session, _daily_rows(session, scope, members, first, last, sign), accumulate=True)
+            queries.insert_interval_series(session, scope, resolution, members, lo, hi, sign=sign, accumulate=True)
+        queries.write_daily_series(
+            session, queries.load_daily_series_rows(session, scope, members, first, last, sign), accumulate=True
+        )
         if sign > 0:  # buckets the site alone made: gone if its readings there were replaced by none
-            session.execute(
-                delete(PortfolioSeries).where(
-                    PortfolioSeries.scope_kind == scope.kind,
-                    PortfolioSeries.scope_id == scope.id,
-                    PortfolioSeries.sites_reporting <= 0,
-                )
-            )
+            queries.delete_empty_buckets(session, scope)
 
 
 def subtract_site_span(session: Session, site_id: int, lo_ts: int, hi_ts: int) -> None:
@@ -236,19 +140,8 @@ def add_new_sites(session: Session, contributions: Sequence[tuple[int, pd.DataFr
     if not contributions:
         return
     site_ids = [site_id for site_id, _, _ in contributions]
-    facts = {
-        sid: (fuel.value, int(loc or 0), int(org))
-        for sid, fuel, loc, org in session.execute(
-            select(Site.id, Site.fuel, Site.weather_location_id, Site.organisation_id).where(Site.id.in_(site_ids))
-        )
-    }
-    groups: dict[int, list[int]] = {}
-    for group_id, site_id in session.execute(
-        select(portfolio_group_sites.c.group_id, portfolio_group_sites.c.site_id).where(
-            portfolio_group_sites.c.site_id.in_(site_ids)
-        )
-    ):
-        groups.setdefault(int(site_id), []).append(int(group_id))
+    facts = queries.load_site_facts(session, site_ids)
+    groups = queries.load_site_group_ids(session, site_ids)
     by_scopes: dict[tuple[Scope, ...], list[tuple[int, pd.DataFrame, pd.DataFrame]]] = {}
     for site_id, frame, daily in contributions:
         scopes = (
@@ -281,9 +174,7 @@ def add_new_sites(session: Session, contributions: Sequence[tuple[int, pd.DataFr
     if not records:
         return
     session.flush()
-    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
-    sql = _INSERT + "VALUES (" + ", ".join([mark] * 9) + ")" + _ACCUMULATE
-    session.connection().exec_driver_sql(sql, records)
+    queries.insert_series_records(session, records)
 
 
 def _apply_sites(session: Session, scope: Scope, site_ids: Sequence[int], sign: int) -> None:
@@ -291,18 +182,18 @@ def _apply_sites(session: Session, scope: Scope, site_ids: Sequence[int], sign: 
     if not site_ids:
         return
     session.flush()
-    members = _ids(site_ids)
+    members = queries.site_ids_sql(site_ids)
     for resolution in READING_SECONDS:
-        _insert_interval_series(session, scope, resolution, members, _FAR_PAST, _FAR_FUTURE, sign=sign, accumulate=True)
-    _write_daily(session, _daily_rows(session, scope, members, dt.date.min, dt.date.max, sign), accumulate=True)
-    if sign < 0:
-        session.execute(
-            delete(PortfolioSeries).where(
-                PortfolioSeries.scope_kind == scope.kind,
-                PortfolioSeries.scope_id == scope.id,
-                PortfolioSeries.sites_reporting <= 0,
-            )
+        queries.insert_interval_series(
+            session, scope, resolution, members, _FAR_PAST, _FAR_FUTURE, sign=sign, accumulate=True
         )
+    queries.write_daily_series(
+        session,
+        queries.load_daily_series_rows(session, scope, members, dt.date.min, dt.date.max, sign),
+        accumulate=True,
+    )
+    if sign < 0:
+        queries.delete_empty_buckets(session, scope)
 
 
 def add_group_sites(session: Session, group_id: int, site_ids: Sequence[int]) -> None:
@@ -316,16 +207,14 @@ def remove_group_sites(session: Session, group_id: int, site_ids: Sequence[int])
 
 
 def drop_group(session: Session, group_id: int) -> None:
-    session.execute(
-        delete(PortfolioSeries).where(PortfolioSeries.scope_kind == "group", PortfolioSeries.scope_id == int(group_id))
-    )
+    queries.delete_group_series(session, group_id)
 
 
 def rebuild_all(session: Session) -> int:
     """Recompute every scope from the readings; return how many scopes were rebuilt."""
     session.flush()
-    session.execute(delete(PortfolioSeries))
-    scopes = [ALL_SCOPE, *(Scope("org", int(o)) for o in session.scalars(select(Organisation.id)))]
+    queries.delete_all_series(session)
+    scopes = [ALL_SCOPE, *(Scope("org", o) for o in queries.load_organisation_ids(session))]
     scopes += [Scope("group", g) for g in load_all_group_ids(session)]
     for scope in scopes:
         refresh_scope(session, scope)
