@@ -1,7 +1,7 @@
 """Import speed, end to end (parse + load + commit), on a fresh SQLite file and a throwaway PostgreSQL.
 
 Generates a long half-hourly CSV (MPAN, timestamp, kWh; one row per meter and half hour) in benchmarks/work/,
-then times ``portfolio.cli.import_file`` -- the function ``portfolio import`` calls for each file -- once per
+then times ``portfolio.services.imports.import_file`` -- the function ``portfolio import`` calls for each file -- once per
 engine. Run it through ``benchmarks/run.py`` (which merges the figures into results.json) or on its own.
 """
 
@@ -58,9 +58,9 @@ def generate_csv(meters: int = METERS, days: int = DAYS) -> Path:
 
 def _time_import(database_url: str, path: Path) -> tuple[float, Any]:
     """Migrate an empty database, then time one file import the way the CLI does it."""
-    from portfolio.cli import import_file
     from portfolio.db import make_engine, make_session_factory
     from portfolio.schema import upgrade
+    from portfolio.services.imports import import_file
 
     engine = make_engine(database_url)
     try:
@@ -140,7 +140,7 @@ def run() -> dict[str, Any]:
             "load_readings_per_s_excluding_parse": load_rates,
             "target_readings_per_s": TARGET_READINGS_PER_S,
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "what": "portfolio.cli.import_file end to end: read + sha256 + parse + load + commit, empty database",
+            "what": "portfolio.services.imports.import_file end to end: read + sha256 + parse + load + commit, empty database",
         },
     }
 

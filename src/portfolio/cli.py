@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import hashlib
 import json
 import secrets
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import Organisation, Role
 from portfolio.queries.sites import any_organisation, load_organisation_by_account
+from portfolio.services.imports import ImportReport, describe_import_error, import_file
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
 EXIT_OK = 0
@@ -33,71 +30,6 @@ EXIT_FAILED = 2
 
 class CommandError(Exception):
     """A command that cannot do what was asked; main prints the message and exits with status 2."""
-
-
-@dataclass
-class ImportReport:
-    """Totals of one ``portfolio import`` run, in the shape of its ``--json`` output."""
-
-    files: int = 0
-    site_ids: set[int] = field(default_factory=set)
-    readings: int = 0
-    weather: int = 0
-    errors: list[dict[str, str | None]] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "files": self.files,
-            "sites": len(self.site_ids),
-            "readings": self.readings,
-            "weather": self.weather,
-            "errors": self.errors,
-        }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def import_file(
-    factory: sessionmaker[Session],
-    path: Path,
-    *,
-    organisation_account: str | None = None,
-    meter: str | None = None,
-    fuel: str | None = None,
-    location: str | None = None,
-    local_time: bool = False,
-) -> Any:
-    """Parse and load one file in its own transaction; any error rolls the whole file back and propagates."""
-    from portfolio.ingest.detect import parse_file
-    from portfolio.ingest.loader import load_parsed
-
-    sha256 = file_sha256(path)
-    parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
-    with transaction(factory) as session:
-        return load_parsed(
-            session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256
-        )
-
-
-def _error_entry(path: Path, error: BaseException) -> dict[str, str | None]:
-    from portfolio.ingest.records import ImportFormatError
-
-    if isinstance(error, ImportFormatError):
-        return {"file": str(path), "where": error.where, "error": error.problem}
-    if isinstance(error, FileNotFoundError):
-        return {"file": str(path), "where": None, "error": "file not found"}
-    if isinstance(error, SQLAlchemyError):
-        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return {"file": str(path), "where": None, "error": f"database error: {detail}"}
-    if isinstance(error, (ValueError, OSError)):
-        return {"file": str(path), "where": None, "error": str(error)}
-    return {"file": str(path), "where": None, "error": f"{type(error).__name__}: {error}"}
 
 
 def _describe(entry: dict[str, str | None]) -> str:
@@ -148,7 +80,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     local_time=args.local_time,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
-                entry = _error_entry(path, error)
+                entry = describe_import_error(path, error)
                 report.errors.append(entry)
                 print(f"import failed: {_describe(entry)}", file=sys.stderr)
                 continue

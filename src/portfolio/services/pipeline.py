@@ -45,12 +45,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.ingest.detect import detect_format, parse_file, read_input
-from portfolio.ingest.loader import load_parsed, refresh_daily_usage
+from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.ingest.records import ImportFormatError, ParsedFile
 from portfolio.models import PipelineLock, PipelineRun, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import notifications
+from portfolio.services import imports, notifications
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
@@ -238,9 +238,7 @@ def import_inbox_files(factory: sessionmaker[Session], paths: list[Path], step: 
         try:
             data = read_input(path)
             sha256 = _sha256(path.read_bytes())
-            with factory() as session:
-                seen = pipeline_queries.file_already_imported(session, sha256)
-            if seen:
+            if imports.already_imported(factory, sha256):
                 _move(path, DONE)
                 step.counts["duplicates"] += 1
                 continue
@@ -248,8 +246,7 @@ def import_inbox_files(factory: sessionmaker[Session], paths: list[Path], step: 
             if parsed.weather and is_forecast_file(path, data):
                 parsed = _as_forecast(parsed, path, data)
                 step.counts["forecast_files"] += 1
-            with transaction(factory) as session:
-                summary = load_parsed(session, parsed, filename=path.name, sha256=sha256)
+            summary = imports.load_file(factory, parsed, filename=path.name, sha256=sha256)
         except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
             log.warning("inbox file %s failed: %s", path.name, error)
             message = _fail(path, error)

@@ -101,7 +101,7 @@ def test_demo_logins_are_generated_and_private(demo) -> None:  # type: ignore[no
     assert all(len(item["password"]) >= 12 for item in logins)
     path = settings.instance_path / "demo_logins.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    shipped = (Path(__file__).parents[1] / "src" / "portfolio" / "demo_data" / "demo.json").read_text()
+    shipped = (Path(__file__).parents[2] / "src" / "portfolio" / "demo_data" / "demo.json").read_text()
     assert not any(item["password"] in shipped for item in logins)
     assert json.loads(path.read_text()) == logins
 
