@@ -357,7 +357,7 @@ def make_expected_series(
 ) -> tuple[pd.DataFrame | None, str]:
     """The expected series on the graph's local axis over [lo_ts, hi_ts), and a note on what it covers.
 
-    ``scopes``: the maintained scopes whose union is exactly ``site_ids`` (graph_view's ``_scopes``), or
+    ``scopes``: the maintained scopes whose union is exactly ``site_ids`` (``services.graphs._scopes``), or
     None; with ``fuel`` they let a portfolio over the live limit read the precomputed sums.
     """
     if not site_ids:

@@ -120,3 +120,22 @@ def test_a_crafted_zoom_over_centuries_is_clamped(customer_client: FlaskClient, 
         changed=f"{ids.GRAPH_FIGURE}.relayoutData",
     )
     assert len(out[ids.GRAPH_FIGURE]["figure"]["data"][0]["x"]) <= 731
+
+
+def test_a_los_angeles_sites_zoom_fetches_the_window_on_its_own_axis(
+    customer_client: FlaskClient, setup: dict[str, str], world_session_factory: sessionmaker[Session]
+) -> None:
+    with transaction(world_session_factory) as session:
+        bakery = session.get(Site, int(setup["bakery"]))
+        assert bakery is not None
+        bakery.time_zone = "America/Los_Angeles"
+    # 16:00-18:00 PDT on 30 June is 23:00-01:00 UTC: three of the bakery's half hours (23:30, 00:00, 00:30 UTC).
+    relayout = {"xaxis.range[0]": "2024-06-30 16:00:00", "xaxis.range[1]": "2024-06-30 18:00:00"}
+    zoomed = _graph(
+        customer_client,
+        _values("all", setup["bakery"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
+        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+    )
+    figure = zoomed[ids.GRAPH_FIGURE]["figure"]
+    assert [v for v in figure["data"][0]["y"] if v is not None] == [1.5, 2.5, 3.5]
+    assert [value[:16] for value in figure["layout"]["xaxis"]["range"]] == ["2024-06-30 16:00", "2024-06-30 18:00"]
