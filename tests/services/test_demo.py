@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import load_settings
 from portfolio.models import DailyUsage, Organisation, Reading, Site, User, WeatherKind, WeatherReading
-from portfolio.services.demo import demo_logins, load_demo
+from portfolio.services.demo import FORECAST_DAYS, demo_logins, load_demo, week_shift
 
 TODAY = dt.date(2026, 11, 25)
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -110,3 +110,52 @@ def test_demo_refuses_to_load_twice(demo, session_factory: sessionmaker[Session]
     settings, _ = demo
     with pytest.raises(RuntimeError, match="already loaded"):
         load_demo(session_factory, settings, today=TODAY)
+
+
+# The whole-week time shift: ends yesterday, keeps weekdays, works for any 'today' -------------------
+def test_forecast_is_a_week() -> None:
+    assert FORECAST_DAYS == 7
+
+
+def test_lcl_2013_onto_a_known_day() -> None:
+    # 2013-12-31 was a Tuesday; today 2026-11-25 (Wednesday) -> yesterday Tuesday 2026-11-24.
+    shift, cut = week_shift(dt.date(2013, 12, 31), dt.date(2026, 11, 25))
+    assert cut == dt.date(2013, 12, 31)
+    assert cut + shift == dt.date(2026, 11, 24)
+    assert shift.days % 7 == 0
+
+
+def test_cut_day_steps_back_to_yesterdays_weekday() -> None:
+    # 2019-12-31 is a Tuesday; yesterday is a Sunday -> last Sunday on or before is 2019-12-29.
+    today = dt.date(2026, 11, 23)  # Monday
+    shift, cut = week_shift(dt.date(2019, 12, 31), today)
+    assert cut == dt.date(2019, 12, 29)
+    assert cut.weekday() == (today - dt.timedelta(days=1)).weekday() == 6
+
+
+@pytest.mark.parametrize("offset", range(0, 800, 37))
+@pytest.mark.parametrize("source_last_day", [dt.date(2013, 12, 31), dt.date(2019, 12, 31), dt.date(2020, 2, 29)])
+def test_invariants_for_any_today(source_last_day: dt.date, offset: int) -> None:
+    # Dates before, inside and long after the source year.
+    for today in (
+        source_last_day + dt.timedelta(days=offset - 400),
+        dt.date(2000, 1, 1) + dt.timedelta(days=offset * 13),
+    ):
+        yesterday = today - dt.timedelta(days=1)
+        shift, cut = week_shift(source_last_day, today)
+        assert shift.days % 7 == 0 and shift.seconds == 0 and shift.microseconds == 0
+        assert cut + shift == yesterday
+        assert cut.weekday() == yesterday.weekday()
+        assert source_last_day - dt.timedelta(days=6) <= cut <= source_last_day
+
+
+def test_today_before_the_source_gives_negative_whole_weeks() -> None:
+    shift, cut = week_shift(dt.date(2019, 12, 31), dt.date(2010, 6, 1))
+    assert shift < dt.timedelta(0)
+    assert shift.days % 7 == 0
+    assert cut + shift == dt.date(2010, 5, 31)
+
+
+def test_today_right_after_the_source() -> None:
+    # today = day after the last source day: no shift at all.
+    assert week_shift(dt.date(2019, 12, 31), dt.date(2020, 1, 1)) == (dt.timedelta(0), dt.date(2019, 12, 31))
