@@ -6,11 +6,11 @@ all 1,000; built by ``graph_speed.py`` when missing), so that benchmark's figure
 copy (``work/expected_speed.db``, kept between runs) it adds an admin and fits the 1,000 site models once
 (timed). Then, each in a fresh process so peak RSS is its own:
 
-- the refresh: :func:`portfolio.expected_series.refresh_expected_series` at 2014-01-01 12:00 UTC (window
+- the refresh: :func:`portfolio.services.expected_series.refresh_expected_series` at 2014-01-01 12:00 UTC (window
   2012-11-27 to 2014-01-08 local; temperatures exist for 2013) with the live limit of 100, twice (the
   first writes into an empty table, the second replaces every scope: the daily case). Scopes: "all", the
   20 organisations (the broker's union has 1,000 sites) and the group: 22 series;
-- graphs: :func:`portfolio.web.graph_view.make_graph` + ``plotly.io.to_json``, 30 runs per view (first 2
+- graphs: :func:`portfolio.services.graphs.make_graph` + ``plotly.io.to_json``, 30 runs per view (first 2
   dropped), for the admin's "All sites" (scope "all"), year / month / week, with the expected line read from
   the table; the same view with the expected line switched off (reference); the broker's "All sites" (a sum
   over 20 organisation scopes); and the summary panel (:func:`make_expected`) for the admin.
@@ -53,10 +53,10 @@ def _prepare() -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
     from portfolio.db import make_engine, make_session_factory
-    from portfolio.forecasting import fit_due_models
     from portfolio.models import Role, SiteModel
     from portfolio.schema import upgrade
-    from portfolio.users import create_user, find_user
+    from portfolio.services.accounts import create_user, find_user
+    from portfolio.services.expected import fit_due_models
 
     if not COPY.exists():
         if not SOURCE.exists():
@@ -87,7 +87,7 @@ def _prepare() -> dict[str, Any]:
 def refresh() -> dict[str, Any]:
     """In this fresh process: refresh twice, timing each; report counts and peak RSS."""
     from portfolio.db import make_engine, make_session_factory
-    from portfolio.expected_series import refresh_expected_series
+    from portfolio.services.expected_series import refresh_expected_series
 
     engine = make_engine(f"sqlite:///{COPY}")
     factory = make_session_factory(engine)
@@ -111,13 +111,13 @@ def _time_views(engine: Any, email: str, group: str, *, expected: bool = True) -
     from sqlalchemy.orm import Session
 
     from portfolio.access import viewer_for
-    from portfolio.users import find_user
-    from portfolio.web import graph_view
-    from portfolio.web.graph_view import GraphRequest, make_graph
+    from portfolio.services import graphs as graph_service
+    from portfolio.services.accounts import find_user
+    from portfolio.services.graphs import GraphRequest, make_graph
 
-    original = graph_view.make_expected_series
+    original = graph_service.make_expected_series
     if not expected:
-        graph_view.make_expected_series = lambda *args, **kwargs: (None, "")  # type: ignore[assignment]
+        graph_service.make_expected_series = lambda *args, **kwargs: (None, "")  # type: ignore[assignment]
     p95s, medians, notes = {}, {}, {}
     try:
         for view, days in VIEWS.items():
@@ -136,7 +136,7 @@ def _time_views(engine: Any, email: str, group: str, *, expected: bool = True) -
             if expected:
                 assert any(t.name == "Expected (temperature model)" for t in result.figure.data), result.note
     finally:
-        graph_view.make_expected_series = original
+        graph_service.make_expected_series = original
     return {"p95": p95s, "median": medians, "note": notes}
 
 
@@ -144,8 +144,9 @@ def _time_panel(engine: Any) -> dict[str, Any]:
     from sqlalchemy.orm import Session
 
     from portfolio.access import viewer_for
-    from portfolio.users import find_user
-    from portfolio.web.graph_view import GraphRequest, make_expected
+    from portfolio.services.accounts import find_user
+    from portfolio.services.graphs import GraphRequest
+    from portfolio.web.views.graphs import make_expected
 
     request = GraphRequest("all", None, END - dt.timedelta(days=29), END, "power")
     timings = []

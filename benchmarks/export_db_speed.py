@@ -4,7 +4,7 @@ The world is 1,000 HH sites x 365 days (17.52M readings, 2024-01-01..2024-12-30 
 loaded through the real loader (so ``daily_usage`` is filled too) into ``benchmarks/work/export_1000x1y.db``
 (reused when present) and into a throwaway PostgreSQL server (``tests.pg_server``). Each measurement runs in a
 fresh subprocess that calls the same code the ``/export/download`` route and ``portfolio export`` call
-(:func:`portfolio.exporting.plan_export` then :func:`portfolio.exporting.stream_export`), drains the bytes into a
+(:func:`portfolio.services.exports.plan_export` then :func:`portfolio.services.exports.stream_export`), drains the bytes into a
 counting sink and reports rows/s and its own peak RSS, so the memory figure is the export's alone.
 
 The contract keys ``export_rows_per_s`` and ``export_rss_mb`` are these end-to-end figures, as
@@ -130,8 +130,8 @@ def measure(database_url: str, shape: str = "interval", format: str = "csv") -> 
     from portfolio.access import Viewer
     from portfolio.config import load_settings
     from portfolio.db import make_engine, make_session_factory
-    from portfolio.exporting import ExportRequest, plan_export, stream_export
     from portfolio.models import Role
+    from portfolio.services.exports import ExportRequest, plan_export, stream_export
 
     settings = load_settings(environ={}, database_url=database_url, instance_path=WORK / "instance", secret_key="bench")
     engine = make_engine(database_url)
@@ -172,7 +172,7 @@ def measure_route(database_url: str) -> dict[str, Any]:
     from portfolio.config import load_settings
     from portfolio.db import make_engine, make_session_factory, transaction
     from portfolio.models import Role
-    from portfolio.users import create_user, find_user
+    from portfolio.services.accounts import create_user, find_user
     from portfolio.web.app import create_app
 
     settings = load_settings(
@@ -262,7 +262,7 @@ def run(sites: int = SITES) -> dict[str, Any]:
         },
         "export_rss_mb": {"sqlite": figures["sqlite"]["rss_mb"], "postgresql": figures["postgresql"]["rss_mb"]},
         "export_db_speed": {
-            "what": "portfolio.exporting plan + stream, interval shape as CSV, DB to bytes, in a fresh subprocess",
+            "what": "portfolio.services.exports plan + stream, interval shape as CSV, DB to bytes, in a fresh subprocess",
             "sites": sites,
             "days": DAYS,
             "range": f"{START}..{END}",

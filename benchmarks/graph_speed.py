@@ -7,7 +7,7 @@ go in through the loader's path (``store_readings`` + ``refresh_daily_usage``), 
 all 1,000 sites is created, which builds its portfolio series like any group edit.
 
 For the year (daily), month (hourly) and week (half-hourly) views, a fresh process (so the RSS is the
-server's, not the builder's) runs :func:`portfolio.web.graph_view.make_graph` + ``plotly.io.to_json`` 30
+server's, not the builder's) runs :func:`portfolio.services.graphs.make_graph` + ``plotly.io.to_json`` 30
 times each and reports the median and p95. Beside it, DuckDB computes the same year series straight
 from the raw readings (Parquet written during the build) for comparison.
 
@@ -92,11 +92,11 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
     from sqlalchemy.orm import Session
 
     from portfolio.access import viewer_for
-    from portfolio.groups import create_group
     from portfolio.ingest.loader import refresh_daily_usage, store_readings, store_weather
     from portfolio.models import Fuel, IdentifierKind, Meter, MeterType, Organisation, Role, Site, WeatherLocation
     from portfolio.schema import upgrade
-    from portfolio.users import create_user, find_user
+    from portfolio.services.accounts import create_user, find_user
+    from portfolio.services.groups import create_group
 
     upgrade(engine)
     began = time.perf_counter()
@@ -155,7 +155,7 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
                 _write_parquet(parquet_dir, n // 100, chunk)  # type: ignore[arg-type]
                 chunk = []
     session.commit()
-    from portfolio.series import rebuild_all
+    from portfolio.services.series import rebuild_all
 
     rebuild_all(session)  # org and "all" scopes: the imports above bypassed load_parsed on purpose (speed)
     viewer = viewer_for(session, find_user(session, BROKER))  # type: ignore[arg-type]
@@ -212,8 +212,8 @@ def measure(database_url: str) -> dict[str, Any]:
     from portfolio.access import viewer_for
     from portfolio.db import make_engine
     from portfolio.models import PortfolioGroup
-    from portfolio.users import find_user
-    from portfolio.web.graph_view import GraphRequest, make_graph
+    from portfolio.services.accounts import find_user
+    from portfolio.services.graphs import GraphRequest, make_graph
 
     engine = make_engine(database_url)
     with Session(engine) as session:

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import load_settings
 from portfolio.db import make_engine, make_session_factory
-from portfolio.demo import load_demo
-from portfolio.forecasting import fit_due_models
 from portfolio.schema import upgrade
+from portfolio.services.demo import load_demo
+from portfolio.services.expected import fit_due_models
 from tests.pg_server import PostgresServer, PostgresUnavailable
 
 IN_CI = os.environ.get("CI", "").lower() == "true"

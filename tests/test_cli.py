@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portfolio import expected_series
 from portfolio.cli import main
 from portfolio.db import make_engine, make_session_factory
 from portfolio.models import ExpectedSeries, Organisation, Reading, Role, Site, User
+from portfolio.services import expected_series
 from tests.conftest import DATA
 
 LCL = DATA / "lcl_halfhourly_dst_weeks_3households.csv"  # MAC000002/015/079, 4024 half hours
@@ -70,7 +70,13 @@ COUNTS = ("files", "sites", "readings", "weather", "errors")
 def test_import_json_summary_and_reimport(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, summary, err = run_json(capsys, "import", str(LCL), str(COASTAL), "--json")
     assert (status, err) == (0, "")
-    assert {k: summary[k] for k in COUNTS} == {"files": 2, "sites": 4, "readings": 4024 + 8760, "weather": 0, "errors": []}
+    assert {k: summary[k] for k in COUNTS} == {
+        "files": 2,
+        "sites": 4,
+        "readings": 4024 + 8760,
+        "weather": 0,
+        "errors": [],
+    }
     assert summary["layout"] == ["long", "green-button"] and summary["time_basis"] == ["utc", "offset"]
     assert summary["labelling"] == "start" and len(summary["meters"]) == 4  # type: ignore[arg-type]
     assert summary["first_interval"] == "2011-01-01T08:00:00Z"

@@ -9,7 +9,7 @@ from functools import cache
 from sqlalchemy.orm import Session
 
 from portfolio.models import Fuel, IdentifierKind, Meter, MeterType, Organisation, Reading, Role, Site, User
-from portfolio.users import hash_password
+from portfolio.services.accounts import hash_password
 
 PASSWORD = "correct horse battery"
 

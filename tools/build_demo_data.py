@@ -487,7 +487,7 @@ Built by `tools/build_demo_data.py` (deterministic: re-running it on the same in
 
 The app shifts every timestamp by a whole number of weeks (keeping weekday patterns) so each source's
 data ends yesterday; data after the chosen cut day is dropped, and up to 7 days of weather after the
-cut day become the demo "forecast" (see `portfolio.demo_calendar`). Values are not changed.
+cut day become the demo "forecast" (see `portfolio.services.demo`). Values are not changed.
 """
 
 

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import hashlib
 import json
 import secrets
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
+from portfolio.ingest.records import ImportFormatError, ImportOptions
 from portfolio.models import Organisation, Role
+from portfolio.queries.sites import any_organisation, load_organisation_by_account
+from portfolio.services.imports import ImportReport, describe_import_error, import_file
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
 EXIT_OK = 0
 EXIT_FAILED = 2
@@ -31,87 +31,6 @@ EXIT_FAILED = 2
 
 class CommandError(Exception):
     """A command that cannot do what was asked; main prints the message and exits with status 2."""
-
-
-@dataclass
-class ImportReport:
-    """Totals of one ``portfolio import`` run, in the shape of its ``--json`` output."""
-
-    files: int = 0
-    site_ids: set[int] = field(default_factory=set)
-    readings: int = 0
-    weather: int = 0
-    errors: list[dict[str, str | None]] = field(default_factory=list)
-    imports: list[Any] = field(default_factory=list)  # services.imports.FileImport of each imported file
-
-    def as_json(self) -> dict[str, Any]:
-        from portfolio.services.imports import summary_fields
-
-        return {
-            "files": self.files,
-            "sites": len(self.site_ids),
-            "readings": self.readings,
-            "weather": self.weather,
-            "errors": self.errors,
-            **summary_fields(self.imports),
-        }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def import_file(
-    factory: sessionmaker[Session],
-    path: Path,
-    *,
-    organisation_account: str | None = None,
-    meter: str | None = None,
-    fuel: str | None = None,
-    location: str | None = None,
-    local_time: bool = False,
-    utc: bool = False,
-    labelling: str = "auto",
-    unit: str | None = None,
-    meter_column: str | None = None,
-    profile: str | None = None,
-) -> Any:
-    """Parse and load one file in its own transaction; any error rolls the whole file back and propagates."""
-    from portfolio.ingest.records import ImportFormatError, ImportOptions
-    from portfolio.services.imports import import_file as import_one
-
-    if utc and local_time:
-        raise ImportFormatError(str(path), "--utc and --local-time contradict each other")
-    options = ImportOptions(
-        meter=meter,
-        fuel=fuel,
-        time_basis="utc" if utc else "local" if local_time else "auto",
-        labelling=labelling,
-        unit=unit,
-        meter_column=meter_column,
-    )
-    return import_one(
-        factory, path, organisation_account=organisation_account, options=options, location=location, profile=profile
-    )
-
-
-def _error_entry(path: Path, error: BaseException) -> dict[str, str | None]:
-    from portfolio.ingest.records import ImportFormatError
-
-    if isinstance(error, ImportFormatError):
-        return {"file": str(path), "where": error.where, "error": error.problem}
-    if isinstance(error, FileNotFoundError):
-        return {"file": str(path), "where": None, "error": "file not found"}
-    if isinstance(error, SQLAlchemyError):
-        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return {"file": str(path), "where": None, "error": f"database error: {detail}"}
-    if isinstance(error, (ValueError, OSError)):
-        return {"file": str(path), "where": None, "error": str(error)}
-    return {"file": str(path), "where": None, "error": f"{type(error).__name__}: {error}"}
 
 
 def _describe(entry: dict[str, str | None]) -> str:
@@ -142,6 +61,20 @@ def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _import_options(path: Path, args: argparse.Namespace) -> ImportOptions:
+    """The parsing hints given on the command line (a profile may add more)."""
+    if args.utc and args.local_time:
+        raise ImportFormatError(str(path), "--utc and --local-time contradict each other")
+    return ImportOptions(
+        meter=args.meter,
+        fuel=args.fuel,
+        time_basis="utc" if args.utc else "local" if args.local_time else "auto",
+        labelling=args.labelling,
+        unit=args.unit,
+        meter_column=args.meter_column,
+    )
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, write=True)
     factory = make_session_factory(engine)
@@ -152,31 +85,21 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 if not path.is_file():
                     raise FileNotFoundError(name)
-                summary = import_file(
+                result = import_file(
                     factory,
                     path,
                     organisation_account=args.org,
-                    meter=args.meter,
-                    fuel=args.fuel,
+                    options=_import_options(path, args),
                     location=args.location,
-                    local_time=args.local_time,
-                    utc=args.utc,
-                    labelling=args.labelling,
-                    unit=args.unit,
-                    meter_column=args.meter_column,
                     profile=args.profile,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
-                entry = _error_entry(path, error)
+                entry = describe_import_error(path, error)
                 report.errors.append(entry)
                 print(f"import failed: {_describe(entry)}", file=sys.stderr)
                 continue
-            report.files += 1
-            report.imports.append(summary)
-            loaded = summary.summary
-            report.site_ids |= set(loaded.site_ids)
-            report.readings += loaded.readings
-            report.weather += loaded.weather
+            report.add(result)
+            loaded = result.summary
             if not args.json:
                 created = f", {loaded.sites_created} new" if loaded.sites_created else ""
                 weather = f", {loaded.weather} weather rows" if loaded.weather else ""
@@ -193,19 +116,19 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _print_logins(settings: Settings, out: TextIO) -> None:
-    import portfolio.demo as demo
+    from portfolio.services import demo as demo
 
     print(demo.format_logins(demo.demo_logins(settings)), file=out)
 
 
 def cmd_load_demo(args: argparse.Namespace, settings: Settings) -> int:
-    import portfolio.demo as demo
+    from portfolio.services import demo as demo
 
     engine = _engine(settings, write=True)
     factory = make_session_factory(engine)
     try:
         with factory() as session:
-            has_data = session.scalar(select(Organisation.id).limit(1)) is not None
+            has_data = any_organisation(session)
         if args.if_empty and has_data:
             print("the database already has organisations; demo not loaded")
         else:
@@ -240,7 +163,7 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
-    from portfolio.users import UserError, create_user
+    from portfolio.services.accounts import UserError, create_user
 
     role = Role(args.role)
     accounts: list[str] = args.org or []
@@ -256,7 +179,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
         with transaction(make_session_factory(engine)) as session:
             organisations: list[Organisation] = []
             for account in accounts:
-                organisation = session.scalar(select(Organisation).where(Organisation.account_number == account))
+                organisation = load_organisation_by_account(session, account)
                 if organisation is None:
                     raise CommandError(f"no organisation with account number {account!r}")
                 organisations.append(organisation)
@@ -296,7 +219,7 @@ def _plain(value: Any) -> Any:
 def cmd_sites(args: argparse.Namespace, settings: Settings) -> int:
     from portfolio.access import Viewer, viewer_for
     from portfolio.queries.sites import load_site_summaries
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
 
     engine = _engine(settings, write=False)
     try:
@@ -350,7 +273,7 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
     """Recompute every portfolio series from the readings (a repair; imports and group edits keep them current)."""
-    from portfolio.series import rebuild_all
+    from portfolio.services.series import rebuild_all
 
     engine = _engine(settings, write=True)
     try:
@@ -365,8 +288,8 @@ def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export readings to a file under a user's access policy (default: the operator, who sees everything)."""
     from portfolio.access import AccessDenied, Viewer, viewer_for
-    from portfolio.exporting import ExportError, parse_export_request, plan_export, write_export_file
-    from portfolio.users import find_user
+    from portfolio.services.accounts import find_user
+    from portfolio.services.exports import ExportError, parse_export_request, plan_export, write_export_file
 
     scope = {"site": args.site} if args.site is not None else {"group": args.portfolio}
     params = {
@@ -407,8 +330,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
-    from portfolio.expected_series import refresh_expected_series
-    from portfolio.forecasting import fit_due_models
+    from portfolio.services.expected import fit_due_models
+    from portfolio.services.expected_series import refresh_expected_series
 
     engine = _engine(settings, write=True)
     try:
@@ -437,7 +360,7 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
 
 def _parse_every(text: str) -> float:
     """'24h', '90m', '3600s' or plain seconds, for ``daily-run --every``."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+    units = {"s": 1, "m": 60, "h": 3600, "d": SECONDS_PER_DAY}
     value = text.strip().lower()
     try:
         seconds = float(value[:-1]) * units[value[-1]] if value[-1:] in units else float(value)
@@ -451,7 +374,7 @@ def _parse_every(text: str) -> float:
 def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) -> int:
     import datetime as dt
 
-    from portfolio.jobs import PipelineBusy, run_daily
+    from portfolio.services.pipeline import PipelineBusy, run_daily
 
     run_date = None
     if args.date:
@@ -488,14 +411,14 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
             return _daily_run_once(args, settings, factory)
         if args.date:
             raise CommandError("--date runs once: leave out --every")
-        from portfolio.jobs import seconds_until
+        from portfolio.services.pipeline import seconds_until
 
         period = _parse_every(args.every)
         at = dt.time.fromisoformat(args.at) if args.at else None
         while True:
             if at is not None:
                 wait = seconds_until(dt.datetime.now(dt.UTC), at)
-                print(f"next daily run in {wait / 3600:.1f} h (at {args.at} Europe/London)", flush=True)
+                print(f"next daily run in {wait / 3600:.1f} h (at {args.at} {UK_TIME_ZONE})", flush=True)
                 time.sleep(wait)
             _daily_run_once(args, settings, factory)
             if at is None:
@@ -526,15 +449,22 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--meter", metavar="ID", help="meter identifier for files that do not name one")
     imp.add_argument("--fuel", choices=["power", "gas"], help="fuel for files that do not say")
     imp.add_argument("--location", metavar="NAME", help="weather location name for weather files")
-    imp.add_argument("--local-time", action="store_true", help="naive times are UK clock time (the default without evidence)")
+    imp.add_argument(
+        "--local-time", action="store_true", help="naive times are UK clock time (the default without evidence)"
+    )
     imp.add_argument("--utc", action="store_true", help="naive times and days are UTC, not UK clock time")
     imp.add_argument(
-        "--labelling", choices=["auto", "start", "end"], default="auto", help="times stamp the start or end of intervals"
+        "--labelling",
+        choices=["auto", "start", "end"],
+        default="auto",
+        help="times stamp the start or end of intervals",
     )
     imp.add_argument("--unit", metavar="UNIT", help="unit of values whose file names none (kWh, Wh, m3, therm, ...)")
     imp.add_argument("--meter-column", metavar="HEADER", help="header of the column naming the meter")
     imp.add_argument(
-        "--profile", metavar="NAME", help="apply the saved profile NAME, or save these hints as NAME for files like this"
+        "--profile",
+        metavar="NAME",
+        help="apply the saved profile NAME, or save these hints as NAME for files like this",
     )
     imp.set_defaults(handler=cmd_import)
 

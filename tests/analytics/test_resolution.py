@@ -17,8 +17,8 @@ from portfolio.analytics.resolution import (
     compute_site_series,
     compute_weighted_temperature,
     finest_resolution,
-    local_range_ts,
 )
+from portfolio.timekeeping import local_range_ts
 
 LONDON = "Europe/London"
 DAY = 86_400

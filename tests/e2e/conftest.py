@@ -21,10 +21,10 @@ from werkzeug.serving import make_server
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
-from portfolio.demo import demo_logins, load_demo
+from portfolio.services.demo import demo_logins, load_demo
+from portfolio.timekeeping import local_today
 from portfolio.web.app import create_app
 from portfolio.web.context import app_state
-from portfolio.web.url_state import local_today
 from tests.conftest import IN_CI
 from tests.web.world import Credentials, World
 

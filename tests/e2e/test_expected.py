@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portfolio.forecasting import fit_due_models
 from portfolio.models import Site, User
+from portfolio.services.expected import fit_due_models
 from portfolio.web import ids
 from tests.e2e.conftest import BrowserPage, LiveApp
 

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import viewer_for, visible_site_ids
-from portfolio.demo import demo_logins
 from portfolio.models import AuditEntry, Reading, Site
-from portfolio.queries.exports import compute_utc_bounds
-from portfolio.users import find_user
+from portfolio.services.accounts import find_user
+from portfolio.services.demo import demo_logins
+from portfolio.timekeeping import local_range_ts, local_today
 from portfolio.web import ids
-from portfolio.web.url_state import default_range, local_today
+from portfolio.web.url_state import default_range
 from tests.e2e.conftest import copy_demo, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,7 +49,7 @@ def expected_totals(factory: sessionmaker[Session], email: str) -> tuple[int, fl
         for site_id, zone in session.execute(
             select(Site.id, Site.time_zone).where(Site.id.in_(visible_site_ids(session, viewer)))
         ):
-            first, after = compute_utc_bounds(start, end, zone)
+            first, after = local_range_ts(start, end, zone)
             count, total = session.execute(
                 select(func.count(), func.coalesce(func.sum(Reading.energy_kwh), 0.0)).where(
                     Reading.site_id == site_id, Reading.start_ts >= first, Reading.start_ts < after

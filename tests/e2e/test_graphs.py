@@ -14,11 +14,11 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.demo import demo_logins
-from portfolio.forecasting import fit_due_models
 from portfolio.models import Site, User
+from portfolio.services.demo import demo_logins
+from portfolio.services.expected import fit_due_models
+from portfolio.timekeeping import local_today
 from portfolio.web import ids
-from portfolio.web.url_state import local_today
 from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from portfolio.models import Organisation, Site, User
-from portfolio.users import find_user
+from portfolio.services.accounts import find_user
 from portfolio.web import ids
 from tests.e2e.conftest import BrowserPage, LiveApp
 

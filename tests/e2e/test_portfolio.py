@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import viewer_for
 from portfolio.db import transaction
-from portfolio.demo import demo_logins
-from portfolio.groups import create_group
 from portfolio.models import PortfolioGroup, Site
-from portfolio.users import find_user
+from portfolio.services.accounts import find_user
+from portfolio.services.demo import demo_logins
+from portfolio.services.groups import create_group
+from portfolio.timekeeping import local_today
 from portfolio.web import ids
-from portfolio.web.url_state import local_today
 from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portfolio.config import Settings
-from portfolio.trackers import data_day_for, evaluate_all
+from portfolio.services.trackers import data_day_for, evaluate_all
+from portfolio.timekeeping import local_today
 from portfolio.web import ids
-from portfolio.web.url_state import local_today
 from tests.e2e.conftest import BrowserPage, LiveApp
 from tests.web.world import Credentials
 

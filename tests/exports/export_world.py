@@ -28,7 +28,7 @@ from portfolio.db import transaction
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
 from portfolio.models import Organisation, Role
-from portfolio.users import create_user
+from portfolio.services.accounts import create_user
 
 PASSWORD = "correct horse battery"
 SPRING = dt.date(2024, 3, 31)

@@ -7,9 +7,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from portfolio.analytics.resolution import compute_grid_series, compute_local_axis, local_range_ts
+from portfolio.analytics.resolution import compute_grid_series, compute_local_axis
 from portfolio.figures.consumption import make_consumption_figure
 from portfolio.figures.heatmap import make_load_profile_figure
+from portfolio.timekeeping import local_range_ts
 
 LONDON = "Europe/London"
 

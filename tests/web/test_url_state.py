@@ -7,9 +7,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from portfolio.timekeeping import MAX_RANGE_DAYS
 from portfolio.web.url_state import (
     DEFAULT_DAYS,
-    MAX_RANGE_DAYS,
     PortfolioState,
     UrlStateError,
     default_range,
@@ -80,7 +80,7 @@ def test_the_store_round_trips_and_ignores_junk() -> None:
 
 
 def test_portfolio_links_carry_the_selection_to_graphs_and_export() -> None:
-    from portfolio.web.portfolio_view import update_page_links
+    from portfolio.web.views.portfolio import update_page_links
 
     assert update_page_links("?group=7&from=2026-10-26&to=2026-11-24&fuel=gas") == (
         "/graphs?group=7&from=2026-10-26&to=2026-11-24&fuel=gas",

@@ -1,6 +1,6 @@
 """A small world for web tests: two organisations, a few sites each, some readings, a customer and an admin.
 
-``build_small_world(session_factory, settings)`` has the shape of ``portfolio.demo.load_demo`` so the
+``build_small_world(session_factory, settings)`` has the shape of ``portfolio.services.demo.load_demo`` so the
 browser tests can switch to the real demo dataset by swapping one function.
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.models import Fuel, IdentifierKind, Meter, MeterType, Organisation, Reading, Role, Site
-from portfolio.users import create_user
+from portfolio.services.accounts import create_user
 
 PASSWORD = "correct horse battery"
 HALF_HOUR = 1800
@@ -57,7 +57,7 @@ def _readings(session: Session, site: Site, first_ts: int, count: int) -> None:
 
 def build_small_world(session_factory: sessionmaker[Session], settings: Settings) -> World:
     """Acme (customer's organisation) and Globex; readings straddle local midnight to show local dates."""
-    del settings  # same signature as portfolio.demo.load_demo
+    del settings  # same signature as portfolio.services.demo.load_demo
     with transaction(session_factory) as session:
         acme = Organisation(name="Acme Foods", account_number="ACME-001")
         globex = Organisation(name="Globex Retail", account_number="GLOBEX-001")

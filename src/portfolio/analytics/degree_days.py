@@ -13,7 +13,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-SECONDS_PER_DAY = 86_400
+from portfolio.timekeeping import SECONDS_PER_DAY
+
 MAX_TEMPERATURE_GAP_HOURS = 3
 
 

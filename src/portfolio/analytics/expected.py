@@ -1,6 +1,6 @@
 """Expected consumption of a site or portfolio on a graph's buckets, from the sites' model forecasts.
 
-Two steps, so a batch can add sites up in parts and store the sums (``portfolio.expected_series``) and a
+Two steps, so a batch can add sites up in parts and store the sums (``portfolio.services.expected_series``) and a
 request can turn stored or fresh sums into bounds the same way: :func:`compute_expected_sums` (per
 bucket: expected energy, variance and sites, additive over disjoint sets of sites) and
 :func:`compute_expected_bounds` (the 90 % interval). Site errors are taken as independent (variances

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from portfolio.analytics.degree_days import (
-    SECONDS_PER_DAY,
     compute_cooling_degrees,
     compute_daily_mean_temperature,
     compute_heating_degrees,
@@ -30,6 +29,7 @@ from portfolio.analytics.degree_days import (
     compute_local_day_start,
     compute_local_time_of_week,
 )
+from portfolio.timekeeping import SECONDS_PER_DAY
 
 SEASON_WINDOW_HOURS = 168
 SCHEMA = "portfolio.temperature_model/2"

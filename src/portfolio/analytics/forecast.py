@@ -44,7 +44,6 @@ import statsmodels.api as sm
 from threadpoolctl import threadpool_limits
 
 from portfolio.analytics.degree_days import (
-    SECONDS_PER_DAY,
     compute_cooling_degrees,
     compute_daily_mean_temperature,
     compute_heating_degrees,
@@ -64,6 +63,7 @@ from portfolio.analytics.fitted_model import (
     compute_term_columns,
     normal_quantile,
 )
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
 __all__ = ["DataSufficiencyError", "FittedTemperatureModel", "TemperatureModel", "normal_quantile"]
 
@@ -149,7 +149,7 @@ class TemperatureModel:
     """
 
     resolution: Literal["auto", "daily"] = "auto"
-    time_zone: str = "Europe/London"
+    time_zone: str = UK_TIME_ZONE
     balance_points_c: tuple[float, ...] = DEFAULT_BALANCE_POINTS_C
     significance: float = 0.1
     holidays: tuple[dt.date, ...] = ()

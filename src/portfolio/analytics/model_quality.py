@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from portfolio.analytics.degree_days import SECONDS_PER_DAY, compute_interval_seconds, compute_local_daily_totals
+from portfolio.analytics.degree_days import compute_interval_seconds, compute_local_daily_totals
 from portfolio.analytics.forecast import TemperatureModel
+from portfolio.timekeeping import SECONDS_PER_DAY
 
 
 def compute_cvrmse_pct(actual_kwh: pd.Series, expected_kwh: pd.Series, n_parameters: int = 0) -> float:

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from portfolio.timekeeping import RESOLUTION_SECONDS, SECONDS_PER_DAY
+
 RESOLUTIONS = ("hh", "hour", "day")
-RESOLUTION_SECONDS = {"hh": 1800, "hour": 3600, "day": 86_400}
 RESOLUTION_LABELS = {"hh": "Half-hourly", "hour": "Hourly", "day": "Daily"}
 AUTO = "auto"
 AUTO_MAX_POINTS = 800
@@ -49,16 +50,6 @@ def choose_resolution(span_seconds: float, finest: str, wanted: str = AUTO) -> s
         if span_seconds / RESOLUTION_SECONDS[resolution] <= limit:
             return resolution
     return "day"
-
-
-def local_midnight_ts(day: dt.date, time_zone: str) -> int:
-    """UTC epoch second at which local ``day`` starts."""
-    return int(dt.datetime.combine(day, dt.time(), ZoneInfo(time_zone)).timestamp())
-
-
-def local_range_ts(start: dt.date, end: dt.date, time_zone: str) -> tuple[int, int]:
-    """[first instant, end instant) of local days ``start``..``end`` inclusive [UTC epoch s]."""
-    return local_midnight_ts(start, time_zone), local_midnight_ts(end + dt.timedelta(days=1), time_zone)
 
 
 def _local(ts: np.ndarray, time_zone: str) -> pd.DatetimeIndex:
@@ -139,7 +130,7 @@ def compute_shifted_series(series: pd.DataFrame, days: int, resolution: str, tim
             local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
         )
     else:
-        shifted["start_ts"] = series["start_ts"] + days * 86_400
+        shifted["start_ts"] = series["start_ts"] + days * SECONDS_PER_DAY
     return shifted
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pandas as pd
+
+from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
 PERIODS = ("day", "week", "month")
 PERIOD_LABELS = {"day": "Daily", "week": "Weekly (Monday to Sunday)", "month": "Monthly"}
@@ -61,11 +62,7 @@ class Crossing:
     excess_pct: float
 
 
-def _local_midnight_ts(day: dt.date, time_zone: str) -> int:
-    return int(dt.datetime.combine(day, dt.time(), ZoneInfo(time_zone)).timestamp())
-
-
-def compute_period_bounds(period: str, day: dt.date, time_zone: str = "Europe/London") -> PeriodBounds:
+def compute_period_bounds(period: str, day: dt.date, time_zone: str = UK_TIME_ZONE) -> PeriodBounds:
     """The local calendar period of kind ``period`` containing local day ``day``."""
     if period == "day":
         start = end = day
@@ -81,8 +78,8 @@ def compute_period_bounds(period: str, day: dt.date, time_zone: str = "Europe/Lo
         period,
         start,
         end,
-        _local_midnight_ts(start, time_zone),
-        _local_midnight_ts(end + dt.timedelta(days=1), time_zone),
+        local_midnight_ts(start, time_zone),
+        local_midnight_ts(end + dt.timedelta(days=1), time_zone),
     )
 
 

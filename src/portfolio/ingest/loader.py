@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio import series as portfolio_series
 from portfolio.ingest.bulk import LoaderError, store_clean_readings
 from portfolio.ingest.records import READING_COLUMNS, WEATHER_COLUMNS, MeterSeries, ParsedFile
 from portfolio.models import (
@@ -36,6 +35,7 @@ from portfolio.models import (
     WeatherKind,
 )
 from portfolio.queries import imports as queries
+from portfolio.services import series as portfolio_series
 
 DEFAULT_TIME_ZONE = "Europe/London"
 SECONDS_PER_DAY = 86_400

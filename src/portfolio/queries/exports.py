@@ -13,7 +13,6 @@ import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.exports.shapes import PORTFOLIO_CHUNK_COLUMNS, READING_CHUNK_COLUMNS
 from portfolio.models import DailyUsage, IdentifierKind, Meter, Reading, Site
+from portfolio.timekeeping import SECONDS_PER_DAY, local_range_ts
 
 CHUNK_ROWS = 50_000
 EXPORT_SITE_COLUMNS = ("site_id", "site_name", "meter_identifier", "fuel", "time_zone")
@@ -32,14 +32,6 @@ _IDENTIFIER_PREFERENCE = {
     IdentifierKind.ESPI: 1,
     IdentifierKind.OTHER: 2,
 }
-
-
-def compute_utc_bounds(start: dt.date, end: dt.date, time_zone: str) -> tuple[int, int]:
-    """UTC epoch seconds [start, end) of local days ``start``..``end`` inclusive in ``time_zone``."""
-    zone = ZoneInfo(time_zone)
-    first = dt.datetime.combine(start, dt.time(), zone)
-    after = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), zone)
-    return int(first.timestamp()), int(after.timestamp())
 
 
 def load_export_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
@@ -69,7 +61,7 @@ def _range_condition(sites: pd.DataFrame, start: dt.date, end: dt.date):  # type
     """Each site's readings within its own local days: one (ids, bounds) clause per time zone."""
     clauses = []
     for zone, group in sites.groupby("time_zone", sort=True):
-        first_ts, after_ts = compute_utc_bounds(start, end, str(zone))
+        first_ts, after_ts = local_range_ts(start, end, str(zone))
         ids = sorted(int(s) for s in group["site_id"])
         clauses.append(and_(Reading.site_id.in_(ids), Reading.start_ts >= first_ts, Reading.start_ts < after_ts))
     return or_(*clauses) if len(clauses) > 1 else clauses[0]
@@ -202,7 +194,7 @@ def iter_portfolio_chunks(
     """
     if sites.empty:
         return
-    first_ts, after_ts = compute_utc_bounds(start, end, time_zone)
+    first_ts, after_ts = local_range_ts(start, end, time_zone)
     longest = load_longest_intervals(session, list(sites["site_id"]), start, end)
     for fuel, group in sites.groupby("fuel", sort=True):
         ids = [int(s) for s in group["site_id"]]
@@ -239,7 +231,7 @@ def count_expected_rows(
     if shape == "portfolio":
         longest = load_longest_intervals(session, ids, start, end)
         days = (end - start).days + 2  # a day of slack for a 25-hour day
-        return {fuel: days * 86_400 // seconds for fuel, seconds in longest.items()}
+        return {fuel: days * SECONDS_PER_DAY // seconds for fuel, seconds in longest.items()}
     measure = func.sum(DailyUsage.intervals) if shape == "interval" else func.count(literal_column("*"))
     rows = session.execute(
         select(Site.fuel, measure)
@@ -256,7 +248,6 @@ __all__ = [
     "EXPORT_SITE_COLUMNS",
     "build_portfolio_statement",
     "build_readings_statement",
-    "compute_utc_bounds",
     "count_expected_rows",
     "iter_portfolio_chunks",
     "iter_reading_chunks",

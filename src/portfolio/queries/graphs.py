@@ -11,18 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Date, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from portfolio.models import DailyUsage, PortfolioGroup, Site, WeatherLocation, portfolio_group_sites
+from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_day_start_ts
 
 SERIES_COLUMNS = ["start_ts", "energy_kwh", "sites_reporting", "estimated_intervals"]
-RESOLUTION_SECONDS = {"hh": 1800, "hour": 3600}
-PORTFOLIO_ZONE = "Europe/London"
-"""Local zone of portfolio day buckets (sites of one portfolio share it in practice)."""
 
 
 @dataclass(frozen=True)
@@ -71,22 +68,6 @@ def daily_series_sql(members: str) -> str:
 def daily_series_statement(members: str) -> TextClause:
     """:func:`daily_series_sql` with its date parameters typed (SQLite stores dates as ISO text)."""
     return text(daily_series_sql(members)).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
-
-
-def local_day_start_ts(days: Sequence[dt.date] | pd.Series, time_zone: str = PORTFOLIO_ZONE) -> list[int]:
-    """UTC epoch seconds of each local day's midnight (a clock-change day still starts at 00:00 local)."""
-    stamps = pd.DatetimeIndex(pd.to_datetime(pd.Series(list(days)).astype(str))).tz_localize(
-        ZoneInfo(time_zone), nonexistent="shift_forward", ambiguous=False
-    )
-    return [int(v) for v in stamps.as_unit("s").asi8]
-
-
-def local_date_span(lo_ts: int, hi_ts: int, time_zone: str = PORTFOLIO_ZONE) -> tuple[dt.date, dt.date]:
-    """The local dates touched by [lo_ts, hi_ts)."""
-    zone = ZoneInfo(time_zone)
-    first = dt.datetime.fromtimestamp(lo_ts, zone).date()
-    last = dt.datetime.fromtimestamp(max(hi_ts - 1, lo_ts), zone).date()
-    return first, last
 
 
 def _tuples(rows: Iterable[Sequence[object]]) -> list[tuple[object, ...]]:

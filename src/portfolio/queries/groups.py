@@ -5,25 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from portfolio.access import Viewer
-from portfolio.models import Meter, PortfolioGroup, Role, Site, User, portfolio_group_sites
+from portfolio.models import Meter, PortfolioGroup, Site, portfolio_group_sites
 
 
-def load_groups(session: Session, viewer: Viewer) -> list[PortfolioGroup]:
-    """The viewer's own groups; account managers and admins also see their customers' groups."""
-    statement = select(PortfolioGroup).join(User, User.id == PortfolioGroup.owner_id)
-    if viewer.role is Role.ADMIN:
-        pass
-    elif viewer.role is Role.ACCOUNT_MANAGER:
-        org_ids = sorted(viewer.organisation_ids or ())
-        statement = statement.where((PortfolioGroup.owner_id == viewer.user_id) | User.organisation_id.in_(org_ids))
-    else:
-        statement = statement.where(PortfolioGroup.owner_id == viewer.user_id)
-    return list(
-        session.scalars(statement.order_by(PortfolioGroup.owner_id != viewer.user_id, func.lower(PortfolioGroup.name)))
+def load_all_groups(session: Session, first_owner_id: int) -> list[PortfolioGroup]:
+    """Every group with its owner loaded, ``first_owner_id``'s first, then by name.
+
+    Who may see which of them is :func:`portfolio.access.can_view_group`'s decision, never this query's.
+    """
+    statement = (
+        select(PortfolioGroup)
+        .options(joinedload(PortfolioGroup.owner))
+        .order_by(PortfolioGroup.owner_id != first_owner_id, func.lower(PortfolioGroup.name), PortfolioGroup.id)
     )
+    return list(session.scalars(statement))
 
 
 def load_group(session: Session, group_id: int) -> PortfolioGroup | None:

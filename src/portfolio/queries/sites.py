@@ -82,3 +82,17 @@ def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
 def load_site(session: Session, viewer: Viewer, site_id: int) -> Site | None:
     """The site if ``viewer`` may see it, else None (callers cannot tell 'absent' from 'forbidden')."""
     return session.scalar(visible_sites(viewer).where(Site.id == site_id))
+
+
+def any_organisation(session: Session) -> bool:
+    """Whether the database holds any organisation yet (``load-demo --if-empty``)."""
+    return session.scalar(select(Organisation.id).limit(1)) is not None
+
+
+def load_organisation_by_account(session: Session, account_number: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.account_number == account_number))
+
+
+def any_organisation_with_account(session: Session, account_numbers: list[str]) -> bool:
+    """Whether any of these account numbers is taken (the demo refuses to load twice)."""
+    return session.scalar(select(Organisation.id).where(Organisation.account_number.in_(account_numbers))) is not None

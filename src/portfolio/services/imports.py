@@ -1,8 +1,10 @@
-"""Use case "import a file": read and detect it, apply a saved profile, load it in one transaction, say how.
+"""Imports: read and detect a file, apply a saved profile, load it in its own transaction, and say how it was read.
 
+Used by ``portfolio import``, the daily pipeline's inbox and the upload page (:mod:`portfolio.services.uploads`).
 A file is parsed completely before the transaction opens, so a refused file (exit 2 on the command line, an error
-on the upload page) never touches the database. Profiles are hints for the rare file the detector cannot read
-alone; they are looked up by name (``--profile NAME``) or by the signature of the file's header.
+on the upload page) never touches the database; any load error rolls the whole file back and propagates, named
+by :func:`describe_import_error` for the command's ``--json`` output. Profiles are hints for the rare file the
+detector cannot read alone; they are looked up by name (``--profile NAME``) or by the signature of its header.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import transaction
@@ -23,6 +26,7 @@ from portfolio.ingest.hh_csv import normalised
 from portfolio.ingest.loader import LoadSummary, load_parsed
 from portfolio.ingest.records import ImportFormatError, ImportOptions, Layout, ParsedFile
 from portfolio.queries import imports as queries
+from portfolio.queries import pipeline as pipeline_queries
 
 PROFILE_KEYS = ("meter_column", "labelling", "unit", "time_basis", "fuel", "meter")
 SNIFF_BYTES = 65_536
@@ -114,12 +118,15 @@ def import_file(
     profile: str | None = None,
     data: bytes | None = None,
     filename: str | None = None,
+    meter: str | None = None,
+    fuel: str | None = None,
+    local_time: bool = False,
 ) -> FileImport:
     """Parse a whole file, then store it in its own transaction; any error rolls the file back and propagates."""
     raw = Path(path).read_bytes() if data is None else data
     sha256 = hashlib.sha256(raw).hexdigest()
     unpacked = unpack(path, raw)
-    options = options or ImportOptions()
+    options = options or ImportOptions(meter=meter, fuel=fuel, time_basis="local" if local_time else "auto")
     options, used_profile, signature, save = resolve_options(factory, path, unpacked, options, profile)
     parsed = parse_bytes(path, unpacked, location=location, options=options)
     with transaction(factory) as session:
@@ -197,3 +204,65 @@ def summary_fields(imports: list[FileImport]) -> dict[str, Any]:
         "last_interval": _iso(max(lasts)) if lasts else None,
         "profiles": [i.profile for i in imports if i.profile],
     }
+
+
+@dataclass
+class ImportReport:
+    """Totals of one ``portfolio import`` run, in the shape of its ``--json`` output."""
+
+    files: int = 0
+    site_ids: set[int] = field(default_factory=set)
+    readings: int = 0
+    weather: int = 0
+    errors: list[dict[str, str | None]] = field(default_factory=list)
+    imports: list[FileImport] = field(default_factory=list)
+
+    def add(self, result: FileImport) -> None:
+        self.files += 1
+        self.imports.append(result)
+        self.site_ids |= set(result.summary.site_ids)
+        self.readings += result.summary.readings
+        self.weather += result.summary.weather
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "sites": len(self.site_ids),
+            "readings": self.readings,
+            "weather": self.weather,
+            "errors": self.errors,
+            **summary_fields(self.imports),
+        }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_import_error(path: Path, error: BaseException) -> dict[str, str | None]:
+    if isinstance(error, ImportFormatError):
+        return {"file": str(path), "where": error.where, "error": error.problem}
+    if isinstance(error, FileNotFoundError):
+        return {"file": str(path), "where": None, "error": "file not found"}
+    if isinstance(error, SQLAlchemyError):
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return {"file": str(path), "where": None, "error": f"database error: {detail}"}
+    if isinstance(error, (ValueError, OSError)):
+        return {"file": str(path), "where": None, "error": str(error)}
+    return {"file": str(path), "where": None, "error": f"{type(error).__name__}: {error}"}
+
+
+def already_imported(factory: sessionmaker[Session], sha256: str) -> bool:
+    """Whether a file with this content was imported before (the inbox moves it aside unread)."""
+    with factory() as session:
+        return pipeline_queries.file_already_imported(session, sha256)
+
+
+def load_file(factory: sessionmaker[Session], parsed: ParsedFile, *, filename: str, sha256: str) -> LoadSummary:
+    """Load an already parsed file in its own transaction."""
+    with transaction(factory) as session:
+        return load_parsed(session, parsed, filename=filename, sha256=sha256)

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portfolio import schema
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
-from portfolio.users import hash_password
+from portfolio.services.accounts import hash_password
 
 from . import shell
 from .auth import blueprint as auth_blueprint

@@ -11,7 +11,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from portfolio.models import User
 from portfolio.queries.auth import load_active_user, login_blocked, record_login_attempt
-from portfolio.users import check_password, find_user, normalise_email
+from portfolio.services.accounts import check_password, find_user, normalise_email
 
 from .context import app_state, request_session
 from .security import CSRF_COOKIE, safe_next

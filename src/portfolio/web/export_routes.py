@@ -1,8 +1,8 @@
 """``GET /export/download``: stream an export file, after every check has passed.
 
-Query parameters are those of :func:`portfolio.exporting.parse_export_request` (``group`` or ``site``, ``from``,
+Query parameters are those of :func:`portfolio.services.exports.parse_export_request` (``group`` or ``site``, ``from``,
 ``to``, ``shape``, ``format``, ``fuel``). The anonymous guard in ``security.py`` already refuses signed-out
-requests; this view checks access itself through :func:`portfolio.exporting.plan_export`. A bad request answers
+requests; this view checks access itself through :func:`portfolio.services.exports.plan_export`. A bad request answers
 400 and a refused site or group 403, as JSON (or a short HTML page for a browser), before any byte of a file.
 """
 
@@ -13,7 +13,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
 from portfolio.access import AccessDenied
-from portfolio.exporting import ExportError, parse_export_request, plan_export, stream_export
+from portfolio.services.exports import ExportError, parse_export_request, plan_export, stream_export
 
 from .context import app_state, current_viewer, request_session
 from .security import wants_html

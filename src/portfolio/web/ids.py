@@ -83,7 +83,7 @@ GRAPH_URL_CHECK = "graph-url-check"
 GRAPH_QUERY = "graph-query"
 GRAPH_URL_SINK = "graph-url-sink"
 
-# Export page (web/export_view.py).
+# Export page (web/views/exports.py).
 EXPORT_SCOPE = "export-scope"
 EXPORT_GROUP = "export-group"
 EXPORT_GROUP_CONTROL = "export-group-control"
@@ -98,7 +98,7 @@ EXPORT_MESSAGE = "export-message"
 EXPORT_SUMMARY = "export-summary"
 EXPORT_DOWNLOAD = "export-download"
 
-# Notification bell (in the shell; web/notification_view.py).
+# Notification bell (in the shell; web/views/notifications.py).
 BELL = "bell"
 BELL_BUTTON = "bell-button"
 BELL_COUNT = "bell-count"
@@ -109,7 +109,7 @@ BELL_MARK = "bell-mark"  # pattern-matching type: {"type": BELL_MARK, "id": 12}
 BELL_REVISION = "bell-revision"
 BELL_INTERVAL = "bell-interval"
 
-# Trackers page (web/tracker_view.py).
+# Trackers page (web/views/trackers.py).
 TRACKER_NAME = "tracker-name"
 TRACKER_SCOPE = "tracker-scope"
 TRACKER_GROUP = "tracker-group"

@@ -8,9 +8,9 @@ import dash
 from dash import ALL, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
-from . import export_view, graph_view, group_editor, ids, notification_view, portfolio_view, tracker_view
+from . import ids
 from .context import signed_in_user
-from .views import uploads as uploads_view
+from .views import exports, graphs, groups, notifications, portfolio, trackers, uploads
 
 PRODUCT_NAME = "Portfolio"
 ATTRIBUTION = (
@@ -48,11 +48,11 @@ def _user_menu() -> html.Div:
     if user is None:
         # Dash checks callbacks against a layout built once, possibly for an anonymous request: keep the bell's ids.
         return html.Div(
-            html.Div(notification_view.make_bell(), className="hidden"), id=ids.USER_MENU, className="user-menu"
+            html.Div(notifications.make_bell(), className="hidden"), id=ids.USER_MENU, className="user-menu"
         )
     return html.Div(
         [
-            notification_view.make_bell(),
+            notifications.make_bell(),
             html.Span(user.email, className="user-email"),
             html.Span(ROLE_LABELS.get(user.role, user.role), className="role-badge"),
             html.Form(
@@ -105,10 +105,10 @@ def register_callbacks(app: Dash) -> None:
         State({"type": ids.NAV_LINK, "path": ALL}, "id"),
     )(update_nav_links)
     # Page callbacks live beside their helpers (Dash re-imports page modules per app): bind them here.
-    portfolio_view.register_callbacks(app)
-    group_editor.register_callbacks(app)
-    export_view.register_callbacks(app)
-    graph_view.register_callbacks(app)
-    tracker_view.register_callbacks(app)
-    notification_view.register_callbacks(app)
-    uploads_view.register_callbacks(app)
+    portfolio.register_callbacks(app)
+    groups.register_callbacks(app)
+    exports.register_callbacks(app)
+    graphs.register_callbacks(app)
+    trackers.register_callbacks(app)
+    notifications.register_callbacks(app)
+    uploads.register_callbacks(app)

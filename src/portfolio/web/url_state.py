@@ -3,7 +3,7 @@
 A bookmark such as ``/portfolio?group=12&from=2026-10-25&to=2026-11-24&fuel=power`` must reproduce the
 view, so parsing is strict: every bad parameter is named in the error, nothing is guessed. Whether the
 group is one the viewer may see is *not* decided here (that needs the database): callers pass the
-parsed group to :func:`portfolio.groups.group_site_ids`, which refuses other people's groups.
+parsed group to :func:`portfolio.services.groups.group_site_ids`, which refuses other people's groups.
 
 The shell's ``dcc.Store`` (``ids.PORTFOLIO_STATE``) holds :func:`to_store` of the last valid state, so
 other portfolio pages can open on the same group, range and fuel.
@@ -16,16 +16,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
-from portfolio.groups import ALL_SITES
+from portfolio.services.groups import ALL_SITES
+from portfolio.timekeeping import MAX_RANGE_DAYS
 
 DEFAULT_DAYS = 30
-MAX_RANGE_DAYS = 731  # two years (one of them leap): enough for year-on-year, bounded for the database
 FUELS = ("power", "gas", "both")
 DEFAULT_FUEL = "both"
 URL_KEYS = ("group", "from", "to", "fuel")
-LOCAL_ZONE = "Europe/London"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _GROUP_ID = re.compile(r"^\d{1,12}$")
 
@@ -46,11 +44,6 @@ class PortfolioState:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
-
-
-def local_today(time_zone: str = LOCAL_ZONE) -> dt.date:
-    """Today's date where the sites are (UK), not on the server's clock."""
-    return dt.datetime.now(ZoneInfo(time_zone)).date()
 
 
 def default_range(today: dt.date) -> tuple[dt.date, dt.date]:

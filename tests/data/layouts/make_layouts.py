@@ -42,9 +42,26 @@ def first_utc(date: dt.date, k: int = 0) -> str:
     return dt.datetime.fromtimestamp(start, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def wide(name, labels, date_fmt, days, *, title=(), footer=(), sep=",", meter_header="MPAN", meter=MPAN,
-         date_header="Date", flags=None, second_block=False, total_column=False, encoding="utf-8", newline="\n",
-         header=True, n_columns=None):
+def wide(
+    name,
+    labels,
+    date_fmt,
+    days,
+    *,
+    title=(),
+    footer=(),
+    sep=",",
+    meter_header="MPAN",
+    meter=MPAN,
+    date_header="Date",
+    flags=None,
+    second_block=False,
+    total_column=False,
+    encoding="utf-8",
+    newline="\n",
+    header=True,
+    n_columns=None,
+):
     n = n_columns or len(labels)
     lines = list(title)
     cols = [meter_header, date_header]
@@ -87,36 +104,91 @@ def main() -> None:
     hhmm = [f"{m // 60:02d}:{m % 60:02d}" for m in range(0, 1440, 30)]
     end_hhmm = [f"{m // 60:02d}:{m % 60:02d}" for m in range(30, 1470, 30)]
 
-    wide("wide_start_hhmm_title_footer.csv", hhmm, "%d/%m/%Y", nov,
-         title=["Half Hourly Consumption Report", "Customer: Example Ltd,Generated 14/11/2019", ""],
-         footer=["", "Total,,123.45", "End of Report"])
-    wide("wide_end_2400_sep_line.csv", end_hhmm, "%d/%m/%y", nov, title=["sep=,"], meter_header="MPAN Core",
-         date_header="Reading Date")
+    wide(
+        "wide_start_hhmm_title_footer.csv",
+        hhmm,
+        "%d/%m/%Y",
+        nov,
+        title=["Half Hourly Consumption Report", "Customer: Example Ltd,Generated 14/11/2019", ""],
+        footer=["", "Total,,123.45", "End of Report"],
+    )
+    wide(
+        "wide_end_2400_sep_line.csv",
+        end_hhmm,
+        "%d/%m/%y",
+        nov,
+        title=["sep=,"],
+        meter_header="MPAN Core",
+        date_header="Reading Date",
+    )
     wide("wide_end_0000_unpadded.csv", [f"{m // 60 % 24}:{m % 60:02d}" for m in range(30, 1470, 30)], "%Y/%m/%d", nov)
-    wide("wide_hhmm_integers_total.csv", [str(m // 60 * 100 + m % 60) for m in range(30, 1470, 30)], "%d-%b-%y", nov,
-         total_column=True, meter_header="Supply Number")
-    wide("wide_hr_sqlserver_dates.csv", [f"hr{m // 60:02d}{m % 60:02d}" for m in range(0, 1440, 30)],
-         lambda d: d.strftime("%b %d %Y") + " 12:00AM", nov, meter_header="Site Id")
-    wide("wide_H_dq_flag_after_each.csv", [f"H{m // 60:02d}{m % 60:02d}" for m in range(30, 1470, 30)], "%y-%m-%d",
-         nov, flags="after")
-    wide("wide_ampm.csv", [dt.time(m // 60, m % 60).strftime("%I:%M %p").lstrip("0") if False else
-                           f"{(m // 60) % 12 or 12}:{m % 60:02d} {'AM' if m < 720 else 'PM'}" for m in range(0, 1440, 30)],
-         "%d/%m/%Y", nov, meter_header="MPR", meter=MPRN)
+    wide(
+        "wide_hhmm_integers_total.csv",
+        [str(m // 60 * 100 + m % 60) for m in range(30, 1470, 30)],
+        "%d-%b-%y",
+        nov,
+        total_column=True,
+        meter_header="Supply Number",
+    )
+    wide(
+        "wide_hr_sqlserver_dates.csv",
+        [f"hr{m // 60:02d}{m % 60:02d}" for m in range(0, 1440, 30)],
+        lambda d: d.strftime("%b %d %Y") + " 12:00AM",
+        nov,
+        meter_header="Site Id",
+    )
+    wide(
+        "wide_H_dq_flag_after_each.csv",
+        [f"H{m // 60:02d}{m % 60:02d}" for m in range(30, 1470, 30)],
+        "%y-%m-%d",
+        nov,
+        flags="after",
+    )
+    wide(
+        "wide_ampm.csv",
+        [
+            dt.time(m // 60, m % 60).strftime("%I:%M %p").lstrip("0")
+            if False
+            else f"{(m // 60) % 12 or 12}:{m % 60:02d} {'AM' if m < 720 else 'PM'}"
+            for m in range(0, 1440, 30)
+        ],
+        "%d/%m/%Y",
+        nov,
+        meter_header="MPR",
+        meter=MPRN,
+    )
     wide("wide_HH50_autumn.csv", [f"HH{k}" for k in range(1, 51)], "%d/%m/%Y", autumn)
     wide("wide_P50_spring_tab.tsv", [f"P{k}" for k in range(1, 51)], "%Y-%m-%d", spring, sep="\t")
-    wide("wide_Kwh1_48.csv", [f"Kwh{k}" for k in range(1, 49)], "%d/%m/%Y", nov, meter_header="Meter Number",
-         meter="E10BG12345")
+    wide(
+        "wide_Kwh1_48.csv",
+        [f"Kwh{k}" for k in range(1, 49)],
+        "%d/%m/%Y",
+        nov,
+        meter_header="Meter Number",
+        meter="E10BG12345",
+    )
     wide("wide_kWh_underscore.csv", [f"kWh_{k}" for k in range(1, 49)], "%d/%m/%Y", nov)
     wide("wide_interval_n.csv", [f"interval_{k}" for k in range(1, 49)], "%d/%m/%Y", nov)
     wide("wide_bracketed.csv", [f"[{x}]" for x in end_hhmm], "%d/%m/%Y", nov)
-    wide("wide_consumptionHH.csv", [f"consumptionHH_{m // 60:02d}_{m % 60:02d}_00" for m in range(0, 1440, 30)],
-         "%Y-%m-%d", nov)
+    wide(
+        "wide_consumptionHH.csv",
+        [f"consumptionHH_{m // 60:02d}_{m % 60:02d}_00" for m in range(0, 1440, 30)],
+        "%Y-%m-%d",
+        nov,
+    )
     wide("wide_consumption_kwh_HH.csv", [f"Consumption(KWh) HH{k}" for k in range(1, 49)], "%d/%m/%Y", nov)
     wide("wide_flag_second_block.csv", end_hhmm, "%d/%m/%Y", nov, second_block="suffix")
     wide("wide_same_names_second_block.csv", end_hhmm, "%d/%m/%Y", nov, second_block="same")
     wide("wide_utf16.csv", end_hhmm, "%d/%m/%Y", nov, encoding="utf-16", newline="\r\n")
-    wide("wide_cp1252_cr_only.csv", end_hhmm, "%d/%m/%Y", nov, title=["Site: Caf\u00e9 \u00a3 report"],
-         encoding="cp1252", newline="\r")
+    wide(
+        "wide_cp1252_cr_only.csv",
+        end_hhmm,
+        "%d/%m/%Y",
+        nov,
+        title=["Site: Caf\u00e9 \u00a3 report"],
+        encoding="cp1252",
+        newline="\r",
+    )
     wide("wide_no_header.csv", [f"HH{k}" for k in range(1, 49)], "%d/%m/%Y", nov, header=False)
     long_samples(nov, autumn, spring)
     excel_samples(nov)

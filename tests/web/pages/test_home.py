@@ -7,7 +7,7 @@ import json
 from flask.testing import FlaskClient
 
 from portfolio.web import ids
-from portfolio.web.sites_table import NO_DATA
+from portfolio.web.views.sites import NO_DATA
 from tests.web.browsing import HTML, log_in, render_page
 from tests.web.world import World
 

@@ -1,7 +1,7 @@
 """Graphs: consumption of a site or a whole portfolio group over any range, resolution following the zoom.
 
 The group, range and fuel are the portfolio pages' shared selection (URL + the shell's store); the
-callbacks in ``web/graph_view.py`` re-check access on every request.
+callbacks in ``web/views/graphs.py`` re-check access on every request.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.groups import group_options
+from portfolio.services.groups import group_options
+from portfolio.timekeeping import local_today
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.graph_view import initial_state, make_graph_layout
-from portfolio.web.url_state import default_state, local_today
+from portfolio.web.url_state import default_state
+from portfolio.web.views.graphs import initial_state, make_graph_layout
 
 dash.register_page(__name__, path="/graphs", name="Graphs", title="Graphs · Portfolio", order=3)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.groups import group_options
+from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.group_editor import load_picker, make_groups_layout
+from portfolio.web.views.groups import load_picker, make_groups_layout
 
 dash.register_page(__name__, path="/groups", name="Groups", title="Groups · Portfolio", order=2)
 

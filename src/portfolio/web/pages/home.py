@@ -8,7 +8,7 @@ from dash import html
 from portfolio.queries.sites import load_site_summaries
 from portfolio.web import ids
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.sites_table import make_sites_table, site_rows
+from portfolio.web.views.sites import make_sites_table, site_rows
 
 dash.register_page(__name__, path="/", name="Sites", title="Sites · Portfolio", order=0)
 

@@ -9,7 +9,7 @@ import dash
 from dash import html
 
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.pipeline_view import make_pipeline_layout, make_refusal
+from portfolio.web.views.pipeline import make_pipeline_layout, make_refusal
 
 dash.register_page(__name__, path="/pipeline", name="Pipeline", title="Pipeline · Portfolio", order=9, roles=("admin",))
 

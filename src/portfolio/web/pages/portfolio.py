@@ -1,7 +1,7 @@
 """Portfolio: one row per site of a group over a range of local days, with coverage and missing sites.
 
 The group, range and fuel come from the URL (``?group=12&from=2026-10-25&to=2026-11-24&fuel=power``),
-so a view can be bookmarked and shared; the callbacks in ``web/portfolio_view.py`` re-check access.
+so a view can be bookmarked and shared; the callbacks in ``web/views/portfolio.py`` re-check access.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.groups import group_options
+from portfolio.services.groups import group_options
+from portfolio.timekeeping import local_today
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.portfolio_view import initial_state, make_portfolio_layout
-from portfolio.web.url_state import default_state, local_today
+from portfolio.web.url_state import default_state
+from portfolio.web.views.portfolio import initial_state, make_portfolio_layout
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", title="Portfolio · Portfolio", order=1)
 

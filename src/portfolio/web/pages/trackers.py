@@ -1,6 +1,6 @@
 """Trackers: consumption budgets per group or site, their progress, and notification settings.
 
-Helpers and callbacks live in ``web/tracker_view.py``; every callback re-checks access.
+Helpers and callbacks live in ``web/views/trackers.py``; every callback re-checks access.
 """
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio import notifications
-from portfolio.groups import group_options
+from portfolio.services import notifications
+from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.export_view import site_choices
-from portfolio.web.tracker_view import make_tracker_layout
+from portfolio.web.views.exports import site_choices
+from portfolio.web.views.trackers import make_tracker_layout
 
 dash.register_page(__name__, path="/trackers", name="Trackers", title="Trackers · Portfolio", order=6)
 

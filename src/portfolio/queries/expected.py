@@ -1,0 +1,264 @@
+"""SQL for expected consumption: model training data, temperatures and stored fits, and the precomputed sums.
+
+The batch (``portfolio.services.expected_series``) replaces a scope's stored sums whole in one transaction
+(:func:`replace_expected_series`); graphs read sums over scopes (:func:`load_expected_sums`), the same way
+they read ``portfolio_series``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import Session, defer
+
+from portfolio.analytics.expected import SUM_COLUMNS
+from portfolio.models import (
+    ExpectedSeries,
+    ExpectedSeriesRefresh,
+    Reading,
+    Role,
+    Site,
+    SiteModel,
+    User,
+    WeatherKind,
+    WeatherReading,
+    portfolio_group_sites,
+)
+from portfolio.queries.graphs import Scope
+
+MAX_MODEL_INTERVAL_SECONDS = 3600
+"""Models use interval data only: daily or monthly billing reads are not modelled."""
+
+
+def _utc_index(seconds: Sequence[int] | np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(pd.to_datetime(np.asarray(seconds, dtype="int64"), unit="s", utc=True))
+
+
+def load_site_energy(session: Session, site_id: int, start_ts: int, end_ts: int) -> pd.Series:
+    """Energy per interval [kWh] of a site in [start_ts, end_ts), indexed by UTC interval start; gaps absent."""
+    rows = session.execute(
+        select(Reading.start_ts, Reading.energy_kwh)
+        .where(
+            Reading.site_id == site_id,
+            Reading.start_ts >= start_ts,
+            Reading.start_ts < end_ts,
+            Reading.interval_seconds <= MAX_MODEL_INTERVAL_SECONDS,
+        )
+        .order_by(Reading.start_ts)
+    ).all()
+    starts = [r[0] for r in rows]
+    return pd.Series([r[1] for r in rows], index=_utc_index(starts), name="energy_kwh", dtype="float64")
+
+
+def load_temperature(session: Session, location_id: int, start_ts: int, end_ts: int) -> pd.Series:
+    """Hourly air temperature [°C] in [start_ts, end_ts): observed where known, else the latest forecast."""
+    rows = session.execute(
+        select(WeatherReading.hour_ts, WeatherReading.kind, WeatherReading.air_temperature_c).where(
+            WeatherReading.location_id == location_id,
+            WeatherReading.hour_ts >= start_ts,
+            WeatherReading.hour_ts < end_ts,
+        )
+    ).all()
+    if not rows:
+        return pd.Series(dtype="float64", index=_utc_index([]), name="air_temperature_c")
+    frame = pd.DataFrame(rows, columns=["hour_ts", "kind", "temperature"])
+    frame["observed"] = frame["kind"].map(lambda k: WeatherKind(k) is WeatherKind.OBSERVED)
+    frame = frame.sort_values(["hour_ts", "observed"]).drop_duplicates("hour_ts", keep="last")
+    return pd.Series(
+        frame["temperature"].to_numpy(dtype="float64"),
+        index=_utc_index(frame["hour_ts"].to_numpy()),
+        name="air_temperature_c",
+    )
+
+
+def load_model_candidates(session: Session, site_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Sites that could have a model: their zone, weather location, last interval reading and current fit."""
+    last_ts = select(func.max(Reading.start_ts)).where(Reading.site_id == Site.id).scalar_subquery()
+    statement = (
+        select(
+            Site.id,
+            Site.time_zone,
+            Site.weather_location_id,
+            last_ts.label("last_ts"),
+            SiteModel.status,
+            SiteModel.data_end_ts,
+        )
+        .outerjoin(SiteModel, SiteModel.site_id == Site.id)
+        .order_by(Site.id)
+    )
+    if site_ids is not None:
+        statement = statement.where(Site.id.in_(list(site_ids)))
+    rows = session.execute(statement).all()
+    return pd.DataFrame(
+        rows, columns=["site_id", "time_zone", "weather_location_id", "last_ts", "status", "data_end_ts"]
+    )
+
+
+def load_site_models(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
+    return {m.site_id: m for m in session.scalars(select(SiteModel).where(SiteModel.site_id.in_(list(site_ids))))}
+
+
+def load_site_model_summaries(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
+    """Like :func:`load_site_models` without the fitted parameters (a JSON document per site): for tables."""
+    statement = (
+        select(SiteModel).options(defer(SiteModel.model, raiseload=True)).where(SiteModel.site_id.in_(list(site_ids)))
+    )
+    return {m.site_id: m for m in session.scalars(statement)}
+
+
+def save_site_model(session: Session, record: SiteModel) -> None:
+    """Replace the site's stored model (one current fit per site)."""
+    existing = session.get(SiteModel, record.site_id)
+    if existing is not None:
+        session.delete(existing)
+        session.flush()
+    session.add(record)
+
+
+def load_readings_matrix(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:
+    """Long frame of interval readings (site_id, start_ts, interval_seconds, energy_kwh) for a few sites and a range."""
+    rows = session.execute(
+        select(Reading.site_id, Reading.start_ts, Reading.interval_seconds, Reading.energy_kwh).where(
+            Reading.site_id.in_(list(site_ids)),
+            Reading.start_ts >= start_ts,
+            Reading.start_ts < end_ts,
+            Reading.interval_seconds <= MAX_MODEL_INTERVAL_SECONDS,
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["site_id", "start_ts", "interval_seconds", "energy_kwh"])
+
+
+# Precomputed expected sums per scope ----------------------------------------------------------------
+
+MEMBER_COLUMNS = ["scope_kind", "scope_id", "site_id", "fuel"]
+_INSERT = (
+    "INSERT INTO expected_series (scope_kind, scope_id, fuel, resolution, start_ts, expected_kwh, variance_kwh2, sites)"
+    " VALUES ({marks})"
+)
+
+
+def _fuel(value: object) -> str:
+    return str(getattr(value, "value", value))
+
+
+def load_scope_members(session: Session, scopes: Sequence[Scope] | None = None) -> pd.DataFrame:
+    """Sites of each scope with their fuel: scope_kind, scope_id, site_id, fuel.
+
+    ``scopes`` None: every maintained scope ("all", every organisation, every group).
+    """
+    want_all = scopes is None or any(s.kind == "all" for s in scopes)
+    org_ids = None if scopes is None else sorted({s.id for s in scopes if s.kind == "org"})
+    group_ids = None if scopes is None else sorted({s.id for s in scopes if s.kind == "group"})
+    rows: list[tuple[str, int, int, str]] = []
+    if want_all or org_ids is None or org_ids:
+        statement = select(Site.id, Site.fuel, Site.organisation_id)
+        if not want_all and org_ids is not None:
+            statement = statement.where(Site.organisation_id.in_(org_ids))
+        sites = session.execute(statement).all()
+        if want_all:
+            rows += [("all", 0, int(i), _fuel(f)) for i, f, _ in sites]
+        wanted = None if org_ids is None else set(org_ids)
+        rows += [("org", int(o), int(i), _fuel(f)) for i, f, o in sites if wanted is None or o in wanted]
+    if group_ids is None or group_ids:
+        statement = select(portfolio_group_sites.c.group_id, Site.id, Site.fuel).join(
+            Site, Site.id == portfolio_group_sites.c.site_id
+        )
+        if group_ids is not None:
+            statement = statement.where(portfolio_group_sites.c.group_id.in_(group_ids))
+        rows += [("group", int(g), int(i), _fuel(f)) for g, i, f in session.execute(statement)]
+    return pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+
+
+def load_viewer_users(session: Session) -> list[User]:
+    """Active users whose "All sites" is a set of organisations (everyone but admins)."""
+    return list(
+        session.scalars(select(User).where(User.role != Role.ADMIN, User.is_active.is_(True)).order_by(User.id))
+    )
+
+
+def _scopes_condition(scopes: Sequence[Scope], table: type[ExpectedSeries] | type[ExpectedSeriesRefresh]):  # noqa: ANN202
+    return or_(*(and_(table.scope_kind == s.kind, table.scope_id == s.id) for s in scopes))
+
+
+def load_expected_refreshes(session: Session, scopes: Sequence[Scope], fuel: str) -> dict[Scope, ExpectedSeriesRefresh]:
+    """The last refresh of each of ``scopes`` for ``fuel`` (scopes never refreshed are absent)."""
+    if not scopes:
+        return {}
+    statement = select(ExpectedSeriesRefresh).where(
+        _scopes_condition(scopes, ExpectedSeriesRefresh), ExpectedSeriesRefresh.fuel == fuel
+    )
+    return {Scope(r.scope_kind, r.scope_id): r for r in session.scalars(statement)}
+
+
+def load_refreshed_scopes(session: Session) -> set[tuple[Scope, str]]:
+    """Every (scope, fuel) currently maintained in ``expected_series``."""
+    rows = session.execute(
+        select(ExpectedSeriesRefresh.scope_kind, ExpectedSeriesRefresh.scope_id, ExpectedSeriesRefresh.fuel)
+    )
+    return {(Scope(kind, int(scope_id)), fuel) for kind, scope_id, fuel in rows}
+
+
+def load_expected_sums(
+    session: Session, scopes: Sequence[Scope], fuel: str, resolution: str, lo_ts: int, hi_ts: int
+) -> pd.DataFrame:
+    """The stored sums of ``scopes`` added per bucket in [lo_ts, hi_ts): start_ts, expected_kwh, variance_kwh2, sites."""
+    if not scopes:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in SUM_COLUMNS})
+    statement = (
+        select(
+            ExpectedSeries.start_ts,
+            func.sum(ExpectedSeries.expected_kwh),
+            func.sum(ExpectedSeries.variance_kwh2),
+            func.sum(ExpectedSeries.sites),
+        )
+        .where(
+            _scopes_condition(scopes, ExpectedSeries),
+            ExpectedSeries.fuel == fuel,
+            ExpectedSeries.resolution == resolution,
+            ExpectedSeries.start_ts >= lo_ts,
+            ExpectedSeries.start_ts < hi_ts,
+        )
+        .group_by(ExpectedSeries.start_ts)
+        .order_by(ExpectedSeries.start_ts)
+    )
+    rows = [tuple(row) for row in session.execute(statement)]
+    frame = pd.DataFrame(rows, columns=SUM_COLUMNS)
+    return frame.astype({"start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64", "sites": "int64"})
+
+
+def delete_expected_series(session: Session, scope: Scope, fuel: str) -> int:
+    """Forget a scope's stored series and its refresh row; returns the series rows deleted."""
+    deleted = session.execute(
+        delete(ExpectedSeries).where(
+            ExpectedSeries.scope_kind == scope.kind, ExpectedSeries.scope_id == scope.id, ExpectedSeries.fuel == fuel
+        )
+    )
+    session.execute(
+        delete(ExpectedSeriesRefresh).where(
+            ExpectedSeriesRefresh.scope_kind == scope.kind,
+            ExpectedSeriesRefresh.scope_id == scope.id,
+            ExpectedSeriesRefresh.fuel == fuel,
+        )
+    )
+    return int(deleted.rowcount or 0)
+
+
+def insert_expected_rows(session: Session, rows: Sequence[tuple[object, ...]]) -> None:
+    """Bulk insert (scope_kind, scope_id, fuel, resolution, start_ts, expected_kwh, variance_kwh2, sites) rows."""
+    if not rows:
+        return
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    session.connection().exec_driver_sql(_INSERT.format(marks=", ".join([mark] * 8)), list(rows))
+
+
+def replace_expected_series(
+    session: Session, refresh: ExpectedSeriesRefresh, rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Replace one scope and fuel's series and refresh row (the caller's transaction makes it atomic)."""
+    delete_expected_series(session, Scope(refresh.scope_kind, refresh.scope_id), refresh.fuel)
+    session.flush()
+    insert_expected_rows(session, rows)
+    session.add(refresh)

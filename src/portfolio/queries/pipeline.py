@@ -1,0 +1,50 @@
+"""SQL for the daily pipeline: its runs, its lock, the roll-up check and the record of imported files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.orm import Session
+
+from portfolio.models import DailyUsage, ImportRecord, PipelineLock, PipelineRun
+
+
+def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
+    return list(
+        session.scalars(select(PipelineRun).order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(limit))
+    )
+
+
+def file_already_imported(session: Session, sha256: str) -> bool:
+    """Whether a file with this content was imported before (the inbox skips it)."""
+    return session.scalar(select(ImportRecord.id).where(ImportRecord.sha256 == sha256).limit(1)) is not None
+
+
+def try_advisory_lock(connection: Connection, key: int) -> bool:
+    """PostgreSQL only: take the session-level advisory lock ``key`` if free, without waiting."""
+    return bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+
+
+def release_advisory_lock(connection: Connection, key: int) -> None:
+    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
+def load_pipeline_lock(session: Session, name: str) -> PipelineLock | None:
+    return session.get(PipelineLock, name)
+
+
+def delete_pipeline_lock(session: Session, name: str, holder: str) -> None:
+    """Release the row lock, only if ``holder`` still holds it."""
+    session.execute(delete(PipelineLock).where(PipelineLock.name == name, PipelineLock.holder == holder))
+
+
+def load_daily_usage_rows(session: Session, site_id: int, first: dt.date, last: dt.date) -> list[tuple[Any, ...]]:
+    """(local_date, energy_kwh [kWh], intervals) of a site's daily roll-up over ``first``..``last``."""
+    rows = session.execute(
+        select(DailyUsage.local_date, DailyUsage.energy_kwh, DailyUsage.intervals)
+        .where(DailyUsage.site_id == site_id, DailyUsage.local_date >= first, DailyUsage.local_date <= last)
+        .order_by(DailyUsage.local_date)
+    ).all()
+    return [tuple(row) for row in rows]

@@ -1,0 +1,1 @@
+"""Use cases: check access, load, compute, store; each module owns its transaction."""

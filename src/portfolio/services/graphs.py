@@ -1,0 +1,318 @@
+"""Graphs: the server side of one consumption graph, its load profile and its expected-consumption scope.
+
+:func:`make_graph` is the whole of one graph (access, queries, analytics, figure); the web callbacks unpack
+the request, call it and hand the figure back. Zooming re-queries only the visible window at the resolution
+that window deserves (plotly-resampler style), so no trace ever carries more than
+``analytics.resolution.MAX_POINTS`` buckets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import plotly.graph_objects as go
+from sqlalchemy.orm import Session
+
+from portfolio.access import AccessDenied, Viewer, require_sites
+from portfolio.analytics.resolution import (
+    AUTO,
+    RESOLUTION_LABELS,
+    SAME_PERIOD_SHIFT_DAYS,
+    choose_resolution,
+    compute_grid_series,
+    compute_load_profile,
+    compute_local_axis,
+    compute_shifted_series,
+    compute_site_series,
+    compute_weighted_temperature,
+    finest_resolution,
+)
+from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
+from portfolio.figures.heatmap import make_load_profile_figure
+from portfolio.queries.graphs import (
+    Scope,
+    load_graph_sites,
+    load_group_member_ids,
+    load_location_names,
+    load_scope_location_weights,
+    load_scope_series,
+    load_site_readings,
+    load_sites_location_weights,
+    load_sites_series,
+    load_temperatures,
+    load_top_sites,
+)
+from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services.expected_series import make_expected_series
+from portfolio.services.groups import ALL_SITES, group_site_ids
+from portfolio.timekeeping import (
+    MAX_RANGE_DAYS,
+    SECONDS_PER_DAY,
+    UK_TIME_ZONE,
+    local_midnight_ts,
+    local_range_ts,
+)
+
+TOP_SITES = 5
+FORECAST_DAYS = 7
+
+
+@dataclass(frozen=True)
+class GraphRequest:
+    """One graph as asked for; nothing in it is trusted until :func:`make_graph` checks it."""
+
+    group: str
+    site: int | None  # None: the whole portfolio
+    start: dt.date
+    end: dt.date
+    fuel: str  # "power", "gas" or "both" (a mixed portfolio then shows power: fuels are never added)
+    granularity: str = AUTO
+    stack: bool = False
+    window: tuple[int, int] | None = None  # the zoomed x range [UTC epoch s), None: the whole range
+
+
+@dataclass(frozen=True)
+class GraphResult:
+    figure: go.Figure
+    resolution: str
+    note: str
+    fuel: str
+    fuels: tuple[str, ...]
+
+
+def _scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int]) -> list[Scope] | None:
+    """The maintained series that add up to exactly ``site_ids``, or None when only a direct query can."""
+    if group in (None, "", ALL_SITES):
+        if viewer.organisation_ids is None:
+            return [Scope("all", 0)]
+        return [Scope("org", o) for o in sorted(viewer.organisation_ids)]
+    members = load_group_member_ids(session, int(group))
+    return [Scope("group", int(group))] if members == sorted(site_ids) else None
+
+
+def _graph_fuel(fuels: Sequence[str], wanted: str) -> str:
+    if wanted in fuels:
+        return wanted
+    return "power" if "power" in fuels or not fuels else fuels[0]
+
+
+def _on_axis(frame: pd.DataFrame, time_zone: str) -> pd.DataFrame:
+    local = (
+        pd.DatetimeIndex(frame["start_ts"].to_numpy(dtype="int64").astype("datetime64[s]"))
+        .tz_localize("UTC")
+        .tz_convert(time_zone)
+    )
+    return frame.assign(local_time=local.tz_localize(None), label=local.strftime("%a %-d %b %Y %H:%M %Z"))
+
+
+@dataclass(frozen=True)
+class _GraphSites:
+    site_ids: list[int]  # the group's sites the viewer may see
+    fuels: tuple[str, ...]  # fuels among the graph's sites
+    fuel: str  # the fuel drawn
+    members: pd.DataFrame  # the graph's sites of that fuel
+    time_zone: str  # the time axis: the site's own zone for one site, the UK for a portfolio
+
+
+def _graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> _GraphSites:
+    """The sites behind ``request`` after the access checks every graph, profile and panel share."""
+    site_ids = group_site_ids(session, viewer, request.group)
+    if request.site is not None:
+        if request.site not in site_ids:
+            raise AccessDenied("that site is not in this group")
+        require_sites(session, viewer, [request.site])
+    sites = load_graph_sites(session, [request.site] if request.site is not None else site_ids)
+    fuels = tuple(sorted(set(sites["fuel"])))
+    fuel = _graph_fuel(fuels, request.fuel)
+    members = sites[sites["fuel"] == fuel]
+    time_zone = UK_TIME_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
+    return _GraphSites(list(site_ids), fuels, fuel, members, time_zone)
+
+
+def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> str:
+    """The zone of the graph's time axis (the zoom range arrives as wall-clock times in it); raises AccessDenied."""
+    return _graph_sites(session, viewer, request).time_zone
+
+
+def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
+    """Check access, load the visible window at the right resolution, and draw it (raises AccessDenied)."""
+    chosen = _graph_sites(session, viewer, request)
+    site_ids, fuels, fuel, members, time_zone = (
+        chosen.site_ids,
+        chosen.fuels,
+        chosen.fuel,
+        chosen.members,
+        chosen.time_zone,
+    )
+    portfolio = request.site is None
+    full = local_range_ts(request.start, request.end, time_zone)
+    lo, hi = request.window or full
+    hi = min(hi, lo + MAX_RANGE_DAYS * SECONDS_PER_DAY)  # a crafted zoom cannot ask for centuries of buckets
+    finest = finest_resolution(members["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
+    resolution = choose_resolution(hi - lo, finest, request.granularity)
+    axis = compute_local_axis(lo, hi, resolution, time_zone)
+    member_ids = [int(s) for s in members["site_id"]]
+    scopes = _scopes(session, viewer, request.group, site_ids) if portfolio else None
+
+    def series(lo_ts: int, hi_ts: int, ids_: Sequence[int] | None = None) -> pd.DataFrame:
+        if not portfolio:
+            readings = load_site_readings(session, member_ids[0], lo_ts, hi_ts) if member_ids else None
+            return (
+                compute_site_series(readings, resolution, time_zone)
+                if readings is not None
+                else compute_site_series(
+                    pd.DataFrame({"start_ts": [], "interval_seconds": [], "energy_kwh": [], "estimated": []}),
+                    resolution,
+                    time_zone,
+                )
+            )
+        if ids_ is None and scopes is not None:
+            return load_scope_series(session, scopes, fuel, resolution, lo_ts, hi_ts)
+        return load_sites_series(session, ids_ if ids_ is not None else member_ids, fuel, resolution, lo_ts, hi_ts)
+
+    frame = compute_grid_series(series(lo, hi), axis)
+    shift = SAME_PERIOD_SHIFT_DAYS * SECONDS_PER_DAY
+    previous = compute_shifted_series(series(lo - shift, hi - shift), SAME_PERIOD_SHIFT_DAYS, resolution, time_zone)
+    last_year = compute_grid_series(previous, axis)[["local_time", "energy_kwh"]]
+
+    stack = None
+    if portfolio and request.stack and member_ids:
+        first, last = (dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo, hi - 1))
+        top = load_top_sites(session, member_ids, fuel, first, last, TOP_SITES)
+        names = dict(zip(members["site_id"], members["name"], strict=True))
+        stack, rest = {}, frame["energy_kwh"]
+        for site_id in top:
+            values = compute_grid_series(series(lo, hi, [site_id]), axis)["energy_kwh"]
+            stack[names[site_id]] = values
+            rest = rest - values.fillna(0)
+        if len(member_ids) > len(top):
+            stack[f"Other {len(member_ids) - len(top)} sites"] = rest.clip(lower=0)
+
+    now = now or dt.datetime.now(dt.UTC)
+    # Show the forecast when the range reaches today, over a quarter of the span (6 h to 7 days), so it
+    # never crowds out the consumption.
+    ahead = min(FORECAST_DAYS * SECONDS_PER_DAY, max(6 * 3600, (hi - lo) // 4))
+    temp_hi = (
+        max(hi, int(now.timestamp()) + ahead)
+        if request.window is None and hi >= now.timestamp() - 2 * SECONDS_PER_DAY
+        else hi
+    )
+    if portfolio:
+        weights = (
+            load_scope_location_weights(session, scopes, fuel, lo, hi)
+            if scopes is not None
+            else load_sites_location_weights(
+                session,
+                member_ids,
+                fuel,
+                *(dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo, hi - 1)),
+            )
+        )
+        weights = weights[weights.index > 0]
+        names = [n.title() for n in load_location_names(session, list(weights.index))]
+        label = f"Consumption-weighted mean temperature ({len(names)} location{'s' if len(names) != 1 else ''}: {', '.join(sorted(names))})"
+    else:
+        location = int(members["weather_location_id"].iloc[0]) if len(members) else 0
+        weights = pd.Series({location: 1.0}) if location else pd.Series(dtype="float64")
+        label = f"Temperature at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
+    temperatures = load_temperatures(session, list(weights.index), lo, temp_hi)
+    temperature = compute_weighted_temperature(
+        temperatures, weights.to_dict(), "day" if resolution == "day" else "hour", time_zone
+    )
+    temperature = _on_axis(temperature, time_zone) if len(temperature) else None
+
+    now_local = now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
+    show_now = temperature is not None and temperature["local_time"].max() >= pd.Timestamp(now_local)
+    x_range = None
+    if request.window is not None:
+        x_range = [str(dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).replace(tzinfo=None)) for t in (lo, hi)]
+    expected, expected_note = make_expected_series(
+        session, member_ids, resolution, lo, max(hi, temp_hi), time_zone, scopes=scopes, fuel=fuel
+    )
+    subject = "Whole portfolio" if portfolio else str(members["name"].iloc[0]) if len(members) else "Site"
+    title = f"{subject} · {FUEL_NAMES.get(fuel, fuel)} · {RESOLUTION_LABELS[resolution]}"
+    figure = make_consumption_figure(
+        frame,
+        resolution=resolution,
+        fuel=fuel,
+        title=title,
+        portfolio=portfolio,
+        temperature=temperature,
+        temperature_label=label,
+        last_year=last_year,
+        stack=stack,
+        now_local=now_local if show_now else None,
+        x_range=x_range,
+        expected=expected,
+    )
+    figure.update_layout(
+        uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}"
+    )
+    note = _note(resolution, finest, len(member_ids), request.window is not None)
+    return GraphResult(figure, resolution, f"{note} · {expected_note}" if expected_note else note, fuel, fuels)
+
+
+def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:
+    finer = {"day": "hourly", "hour": "half-hourly"}.get(resolution) if resolution != finest else None
+    parts = [f"{RESOLUTION_LABELS[resolution]} resolution", f"{sites} site{'s' if sites != 1 else ''}"]
+    if finer:
+        parts.append(f"zoom in (drag across the graph) for {finer}")
+    if finest != "hh":
+        parts.append("hourly meters: hourly is the finest")
+    if zoomed:
+        parts.append("double-click to zoom out")
+    return " · ".join(parts)
+
+
+def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.Figure:
+    """The day-of-week × hour heat map of the range's load profile (same access checks as the graph)."""
+    chosen = _graph_sites(session, viewer, request)
+    site_ids, fuel, members, time_zone = chosen.site_ids, chosen.fuel, chosen.members, chosen.time_zone
+    lo, hi = local_range_ts(request.start, request.end, time_zone)
+    if request.site is None:
+        scopes = _scopes(session, viewer, request.group, site_ids)
+        ids_ = [int(s) for s in members["site_id"]]
+        series = (
+            load_scope_series(session, scopes, fuel, "hour", lo, hi)
+            if scopes is not None
+            else load_sites_series(session, ids_, fuel, "hour", lo, hi)
+        )
+    elif len(members):
+        series = compute_site_series(
+            load_site_readings(session, int(members["site_id"].iloc[0]), lo, hi), "hour", time_zone
+        )
+    else:
+        series = pd.DataFrame({"start_ts": [], "energy_kwh": []})
+    profile = compute_load_profile(series, time_zone)
+    return make_load_profile_figure(
+        profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
+    )
+
+
+@dataclass(frozen=True)
+class ExpectedScope:
+    """The sites, range and scopes behind a graph's expected-consumption panel (access already checked)."""
+
+    sites: pd.DataFrame  # the graph's sites of the graph's fuel
+    start_ts: int
+    end_ts: int
+    today_start_ts: int
+    scopes: list[Scope] | None
+    time_zone: str
+
+
+def load_expected_scope(
+    session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None
+) -> ExpectedScope:
+    """The expected-consumption panel's inputs for the graph's sites (same access checks as the graph)."""
+    chosen = _graph_sites(session, viewer, request)
+    site_ids, members, time_zone = chosen.site_ids, chosen.members, chosen.time_zone
+    lo, hi = local_range_ts(request.start, request.end, time_zone)
+    now = now or dt.datetime.now(dt.UTC)
+    today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
+    scopes = _scopes(session, viewer, request.group, site_ids) if request.site is None else None
+    return ExpectedScope(members, lo, hi, today_start, scopes, time_zone)

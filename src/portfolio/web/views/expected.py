@@ -1,0 +1,207 @@
+"""Expected consumption on the graph page: the model line and band, the portfolio summary, model quality.
+
+Predictions come from models fitted in batch (``portfolio fit-models``); nothing is fitted in a request.
+Up to ``MAX_EXPECTED_SITES`` sites a request sums its sites' forecasts itself; a larger portfolio that maps
+to maintained scopes (the graph's ``scopes``) reads the sums the batch stored (``portfolio.services.expected_series``),
+and any other larger set of sites says that expected consumption is shown for up to that many sites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from dash import dash_table, html
+from sqlalchemy.orm import Session
+
+from portfolio.analytics.expected import (
+    compute_expected_total,
+)
+from portfolio.queries.expected import load_site_model_summaries
+from portfolio.queries.graphs import Scope
+from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services.expected import (
+    EXPECTED_RANGE_NOTE,
+    FORECAST_DAYS,
+    FuelSummary,
+    compute_portfolio_summary,
+)
+from portfolio.services.expected_series import load_stored_sums, max_expected_sites, pending, too_many, when_text
+from portfolio.timekeeping import (
+    UK_TIME_ZONE,
+    local_midnight_ts,
+)
+
+from ..components import make_data_table
+
+
+def _sites(count: int) -> str:
+    return f"{count} site{'s' if count != 1 else ''}"
+
+
+def _kwh(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} kWh"
+
+
+def _range(bounds: tuple[float, float] | None) -> str:
+    return "" if bounds is None else f"90 % range {max(bounds[0], 0):,.0f}–{bounds[1]:,.0f} kWh"
+
+
+def _card(title: str, value: str, lines: list[str], kind: str) -> html.Div:
+    return html.Div(
+        [
+            html.Div(title, className="total-label"),
+            html.Div(value, className="total-value"),
+            *[html.Div(line, className="total-sub") for line in lines if line],
+        ],
+        className=f"total-card expected-card {kind}",
+    )
+
+
+def make_summary_cards(summary: FuelSummary) -> html.Div:
+    """Metered, estimated-missing and expected-next-week figures side by side, never added together."""
+    cards = [
+        _card(
+            "Metered",
+            _kwh(summary.metered_kwh),
+            [f"{summary.sites_metered} of {summary.sites} sites reported"],
+            "metered",
+        ),
+        _card(
+            "Estimated for missing intervals",
+            _kwh(summary.estimated_missing_kwh),
+            [
+                _range(summary.estimated_missing_range_kwh),
+                f"estimated from {_sites(summary.sites_estimated)}' models"
+                + (
+                    f"; {_sites(summary.sites_unestimated)} without a model not estimated"
+                    if summary.sites_unestimated
+                    else ""
+                ),
+            ],
+            "estimated",
+        ),
+        _card(
+            "Expected next 7 days",
+            _kwh(summary.expected_next_kwh),
+            [
+                _range(summary.expected_next_range_kwh),
+                f"{summary.sites_forecast} of {summary.sites} sites have a model",
+            ],
+            "expected",
+        ),
+    ]
+    note = html.P(
+        f"Estimates are labelled and kept apart from metered data. Ranges assume: {summary.missing_range_note} "
+        f"(missing intervals); {summary.expected_range_note} (next 7 days).",
+        className="muted small",
+    )
+    return html.Div([html.Div(cards, className="totals expected-totals"), note])
+
+
+def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: str) -> dash_table.DataTable:
+    """Per site: model status, out-of-sample CV(RMSE) and NMBE (ASHRAE Guideline 14), or why there is none."""
+    models = load_site_model_summaries(session, sites["site_id"].tolist())
+    rows = []
+    for site_id, name in zip(sites["site_id"], sites["name"], strict=True):
+        model = models.get(int(site_id))
+        if model is None:
+            status, detail = "not fitted yet", "run portfolio fit-models"
+        elif model.status == "ok":
+            status, detail = "ok", f"{model.resolution} model, {model.training_days} days of data"
+        else:
+            status, detail = model.status, model.message or ""
+        rows.append(
+            {
+                "name": name,
+                "status": status,
+                "cvrmse": None if model is None or model.cvrmse_pct is None else round(model.cvrmse_pct, 1),
+                "nmbe": None if model is None or model.nmbe_pct is None else round(model.nmbe_pct, 1),
+                "detail": detail,
+            }
+        )
+    columns = [
+        {"id": "name", "name": "Site"},
+        {"id": "status", "name": "Model"},
+        {"id": "cvrmse", "name": "CV(RMSE) %", "type": "numeric"},
+        {"id": "nmbe", "name": "NMBE %", "type": "numeric"},
+        {"id": "detail", "name": "Detail"},
+    ]
+    return make_data_table(
+        table_id,
+        columns,
+        data=rows,
+        page_size=10,
+        padding="8px 12px",
+        style_cell_conditional=[{"if": {"column_id": "detail"}, "whiteSpace": "normal", "minWidth": "260px"}],
+    )
+
+
+def make_stored_summary_cards(
+    session: Session, site_ids: Sequence[int], scopes: Sequence[Scope], fuel: str, today_start_ts: int
+) -> html.Div:
+    """Over the live limit: "Expected next 7 days" from the precomputed daily sums; the other figures stay limited."""
+    today = dt.datetime.fromtimestamp(today_start_ts, ZoneInfo(UK_TIME_ZONE)).date()
+    end_ts = local_midnight_ts(today + dt.timedelta(days=FORECAST_DAYS), UK_TIME_ZONE)
+    stored = load_stored_sums(session, site_ids, scopes, fuel, "day", today_start_ts, end_ts)
+    limited = html.P(
+        f"Metered and estimated-for-missing-interval figures are shown for up to {max_expected_sites()} "
+        "sites; the graph shows this portfolio's metered consumption.",
+        className="muted small",
+    )
+    if stored is None:
+        return html.Div([html.P(pending().capitalize() + ".", className="muted"), limited])
+    total = compute_expected_total(stored.sums)
+    card = _card(
+        "Expected next 7 days",
+        _kwh(total[0] if total else None),
+        [
+            _range(total[1] if total else None),
+            f"{stored.sites_modelled} of {len(site_ids)} sites have a model",
+            f"precomputed {when_text(stored.refreshed_at)}",
+        ],
+        "expected",
+    )
+    note = html.P(f"Ranges assume: {EXPECTED_RANGE_NOTE} (next 7 days).", className="muted small")
+    return html.Div([html.Div([card], className="totals expected-totals"), note, limited])
+
+
+def make_expected_panel(
+    session: Session,
+    sites: pd.DataFrame,
+    start_ts: int,
+    end_ts: int,
+    today_start_ts: int,
+    table_id: str,
+    scopes: Sequence[Scope] | None = None,
+    time_zone: str = UK_TIME_ZONE,
+) -> html.Div:
+    """The summary cards for the graph's fuel and the model-quality table of its sites.
+
+    ``scopes``: as for :func:`make_expected_series`; over the live limit they give "Expected next 7 days"
+    from the precomputed sums (``sites`` are all of one fuel).
+    """
+    if sites.empty:
+        return html.Div()
+    heading = html.H2("Expected consumption", className="section-title")
+    quality = [
+        html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
+        make_model_quality_table(session, sites, table_id),
+    ]
+    if len(sites) > max_expected_sites():
+        if scopes is None:
+            return html.Div(
+                [heading, html.P(too_many().capitalize() + ".", className="muted"), *quality],
+                className="card expected-panel",
+            )
+        cards = make_stored_summary_cards(
+            session, [int(s) for s in sites["site_id"]], scopes, str(sites["fuel"].iloc[0]), today_start_ts
+        )
+        return html.Div([heading, cards, *quality], className="card expected-panel")
+    frame = sites.assign(interval_seconds=sites["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
+    (summary,) = compute_portfolio_summary(
+        session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts, time_zone
+    )
+    return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")

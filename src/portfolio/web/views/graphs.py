@@ -1,0 +1,470 @@
+"""The consumption graph page: a site or a whole portfolio group, any range, resolution following the zoom.
+
+Kept out of ``pages/`` so tests and the benchmark can import it; ``pages/graphs.py`` registers the page.
+:func:`portfolio.services.graphs.make_graph` is the whole server side of one graph; the callbacks unpack
+the request, call it and hand the figure back. Zooming sends ``relayoutData`` (wall-clock times on the
+graph's axis, in the graph's zone): :func:`zoom_window` turns it into a UTC window for the service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dash
+import plotly.graph_objects as go
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html
+from sqlalchemy.orm import Session
+
+from portfolio.access import AccessDenied, Viewer
+from portfolio.analytics.resolution import (
+    AUTO,
+)
+from portfolio.queries.graphs import (
+    load_graph_sites,
+)
+from portfolio.services.graphs import GraphRequest, graph_time_zone, load_expected_scope, make_graph, make_profile
+from portfolio.services.groups import group_site_ids
+from portfolio.timekeeping import (
+    local_today,
+    local_wall_time_ts,
+)
+
+from .. import ids
+from ..context import current_viewer, request_session
+from ..url_state import UrlStateError, from_store, parse_state, to_params, to_query, to_store
+from .expected import make_expected_panel
+
+WHOLE_PORTFOLIO = "portfolio"
+GRANULARITIES = {AUTO: "Auto", "day": "Daily", "hour": "Hourly", "hh": "Half-hourly"}
+RANGE_BUTTONS = {7: "7 days", 30: "30 days", 365: "1 year"}
+TOP_SITES = 5
+FORECAST_DAYS = 7
+NOT_AVAILABLE = "This group or site is not available to you: it does not exist, or belongs to someone else."
+HIDDEN = "hidden"
+
+
+def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> html.Div:
+    """The expected-consumption summary and model quality for the graph's sites (same access checks)."""
+    scope = load_expected_scope(session, viewer, request, now)
+    return make_expected_panel(
+        session,
+        scope.sites,
+        scope.start_ts,
+        scope.end_ts,
+        scope.today_start_ts,
+        ids.GRAPH_MODEL_TABLE,
+        scopes=scope.scopes,
+        time_zone=scope.time_zone,
+    )
+
+
+# Layout -------------------------------------------------------------------------------------------
+
+
+def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[Any, dict[str, Any]]:
+    """Like the portfolio list: the URL chooses the view, or the first callback restores the shared state."""
+    from .portfolio import initial_state as portfolio_initial_state
+
+    state, check = portfolio_initial_state(query, today)
+    check["site"] = str(query.get("site") or WHOLE_PORTFOLIO)
+    return state, check
+
+
+def make_graph_layout(
+    options: Sequence[tuple[str, str, bool]], state: Any, url_check: Mapping[str, Any], today: dt.date
+) -> html.Section:
+    choices = [{"label": label, "value": value} for value, label, _ in options]
+    if options and state.group not in {value for value, _, _ in options}:
+        choices.append({"label": f"Group {state.group} (not available)", "value": state.group})
+
+    def control(label: str, child: Any, for_id: str | None = None, **kwargs: Any) -> html.Div:
+        heading = (
+            html.Label(label, htmlFor=for_id, className="control-label")
+            if for_id
+            else html.Span(label, className="control-label")
+        )
+        return html.Div([heading, child], className=kwargs.pop("className", "control"), **kwargs)
+
+    return html.Section(
+        [
+            html.Div([html.H1("Graphs"), html.P(id=ids.GRAPH_NOTE, className="muted")], className="page-header"),
+            html.Div(
+                [
+                    control(
+                        "Group",
+                        dcc.Dropdown(
+                            id=ids.GRAPH_GROUP,
+                            options=choices,
+                            value=state.group,
+                            clearable=False,
+                            className="group-dropdown",
+                        ),
+                        ids.GRAPH_GROUP,
+                    ),
+                    control(
+                        "Site",
+                        dcc.Dropdown(
+                            id=ids.GRAPH_SITE,
+                            options=[{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}],
+                            value=WHOLE_PORTFOLIO,
+                            clearable=False,
+                            className="site-dropdown",
+                        ),
+                        ids.GRAPH_SITE,
+                    ),
+                    control(
+                        "Local days",
+                        html.Div(
+                            [
+                                dcc.DatePickerRange(
+                                    id=ids.GRAPH_DATES,
+                                    start_date=state.start.isoformat(),
+                                    end_date=state.end.isoformat(),
+                                    max_date_allowed=today.isoformat(),
+                                    display_format="D MMM YYYY",
+                                    first_day_of_week=1,
+                                    minimum_nights=0,
+                                    clearable=False,
+                                ),
+                                html.Div(
+                                    [
+                                        html.Button(
+                                            label,
+                                            id={"type": ids.GRAPH_RANGE_BUTTON, "days": days},
+                                            n_clicks=0,
+                                            className="button button-secondary range-button",
+                                        )
+                                        for days, label in RANGE_BUTTONS.items()
+                                    ]
+                                    + [html.Span("or pick dates (custom)", className="muted small")],
+                                    className="range-buttons",
+                                ),
+                            ],
+                            className="dates-with-buttons",
+                        ),
+                        ids.GRAPH_DATES,
+                    ),
+                    control(
+                        "Fuel",
+                        dcc.RadioItems(
+                            id=ids.GRAPH_FUEL,
+                            options=[{"label": "Power", "value": "power"}, {"label": "Gas", "value": "gas"}],
+                            value=state.fuel if state.fuel in ("power", "gas") else "power",
+                            inline=True,
+                            className="segmented",
+                        ),
+                        id=ids.GRAPH_FUEL_TOGGLE,
+                        className=f"control fuel-toggle {HIDDEN}",
+                    ),
+                    control(
+                        "Granularity",
+                        dcc.RadioItems(
+                            id=ids.GRAPH_GRANULARITY,
+                            options=[{"label": v, "value": k} for k, v in GRANULARITIES.items()],
+                            value=AUTO,
+                            inline=True,
+                            className="segmented",
+                        ),
+                    ),
+                    control(
+                        "Show",
+                        dcc.RadioItems(
+                            id=ids.GRAPH_STACK,
+                            options=[
+                                {"label": "Total", "value": "total"},
+                                {"label": f"Top {TOP_SITES} sites + other", "value": "stack"},
+                            ],
+                            value="total",
+                            inline=True,
+                            className="segmented",
+                        ),
+                    ),
+                ],
+                className="controls card graph-controls",
+            ),
+            html.Div(id=ids.GRAPH_MESSAGE, role="status"),
+            html.Div(
+                dcc.Graph(
+                    id=ids.GRAPH_FIGURE,
+                    config={
+                        "displaylogo": False,
+                        "scrollZoom": False,
+                        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+                    },
+                    style={"height": "520px"},
+                ),
+                className="card graph-card",
+            ),
+            dcc.Loading(html.Div(id=ids.GRAPH_EXPECTED), type="dot"),
+            html.Div(
+                dcc.Graph(
+                    id=ids.GRAPH_HEATMAP,
+                    config={"displaylogo": False, "displayModeBar": False},
+                    style={"height": "300px"},
+                ),
+                className="card graph-card",
+            ),
+            html.P(
+                "Times are local (UK). Gaps are missing readings, never filled. Estimated readings are drawn apart. "
+                "The faint line is the same period 52 weeks earlier; the dashed temperature is the forecast; the dotted "
+                "line in a shaded band is the consumption the temperature models expect (90 % interval).",
+                className="muted small",
+            ),
+            dcc.Store(id=ids.GRAPH_URL_CHECK, data=dict(url_check)),
+            dcc.Store(id=ids.GRAPH_QUERY),
+            html.Div(id=ids.GRAPH_URL_SINK, hidden=True),
+        ],
+        className="page graphs-page",
+    )
+
+
+# Callbacks ----------------------------------------------------------------------------------------
+
+
+def _first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> bool:
+    triggered = [t for t in dash.callback_context.triggered_prop_ids if t != "."]
+    return len(triggered) in (0, len(inputs)) and dict(inputs) == url_check.get("initial")
+
+
+def update_selection(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    url_check: Mapping[str, Any] | None,
+    stored: object,
+) -> tuple[Any, ...]:
+    """Validate the selection, share it (store + URL), and offer the group's sites and fuels."""
+    check, today, controls = url_check or {}, local_today(), (dash.no_update,) * 3
+    inputs = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
+    initial = dict(check.get("initial") or {})
+    restored = None
+    if _first_call({**inputs, "fuel": initial.get("fuel")}, check) and not check.get("given"):
+        restored = from_store(stored, today)
+    if restored is not None:
+        inputs = to_params(restored)
+        controls = (inputs["group"], inputs["from"], inputs["to"])
+    try:
+        state = parse_state(inputs, today)
+        session, viewer = request_session(), current_viewer()
+        sites = load_graph_sites(session, group_site_ids(session, viewer, state.group))
+    except UrlStateError as error:
+        return (
+            html.Div(f"This view cannot be shown: {error}.", className="alert", role="alert"),
+            [],
+            dash.no_update,
+            f"control fuel-toggle {HIDDEN}",
+            dash.no_update,
+            dash.no_update,
+        ) + controls
+    except AccessDenied:
+        return (
+            html.Div(NOT_AVAILABLE, className="alert", role="alert"),
+            [],
+            dash.no_update,
+            f"control fuel-toggle {HIDDEN}",
+            dash.no_update,
+            dash.no_update,
+        ) + controls
+    options = [{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}] + [
+        {"label": f"{row.name} ({row.fuel})", "value": str(row.site_id)} for row in sites.itertuples(index=False)
+    ]
+    wanted = check.get("site") if _first_call({**inputs, "fuel": initial.get("fuel")}, check) else WHOLE_PORTFOLIO
+    site_value = wanted if wanted in {o["value"] for o in options} else WHOLE_PORTFOLIO
+    both = len(set(sites["fuel"])) > 1
+    return (
+        None,
+        options,
+        site_value,
+        "control fuel-toggle" if both else f"control fuel-toggle {HIDDEN}",
+        to_store(state),
+        to_query(state),
+    ) + controls
+
+
+def zoom_range(relayout: object) -> tuple[object, object] | None | bool:
+    """The zoomed x range from plotly's relayoutData as sent (wall-clock times); None to reset; False when not about x."""
+    if not isinstance(relayout, Mapping):
+        return False
+    if relayout.get("xaxis.autorange") or relayout.get("autosize"):
+        return None
+    first, last = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
+    if first is None and isinstance(relayout.get("xaxis.range"), list):
+        first, last = relayout["xaxis.range"][:2]
+    if first is None or last is None:
+        return False
+    return first, last
+
+
+def zoom_window(relayout: object, time_zone: str) -> tuple[int, int] | None | bool:
+    """The zoomed x range as a UTC window [epoch s); None to reset; False when not about x or not readable.
+
+    The axis shows wall-clock times in the graph's zone (the site's own zone for one site), so the range is
+    read in ``time_zone``: reading a Los Angeles site's zoom as UK time would fetch a window 8 hours off.
+    """
+    zoom = zoom_range(relayout)
+    if not isinstance(zoom, tuple):
+        return zoom
+    try:
+        lo, hi = (local_wall_time_ts(str(v), time_zone) for v in zoom)
+    except (ValueError, TypeError):
+        return False
+    if hi <= lo:
+        return False
+    return lo, hi
+
+
+def _request(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    site: object,
+    granularity: object,
+    stack: object,
+    window: tuple[int, int] | None,
+) -> GraphRequest:
+    state = parse_state(
+        {"group": group, "from": start_date, "to": end_date, "fuel": fuel if fuel in ("power", "gas") else "both"},
+        local_today(),
+    )
+    site_id = None
+    if site not in (None, "", WHOLE_PORTFOLIO):
+        try:
+            site_id = int(str(site))
+        except ValueError:
+            raise AccessDenied(f"site {site!r} is not a site id") from None
+    return GraphRequest(
+        state.group,
+        site_id,
+        state.start,
+        state.end,
+        state.fuel,
+        str(granularity) if granularity in GRANULARITIES else AUTO,
+        stack == "stack",
+        window,
+    )
+
+
+def update_graph(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    site: object,
+    granularity: object,
+    stack: object,
+    relayout: object,
+) -> tuple[Any, Any, Any]:
+    """Draw the graph for the selection, or for the zoomed window when the user zoomed."""
+    zoomed = ctx.triggered_id == ids.GRAPH_FIGURE
+    if zoomed and zoom_range(relayout) is False:
+        return dash.no_update, dash.no_update, dash.no_update
+    try:
+        request = _request(group, start_date, end_date, fuel, site, granularity, stack, None)
+        session, viewer = request_session(), current_viewer()
+        if zoomed:
+            window = zoom_window(relayout, graph_time_zone(session, viewer, request))
+            if window is False:
+                return dash.no_update, dash.no_update, dash.no_update
+            request = dataclasses.replace(request, window=window)  # type: ignore[arg-type]
+        result = make_graph(session, viewer, request)
+    except (AccessDenied, UrlStateError):
+        return go.Figure(), "", html.Div(NOT_AVAILABLE, className="alert", role="alert")
+    return result.figure, result.note, None
+
+
+def update_heatmap(group: object, start_date: object, end_date: object, fuel: object, site: object) -> go.Figure:
+    try:
+        request = _request(group, start_date, end_date, fuel, site, AUTO, "total", None)
+        return make_profile(request_session(), current_viewer(), request)
+    except (AccessDenied, UrlStateError):
+        return go.Figure()
+
+
+def update_expected(group: object, start_date: object, end_date: object, fuel: object, site: object) -> Any:
+    try:
+        request = _request(group, start_date, end_date, fuel, site, AUTO, "total", None)
+        return make_expected(request_session(), current_viewer(), request)
+    except (AccessDenied, UrlStateError):
+        return None
+
+
+def pick_range(clicks: list[int | None], end_date: object) -> tuple[Any, Any]:
+    """7 days / 30 days / 1 year ending at the chosen end day (or yesterday)."""
+    if not ctx.triggered_id or not any(clicks):
+        return dash.no_update, dash.no_update
+    days = int(ctx.triggered_id["days"])
+    yesterday = local_today() - dt.timedelta(days=1)
+    try:
+        end = min(dt.date.fromisoformat(str(end_date)[:10]), yesterday)
+    except ValueError:
+        end = yesterday
+    return (end - dt.timedelta(days=days - 1)).isoformat(), end.isoformat()
+
+
+def register_callbacks(app: Dash) -> None:
+    """Bind the graph page's callbacks to ``app`` (Dash re-imports page modules per app)."""
+    app.callback(
+        Output(ids.GRAPH_MESSAGE, "children"),
+        Output(ids.GRAPH_SITE, "options"),
+        Output(ids.GRAPH_SITE, "value"),
+        Output(ids.GRAPH_FUEL_TOGGLE, "className"),
+        Output(ids.PORTFOLIO_STATE, "data", allow_duplicate=True),
+        Output(ids.GRAPH_QUERY, "data"),
+        Output(ids.GRAPH_GROUP, "value"),
+        Output(ids.GRAPH_DATES, "start_date"),
+        Output(ids.GRAPH_DATES, "end_date"),
+        Input(ids.GRAPH_GROUP, "value"),
+        Input(ids.GRAPH_DATES, "start_date"),
+        Input(ids.GRAPH_DATES, "end_date"),
+        Input(ids.GRAPH_FUEL, "value"),
+        State(ids.GRAPH_URL_CHECK, "data"),
+        State(ids.PORTFOLIO_STATE, "data"),
+        prevent_initial_call="initial_duplicate",
+    )(update_selection)
+    app.callback(
+        Output(ids.GRAPH_FIGURE, "figure"),
+        Output(ids.GRAPH_NOTE, "children"),
+        Output(ids.GRAPH_MESSAGE, "children", allow_duplicate=True),
+        Input(ids.GRAPH_GROUP, "value"),
+        Input(ids.GRAPH_DATES, "start_date"),
+        Input(ids.GRAPH_DATES, "end_date"),
+        Input(ids.GRAPH_FUEL, "value"),
+        Input(ids.GRAPH_SITE, "value"),
+        Input(ids.GRAPH_GRANULARITY, "value"),
+        Input(ids.GRAPH_STACK, "value"),
+        Input(ids.GRAPH_FIGURE, "relayoutData"),
+        prevent_initial_call="initial_duplicate",
+    )(update_graph)
+    app.callback(
+        Output(ids.GRAPH_HEATMAP, "figure"),
+        Input(ids.GRAPH_GROUP, "value"),
+        Input(ids.GRAPH_DATES, "start_date"),
+        Input(ids.GRAPH_DATES, "end_date"),
+        Input(ids.GRAPH_FUEL, "value"),
+        Input(ids.GRAPH_SITE, "value"),
+    )(update_heatmap)
+    app.callback(
+        Output(ids.GRAPH_EXPECTED, "children"),
+        Input(ids.GRAPH_GROUP, "value"),
+        Input(ids.GRAPH_DATES, "start_date"),
+        Input(ids.GRAPH_DATES, "end_date"),
+        Input(ids.GRAPH_FUEL, "value"),
+        Input(ids.GRAPH_SITE, "value"),
+    )(update_expected)
+    app.callback(
+        Output(ids.GRAPH_DATES, "start_date", allow_duplicate=True),
+        Output(ids.GRAPH_DATES, "end_date", allow_duplicate=True),
+        Input({"type": ids.GRAPH_RANGE_BUTTON, "days": ALL}, "n_clicks"),
+        State(ids.GRAPH_DATES, "end_date"),
+        prevent_initial_call=True,
+    )(pick_range)
+    app.clientside_callback(
+        ClientsideFunction(namespace="portfolio", function_name="replaceSearch"),
+        Output(ids.GRAPH_URL_SINK, "children"),
+        Input(ids.GRAPH_QUERY, "data"),
+    )

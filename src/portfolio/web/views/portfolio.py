@@ -1,0 +1,529 @@
+"""The portfolio list: one row per site of a group over a date range, with coverage and missing sites.
+
+Kept out of ``pages/`` so tests can import it; ``pages/portfolio.py`` only registers the page and
+builds its layout from here. The callbacks are bound per app by :func:`register_callbacks` (called
+from the shell), because Dash re-imports page modules for every app it builds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import ClientsideFunction, Dash, Input, Output, State, dash_table, dcc, html
+from dash.dash_table.Format import Format, Scheme
+
+from portfolio.access import AccessDenied
+from portfolio.analytics.coverage import (
+    compute_fuel_totals,
+    compute_missing_sites,
+)
+from portfolio.services.portfolio import load_group_site_list
+from portfolio.timekeeping import local_today
+
+from .. import ids
+from ..components import make_data_table
+from ..context import current_viewer, request_session
+from ..url_state import (
+    FUELS,
+    URL_KEYS,
+    PortfolioState,
+    UrlStateError,
+    default_state,
+    from_store,
+    parse_state,
+    to_params,
+    to_query,
+    to_store,
+)
+from .sites import FUEL_LABELS, METER_TYPE_LABELS
+
+NOT_AVAILABLE = (
+    "This group is not available to you: it does not exist, was deleted, or belongs to someone else. "
+    "Choose one of your groups above."
+)
+NEVER = "never"
+INTERVAL_LABELS = {1800: "HH", 3600: "Hourly"}
+FUEL_TOGGLE_LABELS = {"power": "Power", "gas": "Gas", "both": "Both"}
+HIDDEN = "hidden"
+LIST_COLUMNS: list[dict[str, Any]] = [
+    {"id": "name", "name": "Site"},
+    {"id": "fuel", "name": "Fuel"},
+    {"id": "meter_type", "name": "Meter type"},
+    {"id": "interval", "name": "Interval"},
+    {
+        "id": "energy_kwh",
+        "name": "Total [kWh]",
+        "type": "numeric",
+        "format": Format(precision=0, scheme=Scheme.fixed).group(True).nully("no data"),
+    },
+    {
+        "id": "share",
+        "name": "Share of fuel",
+        "type": "numeric",
+        "format": Format(precision=1, scheme=Scheme.percentage).nully("—"),
+    },
+    {
+        "id": "coverage",
+        "name": "Data coverage",
+        "type": "numeric",
+        "format": Format(precision=1, scheme=Scheme.percentage),
+    },
+    {"id": "last_reading", "name": "Last reading"},
+]
+MISSING_COLUMNS: list[dict[str, Any]] = [
+    {"id": "name", "name": "Site"},
+    {"id": "fuel", "name": "Fuel"},
+    {"id": "meter_type", "name": "Meter type"},
+    {"id": "last_reading", "name": "Last reading"},
+]
+
+
+# Loading and shaping ------------------------------------------------------------------------------
+
+
+def fuels_present(site_list: pd.DataFrame) -> tuple[str, ...]:
+    return tuple(sorted(set(site_list["fuel"]))) if len(site_list) else ()
+
+
+def effective_fuel(fuels: Sequence[str], wanted: str) -> str:
+    """A single-fuel group has no toggle, so it always shows its one fuel (whatever the URL said)."""
+    return wanted if len(fuels) > 1 else "both"
+
+
+def select_fuel(site_list: pd.DataFrame, fuel: str) -> pd.DataFrame:
+    if fuel == "both":
+        return site_list
+    return site_list.loc[site_list["fuel"] == fuel].reset_index(drop=True)
+
+
+def _local_date(moment: object, time_zone: str) -> str:
+    if moment is None or pd.isna(moment):
+        return NEVER
+    return pd.Timestamp(moment).tz_convert(time_zone).date().isoformat()  # type: ignore[arg-type]
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+
+
+def list_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
+    """Table rows: labels for codes, numbers left numeric (so they sort), dates in the site's local time."""
+    rows = []
+    for site in site_list.itertuples(index=False):
+        seconds = _number(site.interval_seconds)
+        rows.append(
+            {
+                "id": int(site.site_id),
+                "name": site.name,
+                "fuel": FUEL_LABELS.get(site.fuel, site.fuel),
+                "meter_type": METER_TYPE_LABELS.get(site.meter_type, site.meter_type),
+                "interval": INTERVAL_LABELS.get(int(seconds), f"{int(seconds) // 60} min") if seconds else "unknown",
+                "energy_kwh": _number(site.energy_kwh),
+                "share": _number(site.share),
+                "coverage": _number(site.coverage) or 0.0,
+                "last_reading": _local_date(site.last_reading, site.time_zone),
+            }
+        )
+    return rows
+
+
+def missing_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
+    """Sites with no reading at all in the range, with their last reading ever ("never" if none)."""
+    missing = compute_missing_sites(site_list)
+    return [
+        {
+            "id": int(site.site_id),
+            "name": site.name,
+            "fuel": FUEL_LABELS.get(site.fuel, site.fuel),
+            "meter_type": METER_TYPE_LABELS.get(site.meter_type, site.meter_type),
+            "last_reading": _local_date(site.last_reading, site.time_zone),
+        }
+        for site in missing.itertuples(index=False)
+    ]
+
+
+def missing_summary(missing: int, total: int) -> str:
+    if total == 0:
+        return "This group has no sites yet."
+    if missing == 0:
+        return f"All {total} sites have data in this range." if total > 1 else "The site has data in this range."
+    verb = "has" if missing == 1 else "have"
+    return f"{missing} of {total} site{'' if total == 1 else 's'} {verb} no data in this range"
+
+
+def _kwh(value: float | None) -> str:
+    return "no data" if value is None or pd.isna(value) else f"{value:,.0f} kWh"
+
+
+def make_totals(site_list: pd.DataFrame) -> list[html.Div]:
+    """One card per fuel, side by side: gas and power kWh are never added into one number."""
+    if site_list.empty:
+        return []
+    totals = compute_fuel_totals(site_list)
+    return [
+        html.Div(
+            [
+                html.Div(f"{FUEL_LABELS.get(row.fuel, row.fuel)} total", className="total-label"),
+                html.Div(_kwh(row.energy_kwh), className="total-value"),
+                html.Div(f"{row.sites_reporting} of {row.sites} sites reporting", className="total-note"),
+            ],
+            className=f"total-card total-{row.fuel}",
+            id={"type": ids.PORTFOLIO_TOTAL, "fuel": row.fuel},
+        )
+        for row in totals.itertuples(index=False)
+    ]
+
+
+# Rendering ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortfolioOutputs:
+    """Everything the list callback writes, in the order of :data:`OUTPUTS`."""
+
+    message: Any
+    body_class: str
+    toggle_class: str
+    totals: Any
+    summary: str
+    missing_button_class: str
+    rows: list[dict[str, Any]]
+    missing: list[dict[str, Any]]
+    store: Any
+    query: Any
+    range_note: str
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.message,
+            self.body_class,
+            self.toggle_class,
+            self.totals,
+            self.summary,
+            self.missing_button_class,
+            self.rows,
+            self.missing,
+            self.store,
+            self.query,
+            self.range_note,
+        )
+
+
+def error_outputs(message: str) -> PortfolioOutputs:
+    """A refusal shows the message and nothing else: no rows, no totals, no names."""
+    return PortfolioOutputs(
+        message=html.Div(message, className="alert", role="alert"),
+        body_class=f"portfolio-body {HIDDEN}",
+        toggle_class=f"control fuel-toggle {HIDDEN}",
+        totals=[],
+        summary="",
+        missing_button_class=HIDDEN,
+        rows=[],
+        missing=[],
+        store=dash.no_update,
+        query=dash.no_update,
+        range_note="",
+    )
+
+
+def render_portfolio(site_list: pd.DataFrame, state: PortfolioState) -> PortfolioOutputs:
+    """Split by the effective fuel, then count, total and list what is left."""
+    fuels = fuels_present(site_list)
+    fuel = effective_fuel(fuels, state.fuel)
+    shown = select_fuel(site_list, fuel)
+    missing = missing_rows(shown)
+    effective = PortfolioState(state.group, state.start, state.end, fuel)
+    return PortfolioOutputs(
+        message=None,
+        body_class="portfolio-body",
+        toggle_class="control fuel-toggle" if len(fuels) > 1 else f"control fuel-toggle {HIDDEN}",
+        totals=make_totals(shown),
+        summary=missing_summary(len(missing), len(shown)),
+        missing_button_class="button button-secondary" if missing else HIDDEN,
+        rows=list_rows(shown),
+        missing=missing,
+        store=to_store(effective),
+        query=to_query(effective),
+        range_note=f"{state.start:%-d %b %Y} to {state.end:%-d %b %Y} ({state.days} local days)",
+    )
+
+
+def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> dash_table.DataTable:
+    return make_data_table(
+        table_id,
+        columns,
+        page_size=page_size,
+        padding="9px 12px",
+        style_cell_conditional=[
+            {"if": {"column_id": "name"}, "whiteSpace": "normal", "minWidth": "280px", "maxWidth": "380px"},
+            *({"if": {"column_id": c}, "textAlign": "right"} for c in ("energy_kwh", "share", "coverage")),
+        ],
+        style_data_conditional=[
+            {
+                "if": {"filter_query": "{coverage} < 0.9", "column_id": "coverage"},
+                "color": "#b45309",
+                "fontWeight": "600",
+            },
+            {"if": {"filter_query": "{coverage} = 0", "column_id": "coverage"}, "color": "#b91c1c"},
+            {
+                "if": {"filter_query": f'{{last_reading}} = "{NEVER}"', "column_id": "last_reading"},
+                "color": "#7b8794",
+                "fontStyle": "italic",
+            },
+        ],
+    )
+
+
+def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[PortfolioState | None, dict[str, Any]]:
+    """Parse the page's URL; the second value tells the first callback whether the URL chose the view
+    (if not, it restores the tab's last state from the shell's store) or was bad (it shows the problem),
+    and which control values the layout starts with (so it can tell the first call from a user's change).
+    """
+    given = {key: query[key] for key in URL_KEYS if key in query}
+    fallback = to_params(default_state(today))
+    if not given:
+        return default_state(today), {"given": False, "error": None, "initial": fallback}
+    try:
+        state = parse_state(given, today)
+    except UrlStateError as error:
+        return None, {"given": True, "error": str(error), "initial": fallback}
+    return state, {"given": True, "error": None, "initial": to_params(state)}
+
+
+def make_portfolio_layout(
+    options: Sequence[tuple[str, str, bool]], state: PortfolioState, url_check: Mapping[str, Any], today: dt.date
+) -> html.Section:
+    """The page: controls, per-fuel totals, the list, and the (closed) missing-locations panel."""
+    choices = [{"label": label, "value": value} for value, label, _ in options]
+    if options and state.group not in {value for value, _, _ in options}:
+        # Keep a linked group that is not the viewer's selectable, or the dropdown would clear it and the
+        # page would quietly switch to "All sites" instead of saying the link is not available.
+        choices.append({"label": f"Group {state.group} (not available)", "value": state.group})
+    return html.Section(
+        [
+            html.Div(
+                [
+                    html.H1("Portfolio"),
+                    html.P(id=ids.PORTFOLIO_RANGE_NOTE, className="muted"),
+                    html.Div(
+                        [  # the same selection on the other portfolio pages
+                            dcc.Link(
+                                "Graphs for this selection",
+                                id=ids.PORTFOLIO_GRAPHS_LINK,
+                                href="/graphs",
+                                className="button button-secondary",
+                            ),
+                            dcc.Link(
+                                "Export this selection",
+                                id=ids.PORTFOLIO_EXPORT_LINK,
+                                href="/export",
+                                className="button button-secondary",
+                            ),
+                        ],
+                        className="page-actions",
+                    ),
+                ],
+                className="page-header",
+            ),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label("Group", htmlFor=ids.PORTFOLIO_GROUP, className="control-label"),
+                            dcc.Dropdown(
+                                id=ids.PORTFOLIO_GROUP,
+                                options=choices,
+                                value=state.group,
+                                clearable=False,
+                                searchable=True,
+                                className="group-dropdown",
+                            ),
+                        ],
+                        className="control",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Local days", htmlFor=ids.PORTFOLIO_DATES, className="control-label"),
+                            dcc.DatePickerRange(
+                                id=ids.PORTFOLIO_DATES,
+                                start_date=state.start.isoformat(),
+                                end_date=state.end.isoformat(),
+                                max_date_allowed=today.isoformat(),
+                                display_format="D MMM YYYY",
+                                first_day_of_week=1,
+                                minimum_nights=0,
+                                clearable=False,
+                            ),
+                        ],
+                        className="control",
+                    ),
+                    html.Div(
+                        [
+                            html.Span("Fuel", className="control-label"),
+                            dcc.RadioItems(
+                                id=ids.PORTFOLIO_FUEL,
+                                options=[{"label": FUEL_TOGGLE_LABELS[f], "value": f} for f in FUELS],
+                                value=state.fuel,
+                                inline=True,
+                                className="segmented",
+                            ),
+                        ],
+                        id=ids.PORTFOLIO_FUEL_TOGGLE,
+                        className=f"control fuel-toggle {HIDDEN}",
+                    ),
+                ],
+                className="controls card",
+            ),
+            html.Div(id=ids.PORTFOLIO_MESSAGE, role="status"),
+            html.Div(
+                [
+                    html.Div(id=ids.PORTFOLIO_TOTALS, className="totals"),
+                    html.Div(
+                        [
+                            html.P(id=ids.PORTFOLIO_MISSING_SUMMARY, className="list-summary"),
+                            html.Button(
+                                "View missing locations",
+                                id=ids.PORTFOLIO_MISSING_BUTTON,
+                                n_clicks=0,
+                                className=HIDDEN,
+                                **{"aria-controls": ids.PORTFOLIO_MISSING_PANEL},
+                            ),
+                        ],
+                        className="list-header",
+                    ),
+                    html.Div(
+                        [
+                            html.H2("Missing locations"),
+                            html.P(
+                                "Sites with no reading at all in this range, and when we last heard from them.",
+                                className="muted",
+                            ),
+                            html.Div(_table(ids.PORTFOLIO_MISSING_TABLE, MISSING_COLUMNS, 25), className="card"),
+                        ],
+                        id=ids.PORTFOLIO_MISSING_PANEL,
+                        className=f"missing-panel {HIDDEN}",
+                    ),
+                    html.Div(_table(ids.PORTFOLIO_TABLE, LIST_COLUMNS, 50), className="card"),
+                    html.P(
+                        "Coverage is intervals received / intervals expected in each site's local time (a clock-change "
+                        "day has 46 or 50 half hours). Gaps are shown as they are, never filled. Shares are within a fuel.",
+                        className="muted small",
+                    ),
+                ],
+                id=ids.PORTFOLIO_BODY,
+                className=f"portfolio-body {HIDDEN}",
+            ),
+            dcc.Store(id=ids.PORTFOLIO_URL_CHECK, data=dict(url_check)),
+            dcc.Store(id=ids.PORTFOLIO_QUERY),
+            html.Div(id=ids.PORTFOLIO_URL_SINK, hidden=True),
+        ],
+        className="page portfolio-page",
+    )
+
+
+# Callbacks ----------------------------------------------------------------------------------------
+
+OUTPUTS = [
+    Output(ids.PORTFOLIO_MESSAGE, "children"),
+    Output(ids.PORTFOLIO_BODY, "className"),
+    Output(ids.PORTFOLIO_FUEL_TOGGLE, "className"),
+    Output(ids.PORTFOLIO_TOTALS, "children"),
+    Output(ids.PORTFOLIO_MISSING_SUMMARY, "children"),
+    Output(ids.PORTFOLIO_MISSING_BUTTON, "className"),
+    Output(ids.PORTFOLIO_TABLE, "data"),
+    Output(ids.PORTFOLIO_MISSING_TABLE, "data"),
+    Output(ids.PORTFOLIO_STATE, "data"),
+    Output(ids.PORTFOLIO_QUERY, "data"),
+    Output(ids.PORTFOLIO_RANGE_NOTE, "children"),
+    Output(ids.PORTFOLIO_GROUP, "value"),
+    Output(ids.PORTFOLIO_DATES, "start_date"),
+    Output(ids.PORTFOLIO_DATES, "end_date"),
+    Output(ids.PORTFOLIO_FUEL, "value"),
+]
+
+
+def _first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> bool:
+    """The call Dash makes when the page appears: every input "changed" (or none did), values as laid out.
+
+    Dash reports all inputs of freshly inserted components as changed, so the trigger alone cannot tell.
+    """
+    triggered = [t for t in dash.callback_context.triggered_prop_ids if t != "."]
+    return len(triggered) in (0, len(inputs)) and dict(inputs) == url_check.get("initial")
+
+
+def update_portfolio(
+    group: object,
+    start_date: object,
+    end_date: object,
+    fuel: object,
+    url_check: Mapping[str, Any] | None,
+    stored: object,
+) -> tuple[Any, ...]:
+    """Parse, check access, load, compute, render; a bad URL or a foreign group shows only a message.
+
+    Opened without URL parameters, the first call restores the tab's last state from the shell's store
+    and moves the controls to it (a callback may write its own inputs; Dash does not loop on that).
+    """
+    check, today, controls = url_check or {}, local_today(), (dash.no_update,) * 4
+    inputs = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
+    if _first_call(inputs, check) and check.get("error"):
+        return error_outputs(f"This link cannot be shown: {check['error']}.").as_tuple() + controls
+    restored = from_store(stored, today) if _first_call(inputs, check) and not check.get("given") else None
+    if restored is not None:
+        inputs = to_params(restored)
+        controls = (inputs["group"], inputs["from"], inputs["to"], inputs["fuel"])
+    try:
+        state = parse_state(inputs, today)
+        site_list = load_group_site_list(request_session(), current_viewer(), state.group, state.start, state.end)
+    except UrlStateError as error:
+        return error_outputs(f"This view cannot be shown: {error}.").as_tuple() + controls
+    except AccessDenied:
+        return error_outputs(NOT_AVAILABLE).as_tuple() + controls
+    return render_portfolio(site_list, state).as_tuple() + controls
+
+
+def toggle_missing(n_clicks: int | None) -> tuple[str, str, str]:
+    """Open or close the missing-locations panel; the button says what the next click does."""
+    is_open = bool(n_clicks) and n_clicks % 2 == 1  # type: ignore[operator]
+    label = "Hide missing locations" if is_open else "View missing locations"
+    return ("missing-panel" if is_open else f"missing-panel {HIDDEN}"), label, "true" if is_open else "false"
+
+
+def update_page_links(query: object) -> tuple[str, str]:
+    """Carry the validated selection (group, range, fuel) to the graph and export pages; they re-check it."""
+    suffix = query if isinstance(query, str) and query.startswith("?") else ""
+    return f"/graphs{suffix}", f"/export{suffix}"
+
+
+def register_callbacks(app: Dash) -> None:
+    """Bind the portfolio page's callbacks to ``app`` (see the module docstring for why not ``dash.callback``)."""
+    app.callback(
+        *OUTPUTS,
+        Input(ids.PORTFOLIO_GROUP, "value"),
+        Input(ids.PORTFOLIO_DATES, "start_date"),
+        Input(ids.PORTFOLIO_DATES, "end_date"),
+        Input(ids.PORTFOLIO_FUEL, "value"),
+        State(ids.PORTFOLIO_URL_CHECK, "data"),
+        State(ids.PORTFOLIO_STATE, "data"),
+    )(update_portfolio)
+    app.callback(
+        Output(ids.PORTFOLIO_MISSING_PANEL, "className"),
+        Output(ids.PORTFOLIO_MISSING_BUTTON, "children"),
+        Output(ids.PORTFOLIO_MISSING_BUTTON, "aria-expanded"),
+        Input(ids.PORTFOLIO_MISSING_BUTTON, "n_clicks"),
+    )(toggle_missing)
+    app.clientside_callback(
+        ClientsideFunction(namespace="portfolio", function_name="replaceSearch"),
+        Output(ids.PORTFOLIO_URL_SINK, "children"),
+        Input(ids.PORTFOLIO_QUERY, "data"),
+    )
+    app.callback(
+        Output(ids.PORTFOLIO_GRAPHS_LINK, "href"),
+        Output(ids.PORTFOLIO_EXPORT_LINK, "href"),
+        Input(ids.PORTFOLIO_QUERY, "data"),
+    )(update_page_links)

@@ -1,0 +1,78 @@
+"""The sites table: site summaries turned into readable rows, in a sortable, filterable DataTable.
+
+Kept out of ``pages/`` because Dash refuses to import a page module before an app exists.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from dash import dash_table
+
+from .. import ids
+from ..components import make_data_table
+
+NO_DATA = "no data yet"
+FUEL_LABELS = {"power": "Power", "gas": "Gas"}
+METER_TYPE_LABELS = {"hh": "Half-hourly", "amr": "AMR", "smart": "Smart"}
+COLUMNS = [
+    ("name", "Site"),
+    ("organisation", "Organisation"),
+    ("postcode", "Postcode"),
+    ("fuel", "Fuel"),
+    ("meter_type", "Meter type"),
+    ("meter_identifier", "Meter"),
+    ("first_reading", "First reading"),
+    ("last_reading", "Last reading"),
+]
+
+
+def _text(value: object) -> str:
+    """Missing text arrives as None or NaN depending on the column's dtype; show it as blank."""
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _local_date(moment: pd.Timestamp, time_zone: str) -> str | None:
+    """The calendar date at the site, where a day starts at local midnight, not UTC midnight."""
+    if pd.isna(moment):
+        return None
+    return moment.tz_convert(time_zone).date().isoformat()
+
+
+def site_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
+    """Turn site summaries into table rows: labels for codes, ISO local dates (they sort as text)."""
+    rows = []
+    for site in frame.itertuples(index=False):
+        first = _local_date(site.first_reading, site.time_zone)
+        rows.append(
+            {
+                "name": _text(site.name),
+                "organisation": _text(site.organisation),
+                "postcode": _text(site.postcode),
+                "fuel": FUEL_LABELS.get(_text(site.fuel), _text(site.fuel)),
+                "meter_type": METER_TYPE_LABELS.get(_text(site.meter_type), _text(site.meter_type)),
+                "meter_identifier": _text(site.meter_identifier),
+                "first_reading": first or NO_DATA,
+                "last_reading": _local_date(site.last_reading, site.time_zone) or "",
+            }
+        )
+    return rows
+
+
+def make_sites_table(rows: list[dict[str, str]]) -> dash_table.DataTable:
+    return make_data_table(
+        ids.SITES_TABLE,
+        [{"id": key, "name": name} for key, name in COLUMNS],
+        data=rows,
+        style_cell_conditional=[  # long names wrap so every column fits without sideways scrolling
+            {"if": {"column_id": column}, "whiteSpace": "normal", "minWidth": "160px", "maxWidth": "280px"}
+            for column in ("name", "organisation")
+        ],
+        style_filter={"backgroundColor": "#ffffff"},
+        style_data_conditional=[
+            {
+                "if": {"filter_query": f'{{first_reading}} = "{NO_DATA}"', "column_id": "first_reading"},
+                "color": "#7b8794",
+                "fontStyle": "italic",
+            },
+        ],
+    )

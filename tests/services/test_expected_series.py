@@ -1,0 +1,188 @@
+"""The precomputed expected series on the fitted demo: which scopes, the same values as a request, atomic replace."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from numpy.testing import assert_allclose
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from portfolio.analytics.expected import compute_expected_bounds, compute_expected_series
+from portfolio.db import make_engine, make_session_factory, transaction
+from portfolio.models import ExpectedSeries, ExpectedSeriesRefresh, Organisation, Site, SiteModel
+from portfolio.queries import expected as queries
+from portfolio.queries.graphs import Scope
+from portfolio.services.expected import predict_expected
+from portfolio.services.expected_series import refresh_expected_series, refresh_window
+from tests.conftest import DEMO_TODAY
+
+NOW = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.UTC)
+GRANTA, KETTLE, FEN_EDGE, NORTHCOTE, RIVERSIDE = "4100238815", "4100774431", "4100512207", "4100830962", "4100917350"
+# Demo power sites: Granta 8, Kettle 8, Fen Edge 6, Northcote 7, Riverside 6 (35); gas: Granta 8, Fen Edge 6 (14).
+# The broker sees Fen Edge + Northcote + Riverside (19 power), the account manager Granta + Kettle (16 power).
+
+
+@pytest.fixture
+def factory(demo_world: tuple[str, Path]) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(demo_world[0])
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _orgs(factory: sessionmaker[Session]) -> dict[str, int]:
+    with factory() as session:
+        return {account: int(i) for account, i in session.execute(select(Organisation.account_number, Organisation.id))}
+
+
+def _maintained(factory: sessionmaker[Session]) -> set[tuple[str, int, str]]:
+    with factory() as session:
+        keys = {(s.kind, s.id, fuel) for s, fuel in queries.load_refreshed_scopes(session)}
+        stored = {
+            tuple(r)
+            for r in session.execute(
+                select(ExpectedSeries.scope_kind, ExpectedSeries.scope_id, ExpectedSeries.fuel).distinct()
+            )
+        }
+    assert stored <= keys  # rows never outlive their refresh record
+    return keys
+
+
+def _site_ids(factory: sessionmaker[Session], fuel: str, organisation_id: int | None = None) -> list[int]:
+    statement = select(Site.id).where(Site.fuel == fuel)
+    if organisation_id is not None:
+        statement = statement.where(Site.organisation_id == organisation_id)
+    with factory() as session:
+        return sorted(session.scalars(statement))
+
+
+def test_views_over_the_limit_are_maintained_and_the_rest_are_not(factory: sessionmaker[Session]) -> None:
+    orgs = _orgs(factory)
+    report = refresh_expected_series(factory, NOW, limit=10)
+    power_orgs = {("org", orgs[a], "power") for a in (GRANTA, KETTLE, FEN_EDGE, NORTHCOTE, RIVERSIDE)}
+    # "all" has 35 power and 14 gas sites; the broker's 19 and the account manager's 16 power sites bring in
+    # every organisation's power series, even Riverside's 6; no union has more than 10 gas sites but "all".
+    assert _maintained(factory) == {("all", 0, "power"), ("all", 0, "gas")} | power_orgs
+    assert report.scopes == 7 and report.sites == 49 and report.removed == 0 and report.errors == []
+    with factory() as session:
+        assert report.rows == session.scalar(select(func.count()).select_from(ExpectedSeries))
+        ok = session.scalar(select(func.count()).select_from(SiteModel).where(SiteModel.status == "ok"))
+        refresh = session.get(ExpectedSeriesRefresh, ("org", orgs[GRANTA], "power"))
+    assert 0 < report.sites_modelled <= ok
+    assert refresh.sites == 8 and 0 < refresh.sites_modelled <= 8
+    assert (refresh.lo_ts, refresh.hi_ts) == refresh_window(NOW)
+
+    later = refresh_expected_series(factory, NOW, limit=20)  # now only "all" power (35) is over the limit
+    assert _maintained(factory) == {("all", 0, "power")}
+    assert later.scopes == 1 and later.removed == 6 and later.sites == 35
+    assert refresh_expected_series(factory, NOW, limit=49).removed == 1
+    assert _maintained(factory) == set()
+
+
+@pytest.mark.parametrize("scope_name, fuel", [("granta", "power"), ("all", "gas")])
+def test_stored_sums_equal_the_request_time_series(factory: sessionmaker[Session], scope_name: str, fuel: str) -> None:
+    orgs = _orgs(factory)
+    scope = Scope("org", orgs[GRANTA]) if scope_name == "granta" else Scope("all", 0)
+    site_ids = _site_ids(factory, fuel, scope.id if scope.kind == "org" else None)
+    refresh_expected_series(factory, NOW, limit=5)
+    lo, hi = refresh_window(NOW)
+    day = 86_400
+    windows = {"day": (lo, hi), "hour": (hi - 20 * day, hi), "hh": (hi - 5 * day, hi - 2 * day)}
+    with factory() as session:
+        for resolution, (start, end) in windows.items():
+            live = compute_expected_series(
+                predict_expected(session, site_ids, start, end, per_local_day=resolution == "day"), resolution
+            )
+            stored = compute_expected_bounds(queries.load_expected_sums(session, [scope], fuel, resolution, start, end))
+            assert len(live) > (100 if resolution == "day" else 50), resolution
+            assert stored["start_ts"].tolist() == live["start_ts"].tolist(), resolution
+            assert stored["sites"].tolist() == live["sites"].tolist(), resolution
+            for column in ("expected_kwh", "lower_kwh", "upper_kwh"):
+                assert_allclose(stored[column], live[column].astype(float), rtol=1e-9, atol=1e-9, err_msg=resolution)
+    assert stored["sites"].max() == len(site_ids) or fuel == "gas"
+
+
+def _rows(factory: sessionmaker[Session], scope: Scope, fuel: str) -> list[tuple[object, ...]]:
+    with factory() as session:
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(
+                    ExpectedSeries.resolution,
+                    ExpectedSeries.start_ts,
+                    ExpectedSeries.expected_kwh,
+                    ExpectedSeries.variance_kwh2,
+                    ExpectedSeries.sites,
+                )
+                .where(
+                    ExpectedSeries.scope_kind == scope.kind,
+                    ExpectedSeries.scope_id == scope.id,
+                    ExpectedSeries.fuel == fuel,
+                )
+                .order_by(ExpectedSeries.resolution, ExpectedSeries.start_ts)
+            )
+        ]
+
+
+def _refreshed_at(factory: sessionmaker[Session], scope: Scope, fuel: str) -> dt.datetime:
+    with factory() as session:
+        moment = session.get(ExpectedSeriesRefresh, (scope.kind, scope.id, fuel)).refreshed_at
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything, granta = Scope("all", 0), Scope("org", _orgs(factory)[GRANTA])
+    refresh_expected_series(factory, NOW, limit=10)
+    first = _rows(factory, everything, "power")
+
+    tomorrow = NOW + dt.timedelta(days=1)
+    refresh_expected_series(factory, tomorrow, limit=10)
+    second = _rows(factory, everything, "power")
+    lo, hi = refresh_window(tomorrow)
+    assert min(r[1] for r in second) >= lo and max(r[1] for r in second) < hi  # yesterday's first day is gone
+    assert min(r[1] for r in first) < lo
+    assert len({(r[0], r[1]) for r in second}) == len(second)
+    assert _refreshed_at(factory, everything, "power") == tomorrow
+
+    real_insert = queries.insert_expected_rows
+
+    def failing_insert(session: Session, rows: list[tuple[object, ...]]) -> None:
+        if rows and rows[0][:3] == ("all", 0, "power"):
+            real_insert(session, rows[: len(rows) // 2])  # half written, after the delete: then it breaks
+            raise RuntimeError("disk full")
+        real_insert(session, rows)
+
+    monkeypatch.setattr(queries, "insert_expected_rows", failing_insert)
+    day_after = NOW + dt.timedelta(days=2)
+    report = refresh_expected_series(factory, day_after, limit=10)
+    assert report.errors == [{"scope": "all 0", "fuel": "power", "error": "RuntimeError: disk full"}]
+    assert report.scopes == 6
+    assert _rows(factory, everything, "power") == second  # the previous series, whole
+    assert _refreshed_at(factory, everything, "power") == tomorrow
+    assert _refreshed_at(factory, granta, "power") == day_after
+
+
+def test_a_site_whose_model_cannot_be_used_is_reported_and_the_rest_are_summed(factory: sessionmaker[Session]) -> None:
+    granta = Scope("org", _orgs(factory)[GRANTA])
+    refresh_expected_series(factory, NOW, limit=5)
+    broken = _site_ids(factory, "power", granta.id)[0]
+    with transaction(factory) as session:
+        before = session.get(ExpectedSeriesRefresh, (granta.kind, granta.id, "power")).sites_modelled
+        model = session.get(SiteModel, broken)
+        assert model.status == "ok"
+        model.model = {**model.model, "schema": "not-a-model"}  # e.g. written by a release that is gone
+
+    report = refresh_expected_series(factory, NOW, limit=5)
+    assert [e["site_id"] for e in report.errors] == [broken]
+    assert report.errors[0]["error"].startswith("ValueError: ") and "not-a-model" in report.errors[0]["error"]
+    # "all" and every organisation's power; gas: "all", Granta (8) and Fen Edge (6, the broker's only gas)
+    assert report.scopes == 9 and report.sites == 49
+    with factory() as session:
+        assert session.get(ExpectedSeriesRefresh, (granta.kind, granta.id, "power")).sites_modelled == before - 1
+        with pytest.raises(ValueError, match="not-a-model"):  # a request still says so loudly
+            predict_expected(session, [broken], *refresh_window(NOW))
