@@ -30,8 +30,8 @@ from portfolio.ingest.records import (
 )
 from portfolio.ingest.text import quote
 from portfolio.ingest.units import GAS_ONLY_UNITS, MAX_AVERAGE_POWER_KW, normalise_unit
+from portfolio.timekeeping import UK_TIME_ZONE
 
-UK_TIME_ZONE = "Europe/London"
 HALF_HOUR_SECONDS = 1800
 
 METER_COLUMNS = (

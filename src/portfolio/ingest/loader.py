@@ -36,9 +36,9 @@ from portfolio.models import (
 )
 from portfolio.queries import imports as queries
 from portfolio.services import series as portfolio_series
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
-DEFAULT_TIME_ZONE = "Europe/London"
-SECONDS_PER_DAY = 86_400
+DEFAULT_TIME_ZONE = UK_TIME_ZONE
 
 
 @dataclass(frozen=True)

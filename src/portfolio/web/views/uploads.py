@@ -16,6 +16,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from portfolio.ingest.records import ImportFormatError
 from portfolio.services import imports as imports_service
 from portfolio.services import uploads as service
+from portfolio.timekeeping import UK_TIME_ZONE
 from portfolio.web.context import app_state, current_viewer, signed_in_user
 
 UPLOAD_DROP = "upload-drop"
@@ -23,7 +24,6 @@ UPLOAD_PREVIEW = "upload-preview"
 UPLOAD_TOKEN = "upload-token"
 UPLOAD_CONFIRM = "upload-confirm"
 UPLOAD_RESULT = "upload-result"
-LOCAL_ZONE = "Europe/London"
 
 
 def make_refusal() -> html.Section:
@@ -60,7 +60,7 @@ def make_upload_layout() -> html.Section:
 def _local(ts: int | None) -> str:
     if ts is None:
         return "—"
-    return f"{pd.Timestamp(ts, unit='s', tz='UTC').tz_convert(LOCAL_ZONE):%d %b %Y %H:%M}"
+    return f"{pd.Timestamp(ts, unit='s', tz='UTC').tz_convert(UK_TIME_ZONE):%d %b %Y %H:%M}"
 
 
 def _error(message: str) -> html.P:
