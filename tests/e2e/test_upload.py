@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.demo import demo_logins
 from portfolio.models import Meter, Reading
+from portfolio.services.demo import demo_logins
 from portfolio.web.views.uploads import UPLOAD_DROP
 from tests.e2e.conftest import copy_demo, open_page, serve
 
