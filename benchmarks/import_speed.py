@@ -1,8 +1,13 @@
-"""Import speed, end to end (parse + load + commit), on a fresh SQLite file and a throwaway PostgreSQL.
+"""Import speed end to end against a bare bulk load of the same rows, side by side, on SQLite and PostgreSQL.
 
-Generates a long half-hourly CSV (MPAN, timestamp, kWh; one row per meter and half hour) in benchmarks/work/,
-then times ``portfolio.services.imports.import_file`` -- the function ``portfolio import`` calls for each file -- once per
-engine. Run it through ``benchmarks/run.py`` (which merges the figures into results.json) or on its own.
+Three files in benchmarks/work/: a long half-hourly CSV (MPAN, timestamp, kWh, estimated; 2.1M rows), the same
+readings as a wide CSV (one row per meter and UK local day, 46/48/50 half-hour columns ``00:30..24:00``) and a
+smaller wide XLSX. For each file and engine: ``services.imports.import_file`` (read, sha256, detect, parse,
+load, daily roll-up, portfolio series, commit) into an empty migrated database, then a *bare* load of exactly the
+rows it stored into another empty database that has the same sites (SQLite: one ``executemany`` of plain
+INSERTs into ``readings``; PostgreSQL: one text ``COPY`` from a prepared buffer), commit included. The ratio
+bare time / import time is the figure the issue's target is about (>= 0.5). Package versions are recorded.
+Run it through ``benchmarks/run.py import_speed``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ METERS = 120
 DAYS = 366  # 2024 is a leap year: 120 meters x 17,568 half hours = 2,108,160 rows
 START = "2024-01-01"
 TARGET_READINGS_PER_S = 300_000
+TARGET_RATIO = 0.5
+XLSX_METERS = 12
 MERGE_AT_TOP_LEVEL = True  # run.py: our keys are named import_*, merge them as they are
 
 
@@ -56,8 +63,54 @@ def generate_csv(meters: int = METERS, days: int = DAYS) -> Path:
     return path
 
 
+def generate_wide(meters: int = METERS, days: int = DAYS) -> Path:
+    """The long file's readings as wide UK-local day rows, ``00:30..24:00`` plus ``24:30, 25:00`` for 50-hh days."""
+    path = WORK / f"hh_wide_{meters}x{days}d.csv"
+    if path.exists():
+        return path
+    frame = _wide_frame(generate_csv(meters, days))
+    tmp = path.with_suffix(".tmp")
+    frame.to_csv(tmp, index=False)
+    tmp.rename(path)
+    return path
+
+
+def _wide_frame(long_path: Path, meters: int | None = None) -> pd.DataFrame:
+    long = pd.read_csv(long_path, dtype={"MPAN": str})
+    if meters is not None:
+        long = long[long["MPAN"].isin(long["MPAN"].unique()[:meters])]
+    utc = pd.to_datetime(long["Timestamp"]).dt.tz_localize("UTC")  # the generator's stamps are UTC (spring gap)
+    local = utc.dt.tz_convert("Europe/London")
+    day = local.dt.tz_localize(None).dt.normalize()
+    midnight = day.dt.tz_localize("Europe/London").dt.tz_convert("UTC")
+    period = ((utc - midnight).dt.total_seconds() // 1800).astype(int)
+    wide = long.assign(Date=day.dt.strftime("%d/%m/%Y"), period=period).pivot_table(
+        index=["MPAN", "Date"], columns="period", values="kWh", aggfunc="first", sort=False
+    )
+    wide.columns = [f"{(p + 1) * 30 // 60:02d}:{(p + 1) * 30 % 60:02d}" for p in wide.columns]
+    return wide.reset_index()
+
+
+def generate_xlsx(meters: int = XLSX_METERS, days: int = DAYS) -> Path:
+    import openpyxl
+
+    path = WORK / f"hh_wide_{meters}x{days}d.xlsx"
+    if path.exists():
+        return path
+    frame = _wide_frame(generate_csv(), meters)
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("Readings")
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append([None if isinstance(v, float) and np.isnan(v) else v for v in row])
+    tmp = path.with_suffix(".tmp.xlsx")
+    book.save(tmp)
+    tmp.rename(path)
+    return path
+
+
 def _time_import(database_url: str, path: Path) -> tuple[float, Any]:
-    """Migrate an empty database, then time one file import the way the CLI does it."""
+    """Migrate an empty database, then time one file import the way ``portfolio import`` does it."""
     from portfolio.db import make_engine, make_session_factory
     from portfolio.schema import upgrade
     from portfolio.services.imports import import_file
@@ -67,103 +120,170 @@ def _time_import(database_url: str, path: Path) -> tuple[float, Any]:
         upgrade(engine)
         factory = make_session_factory(engine)
         started = time.perf_counter()
-        summary = import_file(factory, path)
-        return time.perf_counter() - started, summary
+        result = import_file(factory, path)
+        return time.perf_counter() - started, result.summary
     finally:
         engine.dispose()
 
 
-def _time_parse(path: Path) -> float:
-    from portfolio.ingest.detect import parse_file
+def _stored_rows(database_url: str) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+    """The readings and sites the import stored, to load bare into a second database."""
+    from sqlalchemy import text
 
-    started = time.perf_counter()
-    parse_file(path)
-    return time.perf_counter() - started
+    from portfolio.db import make_engine
 
-
-def _sqlite(path: Path) -> tuple[float, Any]:
-    database = WORK / "import_speed.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(database_url)
     try:
-        return _time_import(f"sqlite:///{database}", path)
+        with engine.connect() as connection:
+            readings = pd.read_sql(
+                text(
+                    "SELECT site_id, start_ts, interval_seconds, energy_kwh, estimated, import_id,"
+                    " original_value, original_unit FROM readings"
+                ),
+                connection,
+            )
+            sites = [tuple(r) for r in connection.execute(text("SELECT * FROM sites ORDER BY id")).all()]
+        return readings, sites
     finally:
+        engine.dispose()
+
+
+def _time_bare(database_url: str, readings: pd.DataFrame, source_url: str) -> float:
+    """An empty migrated database with the same organisations, sites and import row; time only the bulk load."""
+
+    from portfolio.db import make_engine
+    from portfolio.schema import upgrade
+
+    source = make_engine(source_url)
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        from portfolio.models import Base
+
+        with source.connect() as connection, engine.begin() as target:
+            for name in ("organisations", "sites", "imports"):
+                table = Base.metadata.tables[name]
+                rows = [dict(row) for row in connection.execute(table.select()).mappings()]
+                if rows:
+                    target.execute(table.insert(), rows)
+        columns = "site_id, start_ts, interval_seconds, energy_kwh, estimated, import_id, original_value, original_unit"
+        raw = engine.raw_connection()
+        try:
+            if engine.dialect.name == "postgresql":
+                buffer = readings.to_csv(index=False, header=False).encode()
+                started = time.perf_counter()
+                with raw.cursor() as cursor, cursor.copy(f"COPY readings ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(buffer)
+                raw.commit()
+            else:
+                rows = list(readings.astype(object).where(readings.notna(), None).itertuples(index=False, name=None))
+                started = time.perf_counter()
+                raw.executemany(f"INSERT INTO readings ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                raw.commit()
+            return time.perf_counter() - started
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+        source.dispose()
+
+
+def _sqlite_urls() -> tuple[str, str]:
+    urls = []
+    for name in ("import_speed.db", "import_bare.db"):
+        database = WORK / name
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
+        urls.append(f"sqlite:///{database}")
+    return urls[0], urls[1]
 
 
-def _postgresql(path: Path) -> tuple[float, Any]:
+def _measure(import_url: str, bare_url: str, path: Path) -> dict[str, float]:
+    seconds, summary = _time_import(import_url, path)
+    readings, _ = _stored_rows(import_url)
+    bare = _time_bare(bare_url, readings, import_url)
+    print(f"  {path.name} on {import_url.split(':')[0]}: import {seconds:.2f} s, bare {bare:.2f} s", flush=True)
+    return {
+        "readings": summary.readings,
+        "import_seconds": round(seconds, 2),
+        "bare_seconds": round(bare, 2),
+        "import_readings_per_s": round(summary.readings / seconds),
+        "bare_readings_per_s": round(summary.readings / bare),
+        "ratio": round(bare / seconds, 3),
+    }
+
+
+def _versions() -> dict[str, str]:
+    import sqlite3
+    from importlib.metadata import version
+
+    names = ("pandas", "numpy", "sqlalchemy", "psycopg", "python-calamine", "openpyxl", "xlrd", "lxml")
+    found = {name: version(name) for name in names}
+    found["sqlite"] = sqlite3.sqlite_version
+    found["python"] = sys.version.split()[0]
+    return found
+
+
+def run() -> dict[str, Any]:
+    """Measure every file on both engines in one run and return the figures to merge into results.json."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # for tests.pg_server
     from sqlalchemy import text
     from tests.pg_server import PostgresServer
 
     from portfolio.db import make_engine
 
+    files = {"long_csv": generate_csv(), "wide_csv": generate_wide(), "xlsx": generate_xlsx()}
+    figures: dict[str, dict[str, dict[str, float]]] = {name: {} for name in files}
+    for name, path in files.items():
+        figures[name]["sqlite"] = _measure(*_sqlite_urls(), path)
     server = PostgresServer.start()
     try:
         admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text("CREATE DATABASE import_speed"))
+            postgresql_version = str(connection.scalar(text("SHOW server_version")))
+        for name, path in files.items():
+            with admin.connect() as connection:
+                for db in (f"imp_{name}", f"bare_{name}"):
+                    connection.execute(text(f"CREATE DATABASE {db}"))
+            figures[name]["postgresql"] = _measure(server.url(f"imp_{name}"), server.url(f"bare_{name}"), path)
         admin.dispose()
-        return _time_import(server.url("import_speed"), path)
     finally:
         server.stop()
-
-
-def run() -> dict[str, Any]:
-    """Measure and return the figures to merge into results.json."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # for tests.pg_server
-    path = generate_csv()
-    timings: dict[str, float] = {}
-    parse_timings: dict[str, float] = {}
-    rows = 0
-    for engine, measure in (("sqlite", _sqlite), ("postgresql", _postgresql)):
-        parse_timings[engine] = _time_parse(path)  # just before, under the same machine load, for the split
-        seconds, summary = measure(path)
-        timings[engine] = seconds
-        rows = summary.readings
-    rates = {engine: round(rows / seconds) for engine, seconds in timings.items()}
-    load_rates = {engine: round(rows / max(timings[engine] - parse_timings[engine], 1e-9)) for engine in timings}
-    parse_seconds = min(parse_timings.values())
-    _print_table(path, rows, parse_timings, timings, rates, load_rates)
+    versions = {**_versions(), "postgresql": postgresql_version}
+    _print_table(files, figures, versions)
+    long = figures["long_csv"]
     return {
-        "import_readings_per_s": rates,
+        "import_readings_per_s": {engine: long[engine]["import_readings_per_s"] for engine in ("sqlite", "postgresql")},
         "import_speed": {
-            "rows": rows,
-            "meters": METERS,
-            "days": DAYS,
-            "file": path.name,
-            "file_mb": round(path.stat().st_size / 1e6, 1),
-            "parse_seconds": round(parse_seconds, 2),
-            "parse_seconds_before_each": {engine: round(seconds, 2) for engine, seconds in parse_timings.items()},
-            "seconds": {engine: round(seconds, 2) for engine, seconds in timings.items()},
-            "load_readings_per_s_excluding_parse": load_rates,
-            "target_readings_per_s": TARGET_READINGS_PER_S,
+            "files": {
+                name: {"file": path.name, "file_mb": round(path.stat().st_size / 1e6, 1)}
+                for name, path in files.items()
+            },
+            "figures": figures,
+            "target_ratio": TARGET_RATIO,
+            "versions": versions,
             "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "what": "portfolio.services.imports.import_file end to end: read + sha256 + parse + load + commit, empty database",
+            "what": "services.imports.import_file end to end (read, sha256, detect, parse, load, roll-ups, commit) "
+            "vs a bare bulk load of the same rows (SQLite executemany, PostgreSQL COPY), empty databases",
         },
     }
 
 
 def _print_table(
-    path: Path,
-    rows: int,
-    parse_timings: dict[str, float],
-    timings: dict[str, float],
-    rates: dict[str, int],
-    load_rates: dict[str, int],
+    files: dict[str, Path], figures: dict[str, dict[str, dict[str, float]]], versions: dict[str, str]
 ) -> None:
-    print(f"import speed: {path.name} ({path.stat().st_size / 1e6:.0f} MB, {rows:,} readings)")
+    print(f"import speed vs bare bulk load (target ratio >= {TARGET_RATIO})")
     print(
-        f"  {'engine':<12}{'seconds':>9}{'readings/s':>12}{'parse alone':>13}{'load (total-parse)':>20}"
-        f"  target {TARGET_READINGS_PER_S:,}/s"
+        f"  {'file':<10}{'engine':<12}{'readings':>10}{'import s':>10}{'bare s':>9}{'import/s':>11}{'bare/s':>11}{'ratio':>7}"
     )
-    for engine, seconds in timings.items():
-        verdict = "ok" if rates[engine] >= TARGET_READINGS_PER_S else "MISSED"
-        print(
-            f"  {engine:<12}{seconds:>9.2f}{rates[engine]:>12,}{parse_timings[engine]:>12.2f}s"
-            f"{load_rates[engine]:>18,}/s  {verdict}"
-        )
+    for name in files:
+        for engine, f in figures[name].items():
+            print(
+                f"  {name:<10}{engine:<12}{int(f['readings']):>10,}{f['import_seconds']:>10.2f}{f['bare_seconds']:>9.2f}"
+                f"{int(f['import_readings_per_s']):>11,}{int(f['bare_readings_per_s']):>11,}{f['ratio']:>7.2f}"
+            )
+    print("  versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
 
 
 if __name__ == "__main__":

@@ -64,14 +64,26 @@ def test_init_db_prints_the_revision(cli_env: str, capsys: pytest.CaptureFixture
     assert f"revision {head}" in capsys.readouterr().out
 
 
+COUNTS = ("files", "sites", "readings", "weather", "errors")
+
+
 def test_import_json_summary_and_reimport(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     status, summary, err = run_json(capsys, "import", str(LCL), str(COASTAL), "--json")
     assert (status, err) == (0, "")
-    assert summary == {"files": 2, "sites": 4, "readings": 4024 + 8760, "weather": 0, "errors": []}
+    assert {k: summary[k] for k in COUNTS} == {
+        "files": 2,
+        "sites": 4,
+        "readings": 4024 + 8760,
+        "weather": 0,
+        "errors": [],
+    }
+    assert summary["layout"] == ["long", "green-button"] and summary["time_basis"] == ["utc", "offset"]
+    assert summary["labelling"] == "start" and len(summary["meters"]) == 4  # type: ignore[arg-type]
+    assert summary["first_interval"] == "2011-01-01T08:00:00Z"
 
     status, summary, _ = run_json(capsys, "import", str(LCL), str(COASTAL), "--json")
     assert status == 0
-    assert summary == {"files": 2, "sites": 4, "readings": 0, "weather": 0, "errors": []}
+    assert {k: summary[k] for k in COUNTS} == {"files": 2, "sites": 4, "readings": 0, "weather": 0, "errors": []}
     assert reading_count(cli_env) == 4024 + 8760
 
 
@@ -83,7 +95,8 @@ def test_import_weather_with_location(cli_env: str, capsys: pytest.CaptureFixtur
 
     status, summary, _ = run_json(capsys, "import", str(WEATHER), "--location", "Bedford", "--json")
     assert status == 0
-    assert summary == {"files": 1, "sites": 0, "readings": 0, "weather": 8760, "errors": []}
+    assert {k: summary[k] for k in COUNTS} == {"files": 1, "sites": 0, "readings": 0, "weather": 8760, "errors": []}
+    assert summary["layout"] == "weather"
 
 
 def test_broken_file_fails_alone_and_leaves_earlier_data_intact(

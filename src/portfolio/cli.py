@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
+from portfolio.ingest.records import ImportFormatError, ImportOptions
 from portfolio.models import Organisation, Role
 from portfolio.queries.sites import any_organisation, load_organisation_by_account
 from portfolio.services.imports import ImportReport, describe_import_error, import_file
@@ -60,6 +61,20 @@ def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _import_options(path: Path, args: argparse.Namespace) -> ImportOptions:
+    """The parsing hints given on the command line (a profile may add more)."""
+    if args.utc and args.local_time:
+        raise ImportFormatError(str(path), "--utc and --local-time contradict each other")
+    return ImportOptions(
+        meter=args.meter,
+        fuel=args.fuel,
+        time_basis="utc" if args.utc else "local" if args.local_time else "auto",
+        labelling=args.labelling,
+        unit=args.unit,
+        meter_column=args.meter_column,
+    )
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, write=True)
     factory = make_session_factory(engine)
@@ -70,28 +85,25 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 if not path.is_file():
                     raise FileNotFoundError(name)
-                summary = import_file(
+                result = import_file(
                     factory,
                     path,
                     organisation_account=args.org,
-                    meter=args.meter,
-                    fuel=args.fuel,
+                    options=_import_options(path, args),
                     location=args.location,
-                    local_time=args.local_time,
+                    profile=args.profile,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 entry = describe_import_error(path, error)
                 report.errors.append(entry)
                 print(f"import failed: {_describe(entry)}", file=sys.stderr)
                 continue
-            report.files += 1
-            report.site_ids |= set(summary.site_ids)
-            report.readings += summary.readings
-            report.weather += summary.weather
+            report.add(result)
+            loaded = result.summary
             if not args.json:
-                created = f", {summary.sites_created} new" if summary.sites_created else ""
-                weather = f", {summary.weather} weather rows" if summary.weather else ""
-                print(f"{path}: {summary.readings} readings stored ({summary.sites} sites{created}){weather}")
+                created = f", {loaded.sites_created} new" if loaded.sites_created else ""
+                weather = f", {loaded.weather} weather rows" if loaded.weather else ""
+                print(f"{path}: {loaded.readings} readings stored ({loaded.sites} sites{created}){weather}")
     finally:
         engine.dispose()
     if args.json:
@@ -437,7 +449,23 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--meter", metavar="ID", help="meter identifier for files that do not name one")
     imp.add_argument("--fuel", choices=["power", "gas"], help="fuel for files that do not say")
     imp.add_argument("--location", metavar="NAME", help="weather location name for weather files")
-    imp.add_argument("--local-time", action="store_true", help="timestamps are UK local time, not UTC")
+    imp.add_argument(
+        "--local-time", action="store_true", help="naive times are UK clock time (the default without evidence)"
+    )
+    imp.add_argument("--utc", action="store_true", help="naive times and days are UTC, not UK clock time")
+    imp.add_argument(
+        "--labelling",
+        choices=["auto", "start", "end"],
+        default="auto",
+        help="times stamp the start or end of intervals",
+    )
+    imp.add_argument("--unit", metavar="UNIT", help="unit of values whose file names none (kWh, Wh, m3, therm, ...)")
+    imp.add_argument("--meter-column", metavar="HEADER", help="header of the column naming the meter")
+    imp.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="apply the saved profile NAME, or save these hints as NAME for files like this",
+    )
     imp.set_defaults(handler=cmd_import)
 
     demo = commands.add_parser("load-demo", help="load the demo dataset and print its logins")

@@ -473,3 +473,20 @@ class PipelineLock(Base):
     run_date: Mapped[dt.date] = mapped_column(Date)
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ImportProfile(Base):
+    """A named hint for files the detector cannot read alone (meter column, labelling, unit, time basis).
+
+    Saved with ``portfolio import --profile NAME``; re-applied automatically to later files whose header has the
+    same signature (sha256 of the normalised header), so a data collector's odd layout is explained once.
+    """
+
+    __tablename__ = "import_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    header_signature: Mapped[str | None] = mapped_column(String(64), index=True)
+    header: Mapped[str | None] = mapped_column(String(2000))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -7,7 +7,7 @@ import pytest
 
 from portfolio.exports import ExportError, write_export
 from portfolio.exports.espi_validation import validate_espi
-from portfolio.exports.espi_writer import compute_local_time_parameters, encode_dst_rule
+from portfolio.exports.espi_writer import compute_local_time_parameters, encode_dst_rule, usage_point_mrid
 from portfolio.ingest.espi import parse_espi
 from tests.exports import GAS_MPRN, POWER_MPAN, POWER_NAME, iter_chunks, make_meta, make_readings
 
@@ -36,7 +36,8 @@ def test_round_trip_through_our_green_button_parser():
         assert got["interval_seconds"].tolist() == expected["interval_seconds"].tolist()
         assert got["estimated"].tolist() == expected["estimated"].tolist()
         np.testing.assert_allclose(got["energy_kwh"], expected["energy_kwh"], rtol=1e-9, atol=0)
-        assert meter.identifier.endswith(f"/UsagePoint/{site_id}")
+        assert meter.identifier == usage_point_mrid(str(expected["meter_identifier"].iloc[0]))
+        assert str(expected["meter_identifier"].iloc[0]) in meter.aliases
 
 
 def test_six_decimal_kwh_survive_exactly_enough():

@@ -39,7 +39,8 @@ def test_coastal_year_is_8760_hourly_readings_in_utc():
     assert (readings["interval_seconds"] == 3600).all()
     assert (np.diff(readings["start_ts"]) == 3600).all()  # UTC epoch: no clock-change holes or repeats
     assert readings["start_ts"].iloc[0] == 1293868800  # 2011-01-01 08:00 UTC = midnight Pacific
-    assert meter.identifier.endswith("/RetailCustomer/5/UsagePoint/1")
+    assert meter.identifier == "urn:uuid:DAE2A527-3662-4066-85A8-C073762A1790"  # the UsagePoint's mRID
+    assert meter.aliases[0].endswith("/RetailCustomer/5/UsagePoint/1")  # the installation-local href
     assert (meter.identifier_kind, meter.fuel, meter.direction, meter.name) == (
         "espi",
         "power",

@@ -116,8 +116,13 @@ def test_wide_spring_day_with_48_values_is_refused(tmp_path):
     path = write(tmp_path, wide_text("2024-03-31", ["0.1"] * 48))
     with pytest.raises(ImportFormatError) as caught:
         parse(path)
-    assert caught.value.problem == "day 2024-03-31 has 48 half-hour values but a clock-change day has 46"
+    assert caught.value.problem == (
+        "day 2024-03-31 has 48 half-hour values but a clock-change day has 46"
+        " (if the file's days are UTC days, import it with --utc)"
+    )
     assert caught.value.where == "line 2"
+    [meter] = parse(path, utc=True).meters  # read as a UTC day it has 48 half hours
+    assert len(meter.readings) == 48 and meter.readings["start_ts"].iloc[0] == utc("2024-03-31 00:00")
 
 
 def test_wide_value_in_period_49_of_a_normal_day_is_refused(tmp_path):

@@ -346,3 +346,32 @@ def test_roles_that_keep_foreign_key_triggers_load_the_same(session: Session, mo
     assert load(session, parsed(series("A", half_hours(JAN_2024 + 2 * 86400, 48, seed=4)))).readings == 48
     assert session.scalar(select(func.count()).select_from(Reading)) == 144
     assert [n for _, _, _, n, _, _ in daily(session)] == [48, 48, 48]
+
+
+def test_daily_reading_of_a_25_hour_day_is_kept_in_the_daily_rollup(session: Session) -> None:
+    """A Green Button daily reading of 2024-10-27 (clocks go back) lasts 90,000 s and must count on that day."""
+    midnights = [int(pd.Timestamp(f"2024-10-{d}", tz="Europe/London").timestamp()) for d in (26, 27, 28, 29)]
+    frame = pd.DataFrame(
+        {
+            "start_ts": np.array(midnights[:3], dtype=np.int64),
+            "interval_seconds": np.diff(midnights).astype(np.int64),  # 86400, 90000, 86400
+            "energy_kwh": [10.0, 25.0, 12.0],
+            "estimated": [False, False, False],
+            "original_value": [np.nan] * 3,
+            "original_unit": pd.Series([None] * 3, dtype=object),
+        }
+    )
+    daily = MeterSeries(
+        identifier="urn:uuid:5f1f7b2c-0000-4000-8000-000000000001",
+        identifier_kind="espi",
+        fuel="power",
+        readings=frame,
+        time_zone="Europe/London",
+    )
+    load(session, parsed(daily))
+    rows = session.execute(select(DailyUsage.local_date, DailyUsage.energy_kwh).order_by(DailyUsage.local_date)).all()
+    assert [(str(d), e) for d, e in rows] == [("2024-10-26", 10.0), ("2024-10-27", 25.0), ("2024-10-28", 12.0)]
+    refresh_daily_usage(session, session.scalar(select(Site.id)), "Europe/London", midnights[0], midnights[3])
+    session.commit()
+    rows = session.execute(select(DailyUsage.local_date, DailyUsage.energy_kwh).order_by(DailyUsage.local_date)).all()
+    assert [e for _, e in rows] == [10.0, 25.0, 12.0]  # recomputed from the stored readings: still there

@@ -188,12 +188,27 @@ def _link(rel: str, href: str) -> etree._Element:
     return etree.Element(f"{{{ATOM}}}link", {"rel": rel, "href": href}, nsmap={None: ATOM})
 
 
+def usage_point_mrid(meter_identifier: str) -> str:
+    """The UsagePoint's mRID: a UUID from the meter's MPAN/MPRN, the same in every installation and every export.
+
+    Hrefs hold installation-local site ids, so two installations' exports would otherwise name different meters
+    alike, and an import keyed on them would merge them; the mRID is what ``portfolio.ingest.espi`` keys on.
+    """
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'urn:portfolio:meter:{meter_identifier}')}"
+
+
 def _entry(
-    self_href: str, up_href: str, related: list[str], title: str, content: etree._Element, updated: str
+    self_href: str,
+    up_href: str,
+    related: list[str],
+    title: str,
+    content: etree._Element,
+    updated: str,
+    atom_id: str | None = None,
 ) -> etree._Element:
     """An Atom entry with the links and dates the Green Button samples give every resource."""
     entry = etree.Element(f"{{{ATOM}}}entry", nsmap={None: ATOM})
-    entry.append(_text_element("id", _urn(self_href)))
+    entry.append(_text_element("id", atom_id or _urn(self_href)))
     entry.append(_link("self", self_href))
     entry.append(_link("up", up_href))
     for href in related:
@@ -262,6 +277,7 @@ def _site_entries(first: pd.Series, time_zone_href: str, links: _Links, updated:
             str(first["site_name"]),
             usage_point,
             updated,
+            usage_point_mrid(str(first["meter_identifier"])),
         ),
         _entry(
             f"{links.meter_readings(site_id)}/1",

@@ -10,6 +10,9 @@ reading never overwrites an actual one; identical rows change nothing. No ORM an
   skip the per-row foreign-key triggers, which otherwise cost ~6x; the loader takes their locks once instead.
 - SQLite: one ``executemany`` of multi-row ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <changed>`` statements
   on the raw sqlite3 connection.
+
+These engine-specific write paths stay here, next to the numpy record layouts they depend on, rather than in
+:mod:`portfolio.queries.imports`, which holds the rest of the import path's SQL.
 """
 
 from __future__ import annotations

@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 from lxml import etree
 
+from portfolio.identifiers import is_plausible_mprn, is_valid_mpan_core
 from portfolio.ingest.records import READING_COLUMNS, ImportFormatError, MeterSeries, ParsedFile
-from portfolio.ingest.units import GAS_ONLY_UNITS, to_kwh
+from portfolio.ingest.text import quote
+from portfolio.ingest.units import GAS_ONLY_UNITS, MAX_AVERAGE_POWER_KW, to_kwh
 
 ATOM = "http://www.w3.org/2005/Atom"
 ESPI = "http://naesb.org/espi"
@@ -69,6 +71,15 @@ class _Entry:
 
 def parse_espi(path: Path, data: bytes, *, fuel: str | None = None) -> ParsedFile:
     """Turn a Green Button feed into one series per UsagePoint and MeterReading; the file stays the only truth."""
+    try:
+        return _parse_espi(path, data, fuel=fuel)
+    except ImportFormatError as error:
+        if error.path:
+            raise
+        raise ImportFormatError(str(path), error.problem, error.where) from None
+
+
+def _parse_espi(path: Path, data: bytes, *, fuel: str | None = None) -> ParsedFile:
     root = _parse_xml(path, data)
     entries = _entries(path, root)
     if not entries:
@@ -184,6 +195,21 @@ def _meter_reading(
     if (energy_kwh < 0).any():
         bad = int(np.flatnonzero(energy_kwh < 0)[0])
         raise ImportFormatError(str(path), f"negative energy {original[bad]:g} {unit}", frame["where"].iloc[bad])
+    limit = MAX_AVERAGE_POWER_KW * frame["interval_seconds"].to_numpy(dtype="float64") / 3600.0
+    if (energy_kwh > limit).any():
+        bad = int(np.flatnonzero(energy_kwh > limit)[0])
+        raise ImportFormatError(
+            str(path),
+            f"energy {energy_kwh[bad]:g} kWh in {int(frame['interval_seconds'].iloc[bad])} s is not plausible "
+            f"(more than {MAX_AVERAGE_POWER_KW:g} kW on average; value {original[bad]:g} {unit})",
+            frame["where"].iloc[bad],
+        )
+    if resolved_fuel == "power" and unit in GAS_ONLY_UNITS:
+        raise ImportFormatError(
+            str(path),
+            f"unit {unit} is a gas unit but the UsagePoint is electricity",
+            f"entry {reading_type.number if reading_type else '?'}, element {{{ESPI}}}ReadingType/{{{ESPI}}}uom",
+        )
     readings = pd.DataFrame(
         {
             "start_ts": frame["start_ts"].to_numpy(dtype="int64"),
@@ -196,8 +222,10 @@ def _meter_reading(
         columns=list(READING_COLUMNS),
     )
     interval_data = bool((readings["interval_seconds"] <= 3600).all())
+    identifier, aliases = _usage_point_ids(usage_point)
     return MeterSeries(
-        identifier=usage_point.self_href or usage_point.atom_id or f"entry {usage_point.number}",
+        identifier=identifier,
+        aliases=aliases,
         identifier_kind="espi",
         fuel=resolved_fuel,
         readings=readings,
@@ -206,6 +234,26 @@ def _meter_reading(
         meter_type="smart" if interval_data else None,
         name=usage_point.title or None,
     )
+
+
+def _usage_point_ids(usage_point: _Entry) -> tuple[str, tuple[str, ...]]:
+    """Key a UsagePoint on its mRID (the entry's ``urn:uuid`` id), stable across installations and exports.
+
+    Hrefs hold installation-local ids, so they are only aliases, with the MPAN/MPRN of the serviceDeliveryPoint:
+    a meter first imported under either is still found.
+    """
+    mrid = usage_point.atom_id if usage_point.atom_id and usage_point.atom_id.lower().startswith("urn:uuid:") else None
+    point = usage_point.resources[0].find(f"{{{ESPI}}}serviceDeliveryPoint/{{{ESPI}}}name")
+    delivery = _text(point)
+    aliases = []
+    if delivery:
+        digits = delivery.replace(" ", "")
+        if is_valid_mpan_core(digits) or is_plausible_mprn(digits):
+            aliases.append(digits)
+    if usage_point.self_href:
+        aliases.append(usage_point.self_href)
+    identifier = mrid or usage_point.self_href or f"entry {usage_point.number}"
+    return identifier, tuple(a for a in aliases if a != identifier)
 
 
 def _interval_readings(path: Path, blocks: list[_Entry], default_seconds: int | None) -> pd.DataFrame:
@@ -248,8 +296,11 @@ def _interval_reading(
         start_ts = round(float(start_text)) if start_text is not None else None
         duration = int(duration_text) if duration_text is not None else default_seconds
         value = float(value_text) if value_text is not None else None
-    except ValueError as error:
-        raise ImportFormatError(str(path), f"not a number: {error}", where) from error
+    except (ValueError, OverflowError):
+        bad = next(
+            (t for t in (start_text, duration_text, value_text) if t is not None and not _is_number(t)), value_text
+        )
+        raise ImportFormatError(str(path), f"not a number: {quote(bad)}", where) from None
     if start_ts is None or value is None or duration is None:
         missing = "timePeriod/start" if start_ts is None else "value" if value is None else "timePeriod/duration"
         raise ImportFormatError(str(path), f"IntervalReading has no {missing}", where)
@@ -288,7 +339,21 @@ def _reading_type(path: Path, reading_type: _Entry | None) -> tuple[str, int, st
         raise ImportFormatError(
             str(path), f"flowDirection {flow} is not supported (only 1 forward and 19 reverse)", where
         )
-    multiplier = _int(_child(reading_type, "powerOfTenMultiplier")) or 0
+    multiplier_text = _child(reading_type, "powerOfTenMultiplier")
+    try:
+        multiplier = int(multiplier_text) if multiplier_text is not None else 0
+    except ValueError:
+        raise ImportFormatError(
+            str(path),
+            f"powerOfTenMultiplier {quote(multiplier_text)} is not a whole number",
+            f"{where}/{{{ESPI}}}powerOfTenMultiplier",
+        ) from None
+    if not -12 <= multiplier <= 12:
+        raise ImportFormatError(
+            str(path),
+            f"powerOfTenMultiplier {multiplier} is outside -12..12",
+            f"{where}/{{{ESPI}}}powerOfTenMultiplier",
+        )
     return UNIT_BY_UOM[uom], multiplier, DIRECTION_BY_FLOW[flow or 1], _int(_child(reading_type, "commodity"))
 
 
@@ -335,7 +400,8 @@ def _time_zone(parameters: _Entry | None) -> str | None:
 
 def _renamed(series: MeterSeries, meter_reading: _Entry) -> MeterSeries:
     """Give each of several MeterReadings of one UsagePoint its own identifier, since their readings overlap."""
-    identifier = meter_reading.self_href or f"{series.identifier}#entry{meter_reading.number}"
+    mrid = meter_reading.atom_id if (meter_reading.atom_id or "").lower().startswith("urn:uuid:") else None
+    identifier = mrid or meter_reading.self_href or f"{series.identifier}#entry{meter_reading.number}"
     name = " / ".join(part for part in (series.name, meter_reading.title) if part) or None
     return MeterSeries(
         identifier=identifier,
@@ -346,6 +412,7 @@ def _renamed(series: MeterSeries, meter_reading: _Entry) -> MeterSeries:
         direction=series.direction,
         meter_type=series.meter_type,
         name=name,
+        aliases=(meter_reading.self_href,) if meter_reading.self_href and meter_reading.self_href != identifier else (),
     )
 
 
@@ -370,7 +437,18 @@ def _int(value: str | etree._Element | None) -> int | None:
     try:
         return int(value)
     except ValueError:
-        return int(round(float(value)))
+        try:
+            return int(round(float(value)))
+        except (ValueError, OverflowError):
+            raise ImportFormatError("", f"{quote(value)} is not a number") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _first(items: list) -> object | None:

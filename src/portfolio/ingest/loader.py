@@ -13,22 +13,17 @@ Rows whose ``energy_kwh`` is NaN are gaps, not readings: they are dropped. Withi
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portfolio.ingest.bulk import LoaderError, store_clean_readings
 from portfolio.ingest.records import READING_COLUMNS, WEATHER_COLUMNS, MeterSeries, ParsedFile
 from portfolio.models import (
-    UNASSIGNED_ACCOUNT,
-    DailyUsage,
     Direction,
     Fuel,
     IdentifierKind,
@@ -38,12 +33,12 @@ from portfolio.models import (
     Organisation,
     Site,
     WeatherKind,
-    WeatherLocation,
 )
+from portfolio.queries import imports as queries
 from portfolio.services import series as portfolio_series
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
 
-DEFAULT_TIME_ZONE = "Europe/London"
-SECONDS_PER_DAY = 86_400
+DEFAULT_TIME_ZONE = UK_TIME_ZONE
 
 
 @dataclass(frozen=True)
@@ -119,19 +114,9 @@ def load_parsed(
 
 
 def _load_organisation(session: Session, account: str) -> Organisation:
-    organisation = session.scalar(select(Organisation).where(Organisation.account_number == account))
+    organisation = queries.load_organisation_by_account(session, account)
     if organisation is None:
         raise LoaderError(f"no organisation with account number {account!r}; create it first or leave out --org")
-    return organisation
-
-
-def _unassigned(session: Session) -> Organisation:
-    """Find or create the admin-only organisation where meters of unknown ownership land."""
-    organisation = session.scalar(select(Organisation).where(Organisation.account_number == UNASSIGNED_ACCOUNT))
-    if organisation is None:
-        organisation = Organisation(name="Unassigned", account_number=UNASSIGNED_ACCOUNT)
-        session.add(organisation)
-        session.flush()
     return organisation
 
 
@@ -155,20 +140,19 @@ def _sites_for(
 ) -> dict[str, tuple[int, str, bool]]:
     """Map each meter identifier to (site id, site time zone, created?), creating missing sites in one flush."""
     identifiers = list(dict.fromkeys(series.identifier for series in meters))
+    aliases = list(dict.fromkeys(a for series in meters for a in series.aliases))
+    known = queries.load_sites_by_meter(session, list(dict.fromkeys(identifiers + aliases)))
     found: dict[str, tuple[int, str, bool]] = {}
-    for first in range(0, len(identifiers), 500):
-        rows = session.execute(
-            select(Meter.identifier, Site.id, Site.time_zone)
-            .join(Site, Site.id == Meter.site_id)
-            .where(Meter.identifier.in_(identifiers[first : first + 500]))
-        )
-        found.update((row.identifier, (int(row.id), str(row.time_zone), False)) for row in rows)
+    for series in meters:
+        key = next((k for k in (series.identifier, *series.aliases) if k in known), None)
+        if key is not None:
+            found[series.identifier] = (*known[key], False)
     new_sites: dict[str, Site] = {}
     for series in meters:
         if series.identifier in found or series.identifier in new_sites:
             continue
         if organisation is None:
-            organisation = _unassigned(session)
+            organisation = queries.load_or_add_unassigned(session)
         new_sites[series.identifier] = _new_site(series, organisation)
     if new_sites:
         session.add_all(new_sites.values())
@@ -238,11 +222,29 @@ def _local_days(start_ts: np.ndarray, time_zone: str) -> np.ndarray:
     return utc.tz_convert(time_zone).tz_localize(None).to_numpy().astype("datetime64[D]")
 
 
+def _whole_local_day(start_ts: np.ndarray, interval: np.ndarray, time_zone: str) -> np.ndarray:
+    """Mask of readings that run from one local midnight to the next (23, 24 or 25 hours)."""
+    candidates = (interval > SECONDS_PER_DAY) & (interval <= SECONDS_PER_DAY + 3600)
+    if not candidates.any():
+        return candidates
+    starts = pd.DatetimeIndex(start_ts[candidates].astype("datetime64[s]")).tz_localize("UTC").tz_convert(time_zone)
+    ends = pd.DatetimeIndex((start_ts + interval)[candidates].astype("datetime64[s]")).tz_localize("UTC")
+    next_midnight = (starts.normalize().tz_localize(None) + pd.Timedelta(days=1)).tz_localize(time_zone)
+    whole = (starts == starts.normalize()) & (ends == next_midnight.tz_convert("UTC"))
+    out = np.zeros(len(start_ts), dtype=bool)
+    out[np.flatnonzero(candidates)] = np.asarray(whole)
+    return out
+
+
 def _daily_rollup(
     start_ts: np.ndarray, interval: np.ndarray, energy: np.ndarray, estimated: np.ndarray, time_zone: str
 ) -> pd.DataFrame:
-    """Roll sorted readings up to local days; readings longer than a day are left out (see refresh_daily_usage)."""
-    keep = interval <= SECONDS_PER_DAY
+    """Roll sorted readings up to local days; readings longer than a day are left out (see refresh_daily_usage).
+
+    A reading covering exactly one local day counts even when that day has 25 hours (autumn clock change):
+    a daily Green Button reading of that day is 90,000 s long and must not vanish from graphs and totals.
+    """
+    keep = (interval <= SECONDS_PER_DAY) | _whole_local_day(start_ts, interval, time_zone)
     if not keep.all():
         start_ts, interval, energy, estimated = start_ts[keep], interval[keep], energy[keep], estimated[keep]
     if len(start_ts) == 0:
@@ -283,8 +285,8 @@ def refresh_daily_usage(
     Call it after storing ``incoming``. Days that had no roll-up row yet held no readings, so they are summed
     straight from ``incoming`` in pandas; days that already had one are summed again from the stored readings
     of just those days (the overlap / re-import path). Readings longer than a day (monthly bills) are not spread
-    over days: a reading of up to 86,400 s counts on the local date of its start; longer ones stay out of the
-    roll-up altogether (their totals live in the readings table only).
+    over days: a reading of up to 86,400 s, or of exactly one (25-hour) local day, counts on the local date of its
+    start; longer ones stay out of the roll-up altogether (their totals live in the readings table only).
     """
     frame = _clean_readings(incoming) if incoming is not None else None
     _refresh_clean(session, site_id, time_zone, start_ts, end_ts, frame)
@@ -319,7 +321,7 @@ def _refresh_clean(
         first_day, last_day = span[0], span[1]
         incoming = None
 
-    existing = _NO_DAYS if site_was_empty else _load_rollup_days(session, site_id, first_day, last_day)
+    existing = _NO_DAYS if site_was_empty else queries.load_rollup_days(session, site_id, first_day, last_day)
     parts: list[pd.DataFrame] = []
     if incoming is not None:
         fresh = incoming[~np.isin(incoming["local_date"].to_numpy(), existing)]
@@ -331,101 +333,24 @@ def _refresh_clean(
         lo_day, hi_day = recompute_days.min(), recompute_days.max()
         stored = _daily_from_stored(session, site_id, time_zone, lo_day, hi_day)
         stored = stored[np.isin(stored["local_date"].to_numpy(), recompute_days)]
-        session.execute(
-            delete(DailyUsage).where(
-                DailyUsage.site_id == site_id,
-                DailyUsage.local_date >= _as_date(lo_day),
-                DailyUsage.local_date <= _as_date(hi_day),
-            )
-        )
+        queries.delete_rollup_days(session, site_id, lo_day, hi_day)
         parts.append(stored)
     rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if not rows.empty:
-        _insert_daily(session, site_id, rows)
+        queries.insert_daily_rows(session, site_id, rows)
 
 
 _NO_DAYS = np.array([], dtype="datetime64[D]")
-
-
-def _load_rollup_days(session: Session, site_id: int, first_day: np.datetime64, last_day: np.datetime64) -> np.ndarray:
-    """The local dates between first_day and last_day that already have a daily_usage row."""
-    days = session.scalars(
-        select(DailyUsage.local_date).where(
-            DailyUsage.site_id == site_id,
-            DailyUsage.local_date >= _as_date(first_day),
-            DailyUsage.local_date <= _as_date(last_day),
-        )
-    ).all()
-    return np.array(days, dtype="datetime64[D]")
-
-
-def _as_date(day: np.datetime64) -> dt.date:
-    return dt.date.fromisoformat(str(np.datetime64(day, "D")))
 
 
 def _daily_from_stored(
     session: Session, site_id: int, time_zone: str, first_day: np.datetime64, last_day: np.datetime64
 ) -> pd.DataFrame:
     """Sum the stored readings of local days first_day..last_day (inclusive)."""
-    zone = zoneinfo.ZoneInfo(time_zone)
-    # Local midnights to UTC, widened by a day each side: the rollup then keeps only the wanted dates.
-    lo = dt.datetime.combine(_as_date(first_day) - dt.timedelta(days=1), dt.time(), zone)
-    hi = dt.datetime.combine(_as_date(last_day) + dt.timedelta(days=2), dt.time(), zone)
-    connection = session.connection()
-    marker = "%s" if connection.dialect.name == "postgresql" else "?"
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.execute(
-            "SELECT start_ts, interval_seconds, energy_kwh, estimated FROM readings"
-            f" WHERE site_id = {marker} AND start_ts >= {marker} AND start_ts < {marker} ORDER BY start_ts",
-            (site_id, int(lo.timestamp()), int(hi.timestamp())),
-        )
-        raw = cursor.fetchall()
-    finally:
-        cursor.close()
-    if raw:
-        ts, interval, energy, estimated = (np.asarray(c) for c in zip(*raw, strict=False))
-    else:
-        ts = interval = np.array([], dtype=np.int64)
-        energy, estimated = np.array([], dtype=np.float64), np.array([], dtype=bool)
-    rollup = _daily_rollup(
-        ts.astype(np.int64), interval.astype(np.int64), energy.astype(np.float64), estimated.astype(bool), time_zone
-    )
+    ts, interval, energy, estimated = queries.load_stored_readings(session, site_id, time_zone, first_day, last_day)
+    rollup = _daily_rollup(ts, interval, energy, estimated, time_zone)
     days = rollup["local_date"].to_numpy()
     return rollup[(days >= first_day) & (days <= last_day)]
-
-
-def _insert_daily(session: Session, site_id: int, rows: pd.DataFrame) -> None:
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    n = len(rows)
-    dates = rows["local_date"].to_numpy().astype("datetime64[D]")
-    columns = [
-        itertools.repeat(site_id, n),
-        np.datetime_as_string(dates, unit="D").tolist()
-        if connection.dialect.name == "sqlite"
-        else dates.astype(object).tolist(),
-        rows["energy_kwh"].to_numpy(dtype=np.float64).tolist(),
-        rows["intervals"].to_numpy(dtype=np.int64).tolist(),
-        rows["estimated_intervals"].to_numpy(dtype=np.int64).tolist(),
-        rows["interval_seconds"].to_numpy(dtype=np.int64).tolist(),
-    ]
-    if connection.dialect.name == "postgresql":
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(
-                "COPY daily_usage (site_id, local_date, energy_kwh, intervals, estimated_intervals, interval_seconds)"
-                " FROM STDIN"
-            ) as copy,
-        ):
-            for row in zip(*columns, strict=False):
-                copy.write_row(row)
-        return
-    raw.executemany(
-        "INSERT INTO daily_usage (site_id, local_date, energy_kwh, intervals, estimated_intervals, interval_seconds)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        zip(*columns, strict=False),
-    )
 
 
 def store_weather(
@@ -440,42 +365,8 @@ def store_weather(
     missing = [c for c in WEATHER_COLUMNS if c not in temperatures.columns]
     if missing:
         raise LoaderError(f"weather frame for {location_name!r} lacks column(s) {', '.join(missing)}")
-    location_id = session.scalar(select(WeatherLocation.id).where(WeatherLocation.name == location_name))
-    if location_id is None:
-        location = WeatherLocation(name=location_name)
-        session.add(location)
-        session.flush()
-        location_id = location.id
+    location_id = queries.load_or_add_weather_location(session, location_name)
     frame = temperatures.dropna(subset=["air_temperature_c"]).drop_duplicates("hour_ts", keep="last")
     if frame.empty:
         return 0
-    n = len(frame)
-    rows = list(
-        zip(
-            itertools.repeat(location_id, n),
-            frame["hour_ts"].to_numpy(dtype=np.int64).tolist(),
-            itertools.repeat(weather_kind.value, n),
-            frame["air_temperature_c"].to_numpy(dtype=np.float64).tolist(),
-            itertools.repeat(issued_at_ts, n),
-            strict=False,
-        )
-    )
-    connection = session.connection()
-    raw = connection.connection.driver_connection
-    postgres = connection.dialect.name == "postgresql"
-    ne = "IS DISTINCT FROM" if postgres else "IS NOT"
-    marker = "%s" if postgres else "?"
-    sql = (
-        "INSERT INTO weather_readings (location_id, hour_ts, kind, air_temperature_c, issued_at_ts)"
-        f" VALUES ({', '.join([marker] * 5)}) ON CONFLICT (location_id, hour_ts, kind) DO UPDATE SET"
-        " air_temperature_c = excluded.air_temperature_c, issued_at_ts = excluded.issued_at_ts"
-        f" WHERE weather_readings.air_temperature_c {ne} excluded.air_temperature_c"
-        f" OR weather_readings.issued_at_ts {ne} excluded.issued_at_ts"
-    )
-    if postgres:
-        with raw.cursor() as cursor:
-            cursor.executemany(sql, rows)
-            return max(int(cursor.rowcount), 0)
-    before = raw.total_changes
-    raw.executemany(sql, rows)
-    return int(raw.total_changes - before)
+    return queries.upsert_weather_rows(session, location_id, frame, weather_kind, issued_at_ts)

@@ -41,6 +41,7 @@ class MeterSeries:
     direction: str = "import"
     meter_type: str | None = None
     name: str | None = None
+    aliases: tuple[str, ...] = ()  # other ids of the same meter (an MPAN, a legacy href): matched when the id is new
 
 
 @dataclass(frozen=True)
@@ -57,3 +58,33 @@ class ParsedFile:
     format: str  # "espi-xml", "hh-csv-long", "hh-csv-wide", "weather-csv"
     meters: tuple[MeterSeries, ...] = field(default_factory=tuple)
     weather: tuple[WeatherSeries, ...] = field(default_factory=tuple)
+    layout: Layout | None = None
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the caller (command line, profile or upload form) tells the parsers; everything else is detected.
+
+    time_basis: "auto" (detect; naive UK times are UK clock time without evidence), "utc" or "local".
+    labelling: "auto", "start" or "end" (of the interval a timestamp stamps). unit: the unit of values whose
+    file names none. meter_column: header of the meter column when the detector picks another one.
+    """
+
+    meter: str | None = None
+    fuel: str | None = None
+    time_basis: str = "auto"
+    labelling: str = "auto"
+    unit: str | None = None
+    meter_column: str | None = None
+    calorific_value_mj_m3: float = 39.5
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a file was read, for the import summary and the upload preview."""
+
+    layout: str  # "long", "long-date-time", "long-date-period", "wide", "green-button", "weather"
+    time_basis: str  # "uk-local", "utc" or "offset" (instants with Z / +hh:mm)
+    labelling: str  # "start", "end" or "period" (settlement period 1..50 of a local day)
+    header_line: int | None = None
+    details: tuple[tuple[str, str], ...] = ()  # e.g. (("columns", "HH1..HH50"), ("date format", "%d/%m/%y"))

@@ -19,6 +19,10 @@ M3_PER_FT3 = M3_PER_HCF / 100.0
 KWH_PER_THERM = 29.3071
 KWH_PER_BTU = KWH_PER_THERM / 100_000.0
 
+MAX_AVERAGE_POWER_KW = 500_000.0
+"""Above this average power over an interval (500 MW, more than the UK's largest single sites draw) a reading is a
+unit or parsing mistake: a half hour may hold at most 250,000 kWh, whatever the file format."""
+
 GAS_VOLUME_UNITS = frozenset({"m3", "hcf", "ft3"})
 GAS_ONLY_UNITS = GAS_VOLUME_UNITS | {"therm"}
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from portfolio.exports.shapes import PORTFOLIO_CHUNK_COLUMNS, READING_CHUNK_COLUMNS
@@ -142,15 +143,38 @@ def load_longest_intervals(session: Session, site_ids: Sequence[int], start: dt.
     return {getattr(fuel, "value", fuel): int(seconds) for fuel, seconds in rows if seconds}
 
 
+def _wall_offset(time_zone: str, first_ts: int, after_ts: int) -> Any:
+    """SQL expression: the zone's UTC offset [s] at each reading's start, from the offsets' change points in range."""
+    hours = np.arange(first_ts - first_ts % 3600, after_ts + 3600, 3600, dtype=np.int64)
+    utc = pd.DatetimeIndex(hours.astype("datetime64[s]")).tz_localize("UTC")
+    offsets = utc.tz_convert(time_zone).tz_localize(None).as_unit("s").asi8 - hours
+    changes = np.flatnonzero(np.diff(offsets)) + 1
+    if not len(changes):
+        return literal_column(str(int(offsets[0])))
+    whens = [(Reading.start_ts >= int(hours[i]), int(offsets[i])) for i in reversed(changes)]
+    return case(*whens, else_=int(offsets[0]))
+
+
 def build_portfolio_statement(
-    site_ids: Sequence[int], first_ts: int, after_ts: int, bucket_seconds: int, mixed: bool
+    site_ids: Sequence[int],
+    first_ts: int,
+    after_ts: int,
+    bucket_seconds: int,
+    mixed: bool,
+    time_zone: str = "UTC",
 ) -> Select:
     """Sum per interval start in the database; sites of coarser meters share a bucket of ``bucket_seconds``.
 
     With one interval length everywhere a site has one reading per start, so COUNT(*) counts sites; a group mixing
-    HH and hourly meters is summed per hour and counts distinct sites.
+    HH and hourly meters is summed per hour and counts distinct sites. Buckets longer than an hour (HH with daily
+    meters) are local days of ``time_zone``: the statement's start_ts is then the *wall-clock* midnight as epoch
+    seconds, which :func:`iter_portfolio_chunks` turns back into the UTC start of that local day.
     """
-    start_ts = Reading.start_ts if not mixed else (Reading.start_ts - Reading.start_ts % bucket_seconds)
+    if mixed and bucket_seconds > 3600:
+        wall = Reading.start_ts + _wall_offset(time_zone, first_ts, after_ts)
+        start_ts = wall - wall % bucket_seconds
+    else:
+        start_ts = Reading.start_ts if not mixed else (Reading.start_ts - Reading.start_ts % bucket_seconds)
     bucket = start_ts.label("start_ts")
     sites_reporting = func.count(func.distinct(Reading.site_id)) if mixed else func.count(literal_column("*"))
     return (
@@ -181,9 +205,14 @@ def iter_portfolio_chunks(
         )
         bucket = longest.get(str(fuel), 1800)
         mixed = shortest is not None and int(shortest) != bucket
-        statement = build_portfolio_statement(ids, first_ts, after_ts, bucket, mixed)
+        statement = build_portfolio_statement(ids, first_ts, after_ts, bucket, mixed, time_zone)
         for rows in _iter_raw_chunks(session, statement, chunk_rows):
             frame = pd.DataFrame(rows, columns=["start_ts", "energy_kwh", "sites_reporting"])
+            if mixed and bucket > 3600:  # wall-clock midnights back to the UTC start of each local day
+                wall = pd.DatetimeIndex(frame["start_ts"].to_numpy(dtype="int64").astype("datetime64[s]"))
+                frame["start_ts"] = (
+                    wall.tz_localize(time_zone, ambiguous=True, nonexistent="shift_forward").as_unit("s").asi8
+                )
             frame["fuel"] = str(fuel)
             yield frame.astype({"start_ts": "int64", "energy_kwh": "float64", "sites_reporting": "int64"})[
                 list(PORTFOLIO_CHUNK_COLUMNS)

@@ -1,24 +1,209 @@
-"""Imports: parse a file and load it in its own transaction (``portfolio import`` and the daily pipeline's inbox).
+"""Imports: read and detect a file, apply a saved profile, load it in its own transaction, and say how it was read.
 
-A file is all or nothing: any error rolls the whole file back and propagates, named by
-:func:`describe_import_error` for the command's ``--json`` output.
+Used by ``portfolio import``, the daily pipeline's inbox and the upload page (:mod:`portfolio.services.uploads`).
+A file is parsed completely before the transaction opens, so a refused file (exit 2 on the command line, an error
+on the upload page) never touches the database; any load error rolls the whole file back and propagates, named
+by :func:`describe_import_error` for the command's ``--json`` output. Profiles are hints for the rare file the
+detector cannot read alone; they are looked up by name (``--profile NAME``) or by the signature of its header.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import transaction
-from portfolio.ingest.detect import parse_file
+from portfolio.ingest.detect import parse_bytes, unpack
+from portfolio.ingest.excel import is_workbook, read_workbook
+from portfolio.ingest.grid import read_text_grid
+from portfolio.ingest.hh_csv import normalised
 from portfolio.ingest.loader import LoadSummary, load_parsed
-from portfolio.ingest.records import ImportFormatError, ParsedFile
+from portfolio.ingest.records import ImportFormatError, ImportOptions, Layout, ParsedFile
+from portfolio.queries import imports as queries
 from portfolio.queries import pipeline as pipeline_queries
+
+PROFILE_KEYS = ("meter_column", "labelling", "unit", "time_basis", "fuel", "meter")
+SNIFF_BYTES = 65_536
+
+
+@dataclass(frozen=True)
+class FileImport:
+    """What one imported file brought and how it was read (the ``--json`` summary and the upload result)."""
+
+    path: str
+    format: str
+    layout: Layout | None
+    meters: tuple[str, ...]
+    first_interval_ts: int | None  # start of the earliest interval [UTC epoch s]
+    last_interval_ts: int | None  # start of the latest interval [UTC epoch s]
+    summary: LoadSummary
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How a file will be read, before anything is stored (the upload page shows it for confirmation)."""
+
+    parsed: ParsedFile
+    profile: str | None
+    totals_kwh: dict[str, float] = field(default_factory=dict)
+    first_rows: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def header_signature(path: Path | str, data: bytes) -> tuple[str, str] | None:
+    """(sha256 of the normalised header, header text) of a table file; None for XML or a file without header."""
+    head = data.lstrip()[:1]
+    if head == b"<":
+        return None
+    kind = is_workbook(data)
+    try:
+        grid = read_workbook(path, data, kind) if kind else read_text_grid(path, data[:SNIFF_BYTES])
+    except ImportFormatError:
+        return None
+    if not grid.header:
+        return None
+    text = ",".join(grid.header)
+    key = "|".join(normalised(h) for h in grid.header)
+    return hashlib.sha256(key.encode()).hexdigest(), text[:2000]
+
+
+def _with_profile(options: ImportOptions, saved: dict[str, Any]) -> ImportOptions:
+    """The profile's hints, where the caller did not give its own."""
+    defaults = ImportOptions()
+    changes = {
+        key: value
+        for key, value in saved.items()
+        if key in PROFILE_KEYS and value is not None and getattr(options, key) == getattr(defaults, key)
+    }
+    return replace(options, **changes)
+
+
+def _profile_options(options: ImportOptions) -> dict[str, Any]:
+    defaults = ImportOptions()
+    return {k: getattr(options, k) for k in PROFILE_KEYS if getattr(options, k) != getattr(defaults, k)}
+
+
+def resolve_options(
+    factory: sessionmaker[Session], path: Path | str, data: bytes, options: ImportOptions, profile: str | None
+) -> tuple[ImportOptions, str | None, tuple[str, str] | None, bool]:
+    """Options after applying a profile: (options, profile name used, header signature, save a new profile?)."""
+    with factory() as session:
+        if profile is not None:
+            saved = queries.load_profile(session, profile)
+            if saved is not None:
+                return _with_profile(options, saved.options), profile, None, False
+            return options, profile, header_signature(path, data), True
+        if queries.count_profiles(session) == 0:
+            return options, None, None, False
+        signature = header_signature(path, data)
+        saved = queries.load_profile_for_header(session, signature[0]) if signature else None
+        if saved is None:
+            return options, None, None, False
+        return _with_profile(options, saved.options), saved.name, None, False
+
+
+def import_file(
+    factory: sessionmaker[Session],
+    path: Path,
+    *,
+    organisation_account: str | None = None,
+    options: ImportOptions | None = None,
+    location: str | None = None,
+    profile: str | None = None,
+    data: bytes | None = None,
+    filename: str | None = None,
+    meter: str | None = None,
+    fuel: str | None = None,
+    local_time: bool = False,
+) -> FileImport:
+    """Parse a whole file, then store it in its own transaction; any error rolls the file back and propagates."""
+    raw = Path(path).read_bytes() if data is None else data
+    sha256 = hashlib.sha256(raw).hexdigest()
+    unpacked = unpack(path, raw)
+    options = options or ImportOptions(meter=meter, fuel=fuel, time_basis="local" if local_time else "auto")
+    options, used_profile, signature, save = resolve_options(factory, path, unpacked, options, profile)
+    parsed = parse_bytes(path, unpacked, location=location, options=options)
+    with transaction(factory) as session:
+        summary = load_parsed(
+            session,
+            parsed,
+            organisation_account=organisation_account,
+            filename=filename or Path(path).name,
+            sha256=sha256,
+        )
+        if save and used_profile is not None:
+            queries.add_profile(
+                session,
+                used_profile,
+                signature[0] if signature else None,
+                signature[1] if signature else None,
+                _profile_options(options),
+            )
+    return describe(parsed, summary, used_profile)
+
+
+def describe(parsed: ParsedFile, summary: LoadSummary, profile: str | None) -> FileImport:
+    starts = [
+        (int(m.readings["start_ts"].min()), int(m.readings["start_ts"].max())) for m in parsed.meters if len(m.readings)
+    ]
+    return FileImport(
+        path=parsed.path,
+        format=parsed.format,
+        layout=parsed.layout,
+        meters=tuple(m.identifier for m in parsed.meters),
+        first_interval_ts=min(s[0] for s in starts) if starts else None,
+        last_interval_ts=max(s[1] for s in starts) if starts else None,
+        summary=summary,
+        profile=profile,
+    )
+
+
+def preview_file(
+    factory: sessionmaker[Session], path: Path | str, data: bytes, *, options: ImportOptions | None = None
+) -> Preview:
+    """Parse without storing: the detected layout, totals per meter [kWh] and the first readings."""
+    unpacked = unpack(path, data)
+    options, used_profile, _, _ = resolve_options(factory, path, unpacked, options or ImportOptions(), None)
+    parsed = parse_bytes(path, unpacked, options=options)
+    totals = {m.identifier: float(m.readings["energy_kwh"].sum()) for m in parsed.meters}
+    rows = [
+        m.readings.head(5).assign(meter=m.identifier)[
+            ["meter", "start_ts", "interval_seconds", "energy_kwh", "estimated"]
+        ]
+        for m in parsed.meters[:3]
+    ]
+    first_rows = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return Preview(parsed=parsed, profile=used_profile, totals_kwh=totals, first_rows=first_rows)
+
+
+def _iso(ts: int | None) -> str | None:
+    return pd.Timestamp(ts, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") if ts is not None else None
+
+
+def _one_or_list(values: list[str | None]) -> str | list[str | None] | None:
+    distinct = list(dict.fromkeys(values))
+    return distinct[0] if len(distinct) == 1 else values if values else None
+
+
+def summary_fields(imports: list[FileImport]) -> dict[str, Any]:
+    """How the files were read, for ``portfolio import --json``: one value when all files agree, else one per file."""
+    firsts = [i.first_interval_ts for i in imports if i.first_interval_ts is not None]
+    lasts = [i.last_interval_ts for i in imports if i.last_interval_ts is not None]
+    return {
+        "layout": _one_or_list([i.layout.layout if i.layout else i.format for i in imports]),
+        "time_basis": _one_or_list([i.layout.time_basis if i.layout else None for i in imports]),
+        "labelling": _one_or_list([i.layout.labelling if i.layout else None for i in imports]),
+        "meters": list(dict.fromkeys(m for i in imports for m in i.meters)),
+        "first_interval": _iso(min(firsts)) if firsts else None,
+        "last_interval": _iso(max(lasts)) if lasts else None,
+        "profiles": [i.profile for i in imports if i.profile],
+    }
 
 
 @dataclass
@@ -30,6 +215,14 @@ class ImportReport:
     readings: int = 0
     weather: int = 0
     errors: list[dict[str, str | None]] = field(default_factory=list)
+    imports: list[FileImport] = field(default_factory=list)
+
+    def add(self, result: FileImport) -> None:
+        self.files += 1
+        self.imports.append(result)
+        self.site_ids |= set(result.summary.site_ids)
+        self.readings += result.summary.readings
+        self.weather += result.summary.weather
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -38,6 +231,7 @@ class ImportReport:
             "readings": self.readings,
             "weather": self.weather,
             "errors": self.errors,
+            **summary_fields(self.imports),
         }
 
 
@@ -47,25 +241,6 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def import_file(
-    factory: sessionmaker[Session],
-    path: Path,
-    *,
-    organisation_account: str | None = None,
-    meter: str | None = None,
-    fuel: str | None = None,
-    location: str | None = None,
-    local_time: bool = False,
-) -> Any:
-    """Parse and load one file in its own transaction; any error rolls the whole file back and propagates."""
-    sha256 = file_sha256(path)
-    parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
-    with transaction(factory) as session:
-        return load_parsed(
-            session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256
-        )
 
 
 def describe_import_error(path: Path, error: BaseException) -> dict[str, str | None]:
