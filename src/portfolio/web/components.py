@@ -10,6 +10,14 @@ FONT_STACK = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Ar
 FILTER_OPTIONS = {"case": "insensitive", "placeholder_text": "Filter…"}
 
 
+def aria(**attributes: str) -> dict[str, Any]:
+    """ARIA attributes as Dash keyword arguments: ``aria(label="Main")`` gives ``{"aria-label": "Main"}``.
+
+    Dash accepts hyphenated props only through ``**``; this keeps them typed and spelled once.
+    """
+    return {f"aria-{name.replace('_', '-')}": value for name, value in attributes.items()}
+
+
 def make_data_table(
     table_id: str,
     columns: list[dict[str, Any]],

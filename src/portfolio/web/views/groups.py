@@ -38,7 +38,7 @@ from portfolio.services.groups import (
 )
 
 from .. import ids
-from ..components import make_data_table
+from ..components import aria, make_data_table
 from ..context import current_viewer, request_session
 from .sites import site_rows
 
@@ -160,7 +160,7 @@ def make_groups_layout(
                 ],
                 className="controls card",
             ),
-            html.Div(id=ids.GROUPS_FEEDBACK, **{"aria-live": "polite"}),
+            html.Div(id=ids.GROUPS_FEEDBACK, **aria(live="polite")),
             html.Div(
                 [
                     html.Div(
@@ -301,7 +301,7 @@ def update_groups(
 
 def update_group_detail(group: str | None, _revision: int | None) -> tuple[Any, ...]:
     """Show the chosen group's sites; edit controls only when the viewer owns it (the server checks anyway)."""
-    hidden_all = (
+    hidden_all: tuple[Any, ...] = (
         f"group-detail {HIDDEN}",
         "",
         f"muted {HIDDEN}",

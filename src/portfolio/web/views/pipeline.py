@@ -96,15 +96,15 @@ def make_pipeline_layout(session: Session) -> html.Section:
     email_rows = [
         html.Tr(
             [
-                html.Td(r.to),
-                html.Td(r.subject),
-                html.Td(r.status),
-                html.Td(str(r.attempts), className="num"),
-                html.Td(_local(r.next_attempt_at) if r.status == "pending" else "—"),
-                html.Td(r.last_error or ""),
+                html.Td(r["to"]),
+                html.Td(r["subject"]),
+                html.Td(r["status"]),
+                html.Td(str(r["attempts"]), className="num"),
+                html.Td(_local(r["next_attempt_at"]) if r["status"] == "pending" else "—"),
+                html.Td(r["last_error"] or ""),
             ]
         )
-        for r in problems.itertuples(index=False)
+        for r in problems.to_dict("records")
     ]
     emails = html.Div(
         [

@@ -26,7 +26,7 @@ from portfolio.services.portfolio import load_group_site_list
 from portfolio.timekeeping import local_today
 
 from .. import ids
-from ..components import make_data_table
+from ..components import aria, make_data_table
 from ..context import current_viewer, request_session
 from ..url_state import (
     FUELS,
@@ -101,32 +101,34 @@ def select_fuel(site_list: pd.DataFrame, fuel: str) -> pd.DataFrame:
     return site_list.loc[site_list["fuel"] == fuel].reset_index(drop=True)
 
 
-def _local_date(moment: object, time_zone: str) -> str:
-    if moment is None or pd.isna(moment):
+def _local_date(moment: object, time_zone: object) -> str:
+    """``moment`` is a DataFrame cell: a UTC ``Timestamp``, or ``NaT``/``None`` for a site never read."""
+    if not isinstance(moment, pd.Timestamp):
         return NEVER
-    return pd.Timestamp(moment).tz_convert(time_zone).date().isoformat()  # type: ignore[arg-type]
+    return moment.tz_convert(str(time_zone)).date().isoformat()
 
 
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+def _number(value: Any) -> float | None:
+    """A numeric DataFrame cell as a float, ``None`` when missing (None or NaN)."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def list_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
     """Table rows: labels for codes, numbers left numeric (so they sort), dates in the site's local time."""
     rows = []
-    for site in site_list.itertuples(index=False):
-        seconds = _number(site.interval_seconds)
+    for site in site_list.to_dict("records"):
+        seconds = _number(site["interval_seconds"])
         rows.append(
             {
-                "id": int(site.site_id),
-                "name": site.name,
-                "fuel": FUEL_LABELS.get(site.fuel, site.fuel),
-                "meter_type": METER_TYPE_LABELS.get(site.meter_type, site.meter_type),
+                "id": int(site["site_id"]),
+                "name": site["name"],
+                "fuel": FUEL_LABELS.get(site["fuel"], site["fuel"]),
+                "meter_type": METER_TYPE_LABELS.get(site["meter_type"], site["meter_type"]),
                 "interval": INTERVAL_LABELS.get(int(seconds), f"{int(seconds) // 60} min") if seconds else "unknown",
-                "energy_kwh": _number(site.energy_kwh),
-                "share": _number(site.share),
-                "coverage": _number(site.coverage) or 0.0,
-                "last_reading": _local_date(site.last_reading, site.time_zone),
+                "energy_kwh": _number(site["energy_kwh"]),
+                "share": _number(site["share"]),
+                "coverage": _number(site["coverage"]) or 0.0,
+                "last_reading": _local_date(site["last_reading"], site["time_zone"]),
             }
         )
     return rows
@@ -137,13 +139,13 @@ def missing_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
     missing = compute_missing_sites(site_list)
     return [
         {
-            "id": int(site.site_id),
-            "name": site.name,
-            "fuel": FUEL_LABELS.get(site.fuel, site.fuel),
-            "meter_type": METER_TYPE_LABELS.get(site.meter_type, site.meter_type),
-            "last_reading": _local_date(site.last_reading, site.time_zone),
+            "id": int(site["site_id"]),
+            "name": site["name"],
+            "fuel": FUEL_LABELS.get(site["fuel"], site["fuel"]),
+            "meter_type": METER_TYPE_LABELS.get(site["meter_type"], site["meter_type"]),
+            "last_reading": _local_date(site["last_reading"], site["time_zone"]),
         }
-        for site in missing.itertuples(index=False)
+        for site in missing.to_dict("records")
     ]
 
 
@@ -168,14 +170,14 @@ def make_totals(site_list: pd.DataFrame) -> list[html.Div]:
     return [
         html.Div(
             [
-                html.Div(f"{FUEL_LABELS.get(row.fuel, row.fuel)} total", className="total-label"),
-                html.Div(_kwh(row.energy_kwh), className="total-value"),
-                html.Div(f"{row.sites_reporting} of {row.sites} sites reporting", className="total-note"),
+                html.Div(f"{FUEL_LABELS.get(row['fuel'], row['fuel'])} total", className="total-label"),
+                html.Div(_kwh(row["energy_kwh"]), className="total-value"),
+                html.Div(f"{row['sites_reporting']} of {row['sites']} sites reporting", className="total-note"),
             ],
-            className=f"total-card total-{row.fuel}",
-            id={"type": ids.PORTFOLIO_TOTAL, "fuel": row.fuel},
+            className=f"total-card total-{row['fuel']}",
+            id={"type": ids.PORTFOLIO_TOTAL, "fuel": row["fuel"]},
         )
-        for row in totals.itertuples(index=False)
+        for row in totals.to_dict("records")
     ]
 
 
@@ -391,7 +393,7 @@ def make_portfolio_layout(
                                 id=ids.PORTFOLIO_MISSING_BUTTON,
                                 n_clicks=0,
                                 className=HIDDEN,
-                                **{"aria-controls": ids.PORTFOLIO_MISSING_PANEL},
+                                **aria(controls=ids.PORTFOLIO_MISSING_PANEL),
                             ),
                         ],
                         className="list-header",
@@ -469,8 +471,9 @@ def update_portfolio(
     Opened without URL parameters, the first call restores the tab's last state from the shell's store
     and moves the controls to it (a callback may write its own inputs; Dash does not loop on that).
     """
-    check, today, controls = url_check or {}, local_today(), (dash.no_update,) * 4
-    inputs = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
+    check, today = url_check or {}, local_today()
+    controls: tuple[object, ...] = (dash.no_update,) * 4
+    inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
     if _first_call(inputs, check) and check.get("error"):
         return error_outputs(f"This link cannot be shown: {check['error']}.").as_tuple() + controls
     restored = from_store(stored, today) if _first_call(inputs, check) and not check.get("given") else None

@@ -5,6 +5,8 @@ Kept out of ``pages/`` because Dash refuses to import a page module before an ap
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from dash import dash_table
 
@@ -26,16 +28,20 @@ COLUMNS = [
 ]
 
 
-def _text(value: object) -> str:
-    """Missing text arrives as None or NaN depending on the column's dtype; show it as blank."""
+def _text(value: Any) -> str:
+    """Missing text arrives as None or NaN depending on the column's dtype; show it as blank.
+
+    ``value`` is a DataFrame cell, so of any type."""
     return "" if value is None or pd.isna(value) else str(value)
 
 
-def _local_date(moment: pd.Timestamp, time_zone: str) -> str | None:
-    """The calendar date at the site, where a day starts at local midnight, not UTC midnight."""
-    if pd.isna(moment):
+def _local_date(moment: object, time_zone: object) -> str | None:
+    """The calendar date at the site, where a day starts at local midnight, not UTC midnight.
+
+    ``moment`` is a DataFrame cell: a UTC ``Timestamp``, or ``NaT``/``None`` when the site has no reading."""
+    if not isinstance(moment, pd.Timestamp):
         return None
-    return moment.tz_convert(time_zone).date().isoformat()
+    return moment.tz_convert(str(time_zone)).date().isoformat()
 
 
 def site_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
