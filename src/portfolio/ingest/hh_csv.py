@@ -630,8 +630,8 @@ def _check_period_headers(path: Path, periods: list[str]) -> None:
         raise ImportFormatError(
             str(path), f"a wide row needs 46 to 50 half-hour columns, found {len(periods)}", "line 1"
         )
-    times = [_PERIOD_TIME.match(p.strip()) for p in periods]
-    if all(times):
+    times = [match for p in periods if (match := _PERIOD_TIME.match(p.strip()))]
+    if len(times) == len(periods):
         minutes = [int(m.group(1)) * 60 + int(m.group(2)) for m in times]
         expected = list(range(minutes[0], minutes[0] + 30 * len(periods), 30))
         ok = minutes[0] in (0, 30) and minutes == expected

@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from portfolio.db import driver_connection
 from portfolio.ingest.bulk import LoaderError, store_clean_readings
 from portfolio.ingest.records import READING_COLUMNS, WEATHER_COLUMNS, MeterSeries, ParsedFile
 from portfolio.models import (
@@ -360,7 +361,7 @@ def _load_rollup_days(session: Session, site_id: int, first_day: np.datetime64, 
 
 
 def _as_date(day: np.datetime64) -> dt.date:
-    return dt.date.fromisoformat(str(np.datetime64(day, "D")))
+    return dt.date.fromisoformat(str(day.astype("datetime64[D]")))
 
 
 def _daily_from_stored(
@@ -373,7 +374,7 @@ def _daily_from_stored(
     hi = dt.datetime.combine(_as_date(last_day) + dt.timedelta(days=2), dt.time(), zone)
     connection = session.connection()
     marker = "%s" if connection.dialect.name == "postgresql" else "?"
-    cursor = connection.connection.driver_connection.cursor()
+    cursor = driver_connection(session).cursor()
     try:
         cursor.execute(
             "SELECT start_ts, interval_seconds, energy_kwh, estimated FROM readings"
@@ -397,7 +398,7 @@ def _daily_from_stored(
 
 def _insert_daily(session: Session, site_id: int, rows: pd.DataFrame) -> None:
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    raw = driver_connection(session)
     n = len(rows)
     dates = rows["local_date"].to_numpy().astype("datetime64[D]")
     columns = [
@@ -461,7 +462,7 @@ def store_weather(
         )
     )
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    raw = driver_connection(session)
     postgres = connection.dialect.name == "postgresql"
     ne = "IS DISTINCT FROM" if postgres else "IS NOT"
     marker = "%s" if postgres else "?"

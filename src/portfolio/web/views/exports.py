@@ -66,7 +66,10 @@ def site_choices(session: Session, viewer: Viewer) -> list[dict[str, Any]]:
     """Visible sites for the single-site picker, labelled by name, meter and fuel, searchable by any of them."""
     sites = load_site_summaries(session, viewer)
     return [
-        {"value": str(row["id"]), "label": f"{row['name']} · {row['meter_identifier'] or 'no meter id'} ({row['fuel']})"}
+        {
+            "value": str(row["id"]),
+            "label": f"{row['name']} · {row['meter_identifier'] or 'no meter id'} ({row['fuel']})",
+        }
         for row in sites.to_dict("records")
     ]
 
