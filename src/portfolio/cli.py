@@ -341,8 +341,8 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
         )
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)
-        for error in expected.errors:
-            print(f"  expected series: {error}", file=sys.stderr)
+        for series_error in expected.errors:
+            print(f"  expected series: {series_error}", file=sys.stderr)
     return EXIT_FAILED if report.failed or expected.errors else EXIT_OK
 
 
@@ -382,8 +382,8 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) 
         for step in result.steps:
             counts = ", ".join(f"{k}={v}" for k, v in step.counts.items())
             print(f"  {step.name:<18} {step.duration_s:7.2f}s  {counts}")
-            for error in step.errors:
-                print(f"    error: {error}", file=sys.stderr)
+            for step_error in step.errors:
+                print(f"    error: {step_error}", file=sys.stderr)
     return EXIT_OK if result.status == "ok" else EXIT_FAILED
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -180,7 +181,7 @@ def predict_expected(
     temperatures: dict[int, pd.Series] = {}  # sites share a few weather locations: load each once
     result: dict[int, pd.DataFrame] = {}
     for site_id, model in models.items():
-        location = candidates.at[site_id, "weather_location_id"]
+        location: Any = candidates.at[site_id, "weather_location_id"]  # a DataFrame cell: an id or NaN
         if pd.isna(location):
             continue
         if int(location) not in temperatures:
@@ -252,6 +253,7 @@ def _missing_estimate(
     metered = float(readings["energy_kwh"].sum()) if len(readings) else None
     estimated_total, low, high, estimated_sites, unestimated_sites = 0.0, 0.0, 0.0, 0, 0
     any_estimate = False
+    seconds: Any  # a groupby key: the sites' interval length [s]
     for seconds, members in sites.groupby("interval_seconds"):
         grid = _grid(start_ts, end_ts, int(seconds))
         own = readings[readings["site_id"].isin(members["site_id"])]
@@ -270,7 +272,7 @@ def _missing_estimate(
             estimated_total += float(per_site[estimated_here].sum().sum())
             # per site: errors across its missing intervals fully correlated (sum of se); sites independent
             site_se = {
-                s: float(forecasts[s]["standard_error_kwh"].reindex(grid)[matrix[s].isna()].sum())
+                s: float(forecasts[int(s)]["standard_error_kwh"].reindex(grid)[matrix[s].isna()].sum())
                 for s in estimated_here
             }
             spread = 1.6448536 * float(np.sqrt(sum(v * v for v in site_se.values())))

@@ -216,7 +216,9 @@ def _as_forecast(parsed: ParsedFile, path: Path, data: bytes) -> ParsedFile:
 
 def _classify(paths: list[Path]) -> tuple[list[Path], list[Path], dict[Path, BaseException]]:
     """Split the inbox into meter files and weather files by content; unreadable files fail here."""
-    meters, weather, broken = [], [], {}
+    meters: list[Path] = []
+    weather: list[Path] = []
+    broken: dict[Path, BaseException] = {}
     for path in paths:
         try:
             data = read_input(path)
@@ -350,9 +352,11 @@ def run_daily(
         failed = any(s.failed for s in steps)
         status = "failed" if failed else "partial" if any(s.errors for s in steps) else "ok"
         with transaction(factory) as session:
-            record = session.get(PipelineRun, run_id)
-            record.status, record.steps = status, [s.as_json() for s in steps]
-            record.finished_at = now + dt.timedelta(seconds=sum(s.duration_s for s in steps))
+            finished = session.get(PipelineRun, run_id)
+            if finished is None:  # inserted above under the lock; gone means the database was reset meanwhile
+                raise RuntimeError(f"pipeline run {run_id} disappeared while running")
+            finished.status, finished.steps = status, [s.as_json() for s in steps]
+            finished.finished_at = now + dt.timedelta(seconds=sum(s.duration_s for s in steps))
     return PipelineResult(run_id, run_date, status, steps)
 
 
