@@ -42,7 +42,7 @@ def test_customer_signs_in_sees_their_sites_and_signs_out(
     page.get_by_role("button", name="Sign in").click()
 
     expect(page).to_have_url(f"{live_app.base_url}/")
-    names = page.locator(f"#{ids.SITES_TABLE} td[data-dash-column='name']")
+    names = page.locator(f"#{ids.SITES_TABLE} .ag-cell[col-id='name']")
     expect(names).to_have_count(len(own_sites))
     assert set(names.all_inner_texts()) == own_sites
     expect(page.locator(f"#{ids.USER_MENU}")).to_contain_text(customer.email)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from dash import dash_table, html
+from dash import html
 from sqlalchemy.orm import Session
 
 from portfolio.analytics.expected import (
@@ -101,7 +102,7 @@ def make_summary_cards(summary: FuelSummary) -> html.Div:
     return html.Div([html.Div(cards, className="totals expected-totals"), note])
 
 
-def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: str) -> dash_table.DataTable:
+def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: str) -> html.Div:
     """Per site: model status, out-of-sample CV(RMSE) and NMBE (ASHRAE Guideline 14), or why there is none."""
     models = load_site_model_summaries(session, sites["site_id"].tolist())
     rows = []
@@ -122,21 +123,14 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
                 "detail": detail,
             }
         )
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"id": "name", "name": "Site"},
         {"id": "status", "name": "Model"},
         {"id": "cvrmse", "name": "CV(RMSE) %", "type": "numeric"},
         {"id": "nmbe", "name": "NMBE %", "type": "numeric"},
-        {"id": "detail", "name": "Detail"},
+        {"id": "detail", "name": "Detail", "wrap": True, "min_width": 260},
     ]
-    return make_data_table(
-        table_id,
-        columns,
-        data=rows,
-        page_size=10,
-        padding="8px 12px",
-        style_cell_conditional=[{"if": {"column_id": "detail"}, "whiteSpace": "normal", "minWidth": "260px"}],
-    )
+    return make_data_table(table_id, columns, data=rows, page_size=10)
 
 
 def make_stored_summary_cards(

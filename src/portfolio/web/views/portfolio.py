@@ -14,8 +14,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import ClientsideFunction, Dash, Input, Output, State, dash_table, dcc, html
-from dash.dash_table.Format import Format, Scheme
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 from portfolio.access import AccessDenied
 from portfolio.analytics.coverage import (
@@ -51,7 +50,7 @@ INTERVAL_LABELS = {1800: "HH", 3600: "Hourly"}
 FUEL_TOGGLE_LABELS = {"power": "Power", "gas": "Gas", "both": "Both"}
 HIDDEN = "hidden"
 LIST_COLUMNS: list[dict[str, Any]] = [
-    {"id": "name", "name": "Site"},
+    {"id": "name", "name": "Site", "wrap": True, "min_width": 280},
     {"id": "fuel", "name": "Fuel"},
     {"id": "meter_type", "name": "Meter type"},
     {"id": "interval", "name": "Interval"},
@@ -59,27 +58,30 @@ LIST_COLUMNS: list[dict[str, Any]] = [
         "id": "energy_kwh",
         "name": "Total [kWh]",
         "type": "numeric",
-        "format": Format(precision=0, scheme=Scheme.fixed).group(True).nully("no data"),
+        "format": ",.0f",
+        "missing": "no data",
     },
     {
         "id": "share",
         "name": "Share of fuel",
         "type": "numeric",
-        "format": Format(precision=1, scheme=Scheme.percentage).nully("—"),
+        "format": ".1%",
+        "missing": "—",
     },
     {
         "id": "coverage",
         "name": "Data coverage",
         "type": "numeric",
-        "format": Format(precision=1, scheme=Scheme.percentage),
+        "format": ".1%",
+        "classes": {"cell-warn": "params.value < 0.9", "cell-bad": "params.value === 0"},
     },
-    {"id": "last_reading", "name": "Last reading"},
+    {"id": "last_reading", "name": "Last reading", "classes": {"cell-muted": f"params.value === '{NEVER}'"}},
 ]
 MISSING_COLUMNS: list[dict[str, Any]] = [
-    {"id": "name", "name": "Site"},
+    {"id": "name", "name": "Site", "wrap": True, "min_width": 280},
     {"id": "fuel", "name": "Fuel"},
     {"id": "meter_type", "name": "Meter type"},
-    {"id": "last_reading", "name": "Last reading"},
+    {"id": "last_reading", "name": "Last reading", "classes": {"cell-muted": f"params.value === '{NEVER}'"}},
 ]
 
 
@@ -255,30 +257,8 @@ def render_portfolio(site_list: pd.DataFrame, state: PortfolioState) -> Portfoli
     )
 
 
-def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> dash_table.DataTable:
-    return make_data_table(
-        table_id,
-        columns,
-        page_size=page_size,
-        padding="9px 12px",
-        style_cell_conditional=[
-            {"if": {"column_id": "name"}, "whiteSpace": "normal", "minWidth": "280px", "maxWidth": "380px"},
-            *({"if": {"column_id": c}, "textAlign": "right"} for c in ("energy_kwh", "share", "coverage")),
-        ],
-        style_data_conditional=[
-            {
-                "if": {"filter_query": "{coverage} < 0.9", "column_id": "coverage"},
-                "color": "#b45309",
-                "fontWeight": "600",
-            },
-            {"if": {"filter_query": "{coverage} = 0", "column_id": "coverage"}, "color": "#b91c1c"},
-            {
-                "if": {"filter_query": f'{{last_reading}} = "{NEVER}"', "column_id": "last_reading"},
-                "color": "#7b8794",
-                "fontStyle": "italic",
-            },
-        ],
-    )
+def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> html.Div:
+    return make_data_table(table_id, columns, page_size=page_size)
 
 
 def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[PortfolioState | None, dict[str, Any]]:
@@ -437,8 +417,8 @@ OUTPUTS = [
     Output(ids.PORTFOLIO_TOTALS, "children"),
     Output(ids.PORTFOLIO_MISSING_SUMMARY, "children"),
     Output(ids.PORTFOLIO_MISSING_BUTTON, "className"),
-    Output(ids.PORTFOLIO_TABLE, "data"),
-    Output(ids.PORTFOLIO_MISSING_TABLE, "data"),
+    Output(ids.PORTFOLIO_TABLE, "rowData"),
+    Output(ids.PORTFOLIO_MISSING_TABLE, "rowData"),
     Output(ids.PORTFOLIO_STATE, "data"),
     Output(ids.PORTFOLIO_QUERY, "data"),
     Output(ids.PORTFOLIO_RANGE_NOTE, "children"),
