@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.models import Organisation, Role
+from portfolio.models import Organisation, Role, RunStatus
 from portfolio.queries.sites import any_organisation, load_organisation_by_account
 from portfolio.services.imports import ImportReport, describe_import_error, import_file
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
@@ -384,7 +384,7 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) 
             print(f"  {step.name:<18} {step.duration_s:7.2f}s  {counts}")
             for step_error in step.errors:
                 print(f"    error: {step_error}", file=sys.stderr)
-    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+    return EXIT_OK if result.status == RunStatus.OK else EXIT_FAILED
 
 
 def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:

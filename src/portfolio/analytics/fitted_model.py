@@ -22,14 +22,11 @@ from portfolio.analytics.degree_days import (
     compute_cooling_degrees,
     compute_daily_mean_temperature,
     compute_heating_degrees,
-    compute_interval_seconds,
     compute_interval_temperature,
-    compute_local_daily_totals,
     compute_local_day_of_week,
     compute_local_day_start,
     compute_local_time_of_week,
 )
-from portfolio.timekeeping import SECONDS_PER_DAY
 
 SEASON_WINDOW_HOURS = 168
 SCHEMA = "portfolio.temperature_model/2"
@@ -250,21 +247,6 @@ class FittedTemperatureModel:
             "intervals",
         ]
         return frame[columns].reindex(output_index)
-
-    def compute_residuals(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> pd.Series:
-        """Actual minus expected [kWh] at the model's resolution, where both exist (gaps stay out)."""
-        readings_kwh = readings_kwh.dropna()
-        readings_kwh = readings_kwh.set_axis(pd.DatetimeIndex(readings_kwh.index).tz_convert("UTC"))
-        if self.resolution == "daily":
-            seconds = (
-                compute_interval_seconds(pd.DatetimeIndex(readings_kwh.index))
-                if len(readings_kwh) > 1
-                else SECONDS_PER_DAY
-            )
-            if seconds != SECONDS_PER_DAY:
-                readings_kwh = compute_local_daily_totals(readings_kwh, self.time_zone, seconds)
-        expected = self.predict(temperature_c, pd.DatetimeIndex(readings_kwh.index))["expected_kwh"]
-        return (readings_kwh - expected).dropna().rename("residual_kwh")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (lists, floats, strings) for storage; :meth:`from_dict` reverses it."""

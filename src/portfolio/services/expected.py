@@ -24,7 +24,7 @@ from portfolio.analytics.expected import compute_expected_sums, compute_expected
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.db import transaction
-from portfolio.models import SiteModel
+from portfolio.models import ModelStatus, SiteModel
 from portfolio.queries import expected as queries
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_midnight_ts
 
@@ -81,14 +81,14 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
     site_id = int(row["site_id"])
     record = SiteModel(site_id=site_id, fitted_at=now)
     if pd.isna(row["last_ts"]):
-        record.status, record.message = "insufficient", "no readings yet"
+        record.status, record.message = ModelStatus.INSUFFICIENT, "no readings yet"
         return record
     end_ts = int(row["last_ts"]) + 1
     start_ts = end_ts - TRAINING_DAYS * SECONDS_PER_DAY
     record.data_end_ts = int(row["last_ts"])
     if pd.isna(row["weather_location_id"]):
         record.status, record.message = (
-            "insufficient",
+            ModelStatus.INSUFFICIENT,
             "the site has no weather location, so no temperature to model on",
         )
         return record
@@ -99,10 +99,10 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
     try:
         fitted, cvrmse, nmbe = fit_site(energy, temperature, str(row["time_zone"]))
     except DataSufficiencyError as error:
-        record.status, record.message = "insufficient", str(error)
+        record.status, record.message = ModelStatus.INSUFFICIENT, str(error)
         record.training_days = int(error.available_days)
         return record
-    record.status = "ok"
+    record.status = ModelStatus.OK
     record.resolution = fitted.resolution
     record.model = fitted.to_dict()
     record.cvrmse_pct, record.nmbe_pct = cvrmse, nmbe
@@ -136,10 +136,11 @@ def fit_due_models(
             report.failed[site_id] = f"{type(error).__name__}: {error}"
             with transaction(factory) as session:
                 queries.save_site_model(
-                    session, SiteModel(site_id=site_id, fitted_at=now, status="failed", message=str(error)[:500])
+                    session,
+                    SiteModel(site_id=site_id, fitted_at=now, status=ModelStatus.FAILED, message=str(error)[:500]),
                 )
             continue
-        (report.fitted if record.status == "ok" else report.insufficient).append(site_id)
+        (report.fitted if record.status == ModelStatus.OK else report.insufficient).append(site_id)
     return report
 
 
@@ -149,7 +150,7 @@ def load_fitted_models(
     """The stored models of ``site_ids`` that are "ok"; with ``errors``, one that cannot be rebuilt goes there."""
     models = {}
     for site_id, record in queries.load_site_models(session, site_ids).items():
-        if record.status != "ok" or not record.model:
+        if record.status != ModelStatus.OK or not record.model:
             continue
         try:
             models[site_id] = FittedTemperatureModel.from_dict(record.model)

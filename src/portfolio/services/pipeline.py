@@ -47,7 +47,7 @@ from portfolio.db import transaction
 from portfolio.ingest.detect import detect_format, parse_file, read_input
 from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.ingest.records import ImportFormatError, ParsedFile
-from portfolio.models import PipelineLock, PipelineRun, Site
+from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
 from portfolio.services import imports, notifications
@@ -344,13 +344,13 @@ def run_daily(
     data_day = tracker_service.data_day_for(run_date)
     with pipeline_lock(factory, run_date, now):
         with transaction(factory) as session:
-            record = PipelineRun(run_date=run_date, status="running", started_at=now, steps=[])
+            record = PipelineRun(run_date=run_date, status=RunStatus.RUNNING, started_at=now, steps=[])
             session.add(record)
             session.flush()
             run_id = record.id
         steps = _run_steps(factory, settings, now, data_day)
         failed = any(s.failed for s in steps)
-        status = "failed" if failed else "partial" if any(s.errors for s in steps) else "ok"
+        status = RunStatus.FAILED if failed else RunStatus.PARTIAL if any(s.errors for s in steps) else RunStatus.OK
         with transaction(factory) as session:
             finished = session.get(PipelineRun, run_id)
             if finished is None:  # inserted above under the lock; gone means the database was reset meanwhile

@@ -71,7 +71,6 @@ def make_data_table(
         "domLayout": "autoHeight",
         "suppressColumnVirtualisation": True,
         "enableCellTextSelection": True,
-        "overlayNoRowsTemplate": "No rows",
     }
     grid_arguments: dict[str, Any] = {}
     if selectable:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from portfolio.analytics.expected import (
     compute_expected_total,
 )
+from portfolio.models import ModelStatus
 from portfolio.queries.expected import load_site_model_summaries
 from portfolio.queries.graphs import Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
@@ -110,7 +111,7 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
         model = models.get(int(site_id))
         if model is None:
             status, detail = "not fitted yet", "run portfolio fit-models"
-        elif model.status == "ok":
+        elif model.status == ModelStatus.OK:
             status, detail = "ok", f"{model.resolution} model, {model.training_days} days of data"
         else:
             status, detail = model.status, model.message or ""
