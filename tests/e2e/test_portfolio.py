@@ -181,7 +181,7 @@ def test_a_forty_site_year_renders_quickly_and_a_foreign_group_is_not_available(
     _sign_in(tab, demo_app, "customer")
     tab.goto(url)
     expect(tab.locator(f"#{ids.PORTFOLIO_MESSAGE}")).to_contain_text("not available")
-    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} td")).to_have_count(0)
+    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell")).to_have_count(0)
     tab.goto("/portfolio?from=2026-02-30&fuel=coal")
     expect(tab.locator(f"#{ids.PORTFOLIO_MESSAGE}")).to_contain_text("'from' must be a date")
     expect(tab.locator(f"#{ids.PORTFOLIO_MESSAGE}")).to_contain_text("'fuel' must be one of")
