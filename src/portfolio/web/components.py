@@ -35,7 +35,7 @@ def _column_def(column: dict[str, Any]) -> dict[str, Any]:
         "headerName": column["name"],
         "filter": "agNumberColumnFilter" if numeric else "agTextColumnFilter",
     }
-    missing = json.dumps(column.get("missing", ""))
+    missing = json.dumps(column.get("missing", ""), ensure_ascii=False)
     if "format" in column:
         number_format = json.dumps(column["format"])
         definition["valueFormatter"] = {
