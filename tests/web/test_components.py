@@ -23,7 +23,7 @@ def test_columns_become_sortable_filterable_resizable_grid_columns() -> None:
     grid = _grid(make_data_table("t", columns, data=[{"name": "A", "share": 0.5, "last": "never"}], page_size=10))
     assert grid.id == "t"
     assert grid.rowData == [{"name": "A", "share": 0.5, "last": "never"}]
-    assert grid.defaultColDef == {"sortable": True, "resizable": True, "filter": True, "floatingFilter": True}
+    assert {"sortable", "resizable", "filter", "floatingFilter"} <= {k for k, v in grid.defaultColDef.items() if v}
     name, share, last = grid.columnDefs
     assert (name["field"], name["headerName"], name["filter"]) == ("name", "Site", "agTextColumnFilter")
     assert name["wrapText"] and name["minWidth"] == 280

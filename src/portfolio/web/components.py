@@ -81,9 +81,16 @@ def make_data_table(
         id=table_id,
         rowData=data or [],
         columnDefs=[_column_def(column) for column in columns],
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "floatingFilter": True},
+        # flex widths (not a one-off size-to-fit) so a table first drawn in a hidden panel lays out when shown
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "filter": True,
+            "floatingFilter": True,
+            "flex": 1,
+            "minWidth": 110,
+        },
         dashGridOptions=options,
-        columnSize="responsiveSizeToFit",
         className="data-grid",
         **grid_arguments,
     )
