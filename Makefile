@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 export PORTFOLIO_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test bench install install-dev serve clean
+.PHONY: run test lint bench install install-dev serve clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12, ...)"; exit 1; }
@@ -34,8 +34,14 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
 	PORTFOLIO_COOKIE_SECURE=0 PORTFOLIO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/portfolio serve --host $(HOST) --port $(PORT)
 
-## test: install the dev extras and run the whole suite (unit, PostgreSQL, browser)
-test: install-dev
+## lint: ruff (lint + format check) and mypy on src/; `make test` runs it first, so CI does too
+lint: install-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+## test: install the dev extras, lint, then run the whole suite (unit, PostgreSQL, browser)
+test: lint
 	$(BIN)/pytest
 
 ## bench: speed and memory benchmarks; figures go to benchmarks/results.json

@@ -53,7 +53,7 @@ def viewer_for(session: Session, user: User) -> Viewer:
     return Viewer(user_id=user.id, email=user.email, role=role, organisation_ids=org_ids)
 
 
-def visible_sites(viewer: Viewer) -> Select[tuple[Site]]:
+def visible_sites(viewer: Viewer) -> Select[Site]:
     """A SELECT of the sites ``viewer`` may see; queries build on it, never on ``select(Site)`` alone."""
     statement = select(Site)
     if viewer.organisation_ids is not None:

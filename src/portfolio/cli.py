@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.ingest.records import ImportFormatError, ImportOptions
-from portfolio.models import Organisation, Role
+from portfolio.models import Organisation, Role, RunStatus
 from portfolio.queries.sites import any_organisation, load_organisation_by_account
 from portfolio.services.imports import ImportReport, describe_import_error, import_file
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
@@ -353,8 +353,8 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
         )
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)
-        for error in expected.errors:
-            print(f"  expected series: {error}", file=sys.stderr)
+        for series_error in expected.errors:
+            print(f"  expected series: {series_error}", file=sys.stderr)
     return EXIT_FAILED if report.failed or expected.errors else EXIT_OK
 
 
@@ -394,9 +394,9 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) 
         for step in result.steps:
             counts = ", ".join(f"{k}={v}" for k, v in step.counts.items())
             print(f"  {step.name:<18} {step.duration_s:7.2f}s  {counts}")
-            for error in step.errors:
-                print(f"    error: {error}", file=sys.stderr)
-    return EXIT_OK if result.status == "ok" else EXIT_FAILED
+            for step_error in step.errors:
+                print(f"    error: {step_error}", file=sys.stderr)
+    return EXIT_OK if result.status == RunStatus.OK else EXIT_FAILED
 
 
 def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:

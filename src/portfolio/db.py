@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+
+def driver_connection(session: Session) -> Any:
+    """The DB-API connection under ``session`` (sqlite3 or psycopg), for the bulk paths that bypass the ORM.
+
+    Typed ``Any`` because its methods differ by driver; raises if the session's connection is already closed.
+    """
+    raw = session.connection().connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the session's database connection is closed")
+    return raw
 
 
 def make_engine(database_url: str) -> Engine:
@@ -18,7 +30,7 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")

@@ -94,6 +94,31 @@ class WeatherKind(str, enum.Enum):
     FORECAST = "forecast"
 
 
+class RunStatus(enum.StrEnum):
+    """``PipelineRun.status``: a run is "partial" when some step reported errors but none failed outright."""
+
+    RUNNING = "running"
+    OK = "ok"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+class OutboxStatus(enum.StrEnum):
+    """``OutboxEmail.status``: pending until sent, or failed once the retries are used up."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ModelStatus(enum.StrEnum):
+    """``SiteModel.status``: "insufficient" means too little data to fit; "failed" means the fit itself broke."""
+
+    OK = "ok"
+    INSUFFICIENT = "insufficient"
+    FAILED = "failed"
+
+
 user_organisations = Table(
     "user_organisations",
     Base.metadata,

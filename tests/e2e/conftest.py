@@ -169,9 +169,17 @@ def browser_page(browser: Browser, live_app: LiveApp) -> Iterator[BrowserPage]:
         yield watched
 
 
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
 @pytest.fixture
 def screenshot_dir(tmp_path: Path) -> Path:
-    """Where screenshots go: ``$PORTFOLIO_SCREENSHOTS`` when set (CI artefacts), else the test's tmp folder."""
-    folder = Path(os.environ.get("PORTFOLIO_SCREENSHOTS") or tmp_path)
+    """Where screenshots go: docs/screenshots/ only when ``PORTFOLIO_REFRESH_SCREENSHOTS=1`` asks to refresh them,
+    else ``$PORTFOLIO_SCREENSHOTS`` when set (CI artefacts), else the test's tmp folder (a test run never edits docs/).
+    """
+    if os.environ.get("PORTFOLIO_REFRESH_SCREENSHOTS") == "1":
+        folder = DOCS_SCREENSHOTS
+    else:
+        folder = Path(os.environ.get("PORTFOLIO_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder

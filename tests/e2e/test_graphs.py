@@ -4,7 +4,6 @@ refines it to hourly or half-hourly without a reload, and year/week/day views re
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,6 @@ from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(
-    os.environ.get("PORTFOLIO_GRAPH_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-)
 LONDON_CUSTOMER = "customer2@demo.portfolio.example"  # Kettle & Crumb: London half-hourly smart meters
 ADMIN = "admin@demo.portfolio.example"
 
@@ -86,15 +82,16 @@ def _points(page: Page) -> int:
     )
 
 
-def test_zooming_in_refines_the_resolution_without_a_reload(page: tuple[Page, list[str]], graph_app: GraphApp) -> None:
+def test_zooming_in_refines_the_resolution_without_a_reload(
+    page: tuple[Page, list[str]], graph_app: GraphApp, screenshot_dir: Path
+) -> None:
     browser_page, errors = page
     _sign_in(browser_page, graph_app, LONDON_CUSTOMER)
     _open(browser_page, 365)
     title = browser_page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")
     expect(title).to_contain_text("Daily", timeout=20_000)
     expect(browser_page.locator(f"#{ids.GRAPH_HEATMAP} .heatmaplayer")).to_have_count(1, timeout=20_000)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser_page.screenshot(path=str(SCREENSHOTS / "graph-year.png"), full_page=True)
+    browser_page.screenshot(path=str(screenshot_dir / "graph-year.png"), full_page=True)
     daily_points = _points(browser_page)
     assert daily_points >= 360
     browser_page.evaluate("window.__sameDocument = true")
@@ -114,7 +111,7 @@ def test_zooming_in_refines_the_resolution_without_a_reload(page: tuple[Page, li
     assert errors == []
 
 
-def test_week_and_day_views_render(page: tuple[Page, list[str]], graph_app: GraphApp) -> None:
+def test_week_and_day_views_render(page: tuple[Page, list[str]], graph_app: GraphApp, screenshot_dir: Path) -> None:
     browser_page, errors = page
     _sign_in(browser_page, graph_app, LONDON_CUSTOMER)
     for days, name, resolution in ((7, "graph-week.png", "Half-hourly"), (1, "graph-day.png", "Half-hourly")):
@@ -122,7 +119,7 @@ def test_week_and_day_views_render(page: tuple[Page, list[str]], graph_app: Grap
         expect(browser_page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")).to_contain_text(resolution, timeout=20_000)
         expect(browser_page.locator(f"#{ids.GRAPH_HEATMAP} .heatmaplayer")).to_have_count(1, timeout=20_000)
         browser_page.wait_for_timeout(300)
-        browser_page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+        browser_page.screenshot(path=str(screenshot_dir / name), full_page=True)
     assert errors == []
 
 

@@ -28,7 +28,6 @@ from tests.e2e.conftest import copy_demo, open_page, serve
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NEW_SITE = "Canary Wharf print shop (new, awaiting first reading)"
-SHOTS = Path("/tmp/shots")
 
 
 @dataclass(frozen=True)
@@ -65,12 +64,11 @@ def _create_group_from_organisation(page: Page, name: str, organisation: str) ->
     """Filter the site table by organisation, tick every row shown, name the group and create it."""
     page.goto("/groups")
     table = page.locator(f"#{ids.GROUPS_SITES_TABLE}")
-    table.locator("th.dash-filter[data-dash-column='organisation'] input[type=text]").fill(organisation)
-    table.locator("th.dash-filter[data-dash-column='organisation'] input[type=text]").press("Enter")
-    names = table.locator("td[data-dash-column='organisation']")
+    table.get_by_label("Organisation Filter Input").fill(organisation)  # the filter's accessible label
+    names = table.locator(".ag-cell[col-id='organisation']")
     expect(names.first).to_have_text(organisation)
-    for box in table.locator("td.dash-select-cell input").all():
-        box.check()
+    expect(names.filter(has_not_text=organisation)).to_have_count(0)
+    table.locator(".ag-header-select-all input").check()  # selects the filtered rows
     page.locator(f"#{ids.GROUPS_NEW_NAME}").fill(name)
     page.get_by_role("button", name="Create group").click()
     expect(page.get_by_role("status").filter(has_text="Created the group")).to_contain_text(name)
@@ -83,23 +81,24 @@ def _group_id(demo_app: DemoApp, name: str) -> int:
     return group_id
 
 
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+def _shot(page: Page, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name), full_page=True)
 
 
-def test_broker_builds_a_group_and_finds_the_site_with_no_data(page: tuple[Page, list[str]], demo_app: DemoApp) -> None:
+def test_broker_builds_a_group_and_finds_the_site_with_no_data(
+    page: tuple[Page, list[str]], demo_app: DemoApp, screenshot_dir: Path
+) -> None:
     tab, errors = page
     _sign_in(tab, demo_app, "broker")
     _create_group_from_organisation(tab, "Riverside print", "Riverside Print & Copy Ltd")
-    members = tab.locator(f"#{ids.GROUPS_MEMBERS_TABLE} td[data-dash-column='name']")
+    members = tab.locator(f"#{ids.GROUPS_MEMBERS_TABLE} .ag-cell[col-id='name']")
     expect(members).to_have_count(6)
-    _shot(tab, "groups-page.png")
+    _shot(tab, screenshot_dir, "groups-page.png")
 
     tab.goto(f"/portfolio?group={_group_id(demo_app, 'Riverside print')}")
-    rows = tab.locator(f"#{ids.PORTFOLIO_TABLE} td[data-dash-column='name']")
+    rows = tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='name']")
     expect(rows).to_have_count(6)
-    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} td[data-dash-column='coverage']").first).to_contain_text("%")
+    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='coverage']").first).to_contain_text("%")
     expect(tab.locator(f"#{ids.PORTFOLIO_FUEL_TOGGLE}")).to_be_hidden()  # one fuel: no toggle
     summary = tab.locator(f"#{ids.PORTFOLIO_MISSING_SUMMARY}")
     expect(summary).to_contain_text("of 6 sites")
@@ -112,10 +111,10 @@ def test_broker_builds_a_group_and_finds_the_site_with_no_data(page: tuple[Page,
     tab.get_by_role("button", name="View missing locations").click()
     panel = tab.locator(f"#{ids.PORTFOLIO_MISSING_PANEL}")
     expect(panel).to_be_visible()
-    new_site = panel.locator("tr", has_text=NEW_SITE)
+    new_site = panel.locator(".ag-row", has_text=NEW_SITE)
     expect(new_site).to_have_count(1)
-    expect(new_site.locator("td[data-dash-column='last_reading']")).to_have_text("never")
-    _shot(tab, "portfolio-missing.png")
+    expect(new_site.locator(".ag-cell[col-id='last_reading']")).to_have_text("never")
+    _shot(tab, screenshot_dir, "portfolio-missing.png")
     assert errors == []
 
 
@@ -125,29 +124,31 @@ def _range(tab: Page) -> tuple[str, str]:
     return query["from"], query["to"]
 
 
-def test_fuel_toggle_splits_a_mixed_group(page: tuple[Page, list[str]], demo_app: DemoApp) -> None:
+def test_fuel_toggle_splits_a_mixed_group(
+    page: tuple[Page, list[str]], demo_app: DemoApp, screenshot_dir: Path
+) -> None:
     tab, errors = page
     _sign_in(tab, demo_app, "broker")
     _create_group_from_organisation(tab, "Fen Edge schools", "Fen Edge Learning Trust")
     tab.goto(f"/portfolio?group={_group_id(demo_app, 'Fen Edge schools')}")
     toggle = tab.locator(f"#{ids.PORTFOLIO_FUEL_TOGGLE}")
     expect(toggle).to_be_visible()
-    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} td[data-dash-column='name']")).to_have_count(12)
+    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='name']")).to_have_count(12)
     expect(tab.locator(f"#{ids.PORTFOLIO_TOTALS} .total-card")).to_have_count(2)  # gas and power side by side
-    _shot(tab, "portfolio-toggle-both.png")
+    _shot(tab, screenshot_dir, "portfolio-toggle-both.png")
 
     toggle.get_by_text("Gas", exact=True).click()
-    fuels = tab.locator(f"#{ids.PORTFOLIO_TABLE} td[data-dash-column='fuel']")
+    fuels = tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='fuel']")
     expect(fuels).to_have_count(6)
     assert set(fuels.all_inner_texts()) == {"Gas"}
     expect(tab.locator(f"#{ids.PORTFOLIO_TOTALS} .total-card")).to_have_count(1)
     expect(tab).to_have_url(re.compile(r"fuel=gas$"))
-    _shot(tab, "portfolio-toggle-gas.png")
+    _shot(tab, screenshot_dir, "portfolio-toggle-gas.png")
     assert errors == []
 
 
 def test_a_forty_site_year_renders_quickly_and_a_foreign_group_is_not_available(
-    page: tuple[Page, list[str]], demo_app: DemoApp
+    page: tuple[Page, list[str]], demo_app: DemoApp, screenshot_dir: Path
 ) -> None:
     tab, errors = page
     with transaction(demo_app.session_factory) as session:
@@ -163,7 +164,7 @@ def test_a_forty_site_year_renders_quickly_and_a_foreign_group_is_not_available(
     tab.goto("/")
     began = time.perf_counter()
     tab.goto(url)
-    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} td[data-dash-column='name']").first).to_be_visible()
+    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='name']").first).to_be_visible()
     elapsed = time.perf_counter() - began
     print(f"\n40 sites x 1 year: page load to first row {elapsed * 1000:.0f} ms")
     assert elapsed < 3.0  # browser start-up included; the list callback itself is measured below
@@ -173,22 +174,24 @@ def test_a_forty_site_year_renders_quickly_and_a_foreign_group_is_not_available(
     )
     print(f"callback round trips [ms]: {[round(t) for t in timings]}")
     assert max(timings) < 1000
-    _shot(tab, "portfolio-forty-sites.png")
+    _shot(tab, screenshot_dir, "portfolio-forty-sites.png")
 
     # The same link in a customer's browser: the group is the admin's, so it is not available.
     tab.context.clear_cookies()
     _sign_in(tab, demo_app, "customer")
     tab.goto(url)
     expect(tab.locator(f"#{ids.PORTFOLIO_MESSAGE}")).to_contain_text("not available")
-    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} td")).to_have_count(0)
+    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell")).to_have_count(0)
     tab.goto("/portfolio?from=2026-02-30&fuel=coal")
     expect(tab.locator(f"#{ids.PORTFOLIO_MESSAGE}")).to_contain_text("'from' must be a date")
     expect(tab.locator(f"#{ids.PORTFOLIO_MESSAGE}")).to_contain_text("'fuel' must be one of")
-    _shot(tab, "portfolio-bad-link.png")
+    _shot(tab, screenshot_dir, "portfolio-bad-link.png")
     assert errors == []
 
 
-def test_account_manager_sees_a_customer_group_read_only(page: tuple[Page, list[str]], demo_app: DemoApp) -> None:
+def test_account_manager_sees_a_customer_group_read_only(
+    page: tuple[Page, list[str]], demo_app: DemoApp, screenshot_dir: Path
+) -> None:
     tab, errors = page
     with transaction(demo_app.session_factory) as session:
         customer = find_user(session, demo_app.logins["customer"][0])
@@ -199,9 +202,9 @@ def test_account_manager_sees_a_customer_group_read_only(page: tuple[Page, list[
     _sign_in(tab, demo_app, "account_manager")
     tab.goto("/groups")
     expect(tab.locator(f"#{ids.GROUPS_DETAIL_TITLE}")).to_contain_text("Granta labs")
-    expect(tab.locator(f"#{ids.GROUPS_MEMBERS_TABLE} td[data-dash-column='name']")).to_have_count(3)
+    expect(tab.locator(f"#{ids.GROUPS_MEMBERS_TABLE} .ag-cell[col-id='name']")).to_have_count(3)
     expect(tab.locator(f"#{ids.GROUPS_READ_ONLY_NOTE}")).to_be_visible()
     for button in ("Create group", "Rename", "Delete group", "Remove ticked sites", "Add pasted sites"):
         expect(tab.get_by_role("button", name=button)).to_be_hidden()
-    _shot(tab, "groups-account-manager.png")
+    _shot(tab, screenshot_dir, "groups-account-manager.png")
     assert errors == []

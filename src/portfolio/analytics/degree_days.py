@@ -98,7 +98,7 @@ def compute_interval_temperature(temperature_c: pd.Series, index: pd.DatetimeInd
         temperature_c = hourly.rolling(window_hours, min_periods=max(1, window_hours // 2)).mean().dropna()
     if temperature_c.empty:
         return pd.Series(np.nan, index=index, name="temperature_c")
-    source = _epoch_seconds(temperature_c.index)
+    source = _epoch_seconds(pd.DatetimeIndex(temperature_c.index))
     target = _epoch_seconds(index)
     values = np.interp(target, source, temperature_c.to_numpy(dtype=float))
     after = np.searchsorted(source, target, side="left")
@@ -120,7 +120,7 @@ def compute_daily_mean_temperature(temperature_c: pd.Series, time_zone: str, min
     temperature_c = temperature_c.dropna()
     index = _require_utc_index(temperature_c, "temperature")
     hourly = pd.Series(temperature_c.to_numpy(dtype=float), index=index).resample("1h").mean().dropna()
-    day = compute_local_day_start(hourly.index, time_zone)
+    day = compute_local_day_start(pd.DatetimeIndex(hourly.index), time_zone)
     grouped = hourly.groupby(day)
     means = grouped.mean()[grouped.count() >= min_hours]
     means.index.name = None
@@ -139,7 +139,7 @@ def compute_local_daily_totals(readings_kwh: pd.Series, time_zone: str, interval
     day = compute_local_day_start(index, time_zone)
     grouped = values.groupby(day)
     totals, counts = grouped.sum(), grouped.count()
-    starts = totals.index
+    starts = pd.DatetimeIndex(totals.index)
     ends = (starts.tz_convert(time_zone) + pd.DateOffset(days=1)).tz_convert("UTC")
     expected = (_epoch_seconds(ends) - _epoch_seconds(starts)) // interval_seconds
     totals = totals[counts.to_numpy() == expected]

@@ -22,7 +22,7 @@ Z_90 = 1.6448536
 
 def _to_buckets(frame: pd.DataFrame, seconds: int) -> pd.DataFrame:
     """Sum a site's forecast into buckets; within one bucket its errors are taken as fully correlated."""
-    starts = frame.index.as_unit("s").asi8 // seconds * seconds
+    starts = pd.DatetimeIndex(frame.index).as_unit("s").asi8 // seconds * seconds
     grouped = frame[["expected_kwh", "standard_error_kwh"]].groupby(starts).sum()
     grouped.index = pd.DatetimeIndex(pd.to_datetime(grouped.index.to_numpy(dtype="int64"), unit="s", utc=True))
     return grouped
@@ -40,7 +40,7 @@ def compute_site_buckets(forecast: pd.DataFrame, resolution: str) -> pd.DataFram
         frame = _to_buckets(forecast, BUCKET_SECONDS[resolution])
     return pd.DataFrame(
         {
-            "start_ts": frame.index.as_unit("s").asi8,
+            "start_ts": pd.DatetimeIndex(frame.index).as_unit("s").asi8,
             "expected_kwh": frame["expected_kwh"].to_numpy(dtype="float64"),
             "variance_kwh2": np.square(frame["standard_error_kwh"].fillna(0.0).to_numpy(dtype="float64")),
         }

@@ -22,14 +22,11 @@ from portfolio.analytics.degree_days import (
     compute_cooling_degrees,
     compute_daily_mean_temperature,
     compute_heating_degrees,
-    compute_interval_seconds,
     compute_interval_temperature,
-    compute_local_daily_totals,
     compute_local_day_of_week,
     compute_local_day_start,
     compute_local_time_of_week,
 )
-from portfolio.timekeeping import SECONDS_PER_DAY
 
 SEASON_WINDOW_HOURS = 168
 SCHEMA = "portfolio.temperature_model/2"
@@ -116,10 +113,14 @@ def compute_term_columns(
     for term in terms:
         kind, group = term.split("_")
         if kind == "heating":
+            if heating_c is None:
+                raise ValueError(f"term {term!r} needs a heating balance point")
             degrees = compute_heating_degrees(temperature_c, heating_c)
             if gate_c is not None:
                 degrees = degrees * (season_c < gate_c)
         else:
+            if cooling_c is None:
+                raise ValueError(f"term {term!r} needs a cooling balance point")
             degrees = compute_cooling_degrees(temperature_c, cooling_c)
         columns.append(degrees * (groups == (group == "occupied")) if group != "all" else degrees)
     return np.column_stack(columns) if columns else np.empty((len(temperature_c), 0))
@@ -211,6 +212,7 @@ class FittedTemperatureModel:
             index=rows,
         )
         inverse_counts = 1 / self.bin_counts[bins]
+        noise: np.ndarray | float
         if per_local_day and self.resolution != "daily":
             day = compute_local_day_start(rows, self.time_zone)
             # sum over the day's bins of c_b^2 / n_b, c_b = intervals of bin b in the day
@@ -246,17 +248,6 @@ class FittedTemperatureModel:
         ]
         return frame[columns].reindex(output_index)
 
-    def compute_residuals(self, readings_kwh: pd.Series, temperature_c: pd.Series) -> pd.Series:
-        """Actual minus expected [kWh] at the model's resolution, where both exist (gaps stay out)."""
-        readings_kwh = readings_kwh.dropna()
-        readings_kwh = readings_kwh.set_axis(readings_kwh.index.tz_convert("UTC"))
-        if self.resolution == "daily":
-            seconds = compute_interval_seconds(readings_kwh.index) if len(readings_kwh) > 1 else SECONDS_PER_DAY
-            if seconds != SECONDS_PER_DAY:
-                readings_kwh = compute_local_daily_totals(readings_kwh, self.time_zone, seconds)
-        expected = self.predict(temperature_c, readings_kwh.index)["expected_kwh"]
-        return (readings_kwh - expected).dropna().rename("residual_kwh")
-
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (lists, floats, strings) for storage; :meth:`from_dict` reverses it."""
         data: dict[str, Any] = {}
@@ -266,7 +257,7 @@ class FittedTemperatureModel:
                 value = value.tolist()
             elif item.name == "holidays":
                 value = [day.isoformat() for day in value]
-            elif dataclasses.is_dataclass(value):
+            elif dataclasses.is_dataclass(value) and not isinstance(value, type):
                 value = dataclasses.asdict(value)
                 value = {key: list(entry) if isinstance(entry, tuple) else entry for key, entry in value.items()}
             elif isinstance(value, tuple):

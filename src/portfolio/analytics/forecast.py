@@ -110,7 +110,7 @@ def _bin_means(values: np.ndarray, bins: np.ndarray, counts: np.ndarray) -> np.n
 def _as_local_days(readings_kwh: pd.Series, time_zone: str) -> pd.Series:
     if len(readings_kwh) < 2:
         return readings_kwh
-    seconds = compute_interval_seconds(readings_kwh.index)
+    seconds = compute_interval_seconds(pd.DatetimeIndex(readings_kwh.index))
     return compute_local_daily_totals(readings_kwh, time_zone, seconds) if seconds < SECONDS_PER_DAY else readings_kwh
 
 
@@ -172,26 +172,34 @@ class TemperatureModel:
                 "daily" if self.resolution == "daily" else "interval",
                 SECONDS_PER_DAY,
             )
-        readings_kwh = readings_kwh.set_axis(readings_kwh.index.tz_convert("UTC")).sort_index()
-        interval_seconds = compute_interval_seconds(readings_kwh.index)
+        readings_kwh = readings_kwh.set_axis(pd.DatetimeIndex(readings_kwh.index).tz_convert("UTC")).sort_index()
+        interval_seconds = compute_interval_seconds(pd.DatetimeIndex(readings_kwh.index))
         if self.resolution == "daily" or interval_seconds == SECONDS_PER_DAY:
             if interval_seconds != SECONDS_PER_DAY:
                 readings_kwh = compute_local_daily_totals(readings_kwh, self.time_zone, interval_seconds)
             else:
-                readings_kwh = readings_kwh.groupby(compute_local_day_start(readings_kwh.index, self.time_zone)).sum()
+                readings_kwh = readings_kwh.groupby(
+                    compute_local_day_start(pd.DatetimeIndex(readings_kwh.index), self.time_zone)
+                ).sum()
             temperature = compute_daily_mean_temperature(temperature_c, self.time_zone).reindex(readings_kwh.index)
-            bins = compute_local_day_of_week(readings_kwh.index, self.time_zone, self.holidays)
-            resolution, n_bins, interval_seconds = "daily", 7, SECONDS_PER_DAY
+            bins = compute_local_day_of_week(pd.DatetimeIndex(readings_kwh.index), self.time_zone, self.holidays)
+            resolution: Literal["daily", "interval"] = "daily"
+            n_bins, interval_seconds = 7, SECONDS_PER_DAY
         else:
-            temperature = compute_interval_temperature(temperature_c, readings_kwh.index, self.temperature_window_hours)
-            bins = compute_local_time_of_week(readings_kwh.index, self.time_zone, interval_seconds, self.holidays)
-            resolution, n_bins = "interval", 7 * SECONDS_PER_DAY // interval_seconds
+            temperature = compute_interval_temperature(
+                temperature_c, pd.DatetimeIndex(readings_kwh.index), self.temperature_window_hours
+            )
+            bins = compute_local_time_of_week(
+                pd.DatetimeIndex(readings_kwh.index), self.time_zone, interval_seconds, self.holidays
+            )
+            resolution = "interval"
+            n_bins = 7 * SECONDS_PER_DAY // interval_seconds
         keep = temperature.notna().to_numpy()
         season = compute_season_temperature(
-            temperature_c, readings_kwh.index, resolution, temperature.to_numpy(dtype=float)
+            temperature_c, pd.DatetimeIndex(readings_kwh.index), resolution, temperature.to_numpy(dtype=float)
         )
         return _Design(
-            readings_kwh.index[keep],
+            pd.DatetimeIndex(readings_kwh.index)[keep],
             readings_kwh.to_numpy(dtype=float)[keep],
             temperature.to_numpy(dtype=float)[keep],
             season[keep],
@@ -425,7 +433,9 @@ def _search_gate(
     stacked = stacked - np.stack([_bin_means(columns, bins, counts)[bins] for columns in stacked])
     sub_gram = np.einsum("pni,pnj->pij", stacked, stacked)
     diagonal = np.diagonal(sub_gram, axis1=1, axis2=2)
-    usable = (diagonal > 1e-9 * max(1.0, float(diagonal.max()))).all(axis=1)  # a gate never open gives no column
+    usable = np.asarray(
+        (diagonal > 1e-9 * max(1.0, float(diagonal.max()))).all(axis=1)
+    )  # a gate never open gives no column
     if not usable.any():
         return heating_c, None
     candidates = [candidate for candidate, ok in zip(candidates, usable, strict=False) if ok]

@@ -86,14 +86,16 @@ def backtest(
     fitted = model.fit(train, temperature_c)
     if per_local_day and fitted.resolution == "interval":
         actual = compute_local_daily_totals(test, fitted.time_zone, fitted.interval_seconds)
-        prediction = fitted.predict(temperature_c, test.index, level=level, per_local_day=True).reindex(actual.index)
+        prediction = fitted.predict(
+            temperature_c, pd.DatetimeIndex(test.index), level=level, per_local_day=True
+        ).reindex(pd.DatetimeIndex(actual.index))
         resolution = "daily"
     else:
         if fitted.resolution == "daily" and len(test) > 1:
-            seconds = compute_interval_seconds(test.index)
+            seconds = compute_interval_seconds(pd.DatetimeIndex(test.index))
             test = compute_local_daily_totals(test, fitted.time_zone, seconds) if seconds < SECONDS_PER_DAY else test
         actual = test
-        prediction = fitted.predict(temperature_c, actual.index, level=level)
+        prediction = fitted.predict(temperature_c, pd.DatetimeIndex(actual.index), level=level)
         resolution = fitted.resolution
     scored = prediction["expected_kwh"].notna() & actual.notna()
     inside = (actual >= prediction["lower_kwh"]) & (actual <= prediction["upper_kwh"])

@@ -12,6 +12,7 @@ has no daily row. Times are kept as UTC epoch seconds until the last step, where
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -99,6 +100,15 @@ def _local_columns(start_ts: pd.Series, time_zones: pd.Series) -> tuple[np.ndarr
     return wall, offset
 
 
+def _start_columns(utc_seconds: np.ndarray, wall: np.ndarray, offset: np.ndarray) -> dict[str, Any]:
+    """The three start columns of every export row: local wall time, its UTC offset text, and UTC [s]."""
+    return {
+        "local_start": wall.astype("datetime64[s]"),
+        "utc_offset": format_utc_offsets(offset),
+        "utc_start": utc_seconds.astype("datetime64[s]"),
+    }
+
+
 def compute_interval_rows(readings: pd.DataFrame) -> pd.DataFrame:
     """One row per site and metered interval, with local and UTC start, exactly the readings given."""
     wall, offset = _local_columns(readings["start_ts"], readings["time_zone"])
@@ -109,9 +119,7 @@ def compute_interval_rows(readings: pd.DataFrame) -> pd.DataFrame:
             "site_name": readings["site_name"].to_numpy(dtype=object),
             "meter_identifier": readings["meter_identifier"].to_numpy(dtype=object),
             "fuel": readings["fuel"].to_numpy(dtype=object),
-            "local_start": wall.astype("datetime64[s]"),
-            "utc_offset": format_utc_offsets(offset),
-            "utc_start": utc_seconds.astype("datetime64[s]"),
+            **_start_columns(utc_seconds, wall, offset),
             "interval_seconds": readings["interval_seconds"].to_numpy(dtype="int64"),
             "energy_kwh": readings["energy_kwh"].to_numpy(dtype="float64"),
             "estimated": readings["estimated"].to_numpy(dtype=bool),
@@ -171,9 +179,7 @@ def compute_portfolio_rows(aggregated: pd.DataFrame, time_zone: str) -> pd.DataF
     return pd.DataFrame(
         {
             "fuel": aggregated["fuel"].to_numpy(dtype=object),
-            "local_start": wall.astype("datetime64[s]"),
-            "utc_offset": format_utc_offsets(offset),
-            "utc_start": utc_seconds.astype("datetime64[s]"),
+            **_start_columns(utc_seconds, wall, offset),
             "energy_kwh": aggregated["energy_kwh"].to_numpy(dtype="float64"),
             "sites_reporting": aggregated["sites_reporting"].to_numpy(dtype="int64"),
         },

@@ -17,6 +17,7 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -95,7 +96,7 @@ def write_xlsx(rows: Iterable[pd.DataFrame], shape: ExportShape, meta: ExportMet
             yield block
 
 
-def _write_workbook(target: object, rows: Iterable[pd.DataFrame], shape: ExportShape, meta: ExportMeta) -> None:
+def _write_workbook(target: IO[bytes], rows: Iterable[pd.DataFrame], shape: ExportShape, meta: ExportMeta) -> None:
     workbook = Workbook(write_only=True)
     sheets = {fuel: _start_sheet(workbook, fuel, shape, meta) for fuel in meta.fuels}
     try:
@@ -114,7 +115,8 @@ def _append_rows(
     for frame in rows:
         if frame.empty:
             continue
-        for fuel, part in frame.groupby("fuel", sort=False):
+        for key, part in frame.groupby("fuel", sort=False):
+            fuel = str(key)
             if fuel not in sheets:
                 raise ExportError(
                     f"rows for fuel {fuel!r}, which this export does not include ({', '.join(meta.fuels)})"

@@ -313,9 +313,10 @@ def make_consumption_figure(
 
 def _mark_today(figure: go.Figure, now_local: dt.datetime, temperature: pd.DataFrame | None) -> None:
     """Shade from now to the end of the forecast and draw a labelled line at now."""
-    end = temperature["local_time"].max() if temperature is not None and len(temperature) else None
+    times = temperature["local_time"] if temperature is not None and len(temperature) else None
+    end = times.max() if times is not None else None
     now = pd.Timestamp(now_local)
-    if end is not None and end > now:
+    if times is not None and end is not None and end > now:
         figure.add_shape(
             type="rect",
             xref="x",
@@ -329,7 +330,7 @@ def _mark_today(figure: go.Figure, now_local: dt.datetime, temperature: pd.DataF
             line={"width": 0},
             name="future",
         )
-        start = min(temperature["local_time"].min(), now)
+        start = min(times.min(), now)
         if (end - now) / max(end - start, pd.Timedelta(seconds=1)) > 0.12:  # room for the label beside "today"
             figure.add_annotation(
                 x=end,

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from portfolio.db import driver_connection
+
 _CHANGED = (
     "({t}.energy_kwh {ne} excluded.energy_kwh OR {t}.interval_seconds {ne} excluded.interval_seconds"
     " OR {t}.estimated {ne} excluded.estimated OR {t}.original_value {ne} excluded.original_value"
@@ -102,7 +104,7 @@ def _original_columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | Non
 def store_clean_readings(session: Session, site_id: int, frame: pd.DataFrame, import_id: int | None) -> int:
     """Upsert one site's cleaned readings through the engine's bulk path; return rows inserted or changed."""
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    raw = driver_connection(session)
     start_ts = frame["start_ts"].to_numpy(dtype=np.int64)
     interval = frame["interval_seconds"].to_numpy(dtype=np.int64)
     energy = frame["energy_kwh"].to_numpy(dtype=np.float64)
@@ -142,7 +144,9 @@ def _store_sqlite(
     columns += [energy, estimated]
     original_sql = unit_sql = "NULL"
     if not bool(np.isnan(original).all()):
-        columns.append(np.where(np.isnan(original), None, original))
+        with_nulls = original.astype(object)
+        with_nulls[np.isnan(original)] = None
+        columns.append(with_nulls)
         original_sql = "?"
     if units is not None:
         columns.append(units)
@@ -192,7 +196,7 @@ def _store_postgresql(
             "SELECT EXISTS (SELECT 1 FROM readings WHERE site_id = %s AND start_ts BETWEEN %s AND %s)",
             (site_id, int(start_ts[0]), int(start_ts[-1])),
         )
-        overlap = bool(cursor.fetchone()[0])  # type: ignore[index]
+        overlap = bool(cursor.fetchone()[0])
         skip_triggers = _may_skip_row_triggers(cursor)
         if skip_triggers:
             cursor.execute("SELECT set_config('session_replication_role', 'replica', true)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,8 @@ from portfolio.identifiers import is_plausible_mprn, is_valid_mpan_core
 from portfolio.ingest.records import READING_COLUMNS, ImportFormatError, MeterSeries, ParsedFile
 from portfolio.ingest.text import quote
 from portfolio.ingest.units import GAS_ONLY_UNITS, MAX_AVERAGE_POWER_KW, to_kwh
+
+_Item = TypeVar("_Item")
 
 ATOM = "http://www.w3.org/2005/Atom"
 ESPI = "http://naesb.org/espi"
@@ -86,16 +89,19 @@ def _parse_espi(path: Path, data: bytes, *, fuel: str | None = None) -> ParsedFi
         raise ImportFormatError(str(path), "no Atom entries with ESPI content found", f"element {root.tag}")
     by_href: dict[str, list[_Entry]] = {}
     for entry in entries:
-        for href in {entry.self_href, entry.up_href} - {None}:
-            by_href.setdefault(href, []).append(entry)
+        for href in {entry.self_href, entry.up_href}:
+            if href is not None:
+                by_href.setdefault(href, []).append(entry)
 
     usage_points = [e for e in entries if e.kind == "UsagePoint"]
     meters: list[MeterSeries] = []
     for usage_point in usage_points:
         readings = _linked(usage_point, "MeterReading", by_href, entries, single_owner=len(usage_points) == 1)
         time_zone = _time_zone(_first(_linked(usage_point, "LocalTimeParameters", by_href, entries, single_owner=True)))
-        built = [(_meter_reading(path, usage_point, mr, by_href, entries, fuel, time_zone), mr) for mr in readings]
-        built = [(series, mr) for series, mr in built if series is not None]
+        maybe_built = [
+            (_meter_reading(path, usage_point, mr, by_href, entries, fuel, time_zone), mr) for mr in readings
+        ]
+        built = [(series, mr) for series, mr in maybe_built if series is not None]
         meters.extend(_renamed(series, mr) if len(built) > 1 else series for series, mr in built)
     if not meters:
         raise ImportFormatError(str(path), "no UsagePoint with IntervalBlock readings found in the feed")
@@ -451,5 +457,5 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _first(items: list) -> object | None:
+def _first(items: list[_Item]) -> _Item | None:
     return items[0] if items else None

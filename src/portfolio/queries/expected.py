@@ -8,10 +8,11 @@ they read ``portfolio_series``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import CursorResult, and_, delete, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import SUM_COLUMNS
@@ -243,7 +244,7 @@ def delete_expected_series(session: Session, scope: Scope, fuel: str) -> int:
             ExpectedSeriesRefresh.fuel == fuel,
         )
     )
-    return int(deleted.rowcount or 0)
+    return int(cast(CursorResult[Any], deleted).rowcount or 0)
 
 
 def insert_expected_rows(session: Session, rows: Sequence[tuple[object, ...]]) -> None:

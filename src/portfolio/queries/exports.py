@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from portfolio.db import driver_connection
 from portfolio.exports.shapes import PORTFOLIO_CHUNK_COLUMNS, READING_CHUNK_COLUMNS
 from portfolio.models import DailyUsage, IdentifierKind, Meter, Reading, Site
 from portfolio.timekeeping import SECONDS_PER_DAY, local_range_ts
@@ -57,7 +58,7 @@ def load_export_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame
     ).astype({"site_id": "int64"})
 
 
-def _range_condition(sites: pd.DataFrame, start: dt.date, end: dt.date):  # type: ignore[no-untyped-def]
+def _range_condition(sites: pd.DataFrame, start: dt.date, end: dt.date) -> ColumnElement[bool]:
     """Each site's readings within its own local days: one (ids, bounds) clause per time zone."""
     clauses = []
     for zone, group in sites.groupby("time_zone", sort=True):
@@ -80,14 +81,14 @@ def _iter_raw_chunks(session: Session, statement: Select, chunk_rows: int) -> It
     """Rows in lists of ``chunk_rows`` from the DB-API cursor: server-side on PostgreSQL, stepping on SQLite."""
     connection = session.connection()
     compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    raw = connection.connection.driver_connection
+    raw = driver_connection(session)
     if connection.dialect.name == "postgresql":
         parameters = compiled.params
-        cursor = raw.cursor(name=f"portfolio_export_{next(_cursor_numbers)}")  # type: ignore[union-attr]
+        cursor = raw.cursor(name=f"portfolio_export_{next(_cursor_numbers)}")
         cursor.itersize = chunk_rows
     else:
         parameters = tuple(compiled.params[name] for name in compiled.positiontup or ())
-        cursor = raw.cursor()  # type: ignore[union-attr]
+        cursor = raw.cursor()
     try:
         cursor.execute(compiled.string, parameters)
         while rows := cursor.fetchmany(chunk_rows):
@@ -112,7 +113,7 @@ def iter_reading_chunks(
         # about twice as fast as unzipping them into columns.
         values = np.fromiter(itertools.chain.from_iterable(rows), dtype="float64", count=5 * len(rows)).reshape(-1, 5)
         site_ids = values[:, 0].astype("int64")
-        positions = facts.index.get_indexer(site_ids)
+        positions = facts.index.get_indexer(pd.Index(site_ids))
         yield pd.DataFrame(
             {
                 "site_id": site_ids,

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Date, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from portfolio.db import driver_connection
 from portfolio.models import DailyUsage, PortfolioGroup, Site, WeatherLocation, portfolio_group_sites
 from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_day_start_ts
 
@@ -83,7 +84,8 @@ def _frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
 
 
 def _scope_condition(scopes: Sequence[Scope]) -> tuple[str, dict[str, object]]:
-    parts, params = [], {}
+    parts: list[str] = []
+    params: dict[str, object] = {}
     for n, scope in enumerate(scopes):
         parts.append(f"(scope_kind = :k{n} AND scope_id = :i{n})")
         params[f"k{n}"], params[f"i{n}"] = scope.kind, scope.id
@@ -142,8 +144,8 @@ def load_sites_series(
         grouped = frame.groupby("start_ts", as_index=False)[SERIES_COLUMNS[1:]].sum()
         grouped = grouped[(grouped["start_ts"] >= lo_ts) & (grouped["start_ts"] < hi_ts)]
         return _frame(grouped[SERIES_COLUMNS].itertuples(index=False))
-    rows = session.execute(text(readings_series_sql(resolution, members)), {"fuel": fuel, "lo": lo_ts, "hi": hi_ts})
-    frame = pd.DataFrame(_tuples(rows), columns=["fuel", "start_ts", "location_id", *SERIES_COLUMNS[1:]])
+    result = session.execute(text(readings_series_sql(resolution, members)), {"fuel": fuel, "lo": lo_ts, "hi": hi_ts})
+    frame = pd.DataFrame(_tuples(result), columns=["fuel", "start_ts", "location_id", *SERIES_COLUMNS[1:]])
     grouped = frame.groupby("start_ts", as_index=False)[SERIES_COLUMNS[1:]].sum().sort_values("start_ts")
     return _frame(grouped[SERIES_COLUMNS].itertuples(index=False))
 
@@ -167,7 +169,7 @@ def load_site_readings(session: Session, site_id: int, lo_ts: int, hi_ts: int) -
     """One site's readings in [lo_ts, hi_ts): a primary-key range scan, on the raw driver for speed."""
     connection = session.connection()
     marker = "%s" if connection.dialect.name == "postgresql" else "?"
-    cursor = connection.connection.driver_connection.cursor()
+    cursor = driver_connection(session).cursor()
     try:
         cursor.execute(
             "SELECT start_ts, interval_seconds, energy_kwh, estimated FROM readings"

@@ -32,15 +32,6 @@ def load_group_site_ids(session: Session, group_id: int) -> list[int]:
     return sorted(session.scalars(statement))
 
 
-def load_group_sizes(session: Session, group_ids: Iterable[int]) -> dict[int, int]:
-    statement = (
-        select(portfolio_group_sites.c.group_id, func.count())
-        .where(portfolio_group_sites.c.group_id.in_(list(group_ids)))
-        .group_by(portfolio_group_sites.c.group_id)
-    )
-    return {group_id: count for group_id, count in session.execute(statement)}
-
-
 def group_name_taken(session: Session, owner_id: int, name: str, except_group_id: int | None = None) -> bool:
     statement = select(PortfolioGroup.id).where(
         PortfolioGroup.owner_id == owner_id, func.lower(PortfolioGroup.name) == name.lower()

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from portfolio.db import driver_connection
 from portfolio.models import (
     UNASSIGNED_ACCOUNT,
     DailyUsage,
@@ -103,7 +104,7 @@ def load_stored_readings(
     hi = dt.datetime.combine(_as_date(last_day) + dt.timedelta(days=2), dt.time(), zone)
     connection = session.connection()
     marker = "%s" if connection.dialect.name == "postgresql" else "?"
-    cursor = connection.connection.driver_connection.cursor()
+    cursor = driver_connection(session).cursor()
     try:
         cursor.execute(
             "SELECT start_ts, interval_seconds, energy_kwh, estimated FROM readings"
@@ -123,7 +124,7 @@ def load_stored_readings(
 def insert_daily_rows(session: Session, site_id: int, rows: pd.DataFrame) -> None:
     """Insert roll-up rows (local_date, energy_kwh, intervals, estimated_intervals, interval_seconds) of one site."""
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    raw = driver_connection(session)
     n = len(rows)
     dates = rows["local_date"].to_numpy().astype("datetime64[D]")
     columns = [
@@ -180,7 +181,7 @@ def upsert_weather_rows(
         )
     )
     connection = session.connection()
-    raw = connection.connection.driver_connection
+    raw = driver_connection(session)
     postgres = connection.dialect.name == "postgresql"
     ne = "IS DISTINCT FROM" if postgres else "IS NOT"
     marker = "%s" if postgres else "?"

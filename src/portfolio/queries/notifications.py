@@ -13,6 +13,7 @@ from portfolio.models import (
     Notification,
     NotificationPreference,
     OutboxEmail,
+    OutboxStatus,
     User,
 )
 
@@ -74,7 +75,7 @@ def load_due_email_ids(session: Session, now: dt.datetime) -> list[int]:
     return list(
         session.scalars(
             select(OutboxEmail.id)
-            .where(OutboxEmail.status == "pending", OutboxEmail.next_attempt_at <= now)
+            .where(OutboxEmail.status == OutboxStatus.PENDING, OutboxEmail.next_attempt_at <= now)
             .order_by(OutboxEmail.id)
         )
     )
@@ -90,7 +91,11 @@ def load_user_deliveries(session: Session, user_id: int, limit: int = 10) -> lis
     return list(
         session.scalars(
             select(OutboxEmail)
-            .where(OutboxEmail.user_id == user_id, OutboxEmail.last_error.is_not(None), OutboxEmail.status != "sent")
+            .where(
+                OutboxEmail.user_id == user_id,
+                OutboxEmail.last_error.is_not(None),
+                OutboxEmail.status != OutboxStatus.SENT,
+            )
             .order_by(OutboxEmail.created_at.desc())
             .limit(limit)
         )
@@ -109,7 +114,7 @@ def load_outbox_problems(session: Session, limit: int = 50) -> pd.DataFrame:
             OutboxEmail.next_attempt_at,
             OutboxEmail.last_error,
         )
-        .where(OutboxEmail.status != "sent", OutboxEmail.attempts > 0)
+        .where(OutboxEmail.status != OutboxStatus.SENT, OutboxEmail.attempts > 0)
         .order_by(OutboxEmail.created_at.desc())
         .limit(limit)
     ).all()

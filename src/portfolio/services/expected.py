@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,7 +24,7 @@ from portfolio.analytics.expected import compute_expected_sums, compute_expected
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.db import transaction
-from portfolio.models import SiteModel
+from portfolio.models import ModelStatus, SiteModel
 from portfolio.queries import expected as queries
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_midnight_ts
 
@@ -80,14 +81,14 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
     site_id = int(row["site_id"])
     record = SiteModel(site_id=site_id, fitted_at=now)
     if pd.isna(row["last_ts"]):
-        record.status, record.message = "insufficient", "no readings yet"
+        record.status, record.message = ModelStatus.INSUFFICIENT, "no readings yet"
         return record
     end_ts = int(row["last_ts"]) + 1
     start_ts = end_ts - TRAINING_DAYS * SECONDS_PER_DAY
     record.data_end_ts = int(row["last_ts"])
     if pd.isna(row["weather_location_id"]):
         record.status, record.message = (
-            "insufficient",
+            ModelStatus.INSUFFICIENT,
             "the site has no weather location, so no temperature to model on",
         )
         return record
@@ -98,10 +99,10 @@ def _fit_one(session: Session, row: pd.Series, now: dt.datetime) -> SiteModel:
     try:
         fitted, cvrmse, nmbe = fit_site(energy, temperature, str(row["time_zone"]))
     except DataSufficiencyError as error:
-        record.status, record.message = "insufficient", str(error)
+        record.status, record.message = ModelStatus.INSUFFICIENT, str(error)
         record.training_days = int(error.available_days)
         return record
-    record.status = "ok"
+    record.status = ModelStatus.OK
     record.resolution = fitted.resolution
     record.model = fitted.to_dict()
     record.cvrmse_pct, record.nmbe_pct = cvrmse, nmbe
@@ -135,10 +136,11 @@ def fit_due_models(
             report.failed[site_id] = f"{type(error).__name__}: {error}"
             with transaction(factory) as session:
                 queries.save_site_model(
-                    session, SiteModel(site_id=site_id, fitted_at=now, status="failed", message=str(error)[:500])
+                    session,
+                    SiteModel(site_id=site_id, fitted_at=now, status=ModelStatus.FAILED, message=str(error)[:500]),
                 )
             continue
-        (report.fitted if record.status == "ok" else report.insufficient).append(site_id)
+        (report.fitted if record.status == ModelStatus.OK else report.insufficient).append(site_id)
     return report
 
 
@@ -148,7 +150,7 @@ def load_fitted_models(
     """The stored models of ``site_ids`` that are "ok"; with ``errors``, one that cannot be rebuilt goes there."""
     models = {}
     for site_id, record in queries.load_site_models(session, site_ids).items():
-        if record.status != "ok" or not record.model:
+        if record.status != ModelStatus.OK or not record.model:
             continue
         try:
             models[site_id] = FittedTemperatureModel.from_dict(record.model)
@@ -180,7 +182,7 @@ def predict_expected(
     temperatures: dict[int, pd.Series] = {}  # sites share a few weather locations: load each once
     result: dict[int, pd.DataFrame] = {}
     for site_id, model in models.items():
-        location = candidates.at[site_id, "weather_location_id"]
+        location: Any = candidates.at[site_id, "weather_location_id"]  # a DataFrame cell: an id or NaN
         if pd.isna(location):
             continue
         if int(location) not in temperatures:
@@ -252,6 +254,7 @@ def _missing_estimate(
     metered = float(readings["energy_kwh"].sum()) if len(readings) else None
     estimated_total, low, high, estimated_sites, unestimated_sites = 0.0, 0.0, 0.0, 0, 0
     any_estimate = False
+    seconds: Any  # a groupby key: the sites' interval length [s]
     for seconds, members in sites.groupby("interval_seconds"):
         grid = _grid(start_ts, end_ts, int(seconds))
         own = readings[readings["site_id"].isin(members["site_id"])]
@@ -270,7 +273,7 @@ def _missing_estimate(
             estimated_total += float(per_site[estimated_here].sum().sum())
             # per site: errors across its missing intervals fully correlated (sum of se); sites independent
             site_se = {
-                s: float(forecasts[s]["standard_error_kwh"].reindex(grid)[matrix[s].isna()].sum())
+                s: float(forecasts[int(s)]["standard_error_kwh"].reindex(grid)[matrix[s].isna()].sum())
                 for s in estimated_here
             }
             spread = 1.6448536 * float(np.sqrt(sum(v * v for v in site_se.values())))

@@ -115,14 +115,16 @@ def choose_scopes(members: pd.DataFrame, views: Sequence[tuple[Scope, ...]], lim
     unions of scopes a graph reads together.
     """
     by_scope: dict[Key, list[int]] = {}
-    for (kind, scope_id, fuel), sites in members.groupby(["scope_kind", "scope_id", "fuel"])["site_id"]:
-        by_scope[(Scope(str(kind), int(scope_id)), str(fuel))] = sorted(int(s) for s in sites)
+    key: Any  # a groupby key: (scope_kind, scope_id, fuel)
+    for key, scope_sites in members.groupby(["scope_kind", "scope_id", "fuel"])["site_id"]:
+        kind, scope_id, fuel = key
+        by_scope[(Scope(str(kind), int(scope_id)), str(fuel))] = sorted(int(s) for s in scope_sites)
     fuels = sorted(set(members["fuel"]))
     chosen: dict[Key, list[int]] = {}
     for view in views:
         for fuel in fuels:
-            sites = set().union(*(by_scope.get((scope, fuel), []) for scope in view))
-            if len(sites) > limit:
+            view_sites: set[int] = set().union(*(by_scope.get((scope, fuel), []) for scope in view))
+            if len(view_sites) > limit:
                 # scopes without a site of the fuel need no rows: readers find nothing to add there
                 chosen.update({(scope, fuel): by_scope[(scope, fuel)] for scope in view if (scope, fuel) in by_scope})
     return chosen

@@ -44,7 +44,6 @@ from portfolio.queries.exports import (
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
-SCOPES = ("group", "site")
 FUELS = ("both", "power", "gas")
 SHAPE_NAMES = {
     "intervals": ExportShape.INTERVAL,

@@ -213,17 +213,20 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
             )
         )
         weights = weights[weights.index > 0]
-        names = [n.title() for n in load_location_names(session, list(weights.index))]
-        label = f"Consumption-weighted mean temperature ({len(names)} location{'s' if len(names) != 1 else ''}: {', '.join(sorted(names))})"
+        places = [n.title() for n in load_location_names(session, list(weights.index))]
+        label = f"Consumption-weighted mean temperature ({len(places)} location{'s' if len(places) != 1 else ''}: {', '.join(sorted(places))})"
     else:
         location = int(members["weather_location_id"].iloc[0]) if len(members) else 0
         weights = pd.Series({location: 1.0}) if location else pd.Series(dtype="float64")
         label = f"Temperature at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
     temperatures = load_temperatures(session, list(weights.index), lo, temp_hi)
-    temperature = compute_weighted_temperature(
-        temperatures, weights.to_dict(), "day" if resolution == "day" else "hour", time_zone
+    weighted = compute_weighted_temperature(
+        temperatures,
+        dict(zip(weights.index.to_numpy(dtype="int64").tolist(), weights.to_numpy(dtype=float).tolist(), strict=True)),
+        "day" if resolution == "day" else "hour",
+        time_zone,
     )
-    temperature = _on_axis(temperature, time_zone) if len(temperature) else None
+    temperature = _on_axis(weighted, time_zone) if len(weighted) else None
 
     now_local = now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
     show_now = temperature is not None and temperature["local_time"].max() >= pd.Timestamp(now_local)

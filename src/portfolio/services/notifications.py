@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import Settings
 from portfolio.db import transaction
-from portfolio.models import Notification, NotificationPreference, OutboxEmail, User
+from portfolio.models import Notification, NotificationPreference, OutboxEmail, OutboxStatus, User
 from portfolio.queries import notifications as notification_queries
 
 log = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ def queue_email(session: Session, user: User, *, key: str | None, subject: str, 
             to_address=user.email,
             subject=subject[:300],
             body=body[:10000],
-            status="pending",
+            status=OutboxStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
@@ -246,7 +246,7 @@ def deliver_pending(
     for email_id in due:
         with transaction(factory) as session:
             email = notification_queries.load_email_for_update(session, email_id)
-            if email is None or email.status != "pending":
+            if email is None or email.status != OutboxStatus.PENDING:
                 continue
             try:
                 if target is None:
@@ -255,7 +255,7 @@ def deliver_pending(
             except (smtplib.SMTPException, OSError, SmtpUrlError) as error:
                 _record_failure(session, email, _describe(error), now, report)
                 continue
-            email.status, email.sent_at, email.attempts = "sent", now, email.attempts + 1
+            email.status, email.sent_at, email.attempts = OutboxStatus.SENT, now, email.attempts + 1
             email.last_error = None
             report.sent += 1
     return report
@@ -266,7 +266,7 @@ def _record_failure(session: Session, email: OutboxEmail, error: str, now: dt.da
     email.last_error = error
     report.errors.append({"email_id": email.id, "to": email.to_address, "attempt": email.attempts, "error": error})
     if email.attempts >= MAX_ATTEMPTS:
-        email.status = "failed"
+        email.status = OutboxStatus.FAILED
         report.gave_up += 1
         log.error("email %s to %s failed %s times; giving up: %s", email.id, email.to_address, email.attempts, error)
         if email.user_id is not None:

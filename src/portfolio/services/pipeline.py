@@ -13,22 +13,14 @@ Concurrency: one run at a time. PostgreSQL: ``pg_try_advisory_lock`` on a connec
 SQLite: a row in ``pipeline_locks`` (a second process gets an IntegrityError), taken over when older than
 ``STALE_LOCK`` (a crashed run).
 
-Inbox conventions (``settings.inbox_path``, env ``PORTFOLIO_INBOX``): any meter or weather file the
-``portfolio import`` command reads (content decides the format; gzip allowed), at the top level (hidden
-files and ``*.error.txt`` ignored). Weather CSVs are observations, except a *forecast*: a weather CSV whose
-file name contains "forecast" (e.g. ``bedford_forecast_2026-11-26.csv``) or which has an ``issued_at``
-column. A forecast's ``issued_at`` is that column's latest value (UTC), else the file's modification time.
+The inbox (step 1 and 3) is ``services/inbox.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import hashlib
-import io
 import logging
 import os
-import shutil
 import socket
 import time
 import zoneinfo
@@ -38,23 +30,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import Settings
 from portfolio.db import transaction
-from portfolio.ingest.detect import detect_format, parse_file, read_input
 from portfolio.ingest.loader import refresh_daily_usage
-from portfolio.ingest.records import ImportFormatError, ParsedFile
-from portfolio.models import PipelineLock, PipelineRun, Site
+from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import imports, notifications
+from portfolio.services import notifications
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
 from portfolio.services.expected_series import refresh_expected_series
+from portfolio.services.inbox import TouchedSpans, classify, fail_file, import_inbox_files, inbox_files
 from portfolio.timekeeping import UK_TIME_ZONE, local_today
 
 log = logging.getLogger(__name__)
@@ -62,7 +52,6 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "daily-run"
 ADVISORY_LOCK_KEY = 0x706F7274  # "port": one key for the whole pipeline
 STALE_LOCK = dt.timedelta(hours=12)
-DONE, FAILED = "done", "failed"
 
 
 class PipelineBusy(RuntimeError):
@@ -101,17 +90,6 @@ class PipelineResult:
             "status": self.status,
             "steps": [s.as_json() for s in self.steps],
         }
-
-
-@dataclass
-class _Touched:
-    """What the day's imports changed, for the roll-up check: UTC span per site."""
-
-    spans: dict[int, tuple[int, int]] = field(default_factory=dict)
-
-    def add(self, site_id: int, lo: int, hi: int) -> None:
-        old = self.spans.get(site_id)
-        self.spans[site_id] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
 
 
 # The lock -----------------------------------------------------------------------------------------------------
@@ -156,120 +134,10 @@ def pipeline_lock(factory: sessionmaker[Session], run_date: dt.date, now: dt.dat
             pipeline_queries.delete_pipeline_lock(session, LOCK_NAME, holder)
 
 
-# Step 1 and 3: the inbox --------------------------------------------------------------------------------------
-
-
-def inbox_files(inbox: Path) -> list[Path]:
-    if not inbox.is_dir():
-        return []
-    return sorted(
-        p for p in inbox.iterdir() if p.is_file() and not p.name.startswith(".") and not p.name.endswith(".error.txt")
-    )
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _move(path: Path, folder: str) -> Path:
-    target_dir = path.parent / folder
-    target_dir.mkdir(exist_ok=True)
-    target = target_dir / path.name
-    if target.exists():
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
-    shutil.move(str(path), target)
-    return target
-
-
-def _fail(path: Path, error: BaseException) -> str:
-    message = (
-        f"{error.problem} ({error.where})"
-        if isinstance(error, ImportFormatError) and error.where
-        else (error.problem if isinstance(error, ImportFormatError) else f"{type(error).__name__}: {error}")
-    )
-    target = _move(path, FAILED)
-    (target.parent / f"{target.name}.error.txt").write_text(
-        f"{path.name} could not be imported ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC):\n{message}\n"
-    )
-    return message
-
-
-def is_forecast_file(path: Path, data: bytes) -> bool:
-    header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").lower()
-    return "forecast" in path.name.lower() or "issued_at" in header.replace(" ", "_")
-
-
-def _as_forecast(parsed: ParsedFile, path: Path, data: bytes) -> ParsedFile:
-    """Re-tag a weather file's series as a forecast issued at its ``issued_at`` column (or the file's mtime)."""
-    issued_ts = int(path.stat().st_mtime)
-    frame = pd.read_csv(io.BytesIO(data), dtype=str)
-    column = next((c for c in frame.columns if c.strip().lower().replace(" ", "_") == "issued_at"), None)
-    if column is not None:
-        stamps = pd.to_datetime(frame[column], utc=True, errors="coerce").dropna()
-        if stamps.empty:
-            raise ImportFormatError(str(path), f"the {column!r} column holds no readable time")
-        issued_ts = int(stamps.max().timestamp())
-    weather = tuple(dataclasses.replace(w, kind="forecast", issued_at_ts=issued_ts) for w in parsed.weather)
-    return dataclasses.replace(parsed, weather=weather)
-
-
-def _classify(paths: list[Path]) -> tuple[list[Path], list[Path], dict[Path, BaseException]]:
-    """Split the inbox into meter files and weather files by content; unreadable files fail here."""
-    meters, weather, broken = [], [], {}
-    for path in paths:
-        try:
-            data = read_input(path)
-            kind = detect_format(path, data)
-        except Exception as error:  # noqa: BLE001 - reported, moved to failed/
-            broken[path] = error
-            continue
-        (weather if kind == "weather-csv" else meters).append(path)
-    return meters, weather, broken
-
-
-def import_inbox_files(factory: sessionmaker[Session], paths: list[Path], step: StepResult, touched: _Touched) -> None:
-    """Import each file in its own transaction; move it to done/ or failed/ (with the error beside it)."""
-    step.counts.setdefault("files", 0)
-    for key in ("imported", "duplicates", "failed", "readings", "weather_rows", "forecast_files"):
-        step.counts.setdefault(key, 0)
-    for path in paths:
-        step.counts["files"] += 1
-        try:
-            data = read_input(path)
-            sha256 = _sha256(path.read_bytes())
-            if imports.already_imported(factory, sha256):
-                _move(path, DONE)
-                step.counts["duplicates"] += 1
-                continue
-            parsed = parse_file(path)
-            if parsed.weather and is_forecast_file(path, data):
-                parsed = _as_forecast(parsed, path, data)
-                step.counts["forecast_files"] += 1
-            summary = imports.load_file(factory, parsed, filename=path.name, sha256=sha256)
-        except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
-            log.warning("inbox file %s failed: %s", path.name, error)
-            message = _fail(path, error)
-            step.counts["failed"] += 1
-            step.errors.append({"file": path.name, "error": message})
-            continue
-        spans = [
-            (int(m.readings["start_ts"].min()), int((m.readings["start_ts"] + m.readings["interval_seconds"]).max()))
-            for m in parsed.meters
-            if len(m.readings)
-        ]
-        for site_id in summary.site_ids:
-            touched.add(int(site_id), min(lo for lo, _ in spans), max(hi for _, hi in spans))
-        _move(path, DONE)
-        step.counts["imported"] += 1
-        step.counts["readings"] += summary.readings
-        step.counts["weather_rows"] += summary.weather
-
-
 # Step 2: roll-ups ---------------------------------------------------------------------------------------------
 
 
-def verify_rollups(factory: sessionmaker[Session], touched: _Touched, step: StepResult) -> None:
+def verify_rollups(factory: sessionmaker[Session], touched: TouchedSpans, step: StepResult) -> None:
     """Recompute the daily roll-up of every site-day the imports touched from its readings; repair differences.
 
     The loader keeps ``daily_usage`` and ``portfolio_series`` current in the import's transaction, so this
@@ -342,17 +210,19 @@ def run_daily(
     data_day = tracker_service.data_day_for(run_date)
     with pipeline_lock(factory, run_date, now):
         with transaction(factory) as session:
-            record = PipelineRun(run_date=run_date, status="running", started_at=now, steps=[])
+            record = PipelineRun(run_date=run_date, status=RunStatus.RUNNING, started_at=now, steps=[])
             session.add(record)
             session.flush()
             run_id = record.id
         steps = _run_steps(factory, settings, now, data_day)
         failed = any(s.failed for s in steps)
-        status = "failed" if failed else "partial" if any(s.errors for s in steps) else "ok"
+        status = RunStatus.FAILED if failed else RunStatus.PARTIAL if any(s.errors for s in steps) else RunStatus.OK
         with transaction(factory) as session:
-            record = session.get(PipelineRun, run_id)
-            record.status, record.steps = status, [s.as_json() for s in steps]
-            record.finished_at = now + dt.timedelta(seconds=sum(s.duration_s for s in steps))
+            finished = session.get(PipelineRun, run_id)
+            if finished is None:  # inserted above under the lock; gone means the database was reset meanwhile
+                raise RuntimeError(f"pipeline run {run_id} disappeared while running")
+            finished.status, finished.steps = status, [s.as_json() for s in steps]
+            finished.finished_at = now + dt.timedelta(seconds=sum(s.duration_s for s in steps))
     return PipelineResult(run_id, run_date, status, steps)
 
 
@@ -360,23 +230,23 @@ def _run_steps(
     factory: sessionmaker[Session], settings: Settings, now: dt.datetime, data_day: dt.date
 ) -> list[StepResult]:
     inbox = settings.inbox_path
-    touched = _Touched()
+    touched = TouchedSpans()
     weather_files: list[Path] = []
 
     def do_import() -> None:
         if inbox is None or not inbox.is_dir():
             import_step.counts.update(files=0, note=f"no inbox folder at {inbox}")
             return
-        meters, weather, broken = _classify(inbox_files(inbox))
+        meters, weather, broken = classify(inbox_files(inbox))
         weather_files.extend(weather)
         for path, error in broken.items():
-            import_step.errors.append({"file": path.name, "error": _fail(path, error)})
+            import_step.errors.append({"file": path.name, "error": fail_file(path, error)})
         import_inbox_files(factory, meters, import_step, touched)
         import_step.counts["files"] += len(broken)
         import_step.counts["failed"] += len(broken)
 
     def do_weather() -> None:
-        import_inbox_files(factory, weather_files, weather_step, _Touched())
+        import_inbox_files(factory, weather_files, weather_step, TouchedSpans())
 
     def do_fit() -> None:
         report = fit_due_models(factory, now=now)

@@ -319,7 +319,7 @@ def compute_status(session: Session, tracker: Tracker, viewer: Viewer, data_day:
     site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
     sites = tracker_queries.load_sites_brief(session, site_ids)
     members = [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
-    base = dict(
+    base: dict[str, Any] = dict(
         tracker_id=tracker.id,
         name=tracker.name,
         scope_label=scope_label(session, tracker),

@@ -114,12 +114,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         log.warning("no assets folder at %s: pages will be unstyled", assets_dir())
     app = dash.Dash(
         __name__.rsplit(".", 1)[0],
-        server=server,
+        server=server,  # type: ignore[arg-type]  # dash stubs omit Flask, which Dash accepts
         use_pages=True,
         pages_folder=str(PAGES_DIR),
         assets_folder=str(assets_dir()),
         title=shell.PRODUCT_NAME,
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None (no "Updating..." title) is documented
         index_string=INDEX_TEMPLATE,
         csrf_token_name=CSRF_COOKIE,
         csrf_header_name=CSRF_HEADER,

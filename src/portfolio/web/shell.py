@@ -9,6 +9,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from . import ids
+from .components import aria
 from .context import signed_in_user
 from .views import exports, graphs, groups, notifications, portfolio, trackers, uploads
 
@@ -39,7 +40,7 @@ def _nav() -> html.Nav:
         )
         for page in nav_pages(user.role if user else None)
     ]
-    return html.Nav(links, className="top-nav", **{"aria-label": "Main"})
+    return html.Nav(links, className="top-nav", **aria(label="Main"))
 
 
 def _user_menu() -> html.Div:

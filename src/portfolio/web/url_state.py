@@ -100,8 +100,8 @@ def parse_state(params: Mapping[str, object], today: dt.date) -> PortfolioState:
     end = _date(params, "to", problems)
     if start is None and end is None:
         start, end = default.start, default.end
-    elif start is None:
-        start = end - dt.timedelta(days=DEFAULT_DAYS - 1)  # type: ignore[operator]
+    elif start is None and end is not None:
+        start = end - dt.timedelta(days=DEFAULT_DAYS - 1)
     elif end is None:
         end = default.end
     if start is not None and end is not None:

@@ -19,7 +19,7 @@ from tests.web.pages.dash_requests import call_callback, response_values
 from tests.web.world import PASSWORD, World
 
 FEEDBACK = f"{ids.GROUPS_FEEDBACK}.children"
-DETAIL = f"{ids.GROUPS_MEMBERS_TABLE}.data"
+DETAIL = f"{ids.GROUPS_MEMBERS_TABLE}.rowData"
 
 
 def _site_ids(factory: sessionmaker[Session]) -> dict[str, int]:
@@ -36,14 +36,19 @@ def _groups(factory: sessionmaker[Session]) -> dict[str, set[int]]:
         return members
 
 
+def _grid_rows(row_ids: list[Any] | None) -> list[dict[str, Any]] | None:
+    """What the grid sends as ``selectedRows``: the selected rows themselves, each with its ``id``."""
+    return None if row_ids is None else [{"id": row_id} for row_id in row_ids]
+
+
 def _act(client: FlaskClient, button: str, **values: Any) -> dict[str, dict[str, Any]]:
     prop = "submit_n_clicks" if button == ids.GROUPS_DELETE else "n_clicks"
     state = {
         f"{ids.GROUPS_PICKER}.value": values.pop("group", None),
         f"{ids.GROUPS_NEW_NAME}.value": values.pop("new_name", None),
         f"{ids.GROUPS_RENAME_NAME}.value": values.pop("rename", None),
-        f"{ids.GROUPS_SITES_TABLE}.selected_row_ids": values.pop("picked", None),
-        f"{ids.GROUPS_MEMBERS_TABLE}.selected_row_ids": values.pop("members", None),
+        f"{ids.GROUPS_SITES_TABLE}.selectedRows": _grid_rows(values.pop("picked", None)),
+        f"{ids.GROUPS_MEMBERS_TABLE}.selectedRows": _grid_rows(values.pop("members", None)),
         f"{ids.GROUPS_PASTE}.value": values.pop("pasted", None),
         f"{button}.{prop}": 1,
     }
@@ -76,7 +81,7 @@ def test_create_rename_fill_and_delete(
             customer_client, DETAIL, {f"{ids.GROUPS_PICKER}.value": group}, changed=[f"{ids.GROUPS_PICKER}.value"]
         )
     )
-    assert [row["name"] for row in detail[ids.GROUPS_MEMBERS_TABLE]["data"]] == ["Acme Depot"]
+    assert [row["name"] for row in detail[ids.GROUPS_MEMBERS_TABLE]["rowData"]] == ["Acme Depot"]
     assert "hidden" not in detail[ids.GROUPS_EDIT_CONTROLS]["className"]
 
     out = _act(customer_client, ids.GROUPS_DELETE, group=group)
@@ -157,7 +162,7 @@ def test_account_manager_sees_customer_groups_read_only(
     detail = response_values(
         call_callback(manager, DETAIL, {f"{ids.GROUPS_PICKER}.value": group}, changed=[f"{ids.GROUPS_PICKER}.value"])
     )
-    assert [row["name"] for row in detail[ids.GROUPS_MEMBERS_TABLE]["data"]] == ["Acme Bakery"]
+    assert [row["name"] for row in detail[ids.GROUPS_MEMBERS_TABLE]["rowData"]] == ["Acme Bakery"]
     assert "hidden" in detail[ids.GROUPS_EDIT_CONTROLS]["className"]
     assert "hidden" not in detail[ids.GROUPS_READ_ONLY_NOTE]["className"]
     out = _act(manager, ids.GROUPS_ADD, group=group, picked=[site["Acme Depot"]])

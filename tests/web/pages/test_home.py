@@ -24,7 +24,7 @@ def _table_rows(client: FlaskClient) -> list[dict[str, str]]:
     def walk(node: object) -> None:
         if isinstance(node, dict):
             if node.get("props", {}).get("id") == ids.SITES_TABLE:
-                found.append(node["props"]["data"])
+                found.append(node["props"]["rowData"])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

@@ -24,7 +24,7 @@ from tests.web.browsing import pages_router_body
 from tests.web.pages.dash_requests import call_callback, response_values
 from tests.web.world import World
 
-TABLE = f"{ids.PORTFOLIO_TABLE}.data"
+TABLE = f"{ids.PORTFOLIO_TABLE}.rowData"
 GLOBEX_SITES = ("Globex Megastore", "Globex Warehouse")
 
 
@@ -88,7 +88,7 @@ def test_list_has_one_row_per_site_with_coverage_and_local_last_reading(
     customer_client: FlaskClient, groups: dict[str, str]
 ) -> None:
     out = _list(customer_client, groups["mixed"])
-    rows = {row["name"]: row for row in out[ids.PORTFOLIO_TABLE]["data"]}
+    rows = {row["name"]: row for row in out[ids.PORTFOLIO_TABLE]["rowData"]}
     assert set(rows) == {"Acme Bakery", "Acme Depot", "Acme Office"}
     assert rows["Acme Bakery"]["coverage"] == pytest.approx(1.0)
     assert rows["Acme Bakery"]["energy_kwh"] == pytest.approx(24.0 * 30)
@@ -102,8 +102,8 @@ def test_list_has_one_row_per_site_with_coverage_and_local_last_reading(
 def test_missing_sites_are_counted_and_listed(customer_client: FlaskClient, groups: dict[str, str]) -> None:
     out = _list(customer_client, groups["mixed"])
     assert out[ids.PORTFOLIO_MISSING_SUMMARY]["children"] == "1 of 3 sites has no data in this range"
-    assert [row["name"] for row in out[ids.PORTFOLIO_MISSING_TABLE]["data"]] == ["Acme Office"]
-    assert out[ids.PORTFOLIO_MISSING_TABLE]["data"][0]["last_reading"] == "never"
+    assert [row["name"] for row in out[ids.PORTFOLIO_MISSING_TABLE]["rowData"]] == ["Acme Office"]
+    assert out[ids.PORTFOLIO_MISSING_TABLE]["rowData"][0]["last_reading"] == "never"
     assert "hidden" not in out[ids.PORTFOLIO_MISSING_BUTTON]["className"]
 
 
@@ -116,7 +116,7 @@ def test_mixed_group_totals_each_fuel_and_shows_the_toggle(
     assert "Gas total" in cards and "Power total" in cards and "1,500 kWh" in cards and "720 kWh" in cards
     assert "2,220" not in cards  # gas and power are never added up
     gas = _list(customer_client, groups["mixed"], fuel="gas")
-    assert [row["name"] for row in gas[ids.PORTFOLIO_TABLE]["data"]] == ["Acme Depot"]
+    assert [row["name"] for row in gas[ids.PORTFOLIO_TABLE]["rowData"]] == ["Acme Depot"]
     assert "Power total" not in json.dumps(gas[ids.PORTFOLIO_TOTALS]["children"])
     assert gas[ids.PORTFOLIO_QUERY]["data"].endswith("&fuel=gas")
     assert gas[ids.PORTFOLIO_STATE]["data"]["group"] == groups["mixed"]
@@ -127,13 +127,13 @@ def test_single_fuel_group_has_no_toggle_and_ignores_a_fuel_filter(
 ) -> None:
     out = _list(customer_client, groups["power"], fuel="gas")
     assert "hidden" in out[ids.PORTFOLIO_FUEL_TOGGLE]["className"]
-    assert {row["name"] for row in out[ids.PORTFOLIO_TABLE]["data"]} == {"Acme Bakery", "Acme Office"}
+    assert {row["name"] for row in out[ids.PORTFOLIO_TABLE]["rowData"]} == {"Acme Bakery", "Acme Office"}
     assert out[ids.PORTFOLIO_QUERY]["data"].endswith("&fuel=both")
 
 
 def test_all_sites_is_every_visible_site(customer_client: FlaskClient, groups: dict[str, str]) -> None:
     out = _list(customer_client, "all")
-    assert {row["name"] for row in out[ids.PORTFOLIO_TABLE]["data"]} == {"Acme Bakery", "Acme Depot", "Acme Office"}
+    assert {row["name"] for row in out[ids.PORTFOLIO_TABLE]["rowData"]} == {"Acme Bakery", "Acme Depot", "Acme Office"}
 
 
 def test_another_users_group_is_not_available_and_leaks_nothing(
@@ -153,7 +153,7 @@ def test_another_users_group_is_not_available_and_leaks_nothing(
     body = response.get_data(as_text=True)
     assert NOT_AVAILABLE in body
     assert not any(name in body for name in GLOBEX_SITES) and "Globex" not in body
-    assert response_values(response)[ids.PORTFOLIO_TABLE]["data"] == []
+    assert response_values(response)[ids.PORTFOLIO_TABLE]["rowData"] == []
 
 
 @pytest.mark.parametrize(
@@ -174,7 +174,7 @@ def test_bad_inputs_get_a_message_naming_the_problem(
     out = _list(customer_client, group, **changes)
     message = json.dumps(out[ids.PORTFOLIO_MESSAGE]["children"])
     assert named in message
-    assert out[ids.PORTFOLIO_TABLE]["data"] == [] and "hidden" in out[ids.PORTFOLIO_BODY]["className"]
+    assert out[ids.PORTFOLIO_TABLE]["rowData"] == [] and "hidden" in out[ids.PORTFOLIO_BODY]["className"]
 
 
 def _url_check(client: FlaskClient, search: str) -> dict[str, Any]:
@@ -221,7 +221,7 @@ def test_a_bad_link_shows_the_problem_on_first_load(customer_client: FlaskClient
     assert check["given"] and "'from' must be a date" in check["error"]
     first = _first_call(customer_client, check)
     assert "This link cannot be shown" in json.dumps(first[ids.PORTFOLIO_MESSAGE]["children"])
-    assert first[ids.PORTFOLIO_TABLE]["data"] == [] and "hidden" in first[ids.PORTFOLIO_BODY]["className"]
+    assert first[ids.PORTFOLIO_TABLE]["rowData"] == [] and "hidden" in first[ids.PORTFOLIO_BODY]["className"]
     later = _list(customer_client, "all", fuel="gas", **{f"{ids.PORTFOLIO_URL_CHECK}.data": check})
     assert "hidden" not in later[ids.PORTFOLIO_BODY]["className"]  # a change of control is honoured
 
@@ -231,7 +231,7 @@ def test_a_good_link_sets_the_controls(customer_client: FlaskClient, groups: dic
     assert check["given"] and check["error"] is None
     assert check["initial"] == {"group": groups["mixed"], "from": "2026-10-01", "to": "2026-10-31", "fuel": "gas"}
     first = _first_call(customer_client, check)
-    assert [row["name"] for row in first[ids.PORTFOLIO_TABLE]["data"]] == ["Acme Depot"]
+    assert [row["name"] for row in first[ids.PORTFOLIO_TABLE]["rowData"]] == ["Acme Depot"]
 
 
 def test_opening_without_parameters_restores_the_tabs_last_state(
@@ -242,9 +242,9 @@ def test_opening_without_parameters_restores_the_tabs_last_state(
     stored = {**check["initial"], "group": groups["mixed"], "fuel": "gas"}
     out = _first_call(customer_client, check, stored)
     assert out[ids.PORTFOLIO_GROUP]["value"] == groups["mixed"] and out[ids.PORTFOLIO_FUEL]["value"] == "gas"
-    assert [row["name"] for row in out[ids.PORTFOLIO_TABLE]["data"]] == ["Acme Depot"]
+    assert [row["name"] for row in out[ids.PORTFOLIO_TABLE]["rowData"]] == ["Acme Depot"]
     junk = _first_call(customer_client, check, {"group": "abc"})  # a tampered store is ignored
-    assert ids.PORTFOLIO_GROUP not in junk and len(junk[ids.PORTFOLIO_TABLE]["data"]) == 3
+    assert ids.PORTFOLIO_GROUP not in junk and len(junk[ids.PORTFOLIO_TABLE]["rowData"]) == 3
 
 
 def test_missing_summary_wording() -> None:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from dash import dash_table, html
+from dash import html
 from sqlalchemy.orm import Session
 
 from portfolio.analytics.expected import (
     compute_expected_total,
 )
+from portfolio.models import ModelStatus
 from portfolio.queries.expected import load_site_model_summaries
 from portfolio.queries.graphs import Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
@@ -101,7 +103,7 @@ def make_summary_cards(summary: FuelSummary) -> html.Div:
     return html.Div([html.Div(cards, className="totals expected-totals"), note])
 
 
-def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: str) -> dash_table.DataTable:
+def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: str) -> html.Div:
     """Per site: model status, out-of-sample CV(RMSE) and NMBE (ASHRAE Guideline 14), or why there is none."""
     models = load_site_model_summaries(session, sites["site_id"].tolist())
     rows = []
@@ -109,7 +111,7 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
         model = models.get(int(site_id))
         if model is None:
             status, detail = "not fitted yet", "run portfolio fit-models"
-        elif model.status == "ok":
+        elif model.status == ModelStatus.OK:
             status, detail = "ok", f"{model.resolution} model, {model.training_days} days of data"
         else:
             status, detail = model.status, model.message or ""
@@ -122,21 +124,14 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
                 "detail": detail,
             }
         )
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"id": "name", "name": "Site"},
         {"id": "status", "name": "Model"},
         {"id": "cvrmse", "name": "CV(RMSE) %", "type": "numeric"},
         {"id": "nmbe", "name": "NMBE %", "type": "numeric"},
-        {"id": "detail", "name": "Detail"},
+        {"id": "detail", "name": "Detail", "wrap": True, "min_width": 260},
     ]
-    return make_data_table(
-        table_id,
-        columns,
-        data=rows,
-        page_size=10,
-        padding="8px 12px",
-        style_cell_conditional=[{"if": {"column_id": "detail"}, "whiteSpace": "normal", "minWidth": "260px"}],
-    )
+    return make_data_table(table_id, columns, data=rows, page_size=10)
 
 
 def make_stored_summary_cards(

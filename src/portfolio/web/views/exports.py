@@ -66,8 +66,11 @@ def site_choices(session: Session, viewer: Viewer) -> list[dict[str, Any]]:
     """Visible sites for the single-site picker, labelled by name, meter and fuel, searchable by any of them."""
     sites = load_site_summaries(session, viewer)
     return [
-        {"value": str(row.id), "label": f"{row.name} · {row.meter_identifier or 'no meter id'} ({row.fuel})"}
-        for row in sites.itertuples(index=False)
+        {
+            "value": str(row["id"]),
+            "label": f"{row['name']} · {row['meter_identifier'] or 'no meter id'} ({row['fuel']})",
+        }
+        for row in sites.to_dict("records")
     ]
 
 
@@ -109,7 +112,8 @@ def _control(label: str, component: Any, control_id: str | None = None, hint: st
     children = [html.Span(label, className="control-label"), component]
     if hint:
         children.append(html.P(hint, className="hint"))
-    return html.Div(children, className="control", **({"id": control_id} if control_id else {}))
+    identity: dict[str, Any] = {"id": control_id} if control_id else {}
+    return html.Div(children, className="control", **identity)
 
 
 def make_export_layout(

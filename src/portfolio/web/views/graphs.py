@@ -238,8 +238,9 @@ def update_selection(
     stored: object,
 ) -> tuple[Any, ...]:
     """Validate the selection, share it (store + URL), and offer the group's sites and fuels."""
-    check, today, controls = url_check or {}, local_today(), (dash.no_update,) * 3
-    inputs = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
+    check, today = url_check or {}, local_today()
+    controls: tuple[object, ...] = (dash.no_update,) * 3
+    inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
     initial = dict(check.get("initial") or {})
     restored = None
     if _first_call({**inputs, "fuel": initial.get("fuel")}, check) and not check.get("given"):

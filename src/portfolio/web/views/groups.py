@@ -12,7 +12,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import Dash, Input, Output, State, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
@@ -38,7 +38,7 @@ from portfolio.services.groups import (
 )
 
 from .. import ids
-from ..components import make_data_table
+from ..components import aria, make_data_table
 from ..context import current_viewer, request_session
 from .sites import site_rows
 
@@ -83,16 +83,9 @@ def feedback(result: ActionResult) -> html.Div:
 
 def make_site_table(
     table_id: str, selectable: bool, page_size: int, rows: list[dict[str, Any]] | None = None
-) -> dash_table.DataTable:
-    return make_data_table(
-        table_id,
-        [{"id": key, "name": name} for key, name in PICKER_COLUMNS],
-        data=rows,
-        page_size=page_size,
-        padding="8px 12px",
-        row_selectable="multi" if selectable else False,
-        selected_rows=[],
-    )
+) -> html.Div:
+    columns = [{"id": key, "name": name} for key, name in PICKER_COLUMNS]
+    return make_data_table(table_id, columns, data=rows, page_size=page_size, selectable=selectable)
 
 
 def make_groups_layout(
@@ -160,7 +153,7 @@ def make_groups_layout(
                 ],
                 className="controls card",
             ),
-            html.Div(id=ids.GROUPS_FEEDBACK, **{"aria-live": "polite"}),
+            html.Div(id=ids.GROUPS_FEEDBACK, **aria(live="polite")),
             html.Div(
                 [
                     html.Div(
@@ -267,6 +260,11 @@ def make_groups_layout(
 # Callbacks ----------------------------------------------------------------------------------------
 
 
+def _row_ids(selected_rows: list[object] | None) -> list[object]:
+    """The ``id`` of each selected grid row, still untrusted: the service checks every one."""
+    return [row.get("id") if isinstance(row, dict) else row for row in selected_rows or []]
+
+
 def update_groups(
     _create: int | None,
     _rename: int | None,
@@ -287,7 +285,7 @@ def update_groups(
     if action is None:
         raise dash.exceptions.PreventUpdate
     session, viewer = request_session(), current_viewer()
-    form = GroupForm(group, new_name, rename, picked or (), members or (), pasted or "")
+    form = GroupForm(group, new_name, rename, _row_ids(picked), _row_ids(members), pasted or "")
     result = apply_group_action(session, viewer, action, form)
     options = editable_options(group_options(session, viewer))
     selected = result.group if result.ok or action != DELETE else group
@@ -301,7 +299,7 @@ def update_groups(
 
 def update_group_detail(group: str | None, _revision: int | None) -> tuple[Any, ...]:
     """Show the chosen group's sites; edit controls only when the viewer owns it (the server checks anyway)."""
-    hidden_all = (
+    hidden_all: tuple[Any, ...] = (
         f"group-detail {HIDDEN}",
         "",
         f"muted {HIDDEN}",
@@ -342,7 +340,7 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.GROUPS_PICKER, "value"),
         Output(ids.GROUPS_REVISION, "data"),
         Output(ids.GROUPS_NEW_NAME, "value"),
-        Output(ids.GROUPS_SITES_TABLE, "selected_rows"),
+        Output(ids.GROUPS_SITES_TABLE, "selectedRows"),
         Output(ids.GROUPS_PASTE, "value"),
         Input(ids.GROUPS_CREATE, "n_clicks"),
         Input(ids.GROUPS_RENAME, "n_clicks"),
@@ -353,8 +351,8 @@ def register_callbacks(app: Dash) -> None:
         State(ids.GROUPS_PICKER, "value"),
         State(ids.GROUPS_NEW_NAME, "value"),
         State(ids.GROUPS_RENAME_NAME, "value"),
-        State(ids.GROUPS_SITES_TABLE, "selected_row_ids"),
-        State(ids.GROUPS_MEMBERS_TABLE, "selected_row_ids"),
+        State(ids.GROUPS_SITES_TABLE, "selectedRows"),
+        State(ids.GROUPS_MEMBERS_TABLE, "selectedRows"),
         State(ids.GROUPS_PASTE, "value"),
         State(ids.GROUPS_REVISION, "data"),
         prevent_initial_call=True,
@@ -365,8 +363,8 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.GROUPS_READ_ONLY_NOTE, "className"),
         Output(ids.GROUPS_EDIT_CONTROLS, "className"),
         Output(ids.GROUPS_RENAME_NAME, "value"),
-        Output(ids.GROUPS_MEMBERS_TABLE, "data"),
-        Output(ids.GROUPS_MEMBERS_TABLE, "selected_rows"),
+        Output(ids.GROUPS_MEMBERS_TABLE, "rowData"),
+        Output(ids.GROUPS_MEMBERS_TABLE, "selectedRows"),
         Output(ids.GROUPS_DELETE, "message"),
         Input(ids.GROUPS_PICKER, "value"),
         Input(ids.GROUPS_REVISION, "data"),

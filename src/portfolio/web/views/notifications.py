@@ -10,13 +10,15 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, NoUpdate, Output, State, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 
 from portfolio.queries import notifications as notification_queries
 from portfolio.services import notifications
 from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
+from ..components import aria
 from ..context import current_viewer, request_session
 
 REFRESH_MS = 60_000
@@ -35,7 +37,7 @@ def make_bell() -> html.Div:
                 id=ids.BELL_BUTTON,
                 className="bell-button",
                 title="Notifications",
-                **{"aria-label": "Notifications", "aria-haspopup": "true"},
+                **aria(label="Notifications", haspopup="true"),
             ),
             html.Div(
                 [
@@ -51,7 +53,7 @@ def make_bell() -> html.Div:
                 id=ids.BELL_PANEL,
                 className="bell-panel hidden",
                 role="region",
-                **{"aria-label": "Notifications"},
+                **aria(label="Notifications"),
             ),
             dcc.Store(id=ids.BELL_REVISION, data=0),
             dcc.Interval(id=ids.BELL_INTERVAL, interval=REFRESH_MS),
@@ -74,7 +76,7 @@ def _item(notification: Any) -> html.Li:
         if notification.link
         else html.Span(notification.title, className="bell-item-title")
     )
-    actions = [html.Span(_when(notification.created_at), className="bell-item-time")]
+    actions: list[Component] = [html.Span(_when(notification.created_at), className="bell-item-time")]
     if unread:
         actions.append(
             html.Button("Mark read", id={"type": ids.BELL_MARK, "id": notification.id}, className="link-button")
@@ -100,13 +102,13 @@ def update_bell(_pathname: object, _tick: object, _revision: object) -> tuple[An
     return (str(unread) if unread < 100 else "99+"), ("bell-count" if unread else "bell-count hidden"), items, label
 
 
-def toggle_panel(clicks: int | None, class_name: str | None) -> str:
+def toggle_panel(clicks: int | None, class_name: str | None) -> str | NoUpdate:
     if not clicks:
         return no_update
     return "bell-panel" if "hidden" in (class_name or "") else "bell-panel hidden"
 
 
-def mark_notifications(_one: list[int | None], all_clicks: int | None, revision: int | None) -> int:
+def mark_notifications(_one: list[int | None], all_clicks: int | None, revision: int | None) -> int | NoUpdate:
     """Mark one notification (or all) of the signed-in user read; other users' ids change nothing."""
     trigger = ctx.triggered_id
     if trigger is None or not (ctx.triggered and ctx.triggered[0].get("value")):

@@ -9,12 +9,18 @@ from zoneinfo import ZoneInfo
 from dash import html
 from sqlalchemy.orm import Session
 
+from portfolio.models import OutboxStatus, RunStatus
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
 from portfolio.timekeeping import UK_TIME_ZONE
 
 RUNS_SHOWN = 14
-STATUS_LABELS = {"ok": "OK", "partial": "Completed with errors", "failed": "A step failed", "running": "Running"}
+STATUS_LABELS = {
+    RunStatus.OK: "OK",
+    RunStatus.PARTIAL: "Completed with errors",
+    RunStatus.FAILED: "A step failed",
+    RunStatus.RUNNING: "Running",
+}
 
 
 def make_refusal() -> html.Section:
@@ -96,15 +102,15 @@ def make_pipeline_layout(session: Session) -> html.Section:
     email_rows = [
         html.Tr(
             [
-                html.Td(r.to),
-                html.Td(r.subject),
-                html.Td(r.status),
-                html.Td(str(r.attempts), className="num"),
-                html.Td(_local(r.next_attempt_at) if r.status == "pending" else "—"),
-                html.Td(r.last_error or ""),
+                html.Td(r["to"]),
+                html.Td(r["subject"]),
+                html.Td(r["status"]),
+                html.Td(str(r["attempts"]), className="num"),
+                html.Td(_local(r["next_attempt_at"]) if r["status"] == OutboxStatus.PENDING else "—"),
+                html.Td(r["last_error"] or ""),
             ]
         )
-        for r in problems.itertuples(index=False)
+        for r in problems.to_dict("records")
     ]
     emails = html.Div(
         [

@@ -14,8 +14,7 @@ from typing import Any
 
 import dash
 import pandas as pd
-from dash import ClientsideFunction, Dash, Input, Output, State, dash_table, dcc, html
-from dash.dash_table.Format import Format, Scheme
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 from portfolio.access import AccessDenied
 from portfolio.analytics.coverage import (
@@ -26,7 +25,7 @@ from portfolio.services.portfolio import load_group_site_list
 from portfolio.timekeeping import local_today
 
 from .. import ids
-from ..components import make_data_table
+from ..components import aria, make_data_table
 from ..context import current_viewer, request_session
 from ..url_state import (
     FUELS,
@@ -51,7 +50,7 @@ INTERVAL_LABELS = {1800: "HH", 3600: "Hourly"}
 FUEL_TOGGLE_LABELS = {"power": "Power", "gas": "Gas", "both": "Both"}
 HIDDEN = "hidden"
 LIST_COLUMNS: list[dict[str, Any]] = [
-    {"id": "name", "name": "Site"},
+    {"id": "name", "name": "Site", "wrap": True, "min_width": 280},
     {"id": "fuel", "name": "Fuel"},
     {"id": "meter_type", "name": "Meter type"},
     {"id": "interval", "name": "Interval"},
@@ -59,27 +58,30 @@ LIST_COLUMNS: list[dict[str, Any]] = [
         "id": "energy_kwh",
         "name": "Total [kWh]",
         "type": "numeric",
-        "format": Format(precision=0, scheme=Scheme.fixed).group(True).nully("no data"),
+        "format": ",.0f",
+        "missing": "no data",
     },
     {
         "id": "share",
         "name": "Share of fuel",
         "type": "numeric",
-        "format": Format(precision=1, scheme=Scheme.percentage).nully("—"),
+        "format": ".1%",
+        "missing": "—",
     },
     {
         "id": "coverage",
         "name": "Data coverage",
         "type": "numeric",
-        "format": Format(precision=1, scheme=Scheme.percentage),
+        "format": ".1%",
+        "classes": {"cell-warn": "params.value < 0.9", "cell-bad": "params.value === 0"},
     },
-    {"id": "last_reading", "name": "Last reading"},
+    {"id": "last_reading", "name": "Last reading", "classes": {"cell-muted": f"params.value === '{NEVER}'"}},
 ]
 MISSING_COLUMNS: list[dict[str, Any]] = [
-    {"id": "name", "name": "Site"},
+    {"id": "name", "name": "Site", "wrap": True, "min_width": 280},
     {"id": "fuel", "name": "Fuel"},
     {"id": "meter_type", "name": "Meter type"},
-    {"id": "last_reading", "name": "Last reading"},
+    {"id": "last_reading", "name": "Last reading", "classes": {"cell-muted": f"params.value === '{NEVER}'"}},
 ]
 
 
@@ -101,32 +103,34 @@ def select_fuel(site_list: pd.DataFrame, fuel: str) -> pd.DataFrame:
     return site_list.loc[site_list["fuel"] == fuel].reset_index(drop=True)
 
 
-def _local_date(moment: object, time_zone: str) -> str:
-    if moment is None or pd.isna(moment):
+def _local_date(moment: object, time_zone: object) -> str:
+    """``moment`` is a DataFrame cell: a UTC ``Timestamp``, or ``NaT``/``None`` for a site never read."""
+    if not isinstance(moment, pd.Timestamp):
         return NEVER
-    return pd.Timestamp(moment).tz_convert(time_zone).date().isoformat()  # type: ignore[arg-type]
+    return moment.tz_convert(str(time_zone)).date().isoformat()
 
 
-def _number(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
+def _number(value: Any) -> float | None:
+    """A numeric DataFrame cell as a float, ``None`` when missing (None or NaN)."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def list_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
     """Table rows: labels for codes, numbers left numeric (so they sort), dates in the site's local time."""
     rows = []
-    for site in site_list.itertuples(index=False):
-        seconds = _number(site.interval_seconds)
+    for site in site_list.to_dict("records"):
+        seconds = _number(site["interval_seconds"])
         rows.append(
             {
-                "id": int(site.site_id),
-                "name": site.name,
-                "fuel": FUEL_LABELS.get(site.fuel, site.fuel),
-                "meter_type": METER_TYPE_LABELS.get(site.meter_type, site.meter_type),
+                "id": int(site["site_id"]),
+                "name": site["name"],
+                "fuel": FUEL_LABELS.get(site["fuel"], site["fuel"]),
+                "meter_type": METER_TYPE_LABELS.get(site["meter_type"], site["meter_type"]),
                 "interval": INTERVAL_LABELS.get(int(seconds), f"{int(seconds) // 60} min") if seconds else "unknown",
-                "energy_kwh": _number(site.energy_kwh),
-                "share": _number(site.share),
-                "coverage": _number(site.coverage) or 0.0,
-                "last_reading": _local_date(site.last_reading, site.time_zone),
+                "energy_kwh": _number(site["energy_kwh"]),
+                "share": _number(site["share"]),
+                "coverage": _number(site["coverage"]) or 0.0,
+                "last_reading": _local_date(site["last_reading"], site["time_zone"]),
             }
         )
     return rows
@@ -137,13 +141,13 @@ def missing_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
     missing = compute_missing_sites(site_list)
     return [
         {
-            "id": int(site.site_id),
-            "name": site.name,
-            "fuel": FUEL_LABELS.get(site.fuel, site.fuel),
-            "meter_type": METER_TYPE_LABELS.get(site.meter_type, site.meter_type),
-            "last_reading": _local_date(site.last_reading, site.time_zone),
+            "id": int(site["site_id"]),
+            "name": site["name"],
+            "fuel": FUEL_LABELS.get(site["fuel"], site["fuel"]),
+            "meter_type": METER_TYPE_LABELS.get(site["meter_type"], site["meter_type"]),
+            "last_reading": _local_date(site["last_reading"], site["time_zone"]),
         }
-        for site in missing.itertuples(index=False)
+        for site in missing.to_dict("records")
     ]
 
 
@@ -168,14 +172,14 @@ def make_totals(site_list: pd.DataFrame) -> list[html.Div]:
     return [
         html.Div(
             [
-                html.Div(f"{FUEL_LABELS.get(row.fuel, row.fuel)} total", className="total-label"),
-                html.Div(_kwh(row.energy_kwh), className="total-value"),
-                html.Div(f"{row.sites_reporting} of {row.sites} sites reporting", className="total-note"),
+                html.Div(f"{FUEL_LABELS.get(row['fuel'], row['fuel'])} total", className="total-label"),
+                html.Div(_kwh(row["energy_kwh"]), className="total-value"),
+                html.Div(f"{row['sites_reporting']} of {row['sites']} sites reporting", className="total-note"),
             ],
-            className=f"total-card total-{row.fuel}",
-            id={"type": ids.PORTFOLIO_TOTAL, "fuel": row.fuel},
+            className=f"total-card total-{row['fuel']}",
+            id={"type": ids.PORTFOLIO_TOTAL, "fuel": row["fuel"]},
         )
-        for row in totals.itertuples(index=False)
+        for row in totals.to_dict("records")
     ]
 
 
@@ -253,30 +257,8 @@ def render_portfolio(site_list: pd.DataFrame, state: PortfolioState) -> Portfoli
     )
 
 
-def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> dash_table.DataTable:
-    return make_data_table(
-        table_id,
-        columns,
-        page_size=page_size,
-        padding="9px 12px",
-        style_cell_conditional=[
-            {"if": {"column_id": "name"}, "whiteSpace": "normal", "minWidth": "280px", "maxWidth": "380px"},
-            *({"if": {"column_id": c}, "textAlign": "right"} for c in ("energy_kwh", "share", "coverage")),
-        ],
-        style_data_conditional=[
-            {
-                "if": {"filter_query": "{coverage} < 0.9", "column_id": "coverage"},
-                "color": "#b45309",
-                "fontWeight": "600",
-            },
-            {"if": {"filter_query": "{coverage} = 0", "column_id": "coverage"}, "color": "#b91c1c"},
-            {
-                "if": {"filter_query": f'{{last_reading}} = "{NEVER}"', "column_id": "last_reading"},
-                "color": "#7b8794",
-                "fontStyle": "italic",
-            },
-        ],
-    )
+def _table(table_id: str, columns: list[dict[str, Any]], page_size: int) -> html.Div:
+    return make_data_table(table_id, columns, page_size=page_size)
 
 
 def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[PortfolioState | None, dict[str, Any]]:
@@ -391,7 +373,7 @@ def make_portfolio_layout(
                                 id=ids.PORTFOLIO_MISSING_BUTTON,
                                 n_clicks=0,
                                 className=HIDDEN,
-                                **{"aria-controls": ids.PORTFOLIO_MISSING_PANEL},
+                                **aria(controls=ids.PORTFOLIO_MISSING_PANEL),
                             ),
                         ],
                         className="list-header",
@@ -435,8 +417,8 @@ OUTPUTS = [
     Output(ids.PORTFOLIO_TOTALS, "children"),
     Output(ids.PORTFOLIO_MISSING_SUMMARY, "children"),
     Output(ids.PORTFOLIO_MISSING_BUTTON, "className"),
-    Output(ids.PORTFOLIO_TABLE, "data"),
-    Output(ids.PORTFOLIO_MISSING_TABLE, "data"),
+    Output(ids.PORTFOLIO_TABLE, "rowData"),
+    Output(ids.PORTFOLIO_MISSING_TABLE, "rowData"),
     Output(ids.PORTFOLIO_STATE, "data"),
     Output(ids.PORTFOLIO_QUERY, "data"),
     Output(ids.PORTFOLIO_RANGE_NOTE, "children"),
@@ -469,8 +451,9 @@ def update_portfolio(
     Opened without URL parameters, the first call restores the tab's last state from the shell's store
     and moves the controls to it (a callback may write its own inputs; Dash does not loop on that).
     """
-    check, today, controls = url_check or {}, local_today(), (dash.no_update,) * 4
-    inputs = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
+    check, today = url_check or {}, local_today()
+    controls: tuple[object, ...] = (dash.no_update,) * 4
+    inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
     if _first_call(inputs, check) and check.get("error"):
         return error_outputs(f"This link cannot be shown: {check['error']}.").as_tuple() + controls
     restored = from_store(stored, today) if _first_call(inputs, check) and not check.get("given") else None

@@ -1,12 +1,14 @@
-"""The sites table: site summaries turned into readable rows, in a sortable, filterable DataTable.
+"""The sites table: site summaries turned into readable rows, in the house table (sortable, filterable).
 
 Kept out of ``pages/`` because Dash refuses to import a page module before an app exists.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from dash import dash_table
+from dash import html
 
 from .. import ids
 from ..components import make_data_table
@@ -26,16 +28,20 @@ COLUMNS = [
 ]
 
 
-def _text(value: object) -> str:
-    """Missing text arrives as None or NaN depending on the column's dtype; show it as blank."""
+def _text(value: Any) -> str:
+    """Missing text arrives as None or NaN depending on the column's dtype; show it as blank.
+
+    ``value`` is a DataFrame cell, so of any type."""
     return "" if value is None or pd.isna(value) else str(value)
 
 
-def _local_date(moment: pd.Timestamp, time_zone: str) -> str | None:
-    """The calendar date at the site, where a day starts at local midnight, not UTC midnight."""
-    if pd.isna(moment):
+def _local_date(moment: object, time_zone: object) -> str | None:
+    """The calendar date at the site, where a day starts at local midnight, not UTC midnight.
+
+    ``moment`` is a DataFrame cell: a UTC ``Timestamp``, or ``NaT``/``None`` when the site has no reading."""
+    if not isinstance(moment, pd.Timestamp):
         return None
-    return moment.tz_convert(time_zone).date().isoformat()
+    return moment.tz_convert(str(time_zone)).date().isoformat()
 
 
 def site_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
@@ -58,21 +64,11 @@ def site_rows(frame: pd.DataFrame) -> list[dict[str, str]]:
     return rows
 
 
-def make_sites_table(rows: list[dict[str, str]]) -> dash_table.DataTable:
-    return make_data_table(
-        ids.SITES_TABLE,
-        [{"id": key, "name": name} for key, name in COLUMNS],
-        data=rows,
-        style_cell_conditional=[  # long names wrap so every column fits without sideways scrolling
-            {"if": {"column_id": column}, "whiteSpace": "normal", "minWidth": "160px", "maxWidth": "280px"}
-            for column in ("name", "organisation")
-        ],
-        style_filter={"backgroundColor": "#ffffff"},
-        style_data_conditional=[
-            {
-                "if": {"filter_query": f'{{first_reading}} = "{NO_DATA}"', "column_id": "first_reading"},
-                "color": "#7b8794",
-                "fontStyle": "italic",
-            },
-        ],
-    )
+def make_sites_table(rows: list[dict[str, str]]) -> html.Div:
+    columns: list[dict[str, Any]] = [{"id": key, "name": name} for key, name in COLUMNS]
+    for column in columns:
+        if column["id"] in ("name", "organisation"):  # long names wrap so every column fits without scrolling
+            column.update(wrap=True, min_width=160)
+        if column["id"] == "first_reading":
+            column["classes"] = {"cell-muted": f"params.value === '{NO_DATA}'"}
+    return make_data_table(ids.SITES_TABLE, columns, data=rows)

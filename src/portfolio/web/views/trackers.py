@@ -11,7 +11,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, NoUpdate, Output, State, ctx, dcc, html, no_update
+from dash.development.base_component import Component
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
@@ -33,6 +34,7 @@ from portfolio.services.trackers import (
 from portfolio.timekeeping import local_today
 
 from .. import ids
+from ..components import aria
 from ..context import current_viewer, request_session
 
 HIDDEN = "hidden"
@@ -54,7 +56,8 @@ def _control(
         else html.Span(label, className="control-label")
     )
     children = [heading, component] + ([html.P(hint, className="hint")] if hint else [])
-    return html.Div(children, className="control", **({"id": control_id} if control_id else {}))
+    identity: dict[str, Any] = {"id": control_id} if control_id else {}
+    return html.Div(children, className="control", **identity)
 
 
 def _segmented(component_id: str, options: dict[str, str], value: str) -> dcc.RadioItems:
@@ -254,12 +257,12 @@ def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> h
         ),
         className="progress",
         role="progressbar",
-        **{
-            "aria-valuenow": f"{share * 100:.0f}",
-            "aria-valuemin": "0",
-            "aria-valuemax": "100",
-            "aria-label": f"{status.name}: {share * 100:.0f} % of the amount used",
-        },
+        **aria(
+            valuenow=f"{share * 100:.0f}",
+            valuemin="0",
+            valuemax="100",
+            label=f"{status.name}: {share * 100:.0f} % of the amount used",
+        ),
     )
     figures = html.P(
         [
@@ -277,7 +280,7 @@ def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> h
         ],
         className="tracker-projection",
     )
-    lines = [
+    lines: list[Component] = [
         html.P(
             f"{status.period_label} · data up to {status.data_day:%a %-d %b} · {status.reporting_text}",
             className="muted small",
@@ -409,7 +412,7 @@ def delete_tracker_clicked(_clicks: list[int | None], revision: int | None) -> t
     return html.P("Tracker deleted.", className="success"), int(revision or 0) + 1
 
 
-def save_channels(clicks: int | None, chosen: list[str] | None) -> str:
+def save_channels(clicks: int | None, chosen: list[str] | None) -> str | NoUpdate:
     if not clicks:
         return no_update
     session, viewer = request_session(), current_viewer()
