@@ -345,7 +345,8 @@ def build_long(
     if isinstance(meters, tuple):
         codes, names = meters
     else:
-        codes, names = pd.factorize(pd.Series(meters, dtype=object), sort=True)
+        codes, distinct = pd.factorize(pd.Series(meters, dtype=object), sort=True)
+        names = np.asarray(distinct, dtype=object)
     resolved: list[tuple[str, str, str | None]] = []
     for position, name in enumerate(names):
         try:
@@ -400,7 +401,7 @@ def build_long(
                 "energy_kwh": energy_kwh[part].astype("float64"),
                 "estimated": estimated[part].astype(bool),
                 "original_value": np.where(converted[part], values[part], np.nan),
-                "original_unit": np.where(converted[part], unit_array[part], None).astype(object),
+                "original_unit": pd.Series(unit_array[part], dtype=object).where(converted[part], None).to_numpy(),
             },
             columns=list(READING_COLUMNS),
         )

@@ -105,8 +105,10 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
             )
         used = {stamp_at} if stamp_at is not None else set()
     else:
+        second_at = time_at if mode == "long-date-time" else period_at
+        assert date_at is not None and second_at is not None  # both found, or mode would be "long"
         stamp_at = date_at
-        used = {date_at, time_at if mode == "long-date-time" else period_at}
+        used = {date_at, second_at}
     if stamp_at is None:
         _energy_position(path, header, set(), where)  # names the missing columns
         raise ImportFormatError(
@@ -133,11 +135,13 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     end_stamped = options.labelling == "end" or (options.labelling == "auto" and stamp_at == end_at)
     aware = False
     if mode == "long-date-period":
+        assert date_at is not None and period_at is not None
         naive = None
         days = parse_datetimes(path, body[date_at], lines, header[date_at] or "date", with_time=True).normalize()
         periods = pd.to_numeric(body[period_at].str.strip(), errors="coerce").to_numpy()
         labelling = "period"
     elif mode == "long-date-time":
+        assert date_at is not None and time_at is not None
         days = parse_datetimes(path, body[date_at], lines, header[date_at] or "date", with_time=True).normalize()
         minutes = clock_minutes(path, body[time_at], lines, header[time_at])
         end_stamped = end_stamped or "end" in header[time_at].lower() or _closes_days(minutes, days.asi8)
@@ -155,6 +159,7 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     basis = _time_basis(options, header, stamp_at, naive, aware, end_stamped)
     ids = _meter_ids(path, body, lines, meter_at, options)
     if mode == "long-date-period":
+        assert period_at is not None
         start_ts, interval = _settlement_starts(path, days, periods, lines, basis, header[period_at])
     else:
         assert naive is not None
@@ -177,16 +182,17 @@ def parse_long(path: Path | str, grid: Grid, header: tuple[str, ...], options: I
     keep = ~np.isnan(raw_values)
     unit_default = header_unit([header[energy_at]], options.unit)
     if unit_at is not None:
-        units: np.ndarray | str = read_units(path, body[unit_at], lines)[keep]
-        factor = np.array([kwh_per_unit(u, options.calorific_value_mj_m3) for u in pd.unique(units)])
-        factor = pd.Series(units).map(dict(zip(pd.unique(units), factor, strict=True))).to_numpy(np.float64)
-        unit_names = set(pd.unique(units))
-    else:
-        units, factor, unit_names = (
-            unit_default,
-            np.float64(kwh_per_unit(unit_default, options.calorific_value_mj_m3)),
-            {unit_default},
+        unit_array: np.ndarray = read_units(path, body[unit_at], lines)[keep]
+        distinct_units = pd.unique(unit_array)
+        distinct_factors = [kwh_per_unit(u, options.calorific_value_mj_m3) for u in distinct_units]
+        factor: np.ndarray = (
+            pd.Series(unit_array).map(dict(zip(distinct_units, distinct_factors, strict=True))).to_numpy(np.float64)
         )
+        units: np.ndarray | str = unit_array
+        unit_names = set(distinct_units)
+    else:
+        units, unit_names = unit_default, {unit_default}
+        factor = np.asarray(kwh_per_unit(unit_default, options.calorific_value_mj_m3), dtype=np.float64)
     raw = raw_values[keep]
     series = build_long(
         path,

@@ -97,7 +97,7 @@ def parse_wide(
         units = read_units(path, body[unit_at], lines)[rows]
         factor = np.array([kwh_per_unit(u, options.calorific_value_mj_m3) for u in units], dtype=np.float64)
     else:
-        factor = np.float64(kwh_per_unit(unit, options.calorific_value_mj_m3))
+        factor = np.asarray(kwh_per_unit(unit, options.calorific_value_mj_m3), dtype=np.float64)
     raw = values[rows, columns]
     unit_names = set(pd.unique(np.asarray(units, dtype=object).ravel())) if isinstance(units, np.ndarray) else {unit}
     series = build_long(
@@ -181,7 +181,7 @@ def _clock_columns(
         if present[row].sum() == 48:
             raise ImportFormatError(
                 str(path),
-                f"day {days[row].date()} has 50 half hours (clocks go back) but the file has 48 clock-time columns: "
+                f"day {days[int(row)].date()} has 50 half hours (clocks go back) but the file has 48 clock-time columns: "
                 "the repeated 01:00-02:00 cannot be placed",
                 f"line {lines[row]}",
             )

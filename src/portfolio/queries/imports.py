@@ -66,7 +66,7 @@ def load_site_names(session: Session, site_ids: list[int]) -> dict[int, str]:
 
 
 def _as_date(day: np.datetime64) -> dt.date:
-    return dt.date.fromisoformat(str(np.datetime64(day, "D")))
+    return dt.date.fromisoformat(str(day.astype("datetime64[D]")))
 
 
 def load_rollup_days(session: Session, site_id: int, first_day: np.datetime64, last_day: np.datetime64) -> np.ndarray:

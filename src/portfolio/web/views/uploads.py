@@ -106,14 +106,21 @@ def make_preview(preview: imports_service.Preview, matches: list[service.MeterMa
                 [
                     html.Tr(
                         [
-                            html.Td(r.meter),
-                            html.Td(_local(int(r.start_ts))),
-                            html.Td(int(r.interval_seconds) // 60, className="num"),
-                            html.Td(f"{r.energy_kwh:g}", className="num"),
-                            html.Td("yes" if r.estimated else ""),
+                            html.Td(str(meter)),
+                            html.Td(_local(int(start_ts))),
+                            html.Td(int(interval_seconds) // 60, className="num"),
+                            html.Td(f"{energy_kwh:g}", className="num"),
+                            html.Td("yes" if estimated else ""),
                         ]
                     )
-                    for r in rows.itertuples()
+                    for meter, start_ts, interval_seconds, energy_kwh, estimated in zip(
+                        rows["meter"].tolist(),
+                        rows["start_ts"].tolist(),
+                        rows["interval_seconds"].tolist(),
+                        rows["energy_kwh"].tolist(),
+                        rows["estimated"].tolist(),
+                        strict=True,
+                    )
                 ]
             ),
         ],
