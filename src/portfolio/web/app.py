@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 PAGES_DIR = WEB_DIR / "pages"
-SESSION_LIFETIME = dt.timedelta(hours=8)
 
 INDEX_TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -65,7 +64,8 @@ def _make_server(settings: Settings) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,  # refreshed on each request: an 8-hour idle timeout
+        # The cookie outlives no session: the server-side row enforces the idle and absolute timeouts.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_absolute_seconds),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.cookie_secure,
         REMEMBER_COOKIE_SAMESITE="Lax",
