@@ -20,6 +20,7 @@ from portfolio.services.accounts import hash_password
 from . import shell
 from .auth import blueprint as auth_blueprint
 from .auth import make_login_manager
+from .callback_guard import install_callback_guard
 from .context import EXTENSION, AppState, close_request_session
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_headers(server, lambda: _inline_scripts(app), settings.cookie_secure)
     app.layout = shell.layout
     shell.register_callbacks(app)
+    install_callback_guard(app)  # malformed callback payloads get 400 with a reason, never 500
     return app
 
 
