@@ -7,6 +7,7 @@ about a minute), large for ``make soak``.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,25 +28,35 @@ EXAMPLES = int(os.environ.get("SECURITY_EXAMPLES", "12"))
 ROLES = ("customer", "broker", "account_manager", "admin")
 
 
+@pytest.fixture(scope="session")
+def tenants_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Tenants]:
+    """Build the two-tenant world once (argon2 hashes are slow by design); each test gets a copy."""
+    path = tmp_path_factory.mktemp("tenants") / "tenants.db"
+    shutil.copy(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        tenants = build_tenants(make_session_factory(engine), load_settings({}, instance_path=path.parent))
+    finally:
+        engine.dispose()
+    return path, tenants
+
+
 @pytest.fixture
-def settings(sqlite_url: str, tmp_path: Path) -> Settings:
+def tenants(tenants_template: tuple[Path, Tenants]) -> Tenants:
+    return tenants_template[1]
+
+
+@pytest.fixture
+def settings(tenants_template: tuple[Path, Tenants], tmp_path: Path) -> Settings:
+    shutil.copy(tenants_template[0], tmp_path / "portfolio.db")
     return load_settings(
         environ={},
-        database_url=sqlite_url,
+        database_url=f"sqlite:///{tmp_path / 'portfolio.db'}",
         instance_path=tmp_path / "instance",
         secret_key="adversarial-test-key",
         cookie_secure=False,
         login_max_failures=1000,  # the suite signs in many times from one address
     )
-
-
-@pytest.fixture
-def tenants(settings: Settings) -> Tenants:
-    engine = make_engine(settings.database_url)
-    try:
-        return build_tenants(make_session_factory(engine), settings)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ MARKERS = ("Globex", "1211111111111", "E1 6AN", "E14 5AB", "Rival secret")  # on
 class Tenants:
     logins: dict[str, str]  # role -> email (all share PASSWORD); "admin" sees everything
     foreign_ids: tuple[int, ...]  # Globex's site, group, tracker and notification ids
+    foreign_sites: tuple[int, ...]
+    foreign_groups: tuple[int, ...]
     own_ids: tuple[int, ...]
 
 
@@ -57,6 +59,8 @@ def build_tenants(factory: sessionmaker[Session], settings: Settings) -> Tenants
         session.add_all([group, tracker, notification])
         session.flush()
         foreign = (*(s.id for s in globex_sites), group.id, tracker.id, notification.id)
+        foreign_sites = tuple(s.id for s in globex_sites)
+        foreign_groups = (group.id,)
         own = tuple(s.id for s in acme_sites)
     return Tenants(
         logins={
@@ -66,5 +70,7 @@ def build_tenants(factory: sessionmaker[Session], settings: Settings) -> Tenants
             "admin": world.admin.email,
         },
         foreign_ids=foreign,
+        foreign_sites=foreign_sites,
+        foreign_groups=foreign_groups,
         own_ids=own,
     )

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import dash
+from dash.exceptions import DependencyException
 from flask import Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -209,3 +210,10 @@ def install_callback_guard(app: dash.Dash) -> None:
 
     app.server.view_functions[endpoint] = guarded_dispatch
     app.server.register_error_handler(InputError, refuse_bad_input)
+    app.server.register_error_handler(DependencyException, unknown_component_file)
+
+
+def unknown_component_file(error: DependencyException) -> ResponseReturnValue:
+    """``/_dash-component-suites/<unknown library>/...`` is a missing file (404), not a server error (Dash: 500)."""
+    del error
+    return jsonify(error="no such component file"), 404
