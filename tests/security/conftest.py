@@ -78,5 +78,5 @@ def sign_in(app: dash.Dash, tenants: Tenants) -> Callable[[str], FlaskClient]:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if TALLY.calls:
+    if TALLY.calls or TALLY.files:
         terminalreporter.write_line(TALLY.summary())

@@ -14,6 +14,7 @@ class Tally:
     refused: int = 0  # 4xx: the request was turned away with a reason
     server_errors: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
+    files: Counter[str] = field(default_factory=Counter)  # fuzzed import files: "imported" or "refused"
 
     def record(self, response: TestResponse) -> TestResponse:
         self.calls += 1
@@ -26,9 +27,10 @@ class Tally:
 
     def summary(self) -> str:
         statuses = ", ".join(f"{code}: {count}" for code, count in sorted(self.by_status.items()))
+        files = f"; fuzzed files: {self.files['imported']} imported, {self.files['refused']} refused cleanly"
         return (
             f"adversarial suite: {self.calls} calls, {self.refused} refused (4xx), "
-            f"{self.server_errors} server errors (5xx); by status {statuses}"
+            f"{self.server_errors} server errors (5xx); by status {statuses}{files}"
         )
 
 
