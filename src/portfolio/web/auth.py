@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ WRONG_CREDENTIALS = "Wrong email or password."
 TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Please wait {wait} and try again."
 
 blueprint = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +101,7 @@ def login() -> ResponseReturnValue:
         load_counts(db, settings, email=email, ip=request.remote_addr, now_ts=now), settings, now
     )
     if wait:
+        log.warning("sign-in delayed %ss for %r from %s", wait, email[:80], request.remote_addr)
         body, status = _login_form(429, TOO_MANY_ATTEMPTS.format(wait=describe_wait(wait)), email, next_path)
         return body, status, {"Retry-After": str(wait)}
     user = find_user(db, email)
@@ -108,11 +111,13 @@ def login() -> ResponseReturnValue:
         notify_owner_if_targeted(db, settings, user, ip=request.remote_addr, now_ts=now, base_url=settings.base_url)
     db.commit()
     if not success or user is None:
+        log.info("sign-in failed for %r from %s", email[:80], request.remote_addr)
         return _login_form(401, WRONG_CREDENTIALS, email, next_path)
     _renew_session()
     login_user(SignedInUser.from_model(user))
     start_session(user)
     session.permanent = True
+    log.info("user %s signed in from %s", user.id, request.remote_addr)
     return redirect(next_path, code=303)
 
 
@@ -127,6 +132,8 @@ def _signed_out(response_target: str = "auth.login") -> ResponseReturnValue:
 @blueprint.post("/logout")
 def logout() -> ResponseReturnValue:
     """A POST with a CSRF token, so no other site can sign the user out; the server-side session is deleted."""
+    if current_user.is_authenticated:
+        log.info("user %s signed out", current_user.get_id())
     end_current_session()
     return _signed_out()
 

@@ -14,6 +14,7 @@ expired. Here every request checks the row (all gunicorn workers share it throug
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 
@@ -30,6 +31,8 @@ from portfolio.queries.sessions import (
 )
 
 from .context import app_state, request_session
+
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "sid"
 TOUCH_EVERY_SECONDS = 60  # write last_seen at most this often: one UPDATE a minute per browser, not per callback
@@ -107,14 +110,22 @@ def session_is_live(user: User) -> bool:
     if row is None or row.user_id != user.id:
         session.clear()
         return False
-    if (
-        now - row.last_seen_ts > settings.session_idle_seconds
-        or now - row.created_ts > settings.session_absolute_seconds
-        or row.client_hash != client_fingerprint(request)
-    ):
+    ended = (
+        "idle timeout"
+        if now - row.last_seen_ts > settings.session_idle_seconds
+        else "absolute timeout"
+        if now - row.created_ts > settings.session_absolute_seconds
+        else "used from another browser"
+        if row.client_hash != client_fingerprint(request)
+        else None
+    )
+    if ended is not None:
+        level = logging.WARNING if ended.startswith("used") else logging.INFO
+        log.log(level, "session of user %s ended: %s (address %s)", user.id, ended, request.remote_addr)
         _end(id_hash)
         return False
     if row.privilege_hash != privilege_fingerprint(user):
+        log.info("session of user %s rotated: access rights changed", user.id)
         session[SESSION_KEY] = _new_row(user, created_ts=row.created_ts, now_ts=now)
         with app_state().session_factory.begin() as db:
             delete_session(db, id_hash)
@@ -139,4 +150,5 @@ def end_all_sessions(user_id: int) -> int:
     with app_state().session_factory.begin() as db:
         ended = delete_user_sessions(db, [user_id])
     session.clear()
+    log.info("user %s signed out everywhere: %s sessions ended", user_id, ended)
     return ended
