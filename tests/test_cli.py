@@ -258,7 +258,7 @@ def test_users_account_commands_end_sessions(
     cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from portfolio.models import UserSession
-    from portfolio.users import check_password
+    from portfolio.services.accounts import check_password
 
     assert main(["init-db"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))

@@ -193,7 +193,7 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_users_account(args: argparse.Namespace, settings: Settings) -> int:
     """set-password, deactivate, activate and end-sessions: each ends the user's sessions where it should."""
-    from portfolio.users import UserError, change_password, end_sessions, find_user, set_active
+    from portfolio.services.accounts import UserError, change_password, end_sessions, find_user, set_active
 
     password, generated = _read_password(args) if args.users_command == "set-password" else ("", False)
     engine = _engine(settings, write=True)

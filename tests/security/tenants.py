@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.models import Fuel, Notification, Organisation, PortfolioGroup, Role, Site, Tracker
-from portfolio.users import create_user
+from portfolio.services.accounts import create_user
 from tests.web.world import PASSWORD, build_small_world
 
 MARKERS = ("Globex", "1211111111111", "E1 6AN", "E14 5AB", "Rival secret")  # only in Globex data

@@ -18,9 +18,9 @@ from openpyxl import Workbook
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.cli import import_file
 from portfolio.db import make_engine, make_session_factory
 from portfolio.models import DailyUsage, ImportRecord, Meter, Organisation, Reading, Site, WeatherReading
+from portfolio.services.imports import import_file
 from tests.conftest import DATA
 from tests.security.conftest import EXAMPLES
 from tests.security.payloads import HOSTILE_TEXT

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from portfolio.config import Settings
 from portfolio.models import User
-from portfolio.services.notifications import queue_email
 from portfolio.queries.auth import FailureCounts, load_failure_counts
+from portfolio.services.notifications import queue_email
 
 FIRST_DELAY_SECONDS = 2
 TRUSTED_DAYS = 30
