@@ -82,7 +82,6 @@ def attack_callback(client: FlaskClient, key: str, spec: dict[str, Any], ids: tu
     attack()
 
 
-@pytest.mark.xfail(reason="callback-level input checks land after the web/views restructure", strict=False)
 @pytest.mark.parametrize("role", ROLES)
 def test_every_callback_survives_hostile_inputs_and_leaks_nothing(
     app: dash.Dash, sign_in: Callable[[str], FlaskClient], tenants: Tenants, role: str

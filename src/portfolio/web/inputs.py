@@ -60,3 +60,21 @@ def as_optional_date(value: Any, name: str = "date") -> dt.date | None:
     if parsed.year < 1900:
         raise InputError(f"{name} is out of range: {value!r:.60}")
     return parsed
+
+
+def as_mapping(value: Any, name: str) -> dict[str, Any]:
+    """A JSON object the page echoes back (a ``dcc.Store``'s data): None is empty, anything but an object is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InputError(f"{name} must be an object, not {type(value).__name__}")
+    return value
+
+
+def as_choices(value: Any, allowed: Collection[str], name: str) -> list[str]:
+    """A checklist's value: None is nothing chosen; else a list of the allowed strings."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
+        raise InputError(f"{name} must be a list drawn from {', '.join(sorted(allowed))}, not {value!r:.60}")
+    return value
