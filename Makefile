@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 export PORTFOLIO_INSTANCE ?= $(CURDIR)/instance
 
-.PHONY: run test lint bench install install-dev serve clean
+.PHONY: run test lint bench soak install install-dev serve clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is required (python3.11, python3.12, ...)"; exit 1; }
@@ -43,6 +43,10 @@ lint: install-dev
 ## test: install the dev extras, lint, then run the whole suite (unit, PostgreSQL, browser)
 test: lint
 	$(BIN)/pytest
+
+## soak: the adversarial suite (tests/security) with many more generated calls per callback, route and parser
+soak: install-dev
+	SECURITY_EXAMPLES=$${SECURITY_EXAMPLES:-400} $(BIN)/pytest tests/security -q
 
 ## bench: speed and memory benchmarks; figures go to benchmarks/results.json
 bench: install-dev

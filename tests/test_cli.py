@@ -265,3 +265,53 @@ def test_fit_models_json_also_reports_the_expected_series(
             assert session.scalar(select(func.count()).select_from(ExpectedSeries)) == refreshed["rows"]
     finally:
         engine.dispose()
+
+
+def test_users_account_commands_end_sessions(
+    cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portfolio.models import UserSession
+    from portfolio.services.accounts import check_password
+
+    assert main(["init-db"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
+    assert main(["users", "add", "dana@portfolio.example", "--role", "admin", "--password-stdin"]) == 0
+    engine = make_engine(cli_env)
+    factory = make_session_factory(engine)
+
+    def add_sessions() -> None:
+        with factory.begin() as session:
+            user_id = session.scalar(select(User.id))
+            for number in range(2):
+                session.add(
+                    UserSession(
+                        id_hash=f"{number:064d}",
+                        user_id=user_id,
+                        created_ts=0,
+                        last_seen_ts=0,
+                        client_hash="c",
+                        privilege_hash="p",
+                        ip=None,
+                    )
+                )
+
+    try:
+        add_sessions()
+        monkeypatch.setattr("sys.stdin", io.StringIO("another long password\n"))
+        assert main(["users", "set-password", "Dana@portfolio.example", "--password-stdin"]) == 0
+        assert "2 session(s) ended" in capsys.readouterr().out
+        with factory() as session:
+            user = session.scalars(select(User)).one()
+            assert check_password(user, "another long password")
+        add_sessions()
+        assert main(["users", "end-sessions", "dana@portfolio.example"]) == 0
+        assert "2 session(s) ended" in capsys.readouterr().out
+        add_sessions()
+        assert main(["users", "deactivate", "dana@portfolio.example"]) == 0
+        with factory() as session:
+            assert session.scalar(select(func.count()).select_from(UserSession)) == 0
+            assert session.scalars(select(User)).one().is_active is False
+        assert main(["users", "activate", "nobody@portfolio.example"]) == 2
+        assert "no user" in capsys.readouterr().err
+    finally:
+        engine.dispose()

@@ -203,6 +203,35 @@ def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_users_account(args: argparse.Namespace, settings: Settings) -> int:
+    """set-password, deactivate, activate and end-sessions: each ends the user's sessions where it should."""
+    from portfolio.services.accounts import UserError, change_password, end_sessions, find_user, set_active
+
+    password, generated = _read_password(args) if args.users_command == "set-password" else ("", False)
+    engine = _engine(settings, write=True)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            user = find_user(session, args.email)
+            if user is None:
+                raise CommandError(f"no user with email {args.email!r}")
+            try:
+                if args.users_command == "set-password":
+                    ended = change_password(session, user, password)
+                elif args.users_command in ("deactivate", "activate"):
+                    ended = set_active(session, user, args.users_command == "activate")
+                else:
+                    ended = end_sessions(session, user)
+            except UserError as error:
+                raise CommandError(str(error)) from error
+            email = user.email
+    finally:
+        engine.dispose()
+    print(f"{args.users_command} {email}: {ended} session(s) ended")
+    if generated:
+        print(f"generated password (shown once): {password}")
+    return EXIT_OK
+
+
 def _iso_utc(value: Any) -> str | None:
     if value is None or value != value:  # None, NaT
         return None
@@ -488,6 +517,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(handler=cmd_users_add)
+    for name, description in (
+        ("set-password", "set a new password (ends all the user's sessions)"),
+        ("deactivate", "deactivate an account (ends all its sessions)"),
+        ("activate", "activate an account again"),
+        ("end-sessions", "sign the user out of every browser"),
+    ):
+        account = user_commands.add_parser(name, help=description)
+        account.add_argument("email")
+        if name == "set-password":
+            account.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+        account.set_defaults(handler=cmd_users_account)
 
     sites = commands.add_parser("sites", help="list sites")
     sites.add_argument("--json", action="store_true", help="print a JSON array")

@@ -515,3 +515,23 @@ class ImportProfile(Base):
     header: Mapped[str | None] = mapped_column(String(2000))
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class UserSession(Base):
+    """One signed-in browser session, kept server-side so logout and revocation end every copy of the cookie.
+
+    The cookie carries a random id; only its SHA-256 (``id_hash``) is stored, so a database read does not hand
+    out live sessions. ``client_hash`` binds the session to the browser that signed in (its User-Agent), and
+    ``privilege_hash`` to the access rights it was issued for: a change rotates the id. Times are UTC epoch [s].
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),)
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+    last_seen_ts: Mapped[int] = mapped_column(BigInteger)
+    client_hash: Mapped[str] = mapped_column(String(64))
+    privilege_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))

@@ -137,6 +137,9 @@ def test_security_headers_on_pages(customer_client: FlaskClient) -> None:
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "'unsafe-eval'" not in policy and "script-src 'self' 'sha256-" in policy
+    assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "camera=()" in response.headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP (cookie_secure off): no HSTS
 
 
 def test_login_page_has_security_headers(client: FlaskClient) -> None:
@@ -161,5 +164,6 @@ def test_cookies_are_secure_by_default(settings: Settings, world: World) -> None
         page = client.get("/", base_url="https://localhost", headers=HTML)
         csrf = next(c for c in page.headers.getlist("Set-Cookie") if c.startswith(f"{CSRF_COOKIE}="))
         assert "Secure" in csrf and "SameSite=Strict" in csrf and "HttpOnly" not in csrf
+        assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     finally:
         app_state(app.server).engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import parse_qsl
 
 import pytest
@@ -88,3 +89,16 @@ def test_portfolio_links_carry_the_selection_to_graphs_and_export() -> None:
     )
     assert update_page_links(None) == ("/graphs", "/export")
     assert update_page_links("javascript:alert(1)") == ("/graphs", "/export")  # only a query string is carried
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"to": "0001-01-05"}, "'to' (0001-01-05) is before 1900"),  # used to overflow computing 'from' (a 500)
+        ({"from": "0001-01-01", "to": "0001-01-05"}, "'from' (0001-01-01) is before 1900"),
+        ({"group": "99999999999"}, "'group' must be a group number"),  # beyond an INTEGER column
+    ],
+)
+def test_dates_before_1900_and_huge_group_ids_are_refused(params: dict[str, object], named: str) -> None:
+    with pytest.raises(UrlStateError, match=re.escape(named)):
+        parse_state(params, TODAY)

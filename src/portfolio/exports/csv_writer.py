@@ -86,11 +86,24 @@ def format_column(values: pd.Series) -> list[str]:
     return quoted[codes].tolist()
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is evaluated by Excel, LibreOffice or Sheets when the file is opened."""
+
+
+def defuse_formula(text: str) -> str:
+    """Prefix a text that a spreadsheet would evaluate with an apostrophe, so it shows as the text it is.
+
+    A site named ``=HYPERLINK("http://...")`` or ``+1+1`` must not run when the export is opened (OWASP CSV
+    injection). Number columns are not text and are never touched: a negative kWh stays a number.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def quote_field(value: object) -> str:
-    """Quote a text field the way RFC 4180 readers expect, only when it needs it."""
+    """Quote a text field the way RFC 4180 readers expect, only when it needs it, with formulas defused."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    text = defuse_formula(value.isoformat() if hasattr(value, "isoformat") else str(value))
     if any(character in text for character in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
@@ -126,7 +127,7 @@ def _append_rows(
                 raise ExportError(
                     f"more than {MAX_DATA_ROWS:,} {fuel} rows do not fit in one Excel sheet: use CSV or a shorter range"
                 )
-            for values in _cell_rows(part, shape):
+            for values in _cell_rows(part, shape, sheets[fuel]):
                 sheets[fuel].append(values)
 
 
@@ -147,12 +148,12 @@ def _start_sheet(workbook: Workbook, fuel: str, shape: ExportShape, meta: Export
     for letter, width in zip("ABCDEFGHIJ", (10, 28, 16, 20, 12, 20, 12, 14, 14, 14), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A3"
-    title = WriteOnlyCell(sheet, value=sheet_title(fuel, shape, meta))
+    title = text_cell(sheet, sheet_title(fuel, shape, meta))
     title.font = Font(bold=True)
     sheet.append([title])
     headers = []
     for _, text in XLSX_COLUMNS[shape]:
-        cell = WriteOnlyCell(sheet, value=text)
+        cell = text_cell(sheet, text)
         cell.font = Font(bold=True)
         headers.append(cell)
     sheet.append(headers)
@@ -168,8 +169,23 @@ def sheet_title(fuel: str, shape: ExportShape, meta: ExportMeta) -> str:
     )
 
 
-def _cell_rows(frame: pd.DataFrame, shape: ExportShape) -> Iterator[list[object]]:
-    """Rows of plain Python values openpyxl can write: datetimes, dates, ints, floats, str."""
+def text_cell(sheet: WriteOnlyWorksheet, text: str) -> Cell:
+    """A cell that holds ``text`` as a string, never a formula (openpyxl makes any str starting "=" a formula).
+
+    A site named ``=HYPERLINK("http://...")`` is shown as that text; Excel does not evaluate string cells.
+    """
+    cell: Cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
+def _as_text_cells(sheet: WriteOnlyWorksheet, values: list[object]) -> list[object]:
+    """Wrap the strings openpyxl would store as formulas; other values stay plain (fast) Python values."""
+    return [text_cell(sheet, v) if isinstance(v, str) and v.startswith("=") else v for v in values]
+
+
+def _cell_rows(frame: pd.DataFrame, shape: ExportShape, sheet: WriteOnlyWorksheet) -> Iterator[list[object]]:
+    """Rows of values openpyxl can write: datetimes, dates, ints, floats, str, and text cells for "=..." strings."""
     columns: list[list[object]] = []
     for name, _ in XLSX_COLUMNS[shape]:
         if name == "quality":
@@ -178,5 +194,7 @@ def _cell_rows(frame: pd.DataFrame, shape: ExportShape) -> Iterator[list[object]
             values = frame[name].to_numpy(dtype="datetime64[s]").tolist()  # datetime.datetime, naive
         else:
             values = frame[name].tolist()
+            if not pd.api.types.is_numeric_dtype(frame[name].dtype):
+                values = _as_text_cells(sheet, values)
         columns.append(values)
     return (list(row) for row in zip(*columns, strict=True))

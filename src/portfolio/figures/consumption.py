@@ -51,6 +51,17 @@ PER_BUCKET = {"hh": "per half hour", "hour": "per hour", "day": "per day"}
 FUEL_NAMES = {"power": "Electricity", "gas": "Gas"}
 
 
+def plain_text(value: object) -> str:
+    """Escape a stored name for Plotly, whose text is pseudo-HTML: names are data, not markup.
+
+    ``<a href=...>`` in a site name would otherwise be drawn as a live link in a title, legend or hover label;
+    ``&``, ``<`` and ``>`` become entities Plotly draws literally, and ``%`` one that hover templates do not
+    expand (a name holding ``%{customdata}`` must not pull in other values).
+    """
+    text = str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "&#37;")
+
+
 def _values(series: pd.Series) -> list[float | None]:
     """Floats with None for missing: plotly draws a gap, never a zero."""
     return [None if v != v else float(v) for v in series.to_numpy(dtype=np.float64)]
@@ -76,7 +87,7 @@ def _consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfol
     estimated = frame["estimated_intervals"].to_numpy() > 0
     custom = np.column_stack([frame["label"].to_numpy(dtype=object), np.array(_status(frame, portfolio), dtype=object)])
     hover = "%{customdata[0]}<br><b>%{y:,.2f} kWh</b> · %{customdata[1]}<extra></extra>"
-    name = FUEL_NAMES.get(fuel, fuel)
+    name = plain_text(FUEL_NAMES.get(fuel, fuel))
     x = frame["local_time"]
     if resolution == "day":
         actual = frame["energy_kwh"].where(~estimated)
@@ -151,10 +162,10 @@ def _stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[g
             go.Bar(
                 x=frame["local_time"],
                 y=_values(values),
-                name=name,
+                name=plain_text(name),
                 marker_color=colour,
                 customdata=frame["label"],
-                hovertemplate=f"{name}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>",
+                hovertemplate=f"{plain_text(name)}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>",
             )
         )
     return traces
@@ -275,10 +286,10 @@ def make_consumption_figure(
     if expected is not None and expected["expected_kwh"].notna().any():
         figure.add_traces(_expected_traces(expected))
     if temperature is not None and len(temperature):
-        figure.add_traces(_temperature_traces(temperature, temperature_label))
+        figure.add_traces(_temperature_traces(temperature, plain_text(temperature_label)))
     unit = f"kWh {PER_BUCKET[resolution]}"
     figure.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        title={"text": plain_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         barmode="stack" if stack else "relative",
         bargap=0.08,
         hovermode="closest",

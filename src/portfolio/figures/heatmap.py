@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from portfolio.figures.consumption import TEMPLATE
+from portfolio.figures.consumption import TEMPLATE, plain_text
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
@@ -26,7 +26,7 @@ def make_load_profile_figure(profile: pd.DataFrame, *, title: str = "Load profil
         )
     )
     figure.update_layout(
-        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        title={"text": plain_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         template=TEMPLATE,
         margin={"l": 48, "r": 24, "t": 48, "b": 40},
         yaxis={"autorange": "reversed", "fixedrange": True},

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.models import Organisation, Role, User
 from portfolio.queries.accounts import load_user_by_email
+from portfolio.queries.sessions import delete_user_sessions
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 10
@@ -79,3 +80,27 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def change_password(session: Session, user: User, new_password: str) -> int:
+    """Set a new password and end every session of the user (the caller commits); returns the sessions ended.
+
+    Whoever held a copy of a session cookie loses it: after a password change only the new password signs in.
+    """
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(new_password)
+    session.flush()
+    return delete_user_sessions(session, [user.id])
+
+
+def set_active(session: Session, user: User, active: bool) -> int:
+    """Activate or deactivate an account; deactivating ends all its sessions (the caller commits)."""
+    user.is_active = active
+    session.flush()
+    return 0 if active else delete_user_sessions(session, [user.id])
+
+
+def end_sessions(session: Session, user: User) -> int:
+    """Sign the user out of every browser at once (the caller commits); returns the sessions ended."""
+    return delete_user_sessions(session, [user.id])

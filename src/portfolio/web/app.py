@@ -20,6 +20,7 @@ from portfolio.services.accounts import hash_password
 from . import shell
 from .auth import blueprint as auth_blueprint
 from .auth import make_login_manager
+from .callback_guard import install_callback_guard
 from .context import EXTENSION, AppState, close_request_session
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent
 PAGES_DIR = WEB_DIR / "pages"
-SESSION_LIFETIME = dt.timedelta(hours=8)
 
 INDEX_TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -65,7 +65,8 @@ def _make_server(settings: Settings) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,  # refreshed on each request: an 8-hour idle timeout
+        # The cookie outlives no session: the server-side row enforces the idle and absolute timeouts.
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.session_absolute_seconds),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.cookie_secure,
         REMEMBER_COOKIE_SAMESITE="Lax",
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     install_headers(server, lambda: _inline_scripts(app), settings.cookie_secure)
     app.layout = shell.layout
     shell.register_callbacks(app)
+    install_callback_guard(app)  # malformed callback payloads get 400 with a reason, never 500
     return app
 
 

@@ -1,7 +1,8 @@
-"""Sign in and out: argon2 passwords, a renewed session at login, and rate limits shared by all workers."""
+"""Sign in and out: argon2 passwords, a new server-side session at login, and sign-in limits shared by all workers."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -10,16 +11,19 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from portfolio.models import User
-from portfolio.queries.auth import load_active_user, login_blocked, record_login_attempt
+from portfolio.queries.auth import load_active_user, record_login_attempt
 from portfolio.services.accounts import check_password, find_user, normalise_email
 
 from .context import app_state, request_session
+from .login_limits import describe_wait, load_counts, notify_owner_if_targeted, retry_after_seconds
 from .security import CSRF_COOKIE, safe_next
+from .sessions import end_all_sessions, end_current_session, session_is_live, start_session
 
 WRONG_CREDENTIALS = "Wrong email or password."
-TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Please wait {minutes} minutes and try again."
+TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Please wait {wait} and try again."
 
 blueprint = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,26 +46,28 @@ class SignedInUser(UserMixin):
 
 
 def load_signed_in_user(user_id: str) -> SignedInUser | None:
-    """Re-read the account on every request so deactivating a user ends their sessions at once."""
+    """Re-read the account and its server-side session on every request, so revocation takes effect at once."""
     try:
         user = load_active_user(request_session(), int(user_id))
     except ValueError:
         return None
-    return SignedInUser.from_model(user) if user is not None else None
+    if user is None or not session_is_live(user):
+        return None
+    return SignedInUser.from_model(user)
 
 
 def make_login_manager(server: Flask) -> LoginManager:
     manager = LoginManager()
-    manager.session_protection = "strong"
+    # Flask-Login's "strong" protection only marks a permanent session non-fresh when the browser changes; the
+    # binding that ends a copied session is done server-side, in web/sessions.py.
+    manager.session_protection = None
     manager.login_view = "auth.login"
     manager.user_loader(load_signed_in_user)
     manager.init_app(server)
     return manager
 
 
-def _login_form(
-    status: int = 200, error: str | None = None, email: str = "", next_path: str = "/"
-) -> ResponseReturnValue:
+def _login_form(status: int = 200, error: str | None = None, email: str = "", next_path: str = "/") -> tuple[str, int]:
     return render_template("login.html", error=error, email=email, next=next_path), status
 
 
@@ -81,7 +87,7 @@ def _renew_session() -> None:
 
 @blueprint.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Show the form, or check the credentials against the shared rate limit before the password."""
+    """Show the form, or weigh the attempt against the shared sign-in limits before checking the password."""
     next_path = safe_next(request.values.get("next"))
     if request.method == "GET":
         return redirect(next_path) if current_user.is_authenticated else _login_form(next_path=next_path)
@@ -89,32 +95,50 @@ def login() -> ResponseReturnValue:
     email = normalise_email(request.form.get("email", ""))
     now = int(time.time())
     db = request_session()
-    if login_blocked(
-        db,
-        email=email,
-        ip=request.remote_addr,
-        since_ts=now - settings.login_window_seconds,
-        max_failures=settings.login_max_failures,
-    ):
-        minutes = max(1, round(settings.login_window_seconds / 60))
-        return _login_form(429, TOO_MANY_ATTEMPTS.format(minutes=minutes), email, next_path)
+    wait = retry_after_seconds(
+        load_counts(db, settings, email=email, ip=request.remote_addr, now_ts=now), settings, now
+    )
+    if wait:
+        log.warning("sign-in delayed %ss for %r from %s", wait, email[:80], request.remote_addr)
+        body, status = _login_form(429, TOO_MANY_ATTEMPTS.format(wait=describe_wait(wait)), email, next_path)
+        return body, status, {"Retry-After": str(wait)}
     user = find_user(db, email)
     success = _password_matches(user, request.form.get("password", ""))
     record_login_attempt(db, email=email, ip=request.remote_addr, success=success, at_ts=now)
+    if not success and user is not None:
+        notify_owner_if_targeted(db, settings, user, ip=request.remote_addr, now_ts=now, base_url=settings.base_url)
     db.commit()
     if not success or user is None:
+        log.info("sign-in failed for %r from %s", email[:80], request.remote_addr)
         return _login_form(401, WRONG_CREDENTIALS, email, next_path)
     _renew_session()
     login_user(SignedInUser.from_model(user))
+    start_session(user)
     session.permanent = True
+    log.info("user %s signed in from %s", user.id, request.remote_addr)
     return redirect(next_path, code=303)
+
+
+def _signed_out(response_target: str = "auth.login") -> ResponseReturnValue:
+    logout_user()
+    session.clear()
+    response = redirect(url_for(response_target), code=303)
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
 
 
 @blueprint.post("/logout")
 def logout() -> ResponseReturnValue:
-    """A POST with a CSRF token, so no other site can sign the user out."""
-    logout_user()
-    session.clear()
-    response = redirect(url_for("auth.login"), code=303)
-    response.delete_cookie(CSRF_COOKIE, path="/")
-    return response
+    """A POST with a CSRF token, so no other site can sign the user out; the server-side session is deleted."""
+    if current_user.is_authenticated:
+        log.info("user %s signed out", current_user.get_id())
+    end_current_session()
+    return _signed_out()
+
+
+@blueprint.post("/logout/everywhere")
+def logout_everywhere() -> ResponseReturnValue:
+    """Sign out of every browser and device at once (for a lost laptop or a shared computer)."""
+    if current_user.is_authenticated:
+        end_all_sessions(int(current_user.get_id()))
+    return _signed_out()

@@ -12,6 +12,7 @@ SHELL_STORE = "shell-store"
 USER_MENU = "shell-user-menu"
 LOGOUT_FORM = "shell-logout-form"
 LOGOUT_BUTTON = "shell-logout-button"
+LOGOUT_EVERYWHERE_BUTTON = "shell-logout-everywhere-button"
 
 # Home page.
 SITES_TABLE = "home-sites-table"

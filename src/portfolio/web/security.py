@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -22,6 +23,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.wrappers import Response
+
+log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "_csrf_token"  # the name the Dash renderer reads by default
 CSRF_HEADER = "X-CSRFToken"  # the header Flask-WTF checks by default
@@ -65,6 +68,7 @@ def refuse_anonymous() -> ResponseReturnValue | None:
 
 def refuse_bad_csrf(error: CSRFError) -> ResponseReturnValue:
     """Explain a missing or stale token: on the login page as a form error, elsewhere as JSON."""
+    log.warning("CSRF refused on %s from %s: %s", request.path, request.remote_addr, error.description)
     if request.endpoint == "auth.login":
         message = "Your sign-in form expired. Please try again."
         return render_template("login.html", error=message, email="", next=safe_next(request.args.get("next"))), 400
@@ -105,8 +109,13 @@ def set_csrf_cookie(response: Response, secure: bool) -> Response:
     return response
 
 
-def add_security_headers(response: Response, inline_scripts: Iterable[str]) -> Response:
+def add_security_headers(response: Response, inline_scripts: Iterable[str], https: bool = False) -> Response:
+    """The browser-side defences of OWASP ASVS 5.0 L2 (V3): sniffing, framing, referrers, CSP, caching, HSTS."""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+    if https:  # only behind TLS (secure cookies): a plain-HTTP development server must stay reachable
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Content-Security-Policy", content_security_policy(inline_scripts))
@@ -129,4 +138,4 @@ def install_headers(server: Flask, inline_scripts: Callable[[], Iterable[str]], 
     @server.after_request
     def _secure_response(response: Response) -> Response:
         set_csrf_cookie(response, cookie_secure)
-        return add_security_headers(response, inline_scripts())
+        return add_security_headers(response, inline_scripts(), https=cookie_secure)

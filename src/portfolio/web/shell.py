@@ -66,6 +66,21 @@ def _user_menu() -> html.Div:
                 id=ids.LOGOUT_FORM,
                 className="logout-form",
             ),
+            html.Form(
+                [
+                    dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                    html.Button(
+                        "Sign out everywhere",
+                        type="submit",
+                        id=ids.LOGOUT_EVERYWHERE_BUTTON,
+                        className="button button-quiet",
+                        title="End your sessions on every browser and device",
+                    ),
+                ],
+                action="/logout/everywhere",
+                method="POST",
+                className="logout-form",
+            ),
         ],
         id=ids.USER_MENU,
         className="user-menu",

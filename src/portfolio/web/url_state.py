@@ -25,7 +25,9 @@ FUELS = ("power", "gas", "both")
 DEFAULT_FUEL = "both"
 URL_KEYS = ("group", "from", "to", "fuel")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_GROUP_ID = re.compile(r"^\d{1,12}$")
+_GROUP_ID = re.compile(r"^\d{1,10}$")
+MAX_GROUP_ID = 2**31 - 1  # an INTEGER column: a larger number names no group and would overflow PostgreSQL
+EARLIEST_YEAR = 1900  # no meter read before; keeps date arithmetic (``to`` minus 30 days) inside the calendar
 
 
 class UrlStateError(ValueError):
@@ -76,10 +78,14 @@ def _date(params: Mapping[str, object], key: str, problems: list[str]) -> dt.dat
     try:
         if not _ISO_DATE.match(text):
             raise ValueError
-        return dt.date.fromisoformat(text)
+        date = dt.date.fromisoformat(text)
     except ValueError:
         problems.append(f"'{key}' must be a date like 2026-10-25, not {text[:40]!r}")
         return None
+    if date.year < EARLIEST_YEAR:
+        problems.append(f"'{key}' ({date}) is before {EARLIEST_YEAR}")
+        return None
+    return date
 
 
 def parse_state(params: Mapping[str, object], today: dt.date) -> PortfolioState:
@@ -91,7 +97,7 @@ def parse_state(params: Mapping[str, object], today: dt.date) -> PortfolioState:
     problems: list[str] = []
     default = default_state(today)
     group = _single(params, "group", problems) or default.group
-    if group != ALL_SITES and not _GROUP_ID.match(group):
+    if group != ALL_SITES and not (_GROUP_ID.match(group) and int(group) <= MAX_GROUP_ID):
         problems.append(f"'group' must be a group number or '{ALL_SITES}', not {group[:40]!r}")
     fuel = (_single(params, "fuel", problems) or default.fuel).lower()
     if fuel not in FUELS:

@@ -34,6 +34,7 @@ from portfolio.timekeeping import (
 
 from .. import ids
 from ..context import current_viewer, request_session
+from ..inputs import as_mapping
 from ..url_state import UrlStateError, from_store, parse_state, to_params, to_query, to_store
 from .expected import make_expected_panel
 
@@ -238,10 +239,10 @@ def update_selection(
     stored: object,
 ) -> tuple[Any, ...]:
     """Validate the selection, share it (store + URL), and offer the group's sites and fuels."""
-    check, today = url_check or {}, local_today()
+    check, today = as_mapping(url_check, "the URL check"), local_today()
     controls: tuple[object, ...] = (dash.no_update,) * 3
     inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
-    initial = dict(check.get("initial") or {})
+    initial = dict(as_mapping(check.get("initial"), "the URL check's initial values"))
     restored = None
     if _first_call({**inputs, "fuel": initial.get("fuel")}, check) and not check.get("given"):
         restored = from_store(stored, today)

@@ -27,6 +27,7 @@ from portfolio.timekeeping import local_today
 from .. import ids
 from ..components import aria, make_data_table
 from ..context import current_viewer, request_session
+from ..inputs import as_mapping
 from ..url_state import (
     FUELS,
     URL_KEYS,
@@ -451,7 +452,7 @@ def update_portfolio(
     Opened without URL parameters, the first call restores the tab's last state from the shell's store
     and moves the controls to it (a callback may write its own inputs; Dash does not loop on that).
     """
-    check, today = url_check or {}, local_today()
+    check, today = as_mapping(url_check, "the URL check"), local_today()
     controls: tuple[object, ...] = (dash.no_update,) * 4
     inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
     if _first_call(inputs, check) and check.get("error"):

@@ -36,6 +36,7 @@ from portfolio.timekeeping import local_today
 from .. import ids
 from ..components import aria
 from ..context import current_viewer, request_session
+from ..inputs import as_choices
 
 HIDDEN = "hidden"
 METHOD_LABELS = {
@@ -415,8 +416,8 @@ def delete_tracker_clicked(_clicks: list[int | None], revision: int | None) -> t
 def save_channels(clicks: int | None, chosen: list[str] | None) -> str | NoUpdate:
     if not clicks:
         return no_update
+    chosen = as_choices(chosen, ("email", "in_app"), "channels")
     session, viewer = request_session(), current_viewer()
-    chosen = chosen or []
     channels = notifications.update_channels(
         session, viewer.user_id, email="email" in chosen, in_app="in_app" in chosen
     )

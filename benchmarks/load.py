@@ -1,0 +1,337 @@
+"""Load: 100 concurrent signed-in users against gunicorn (several workers) on PostgreSQL while a daily run imports.
+
+Each user is a thread with its own ``requests`` session (own cookies, own CSRF token) signed in as one of the
+demo accounts, browsing for ``DURATION_S`` seconds with no think time: graphs (the graph figure callback over 30
+days or a year), lists (the portfolio table callback), exports (a 30-day daily CSV, body drained) and page loads
+(the Dash index and the Pages router callback). Meanwhile ``portfolio daily-run`` imports ``IMPORT_FILES`` meter
+files from the inbox (one file repeats half of another's readings, to check upserts). Afterwards the readings
+are counted: none lost, none duplicated. Only loopback (127.0.0.1) is used.
+
+``python benchmarks/load.py`` prints the figures as JSON; ``python benchmarks/run.py load`` merges them into
+``results.json``. Targets (issue 18): p95 <= 1 s, errors < 0.1 %, no lost or duplicated rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work" / "load"
+USERS = int(os.environ.get("LOAD_USERS", "100"))
+DURATION_S = float(os.environ.get("LOAD_DURATION_S", "90"))
+WORKERS = int(os.environ.get("LOAD_WORKERS", "4"))
+THREADS = int(os.environ.get("LOAD_THREADS", "4"))
+IMPORT_FILES = 12
+MERGE_AT_TOP_LEVEL = True
+IMPORT_DAYS = 60
+MIX = (("graph", 4), ("list", 3), ("page", 2), ("export", 1))  # action, weight
+CALLBACK = "/_dash-update-component"
+TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+HTML = {"Accept": "text/html"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _inbox_files(inbox: Path, end: dt.date) -> tuple[int, float]:
+    """Write the meter files the daily run imports; return the distinct readings and their total [kWh]."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(18)
+    start = dt.datetime.combine(end - dt.timedelta(days=IMPORT_DAYS), dt.time(), dt.UTC)
+    times = [start + dt.timedelta(minutes=30 * i) for i in range(IMPORT_DAYS * 48)]
+    distinct, total = 0, 0.0
+    first_rows: list[str] = []
+    for number in range(IMPORT_FILES):
+        values = np.round(rng.uniform(0.1, 5.0, len(times)), 3)
+        mpan = f"19{number:011d}"
+        rows = [f"{mpan},{t:%Y-%m-%dT%H:%M:%SZ},{v}" for t, v in zip(times, values, strict=True)]
+        if number == 0:
+            first_rows = rows
+        (inbox / f"load_{number:02d}.csv").write_text("mpan,timestamp,kwh\n" + "\n".join(rows) + "\n")
+        distinct += len(rows)
+        total += float(values.sum())
+    repeat = first_rows[: len(first_rows) // 2]  # the same readings again: upserts, never duplicates
+    (inbox / "load_repeat.csv").write_text("mpan,timestamp,kwh\n" + "\n".join(repeat) + "\n")
+    return distinct, total
+
+
+def _prepare(url: str, instance: Path, today: dt.date) -> list[dict[str, str]]:
+    from portfolio.config import load_settings
+    from portfolio.db import make_engine, make_session_factory
+    from portfolio.demo import demo_logins, load_demo
+    from portfolio.schema import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = load_settings({}, instance_path=instance, database_url=url, secret_key="load-benchmark")
+    load_demo(make_session_factory(engine), settings, today=today)
+    engine.dispose()
+    return demo_logins(settings)
+
+
+def _count_readings(url: str) -> tuple[int, int, float]:
+    from sqlalchemy import text
+
+    from portfolio.db import make_engine
+
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows, distinct, kwh = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT (site_id, start_ts)), coalesce(sum(energy_kwh), 0) FROM readings "
+                "WHERE site_id IN (SELECT site_id FROM meters WHERE identifier LIKE '19%')"
+            )
+        ).one()
+    engine.dispose()
+    return int(rows), int(distinct), float(kwh)
+
+
+class User:
+    """One browser: its own session, CSRF token and timings."""
+
+    def __init__(self, base: str, login: dict[str, str], dependencies: list[dict[str, Any]], today: dt.date) -> None:
+        import requests
+
+        self.base = base
+        self.http = requests.Session()
+        self.login = login
+        self.dependencies = dependencies
+        self.today = today
+        self.timings: list[tuple[str, float, int]] = []
+
+    def sign_in(self) -> None:
+        form = self.http.get(f"{self.base}/login", timeout=60).text
+        token = TOKEN.search(form)
+        assert token, "no CSRF token on the login form"
+        data = {"email": self.login["email"], "password": self.login["password"], "csrf_token": token.group(1)}
+        response = self.http.post(f"{self.base}/login", data=data, allow_redirects=False, timeout=60)
+        assert response.status_code == 303, f"sign-in failed: {response.status_code}"
+        self.http.get(f"{self.base}/", headers=HTML, timeout=60)
+
+    def _body(self, output: str, values: dict[str, Any], changed: list[str]) -> dict[str, Any]:
+        dependency = next(d for d in self.dependencies if output in d["output"])
+
+        def fill(items: list[dict[str, str]]) -> list[dict[str, Any]]:
+            return [{**i, "value": values.get(f"{i['id']}.{i['property']}")} for i in items]
+
+        parts = dependency["output"].strip(".").split("...") if dependency["output"].startswith("..") else [output]
+        outputs = [dict(zip(("id", "property"), p.split("@")[0].rsplit(".", 1), strict=True)) for p in parts]
+        return {
+            "output": dependency["output"],
+            "outputs": outputs if dependency["output"].startswith("..") else outputs[0],
+            "inputs": fill(dependency["inputs"]),
+            "state": fill(dependency.get("state", [])),
+            "changedPropIds": changed,
+        }
+
+    def _post(self, body: dict[str, Any]) -> int:
+        headers = {"X-CSRFToken": self.http.cookies.get("_csrf_token", "")}
+        return self.http.post(f"{self.base}{CALLBACK}", json=body, headers=headers, timeout=120).status_code
+
+    def act(self, action: str, rng: np.random.Generator) -> None:
+        end = self.today - dt.timedelta(days=1)
+        days = 365 if rng.random() < 0.25 else 30
+        start = end - dt.timedelta(days=days - 1)
+        began = time.perf_counter()
+        if action == "graph":
+            values = {
+                "graph-group.value": "all",
+                "graph-dates.start_date": start.isoformat(),
+                "graph-dates.end_date": end.isoformat(),
+                "graph-fuel.value": "power",
+                "graph-granularity.value": "auto",
+                "graph-stack.value": "total",
+            }
+            status = self._post(self._body("graph-figure.figure", values, ["graph-dates.end_date"]))
+        elif action == "list":
+            values = {
+                "portfolio-group.value": "all",
+                "portfolio-dates.start_date": start.isoformat(),
+                "portfolio-dates.end_date": end.isoformat(),
+                "portfolio-fuel.value": "both",
+            }
+            status = self._post(self._body("portfolio-table.data", values, ["portfolio-dates.end_date"]))
+        elif action == "export":
+            query = {"group": "all", "from": start.isoformat(), "to": end.isoformat(), "shape": "daily"}
+            with self.http.get(f"{self.base}/export/download", params={**query, "format": "csv"}, stream=True) as r:
+                for _ in r.iter_content(65536):
+                    pass
+                status = r.status_code
+        else:
+            page = self.http.get(f"{self.base}/graphs", headers=HTML, timeout=60).status_code
+            values = {"_pages_location.pathname": "/portfolio", "_pages_location.search": ""}
+            status = self._post(self._body("_pages_content.children", values, ["_pages_location.pathname"]))
+            status = max(status, page)
+        self.timings.append((action, time.perf_counter() - began, status))
+
+
+def _browse(user: User, stop_at: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    actions = [a for a, _ in MIX]
+    weights = np.array([w for _, w in MIX], dtype=float)
+    while time.perf_counter() < stop_at:
+        action = str(rng.choice(actions, p=weights / weights.sum()))
+        try:
+            user.act(action, rng)
+        except Exception as error:  # noqa: BLE001 - a timeout or reset is an error to count, not a crash
+            user.timings.append((action, float("nan"), 599))
+            print(f"{action}: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+def _serve(url: str, instance: Path, port: int, inbox: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "load-benchmark",
+        "PORTFOLIO_INSTANCE": str(instance),
+        "PORTFOLIO_INBOX": str(inbox),
+        "PORTFOLIO_COOKIE_SECURE": "0",
+        "PORTFOLIO_LOGIN_MAX_FAILURES": "1000",
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"), "app:server", "--workers", str(WORKERS),
+        "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+    ]  # fmt: skip
+    log = (WORK / "gunicorn.log").open("wb")
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    import requests
+
+    for _ in range(240):
+        if process.poll() is not None:
+            raise RuntimeError("gunicorn exited; see benchmarks/work/load/gunicorn.log")
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("gunicorn did not become healthy")
+
+
+def _summary(users: list[User]) -> dict[str, Any]:
+    by_action: dict[str, list[float]] = defaultdict(list)
+    errors = calls = 0
+    for user in users:
+        for action, seconds, status in user.timings:
+            calls += 1
+            if status >= 500 or status == 599 or status in (400, 401, 403):
+                errors += 1
+            elif seconds == seconds:
+                by_action[action].append(seconds)
+    every = [s for values in by_action.values() for s in values]
+
+    def p(values: list[float], q: float) -> float:
+        return round(float(np.percentile(values, q)) * 1000, 1) if values else float("nan")
+
+    return {
+        "requests": calls,
+        "errors": errors,
+        "error_rate_percent": round(100 * errors / max(calls, 1), 3),
+        "p50_ms": p(every, 50),
+        "p95_ms": p(every, 95),
+        "per_action_p95_ms": {a: p(v, 95) for a, v in sorted(by_action.items())},
+        "per_action_count": {a: len(v) for a, v in sorted(by_action.items())},
+        "throughput_per_s": round(calls / DURATION_S, 1),
+    }
+
+
+def run() -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import text
+    from tests.pg_server import PostgresServer
+
+    from portfolio.db import make_engine
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    instance, inbox = WORK / "instance", WORK / "inbox"
+    today = dt.datetime.now(dt.UTC).date()
+    server = PostgresServer.start()
+    gunicorn: subprocess.Popen[bytes] | None = None
+    try:
+        admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("CREATE DATABASE load"))
+        admin.dispose()
+        url = server.url("load")
+        began = time.perf_counter()
+        logins = _prepare(url, instance, today)
+        prepare_s = time.perf_counter() - began
+        expected_rows, expected_kwh = _inbox_files(inbox, today)
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        gunicorn = _serve(url, instance, port, inbox)
+        _wait_healthy(base, gunicorn)
+        import requests
+
+        probe = requests.Session()
+        users_: list[User] = []
+        for number in range(USERS):
+            user = User(base, logins[number % len(logins)], [], today)
+            user.sign_in()
+            users_.append(user)
+        dependencies = users_[0].http.get(f"{base}/_dash-dependencies", timeout=60).json()
+        for user in users_:
+            user.dependencies = dependencies
+        del probe
+        env = {**os.environ, "DATABASE_URL": url, "PORTFOLIO_INSTANCE": str(instance), "PORTFOLIO_INBOX": str(inbox)}
+        env["SECRET_KEY"] = "load-benchmark"
+        daily = subprocess.Popen(
+            [str(Path(sys.executable).parent / "portfolio"), "daily-run", "--json"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        stop_at = time.perf_counter() + DURATION_S
+        threads = [threading.Thread(target=_browse, args=(u, stop_at, n)) for n, u in enumerate(users_)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        daily_out, daily_err = daily.communicate(timeout=1800)
+        daily_result = json.loads(daily_out.decode().strip().splitlines()[-1]) if daily_out.strip() else {}
+        rows, distinct, kwh = _count_readings(url)
+        figures = _summary(users_)
+        figures.update(
+            {
+                "users": USERS,
+                "gunicorn": f"{WORKERS} workers x {THREADS} threads",
+                "duration_s": DURATION_S,
+                "prepare_s": round(prepare_s, 1),
+                "daily_run_status": daily_result.get("status", daily_err.decode()[-300:]),
+                "imported_rows_expected": expected_rows,
+                "imported_rows_found": rows,
+                "duplicated_rows": rows - distinct,
+                "imported_kwh_difference": round(kwh - expected_kwh, 6),
+            }
+        )
+        return {"load": figures}
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=60)
+        server.stop()
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
