@@ -126,7 +126,10 @@ def load_site_organisations(session: Session, site_ids: Iterable[int]) -> dict[i
     ids = sorted(set(site_ids))
     if not ids:
         return {}
-    return dict(session.execute(select(Site.id, Site.organisation_id).where(Site.id.in_(ids))).tuples().all())
+    return {
+        site_id: org_id
+        for site_id, org_id in session.execute(select(Site.id, Site.organisation_id).where(Site.id.in_(ids)))
+    }
 
 
 def load_organisation(session: Session, organisation_id: int) -> Organisation | None:
