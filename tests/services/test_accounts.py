@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from portfolio.access import viewer_for
-from portfolio.models import Organisation, Role
+from portfolio.models import Organisation, Right, Role
 from portfolio.services.accounts import UserError, check_password, create_user, find_user
 
 
@@ -48,7 +48,7 @@ def test_broker_links_to_several_organisations(session: Session) -> None:
     broker = create_user(session, "b@example.com", Role.BROKER, "long enough pw", linked_organisations=orgs)
     viewer = viewer_for(session, broker)
     assert viewer.organisation_ids == {o.id for o in orgs}
-    assert all(reach.manage and reach.grant_id is not None for reach in viewer.reaches)
+    assert viewer.whole_organisation_ids(right=Right.MANAGE) == {o.id for o in orgs} and len(viewer.grant_ids) == 3
     assert broker.organisation is None
 
 
@@ -58,4 +58,4 @@ def test_account_manager_links_are_read_grants(session: Session) -> None:
     manager = create_user(session, "am@example.com", Role.ACCOUNT_MANAGER, "long enough pw", linked_organisations=[org])
     viewer = viewer_for(session, manager)
     assert viewer.organisation_ids == {org.id} and viewer.read_only
-    assert [reach.manage for reach in viewer.reaches] == [False]
+    assert viewer.whole_organisation_ids(right=Right.MANAGE) == set() and len(viewer.grant_ids) == 1

@@ -99,7 +99,6 @@ def record_viewed(
     for organisation_id in organisations:
         if viewer.is_member_of(organisation_id):
             continue
-        grants = sorted(r.grant_id for r in viewer.reaches if r.organisation_id == organisation_id and r.grant_id)
         added += audit_queries.touch_daily_entry(
             session,
             f"{VIEWED_BY}:{organisation_id}:{viewer.user_id}:{day}",
@@ -107,7 +106,7 @@ def record_viewed(
             at=now,
             user_id=viewer.user_id,
             organisation_id=organisation_id,
-            detail={"day": day, "role": viewer.role.value, "grants": grants, "via": via},
+            detail={"day": day, "role": viewer.role.value, "via": via},
         )
     return added
 
