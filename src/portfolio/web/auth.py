@@ -11,6 +11,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from portfolio.models import User
 from portfolio.queries.auth import load_active_user, login_blocked, record_login_attempt
+from portfolio.services import audit
 from portfolio.services.accounts import check_password, find_user, normalise_email
 
 from .context import app_state, request_session
@@ -101,6 +102,14 @@ def login() -> ResponseReturnValue:
     user = find_user(db, email)
     success = _password_matches(user, request.form.get("password", ""))
     record_login_attempt(db, email=email, ip=request.remote_addr, success=success, at_ts=now)
+    audit.record(
+        db,
+        "login" if success else "login_failed",
+        user_id=user.id if user is not None else None,
+        organisation_id=user.organisation_id if user is not None else None,
+        detail={"email": email[:320]},
+        ip=request.remote_addr,
+    )
     db.commit()
     if not success or user is None:
         return _login_form(401, WRONG_CREDENTIALS, email, next_path)
