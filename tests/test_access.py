@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, DataType, require_sites, require_writable, viewer_for, visible_site_ids
 from portfolio.models import Grant
-from portfolio.queries.sites import load_site, load_site_summaries
+from portfolio.queries.sites import load_reached_organisations, load_site, load_site_summaries
 from tests.world import build_world
 
 
@@ -79,3 +79,15 @@ def test_site_details_show_only_where_granted(session: Session) -> None:
     assert birch["meter_identifier"] is None and birch["fuel"] == "power"
     assert world.birch_sites[0].id not in visible_site_ids(session, manager, DataType.SITE_DETAILS)
     assert world.birch_sites[0].id in visible_site_ids(session, manager, DataType.INTERVAL_USAGE)
+
+
+def test_a_broker_reaches_the_organisations_of_their_grants(session: Session) -> None:
+    world = build_world(session)
+    broker = viewer_for(session, world.broker)
+    assert load_reached_organisations(session, broker) == [
+        (world.acme.id, "Acme Foods Ltd"),
+        (world.birch.id, "Birch Retail plc"),
+    ]
+    assert load_reached_organisations(session, viewer_for(session, world.customer)) == [
+        (world.acme.id, "Acme Foods Ltd")
+    ]

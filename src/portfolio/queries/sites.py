@@ -100,3 +100,14 @@ def load_organisation_by_account(session: Session, account_number: str) -> Organ
 def any_organisation_with_account(session: Session, account_numbers: list[str]) -> bool:
     """Whether any of these account numbers is taken (the demo refuses to load twice)."""
     return session.scalar(select(Organisation.id).where(Organisation.account_number.in_(account_numbers))) is not None
+
+
+def load_reached_organisations(session: Session, viewer: Viewer) -> list[tuple[int, str]]:
+    """(id, name) of every organisation with a site the viewer may see, by name: a broker's clients."""
+    sites = visible_sites(viewer).subquery()
+    statement = (
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.id.in_(select(sites.c.organisation_id)))
+        .order_by(Organisation.name, Organisation.id)
+    )
+    return [(organisation_id, name) for organisation_id, name in session.execute(statement)]
