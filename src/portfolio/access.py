@@ -15,12 +15,12 @@ module re-implements any of this: they build on :func:`visible_sites` / :func:`s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, String, case, cast, false, func, or_, select, true
+from sqlalchemy import ColumnElement, DateTime, Select, String, bindparam, case, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from portfolio.models import DataType, Grant, PortfolioGroup, Right, Role, Site, User, grant_sites
@@ -146,15 +146,6 @@ def active_grant_condition(now: dt.datetime) -> ColumnElement[bool]:
     )
 
 
-def _grantee_condition(user: User) -> ColumnElement[bool]:
-    """Grants naming this user: by account, by email (invited before they had one), or their broker firm."""
-    grants = Grant.__table__.c
-    matches: list[ColumnElement[bool]] = [grants.grantee_user_id == user.id, grants.grantee_email == user.email.lower()]
-    if user.organisation_id is not None and Role(user.role) is Role.BROKER:
-        matches.append(grants.grantee_organisation_id == user.organisation_id)
-    return or_(*matches)
-
-
 _DATA_TYPES: dict[tuple[bool, bool, bool], frozenset[DataType]] = {
     (interval, daily, details): frozenset(
         kind
@@ -187,22 +178,12 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
     own = user.organisation_id if role is Role.CUSTOMER else None
     if own is not None:
         reaches.append(Reach(frozenset([own]), frozenset(), ALL_DATA, True))
-    grants = Grant.__table__.c  # plain Core: no ORM row processing
-    flags = (grants.interval_usage, grants.daily_totals, grants.site_details, grants.rights)
-    ids = _id_list(session)
-    active = _grantee_condition(user) & active_grant_condition(now)
-    groups = session.execute(
-        select(
-            *flags,
-            ids(grants.id),
-            ids(case((grants.all_sites, grants.organisation_id))),
-            ids(case((grants.all_sites, None), else_=grants.id)),
-        )
-        .where(active)
-        .group_by(*flags)
-    ).all()
+    groups_statement, chosen_statement = _statements(session.get_bind().dialect.name)
+    firm = user.organisation_id if role is Role.BROKER else None
+    parameters = {"user_id": user.id, "email": user.email.lower(), "firm": firm, "now": now.astimezone(dt.UTC)}
+    groups = session.execute(groups_statement, parameters).all()
     chosen_grants = {g: n for n, row in enumerate(groups) for g in _ints(row[6])}
-    chosen_sites = _chosen_sites(session, active, chosen_grants, len(groups))
+    chosen_sites = _chosen_sites(session, chosen_statement, parameters, chosen_grants, len(groups))
     grant_ids: set[int] = set()
     for n, (interval, daily, details, rights, grant_list, org_list, _chosen) in enumerate(groups):
         grant_ids.update(_ints(grant_list))
@@ -227,35 +208,64 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
 
 
 def _chosen_sites(
-    session: Session, active: ColumnElement[bool], group_of_grant: dict[int, int], groups: int
+    session: Session, statement: Select[Any], parameters: dict[str, Any], group_of_grant: dict[int, int], groups: int
 ) -> list[set[int]]:
-    """Per group of grants, their chosen sites that still belong to the granting organisation (moved ones drop out).
-
-    The grants are named again by ``active`` (a sub-select), not by an id list: no thousand parameters to render.
-    """
+    """Per group of grants, their chosen sites that still belong to the granting organisation (moved ones drop out)."""
     by_group: list[set[int]] = [set() for _ in range(groups)]
     if not group_of_grant:
         return by_group
-    grants, sites = Grant.__table__.c, Site.__table__.c
-    chosen_grants = select(grants.id).where(active, grants.all_sites.is_(False))
-    rows = session.execute(
-        select(grant_sites.c.grant_id, grant_sites.c.site_id)
-        .join(Site.__table__, sites.id == grant_sites.c.site_id)
-        .join(Grant.__table__, grants.id == grant_sites.c.grant_id)
-        .where(grant_sites.c.grant_id.in_(chosen_grants), sites.organisation_id == grants.organisation_id)
-    ).all()
-    for grant_id, site_id in rows:
+    for grant_id, site_id in session.execute(statement, parameters):
         group = group_of_grant.get(grant_id)
         if group is not None:  # a grant that became active between the two queries waits for the next request
             by_group[group].add(site_id)
     return by_group
 
 
-def _id_list(session: Session) -> Callable[[ColumnElement[Any]], ColumnElement[str]]:
-    """The aggregate that joins integer ids into "1,2,3" (NULLs skipped) on this database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return lambda column: func.string_agg(cast(column, String), ",")
-    return lambda column: func.group_concat(column, ",")
+@cache
+def _statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The two statements of :func:`viewer_for`, built once per dialect with bound parameters.
+
+    Immutable SQL templates, not per-user state: building them costs more than running them, and the values
+    (user, email, broker firm, now) are bound at every request. Grants are named by account, by email (invited
+    before they had one) or, for brokers, by their firm; ids are concatenated in the database ("1,2,3").
+    """
+    grants, sites = Grant.__table__.c, Site.__table__.c  # plain Core: no ORM row processing
+
+    def ids(column: ColumnElement[Any]) -> ColumnElement[str]:
+        if dialect == "postgresql":
+            return func.string_agg(cast(column, String), ",")
+        return func.group_concat(column, ",")
+
+    now = bindparam("now", type_=DateTime(timezone=True))
+    active = (
+        or_(
+            grants.grantee_user_id == bindparam("user_id"),
+            grants.grantee_email == bindparam("email", type_=String),
+            grants.grantee_organisation_id == bindparam("firm"),
+        )
+        & grants.revoked_at.is_(None)
+        & (grants.valid_from <= now)
+        & (grants.valid_until.is_(None) | (grants.valid_until > now))
+    )
+    flags = (grants.interval_usage, grants.daily_totals, grants.site_details, grants.rights)
+    groups = (
+        select(
+            *flags,
+            ids(grants.id),
+            ids(case((grants.all_sites, grants.organisation_id))),
+            ids(case((grants.all_sites, None), else_=grants.id)),
+        )
+        .where(active)
+        .group_by(*flags)
+    )
+    chosen_grants = select(grants.id).where(active, grants.all_sites.is_(False))
+    chosen = (
+        select(grant_sites.c.grant_id, grant_sites.c.site_id)
+        .join(Site.__table__, sites.id == grant_sites.c.site_id)
+        .join(Grant.__table__, grants.id == grant_sites.c.grant_id)
+        .where(grant_sites.c.grant_id.in_(chosen_grants), sites.organisation_id == grants.organisation_id)
+    )
+    return groups, chosen
 
 
 def _ints(text_ids: str | None) -> list[int]:
