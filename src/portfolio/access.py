@@ -171,8 +171,6 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
     handful of rows; a second reads the chosen sites, only when some grant covers chosen sites.
     """
     role = Role(user.role)
-    if role is Role.ADMIN:
-        return Viewer(user_id=user.id, email=user.email, role=role, organisation_ids=None)
     now = now or dt.datetime.now(dt.UTC)
     reaches: list[Reach] = []
     own = user.organisation_id if role is Role.CUSTOMER else None
@@ -182,6 +180,9 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
     firm = user.organisation_id if role is Role.BROKER else None
     parameters = {"user_id": user.id, "email": user.email.lower(), "firm": firm, "now": now.astimezone(dt.UTC)}
     groups = session.execute(groups_statement, parameters).all()
+    if role is Role.ADMIN:  # sees everything; the grants naming them still say what was shared with them
+        shared = frozenset(g for row in groups for g in _ints(row[4]))
+        return Viewer(user_id=user.id, email=user.email, role=role, organisation_ids=None, grant_ids=shared)
     chosen_grants = {g: n for n, row in enumerate(groups) for g in _ints(row[6])}
     chosen_sites = _chosen_sites(session, chosen_statement, parameters, chosen_grants, len(groups))
     grant_ids: set[int] = set()

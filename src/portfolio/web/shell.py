@@ -10,7 +10,7 @@ from flask_wtf.csrf import generate_csrf
 
 from . import ids
 from .context import signed_in_user
-from .views import exports, graphs, groups, notifications, portfolio, trackers
+from .views import consent, exports, graphs, groups, notifications, portfolio, trackers
 
 PRODUCT_NAME = "Portfolio"
 ATTRIBUTION = (
@@ -111,3 +111,4 @@ def register_callbacks(app: Dash) -> None:
     graphs.register_callbacks(app)
     trackers.register_callbacks(app)
     notifications.register_callbacks(app)
+    consent.register_callbacks(app)
