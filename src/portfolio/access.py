@@ -332,12 +332,15 @@ def require_sites(
             raise AccessDenied(f"site id {raw!r} is not a number") from None
     in_range = sorted({s for s in wanted if 0 < s <= _MAX_ID})
     allowed: set[int] = set()
+    seen: set[int] = set()
     if in_range:  # look up only the sites asked for; the viewer's reach is already in memory
         owners = session.execute(select(Site.id, Site.organisation_id).where(Site.id.in_(in_range))).all()
         allowed = {site_id for site_id, org_id in owners if viewer.reaches_site(site_id, org_id, data, right)}
+        seen = {site_id for site_id, org_id in owners if viewer.reaches_site(site_id, org_id, None, Right.READ)}
     refused = sorted(set(wanted) - allowed)
     if refused:
-        what = "manage" if right is Right.MANAGE else "see"
+        # "manage" only for sites the viewer does see: a missing or foreign id always reads "may not see".
+        what = "manage" if right is Right.MANAGE and set(refused) <= seen else "see"
         raise AccessDenied(f"you may not {what} site(s) {', '.join(map(str, refused))}")
     return wanted
 

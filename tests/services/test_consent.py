@@ -12,6 +12,7 @@ from portfolio.access import AccessDenied, DataType, Right, viewer_for, visible_
 from portfolio.models import AuditEntry, Grant, GranteeKind, OutboxEmail, Role, SharedViewOpen
 from portfolio.queries.groups import add_group_sites, insert_group
 from portfolio.services.consent import ConsentError, consent_rows, give_grant, revoke_grant
+from portfolio.services.groups import create_group, group_site_ids
 from portfolio.services.shared_views import (
     open_shared_view,
     revoke_shared_view,
@@ -218,3 +219,21 @@ def test_sharing_beyond_ones_scope_or_with_bad_emails_is_refused(session: Sessio
     assert revoke_shared_view(session, viewer_for(session, world.other_customer, NOW), view.id, now=NOW) == 1
     session.expire_all()
     assert {g.organisation_id for g in grants if g.revoked_at is None} == {world.acme.id}
+
+
+def test_data_types_and_rights_decide_what_each_use_case_may_read_or_change(session: Session) -> None:
+    world = build_world(session)
+    grant = session.scalar(
+        select(Grant).where(Grant.grantee_user_id == world.broker.id, Grant.organisation_id == world.birch.id)
+    )
+    assert grant is not None
+    grant.interval_usage, grant.rights = False, Right.READ  # Birch: daily totals only, read only
+    session.commit()
+    broker = viewer_for(session, world.broker, NOW)
+    birch, acme = world.birch_sites[0].id, world.acme_sites[0].id
+    assert birch in group_site_ids(session, broker, "all", DataType.DAILY_TOTALS)  # portfolio list, trackers
+    assert birch not in group_site_ids(session, broker, "all", DataType.INTERVAL_USAGE)  # graphs, interval exports
+    with pytest.raises(AccessDenied, match=f"may not manage site\\(s\\) {birch}"):
+        create_group(session, broker, "Cross-client", [acme, birch])
+    session.rollback()
+    assert create_group(session, broker, "Acme only", [acme]).name == "Acme only"

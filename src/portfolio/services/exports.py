@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import AccessDenied, Viewer, require_sites
+from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.exports import ExportError, ExportFormat, ExportMeta, ExportShape, file_name, media_type, write_export
@@ -195,9 +195,11 @@ def parse_export_request(params: Mapping[str, object]) -> ExportRequest:
 
 
 def _allowed_site_ids(session: Session, viewer: Viewer, request: ExportRequest) -> list[int]:
+    """Interval exports need interval usage granted; daily and portfolio-total shapes daily totals."""
+    data = DataType.INTERVAL_USAGE if request.shape == "intervals" else DataType.DAILY_TOTALS
     if request.scope == "site":
-        return require_sites(session, viewer, [request.scope_id])
-    return group_site_ids(session, viewer, request.scope_id)
+        return require_sites(session, viewer, [request.scope_id], data)
+    return group_site_ids(session, viewer, request.scope_id, data)
 
 
 def plan_export(

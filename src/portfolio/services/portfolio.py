@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.access import Viewer
+from portfolio.access import DataType, Viewer
 from portfolio.analytics.coverage import SITE_LIST_COLUMNS, compute_site_list
 from portfolio.queries.usage import load_list_sites, load_usage_totals
 from portfolio.services.groups import group_site_ids
@@ -26,4 +26,4 @@ def load_site_list(session: Session, site_ids: Sequence[int], start: dt.date, en
 
 def load_group_site_list(session: Session, viewer: Viewer, group: str, start: dt.date, end: dt.date) -> pd.DataFrame:
     """The list of a group the viewer may see (raises AccessDenied for any other group)."""
-    return load_site_list(session, group_site_ids(session, viewer, group), start, end)
+    return load_site_list(session, group_site_ids(session, viewer, group, DataType.DAILY_TOTALS), start, end)
