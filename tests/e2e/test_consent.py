@@ -88,3 +88,23 @@ def test_share_a_view_open_it_read_only_and_revoke_it(
     assert csv_text.startswith("at_utc,") and re.search(r"share_revoked", csv_text)
     customer_page.screenshot(path=str(screenshot_dir / "consent-page.png"), full_page=True)
     assert browser_page.errors == []
+
+
+def test_a_broker_switches_between_clients(browser_page: BrowserPage, live_app: LiveApp, screenshot_dir: Path) -> None:
+    page = browser_page.page
+    _sign_in(page, _login(live_app, "broker"))
+    page.goto("/")
+    names = page.locator(f"#{ids.SITES_TABLE} td[data-dash-column='organisation']")
+    expect(names.first).to_be_visible()
+    assert {"Fen Edge Learning Trust", "Northcote Pharmacy Group Ltd"} <= set(names.all_inner_texts())
+
+    page.locator(f"#{ids.SHELL_CLIENT}").click()
+    page.get_by_role("link", name="Northcote Pharmacy Group Ltd").click()
+    expect(names.first).to_have_text("Northcote Pharmacy Group Ltd")
+    expect(page.locator(f"#{ids.SITES_TABLE}")).not_to_contain_text("Fen Edge Learning Trust")
+    assert set(names.all_inner_texts()) == {"Northcote Pharmacy Group Ltd"}
+    page.screenshot(path=str(screenshot_dir / "broker-client-switcher.png"), full_page=True)
+
+    page.get_by_role("link", name="All clients").click()
+    expect(page.locator(f"#{ids.SITES_TABLE}")).to_contain_text("Fen Edge Learning Trust")
+    assert browser_page.errors == []
