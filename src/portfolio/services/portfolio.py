@@ -15,13 +15,13 @@ from portfolio.services.groups import group_site_ids
 
 
 def load_site_list(session: Session, site_ids: Sequence[int], start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The list for ``site_ids`` (already access-checked), plus each site's time zone for local dates."""
+    """The list for ``site_ids`` (already access-checked), plus each site's time zone and organisation (brokers)."""
     sites = load_list_sites(session, site_ids)
     if sites.empty:
-        return pd.DataFrame(columns=[*SITE_LIST_COLUMNS, "time_zone"])
+        return pd.DataFrame(columns=[*SITE_LIST_COLUMNS, "time_zone", "organisation"])
     usage = load_usage_totals(session, site_ids, start, end)
     site_list = compute_site_list(sites, usage, start, end)
-    return site_list.merge(sites[["site_id", "time_zone"]], on="site_id", how="left")
+    return site_list.merge(sites[["site_id", "time_zone", "organisation"]], on="site_id", how="left")
 
 
 def load_group_site_list(session: Session, viewer: Viewer, group: str, start: dt.date, end: dt.date) -> pd.DataFrame:
