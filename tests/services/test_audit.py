@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from portfolio.access import AccessDenied, viewer_for
 from portfolio.models import AuditEntry
 from portfolio.services import audit
+from portfolio.services.portfolio import load_group_site_list
 from tests.world import build_world
 
 NOW = dt.datetime(2026, 12, 4, 9, tzinfo=dt.UTC)
@@ -77,3 +78,15 @@ def test_a_refusal_is_audited_and_nothing_else_is_kept(session: Session) -> None
     audit.record_refusal(session, customer, "site", "999999", ip="127.0.0.1")
     actions = [(e.action, e.detail) for e in session.scalars(select(AuditEntry))]
     assert actions == [("access_refused", {"what": "site", "requested": "999999"})]
+
+
+def test_a_brokers_portfolio_list_is_audited_once_a_day_per_client(session: Session) -> None:
+    world = build_world(session)
+    broker = viewer_for(session, world.broker, NOW)
+    start, end = dt.date(2023, 11, 14), dt.date(2023, 11, 15)
+    load_group_site_list(session, broker, "all", start, end)
+    load_group_site_list(session, broker, "all", start, end)
+    load_group_site_list(session, viewer_for(session, world.customer, NOW), "all", start, end)  # a member
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "viewed_by")).all()
+    assert sorted(e.organisation_id for e in entries) == sorted([world.acme.id, world.birch.id])
+    assert {e.user_id for e in entries} == {world.broker.id} and entries[0].detail["via"] == "portfolio list"

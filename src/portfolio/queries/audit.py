@@ -77,6 +77,21 @@ def touch_daily_entry(
     return True
 
 
+def move_last_at(session: Session, dedupe_keys: list[str], at: dt.datetime) -> set[str]:
+    """Move ``last_at`` of the existing entries among ``dedupe_keys`` to ``at``; returns the keys that exist."""
+    if not dedupe_keys:
+        return set()
+    known = set(session.scalars(select(AuditEntry.dedupe_key).where(AuditEntry.dedupe_key.in_(dedupe_keys))))
+    if known:
+        session.execute(
+            update(AuditEntry)
+            .where(AuditEntry.dedupe_key.in_(sorted(known)))
+            .values(last_at=at.astimezone(dt.UTC))
+            .execution_options(synchronize_session=False)
+        )
+    return {k for k in known if k is not None}
+
+
 def _move_last_at(session: Session, dedupe_key: str, at: dt.datetime) -> bool:
     result = session.execute(
         update(AuditEntry)

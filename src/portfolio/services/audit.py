@@ -95,13 +95,16 @@ def record_viewed(
     now = now or dt.datetime.now(dt.UTC)
     day = now.astimezone(AUDIT_ZONE).date().isoformat()
     organisations = sorted(set(load_site_organisations(session, site_ids).values()))
+    keys = {o: f"{VIEWED_BY}:{o}:{viewer.user_id}:{day}" for o in organisations if not viewer.is_member_of(o)}
+    # Later looks the same day: one UPDATE for every organisation (a broker's graph may span a thousand).
+    known = audit_queries.move_last_at(session, list(keys.values()), now)
     added = 0
-    for organisation_id in organisations:
-        if viewer.is_member_of(organisation_id):
+    for organisation_id, key in keys.items():
+        if key in known:
             continue
         added += audit_queries.touch_daily_entry(
             session,
-            f"{VIEWED_BY}:{organisation_id}:{viewer.user_id}:{day}",
+            key,
             VIEWED_BY,
             at=now,
             user_id=viewer.user_id,

@@ -41,6 +41,7 @@ from portfolio.queries.exports import (
     iter_reading_chunks,
     load_export_sites,
 )
+from portfolio.services import audit
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
@@ -253,6 +254,8 @@ def plan_export(
     )
     if request.fuel != "both":
         prefix += f"-{request.fuel}"
+    audit.record_viewed(session, viewer, [int(s) for s in sites["site_id"]], now, via="export")  # outside viewers
+    session.commit()
     return ExportPlan(
         request=request,
         shape=shape,

@@ -47,6 +47,7 @@ from portfolio.queries.graphs import (
     load_top_sites,
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services import audit
 from portfolio.services.expected_series import make_expected_series
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import (
@@ -142,8 +143,13 @@ def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> 
 
 
 def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
-    """Check access, load the visible window at the right resolution, and draw it (raises AccessDenied)."""
+    """Check access, load the visible window at the right resolution, and draw it (raises AccessDenied).
+
+    A look by someone outside a site's organisation is audited (one "viewed_by" entry per organisation and day).
+    """
     chosen = _graph_sites(session, viewer, request)
+    audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
+    session.commit()
     site_ids, fuels, fuel, members, time_zone = (
         chosen.site_ids,
         chosen.fuels,

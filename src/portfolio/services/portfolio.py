@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from portfolio.access import DataType, Viewer
 from portfolio.analytics.coverage import SITE_LIST_COLUMNS, compute_site_list
 from portfolio.queries.usage import load_list_sites, load_usage_totals
+from portfolio.services import audit
 from portfolio.services.groups import group_site_ids
 
 
@@ -25,5 +26,9 @@ def load_site_list(session: Session, site_ids: Sequence[int], start: dt.date, en
 
 
 def load_group_site_list(session: Session, viewer: Viewer, group: str, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """The list of a group the viewer may see (raises AccessDenied for any other group)."""
-    return load_site_list(session, group_site_ids(session, viewer, group, DataType.DAILY_TOTALS), start, end)
+    """The list of a group the viewer may see (raises AccessDenied for any other group); outside viewers audited."""
+    site_ids = group_site_ids(session, viewer, group, DataType.DAILY_TOTALS)
+    site_list = load_site_list(session, site_ids, start, end)
+    audit.record_viewed(session, viewer, site_ids, via="portfolio list")
+    session.commit()
+    return site_list
