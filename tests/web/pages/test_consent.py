@@ -15,7 +15,7 @@ from portfolio.models import AuditEntry, Role, User
 from portfolio.services.accounts import create_user
 from portfolio.services.shared_views import share_view
 from portfolio.services.trackers import READ_ONLY_MESSAGE
-from portfolio.web.views.consent import REFUSED_VIEW
+from portfolio.web.views.shared_views import REFUSED_VIEW
 from tests.web.browsing import HTML, log_in, render_page
 from tests.web.world import PASSWORD, World
 

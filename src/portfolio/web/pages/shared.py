@@ -9,7 +9,7 @@ import dash
 from dash import html
 
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.views.consent import REFUSED_VIEW, make_shared_view_layout
+from portfolio.web.views.shared_views import REFUSED_VIEW, make_shared_view_layout
 
 dash.register_page(
     __name__, path_template="/shared/<view_id>", name="Shared view", title="Shared view · Portfolio", nav=False

@@ -20,7 +20,6 @@ from portfolio.services import audit, shared_views
 from portfolio.services.audit import AuditError
 from portfolio.services.consent import ConsentError, GrantRow, consent_rows, revoke_grant
 from portfolio.services.groups import group_options
-from portfolio.services.portfolio import load_site_list
 from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
@@ -40,7 +39,8 @@ AUDIT_TABLE_COLUMNS = [
 ]
 
 
-def _when(value: dt.datetime | None) -> str:
+def format_when(value: dt.datetime | None) -> str:
+    """A stored UTC time as UK local time, or a dash."""
     if value is None:
         return "—"
     aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
@@ -77,9 +77,9 @@ def _grant_cells(row: GrantRow, revocable: bool) -> list[Any]:
         row.scope,
         row.data,
         row.rights,
-        _when(row.valid_from),
-        _when(row.valid_until) if row.valid_until else "until revoked",
-        _when(row.last_access),
+        format_when(row.valid_from),
+        format_when(row.valid_until) if row.valid_until else "until revoked",
+        format_when(row.last_access),
     ]
     if revocable:
         cells.append(_revoke_button(ids.CONSENT_REVOKE_GRANT, row.id, row.grantee))
@@ -89,14 +89,14 @@ def _grant_cells(row: GrantRow, revocable: bool) -> list[Any]:
 
 
 def _view_cells(row: shared_views.SharedViewRow, revocable: bool, show_owner: bool) -> list[Any]:
-    opened = "; ".join(f"{who} {_when(at)}" for who, at in row.opens[:5]) or "not opened yet"
+    opened = "; ".join(f"{who} {format_when(at)}" for who, at in row.opens[:5]) or "not opened yet"
     cells: list[Any] = [row.name]
     if show_owner:
         cells.append(row.shared_by)
     cells += [
         ", ".join(row.recipients),
         f"{row.date_from:%Y-%m-%d} to {row.date_to:%Y-%m-%d}, {row.fuel}, {row.granularity}",
-        _when(row.valid_until) if row.valid_until else "until revoked",
+        format_when(row.valid_until) if row.valid_until else "until revoked",
         opened,
     ]
     if revocable and row.status == "active":
@@ -359,8 +359,8 @@ def update_audit(action: str | None, date_from: str | None, date_to: str | None,
         return [], str(error)
     rows = [
         {
-            "at": _when(row.at.to_pydatetime()),
-            "last_at": _when(row.last_at.to_pydatetime())
+            "at": format_when(row.at.to_pydatetime()),
+            "last_at": format_when(row.last_at.to_pydatetime())
             if row.last_at is not None and str(row.last_at) != "NaT"
             else "",
             "action": row.action,
@@ -430,55 +430,6 @@ def register_callbacks(app: Dash) -> None:
         State(ids.AUDIT_USER, "value"),
         prevent_initial_call=True,
     )(download_audit)
-
-
-# A view shared with me -------------------------------------------------------------------------------------------
-
-REFUSED_VIEW = "This shared view does not exist or is no longer shared with you."
-SHARED_COLUMNS = [
-    {"name": "Site", "id": "name"},
-    {"name": "Fuel", "id": "fuel"},
-    {"name": "Consumption [kWh]", "id": "energy_kwh", "type": "numeric"},
-    {"name": "Coverage", "id": "coverage"},
-]
-
-
-def make_shared_view_layout(session: Session, viewer: Viewer, view_id: object) -> html.Section:
-    """Open a view shared with the viewer (recorded, read-only), or refuse it like a missing one."""
-    try:
-        opened = shared_views.open_shared_view(session, viewer, view_id)
-    except AccessDenied:
-        audit.record_refusal(session, viewer, "shared view", view_id)
-        return html.Section(
-            [html.H1("Shared view"), html.P(REFUSED_VIEW, className="alert", role="alert", id=ids.SHARED_VIEW_REFUSED)],
-            className="page shared-view-page",
-        )
-    sites = load_site_list(session, list(opened.site_ids), opened.date_from, opened.date_to)
-    if opened.fuel != "both":
-        sites = sites[sites["fuel"] == opened.fuel]
-    rows = [
-        {
-            "name": row.name,
-            "fuel": row.fuel,
-            "energy_kwh": None if row.energy_kwh != row.energy_kwh else round(float(row.energy_kwh), 1),
-            "coverage": "no data" if row.coverage != row.coverage else f"{float(row.coverage):.0%}",
-        }
-        for row in sites.itertuples(index=False)
-    ]
-    until = f" · until {_when(opened.valid_until)}" if opened.valid_until else ""
-    return html.Section(
-        [
-            html.H1(opened.name, id=ids.SHARED_VIEW_TITLE),
-            html.P(
-                f"Shared by {opened.shared_by} · read-only · {opened.date_from:%d %b %Y} to {opened.date_to:%d %b %Y}"
-                f" · {opened.fuel} · {opened.granularity}{until}",
-                className="lead",
-                id=ids.SHARED_VIEW_META,
-            ),
-            make_data_table(ids.SHARED_VIEW_TABLE, SHARED_COLUMNS, data=rows, filter_action="none"),
-        ],
-        className="page shared-view-page",
-    )
 
 
 def make_signed_out_layout() -> html.Section:
