@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portfolio.access import AccessDenied, require_sites, require_writable, viewer_for, visible_site_ids
-from portfolio.queries.sites import load_site, load_site_summaries
+from portfolio.access import AccessDenied, DataType, require_sites, require_writable, viewer_for, visible_site_ids
+from portfolio.models import Grant
+from portfolio.queries.sites import load_reached_organisations, load_site, load_site_summaries
 from tests.world import build_world
 
 
@@ -62,3 +64,30 @@ def test_site_summaries_report_reading_span(session: Session) -> None:
     assert bakery["last_reading"].timestamp() == 1_700_000_000 + 3 * 1800
     assert bakery["meter_identifier"] == "ACME-P1"
     assert bakery["fuel"] == "power"
+
+
+def test_site_details_show_only_where_granted(session: Session) -> None:
+    world = build_world(session)
+    manager = viewer_for(session, world.account_manager)
+    grant = session.scalar(select(Grant).where(Grant.grantee_user_id == world.account_manager.id))
+    assert grant is not None
+    assert load_site_summaries(session, manager).set_index("name").loc["Birch Store", "meter_identifier"] == "BIRCH-P1"
+    grant.site_details = False
+    session.commit()
+    manager = viewer_for(session, world.account_manager)
+    birch = load_site_summaries(session, manager).set_index("name").loc["Birch Store"]
+    assert birch["meter_identifier"] is None and birch["fuel"] == "power"
+    assert world.birch_sites[0].id not in visible_site_ids(session, manager, DataType.SITE_DETAILS)
+    assert world.birch_sites[0].id in visible_site_ids(session, manager, DataType.INTERVAL_USAGE)
+
+
+def test_a_broker_reaches_the_organisations_of_their_grants(session: Session) -> None:
+    world = build_world(session)
+    broker = viewer_for(session, world.broker)
+    assert load_reached_organisations(session, broker) == [
+        (world.acme.id, "Acme Foods Ltd"),
+        (world.birch.id, "Birch Retail plc"),
+    ]
+    assert load_reached_organisations(session, viewer_for(session, world.customer)) == [
+        (world.acme.id, "Acme Foods Ltd")
+    ]

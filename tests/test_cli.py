@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from portfolio.cli import main
 from portfolio.db import make_engine, make_session_factory
-from portfolio.models import ExpectedSeries, Organisation, Reading, Role, Site, User
+from portfolio.models import ExpectedSeries, Grant, Organisation, Reading, Right, Role, Site, User
 from portfolio.services import expected_series
 from tests.conftest import DATA
 
@@ -174,9 +174,12 @@ def test_users_add(cli_env: str, capsys: pytest.CaptureFixture[str], monkeypatch
             assert set(users) == {"carol@acme.example", "bob@broker.example"}
             assert users["carol@acme.example"].role is Role.CUSTOMER
             assert users["carol@acme.example"].organisation.account_number == "ACME-001"
-            assert sorted(o.account_number for o in users["bob@broker.example"].linked_organisations) == [
-                "ACME-001",
-                "BIRCH-002",
+            broker_grants = session.scalars(
+                select(Grant).where(Grant.grantee_user_id == users["bob@broker.example"].id)
+            )
+            assert sorted((g.organisation.account_number, g.rights, g.all_sites) for g in broker_grants) == [
+                ("ACME-001", Right.MANAGE, True),
+                ("BIRCH-002", Right.MANAGE, True),
             ]
     finally:
         engine.dispose()

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from sqlalchemy.orm import Session
 
-from portfolio.models import Fuel, IdentifierKind, Meter, MeterType, Organisation, Reading, Role, Site, User
+from portfolio.models import (
+    Fuel,
+    GranteeKind,
+    IdentifierKind,
+    Meter,
+    MeterType,
+    Organisation,
+    Reading,
+    Right,
+    Role,
+    Site,
+    User,
+)
+from portfolio.queries.consent import insert_grant
 from portfolio.services.accounts import hash_password
 
 PASSWORD = "correct horse battery"
+GRANTED_FROM = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)  # standing links, long before any test's "now"
 
 
 @dataclass
@@ -42,9 +57,21 @@ def add_user(
     organisation: Organisation | None = None,
     linked: Sequence[Organisation] = (),
 ) -> User:
+    """Add a user; ``linked`` organisations grant a broker manage rights, an account manager read rights."""
     user = User(email=email, password_hash=password_hash(), role=role, organisation=organisation)
-    user.linked_organisations = list(linked)
     session.add(user)
+    if linked:
+        session.flush()
+        broker = role is Role.BROKER
+        for linked_organisation in linked:
+            insert_grant(
+                session,
+                organisation_id=linked_organisation.id,
+                grantee_kind=GranteeKind.BROKER if broker else GranteeKind.ACCOUNT_MANAGER,
+                grantee_user_id=user.id,
+                rights=Right.MANAGE if broker else Right.READ,
+                valid_from=GRANTED_FROM,
+            )
     return user
 
 

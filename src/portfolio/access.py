@@ -1,81 +1,328 @@
 """Who may see what: the one policy every page, callback, export, CLI report and API route calls.
 
-customer: their own organisation. broker: the organisations they manage (read and write).
-account_manager: the organisations assigned to them, read-only. admin: everything, including the
-"Unassigned" organisation where imports of unknown meters land.
+A viewer reaches sites in two ways only: a customer's own organisation (every data type, and they manage it),
+and the **active grants** made to them (:class:`portfolio.models.Grant`): not revoked, ``valid_from <= now <
+valid_until``, over all of the granting organisation's sites or chosen ones, for some data types, with read
+or manage rights. Brokers and account managers see customers only through grants; admins see everything,
+including the "Unassigned" organisation where imports of unknown meters land.
+
+:func:`viewer_for` reads the grants from the database once per request and nothing is kept between
+requests, so a grant revoked or expired since the last request no longer counts at the next one. No other
+module re-implements any of this: they build on :func:`visible_sites` / :func:`site_condition` and call the
+``require_*`` functions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache, cached_property
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, DateTime, Select, String, bindparam, case, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from portfolio.models import PortfolioGroup, Role, Site, User, user_organisations
+from portfolio.models import DataType, Grant, PortfolioGroup, Right, Role, Site, User, grant_sites
+
+__all__ = [
+    "ALL_DATA",
+    "AccessDenied",
+    "DataType",
+    "Reach",
+    "Right",
+    "Viewer",
+    "active_grant_condition",
+    "can_edit_group",
+    "can_manage_consent",
+    "can_view_group",
+    "can_view_organisation",
+    "require_sites",
+    "require_writable",
+    "site_condition",
+    "viewer_for",
+    "visible_site_ids",
+    "visible_sites",
+]
+
+ALL_DATA: frozenset[DataType] = frozenset(DataType)
+_MAX_ID = 2**63 - 1  # larger ids cannot exist (BIGINT), so they are refused without asking the database
 
 
 class AccessDenied(PermissionError):
-    """Raised when a user asks for something the policy does not let them see or change."""
+    """Raised when a user asks for something the policy does not let them see or change.
+
+    The message never says whether a refused id exists: a missing id and a forbidden one read the same.
+    """
+
+
+class Reach(NamedTuple):
+    """What a set of sources of access with the same data types and right gives together.
+
+    The viewer's own organisation is one reach; active grants are grouped by (data types, right) in the
+    database, so a broker with a thousand grants has a handful of reaches, not a thousand objects to build.
+    """
+
+    organisation_ids: frozenset[int]  # organisations covered whole: every site, now and later
+    site_ids: frozenset[int]  # sites covered one by one (chosen sites still in the granting organisation)
+    data_types: frozenset[DataType]
+    manage: bool
+
+    def allows(self, data: DataType | None, right: Right) -> bool:
+        """True when this reach covers ``data`` (None: any data type) with ``right`` (manage implies read)."""
+        return (data is None or data in self.data_types) and (right is Right.READ or self.manage)
 
 
 @dataclass(frozen=True)
 class Viewer:
-    """What the policy needs to know about the person asking; built once per request."""
+    """What the policy needs to know about the person asking; built once per request by :func:`viewer_for`."""
 
     user_id: int
     email: str
     role: Role
-    organisation_ids: frozenset[int] | None  # None: every organisation (admins)
-
-    @property
-    def read_only(self) -> bool:
-        return self.role is Role.ACCOUNT_MANAGER
+    organisation_ids: frozenset[int] | None  # None: every organisation (admins); else those seen whole
+    own_organisation_id: int | None = None
+    reaches: tuple[Reach, ...] = ()
+    grant_ids: frozenset[int] = frozenset()  # the active grants the reaches come from
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def read_only(self) -> bool:
+        """True when the viewer may change nothing: account managers, and anyone with no manage right anywhere."""
+        if self.is_admin:
+            return False
+        return self.role is Role.ACCOUNT_MANAGER or not any(reach.manage for reach in self.reaches)
 
-def viewer_for(session: Session, user: User) -> Viewer:
-    """Resolve the organisations ``user`` may see, from the database, at the time of the request."""
-    role = Role(user.role)
-    if role is Role.ADMIN:
-        org_ids: frozenset[int] | None = None
-    elif role is Role.CUSTOMER:
-        org_ids = frozenset([user.organisation_id]) if user.organisation_id is not None else frozenset()
-    else:
-        linked = session.scalars(
-            select(user_organisations.c.organisation_id).where(user_organisations.c.user_id == user.id)
+    @cached_property
+    def _by_key(self) -> dict[tuple[DataType | None, Right], tuple[frozenset[int], frozenset[int]]]:
+        """(whole organisations, chosen sites) per data type and right, filled as asked (one viewer per request)."""
+        return {}
+
+    def _reach_sets(self, data: DataType | None, right: Right) -> tuple[frozenset[int], frozenset[int]]:
+        key = (data, right)
+        if key not in self._by_key:
+            whole: set[int] = set()
+            chosen: set[int] = set()
+            for reach in self.reaches:
+                if reach.allows(data, right):
+                    whole |= reach.organisation_ids
+                    chosen |= reach.site_ids
+            self._by_key[key] = (frozenset(whole), frozenset(chosen))
+        return self._by_key[key]
+
+    def whole_organisation_ids(self, data: DataType | None = None, right: Right = Right.READ) -> frozenset[int] | None:
+        """Organisations whose every site the viewer reaches for ``data`` with ``right``; None: all (admins)."""
+        if self.is_admin:
+            return None
+        return self._reach_sets(data, right)[0]
+
+    def chosen_site_ids(self, data: DataType | None = None, right: Right = Right.READ) -> frozenset[int]:
+        """Sites reached one by one (grants over chosen sites) for ``data`` with ``right``."""
+        return frozenset() if self.is_admin else self._reach_sets(data, right)[1]
+
+    def reaches_site(self, site_id: int, organisation_id: int, data: DataType | None, right: Right) -> bool:
+        """True when the viewer reaches this site (of this organisation) for ``data`` with ``right``."""
+        if self.is_admin:
+            return True
+        whole, chosen = self._reach_sets(data, right)
+        return organisation_id in whole or site_id in chosen
+
+    def is_member_of(self, organisation_id: int) -> bool:
+        """True for the viewer's own organisation: views by members are not "viewed by" someone outside."""
+        return self.own_organisation_id == organisation_id
+
+
+def active_grant_condition(now: dt.datetime) -> ColumnElement[bool]:
+    """A grant counts at ``now`` (UTC) when it is not revoked and ``valid_from <= now < valid_until``."""
+    now = now.astimezone(dt.UTC)
+    grants = Grant.__table__.c
+    return (
+        grants.revoked_at.is_(None)
+        & (grants.valid_from <= now)
+        & (grants.valid_until.is_(None) | (grants.valid_until > now))
+    )
+
+
+_DATA_TYPES: dict[tuple[bool, bool, bool], frozenset[DataType]] = {
+    (interval, daily, details): frozenset(
+        kind
+        for kind, granted in zip(
+            (DataType.INTERVAL_USAGE, DataType.DAILY_TOTALS, DataType.SITE_DETAILS),
+            (interval, daily, details),
+            strict=True,
         )
-        org_ids = frozenset(linked)
-    return Viewer(user_id=user.id, email=user.email, role=role, organisation_ids=org_ids)
+        if granted
+    )
+    for interval in (False, True)
+    for daily in (False, True)
+    for details in (False, True)
+}
+"""The eight possible data-type sets, built once (immutable), so a request with 1,000 grants builds none."""
 
 
-def visible_sites(viewer: Viewer) -> Select[Site]:
-    """A SELECT of the sites ``viewer`` may see; queries build on it, never on ``select(Site)`` alone."""
-    statement = select(Site)
-    if viewer.organisation_ids is not None:
-        statement = statement.where(Site.organisation_id.in_(sorted(viewer.organisation_ids)))
-    return statement
+def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> Viewer:
+    """Resolve what ``user`` may reach from the database at ``now`` (default: the time of the request).
+
+    Nothing is cached between requests. One indexed query reads the active grants naming the user, grouped by
+    (data types, right) with their ids concatenated in the database, so a thousand grants come back as a
+    handful of rows; a second reads the chosen sites, only when some grant covers chosen sites.
+    """
+    role = Role(user.role)
+    now = now or dt.datetime.now(dt.UTC)
+    reaches: list[Reach] = []
+    own = user.organisation_id if role is Role.CUSTOMER else None
+    if own is not None:
+        reaches.append(Reach(frozenset([own]), frozenset(), ALL_DATA, True))
+    groups_statement, chosen_statement = _statements(session.get_bind().dialect.name)
+    firm = user.organisation_id if role is Role.BROKER else None
+    parameters = {"user_id": user.id, "email": user.email.lower(), "firm": firm, "now": now.astimezone(dt.UTC)}
+    groups = session.execute(groups_statement, parameters).all()
+    if role is Role.ADMIN:  # sees everything; the grants naming them still say what was shared with them
+        shared = frozenset(g for row in groups for g in _ints(row[4]))
+        return Viewer(user_id=user.id, email=user.email, role=role, organisation_ids=None, grant_ids=shared)
+    chosen_grants = {g: n for n, row in enumerate(groups) for g in _ints(row[6])}
+    chosen_sites = _chosen_sites(session, chosen_statement, parameters, chosen_grants, len(groups))
+    grant_ids: set[int] = set()
+    for n, (interval, daily, details, rights, grant_list, org_list, _chosen) in enumerate(groups):
+        grant_ids.update(_ints(grant_list))
+        reaches.append(
+            Reach(
+                frozenset(_ints(org_list)),
+                frozenset(chosen_sites[n]),
+                _DATA_TYPES[bool(interval), bool(daily), bool(details)],
+                Right(rights) is Right.MANAGE,
+            )
+        )
+    whole = frozenset().union(*(r.organisation_ids for r in reaches))
+    return Viewer(
+        user_id=user.id,
+        email=user.email,
+        role=role,
+        organisation_ids=whole,
+        own_organisation_id=own,
+        reaches=tuple(reaches),
+        grant_ids=frozenset(grant_ids),
+    )
 
 
-def visible_site_ids(session: Session, viewer: Viewer) -> set[int]:
-    statement = select(Site.id)
-    if viewer.organisation_ids is not None:
-        statement = statement.where(Site.organisation_id.in_(sorted(viewer.organisation_ids)))
-    return set(session.scalars(statement))
+def _chosen_sites(
+    session: Session, statement: Select[Any], parameters: dict[str, Any], group_of_grant: dict[int, int], groups: int
+) -> list[set[int]]:
+    """Per group of grants, their chosen sites that still belong to the granting organisation (moved ones drop out)."""
+    by_group: list[set[int]] = [set() for _ in range(groups)]
+    if not group_of_grant:
+        return by_group
+    for grant_id, site_id in session.execute(statement, parameters):
+        group = group_of_grant.get(grant_id)
+        if group is not None:  # a grant that became active between the two queries waits for the next request
+            by_group[group].add(site_id)
+    return by_group
+
+
+@cache
+def _statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
+    """The two statements of :func:`viewer_for`, built once per dialect with bound parameters.
+
+    Immutable SQL templates, not per-user state: building them costs more than running them, and the values
+    (user, email, broker firm, now) are bound at every request. Grants are named by account, by email (invited
+    before they had one) or, for brokers, by their firm; ids are concatenated in the database ("1,2,3").
+    """
+    grants, sites = Grant.__table__.c, Site.__table__.c  # plain Core: no ORM row processing
+
+    def ids(column: ColumnElement[Any]) -> ColumnElement[str]:
+        if dialect == "postgresql":
+            return func.string_agg(cast(column, String), ",")
+        return func.group_concat(column, ",")
+
+    now = bindparam("now", type_=DateTime(timezone=True))
+    active = (
+        or_(
+            grants.grantee_user_id == bindparam("user_id"),
+            grants.grantee_email == bindparam("email", type_=String),
+            grants.grantee_organisation_id == bindparam("firm"),
+        )
+        & grants.revoked_at.is_(None)
+        & (grants.valid_from <= now)
+        & (grants.valid_until.is_(None) | (grants.valid_until > now))
+    )
+    flags = (grants.interval_usage, grants.daily_totals, grants.site_details, grants.rights)
+    groups = (
+        select(
+            *flags,
+            ids(grants.id),
+            ids(case((grants.all_sites, grants.organisation_id))),
+            ids(case((grants.all_sites, None), else_=grants.id)),
+        )
+        .where(active)
+        .group_by(*flags)
+    )
+    chosen_grants = select(grants.id).where(active, grants.all_sites.is_(False))
+    chosen = (
+        select(grant_sites.c.grant_id, grant_sites.c.site_id)
+        .join(Site.__table__, sites.id == grant_sites.c.site_id)
+        .join(Grant.__table__, grants.id == grant_sites.c.grant_id)
+        .where(grant_sites.c.grant_id.in_(chosen_grants), sites.organisation_id == grants.organisation_id)
+    )
+    return groups, chosen
+
+
+def _ints(text_ids: str | None) -> list[int]:
+    return [int(i) for i in text_ids.split(",")] if text_ids else []
+
+
+def site_condition(viewer: Viewer, data: DataType | None = None, right: Right = Right.READ) -> ColumnElement[bool]:
+    """The WHERE clause on :class:`Site` for the sites ``viewer`` reaches for ``data`` (None: any) with ``right``."""
+    organisations = viewer.whole_organisation_ids(data, right)
+    if organisations is None:
+        return true()
+    chosen = viewer.chosen_site_ids(data, right)
+    conditions: list[ColumnElement[bool]] = []
+    if organisations:
+        conditions.append(Site.organisation_id.in_(sorted(organisations)))
+    if chosen:
+        conditions.append(Site.id.in_(sorted(chosen)))
+    return or_(*conditions) if conditions else false()
+
+
+def visible_sites(viewer: Viewer, data: DataType | None = None, right: Right = Right.READ) -> Select[tuple[Site]]:
+    """A SELECT of the sites ``viewer`` may see; queries build on it, never on ``select(Site)`` alone.
+
+    ``data`` None lists every site the viewer reaches at all (its name and fuel); pass the data type a
+    query reads (interval usage, daily totals, site details) to keep only the sites granted for it.
+    """
+    return select(Site).where(site_condition(viewer, data, right))
+
+
+def visible_site_ids(
+    session: Session, viewer: Viewer, data: DataType | None = None, right: Right = Right.READ
+) -> set[int]:
+    return set(session.scalars(select(Site.id).where(site_condition(viewer, data, right))))
 
 
 def can_view_organisation(viewer: Viewer, organisation_id: int) -> bool:
+    """True when the viewer reaches every site of the organisation (their own, or a whole-organisation grant)."""
     return viewer.organisation_ids is None or organisation_id in viewer.organisation_ids
 
 
-def require_sites(session: Session, viewer: Viewer, site_ids: Iterable[object]) -> list[int]:
-    """Return ``site_ids`` as ints if ``viewer`` may see every one; otherwise raise naming the refused ids.
+def can_manage_consent(viewer: Viewer, organisation_id: int) -> bool:
+    """Only an organisation's own people (and admins) give, list and revoke its grants."""
+    return viewer.is_admin or viewer.own_organisation_id == organisation_id
 
-    Accepts anything a request may carry (strings, floats, junk) so callers never trust the input's type.
+
+def require_sites(
+    session: Session,
+    viewer: Viewer,
+    site_ids: Iterable[object],
+    data: DataType | None = None,
+    right: Right = Right.READ,
+) -> list[int]:
+    """Return ``site_ids`` as ints if ``viewer`` reaches every one for ``data`` with ``right``; else raise.
+
+    Accepts anything a request may carry (strings, floats, junk) so callers never trust the input's type. A
+    site that does not exist and one the viewer may not see are refused alike.
     """
     wanted: list[int] = []
     for raw in site_ids:
@@ -83,21 +330,31 @@ def require_sites(session: Session, viewer: Viewer, site_ids: Iterable[object]) 
             wanted.append(int(str(raw)))
         except ValueError:
             raise AccessDenied(f"site id {raw!r} is not a number") from None
-    visible = visible_site_ids(session, viewer)
-    refused = sorted(set(wanted) - visible)
+    in_range = sorted({s for s in wanted if 0 < s <= _MAX_ID})
+    allowed: set[int] = set()
+    seen: set[int] = set()
+    if in_range:  # look up only the sites asked for; the viewer's reach is already in memory
+        owners = session.execute(select(Site.id, Site.organisation_id).where(Site.id.in_(in_range))).all()
+        allowed = {site_id for site_id, org_id in owners if viewer.reaches_site(site_id, org_id, data, right)}
+        seen = {site_id for site_id, org_id in owners if viewer.reaches_site(site_id, org_id, None, Right.READ)}
+    refused = sorted(set(wanted) - allowed)
     if refused:
-        raise AccessDenied(f"you may not see site(s) {', '.join(map(str, refused))}")
+        # "manage" only for sites the viewer does see: a missing or foreign id always reads "may not see".
+        what = "manage" if right is Right.MANAGE and set(refused) <= seen else "see"
+        raise AccessDenied(f"you may not {what} site(s) {', '.join(map(str, refused))}")
     return wanted
 
 
 def require_writable(viewer: Viewer) -> None:
-    """Account managers look at customers' data through read-only views."""
-    if viewer.read_only:
+    """Account managers (and anyone holding read grants only) look at customers' data read-only."""
+    if viewer.role is Role.ACCOUNT_MANAGER:
         raise AccessDenied("account managers have read-only access")
+    if viewer.read_only:
+        raise AccessDenied("you have read-only access")
 
 
 def can_view_group(session: Session, viewer: Viewer, group: PortfolioGroup) -> bool:
-    """Owners see their groups; account managers and admins see the groups of users whose data they may see."""
+    """Owners see their groups; account managers and admins see the groups of customers they see whole."""
     if group.owner_id == viewer.user_id or viewer.is_admin:
         return True
     if viewer.role is Role.ACCOUNT_MANAGER:

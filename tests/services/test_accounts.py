@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from portfolio.models import Organisation, Role
+from portfolio.access import viewer_for
+from portfolio.models import Organisation, Right, Role
 from portfolio.services.accounts import UserError, check_password, create_user, find_user
 
 
@@ -45,5 +46,16 @@ def test_broker_links_to_several_organisations(session: Session) -> None:
     orgs = [Organisation(name=f"Org {i}", account_number=f"O{i}") for i in range(3)]
     session.add_all(orgs)
     broker = create_user(session, "b@example.com", Role.BROKER, "long enough pw", linked_organisations=orgs)
-    assert {o.account_number for o in broker.linked_organisations} == {"O0", "O1", "O2"}
+    viewer = viewer_for(session, broker)
+    assert viewer.organisation_ids == {o.id for o in orgs}
+    assert viewer.whole_organisation_ids(right=Right.MANAGE) == {o.id for o in orgs} and len(viewer.grant_ids) == 3
     assert broker.organisation is None
+
+
+def test_account_manager_links_are_read_grants(session: Session) -> None:
+    org = Organisation(name="Org", account_number="O9")
+    session.add(org)
+    manager = create_user(session, "am@example.com", Role.ACCOUNT_MANAGER, "long enough pw", linked_organisations=[org])
+    viewer = viewer_for(session, manager)
+    assert viewer.organisation_ids == {org.id} and viewer.read_only
+    assert viewer.whole_organisation_ids(right=Right.MANAGE) == set() and len(viewer.grant_ids) == 1

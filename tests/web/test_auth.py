@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.models import LoginAttempt, User
+from portfolio.models import AuditEntry, LoginAttempt, User
 from portfolio.web.auth import WRONG_CREDENTIALS
 from portfolio.web.security import CSRF_COOKIE
 from tests.web.browsing import HTML, form_token, log_in
@@ -153,3 +153,19 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_rate_limited(
         with world_session_factory() as session:
             last = session.query(LoginAttempt).order_by(LoginAttempt.id.desc()).first()
         assert last is not None and last.ip == expected_ip
+
+
+def test_logins_and_failed_logins_are_audited(
+    client: FlaskClient, world: World, world_session_factory: sessionmaker[Session]
+) -> None:
+    log_in(client, world.customer.email, "not the password")
+    log_in(client, "nobody@nowhere.example", "whatever it is")
+    log_in(client, world.customer.email, world.customer.password)
+    with world_session_factory() as session:
+        entries = session.query(AuditEntry).order_by(AuditEntry.id).all()
+    assert [(e.action, e.detail["email"], e.ip) for e in entries] == [
+        ("login_failed", world.customer.email, "127.0.0.1"),
+        ("login_failed", "nobody@nowhere.example", "127.0.0.1"),
+        ("login", world.customer.email, "127.0.0.1"),
+    ]
+    assert entries[1].user_id is None and entries[2].user_id is not None and entries[2].organisation_id is not None

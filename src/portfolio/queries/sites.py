@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portfolio.access import Viewer, visible_sites
+from portfolio.access import DataType, Viewer, visible_site_ids, visible_sites
 from portfolio.models import Meter, Organisation, Reading, Site
 
 SITE_SUMMARY_COLUMNS = [
@@ -31,6 +31,8 @@ def _utc(ts: int | None) -> dt.datetime | None:
 
 def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
     """One row per visible site with its meter and the UTC span of its readings (NaT when it has none).
+
+    Sites reached through a grant without site details keep their postcode and meter identifier blank.
 
     The span comes from correlated MIN/MAX subqueries on the (site_id, start_ts) primary key: one index
     seek per site on SQLite and PostgreSQL alike, where a GROUP BY would scan every reading.
@@ -56,16 +58,18 @@ def load_site_summaries(session: Session, viewer: Viewer) -> pd.DataFrame:
         .order_by(Organisation.name, sites.c.name)
     )
     rows = session.execute(statement).all()
+    # A grant without "site and account details" shows a site's name and fuel, never its postcode or meter.
+    details = None if viewer.is_admin else visible_site_ids(session, viewer, DataType.SITE_DETAILS)
     frame = pd.DataFrame(
         [
             (
                 r.id,
                 r.name,
                 r.organisation,
-                r.postcode,
+                r.postcode if details is None or r.id in details else None,
                 getattr(r.fuel, "value", r.fuel),
                 getattr(r.meter_type, "value", r.meter_type),
-                r.identifier,
+                r.identifier if details is None or r.id in details else None,
                 r.time_zone,
                 _utc(r.first_ts),
                 _utc(r.last_ts),
@@ -96,3 +100,14 @@ def load_organisation_by_account(session: Session, account_number: str) -> Organ
 def any_organisation_with_account(session: Session, account_numbers: list[str]) -> bool:
     """Whether any of these account numbers is taken (the demo refuses to load twice)."""
     return session.scalar(select(Organisation.id).where(Organisation.account_number.in_(account_numbers))) is not None
+
+
+def load_reached_organisations(session: Session, viewer: Viewer) -> list[tuple[int, str]]:
+    """(id, name) of every organisation with a site the viewer may see, by name: a broker's clients."""
+    sites = visible_sites(viewer).subquery()
+    statement = (
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.id.in_(select(sites.c.organisation_id)))
+        .order_by(Organisation.name, Organisation.id)
+    )
+    return [(organisation_id, name) for organisation_id, name in session.execute(statement)]

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portfolio.models import DailyUsage, Reading, Site
+from portfolio.models import DailyUsage, Organisation, Reading, Site
 
 # Typical interval by meter type, for sites with no readings in a range (coverage is 0 either way).
 DEFAULT_INTERVAL_SECONDS = {"hh": 1800, "smart": 1800, "amr": 3600}
@@ -51,13 +51,27 @@ def load_list_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     The last reading is a correlated MAX on the (site_id, start_ts) key: one index seek per site.
     """
     last_ts = select(func.max(Reading.start_ts)).where(Reading.site_id == Site.id).scalar_subquery()
-    statement = select(
-        Site.id, Site.name, Site.postcode, Site.fuel, Site.meter_type, Site.time_zone, last_ts.label("last_ts")
-    ).where(Site.id.in_(list(site_ids)))
+    statement = (
+        select(
+            Site.id,
+            Site.name,
+            Site.postcode,
+            Site.fuel,
+            Site.meter_type,
+            Site.time_zone,
+            last_ts.label("last_ts"),
+            Organisation.name.label("organisation"),
+        )
+        .join(Organisation, Organisation.id == Site.organisation_id)
+        .where(Site.id.in_(list(site_ids)))
+    )
     rows = session.execute(statement).all()
     frame = pd.DataFrame(
-        [(r.id, r.name, r.postcode, r.fuel.value, r.meter_type.value, r.time_zone, r.last_ts) for r in rows],
-        columns=["site_id", "name", "postcode", "fuel", "meter_type", "time_zone", "last_ts"],
+        [
+            (r.id, r.name, r.postcode, r.fuel.value, r.meter_type.value, r.time_zone, r.last_ts, r.organisation)
+            for r in rows
+        ],
+        columns=["site_id", "name", "postcode", "fuel", "meter_type", "time_zone", "last_ts", "organisation"],
     )
     frame["interval_seconds"] = frame["meter_type"].map(DEFAULT_INTERVAL_SECONDS).astype("float64")
     frame["last_reading"] = pd.to_datetime(frame["last_ts"].astype("float64"), unit="s", utc=True)

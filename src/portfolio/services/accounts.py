@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 
@@ -9,8 +10,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
-from portfolio.models import Organisation, Role, User
+from portfolio.models import GranteeKind, Organisation, Right, Role, User
 from portfolio.queries.accounts import load_user_by_email
+from portfolio.queries.consent import insert_grant
 from portfolio.queries.sessions import delete_user_sessions
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -75,10 +77,10 @@ def create_user(
         organisation=organisation if role is Role.CUSTOMER else None,
         display_name=display_name,
     )
-    if role in (Role.BROKER, Role.ACCOUNT_MANAGER):
-        user.linked_organisations = list(linked_organisations) or ([organisation] if organisation else [])
     session.add(user)
     session.flush()
+    if role in (Role.BROKER, Role.ACCOUNT_MANAGER):
+        _link_by_grants(session, user, list(linked_organisations) or ([organisation] if organisation else []))
     return user
 
 
@@ -104,3 +106,18 @@ def set_active(session: Session, user: User, active: bool) -> int:
 def end_sessions(session: Session, user: User) -> int:
     """Sign the user out of every browser at once (the caller commits); returns the sessions ended."""
     return delete_user_sessions(session, [user.id])
+
+
+def _link_by_grants(session: Session, user: User, organisations: Sequence[Organisation]) -> None:
+    """An administrator's link of a broker (manage) or account manager (read) to customers is a standing grant."""
+    broker = Role(user.role) is Role.BROKER
+    now = dt.datetime.now(dt.UTC)
+    for organisation in organisations:
+        insert_grant(
+            session,
+            organisation_id=organisation.id,
+            grantee_kind=GranteeKind.BROKER if broker else GranteeKind.ACCOUNT_MANAGER,
+            grantee_user_id=user.id,
+            rights=Right.MANAGE if broker else Right.READ,
+            valid_from=now,
+        )

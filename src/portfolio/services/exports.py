@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import AccessDenied, Viewer, require_sites
+from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.exports import ExportError, ExportFormat, ExportMeta, ExportShape, file_name, media_type, write_export
@@ -41,6 +41,7 @@ from portfolio.queries.exports import (
     iter_reading_chunks,
     load_export_sites,
 )
+from portfolio.services import audit
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
@@ -194,9 +195,11 @@ def parse_export_request(params: Mapping[str, object]) -> ExportRequest:
 
 
 def _allowed_site_ids(session: Session, viewer: Viewer, request: ExportRequest) -> list[int]:
+    """Interval exports need interval usage granted; daily and portfolio-total shapes daily totals."""
+    data = DataType.INTERVAL_USAGE if request.shape == "intervals" else DataType.DAILY_TOTALS
     if request.scope == "site":
-        return require_sites(session, viewer, [request.scope_id])
-    return group_site_ids(session, viewer, request.scope_id)
+        return require_sites(session, viewer, [request.scope_id], data)
+    return group_site_ids(session, viewer, request.scope_id, data)
 
 
 def plan_export(
@@ -250,6 +253,8 @@ def plan_export(
     )
     if request.fuel != "both":
         prefix += f"-{request.fuel}"
+    audit.record_viewed(session, viewer, [int(s) for s in sites["site_id"]], now, via="export")  # outside viewers
+    session.commit()
     return ExportPlan(
         request=request,
         shape=shape,

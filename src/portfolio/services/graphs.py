@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy.orm import Session
 
-from portfolio.access import AccessDenied, Viewer, require_sites
+from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.analytics.resolution import (
     AUTO,
     RESOLUTION_LABELS,
@@ -47,6 +47,7 @@ from portfolio.queries.graphs import (
     load_top_sites,
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services import audit
 from portfolio.services.expected_series import make_expected_series
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import (
@@ -89,7 +90,10 @@ def _scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int
     if group in (None, "", ALL_SITES):
         if viewer.organisation_ids is None:
             return [Scope("all", 0)]
-        return [Scope("org", o) for o in sorted(viewer.organisation_ids)]
+        if viewer.chosen_site_ids(DataType.INTERVAL_USAGE):
+            return None  # grants over chosen sites (shared views): no maintained series adds up to them
+        whole = viewer.whole_organisation_ids(DataType.INTERVAL_USAGE) or frozenset()
+        return [Scope("org", o) for o in sorted(whole)]
     members = load_group_member_ids(session, int(group))
     return [Scope("group", int(group))] if members == sorted(site_ids) else None
 
@@ -120,11 +124,11 @@ class _GraphSites:
 
 def _graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> _GraphSites:
     """The sites behind ``request`` after the access checks every graph, profile and panel share."""
-    site_ids = group_site_ids(session, viewer, request.group)
+    site_ids = group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)
     if request.site is not None:
         if request.site not in site_ids:
             raise AccessDenied("that site is not in this group")
-        require_sites(session, viewer, [request.site])
+        require_sites(session, viewer, [request.site], DataType.INTERVAL_USAGE)
     sites = load_graph_sites(session, [request.site] if request.site is not None else site_ids)
     fuels = tuple(sorted(set(sites["fuel"])))
     fuel = _graph_fuel(fuels, request.fuel)
@@ -139,8 +143,13 @@ def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> 
 
 
 def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
-    """Check access, load the visible window at the right resolution, and draw it (raises AccessDenied)."""
+    """Check access, load the visible window at the right resolution, and draw it (raises AccessDenied).
+
+    A look by someone outside a site's organisation is audited (one "viewed_by" entry per organisation and day).
+    """
     chosen = _graph_sites(session, viewer, request)
+    audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
+    session.commit()
     site_ids, fuels, fuel, members, time_zone = (
         chosen.site_ids,
         chosen.fuels,

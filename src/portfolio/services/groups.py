@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import (
     AccessDenied,
+    DataType,
+    Right,
     Viewer,
     can_edit_group,
     can_view_group,
@@ -72,7 +74,7 @@ def create_group(session: Session, viewer: Viewer, name: object, site_ids: Itera
     cleaned = clean_name(name)
     if group_queries.group_name_taken(session, viewer.user_id, cleaned):
         raise GroupError(f"you already have a group called {cleaned!r}")
-    allowed = require_sites(session, viewer, site_ids)
+    allowed = require_sites(session, viewer, site_ids, right=Right.MANAGE)  # groups are managed on a client's behalf
     group = group_queries.insert_group(session, viewer.user_id, cleaned)
     group_queries.add_group_sites(session, group.id, allowed)
     portfolio_series.add_group_sites(session, group.id, sorted(set(allowed)))
@@ -97,7 +99,7 @@ def delete_group(session: Session, viewer: Viewer, group_id: object) -> None:
 def add_sites(session: Session, viewer: Viewer, group_id: object, site_ids: Iterable[object]) -> int:
     """Add sites the viewer may see; any other id refuses the whole change (never silently dropped)."""
     group = _editable(session, viewer, group_id)
-    allowed = require_sites(session, viewer, site_ids)
+    allowed = require_sites(session, viewer, site_ids, right=Right.MANAGE)
     new = sorted(set(allowed) - set(group_queries.load_group_site_ids(session, group.id)))
     added = group_queries.add_group_sites(session, group.id, allowed)
     portfolio_series.add_group_sites(session, group.id, new)
@@ -112,9 +114,9 @@ def remove_sites(session: Session, viewer: Viewer, group_id: object, site_ids: I
     group_queries.remove_group_sites(session, group.id, ids)
 
 
-def group_site_ids(session: Session, viewer: Viewer, group_id: object) -> list[int]:
-    """Site ids of a group (or of "All sites"), restricted to what the viewer may see today."""
-    visible = visible_site_ids(session, viewer)
+def group_site_ids(session: Session, viewer: Viewer, group_id: object, data: DataType | None = None) -> list[int]:
+    """Site ids of a group (or of "All sites"), restricted to what the viewer may see today (for ``data``)."""
+    visible = visible_site_ids(session, viewer, data)
     if group_id in (None, "", ALL_SITES):
         return sorted(visible)
     group = viewable_group(session, viewer, group_id)

@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import AccessDenied, Viewer, require_sites, viewer_for
+from portfolio.access import AccessDenied, DataType, Viewer, require_sites, viewer_for
 from portfolio.analytics.trackers import (
     PERIODS,
     PeriodBounds,
@@ -154,11 +154,11 @@ def _number(value: object) -> float:
 def scope_site_ids(session: Session, viewer: Viewer, scope_kind: str, scope_id: int | None) -> list[int]:
     """The sites a tracker covers, as the viewer may see them today; raises AccessDenied when refused."""
     if scope_kind == "all":
-        return group_site_ids(session, viewer, ALL_SITES)
+        return group_site_ids(session, viewer, ALL_SITES, DataType.DAILY_TOTALS)
     if scope_kind == "group":
-        return group_site_ids(session, viewer, scope_id)
+        return group_site_ids(session, viewer, scope_id, DataType.DAILY_TOTALS)
     if scope_kind == "site":
-        return require_sites(session, viewer, [scope_id])
+        return require_sites(session, viewer, [scope_id], DataType.DAILY_TOTALS)
     raise TrackerError(f"scope must be one of {', '.join(SCOPE_KINDS)}")
 
 

@@ -12,6 +12,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from portfolio.models import User
 from portfolio.queries.auth import load_active_user, record_login_attempt
+from portfolio.services import audit
 from portfolio.services.accounts import check_password, find_user, normalise_email
 
 from .context import app_state, request_session
@@ -107,6 +108,14 @@ def login() -> ResponseReturnValue:
     record_login_attempt(db, email=email, ip=request.remote_addr, success=success, at_ts=now)
     if not success and user is not None:
         notify_owner_if_targeted(db, settings, user, ip=request.remote_addr, now_ts=now, base_url=settings.base_url)
+    audit.record(
+        db,
+        "login" if success else "login_failed",
+        user_id=user.id if user is not None else None,
+        organisation_id=user.organisation_id if user is not None else None,
+        detail={"email": email[:320]},
+        ip=request.remote_addr,
+    )
     db.commit()
     if not success or user is None:
         log.info("sign-in failed for %r from %s", email[:80], request.remote_addr)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import AccessDenied, Viewer, viewer_for
 from portfolio.config import Settings
+from portfolio.models import User
 from portfolio.queries.auth import load_active_user
 
 EXTENSION = "portfolio"
@@ -61,5 +62,13 @@ def current_viewer() -> Viewer:
         user = load_active_user(session, int(current_user.get_id()))
         if user is None:
             raise AccessDenied("this account is no longer active")
-        g.viewer = viewer_for(session, user)
+        viewer_for_request(user)
     return g.viewer
+
+
+def viewer_for_request(user: User) -> Viewer:
+    """The access of ``user`` for this request, resolved once (the session check and the page share it)."""
+    viewer = g.get("viewer")
+    if viewer is None or viewer.user_id != user.id:
+        viewer = g.viewer = viewer_for(request_session(), user)
+    return viewer

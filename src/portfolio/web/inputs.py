@@ -78,3 +78,14 @@ def as_choices(value: Any, allowed: Collection[str], name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v in allowed for v in value):
         raise InputError(f"{name} must be a list drawn from {', '.join(sorted(allowed))}, not {value!r:.60}")
     return value
+
+
+def as_optional_text(value: Any, name: str, max_length: int) -> str | None:
+    """A text value (a file name, a token, a data URL): None or "" is none; anything but a string is refused."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, not {type(value).__name__}")
+    if len(value) > max_length:
+        raise InputError(f"{name} is longer than {max_length:,} characters")
+    return value

@@ -30,7 +30,7 @@ from portfolio.queries.sessions import (
     touch_session,
 )
 
-from .context import app_state, request_session
+from .context import app_state, request_session, viewer_for_request
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,15 @@ def client_fingerprint(req: Request) -> str:
 
 
 def privilege_fingerprint(user: User) -> str:
-    """A digest of what the user may see; when it changes the session id is rotated."""
-    linked = ",".join(str(org.id) for org in sorted(user.linked_organisations, key=lambda org: org.id))
+    """A digest of what the user may see (role, organisation, active grants); when it changes the id is rotated.
+
+    The grants come from the same per-request :func:`viewer_for` resolution every page uses, so the check costs
+    no extra query when the request goes on to read data.
+    """
+    viewer = viewer_for_request(user)
+    grants = ",".join(str(g) for g in sorted(viewer.grant_ids))
     role = getattr(user.role, "value", str(user.role))
-    return hash_token(f"role={role};org={user.organisation_id};linked={linked};active={bool(user.is_active)}")
+    return hash_token(f"role={role};org={user.organisation_id};grants={grants};active={bool(user.is_active)}")
 
 
 def _now() -> int:

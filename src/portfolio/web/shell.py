@@ -8,10 +8,12 @@ import dash
 from dash import ALL, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
+from portfolio.queries.sites import load_reached_organisations
+
 from . import ids
 from .components import aria
-from .context import signed_in_user
-from .views import exports, graphs, groups, notifications, portfolio, trackers, uploads
+from .context import current_viewer, request_session, signed_in_user
+from .views import consent, exports, graphs, groups, notifications, portfolio, sites, trackers, uploads
 
 PRODUCT_NAME = "Portfolio"
 ATTRIBUTION = (
@@ -87,13 +89,20 @@ def _user_menu() -> html.Div:
     )
 
 
+def _client_switcher() -> html.Details:
+    """Brokers (anyone who sees several organisations) pick all clients or one; hidden for everyone else."""
+    if signed_in_user() is None:
+        return sites.make_client_switcher([])
+    return sites.make_client_switcher(load_reached_organisations(request_session(), current_viewer()))
+
+
 def layout() -> html.Div:
     """Build the shell per request: the navigation and user menu depend on who is asking."""
     return html.Div(
         [
             html.Header(
                 html.Div(
-                    [dcc.Link(PRODUCT_NAME, href="/", className="brand"), _nav(), _user_menu()],
+                    [dcc.Link(PRODUCT_NAME, href="/", className="brand"), _nav(), _client_switcher(), _user_menu()],
                     className="top-bar-inner",
                 ),
                 className="top-bar",
@@ -128,3 +137,4 @@ def register_callbacks(app: Dash) -> None:
     trackers.register_callbacks(app)
     notifications.register_callbacks(app)
     uploads.register_callbacks(app)
+    consent.register_callbacks(app)

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import Viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.models import Organisation, Site, User, user_organisations
+from portfolio.models import Grant, Organisation, Site, User
 from portfolio.queries import expected as queries
 from portfolio.queries.graphs import Scope
 from portfolio.services import expected_series
@@ -115,9 +115,9 @@ def test_a_group_reads_its_series_and_a_narrowed_group_says_it_is_too_large(
         riverside = session.scalar(select(Organisation.id).where(Organisation.account_number == RIVERSIDE))
         user_id = session.scalar(select(User.id).where(User.email == BROKER))
         session.execute(
-            delete(user_organisations).where(
-                user_organisations.c.user_id == user_id, user_organisations.c.organisation_id == riverside
-            )
+            update(Grant)
+            .where(Grant.grantee_user_id == user_id, Grant.organisation_id == riverside)
+            .values(revoked_at=dt.datetime.now(dt.UTC))
         )
     traces, note, _ = _graph(factory, BROKER, request)
     assert traces == {}

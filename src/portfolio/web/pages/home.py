@@ -5,10 +5,10 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from portfolio.queries.sites import load_site_summaries
+from portfolio.queries.sites import load_reached_organisations, load_site_summaries
 from portfolio.web import ids
 from portfolio.web.context import current_viewer, request_session, signed_in_user
-from portfolio.web.views.sites import make_sites_table, site_rows
+from portfolio.web.views.sites import filter_client, make_sites_table, site_rows
 
 dash.register_page(__name__, path="/", name="Sites", title="Sites · Portfolio", order=0)
 
@@ -19,11 +19,13 @@ def _summary(rows: list[dict[str, str]]) -> str:
     return f"{sites} in {organisations} organisation{'' if organisations == 1 else 's'}."
 
 
-def layout(**_query: str) -> html.Section:
-    """Read the sites at request time for whoever is asking; anonymous callers get nothing."""
+def layout(client: str | None = None, **_query: str) -> html.Section:
+    """Read the sites at request time for whoever is asking (one client of a broker's: ``?client=<id>``)."""
     if signed_in_user() is None:
         return html.Section()
-    rows = site_rows(load_site_summaries(request_session(), current_viewer()))
+    session, viewer = request_session(), current_viewer()
+    rows = site_rows(load_site_summaries(session, viewer))
+    rows = filter_client(rows, load_reached_organisations(session, viewer), client)
     return html.Section(
         [
             html.Div(

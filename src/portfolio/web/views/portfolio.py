@@ -52,6 +52,7 @@ FUEL_TOGGLE_LABELS = {"power": "Power", "gas": "Gas", "both": "Both"}
 HIDDEN = "hidden"
 LIST_COLUMNS: list[dict[str, Any]] = [
     {"id": "name", "name": "Site", "wrap": True, "min_width": 280},
+    {"id": "organisation", "name": "Organisation", "wrap": True, "min_width": 160},
     {"id": "fuel", "name": "Fuel"},
     {"id": "meter_type", "name": "Meter type"},
     {"id": "interval", "name": "Interval"},
@@ -125,6 +126,7 @@ def list_rows(site_list: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "id": int(site["site_id"]),
                 "name": site["name"],
+                "organisation": site.get("organisation") or "",
                 "fuel": FUEL_LABELS.get(site["fuel"], site["fuel"]),
                 "meter_type": METER_TYPE_LABELS.get(site["meter_type"], site["meter_type"]),
                 "interval": INTERVAL_LABELS.get(int(seconds), f"{int(seconds) // 60} min") if seconds else "unknown",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from dash import html
+from dash import dcc, html
 
 from .. import ids
 from ..components import make_data_table
@@ -72,3 +72,28 @@ def make_sites_table(rows: list[dict[str, str]]) -> html.Div:
         if column["id"] == "first_reading":
             column["classes"] = {"cell-muted": f"params.value === '{NO_DATA}'"}
     return make_data_table(ids.SITES_TABLE, columns, data=rows)
+
+
+def make_client_switcher(organisations: list[tuple[int, str]]) -> html.Details:
+    """All clients or one, for people who see several organisations (brokers); hidden for everyone else.
+
+    Plain links to the sites list with ``?client=<organisation id>``: the page filters server-side, from what
+    the access policy lets the viewer see, so an id outside their clients simply matches nothing.
+    """
+    links = [dcc.Link("All clients", href="/", className="client-link")] + [
+        dcc.Link(name, href=f"/?client={org_id}", className="client-link") for org_id, name in organisations
+    ]
+    return html.Details(
+        [html.Summary("Clients", id=ids.SHELL_CLIENT), html.Div(links, className="client-menu")],
+        className="client-switcher" if len(organisations) > 1 else "client-switcher hidden",
+    )
+
+
+def filter_client(
+    rows: list[dict[str, str]], organisations: list[tuple[int, str]], client: str | None
+) -> list[dict[str, str]]:
+    """The rows of one client (an organisation the viewer reaches), or all rows when none is chosen."""
+    if not client:
+        return rows
+    names = {name for org_id, name in organisations if str(org_id) == client}
+    return [row for row in rows if row["organisation"] in names]

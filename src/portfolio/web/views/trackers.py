@@ -82,7 +82,6 @@ def make_tracker_layout(
     form = html.Div(
         [
             html.H2("New tracker"),
-            html.Div(html.P(READ_ONLY_MESSAGE, className="alert", role="alert"), className="" if read_only else HIDDEN),
             html.Div(
                 [
                     _control(
@@ -173,8 +172,12 @@ def make_tracker_layout(
                 className="tracker-actions",
             ),
         ],
-        className="card tracker-form",
+        # Read-only viewers (account managers) are not shown a form they may not use; it stays in the page,
+        # hidden, only so the create callback's states exist (the service refuses them whatever is sent).
+        className="card tracker-form hidden" if read_only else "card tracker-form",
     )
+    if read_only:
+        form = html.Div([html.P(READ_ONLY_MESSAGE, className="alert", role="note"), form])
     settings = html.Div(
         [
             html.H2("Notification settings"),
@@ -306,7 +309,8 @@ def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> h
 def load_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list[Any]:
     trackers = tracker_queries.load_user_trackers(session, viewer.user_id)
     if not trackers:
-        return [html.P("No trackers yet: create one below.", className="muted empty-note")]
+        empty = "No trackers yet." if viewer.read_only else "No trackers yet: create one below."
+        return [html.P(empty, className="muted empty-note")]
     data_day = data_day_for(today)
     alerted = {
         (a.tracker_id, a.period_start)

@@ -18,12 +18,17 @@ from portfolio.services import imports as imports_service
 from portfolio.services import uploads as service
 from portfolio.timekeeping import UK_TIME_ZONE
 from portfolio.web.context import app_state, current_viewer, signed_in_user
+from portfolio.web.inputs import as_count, as_optional_text
 
 UPLOAD_DROP = "upload-drop"
 UPLOAD_PREVIEW = "upload-preview"
 UPLOAD_TOKEN = "upload-token"
 UPLOAD_CONFIRM = "upload-confirm"
 UPLOAD_RESULT = "upload-result"
+
+
+MAX_UPLOAD_DATA_URL_CHARACTERS = (service.MAX_UPLOAD_BYTES * 4) // 3 + 1024
+"""The largest upload as a base64 data URL (4 characters per 3 bytes, plus its header)."""
 
 
 def make_refusal() -> html.Section:
@@ -140,6 +145,8 @@ def make_preview(preview: imports_service.Preview, matches: list[service.MeterMa
 
 def update_upload_preview(contents: str | None, filename: str | None) -> tuple[Any, Any, bool]:
     """Stage the dropped file and show how it will be read; nothing is stored."""
+    contents = as_optional_text(contents, "the uploaded file", MAX_UPLOAD_DATA_URL_CHARACTERS)
+    filename = as_optional_text(filename, "the file name", 255)
     if not contents or signed_in_user() is None:
         return no_update, no_update, True
     viewer, state = current_viewer(), app_state()
@@ -156,6 +163,7 @@ def update_upload_preview(contents: str | None, filename: str | None) -> tuple[A
 
 def update_upload_result(clicks: int | None, token: str | None) -> tuple[Any, bool]:
     """Import the staged file in one transaction and show what it brought."""
+    clicks, token = as_count(clicks), as_optional_text(token, "the upload token", 200)
     if not clicks or not token or signed_in_user() is None:
         return no_update, True
     state = app_state()
