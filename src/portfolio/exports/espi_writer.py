@@ -98,9 +98,12 @@ def compute_local_time_parameters(time_zone: str, year: int) -> LocalTimeParamet
     return LocalTimeParameters(standard, summer - standard, rules["start"], rules["end"])
 
 
-def write_espi(readings: Iterable[pd.DataFrame], meta: ExportMeta) -> Iterator[bytes]:
-    """Yield a Green Button feed of reading chunks (ordered by site then time), one site and day at a time."""
-    links = _Links(meta.espi_base_url.rstrip("/"))
+def write_espi(readings: Iterable[pd.DataFrame], meta: ExportMeta, links: _Links | None = None) -> Iterator[bytes]:
+    """Yield a Green Button feed of reading chunks (ordered by site then time), one site and day at a time.
+
+    ``links`` lays out the hrefs (default: Download My Data's); the Connect My Data API passes its own.
+    """
+    links = links or _Links(meta.espi_base_url.rstrip("/"))
     updated = meta.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sink = io.BytesIO()
     time_zones: dict[str, str] = {}  # zone -> LocalTimeParameters self href
@@ -121,7 +124,7 @@ def write_espi(readings: Iterable[pd.DataFrame], meta: ExportMeta) -> Iterator[b
                 first = day.iloc[0]
                 zone = str(first["time_zone"])
                 if zone not in time_zones:
-                    time_zones[zone] = links.time_zone(len(time_zones) + 1)
+                    time_zones[zone] = links.time_zone_of(zone, len(time_zones) + 1)
                     xml.write(_time_zone_entry(zone, meta.start.year, time_zones[zone], links, updated))
                 if first["site_id"] != current_site:
                     current_site = first["site_id"]
@@ -159,6 +162,10 @@ class _Links:
 
     def time_zone(self, number: int) -> str:
         return f"{self.time_zones}/{number}"
+
+    def time_zone_of(self, zone: str, number: int) -> str:
+        """The href of ``zone``'s LocalTimeParameters, the ``number``-th zone of this feed."""
+        return self.time_zone(number)
 
     def usage_point(self, site_id: object) -> str:
         return f"{self.usage_points}/{site_id}"
