@@ -22,6 +22,7 @@ from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import Flask
+from flask import request as flask_request
 
 from portfolio.access import application_site_ids
 from portfolio.models import ApplicationStatus, OAuthCode, OAuthToken, ThirdPartyApplication, ThirdPartyAuthorization
@@ -90,10 +91,12 @@ class StoredCode:
     def get_amr(self) -> None:
         return None
 
-    def get_code_challenge(self) -> str | None:
+    @property
+    def code_challenge(self) -> str | None:  # read by authlib's PKCE check
         return self.row.code_challenge
 
-    def get_code_challenge_method(self) -> str | None:
+    @property
+    def code_challenge_method(self) -> str | None:
         return self.row.code_challenge_method
 
 
@@ -155,6 +158,10 @@ def _save_token(token: dict[str, Any], request: Any) -> None:
         now=now,
     )
     session.commit()
+    # ESPI: the token response names the subscription and authorization resources the token reads.
+    base = f"{flask_request.host_url.rstrip('/')}/espi/1_1/resource"
+    token["resourceURI"] = f"{base}/Batch/Subscription/{authorization.uuid}"
+    token["authorizationURI"] = f"{base}/Authorization/{authorization.uuid}"
 
 
 def _usable(authorization: ThirdPartyAuthorization) -> bool:
