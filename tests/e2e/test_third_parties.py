@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
+from lxml import etree
 from playwright.sync_api import Browser, Route
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.access import viewer_for, visible_site_ids
 from portfolio.api.espi import usage_point_mrid
 from portfolio.demo import demo_logins
-from portfolio.exports.espi_validation import validate_espi
+from portfolio.exports.espi_validation import ATOM, load_espi_schema, validate_espi
 from portfolio.ingest.espi import parse_espi
 from portfolio.models import AuditEntry, OAuthToken, Reading, ThirdPartyAuthorization
 from portfolio.queries.exports import load_export_sites
@@ -163,6 +165,16 @@ def test_connect_my_data_end_to_end(browser: Browser, party: Party, tmp_path: Pa
     old = client.get(f"{resource}/Batch/Subscription/{subscription}", params={"published-min": "2000-01-01T00:00:00Z"})
     assert old.status_code == 403 and "HistoryLength" in old.text
     assert client.get(f"{resource}/ReadServiceStatus").status_code == 200
+    feed_root = etree.fromstring(batch.content)
+    zone_href = feed_root.find(f"{{{ATOM}}}entry/{{{ATOM}}}link[@rel='self']").get("href")
+    assert "/LocalTimeParameters/" in zone_href
+    for href in (zone_href, f"{resource}/ReadingType/{mrids[granted]}", f"{resource}/Authorization/{subscription}"):
+        answer = client.get(href)
+        assert answer.status_code == 200, (href, answer.text)
+        content = etree.fromstring(answer.content).find(f"{{{ATOM}}}content")[0]
+        assert list(load_espi_schema().iter_errors(content)) == [], href
+    assert client.get(f"{resource}/ReadingType/{mrids[other]}").status_code == 403
+    assert client.get(f"{resource}/Authorization/{uuid.uuid4()}").status_code == 403
 
     # Refresh: a new access token works and the old refresh token is spent.
     refreshed = client.refresh_token(f"{party.base_url}/oauth/token", refresh_token=token["refresh_token"])

@@ -245,3 +245,46 @@ def read_service_status() -> Response:
     status = etree.Element(f"{{{espi_writer.ESPI}}}ServiceStatus", nsmap={None: espi_writer.ESPI})
     etree.SubElement(status, f"{{{espi_writer.ESPI}}}currentStatus").text = "1"  # 1: available
     return Response(etree.tostring(status, xml_declaration=True, encoding="utf-8"), mimetype="application/xml")
+
+
+@blueprint.get("/Authorization/<subscription>")
+def authorization_resource(subscription: str) -> Response:
+    """The ESPI Authorization of the calling token: period, published period (HistoryLength), scope, URIs."""
+    call = _call(subscription, None)
+    grant = call.authorization.grant
+    token = protector.acquire_token()
+    base = f"{request.host_url.rstrip('/')}{PREFIX}"
+    start = int(grant.valid_from.replace(tzinfo=grant.valid_from.tzinfo or dt.UTC).timestamp())
+    until = grant.valid_until
+    earliest = call.scope.earliest(call.now)
+    published_start = int(earliest.timestamp()) if earliest else start
+    content = espi_writer._espi("Authorization")  # noqa: SLF001
+    _period(
+        content,
+        "authorizedPeriod",
+        start,
+        int(until.replace(tzinfo=until.tzinfo or dt.UTC).timestamp()) - start if until else 0,
+    )
+    _period(content, "publishedPeriod", published_start, int(call.now.timestamp()) - published_start)
+    for name, text in (
+        ("status", "1"),  # active: a revoked or expired one never gets here (401)
+        ("expires_at", str(token.row.issued_at + token.row.expires_in)),
+        ("grant_type", "authorization_code"),
+        ("scope", call.authorization.scope),
+        ("token_type", "Bearer"),
+        ("resourceURI", f"{base}/Batch/Subscription/{subscription}"),
+        ("authorizationURI", f"{base}/Authorization/{subscription}"),
+    ):
+        etree.SubElement(content, f"{{{espi_writer.ESPI}}}{name}").text = text
+    updated = call.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    href = f"{base}/Authorization/{subscription}"
+    entry = espi_writer._entry(
+        href, f"{base}/Authorization", [], f"Authorization of {call.authorization.application.name}", content, updated
+    )  # noqa: SLF001
+    return _entry_response(entry)
+
+
+def _period(parent: etree._Element, name: str, start: int, duration: int) -> None:
+    period = etree.SubElement(parent, f"{{{espi_writer.ESPI}}}{name}")
+    etree.SubElement(period, f"{{{espi_writer.ESPI}}}duration").text = str(max(duration, 0))
+    etree.SubElement(period, f"{{{espi_writer.ESPI}}}start").text = str(start)
