@@ -47,8 +47,8 @@ def measure(database_url: str) -> dict[str, Any]:
     from portfolio.config import load_settings
     from portfolio.db import make_engine, make_session_factory
     from portfolio.models import OAuthToken, Organisation, Role, ThirdPartyApplication
+    from portfolio.services.accounts import create_user
     from portfolio.services.third_parties import authorize, hash_secret, register_application
-    from portfolio.users import create_user
     from portfolio.web.app import create_app
 
     settings = load_settings(

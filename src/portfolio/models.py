@@ -709,3 +709,29 @@ class OAuthToken(Base):
     refresh_revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     authorization: Mapped[ThirdPartyAuthorization] = relationship()
+
+
+class ThirdPartyNotification(Base):
+    """An ESPI BatchList to POST to an application's notification URI, kept with its attempts until delivered.
+
+    ``status``: "pending" (send when ``next_attempt_at`` has passed), "sent", or "failed" (gave up); ``dedupe_key``
+    (application and run date) makes re-running the daily pipeline harmless.
+    """
+
+    __tablename__ = "third_party_notifications"
+    __table_args__ = (Index("ix_third_party_notifications_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("third_party_applications.id", ondelete="CASCADE"), index=True
+    )
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    body: Mapped[str] = mapped_column(String(100000))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    application: Mapped[ThirdPartyApplication] = relationship()

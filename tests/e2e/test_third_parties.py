@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import viewer_for, visible_site_ids
 from portfolio.api.espi import usage_point_mrid
-from portfolio.demo import demo_logins
 from portfolio.exports.espi_validation import ATOM, load_espi_schema, validate_espi
 from portfolio.ingest.espi import parse_espi
 from portfolio.models import AuditEntry, OAuthToken, Reading, ThirdPartyAuthorization
 from portfolio.queries.exports import load_export_sites
+from portfolio.services.accounts import find_user
+from portfolio.services.demo import demo_logins
 from portfolio.services.third_parties import hash_secret, register_application
-from portfolio.users import find_user
 from tests.e2e.conftest import copy_demo, open_page, serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,4 +1,5 @@
-"""third parties (Green Button Connect My Data): applications, authorizations, OAuth codes and tokens (hashed)
+"""third parties (Green Button Connect My Data): applications, authorizations, OAuth codes and tokens (hashed),
+BatchList notifications
 
 Revision ID: 0011
 Revises: 0007
@@ -126,9 +127,45 @@ def upgrade() -> None:
         sa.UniqueConstraint("refresh_token_hash", name=op.f("uq_oauth_tokens_refresh_token_hash")),
     )
     op.create_index(op.f("ix_oauth_tokens_authorization_id"), "oauth_tokens", ["authorization_id"], unique=False)
+    op.create_table(
+        "third_party_notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("application_id", sa.Integer(), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.String(length=100000), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=1000), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["third_party_applications.id"],
+            name=op.f("fk_third_party_notifications_application_id_third_party_applications"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_third_party_notifications")),
+        sa.UniqueConstraint("dedupe_key", name=op.f("uq_third_party_notifications_dedupe_key")),
+    )
+    op.create_index(
+        op.f("ix_third_party_notifications_application_id"),
+        "third_party_notifications",
+        ["application_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_third_party_notifications_status_next",
+        "third_party_notifications",
+        ["status", "next_attempt_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_third_party_notifications_status_next", table_name="third_party_notifications")
+    op.drop_index(op.f("ix_third_party_notifications_application_id"), table_name="third_party_notifications")
+    op.drop_table("third_party_notifications")
     op.drop_index(op.f("ix_oauth_tokens_authorization_id"), table_name="oauth_tokens")
     op.drop_table("oauth_tokens")
     op.drop_index(op.f("ix_oauth_codes_authorization_id"), table_name="oauth_codes")

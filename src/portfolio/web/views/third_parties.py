@@ -14,6 +14,7 @@ from portfolio.access import AccessDenied
 from portfolio.models import ApplicationStatus
 from portfolio.queries import third_parties as queries
 from portfolio.services import third_parties
+from portfolio.services.third_party_notifications import load_notifications
 from portfolio.web.context import current_viewer, request_session
 
 blueprint = Blueprint("third_parties", __name__)
@@ -42,9 +43,15 @@ def page() -> ResponseReturnValue:
                 }
             )
     pending = queries.load_applications(session, ApplicationStatus.PENDING) if viewer.is_admin else []
+    notices = load_notifications(session) if viewer.is_admin else []
     approved = third_parties.approved_applications(session, request.args.get("q", ""))
     return render_template(
-        "third_parties.html", rows=rows, pending=pending, approved=approved, search=request.args.get("q", "")
+        "third_parties.html",
+        rows=rows,
+        pending=pending,
+        approved=approved,
+        notices=notices,
+        search=request.args.get("q", ""),
     )
 
 
