@@ -16,6 +16,7 @@ from portfolio.models import (
     OAuthToken,
     ThirdPartyApplication,
     ThirdPartyAuthorization,
+    ThirdPartyNotification,
 )
 
 
@@ -138,3 +139,35 @@ def load_first_local_dates(session: Session, site_ids: Iterable[int]) -> dict[in
         .group_by(DailyUsage.site_id)
     ).all()
     return {int(site): day for site, day in rows if day is not None}
+
+
+def load_notifiable_authorizations(
+    session: Session,
+) -> list[tuple[ThirdPartyAuthorization, ThirdPartyApplication]]:
+    """Unrevoked authorizations of approved applications that have a notification URI (validity checked by access)."""
+    rows = session.execute(
+        select(ThirdPartyAuthorization, ThirdPartyApplication)
+        .join(ThirdPartyApplication, ThirdPartyApplication.id == ThirdPartyAuthorization.application_id)
+        .join(Grant, Grant.id == ThirdPartyAuthorization.grant_id)
+        .where(
+            ThirdPartyApplication.notify_uri.is_not(None),
+            ThirdPartyApplication.status == ApplicationStatus.APPROVED,
+            Grant.revoked_at.is_(None),
+        )
+        .order_by(ThirdPartyAuthorization.id)
+    ).all()
+    return [(authorization, application) for authorization, application in rows]
+
+
+def load_due_notifications(session: Session, now: dt.datetime) -> list[ThirdPartyNotification]:
+    return list(
+        session.scalars(
+            select(ThirdPartyNotification)
+            .where(ThirdPartyNotification.status == "pending", ThirdPartyNotification.next_attempt_at <= now)
+            .order_by(ThirdPartyNotification.id)
+        )
+    )
+
+
+def load_latest_notifications(session: Session, limit: int) -> list[ThirdPartyNotification]:
+    return list(session.scalars(select(ThirdPartyNotification).order_by(ThirdPartyNotification.id.desc()).limit(limit)))

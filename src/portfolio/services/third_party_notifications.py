@@ -15,19 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lxml import etree
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import application_site_ids
-from portfolio.models import (
-    ApplicationStatus,
-    DataType,
-    Grant,
-    ThirdPartyApplication,
-    ThirdPartyAuthorization,
-    ThirdPartyNotification,
-)
+from portfolio.models import DataType, ThirdPartyNotification
+from portfolio.queries import third_parties as queries
 
 ESPI = "http://naesb.org/espi"
 MAX_ATTEMPTS = 6
@@ -59,17 +52,7 @@ def queue_notifications(
     touched = set(site_ids)
     if not touched:
         return 0
-    rows = session.execute(
-        select(ThirdPartyAuthorization, ThirdPartyApplication)
-        .join(ThirdPartyApplication, ThirdPartyApplication.id == ThirdPartyAuthorization.application_id)
-        .join(Grant, Grant.id == ThirdPartyAuthorization.grant_id)
-        .where(
-            ThirdPartyApplication.notify_uri.is_not(None),
-            ThirdPartyApplication.status == ApplicationStatus.APPROVED,
-            Grant.revoked_at.is_(None),
-        )
-        .order_by(ThirdPartyAuthorization.id)
-    ).all()
+    rows = queries.load_notifiable_authorizations(session)
     resources: dict[int, list[str]] = {}
     for authorization, application in rows:
         granted = application_site_ids(session, authorization.grant_id, DataType.INTERVAL_USAGE, now) or []
@@ -102,11 +85,7 @@ def deliver_pending(factory: sessionmaker[Session], now: dt.datetime) -> NotifyR
     """POST every due notification; each outcome is committed on its own so one failure never loses another."""
     report = NotifyReport()
     with factory() as session:
-        due = session.scalars(
-            select(ThirdPartyNotification)
-            .where(ThirdPartyNotification.status == "pending", ThirdPartyNotification.next_attempt_at <= now)
-            .order_by(ThirdPartyNotification.id)
-        ).all()
+        due = queries.load_due_notifications(session, now)
         for notification in due:
             error = _post(notification.application.notify_uri or "", notification.body.encode("utf-8"))
             notification.attempts += 1
@@ -140,4 +119,4 @@ def _post(uri: str, body: bytes) -> str | None:
 
 def load_notifications(session: Session, limit: int = 50) -> list[ThirdPartyNotification]:
     """The latest notifications, for the admin page (failures and retries visible)."""
-    return list(session.scalars(select(ThirdPartyNotification).order_by(ThirdPartyNotification.id.desc()).limit(limit)))
+    return queries.load_latest_notifications(session, limit)
