@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from lxml import etree
 from playwright.sync_api import Browser, Route
@@ -195,23 +196,54 @@ def test_connect_my_data_end_to_end(browser: Browser, party: Party, tmp_path: Pa
         page.wait_for_selector(f"tr[data-authorization='{subscription}'] >> text=revoked")
     after = client.get(f"{resource}/Batch/Subscription/{subscription}", params=params)
     assert after.status_code == 401
+    with pytest.raises(OAuthError, match="invalid_grant"):  # nor can a refresh token bring it back
+        client.refresh_token(f"{party.base_url}/oauth/token", refresh_token=refreshed["refresh_token"])
     with party.session_factory() as session:
         actions = set(session.scalars(select(AuditEntry.action)))
     assert {"third_party_authorized", "oauth_token_issued", "third_party_api_calls", "third_party_revoked"} <= actions
 
 
-def test_a_data_type_not_granted_is_refused_and_rfc7009_revocation_is_immediate(browser: Browser, party: Party) -> None:
+def test_a_data_type_not_granted_is_refused_and_expiry_and_rfc7009_revocation_are_immediate(
+    browser: Browser, party: Party
+) -> None:
     site = customer_sites(party)[0]
     client, token = authorize(browser, party, [site], ["daily_totals"])
     subscription = token["resourceURI"].rsplit("/", 1)[1]
     resource = f"{party.base_url}/espi/1_1/resource"
+    status = f"{resource}/ReadServiceStatus"
     assert client.get(f"{resource}/Batch/Subscription/{subscription}").status_code == 403
-    assert client.get(f"{resource}/ReadServiceStatus").status_code == 200
-    revoked = client.revoke_token(f"{party.base_url}/oauth/revoke", token["access_token"])
+    assert client.get(status).status_code == 200
+
+    def set_token_age(seconds: int) -> None:
+        with party.session_factory() as session:
+            stored = session.scalars(
+                select(OAuthToken).where(OAuthToken.access_token_hash == hash_secret(client.token["access_token"]))
+            ).one()
+            stored.issued_at = int(dt.datetime.now(dt.UTC).timestamp()) - seconds
+            session.commit()
+
+    def set_grant_end(until: dt.datetime | None) -> None:
+        with party.session_factory() as session:
+            authorization = session.scalars(
+                select(ThirdPartyAuthorization).where(ThirdPartyAuthorization.uuid == subscription)
+            ).one()
+            assert authorization.grant.daily_totals and not authorization.grant.interval_usage
+            authorization.grant.valid_until = until
+            session.commit()
+
+    set_token_age(901)  # the access token's 15 minutes are over: 401; the refresh token gets a new one
+    assert client.get(status).status_code == 401
+    client.refresh_token(f"{party.base_url}/oauth/token", refresh_token=client.token["refresh_token"])
+    assert client.get(status).status_code == 200
+
+    set_grant_end(dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))  # the authorization ran out: 401 at once
+    assert client.get(status).status_code == 401
+    with pytest.raises(OAuthError):
+        client.refresh_token(f"{party.base_url}/oauth/token", refresh_token=client.token["refresh_token"])
+    set_grant_end(None)
+    client.refresh_token(f"{party.base_url}/oauth/token", refresh_token=client.token["refresh_token"])
+    assert client.get(status).status_code == 200
+
+    revoked = client.revoke_token(f"{party.base_url}/oauth/revoke", client.token["access_token"])
     assert revoked.status_code == 200
-    assert client.get(f"{resource}/ReadServiceStatus").status_code == 401
-    with party.session_factory() as session:
-        authorization = session.scalars(
-            select(ThirdPartyAuthorization).where(ThirdPartyAuthorization.uuid == subscription)
-        ).one()
-        assert authorization.grant.daily_totals and not authorization.grant.interval_usage
+    assert client.get(status).status_code == 401
