@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFProtect
 
@@ -36,7 +36,9 @@ def _server() -> AuthorizationServer:
     return current_app.extensions[EXTENSION]
 
 
-def _form_page(client: OAuthClient, asked: frozenset[DataType], error: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _form_page(
+    client: OAuthClient, asked: frozenset[DataType], error: str | None = None, status: int = 200
+) -> Response:
     viewer = current_viewer()
     own = viewer.own_organisation_id
     sites = request_session().scalars(visible_sites(viewer).where(Site.organisation_id == own).order_by(Site.name))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
-from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
+from authlib.oauth2.rfc6749 import ClientMixin, InvalidRequestError, TokenMixin, grants
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -36,7 +36,7 @@ CODE_SECONDS = 300
 TOKEN_ENDPOINT_AUTH = ("client_secret_basic", "client_secret_post")
 
 
-class OAuthClient(ClientMixin):  # type: ignore[misc]
+class OAuthClient(ClientMixin):
     """An approved application seen as an OAuth client (confidential: it authenticates with its secret)."""
 
     def __init__(self, application: ThirdPartyApplication) -> None:
@@ -100,7 +100,7 @@ class StoredCode:
         return self.row.code_challenge_method
 
 
-class StoredToken(TokenMixin):  # type: ignore[misc]
+class StoredToken(TokenMixin):
     """A token row as authlib's validators and revocation endpoint want to see it."""
 
     def __init__(self, row: OAuthToken) -> None:
@@ -172,7 +172,19 @@ def _usable(authorization: ThirdPartyAuthorization) -> bool:
     )
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+class RequiredCodeChallenge(CodeChallenge):
+    """PKCE for every client, confidential ones included (authlib requires it of public clients only), S256 only."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+
+    def validate_code_challenge(self, grant: Any, redirect_uri: str) -> None:
+        data = grant.request.payload.data
+        if not data.get("code_challenge") or data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("PKCE is required: send code_challenge with code_challenge_method=S256")
+        super().validate_code_challenge(grant, redirect_uri)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH)
 
     def save_authorization_code(self, code: str, request: Any) -> None:
@@ -187,7 +199,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
                 redirect_uri=request.payload.redirect_uri or "",
                 scope=authorization.scope,
                 code_challenge=data.get("code_challenge"),
-                code_challenge_method=data.get("code_challenge_method") or "plain",
+                code_challenge_method=data.get("code_challenge_method"),
                 auth_time=now,
                 expires_at=now + CODE_SECONDS,
             ),
@@ -211,7 +223,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return authorization if authorization is not None and _usable(authorization) else None
 
 
-class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH)
     INCLUDE_NEW_REFRESH_TOKEN = True
 
@@ -231,7 +243,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         request_session().commit()
 
 
-class TokenRevocation(RevocationEndpoint):  # type: ignore[misc]
+class TokenRevocation(RevocationEndpoint):
     """RFC 7009: the application revokes its own access or refresh token (and its pair)."""
 
     CLIENT_AUTH_METHODS = list(TOKEN_ENDPOINT_AUTH)
@@ -261,7 +273,7 @@ class TokenRevocation(RevocationEndpoint):  # type: ignore[misc]
         session.commit()
 
 
-class HashedBearerValidator(BearerTokenValidator):  # type: ignore[misc]
+class HashedBearerValidator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> StoredToken | None:
         row = queries.load_token_by_access(request_session(), hash_secret(token_string))
         return StoredToken(row) if row is not None else None
@@ -272,13 +284,13 @@ def _generate_token(*_args: Any, **_kwargs: Any) -> str:
 
 
 def make_authorization_server(server: Flask) -> AuthorizationServer:
-    """The app's authorization server: code grant with PKCE required (S256 or plain), refresh, revocation."""
+    """The app's authorization server: code grant with PKCE required (S256), refresh, revocation."""
     lifetimes = {"authorization_code": ACCESS_TOKEN_SECONDS, "refresh_token": ACCESS_TOKEN_SECONDS}
     server.config.setdefault("OAUTH2_TOKEN_EXPIRES_IN", lifetimes)
     server.config.setdefault("OAUTH2_ACCESS_TOKEN_GENERATOR", _generate_token)
     server.config.setdefault("OAUTH2_REFRESH_TOKEN_GENERATOR", _generate_token)
     authorization_server = AuthorizationServer(server, query_client=_query_client, save_token=_save_token)
-    authorization_server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+    authorization_server.register_grant(AuthorizationCodeGrant, [RequiredCodeChallenge(required=True)])
     authorization_server.register_grant(RefreshTokenGrant)
     authorization_server.register_endpoint(TokenRevocation)
     return authorization_server
