@@ -369,3 +369,29 @@ def can_view_group(session: Session, viewer: Viewer, group: PortfolioGroup) -> b
 
 def can_edit_group(viewer: Viewer, group: PortfolioGroup) -> bool:
     return group.owner_id == viewer.user_id and not viewer.read_only
+
+
+def application_site_ids(
+    session: Session, grant_id: int, data: DataType | None = None, now: dt.datetime | None = None
+) -> list[int] | None:
+    """Sites a third-party application's grant reaches for ``data`` (None: any) at ``now``, read afresh per call.
+
+    None when the grant is not active (revoked, expired, not yet valid): the API answers 401. An empty list when
+    it is active but does not cover ``data``: 403. Chosen sites that moved to another organisation drop out.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    grants, sites = Grant.__table__.c, Site.__table__.c
+    row = session.execute(
+        select(
+            grants.all_sites, grants.organisation_id, grants.interval_usage, grants.daily_totals, grants.site_details
+        ).where(grants.id == grant_id, active_grant_condition(now))
+    ).first()
+    if row is None:
+        return None
+    all_sites, organisation_id, interval, daily, details = row
+    if data is not None and data not in _DATA_TYPES[bool(interval), bool(daily), bool(details)]:
+        return []
+    query = select(sites.id).where(sites.organisation_id == organisation_id)
+    if not all_sites:
+        query = query.join(grant_sites, grant_sites.c.site_id == sites.id).where(grant_sites.c.grant_id == grant_id)
+    return sorted(session.scalars(query.order_by(sites.id)))

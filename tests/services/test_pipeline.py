@@ -219,6 +219,7 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         "expected_series",
         "evaluate_trackers",
         "notify",
+        "third_party_notify",
     ]
     # the demo's 49 sites: no portfolio over the live limit of 100, so nothing to precompute
     assert steps["expected_series"].counts == {

@@ -39,7 +39,7 @@ from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import notifications
+from portfolio.services import notifications, third_party_notifications
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
@@ -279,6 +279,17 @@ def _run_steps(
         StepResult("notify"),
     )
     expected_step = StepResult("expected_series")
+    third_party_step = StepResult("third_party_notify")
+
+    def do_third_parties() -> None:  # Green Button Connect My Data: BatchList to the applications' notify URIs
+        with factory() as session:
+            third_party_step.counts["queued"] = third_party_notifications.queue_notifications(
+                session, touched.spans.keys(), data_day, settings.base_url, now
+            )
+        report = third_party_notifications.deliver_pending(factory, now)
+        third_party_step.counts.update(sent=report.sent, retrying=report.retrying, gave_up=report.gave_up)
+        third_party_step.errors.extend(report.errors)
+
     return [
         _timed(import_step, do_import),
         _timed(rollup_step, lambda: verify_rollups(factory, touched, rollup_step)),
@@ -287,6 +298,7 @@ def _run_steps(
         _timed(expected_step, do_expected),
         _timed(evaluate_step, do_evaluate),
         _timed(notify_step, do_notify),
+        _timed(third_party_step, do_third_parties),
     ]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portfolio import schema
+from portfolio.api import install_api
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
 from portfolio.services.accounts import hash_password
@@ -106,9 +107,10 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.extensions[EXTENSION] = state
     server.teardown_appcontext(close_request_session)
     make_login_manager(server)
-    install_guards(server)
+    csrf = install_guards(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(export_blueprint)  # GET /export/download, streamed
+    install_api(server, csrf)  # Green Button Connect My Data: /oauth/*, /espi/1_1/resource/*
     server.context_processor(lambda: {"product": shell.PRODUCT_NAME, "attribution": shell.ATTRIBUTION})
     server.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
     if not assets_dir().is_dir():

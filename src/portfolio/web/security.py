@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "_csrf_token"  # the name the Dash renderer reads by default
 CSRF_HEADER = "X-CSRFToken"  # the header Flask-WTF checks by default
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "oauth_api.issue_token", "oauth_api.revoke_token"})
+API_PREFIX = "/espi/"  # Green Button resources: bearer tokens, checked by portfolio.api, never session cookies
 ASSETS_PREFIX = "/assets/"
 NO_STORE_TYPES = frozenset({"text/html", "application/json"})
 
@@ -46,7 +47,7 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 
 def is_public(req: Request) -> bool:
-    return req.endpoint in PUBLIC_ENDPOINTS or req.path.startswith(ASSETS_PREFIX)
+    return req.endpoint in PUBLIC_ENDPOINTS or req.path.startswith((ASSETS_PREFIX, API_PREFIX))
 
 
 def wants_html(req: Request) -> bool:
