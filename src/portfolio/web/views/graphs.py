@@ -286,10 +286,14 @@ def update_selection(
 
 
 def zoom_range(relayout: object) -> tuple[object, object] | None | bool:
-    """The zoomed x range from plotly's relayoutData as sent (wall-clock times); None to reset; False when not about x."""
+    """The zoomed x range from plotly's relayoutData as sent (wall-clock times); None to reset; False when not about x.
+
+    Plotly sends ``{'autosize': True}`` once the figure is first drawn: that is no user action and must not run
+    the graph a second time (False: nothing to do).
+    """
     if not isinstance(relayout, Mapping):
         return False
-    if relayout.get("xaxis.autorange") or relayout.get("autosize"):
+    if relayout.get("xaxis.autorange"):
         return None
     first, last = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
     if first is None and isinstance(relayout.get("xaxis.range"), list):
