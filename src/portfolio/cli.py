@@ -92,6 +92,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 created = f", {summary.sites_created} new" if summary.sites_created else ""
                 weather = f", {summary.weather} weather rows" if summary.weather else ""
                 print(f"{path}: {summary.readings} readings stored ({summary.sites} sites{created}){weather}")
+        if report.weather:  # new temperatures (perhaps history): the stored predictions are recomputed whole
+            from portfolio.services.expected_series import refresh_expected_series
+
+            refreshed = refresh_expected_series(factory, full=True)
+            if not args.json:
+                print(f"expected consumption recomputed for {refreshed.sites_modelled} sites with a model")
     finally:
         engine.dispose()
     if args.json:
@@ -324,8 +330,8 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, write=True)
     try:
         factory = make_session_factory(engine)
-        report = fit_due_models(factory, site_ids=args.site or None, force=args.force)
-        expected = refresh_expected_series(factory)  # large portfolios' expected series, from the new fits
+        report = fit_due_models(factory, site_ids=args.site or None, force=args.force, store_predictions=False)
+        expected = refresh_expected_series(factory)  # every site's stored predictions (refitted: whole), scope sums
     finally:
         engine.dispose()
     if args.json:
@@ -336,8 +342,9 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.failed)} failed, {len(report.skipped)} not due"
         )
         print(
-            f"expected series: {expected.scopes} scope series of large portfolios refreshed from {expected.sites_modelled} "
-            f"site models ({expected.rows} rows), {expected.removed} dropped, {len(expected.errors)} failed"
+            f"expected consumption: stored for {expected.sites_modelled} sites ({expected.site_rows} rows, "
+            f"{expected.sites_whole} recomputed whole); {expected.scopes} scope sums of large portfolios ({expected.rows}"
+            f" rows), {expected.removed} dropped, {len(expected.errors)} failed"
         )
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)

@@ -115,8 +115,13 @@ def fit_due_models(
     now: dt.datetime | None = None,
     site_ids: Sequence[int] | None = None,
     force: bool = False,
+    store_predictions: bool = True,
 ) -> FitReport:
-    """Refit the models that are due; each site in its own transaction, so one failure stops nothing else."""
+    """Refit the models that are due; each site in its own transaction, so one failure stops nothing else.
+
+    With ``store_predictions`` the refitted sites' predictions are stored next (``site_expected``), so graphs
+    read them at once; a site whose model became unusable loses its stored predictions.
+    """
     now = now or dt.datetime.now(dt.UTC)
     report = FitReport()
     with factory() as session:
@@ -139,6 +144,11 @@ def fit_due_models(
                 )
             continue
         (report.fitted if record.status == "ok" else report.insufficient).append(site_id)
+    changed = report.fitted + report.insufficient + list(report.failed)
+    if store_predictions and changed:
+        from portfolio.services.expected_series import refresh_site_expected  # it predicts with this module
+
+        refresh_site_expected(factory, now, site_ids=changed)
     return report
 
 

@@ -292,7 +292,7 @@ def refresh_expected_series(
 # Reading the stored sums (graph requests) -------------------------------------------------------
 
 INDEPENDENT = "site errors taken as independent"
-NO_MODEL = "no site has a consumption model yet"
+NO_MODEL = "no expected consumption stored for these sites yet (no model, or not computed since the last fit)"
 
 
 def summed_scope_sites() -> int:
@@ -391,7 +391,8 @@ def make_expected_series(
     if resolution == "day":  # whole local days, as stored: never a part-day total in the first or last bucket
         first, last = (dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo_ts, hi_ts - 1))
         lo_ts, hi_ts = local_midnight_ts(first, time_zone), local_midnight_ts(last + dt.timedelta(days=1), time_zone)
-    stored = load_stored_sums(session, site_ids, scopes, fuel, resolution, lo_ts, hi_ts)
+    large = len(site_ids) > summed_scope_sites()  # smaller views add their sites' rows: as fast, no scope needed
+    stored = load_stored_sums(session, site_ids, scopes if large else None, fuel, resolution, lo_ts, hi_ts)
     if stored.sites_modelled == 0 or stored.refreshed_at is None:
         return None, NO_MODEL
     if stored.sums.empty:
