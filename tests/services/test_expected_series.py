@@ -196,7 +196,7 @@ def test_stored_site_predictions_equal_what_the_model_predicts(factory: sessionm
     from portfolio.services.expected_series import refresh_site_expected
 
     site_ids = _site_ids(factory, "power", _orgs(factory)[GRANTA])[:2] + _site_ids(factory, "gas")[:1]
-    report = refresh_site_expected(factory, NOW, site_ids=site_ids)
+    report = refresh_site_expected(factory, NOW, site_ids=site_ids, full=True)  # fitting stored them: again, whole
     assert report.sites_whole == 3 and report.errors == []
     lo, hi = refresh_window(NOW)
     day = 86_400
