@@ -215,7 +215,7 @@ def test_stored_site_predictions_equal_what_the_model_predicts(factory: sessionm
                 want = compute_site_buckets(forecast, resolution)
                 want = want[(want["start_ts"] >= start) & (want["start_ts"] < end)]
                 got = stored[stored["site_id"] == site_id]
-                assert got["start"].astype("int64").floordiv(10**9).tolist() == want["start_ts"].tolist(), resolution
+                assert got["start"].dt.as_unit("s").astype("int64").tolist() == want["start_ts"].tolist(), resolution
                 assert_allclose(got["expected_kwh"], want["expected_kwh"], rtol=1e-9, err_msg=resolution)
                 assert_allclose(got["variance_kwh2"], want["variance_kwh2"], rtol=1e-9, err_msg=resolution)
 
