@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8050
+WORKERS ?= 2
+THREADS ?= 4
 export PORTFOLIO_INSTANCE ?= $(CURDIR)/instance
 
 .PHONY: run test lint bench soak install install-dev serve clean
@@ -26,13 +28,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: install, create/upgrade the database, load the demo data on first run, fit due models, serve on http://$(HOST):$(PORT)
+## run: install, create/upgrade the database, load the demo data on first run, fit due models, print the demo logins, serve with gunicorn on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/portfolio init-db
 	$(BIN)/portfolio load-demo --if-empty
 	$(BIN)/portfolio fit-models
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	PORTFOLIO_COOKIE_SECURE=0 PORTFOLIO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/portfolio serve --host $(HOST) --port $(PORT)
+	@$(BIN)/portfolio demo-logins
+	@echo "Serving on http://$(HOST):$(PORT) with gunicorn, $(WORKERS) workers x $(THREADS) threads  (Ctrl+C to stop)"
+	PORTFOLIO_COOKIE_SECURE=0 PORTFOLIO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/portfolio serve --host $(HOST) --port $(PORT) --workers $(WORKERS) --threads $(THREADS)
 
 ## lint: ruff (lint + format check) and mypy on src/; `make test` runs it first, so CI does too
 lint: install-dev

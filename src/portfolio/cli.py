@@ -104,6 +104,12 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 created = f", {loaded.sites_created} new" if loaded.sites_created else ""
                 weather = f", {loaded.weather} weather rows" if loaded.weather else ""
                 print(f"{path}: {loaded.readings} readings stored ({loaded.sites} sites{created}){weather}")
+        if report.weather:  # new temperatures (perhaps history): the stored predictions are recomputed whole
+            from portfolio.services.expected_series import refresh_expected_series
+
+            refreshed = refresh_expected_series(factory, full=True)
+            if not args.json:
+                print(f"expected consumption recomputed for {refreshed.sites_modelled} sites with a model")
     finally:
         engine.dispose()
     if args.json:
@@ -396,8 +402,8 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
     engine = _engine(settings, write=True)
     try:
         factory = make_session_factory(engine)
-        report = fit_due_models(factory, site_ids=args.site or None, force=args.force)
-        expected = refresh_expected_series(factory)  # large portfolios' expected series, from the new fits
+        report = fit_due_models(factory, site_ids=args.site or None, force=args.force, store_predictions=False)
+        expected = refresh_expected_series(factory)  # every site's stored predictions (refitted: whole), scope sums
     finally:
         engine.dispose()
     if args.json:
@@ -408,8 +414,9 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
             f"{len(report.failed)} failed, {len(report.skipped)} not due"
         )
         print(
-            f"expected series: {expected.scopes} scope series of large portfolios refreshed from {expected.sites_modelled} "
-            f"site models ({expected.rows} rows), {expected.removed} dropped, {len(expected.errors)} failed"
+            f"expected consumption: stored for {expected.sites_modelled} sites ({expected.site_rows} rows, "
+            f"{expected.sites_whole} recomputed whole); {expected.scopes} scope sums of large portfolios ({expected.rows}"
+            f" rows), {expected.removed} dropped, {len(expected.errors)} failed"
         )
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)
@@ -488,10 +495,30 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve with gunicorn (worker processes x threads), each worker building its own app after the fork.
+
+    SQLite (the default) is shared safely by several workers: WAL and a busy timeout (``portfolio.db``).
+    ``--dev`` uses Flask's single-process development server instead.
+    """
     from portfolio.web.app import create_app
 
-    app = create_app(settings)
-    app.run(host=args.host, port=args.port, debug=False)
+    if args.dev:
+        create_app(settings).run(host=args.host, port=args.port, debug=False)
+        return EXIT_OK
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+
+        def load(self) -> object:
+            return create_app(settings).server
+
+    _Server().run()
     return EXIT_OK
 
 
@@ -613,9 +640,13 @@ def build_parser() -> argparse.ArgumentParser:
     daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
     daily.set_defaults(handler=cmd_daily_run)
 
-    serve = commands.add_parser("serve", help="run the web app")
+    serve = commands.add_parser("serve", help="run the web app with gunicorn (workers x threads)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8050)
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    serve.add_argument("--access-log", action="store_true", help="log every request to stdout")
+    serve.add_argument("--dev", action="store_true", help="Flask's development server (one process)")
     serve.set_defaults(handler=cmd_serve)
     return parser
 

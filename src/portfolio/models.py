@@ -397,6 +397,42 @@ class SiteModel(Base):
     fitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class SiteExpected(Base):
+    """A site's expected consumption [kWh] and its variance [kWh²] per bucket, predicted from its stored model.
+
+    Written in batch (``portfolio.services.expected_series``: after fitting, the daily run, new temperatures),
+    never in a web request. ``resolution`` "hh" / "hour": the site's forecast summed into half-hour / hour
+    buckets (UTC starts); "day": per site-local day (UTC start of the local midnight). Within one bucket a site's
+    errors are taken as fully correlated; across sites graphs add variances (independent). A site without a
+    usable model has no rows.
+    """
+
+    __tablename__ = "site_expected"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on (site, resolution, start): one range scan per site
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    resolution: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    expected_kwh: Mapped[float] = mapped_column(Float)
+    variance_kwh2: Mapped[float] = mapped_column(Float)
+
+
+class SiteExpectedState(Base):
+    """Which fit a site's stored predictions come from and the window they cover [UTC epoch s).
+
+    A row exists exactly while the site has rows in ``site_expected``; a model refitted since (``fitted_at``
+    differs) makes the next refresh recompute the whole window, otherwise only the recent days and the forecast.
+    """
+
+    __tablename__ = "site_expected_state"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    model_fitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    lo_ts: Mapped[int] = mapped_column(BigInteger)
+    hi_ts: Mapped[int] = mapped_column(BigInteger)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Tracker(Base):
     """A user's consumption budget for one fuel over a local calendar period (day, week from Monday, month).
 

@@ -66,7 +66,7 @@ def test_views_over_the_limit_are_maintained_and_the_rest_are_not(factory: sessi
     # "all" has 35 power and 14 gas sites; the broker's 19 and the account manager's 16 power sites bring in
     # every organisation's power series, even Riverside's 6; no union has more than 10 gas sites but "all".
     assert _maintained(factory) == {("all", 0, "power"), ("all", 0, "gas")} | power_orgs
-    assert report.scopes == 7 and report.sites == 49 and report.removed == 0 and report.errors == []
+    assert report.scopes == 7 and report.sites == 47 and report.removed == 0 and report.errors == []  # 47 models
     with factory() as session:
         assert report.rows == session.scalar(select(func.count()).select_from(ExpectedSeries))
         ok = session.scalar(select(func.count()).select_from(SiteModel).where(SiteModel.status == "ok"))
@@ -77,7 +77,7 @@ def test_views_over_the_limit_are_maintained_and_the_rest_are_not(factory: sessi
 
     later = refresh_expected_series(factory, NOW, limit=20)  # now only "all" power (35) is over the limit
     assert _maintained(factory) == {("all", 0, "power")}
-    assert later.scopes == 1 and later.removed == 6 and later.sites == 35
+    assert later.scopes == 1 and later.removed == 6 and later.sites == 47  # every site with a model is kept current
     assert refresh_expected_series(factory, NOW, limit=49).removed == 1
     assert _maintained(factory) == set()
 
@@ -149,15 +149,15 @@ def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(
     assert len({(r[0], r[1]) for r in second}) == len(second)
     assert _refreshed_at(factory, everything, "power") == tomorrow
 
-    real_insert = queries.insert_expected_rows
+    real_replace = queries.replace_expected_series_from_sites
 
-    def failing_insert(session: Session, rows: list[tuple[object, ...]]) -> None:
-        if rows and rows[0][:3] == ("all", 0, "power"):
-            real_insert(session, rows[: len(rows) // 2])  # half written, after the delete: then it breaks
+    def failing_replace(session: Session, refresh: ExpectedSeriesRefresh, site_ids: list[int]) -> int:
+        written = real_replace(session, refresh, site_ids)  # deleted and rewritten: then it breaks
+        if (refresh.scope_kind, refresh.scope_id, refresh.fuel) == ("all", 0, "power"):
             raise RuntimeError("disk full")
-        real_insert(session, rows)
+        return written
 
-    monkeypatch.setattr(queries, "insert_expected_rows", failing_insert)
+    monkeypatch.setattr(queries, "replace_expected_series_from_sites", failing_replace)
     day_after = NOW + dt.timedelta(days=2)
     report = refresh_expected_series(factory, day_after, limit=10)
     assert report.errors == [{"scope": "all 0", "fuel": "power", "error": "RuntimeError: disk full"}]
@@ -181,8 +181,90 @@ def test_a_site_whose_model_cannot_be_used_is_reported_and_the_rest_are_summed(f
     assert [e["site_id"] for e in report.errors] == [broken]
     assert report.errors[0]["error"].startswith("ValueError: ") and "not-a-model" in report.errors[0]["error"]
     # "all" and every organisation's power; gas: "all", Granta (8) and Fen Edge (6, the broker's only gas)
-    assert report.scopes == 9 and report.sites == 49
+    assert report.scopes == 9 and report.sites == 47 and report.sites_modelled == 46
     with factory() as session:
         assert session.get(ExpectedSeriesRefresh, (granta.kind, granta.id, "power")).sites_modelled == before - 1
         with pytest.raises(ValueError, match="not-a-model"):  # a request still says so loudly
             predict_expected(session, [broken], *refresh_window(NOW))
+
+
+# Stored per-site predictions --------------------------------------------------------------------
+
+
+def test_stored_site_predictions_equal_what_the_model_predicts(factory: sessionmaker[Session]) -> None:
+    from portfolio.analytics.expected import compute_site_buckets
+    from portfolio.services.expected_series import refresh_site_expected
+
+    site_ids = _site_ids(factory, "power", _orgs(factory)[GRANTA])[:2] + _site_ids(factory, "gas")[:1]
+    report = refresh_site_expected(factory, NOW, site_ids=site_ids, full=True)  # fitting stored them: again, whole
+    assert report.sites_whole == 3 and report.errors == []
+    lo, hi = refresh_window(NOW)
+    day = 86_400
+    with factory() as session:
+        for resolution, (start, end) in {
+            "hh": (hi - 9 * day, hi),
+            "hour": (lo, lo + 30 * day),
+            "day": (lo, hi),
+        }.items():
+            stored = queries.load_site_expected(session, site_ids, start, end, resolution)
+            assert list(stored.columns) == ["site_id", "start", "expected_kwh", "variance_kwh2"]
+            assert str(stored["start"].dt.tz) == "UTC"
+            predicted = predict_expected(session, site_ids, start, end, per_local_day=resolution == "day")
+            assert set(stored["site_id"]) == set(predicted) == set(site_ids)
+            for site_id, forecast in predicted.items():
+                want = compute_site_buckets(forecast, resolution)
+                want = want[(want["start_ts"] >= start) & (want["start_ts"] < end)]
+                got = stored[stored["site_id"] == site_id]
+                assert got["start"].dt.as_unit("s").astype("int64").tolist() == want["start_ts"].tolist(), resolution
+                assert_allclose(got["expected_kwh"], want["expected_kwh"], rtol=1e-9, err_msg=resolution)
+                assert_allclose(got["variance_kwh2"], want["variance_kwh2"], rtol=1e-9, err_msg=resolution)
+
+
+def test_a_daily_refresh_recomputes_recent_days_and_matches_a_full_one(factory: sessionmaker[Session]) -> None:
+    from portfolio.models import SiteExpected
+    from portfolio.services.expected_series import refresh_site_expected
+
+    site_ids = _site_ids(factory, "power", _orgs(factory)[KETTLE])[:3]
+    refresh_site_expected(factory, NOW, site_ids=site_ids)
+    tomorrow = NOW + dt.timedelta(days=1)
+    report = refresh_site_expected(factory, tomorrow, site_ids=site_ids)
+    assert report.sites == 3 and report.sites_whole == 0  # same fits: only the recent days and the forecast
+
+    def rows() -> list[tuple[object, ...]]:
+        with factory() as session:
+            return [
+                tuple(r)
+                for r in session.execute(
+                    select(
+                        SiteExpected.site_id,
+                        SiteExpected.resolution,
+                        SiteExpected.start_ts,
+                        SiteExpected.expected_kwh,
+                        SiteExpected.variance_kwh2,
+                    ).order_by(SiteExpected.site_id, SiteExpected.resolution, SiteExpected.start_ts)
+                )
+            ]
+
+    daily = rows()
+    assert min(r[2] for r in daily) >= refresh_window(tomorrow)[0]
+    assert refresh_site_expected(factory, tomorrow, site_ids=site_ids, full=True).sites_whole == 3
+    full = rows()
+    assert [r[:3] for r in daily] == [r[:3] for r in full]
+    assert_allclose([r[3] for r in daily], [r[3] for r in full], rtol=1e-9)
+
+
+def test_a_site_without_a_model_has_no_stored_predictions_and_shows_none(factory: sessionmaker[Session]) -> None:
+    from portfolio.services.expected_series import NO_MODEL, make_expected_series, refresh_site_expected
+
+    site_id = _site_ids(factory, "power", _orgs(factory)[RIVERSIDE])[0]
+    refresh_site_expected(factory, NOW, site_ids=[site_id])
+    lo, hi = refresh_window(NOW)
+    with factory() as session:
+        assert len(queries.load_site_expected(session, [site_id], lo, hi, "day")) > 300
+    with transaction(factory) as session:
+        model = session.get(SiteModel, site_id)
+        model.status, model.model = "insufficient", None
+    refresh_site_expected(factory, NOW, site_ids=[site_id])
+    with factory() as session:
+        assert queries.load_site_expected(session, [site_id], lo, hi, "day").empty
+        assert make_expected_series(session, [site_id], "day", lo, hi, "Europe/London") == (None, NO_MODEL)

@@ -1,18 +1,20 @@
 """SQL for expected consumption: model training data, temperatures and stored fits, and the precomputed sums.
 
-The batch (``portfolio.services.expected_series``) replaces a scope's stored sums whole in one transaction
-(:func:`replace_expected_series`); graphs read sums over scopes (:func:`load_expected_sums`), the same way
-they read ``portfolio_series``.
+The batch (``portfolio.services.expected_series``) stores each site's predictions (``site_expected``) and, for
+large scopes, their sums (``expected_series``, replaced whole in one transaction by :func:`replace_expected_series`
+from the stored site rows); graphs read either, summed in SQL (:func:`load_site_expected_sums`,
+:func:`load_expected_sums`), the same way they read ``portfolio_series``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, and_, delete, func, or_, select
+from sqlalchemy import CursorResult, Integer, String, and_, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import SUM_COLUMNS
@@ -22,6 +24,8 @@ from portfolio.models import (
     Reading,
     Role,
     Site,
+    SiteExpected,
+    SiteExpectedState,
     SiteModel,
     User,
     WeatherKind,
@@ -263,3 +267,193 @@ def replace_expected_series(
     session.flush()
     insert_expected_rows(session, rows)
     session.add(refresh)
+
+
+# Stored per-site predictions ------------------------------------------------------------------------
+
+SITE_EXPECTED_RESOLUTIONS = ("hh", "hour", "day")
+SITE_EXPECTED_COLUMNS = ["site_id", "start", "expected_kwh", "variance_kwh2"]
+_INSERT_SITE = "INSERT INTO site_expected (site_id, resolution, start_ts, expected_kwh, variance_kwh2) VALUES ({marks})"
+
+
+def _epoch(moment: int | dt.datetime | pd.Timestamp) -> int:
+    if isinstance(moment, dt.datetime):  # pd.Timestamp too
+        if moment.tzinfo is None:
+            raise ValueError(f"{moment} has no time zone: give UTC times")
+        return int(moment.timestamp())
+    return int(moment)
+
+
+def _check_resolution(resolution: str) -> None:
+    if resolution not in SITE_EXPECTED_RESOLUTIONS:
+        raise ValueError(f"resolution {resolution!r} is not one of {', '.join(SITE_EXPECTED_RESOLUTIONS)}")
+
+
+def load_site_expected(
+    session: Session,
+    site_ids: Sequence[int],
+    start_utc: int | dt.datetime | pd.Timestamp,
+    end_utc: int | dt.datetime | pd.Timestamp,
+    resolution: str,
+) -> pd.DataFrame:
+    """Stored predictions of ``site_ids`` with buckets starting in [start_utc, end_utc), per site and bucket.
+
+    Columns: site_id, start (UTC, tz-aware), expected_kwh [kWh], variance_kwh2 [kWh²]. ``resolution`` "hh" |
+    "hour" | "day" (day = the site-local day, ``start`` its local midnight in UTC). Sites without a usable model
+    have no rows. Times are tz-aware datetimes or UTC epoch seconds.
+    """
+    _check_resolution(resolution)
+    lo, hi = _epoch(start_utc), _epoch(end_utc)
+    rows = (
+        session.execute(
+            select(SiteExpected.site_id, SiteExpected.start_ts, SiteExpected.expected_kwh, SiteExpected.variance_kwh2)
+            .where(
+                SiteExpected.site_id.in_([int(s) for s in site_ids]),
+                SiteExpected.resolution == resolution,
+                SiteExpected.start_ts >= lo,
+                SiteExpected.start_ts < hi,
+            )
+            .order_by(SiteExpected.site_id, SiteExpected.start_ts)
+        ).all()
+        if len(site_ids)
+        else []
+    )
+    frame = pd.DataFrame(rows, columns=["site_id", "start_ts", "expected_kwh", "variance_kwh2"])
+    return pd.DataFrame(
+        {
+            "site_id": frame["site_id"].to_numpy(dtype="int64"),
+            "start": _utc_index(frame["start_ts"].to_numpy(dtype="int64")),
+            "expected_kwh": frame["expected_kwh"].to_numpy(dtype="float64"),
+            "variance_kwh2": frame["variance_kwh2"].to_numpy(dtype="float64"),
+        }
+    )[SITE_EXPECTED_COLUMNS]
+
+
+def load_site_expected_sums(
+    session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int
+) -> pd.DataFrame:
+    """The stored predictions of ``site_ids`` added per bucket in SQL: start_ts, expected_kwh, variance_kwh2, sites.
+
+    Variances add (site errors independent); ``sites`` counts the site rows summed in each bucket.
+    """
+    _check_resolution(resolution)
+    if not len(site_ids):
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in ("start_ts", "sites") else "float64") for c in SUM_COLUMNS}
+        )
+    statement = (
+        select(
+            SiteExpected.start_ts,
+            func.sum(SiteExpected.expected_kwh),
+            func.sum(SiteExpected.variance_kwh2),
+            func.count(),
+        )
+        .where(
+            SiteExpected.site_id.in_([int(s) for s in site_ids]),
+            SiteExpected.resolution == resolution,
+            SiteExpected.start_ts >= lo_ts,
+            SiteExpected.start_ts < hi_ts,
+        )
+        .group_by(SiteExpected.start_ts)
+        .order_by(SiteExpected.start_ts)
+    )
+    frame = pd.DataFrame([tuple(r) for r in session.execute(statement)], columns=SUM_COLUMNS)
+    return frame.astype({"start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64", "sites": "int64"})
+
+
+def load_expected_states(session: Session, site_ids: Sequence[int] | None = None) -> dict[int, SiteExpectedState]:
+    """Provenance of each site's stored predictions (sites without predictions are absent)."""
+    statement = select(SiteExpectedState)
+    if site_ids is not None:
+        statement = statement.where(SiteExpectedState.site_id.in_([int(s) for s in site_ids]))
+    return {state.site_id: state for state in session.scalars(statement)}
+
+
+def load_model_fits(session: Session, site_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """site_id, status, fitted_at of every stored model (without the fitted parameters)."""
+    statement = select(SiteModel.site_id, SiteModel.status, SiteModel.fitted_at).order_by(SiteModel.site_id)
+    if site_ids is not None:
+        statement = statement.where(SiteModel.site_id.in_([int(s) for s in site_ids]))
+    return pd.DataFrame(session.execute(statement).all(), columns=["site_id", "status", "fitted_at"])
+
+
+def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
+    """Forget the stored predictions of ``site_ids`` (their model is gone or unusable)."""
+    ids = [int(s) for s in site_ids]
+    if ids:
+        session.execute(delete(SiteExpected).where(SiteExpected.site_id.in_(ids)))
+        session.execute(delete(SiteExpectedState).where(SiteExpectedState.site_id.in_(ids)))
+
+
+def prune_site_expected(session: Session, before_ts: int) -> int:
+    """Drop stored predictions of buckets before ``before_ts`` (out of every site's window); returns rows."""
+    return int(session.execute(delete(SiteExpected).where(SiteExpected.start_ts < before_ts)).rowcount or 0)
+
+
+def replace_site_expected(
+    session: Session,
+    site_id: int,
+    from_ts: dict[str, int],
+    rows: Sequence[tuple[object, ...]],
+    state: SiteExpectedState,
+) -> None:
+    """Replace one site's rows of each resolution from ``from_ts[resolution]`` on, and its state row.
+
+    ``rows``: (site_id, resolution, start_ts, expected_kwh, variance_kwh2). Rows before ``from_ts`` stay.
+    """
+    for resolution, start_ts in from_ts.items():
+        session.execute(
+            delete(SiteExpected).where(
+                SiteExpected.site_id == site_id,
+                SiteExpected.resolution == resolution,
+                SiteExpected.start_ts >= start_ts,
+            )
+        )
+    session.execute(delete(SiteExpectedState).where(SiteExpectedState.site_id == site_id))
+    if rows:
+        mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+        session.connection().exec_driver_sql(_INSERT_SITE.format(marks=", ".join([mark] * 5)), list(rows))
+    session.add(state)
+
+
+def replace_expected_series_from_sites(
+    session: Session, refresh: ExpectedSeriesRefresh, site_ids: Sequence[int]
+) -> int:
+    """Replace one scope and fuel's stored sums with the sums of its sites' stored rows, in SQL; returns rows."""
+    delete_expected_series(session, Scope(refresh.scope_kind, refresh.scope_id), refresh.fuel)
+    session.flush()
+    ids = [int(s) for s in site_ids]
+    if not ids:
+        session.add(refresh)
+        return 0
+    summed = (
+        select(
+            literal(refresh.scope_kind, String(8)).label("scope_kind"),
+            literal(refresh.scope_id, Integer()).label("scope_id"),
+            literal(refresh.fuel, String(8)).label("fuel"),
+            SiteExpected.resolution,
+            SiteExpected.start_ts,
+            func.sum(SiteExpected.expected_kwh),
+            func.sum(SiteExpected.variance_kwh2),
+            func.count(),
+        )
+        .where(
+            SiteExpected.site_id.in_(ids),
+            SiteExpected.start_ts >= refresh.lo_ts,
+            SiteExpected.start_ts < refresh.hi_ts,
+        )
+        .group_by(SiteExpected.resolution, SiteExpected.start_ts)
+    )
+    session.execute(
+        insert(ExpectedSeries).from_select(
+            ["scope_kind", "scope_id", "fuel", "resolution", "start_ts", "expected_kwh", "variance_kwh2", "sites"],
+            summed,
+        )
+    )
+    session.add(refresh)
+    written = select(func.count()).where(  # INSERT ... SELECT reports no row count on SQLite
+        ExpectedSeries.scope_kind == refresh.scope_kind,
+        ExpectedSeries.scope_id == refresh.scope_id,
+        ExpectedSeries.fuel == refresh.fuel,
+    )
+    return int(session.scalar(written) or 0)

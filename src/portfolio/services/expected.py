@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.analytics.expected import compute_expected_sums, compute_expected_total
+from portfolio.analytics.expected import compute_expected_total
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.db import transaction
@@ -116,8 +116,13 @@ def fit_due_models(
     now: dt.datetime | None = None,
     site_ids: Sequence[int] | None = None,
     force: bool = False,
+    store_predictions: bool = True,
 ) -> FitReport:
-    """Refit the models that are due; each site in its own transaction, so one failure stops nothing else."""
+    """Refit the models that are due; each site in its own transaction, so one failure stops nothing else.
+
+    With ``store_predictions`` the refitted sites' predictions are stored next (``site_expected``), so graphs
+    read them at once; a site whose model became unusable loses its stored predictions.
+    """
     now = now or dt.datetime.now(dt.UTC)
     report = FitReport()
     with factory() as session:
@@ -141,6 +146,11 @@ def fit_due_models(
                 )
             continue
         (report.fitted if record.status == ModelStatus.OK else report.insufficient).append(site_id)
+    changed = report.fitted + report.insufficient + list(report.failed)
+    if store_predictions and changed:
+        from portfolio.services.expected_series import refresh_site_expected  # it predicts with this module
+
+        refresh_site_expected(factory, now, site_ids=changed)
     return report
 
 
@@ -212,6 +222,32 @@ def _prediction_index(model: FittedTemperatureModel, start_ts: int, end_ts: int)
     return pd.date_range(start, end, freq=pd.Timedelta(seconds=model.interval_seconds), inclusive="left")
 
 
+STORED_RESOLUTION = {1800: "hh", 3600: "hour"}
+"""The stored predictions on a site's own interval grid (``site_expected``)."""
+
+
+def load_stored_forecasts(
+    session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int, resolution: str
+) -> dict[int, pd.DataFrame]:
+    """Stored predictions per site as ``predict`` frames (UTC index; expected_kwh, standard_error_kwh [kWh]).
+
+    Read, never predicted: a site without stored predictions (no usable model) is absent.
+    """
+    if resolution not in ("hh", "hour", "day"):
+        return {}
+    rows = queries.load_site_expected(session, site_ids, start_ts, end_ts, resolution)
+    return {
+        int(site_id): pd.DataFrame(
+            {
+                "expected_kwh": part["expected_kwh"].to_numpy(),
+                "standard_error_kwh": np.sqrt(part["variance_kwh2"].to_numpy()),
+            },
+            index=pd.DatetimeIndex(part["start"]),
+        )
+        for site_id, part in rows.groupby("site_id", sort=True)
+    }
+
+
 FORECAST_DAYS = 7
 MISSING_RANGE_NOTE = "site errors independent; errors of one site fully correlated across its missing intervals"
 EXPECTED_RANGE_NOTE = "site errors independent; each site's daily errors fully correlated across the 7 days"
@@ -250,7 +286,6 @@ def _missing_estimate(
 ) -> tuple[float | None, tuple[float, float] | None, int, int, float | None, int]:
     """Metered and estimated-missing totals over the range, grouped by interval length so grids line up."""
     readings = queries.load_readings_matrix(session, sites["site_id"].tolist(), start_ts, end_ts)
-    forecasts = predict_expected(session, sites["site_id"].tolist(), start_ts, end_ts)
     metered = float(readings["energy_kwh"].sum()) if len(readings) else None
     estimated_total, low, high, estimated_sites, unestimated_sites = 0.0, 0.0, 0.0, 0, 0
     any_estimate = False
@@ -261,6 +296,9 @@ def _missing_estimate(
         matrix = own.pivot_table(index="start_ts", columns="site_id", values="energy_kwh", aggfunc="sum")
         matrix.index = pd.to_datetime(matrix.index.to_numpy(dtype="int64"), unit="s", utc=True)
         matrix = matrix.reindex(index=grid, columns=members["site_id"].tolist())
+        forecasts = load_stored_forecasts(
+            session, members["site_id"].tolist(), start_ts, end_ts, STORED_RESOLUTION.get(int(seconds), "")
+        )
         site_forecasts = {s: forecasts[s] for s in members["site_id"] if s in forecasts}
         estimate = compute_missing_interval_estimate(matrix, site_forecasts)
         per_site = estimate.estimated_kwh
@@ -296,14 +334,17 @@ def _expected_next(
 ) -> tuple[float | None, tuple[float, float] | None, int]:
     first = dt.datetime.fromtimestamp(from_ts, ZoneInfo(time_zone)).date()
     end_ts = local_midnight_ts(first + dt.timedelta(days=FORECAST_DAYS), time_zone)  # 7 local days, clock changes too
-    daily = predict_expected(session, list(site_ids), from_ts, end_ts, per_local_day=True)
-    if not daily:
+    daily = queries.load_site_expected(session, list(site_ids), from_ts, end_ts, "day")
+    if daily.empty:
         return None, None, 0
     # per day sites independent, across the days each site's errors fully correlated (stated in the summary)
-    summed = compute_expected_total(compute_expected_sums(daily, "day"))
+    sums = daily.groupby("start", sort=True).agg(
+        expected_kwh=("expected_kwh", "sum"), variance_kwh2=("variance_kwh2", "sum")
+    )
+    summed = compute_expected_total(sums.reset_index())
     if summed is None:
         return None, None, 0
-    return summed[0], summed[1], len(daily)
+    return summed[0], summed[1], int(daily["site_id"].nunique())
 
 
 def compute_portfolio_summary(
@@ -316,16 +357,17 @@ def compute_portfolio_summary(
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 
-    Only sites with a stored model contribute estimates; the counts say how many did and did not.
+    Only sites with stored predictions (a usable model) contribute estimates; the counts say how many did and did
+    not. Everything is read from storage: no model predicts here.
     """
     summaries = []
-    models = load_fitted_models(session, sites["site_id"].tolist())
     for fuel, members in sites.groupby("fuel", sort=True):
         metered, missing_range, estimated_sites, unestimated_sites, missing_kwh, metered_sites = _missing_estimate(
             session, members, start_ts, end_ts
         )
-        modelled = [s for s in members["site_id"] if s in models]
-        expected, expected_range, forecast_sites = _expected_next(session, modelled, today_start_ts, time_zone)
+        expected, expected_range, forecast_sites = _expected_next(
+            session, members["site_id"].tolist(), today_start_ts, time_zone
+        )
         summaries.append(
             FuelSummary(
                 fuel=str(fuel),

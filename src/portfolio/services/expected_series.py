@@ -1,24 +1,14 @@
-"""Keep ``expected_series`` current: expected consumption of large portfolios, precomputed in batch.
+"""Stored expected consumption: every site's predictions, kept current in batch, and per-scope sums of large views.
 
-A graph request sums its sites' model forecasts itself only up to :data:`MAX_EXPECTED_SITES` sites (that is
-O(sites) per request). Larger portfolios read sums stored per scope, exactly as consumption reads
-``portfolio_series``: :func:`refresh_expected_series` runs after the models are fitted (the daily pipeline's
-"expected_series" step and ``portfolio fit-models``) and
+No model predicts inside a web request. The batch (``portfolio fit-models``, the daily run, a weather import)
+calls :func:`refresh_expected_series`: each site with a usable model gets its expected energy [kWh] and variance
+[kWh²] stored per half hour, hour and local day over [today - PAST_DAYS, today + FUTURE_DAYS) (``site_expected``);
+a site refitted since its rows were written is recomputed whole, the others only over the last RECENT_DAYS and the
+forecast days (where observed temperatures replace forecasts and new forecasts arrive). Then every scope of a view
+with more than ``SUMMED_SCOPE_SITES`` sites gets its sums rebuilt from those rows in SQL (``expected_series``).
 
-- finds the views a graph can map to maintained scopes ("all"; each user's organisations; each group) with
-  more sites of a fuel than the limit; every scope of such a view is maintained for that fuel (so a broker
-  with many small clients still reads sums, one per client organisation);
-- predicts each member site once per kind of prediction (per interval for "hh" and "hour", per local day
-  for "day") over [local today - ``past_days``, local today + ``future_days``), in chunks of sites, and adds
-  its buckets into every maintained scope containing it (memory stays bounded by the chunk and the scopes'
-  sums);
-- replaces each scope and fuel's rows and refresh row in one transaction, so a reader sees the old series or
-  the new one, never half; a scope that failed keeps its previous rows. Scopes no longer over the limit are
-  dropped (requests predict them live again).
-
-Temperatures (observed and forecast) change daily, so every maintained scope is recomputed on every run.
-Bucketing is :mod:`portfolio.analytics.expected`'s, the same as the request path: for the same sites and
-window the table and a live computation agree.
+Graphs read sums: a maintained scope's stored sums, or any set of sites' stored rows added per bucket in SQL; a
+portfolio of any size reads a few hundred summed rows.
 """
 
 from __future__ import annotations
@@ -37,14 +27,11 @@ from portfolio.access import viewer_for
 from portfolio.analytics.expected import (
     add_expected_sums,
     compute_expected_bounds,
-    compute_expected_series,
-    compute_expected_sums,
     compute_site_buckets,
-    sum_site_buckets,
 )
 from portfolio.analytics.resolution import compute_local_axis
 from portfolio.db import transaction
-from portfolio.models import ExpectedSeriesRefresh
+from portfolio.models import ExpectedSeriesRefresh, SiteExpectedState
 from portfolio.queries import expected as queries
 from portfolio.queries.expected import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.graphs import Scope, load_all_group_ids
@@ -56,10 +43,12 @@ from portfolio.timekeeping import (
 
 log = logging.getLogger(__name__)
 
-MAX_EXPECTED_SITES = 100
-"""The live limit: a request predicts up to this many sites itself; larger portfolios read the table."""
+SUMMED_SCOPE_SITES = 100
+"""Scopes of views with more sites than this also get stored sums; smaller views add their sites' rows in SQL."""
 PAST_DAYS = 400
 FUTURE_DAYS = 8
+RECENT_DAYS = 10
+"""A site whose model did not change is recomputed over the last RECENT_DAYS local days and the forecast days only."""
 CHUNK_SITES = 50
 """Sites predicted together: their interval forecasts (a year of half hours each) are held at once."""
 RESOLUTIONS = ("hh", "hour", "day")
@@ -71,8 +60,10 @@ Key = tuple[Scope, str]  # (scope, fuel)
 class RefreshReport:
     scopes: int = 0  # scope and fuel series replaced
     sites: int = 0  # sites predicted
-    sites_modelled: int = 0  # of those, sites with a forecast summed in
-    rows: int = 0  # rows written
+    sites_modelled: int = 0  # of those, sites whose predictions are stored
+    sites_whole: int = 0  # of those, predicted over the whole window (new or refitted models)
+    site_rows: int = 0  # per-site rows written
+    rows: int = 0  # scope sum rows written
     removed: int = 0  # scope and fuel series dropped (no longer over the limit)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -81,6 +72,8 @@ class RefreshReport:
             "scopes": self.scopes,
             "sites": self.sites,
             "sites_modelled": self.sites_modelled,
+            "sites_whole": self.sites_whole,
+            "site_rows": self.site_rows,
             "rows": self.rows,
             "removed": self.removed,
             "failed": len(self.errors),
@@ -145,21 +138,98 @@ def _predict(
     return interval, daily
 
 
-def _rows(key: Key, sums: dict[str, pd.DataFrame]) -> list[tuple[object, ...]]:
-    scope, fuel = key
-    rows: list[tuple[object, ...]] = []
-    for resolution, frame in sums.items():
-        rows += [
-            (scope.kind, scope.id, fuel, resolution, int(ts), float(kwh), float(var), int(n))
-            for ts, kwh, var, n in zip(
-                frame["start_ts"].to_numpy(),
-                frame["expected_kwh"].to_numpy(),
-                frame["variance_kwh2"].to_numpy(),
-                frame["sites"].to_numpy(),
-                strict=True,
-            )
-        ]
+def _site_rows(site_id: int, interval: pd.DataFrame | None, daily: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    """One site's forecasts on the stored buckets, per resolution (start_ts, expected_kwh, variance_kwh2)."""
+    rows = {}
+    if interval is not None:
+        rows["hh"] = compute_site_buckets(interval, "hh")
+        rows["hour"] = compute_site_buckets(interval, "hour")
+    if daily is not None:
+        rows["day"] = compute_site_buckets(daily, "day")
     return rows
+
+
+def _refresh_chunk(
+    factory: sessionmaker[Session],
+    chunk: list[int],
+    lo_ts: int,
+    hi_ts: int,
+    window: tuple[int, int],
+    fitted_at: dict[int, dt.datetime],
+    now: dt.datetime,
+    report: RefreshReport,
+) -> None:
+    with factory() as session:
+        interval, daily = _predict(session, chunk, lo_ts, hi_ts, report)
+    with transaction(factory) as session:
+        for site_id in chunk:
+            if site_id not in interval and site_id not in daily:  # no weather location, or the model failed
+                queries.delete_site_expected(session, [site_id])
+                continue
+            parts = _site_rows(site_id, interval.get(site_id), daily.get(site_id))
+            rows: list[tuple[object, ...]] = []
+            from_ts = dict.fromkeys(RESOLUTIONS, lo_ts)
+            for resolution, frame in parts.items():
+                if len(frame):
+                    from_ts[resolution] = min(lo_ts, int(frame["start_ts"].min()))  # a local day may start before
+                rows += [
+                    (site_id, resolution, int(ts), float(kwh), float(var))
+                    for ts, kwh, var in zip(
+                        frame["start_ts"].to_numpy(),
+                        frame["expected_kwh"].to_numpy(),
+                        frame["variance_kwh2"].to_numpy(),
+                        strict=True,
+                    )
+                ]
+            state = SiteExpectedState(
+                site_id=site_id, model_fitted_at=fitted_at[site_id], lo_ts=window[0], hi_ts=window[1], computed_at=now
+            )
+            queries.replace_site_expected(session, site_id, from_ts, rows, state)
+            report.site_rows += len(rows)
+            report.sites_modelled += 1
+
+
+def refresh_site_expected(
+    factory: sessionmaker[Session],
+    now: dt.datetime | None = None,
+    *,
+    site_ids: Sequence[int] | None = None,
+    full: bool = False,
+    past_days: int = PAST_DAYS,
+    future_days: int = FUTURE_DAYS,
+    recent_days: int = RECENT_DAYS,
+    chunk_sites: int = CHUNK_SITES,
+    report: RefreshReport | None = None,
+) -> RefreshReport:
+    """Store the predictions of every site with a usable model (or of ``site_ids``); drop those of the others.
+
+    A site refitted since its rows were written (or ``full``) is predicted over the whole window, any other over the
+    last ``recent_days`` and the forecast days, where new observed and forecast temperatures change it.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    report = report or RefreshReport()
+    window = refresh_window(now, past_days, future_days)
+    recent_lo = refresh_window(now, min(recent_days, past_days), future_days)[0]
+    with factory() as session:
+        fits = queries.load_model_fits(session, site_ids)
+        states = queries.load_expected_states(session, site_ids)
+    ok = fits[fits["status"] == "ok"]
+    fitted_at = {int(s): _aware(f) for s, f in zip(ok["site_id"], ok["fitted_at"], strict=True)}
+    gone = sorted(set(states) - set(fitted_at))
+    if gone:
+        with transaction(factory) as session:
+            queries.delete_site_expected(session, gone)
+    whole = [s for s in fitted_at if full or s not in states or _aware(states[s].model_fitted_at) != fitted_at[s]]
+    recent = [s for s in fitted_at if s not in set(whole)]
+    for ids, lo_ts in ((whole, window[0]), (recent, recent_lo)):
+        for first in range(0, len(ids), chunk_sites):
+            chunk = ids[first : first + chunk_sites]
+            _refresh_chunk(factory, chunk, lo_ts, window[1], window, fitted_at, now, report)
+            report.sites += len(chunk)
+    report.sites_whole += len(whole)
+    with transaction(factory) as session:
+        queries.prune_site_expected(session, window[0])
+    return report
 
 
 def refresh_expected_series(
@@ -169,54 +239,34 @@ def refresh_expected_series(
     limit: int | None = None,
     past_days: int = PAST_DAYS,
     future_days: int = FUTURE_DAYS,
+    recent_days: int = RECENT_DAYS,
     chunk_sites: int = CHUNK_SITES,
+    full: bool = False,
 ) -> RefreshReport:
-    """Recompute the expected series of every scope and fuel in a view over ``limit`` sites (see module doc)."""
+    """Keep every site's stored predictions current, then rebuild the sums of large views' scopes from them."""
     now = now or dt.datetime.now(dt.UTC)
-    limit = MAX_EXPECTED_SITES if limit is None else limit
+    limit = summed_scope_sites() if limit is None else limit
+    report = refresh_site_expected(
+        factory,
+        now,
+        full=full,
+        past_days=past_days,
+        future_days=future_days,
+        recent_days=recent_days,
+        chunk_sites=chunk_sites,
+    )
     lo_ts, hi_ts = refresh_window(now, past_days, future_days)
-    report = RefreshReport()
     with factory() as session:
         members = queries.load_scope_members(session)
         targets = choose_scopes(members, _views(session), limit)
         maintained = queries.load_refreshed_scopes(session)
+        predicted = set(queries.load_expected_states(session))
     for scope, fuel in sorted(maintained - set(targets), key=lambda k: (k[0].kind, k[0].id, k[1])):
         with transaction(factory) as session:
             queries.delete_expected_series(session, scope, fuel)
         report.removed += 1
-
-    scopes_of_site: dict[int, list[Key]] = {}
-    for key, site_ids in targets.items():
-        for site_id in site_ids:
-            scopes_of_site.setdefault(site_id, []).append(key)
-    sums: dict[Key, dict[str, pd.DataFrame]] = {key: {} for key in targets}
-    modelled: dict[Key, int] = dict.fromkeys(targets, 0)
-    sites = sorted(scopes_of_site)
-    for first in range(0, len(sites), chunk_sites):
-        chunk = sites[first : first + chunk_sites]
-        with factory() as session:
-            interval, daily = _predict(session, chunk, lo_ts, hi_ts, report)
-        report.sites += len(chunk)
-        report.sites_modelled += len(set(interval) | set(daily))
-        for site_id in set(interval) | set(daily):
-            for key in scopes_of_site[site_id]:
-                modelled[key] += 1
-        for resolution in RESOLUTIONS:
-            forecasts = daily if resolution == "day" else interval
-            buckets = {site_id: compute_site_buckets(frame, resolution) for site_id, frame in forecasts.items()}
-            touched: dict[Key, list[pd.DataFrame]] = {}
-            for site_id, frame in buckets.items():
-                for key in scopes_of_site[site_id]:
-                    touched.setdefault(key, []).append(frame)
-            for key, frames in touched.items():
-                part = sum_site_buckets(pd.concat(frames, ignore_index=True))
-                previous = sums[key].get(resolution)
-                sums[key][resolution] = part if previous is None else add_expected_sums(previous, part)
-        del interval, daily
-
     for key in sorted(targets, key=lambda k: (k[0].kind, k[0].id, k[1])):
         scope, fuel = key
-        rows = _rows(key, sums.pop(key))
         refresh = ExpectedSeriesRefresh(
             scope_kind=scope.kind,
             scope_id=scope.id,
@@ -225,11 +275,11 @@ def refresh_expected_series(
             lo_ts=lo_ts,
             hi_ts=hi_ts,
             sites=len(targets[key]),
-            sites_modelled=modelled[key],
+            sites_modelled=len(predicted & set(targets[key])),
         )
         try:
             with transaction(factory) as session:
-                queries.replace_expected_series(session, refresh, rows)
+                rows = queries.replace_expected_series_from_sites(session, refresh, targets[key])
         except Exception as error:  # noqa: BLE001 - this scope keeps its previous rows; the others go on
             log.exception("replacing the expected series of %s %s (%s) failed", scope.kind, scope.id, fuel)
             report.errors.append(
@@ -237,38 +287,32 @@ def refresh_expected_series(
             )
             continue
         report.scopes += 1
-        report.rows += len(rows)
+        report.rows += rows
     return report
 
 
 # Reading the stored sums (graph requests) -------------------------------------------------------
 
 INDEPENDENT = "site errors taken as independent"
+NO_MODEL = "no expected consumption stored for these sites yet (no model, or not computed since the last fit)"
 
 
-def max_expected_sites() -> int:
-    """The live limit (read at call time, so tests can lower it in one place)."""
-    return MAX_EXPECTED_SITES
-
-
-def too_many() -> str:
-    return f"expected consumption is shown for up to {max_expected_sites()} sites"
+def summed_scope_sites() -> int:
+    """Views over this many sites get stored scope sums (read at call time, so tests can lower it in one place)."""
+    return SUMMED_SCOPE_SITES
 
 
 def pending() -> str:
-    return (
-        f"expected consumption of more than {max_expected_sites()} sites is precomputed in batch: it appears "
-        "after the next daily run (or portfolio fit-models)"
-    )
+    return "expected consumption is computed in batch: it appears after the next daily run (or portfolio fit-models)"
 
 
 @dataclass(frozen=True)
 class StoredSums:
-    """Bucket sums for a large portfolio: stored per scope, plus any small unrefreshed scopes predicted now."""
+    """Bucket sums of a set of sites read from storage: scope sums and/or per-site rows added in SQL."""
 
     sums: pd.DataFrame  # start_ts, expected_kwh, variance_kwh2, sites
     sites_modelled: int
-    refreshed_at: dt.datetime
+    refreshed_at: dt.datetime | None  # the oldest computation summed in; None when no site has predictions
     window: tuple[int, int]  # the range every part covers [UTC epoch s)
 
 
@@ -276,39 +320,49 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
+def load_site_sums(session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int) -> StoredSums:
+    """Any set of sites (already access-checked): their stored rows added per bucket in SQL."""
+    states = queries.load_expected_states(session, site_ids)
+    sums = queries.load_site_expected_sums(session, list(states), resolution, lo_ts, hi_ts) if states else None
+    if sums is None:
+        sums = queries.load_site_expected_sums(session, [], resolution, lo_ts, hi_ts)
+    window = (
+        (max(s.lo_ts for s in states.values()), min(s.hi_ts for s in states.values())) if states else (lo_ts, lo_ts)
+    )
+    when = min(_aware(s.computed_at) for s in states.values()) if states else None
+    return StoredSums(sums, len(states), when, window)
+
+
 def load_stored_sums(
     session: Session,
     site_ids: Sequence[int],
-    scopes: Sequence[Scope],
-    fuel: str,
+    scopes: Sequence[Scope] | None,
+    fuel: str | None,
     resolution: str,
     lo_ts: int,
     hi_ts: int,
-) -> StoredSums | None:
-    """The stored sums of ``scopes`` over [lo_ts, hi_ts), or None when they are not (all) precomputed yet.
-
-    ``site_ids`` are the graph's sites (already access-checked); scopes of the union that were never
-    refreshed (e.g. an organisation linked since the last run) are predicted live when they are small.
+) -> StoredSums:
+    """The stored sums of ``site_ids`` over [lo_ts, hi_ts): maintained scope sums where ``scopes`` (whose union is
+    exactly ``site_ids``) have them, the sites' own stored rows added in SQL for the rest.
     """
-    refreshes = load_expected_refreshes(session, scopes, fuel)
+    refreshes = load_expected_refreshes(session, scopes, fuel) if scopes and fuel else {}
     if not refreshes:
-        return None
-    missing = [scope for scope in scopes if scope not in refreshes]
-    live_ids: list[int] = []
-    if missing:
+        return load_site_sums(session, site_ids, resolution, lo_ts, hi_ts)
+    missing = [scope for scope in scopes or [] if scope not in refreshes]
+    sums = load_expected_sums(session, list(refreshes), fuel or "", resolution, lo_ts, hi_ts)
+    modelled = sum(r.sites_modelled for r in refreshes.values())
+    window = (max(r.lo_ts for r in refreshes.values()), min(r.hi_ts for r in refreshes.values()))
+    when = min(_aware(r.refreshed_at) for r in refreshes.values())
+    if missing:  # e.g. an organisation linked since the last run: its sites' own rows
         members = load_scope_members(session, missing)
         live_ids = sorted(set(members.loc[members["fuel"] == fuel, "site_id"].astype(int)) & {int(s) for s in site_ids})
-        if len(live_ids) > max_expected_sites():
-            return None
-    window = (max(r.lo_ts for r in refreshes.values()), min(r.hi_ts for r in refreshes.values()))
-    sums = load_expected_sums(session, list(refreshes), fuel, resolution, lo_ts, hi_ts)
-    modelled = sum(r.sites_modelled for r in refreshes.values())
-    lo, hi = max(lo_ts, window[0]), min(hi_ts, window[1])
-    if live_ids and lo < hi:
-        forecasts = predict_expected(session, live_ids, lo, hi, per_local_day=resolution == "day")
-        modelled += len(forecasts)
-        sums = add_expected_sums(sums, compute_expected_sums(forecasts, resolution))
-    return StoredSums(sums, modelled, min(_aware(r.refreshed_at) for r in refreshes.values()), window)
+        if live_ids:
+            live = load_site_sums(session, live_ids, resolution, lo_ts, hi_ts)
+            sums = add_expected_sums(sums, live.sums)
+            modelled += live.sites_modelled
+            if live.refreshed_at is not None:
+                when = min(when, live.refreshed_at)
+    return StoredSums(sums, modelled, when, window)
 
 
 def when_text(moment: dt.datetime) -> str:
@@ -317,34 +371,6 @@ def when_text(moment: dt.datetime) -> str:
 
 def day_text(ts: int) -> str:
     return dt.datetime.fromtimestamp(ts, ZoneInfo(UK_TIME_ZONE)).strftime("%-d %b %Y")
-
-
-def _precomputed_series(
-    session: Session,
-    site_ids: Sequence[int],
-    scopes: Sequence[Scope],
-    fuel: str,
-    resolution: str,
-    lo_ts: int,
-    hi_ts: int,
-    time_zone: str,
-) -> tuple[pd.DataFrame | None, str]:
-    stored = load_stored_sums(session, site_ids, scopes, fuel, resolution, lo_ts, hi_ts)
-    if stored is None:
-        return None, pending()
-    if stored.sites_modelled == 0:
-        return None, "no site has a consumption model yet"
-    if stored.sums.empty:
-        return None, (
-            f"expected consumption is precomputed for {day_text(stored.window[0])} to {day_text(stored.window[1] - 1)}"
-            f" only (last computed {when_text(stored.refreshed_at)})"
-        )
-    series = compute_expected_bounds(stored.sums)
-    on_axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone).merge(series, on="start_ts", how="left")
-    return on_axis, (
-        f"expected consumption from the temperature models of {stored.sites_modelled} of {len(site_ids)} "
-        f"sites, precomputed {when_text(stored.refreshed_at)} ({INDEPENDENT})"
-    )
 
 
 def make_expected_series(
@@ -359,22 +385,26 @@ def make_expected_series(
 ) -> tuple[pd.DataFrame | None, str]:
     """The expected series on the graph's local axis over [lo_ts, hi_ts), and a note on what it covers.
 
-    ``scopes``: the maintained scopes whose union is exactly ``site_ids`` (``services.graphs._scopes``), or
-    None; with ``fuel`` they let a portfolio over the live limit read the precomputed sums.
+    Read from storage for any number of sites. ``scopes``: the maintained scopes whose union is exactly
+    ``site_ids`` (``services.graphs._scopes``), or None; with ``fuel`` a large view reads their stored sums.
     """
     if not site_ids:
         return None, ""
     if resolution == "day":  # whole local days, as stored: never a part-day total in the first or last bucket
         first, last = (dt.datetime.fromtimestamp(t, ZoneInfo(time_zone)).date() for t in (lo_ts, hi_ts - 1))
         lo_ts, hi_ts = local_midnight_ts(first, time_zone), local_midnight_ts(last + dt.timedelta(days=1), time_zone)
-    if len(site_ids) > max_expected_sites():
-        if scopes is None or fuel is None:
-            return None, too_many()
-        return _precomputed_series(session, site_ids, scopes, fuel, resolution, lo_ts, hi_ts, time_zone)
-    forecasts = predict_expected(session, site_ids, lo_ts, hi_ts, per_local_day=resolution == "day")
-    if not forecasts:
-        return None, "no site has a consumption model yet"
-    series = compute_expected_series(forecasts, resolution)
-    axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone)
-    on_axis = axis.merge(series, on="start_ts", how="left")
-    return on_axis, f"expected consumption from the temperature models of {len(forecasts)} of {len(site_ids)} sites"
+    large = len(site_ids) > summed_scope_sites()  # smaller views add their sites' rows: as fast, no scope needed
+    stored = load_stored_sums(session, site_ids, scopes if large else None, fuel, resolution, lo_ts, hi_ts)
+    if stored.sites_modelled == 0 or stored.refreshed_at is None:
+        return None, NO_MODEL
+    if stored.sums.empty:
+        return None, (
+            f"expected consumption is stored for {day_text(stored.window[0])} to {day_text(stored.window[1] - 1)}"
+            f" only (last computed {when_text(stored.refreshed_at)})"
+        )
+    series = compute_expected_bounds(stored.sums)
+    on_axis = compute_local_axis(lo_ts, hi_ts, resolution, time_zone).merge(series, on="start_ts", how="left")
+    return on_axis, (
+        f"expected consumption from the temperature models of {stored.sites_modelled} of {len(site_ids)} "
+        f"sites, computed {when_text(stored.refreshed_at)} ({INDEPENDENT})"
+    )

@@ -82,6 +82,7 @@ GRAPH_EXPECTED = "graph-expected"  # expected-consumption summary and model qual
 GRAPH_MODEL_TABLE = "graph-model-table"
 GRAPH_URL_CHECK = "graph-url-check"
 GRAPH_QUERY = "graph-query"
+GRAPH_ZOOM = "graph-zoom"  # relayoutData of user zooms only (Plotly's autosize filtered in the browser)
 GRAPH_URL_SINK = "graph-url-sink"
 
 # Export page (web/views/exports.py).

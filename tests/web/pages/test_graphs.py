@@ -89,14 +89,14 @@ def test_a_crafted_zoom_cannot_reach_other_data(customer_client: FlaskClient, se
     relayout = {"xaxis.range[0]": "2024-06-30 20:00", "xaxis.range[1]": "2024-07-01 04:00"}
     out = _graph(
         customer_client,
-        _values(setup["foreign"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+        _values(setup["foreign"], **{f"{ids.GRAPH_ZOOM}.data": relayout}),
+        changed=f"{ids.GRAPH_ZOOM}.data",
     )
     assert _refused(out)
     zoomed = _graph(
         customer_client,
-        _values("all", setup["bakery"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+        _values("all", setup["bakery"], **{f"{ids.GRAPH_ZOOM}.data": relayout}),
+        changed=f"{ids.GRAPH_ZOOM}.data",
     )
     figure = zoomed[ids.GRAPH_FIGURE]["figure"]
     assert figure["layout"]["meta"]["resolution"] == "hh" and len(figure["data"][0]["x"]) == 16
@@ -116,8 +116,8 @@ def test_a_crafted_zoom_over_centuries_is_clamped(customer_client: FlaskClient, 
     relayout = {"xaxis.range[0]": "1900-01-01", "xaxis.range[1]": "2400-01-01"}
     out = _graph(
         customer_client,
-        _values("all", **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+        _values("all", **{f"{ids.GRAPH_ZOOM}.data": relayout}),
+        changed=f"{ids.GRAPH_ZOOM}.data",
     )
     assert len(out[ids.GRAPH_FIGURE]["figure"]["data"][0]["x"]) <= 731
 
@@ -133,8 +133,8 @@ def test_a_los_angeles_sites_zoom_fetches_the_window_on_its_own_axis(
     relayout = {"xaxis.range[0]": "2024-06-30 16:00:00", "xaxis.range[1]": "2024-06-30 18:00:00"}
     zoomed = _graph(
         customer_client,
-        _values("all", setup["bakery"], **{f"{ids.GRAPH_FIGURE}.relayoutData": relayout}),
-        changed=f"{ids.GRAPH_FIGURE}.relayoutData",
+        _values("all", setup["bakery"], **{f"{ids.GRAPH_ZOOM}.data": relayout}),
+        changed=f"{ids.GRAPH_ZOOM}.data",
     )
     figure = zoomed[ids.GRAPH_FIGURE]["figure"]
     assert [v for v in figure["data"][0]["y"] if v is not None] == [1.5, 2.5, 3.5]

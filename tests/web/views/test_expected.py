@@ -1,7 +1,7 @@
-"""Expected consumption of portfolios over the live limit: read from the precomputed series, on the fitted demo.
+"""Expected consumption read from storage on the fitted demo: scope sums of large views, per-site rows of the rest.
 
-The limit is lowered to a handful of sites so the demo's organisations count as "large"; the same graph drawn
-with the limit back at 100 (predicted in the request) is the reference the stored series must match.
+The scope-sum limit is lowered to a handful of sites so the demo's organisations count as "large"; the same graph
+drawn with the limit back at 100 (the sites' stored rows added in SQL) is the reference the scope sums must match.
 """
 
 from __future__ import annotations
@@ -73,21 +73,17 @@ def _assert_same_traces(stored: dict[str, np.ndarray], live: dict[str, np.ndarra
 def test_a_large_organisation_reads_the_precomputed_series(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, request_: GraphRequest
 ) -> None:
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 5)
-    traces, note, _ = _graph(factory, CUSTOMER, request_)
-    assert traces == {}
-    assert "it appears after the next daily run (or portfolio fit-models)" in note
-
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 5)
     report = refresh_expected_series(factory, NOW)
     assert report.scopes > 0 and not report.errors
     stored, note, resolution = _graph(factory, CUSTOMER, request_)
     assert resolution == ("day" if request_ is YEAR else "hour")
-    assert "of 8 sites, precomputed 25 Nov 2026 06:00 GMT (site errors taken as independent)" in note
+    assert "of 8 sites, computed 25 Nov 2026 06:00 GMT (site errors taken as independent)" in note
     assert np.nanmax(stored["Expected (temperature model)"]) > 0
 
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 100)  # the same graph, predicted in the request
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 100)  # the same graph from the sites' own rows
     live, live_note, _ = _graph(factory, CUSTOMER, request_)
-    assert "precomputed" not in live_note and "of 8 sites" in live_note
+    assert "of 8 sites" in live_note
     _assert_same_traces(stored, live)
 
 
@@ -101,15 +97,15 @@ def _broker_group(factory: sessionmaker[Session]) -> str:
         return str(create_group(session, viewer, "Three clients", power).id)
 
 
-def test_a_group_reads_its_series_and_a_narrowed_group_says_it_is_too_large(
+def test_a_group_reads_its_series_and_a_narrowed_group_adds_its_sites_rows(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 5)
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 5)
     group = _broker_group(factory)
     request = GraphRequest(group, None, FORTNIGHT.start, FORTNIGHT.end, "power")
     refresh_expected_series(factory, NOW)
     stored, note, _ = _graph(factory, BROKER, request)
-    assert "of 19 sites, precomputed" in note and set(stored) == set(EXPECTED)
+    assert "of 19 sites, computed" in note and set(stored) == set(EXPECTED)
 
     with transaction(factory) as session:  # the broker loses Riverside: the group now shows 13 of its 19 sites
         riverside = session.scalar(select(Organisation.id).where(Organisation.account_number == RIVERSIDE))
@@ -120,22 +116,22 @@ def test_a_group_reads_its_series_and_a_narrowed_group_says_it_is_too_large(
             .values(revoked_at=dt.datetime.now(dt.UTC))
         )
     traces, note, _ = _graph(factory, BROKER, request)
-    assert traces == {}
-    assert " 13 sites · " in note and note.endswith(" · expected consumption is shown for up to 5 sites")
+    assert set(traces) == set(EXPECTED)  # no scope sums for 13 of 19: their stored rows, summed in SQL
+    assert " 13 sites · " in note and "of 13 sites, computed" in note
 
 
-def test_an_organisation_not_yet_precomputed_is_added_live(
+def test_an_organisation_not_yet_summed_adds_its_sites_rows(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 10)
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 10)
     refresh_expected_series(factory, NOW)  # the broker's 19 power sites: all three organisations maintained
     with transaction(factory) as session:  # as if Riverside (6 sites) had been linked since the last run
         riverside = session.scalar(select(Organisation.id).where(Organisation.account_number == RIVERSIDE))
         queries.delete_expected_series(session, Scope("org", riverside), "power")
     stored, note, _ = _graph(factory, BROKER, FORTNIGHT)
-    assert "of 19 sites, precomputed" in note
+    assert "of 19 sites, computed" in note
 
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 100)
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 100)
     live, _, _ = _graph(factory, BROKER, FORTNIGHT)
     _assert_same_traces(stored, live)
 
@@ -152,7 +148,7 @@ def _texts(component: Any) -> list[str]:
 def test_the_summary_shows_the_next_week_from_the_precomputed_series(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 5)
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 5)
     refresh_expected_series(factory, NOW)
     with factory() as session:
         viewer = _viewer(session, CUSTOMER)
@@ -169,6 +165,6 @@ def test_the_summary_shows_the_next_week_from_the_precomputed_series(
     low, high = live.expected_next_range_kwh
     assert texts[card + 2] == f"90 % range {max(low, 0):,.0f}–{high:,.0f} kWh"
     assert texts[card + 3] == f"{live.sites_forecast} of 8 sites have a model"
-    assert "precomputed 25 Nov 2026 06:00 GMT" in texts
+    assert "computed 25 Nov 2026 06:00 GMT" in texts
     assert any("shown for up to 5 sites" in t for t in texts)
     assert "Model quality (out-of-sample backtest, ASHRAE Guideline 14)" in texts

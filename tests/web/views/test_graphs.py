@@ -30,7 +30,7 @@ def test_a_los_angeles_zoom_across_the_us_clock_change_uses_both_offsets():
 
 def test_reset_and_unrelated_relayouts():
     assert zoom_window({"xaxis.autorange": True}, LOS_ANGELES) is None
-    assert zoom_window({"autosize": True}, LOS_ANGELES) is None
+    assert zoom_window({"autosize": True}, LOS_ANGELES) is False  # plotly's first draw: not a user action
     assert zoom_window({"yaxis.range[0]": 1, "yaxis.range[1]": 2}, LOS_ANGELES) is False
     assert zoom_window(None, LOS_ANGELES) is False
     assert zoom_window("xaxis", LOS_ANGELES) is False

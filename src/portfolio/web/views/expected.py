@@ -1,9 +1,8 @@
 """Expected consumption on the graph page: the model line and band, the portfolio summary, model quality.
 
-Predictions come from models fitted in batch (``portfolio fit-models``); nothing is fitted in a request.
-Up to ``MAX_EXPECTED_SITES`` sites a request sums its sites' forecasts itself; a larger portfolio that maps
-to maintained scopes (the graph's ``scopes``) reads the sums the batch stored (``portfolio.services.expected_series``),
-and any other larger set of sites says that expected consumption is shown for up to that many sites.
+Predictions are stored in batch (``portfolio.services.expected_series``); nothing is fitted or predicted in a
+request. Up to ``SUMMED_SCOPE_SITES`` sites the panel also estimates missing intervals (reading every reading of
+the range); a larger portfolio shows "Expected next 7 days" from the stored sums only.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from portfolio.services.expected import (
     FuelSummary,
     compute_portfolio_summary,
 )
-from portfolio.services.expected_series import load_stored_sums, max_expected_sites, pending, too_many, when_text
+from portfolio.services.expected_series import load_stored_sums, pending, summed_scope_sites, when_text
 from portfolio.timekeeping import (
     UK_TIME_ZONE,
     local_midnight_ts,
@@ -135,18 +134,18 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
 
 
 def make_stored_summary_cards(
-    session: Session, site_ids: Sequence[int], scopes: Sequence[Scope], fuel: str, today_start_ts: int
+    session: Session, site_ids: Sequence[int], scopes: Sequence[Scope] | None, fuel: str, today_start_ts: int
 ) -> html.Div:
-    """Over the live limit: "Expected next 7 days" from the precomputed daily sums; the other figures stay limited."""
+    """A large portfolio: "Expected next 7 days" from the stored daily sums; the other figures stay limited."""
     today = dt.datetime.fromtimestamp(today_start_ts, ZoneInfo(UK_TIME_ZONE)).date()
     end_ts = local_midnight_ts(today + dt.timedelta(days=FORECAST_DAYS), UK_TIME_ZONE)
     stored = load_stored_sums(session, site_ids, scopes, fuel, "day", today_start_ts, end_ts)
     limited = html.P(
-        f"Metered and estimated-for-missing-interval figures are shown for up to {max_expected_sites()} "
+        f"Metered and estimated-for-missing-interval figures are shown for up to {summed_scope_sites()} "
         "sites; the graph shows this portfolio's metered consumption.",
         className="muted small",
     )
-    if stored is None:
+    if stored.refreshed_at is None:
         return html.Div([html.P(pending().capitalize() + ".", className="muted"), limited])
     total = compute_expected_total(stored.sums)
     card = _card(
@@ -155,7 +154,7 @@ def make_stored_summary_cards(
         [
             _range(total[1] if total else None),
             f"{stored.sites_modelled} of {len(site_ids)} sites have a model",
-            f"precomputed {when_text(stored.refreshed_at)}",
+            f"computed {when_text(stored.refreshed_at)}",
         ],
         "expected",
     )
@@ -185,12 +184,7 @@ def make_expected_panel(
         html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
         make_model_quality_table(session, sites, table_id),
     ]
-    if len(sites) > max_expected_sites():
-        if scopes is None:
-            return html.Div(
-                [heading, html.P(too_many().capitalize() + ".", className="muted"), *quality],
-                className="card expected-panel",
-            )
+    if len(sites) > summed_scope_sites():
         cards = make_stored_summary_cards(
             session, [int(s) for s in sites["site_id"]], scopes, str(sites["fuel"].iloc[0]), today_start_ts
         )

@@ -3,7 +3,8 @@
 Kept out of ``pages/`` so tests and the benchmark can import it; ``pages/graphs.py`` registers the page.
 :func:`portfolio.services.graphs.make_graph` is the whole server side of one graph; the callbacks unpack
 the request, call it and hand the figure back. Zooming sends ``relayoutData`` (wall-clock times on the
-graph's axis, in the graph's zone): :func:`zoom_window` turns it into a UTC window for the service.
+graph's axis, in the graph's zone), filtered in the browser (``assets/graphs-zoom.js``: Plotly's own
+``{'autosize': True}`` never reaches the server) into a store: :func:`zoom_window` turns it into a UTC window.
 """
 
 from __future__ import annotations
@@ -216,6 +217,7 @@ def make_graph_layout(
             ),
             dcc.Store(id=ids.GRAPH_URL_CHECK, data=dict(url_check)),
             dcc.Store(id=ids.GRAPH_QUERY),
+            dcc.Store(id=ids.GRAPH_ZOOM),
             html.Div(id=ids.GRAPH_URL_SINK, hidden=True),
         ],
         className="page graphs-page",
@@ -288,10 +290,14 @@ def update_selection(
 
 
 def zoom_range(relayout: object) -> tuple[object, object] | None | bool:
-    """The zoomed x range from plotly's relayoutData as sent (wall-clock times); None to reset; False when not about x."""
+    """The zoomed x range from plotly's relayoutData as sent (wall-clock times); None to reset; False when not about x.
+
+    Plotly sends ``{'autosize': True}`` once the figure is first drawn: that is no user action and must not run
+    the graph a second time (False: nothing to do).
+    """
     if not isinstance(relayout, Mapping):
         return False
-    if relayout.get("xaxis.autorange") or relayout.get("autosize"):
+    if relayout.get("xaxis.autorange"):
         return None
     first, last = relayout.get("xaxis.range[0]"), relayout.get("xaxis.range[1]")
     if first is None and isinstance(relayout.get("xaxis.range"), list):
@@ -362,7 +368,7 @@ def update_graph(
     relayout: object,
 ) -> tuple[Any, Any, Any]:
     """Draw the graph for the selection, or for the zoomed window when the user zoomed."""
-    zoomed = ctx.triggered_id == ids.GRAPH_FIGURE
+    zoomed = ctx.triggered_id == ids.GRAPH_ZOOM
     if zoomed and zoom_range(relayout) is False:
         return dash.no_update, dash.no_update, dash.no_update
     try:
@@ -439,9 +445,15 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.GRAPH_SITE, "value"),
         Input(ids.GRAPH_GRANULARITY, "value"),
         Input(ids.GRAPH_STACK, "value"),
-        Input(ids.GRAPH_FIGURE, "relayoutData"),
+        Input(ids.GRAPH_ZOOM, "data"),
         prevent_initial_call="initial_duplicate",
     )(update_graph)
+    app.clientside_callback(  # no server request for Plotly's own {autosize: true} after drawing
+        ClientsideFunction(namespace="graphs", function_name="userRelayout"),
+        Output(ids.GRAPH_ZOOM, "data"),
+        Input(ids.GRAPH_FIGURE, "relayoutData"),
+        prevent_initial_call=True,
+    )
     app.callback(
         Output(ids.GRAPH_HEATMAP, "figure"),
         Input(ids.GRAPH_GROUP, "value"),

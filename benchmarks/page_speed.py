@@ -1,0 +1,410 @@
+"""Graphs page speed as users feel it: Chromium against the app served by gunicorn, navigation (or click) to Dash idle.
+
+Builds (once, kept in ``benchmarks/work/page_speed/``) the demo database the way ``make run`` does (``portfolio
+init-db``, ``load-demo``, ``fit-models``: models fitted and their predictions stored), serves it with ``portfolio serve``
+(gunicorn, 2 workers x 4 threads) on 127.0.0.1, and drives Debian's chromium (Playwright, ``--no-sandbox``) as the
+demo customer (8 power sites; also one site), broker (19) and admin (35): the Graphs page for 7 days, 30 days and
+1 year (power), a zoom on the 30-day graph (``Plotly.relayout`` of the x range, as a drag sends) and the fuel toggle
+(power -> gas).
+
+Timing: an init script wraps ``fetch`` and counts pending ``_dash-update-component`` requests; a view is done when
+none has been pending for 600 ms ("Dash idle"); its time is from navigation start (or the click) to the last
+callback response, plus two animation frames (Dash and Plotly have drawn it). Per callback the server time is
+``responseStart - requestStart`` from the browser's resource timing on loopback (labelled by the callback output).
+
+The floor: the same scenario in the same run, with every callback answered from the responses recorded in the real
+run (``page.route``), so the page draws the same figures with no server work. Median and p95 over ``RUNS`` runs
+after one warm-up. The 1,000-site database is NOT measured here (building it and fitting its 1,000 models takes
+well over ten minutes on the shared 2-core machine); see docs/benchmarks.md.
+
+Run: ``.venv/bin/python benchmarks/run.py page_speed`` (or this file directly; ``PAGE_SPEED_RUNS=3`` for fewer).
+Targets: <= 1.0 s median, <= 1.5 s p95, <= 1.5x the floor; server time per callback <= 150 ms p95.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "work" / "page_speed"
+BIN = Path(sys.executable).parent
+CHROMIUM = "/usr/bin/chromium"
+RUNS = int(os.environ.get("PAGE_SPEED_RUNS", "5"))
+QUIET_MS = 600
+ROLES = {
+    "customer": "customer@demo.portfolio.example",
+    "broker": "broker@demo.portfolio.example",
+    "admin": "admin@demo.portfolio.example",
+}
+RANGES = {"7 days": 7, "30 days": 30, "1 year": 365}
+
+INSTRUMENT = """
+(() => {
+  const state = {pending: 0, last: 0, count: 0};
+  window.__dashIdle = state;
+  const original = window.fetch;
+  window.fetch = function (input, init) {
+    const url = typeof input === 'string' ? input : input.url;
+    if (!url.includes('_dash-update-component')) return original.apply(this, arguments);
+    state.pending += 1; state.count += 1;
+    return original.apply(this, arguments).finally(() => {
+      requestAnimationFrame(() => requestAnimationFrame(() => {
+        state.pending -= 1; state.last = performance.now();
+      }));
+    });
+  };
+})();
+"""
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PORTFOLIO_INSTANCE": str(WORK / "instance"),
+        "PORTFOLIO_COOKIE_SECURE": "0",
+        "PORTFOLIO_SECRET_KEY": "page-speed-benchmark",
+    }
+
+
+def _prepare() -> dict[str, float]:
+    """The demo as ``make run`` builds it; timed only when built now."""
+    figures: dict[str, float] = {}
+    if (WORK / "instance" / "portfolio.db").exists():
+        return figures
+    WORK.mkdir(parents=True, exist_ok=True)
+    for step in (["init-db"], ["load-demo", "--if-empty"], ["fit-models"]):
+        started = time.perf_counter()
+        subprocess.run([str(BIN / "portfolio"), *step], env=_env(), check=True, stdout=subprocess.DEVNULL)
+        figures[f"{step[0]}_s"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def _refresh_cost() -> dict[str, Any]:
+    """Keeping the stored predictions current, on a copy of the demo: whole (every model new) and a daily run.
+
+    The daily run is the next day with a seventh of the models refitted (weekly refits: recomputed whole), the
+    other sites over the recent days and the forecast only; then the scope sums. Seconds and per-site cost.
+    """
+    import shutil
+
+    from sqlalchemy import update
+
+    from portfolio.db import make_engine, make_session_factory, transaction
+    from portfolio.models import SiteModel
+    from portfolio.services.expected_series import refresh_expected_series
+
+    copy = WORK / "refresh.db"
+    shutil.copy(WORK / "instance" / "portfolio.db", copy)
+    engine = make_engine(f"sqlite:///{copy}")
+    factory = make_session_factory(engine)
+    now = dt.datetime.now(dt.UTC)
+    figures: dict[str, Any] = {}
+    for name, moment, full in (("whole", now, True), ("daily", now + dt.timedelta(days=1), False)):
+        if name == "daily":
+            with transaction(factory) as session:
+                session.execute(update(SiteModel).where(SiteModel.site_id % 7 == 0).values(fitted_at=moment))
+        began = time.perf_counter()
+        report = refresh_expected_series(factory, moment, full=full)
+        seconds = time.perf_counter() - began
+        figures[name] = {
+            "seconds": round(seconds, 2),
+            "sites": report.sites,
+            "sites_whole": report.sites_whole,
+            "site_rows": report.site_rows,
+            "scope_rows": report.rows,
+            "ms_per_site": round(1000 * seconds / max(report.sites, 1), 1),
+        }
+    engine.dispose()
+    copy.unlink()
+    return figures
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serve(port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [
+            str(BIN / "portfolio"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+        ],
+        env={**_env(), "PORTFOLIO_BASE_URL": f"http://127.0.0.1:{port}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise RuntimeError("the app did not start")
+
+
+def _passwords() -> dict[str, str]:
+    logins = json.loads((WORK / "instance" / "demo_logins.json").read_text())
+    return {item["email"]: item["password"] for item in logins}
+
+
+def _wait_idle(page: Any, count_before: int, timeout_s: float = 60) -> float:
+    """performance.now() of the last callback response once Dash is idle [ms]."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        state = page.evaluate(
+            "[window.__dashIdle.pending, window.__dashIdle.last, window.__dashIdle.count, performance.now()]"
+        )
+        pending, last, count, now = state
+        if count > count_before and pending == 0 and now - last >= QUIET_MS:
+            return float(last)
+        page.wait_for_timeout(50)
+    raise TimeoutError("Dash did not become idle")
+
+
+def _graph_url(days: int, site: int | None = None) -> str:
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    start = yesterday - dt.timedelta(days=days - 1)
+    query = f"group=all&from={start.isoformat()}&to={yesterday.isoformat()}&fuel=power"
+    return f"/graphs?{query}" + (f"&site={site}" if site else "")
+
+
+def _zoom_range(days: int) -> list[str]:
+    """A two-day window inside the 30-day range, as local wall-clock strings (what a drag sends)."""
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    first = yesterday - dt.timedelta(days=days // 2)
+    return [f"{first.isoformat()} 00:00", f"{(first + dt.timedelta(days=2)).isoformat()} 00:00"]
+
+
+def _scenarios(first_site: int | None) -> list[tuple[str, str, str, Any]]:
+    """(role, view, kind, argument): kind "open" (URL) or "zoom" / "fuel" (after opening the 30-day view)."""
+    found = []
+    for role in ROLES:
+        for name, days in RANGES.items():
+            found.append((role, name, "open", _graph_url(days)))
+        found.append((role, "zoom (30 days -> 2 days)", "zoom", _graph_url(30)))
+        found.append((role, "fuel toggle (30 days, power -> gas)", "fuel", _graph_url(30)))
+    if first_site is not None:
+        found.insert(3, ("customer", "one site, 30 days", "open", _graph_url(30, first_site)))
+    return found
+
+
+def _first_site() -> int:
+    """The customer's first power site (Granta, account 4100238815): the one-site view."""
+    import sqlite3
+
+    with sqlite3.connect(WORK / "instance" / "portfolio.db") as connection:
+        row = connection.execute(
+            "SELECT sites.id FROM sites JOIN organisations ON organisations.id = sites.organisation_id"
+            " WHERE organisations.account_number = '4100238815' AND lower(sites.fuel) = 'power' ORDER BY sites.id LIMIT 1"
+        ).fetchone()
+    return int(row[0])
+
+
+REQUESTS: list[int] = []
+"""Callback requests of the last measurement (appended per measurement)."""
+
+
+def _measure(page: Any, base: str, kind: str, url: str) -> float:
+    """One measurement [s]; the number of callback requests it made goes to ``REQUESTS``."""
+    if kind == "open":
+        page.goto(base + url)
+        seconds = _wait_idle(page, 0) / 1000
+        REQUESTS.append(int(page.evaluate("window.__dashIdle.count")))
+        return seconds
+    page.goto(base + url)
+    _wait_idle(page, 0)
+    count = page.evaluate("window.__dashIdle.count")
+    if kind == "zoom":
+        start = page.evaluate(
+            "(r) => { const t = performance.now(); const gd = document.querySelector('#graph-figure .js-plotly-plot');"
+            " window.Plotly.relayout(gd, {'xaxis.range[0]': r[0], 'xaxis.range[1]': r[1]}); return t; }",
+            _zoom_range(30),
+        )
+    else:
+        gas = page.locator("#graph-fuel label", has_text="Gas")
+        if not gas.is_visible():
+            raise LookupError("no fuel toggle for this viewer")
+        start = page.evaluate("performance.now()")
+        gas.click()
+    seconds = (_wait_idle(page, count) - start) / 1000
+    REQUESTS.append(int(page.evaluate("window.__dashIdle.count")) - count)
+    return seconds
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median_s": round(float(np.median(values)), 3),
+        "p95_s": round(float(np.percentile(values, 95)), 3),
+        "runs": len(values),
+    }
+
+
+def run() -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    figures: dict[str, Any] = {
+        "build": _prepare(),
+        "runs": RUNS,
+        "server": "portfolio serve: gunicorn 2 workers x 4 threads",
+    }
+    if os.environ.get("PAGE_SPEED_REFRESH", "1") == "1":
+        figures["refresh"] = _refresh_cost()
+    passwords = _passwords()
+    port = _free_port()
+    server = _serve(port)
+    base = f"http://127.0.0.1:{port}"
+    recorded: dict[str, tuple[int, bytes]] = {}
+    server_ms: dict[str, list[float]] = defaultdict(list)
+    results: list[dict[str, Any]] = []
+    misses: dict[str, int] = {}
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
+            for role, email in ROLES.items():
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                context.add_init_script(INSTRUMENT)
+                page = context.new_page()
+                page.goto(base + "/login")
+                page.get_by_label("Email").fill(email)
+                page.get_by_label("Password").fill(passwords[email])
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(base + "/")
+                site = _first_site()
+
+                def on_finished(request: Any) -> None:
+                    if "_dash-update-component" not in request.url:
+                        return
+                    timing = request.timing
+                    try:
+                        output = str(json.loads(request.post_data or "{}").get("output", "?"))
+                    except ValueError:
+                        output = "?"
+                    if timing.get("responseStart", -1) >= 0 and timing.get("requestStart", -1) >= 0:
+                        server_ms[output[:60]].append(timing["responseStart"] - timing["requestStart"])
+                    try:
+                        response = request.response()
+                        if response is not None:
+                            recorded[request.post_data or ""] = (response.status, response.body())
+                    except Exception:  # noqa: BLE001 - a response gone with its page is simply not recorded
+                        pass
+
+                page.on("requestfinished", on_finished)
+                for scenario_role, view, kind, url in _scenarios(site):
+                    if scenario_role != role:
+                        continue
+                    try:
+                        _measure(page, base, kind, url)  # warm-up
+                        REQUESTS.clear()
+                        real = [_measure(page, base, kind, url) for _ in range(RUNS)]
+                        requests = int(np.median(REQUESTS))
+                    except LookupError as error:
+                        results.append({"role": role, "view": view, "skipped": str(error)})
+                        continue
+                    results.append({"role": role, "view": view, "kind": kind, "real": real, "requests": requests})
+                page.remove_listener("requestfinished", on_finished)
+
+                misses[role] = 0
+
+                def answer(route: Any, role: str = role) -> None:
+                    hit = recorded.get(route.request.post_data or "")
+                    if hit is None:
+                        misses[role] += 1
+                        route.continue_()
+                        return
+                    route.fulfill(status=hit[0], body=hit[1], content_type="application/json")
+
+                page.route("**/_dash-update-component", answer)
+                for entry in results:
+                    if entry["role"] != role or "real" not in entry:
+                        continue
+                    url = next(u for r, v, _, u in _scenarios(site) if r == role and v == entry["view"])
+                    _measure(page, base, entry["kind"], url)
+                    entry["floor"] = [_measure(page, base, entry["kind"], url) for _ in range(RUNS)]
+                page.unroute("**/_dash-update-component")
+                figures.setdefault("floor_misses", {})[role] = misses[role]
+                context.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    table = []
+    for entry in results:
+        if "real" not in entry:
+            table.append(entry)
+            continue
+        real, floor = _summary(entry["real"]), _summary(entry["floor"])
+        table.append(
+            {
+                "role": entry["role"],
+                "view": entry["view"],
+                **real,
+                "floor_median_s": floor["median_s"],
+                "floor_p95_s": floor["p95_s"],
+                "x_floor": round(real["median_s"] / floor["median_s"], 2) if floor["median_s"] else None,
+                "callback_requests": entry["requests"],
+            }
+        )
+    figures["views"] = table
+    figures["server_callback_ms"] = {
+        output: {
+            "p95": round(float(np.percentile(v, 95)), 1),
+            "median": round(float(np.median(v)), 1),
+            "n": len(v),
+        }
+        for output, v in sorted(server_ms.items())
+    }
+    return figures
+
+
+def markdown(figures: dict[str, Any]) -> str:
+    """The tables for docs/benchmarks.md."""
+    lines = [
+        "| viewer | view | median | p95 | floor median | floor p95 | x floor | callback requests |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in figures["views"]:
+        if "skipped" in row:
+            lines.append(f"| {row['role']} | {row['view']} | skipped: {row['skipped']} | | | | | |")
+            continue
+        lines.append(
+            f"| {row['role']} | {row['view']} | {row['median_s']:.2f} s | {row['p95_s']:.2f} s | "
+            f"{row['floor_median_s']:.2f} s | {row['floor_p95_s']:.2f} s | {row['x_floor']} | {row['callback_requests']} |"
+        )
+    lines += ["", "| callback output | server p95 | median | requests |", "|---|---|---|---|"]
+    for output, value in figures["server_callback_ms"].items():
+        lines.append(f"| `{output}` | {value['p95']:.0f} ms | {value['median']:.0f} ms | {value['n']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    measured = run()
+    print(json.dumps(measured, indent=2))
+    print(markdown(measured))
