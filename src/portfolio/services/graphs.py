@@ -9,7 +9,7 @@ that window deserves (plotly-resampler style), so no trace ever carries more tha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,11 @@ import plotly.graph_objects as go
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer, require_sites
+from portfolio.analytics.coverage import (
+    compute_bucket_expected_intervals,
+    compute_missing_estimate,
+    compute_portfolio_coverage,
+)
 from portfolio.analytics.resolution import (
     AUTO,
     RESOLUTION_LABELS,
@@ -47,6 +52,8 @@ from portfolio.queries.graphs import (
     load_top_sites,
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services.coverage import load_site_buckets, site_interval_seconds
+from portfolio.services.expected import predict_expected
 from portfolio.services.expected_series import make_expected_series
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import (
@@ -82,6 +89,80 @@ class GraphResult:
     note: str
     fuel: str
     fuels: tuple[str, ...]
+    summary: str = ""  # the chart in words, for screen readers
+    finest: str = "hh"  # the finest resolution the graph's meters support
+    totals: Mapping[str, float | None] | None = None  # metered_kwh, estimated_kwh over the window
+
+
+def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:
+    """Each site's expected energy per interval in [start_ts, end_ts): site_id, start_ts, expected_kwh, variance_kwh2.
+
+    The one place the graphs read site predictions (today: predicted from stored fits; at merge:
+    ``queries.expected.load_site_expected``). Sites without a usable model are absent, never zero.
+    """
+    columns = {"site_id": "int64", "start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64"}
+    if not site_ids or end_ts <= start_ts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    predictions = predict_expected(session, list(site_ids), start_ts, end_ts, errors={})
+    frames = [
+        pd.DataFrame(
+            {
+                "site_id": site_id,
+                "start_ts": pd.DatetimeIndex(frame.index).as_unit("s").asi8,
+                "expected_kwh": frame["expected_kwh"].to_numpy(dtype="float64"),
+                "variance_kwh2": frame["standard_error_kwh"].to_numpy(dtype="float64") ** 2,
+            }
+        )
+        for site_id, frame in predictions.items()
+        if len(frame)
+    ]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return pd.concat(frames, ignore_index=True).astype(columns)
+
+
+def _with_coverage(
+    session: Session,
+    frame: pd.DataFrame,
+    members: pd.DataFrame,
+    resolution: str,
+    lo: int,
+    hi: int,
+    time_zone: str,
+    now: dt.datetime,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The portfolio frame with per-bucket coverage and the estimate for missing intervals (never after now).
+
+    Returns the frame (plus sites_total, sites_complete, sites_partial, sites_missing, sites_modelled_gap,
+    sites_unmodelled_gap, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) and the names of the
+    incomplete sites no model can stand in for.
+    """
+    cover_hi = min(hi, (int(now.timestamp()) // 1800) * 1800)
+    buckets = frame["start_ts"].to_numpy(dtype="int64")
+    chosen = load_site_buckets(session, members, buckets, resolution, lo, cover_hi, time_zone)
+    predictions = load_site_expected(session, chosen.incomplete_ids, lo, cover_hi)
+    interval = chosen.interval_seconds
+    if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
+        step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
+        fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(s), 1800)]
+        predictions = predictions[predictions["site_id"].isin(fine)]
+    modelled = {int(s) for s in predictions["site_id"].unique()}
+    coverage = compute_portfolio_coverage(buckets, chosen.site_buckets, len(members), modelled)
+    estimate = compute_missing_estimate(predictions, chosen.present, resolution, time_zone)
+    merged = frame.merge(coverage, on="start_ts", how="left").merge(estimate, on="start_ts", how="left")
+    merged["sites_estimated"] = merged["sites_estimated"].fillna(0).astype("int64")
+    future = merged["start_ts"] >= cover_hi
+    merged.loc[future, ["sites_complete", "sites_partial", "sites_missing"]] = 0
+    names = dict(zip(members["site_id"].astype(int), members["name"], strict=True))
+    unmodelled = sorted(names[s] for s in chosen.incomplete_ids if s not in modelled)
+    return merged, unmodelled
+
+
+def _with_site_coverage(frame: pd.DataFrame, members: pd.DataFrame, resolution: str, time_zone: str) -> pd.DataFrame:
+    """One site's frame with ``expected_intervals`` per bucket, so partial buckets can be drawn as such."""
+    seconds = next(iter(site_interval_seconds(members).values()), 1800)
+    expected = compute_bucket_expected_intervals(frame["start_ts"].to_numpy(), resolution, time_zone, seconds)
+    return frame.assign(expected_intervals=expected, intervals=frame["intervals"].fillna(0).astype("int64"))
 
 
 def _scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int]) -> list[Scope] | None:
@@ -165,7 +246,14 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
                 compute_site_series(readings, resolution, time_zone)
                 if readings is not None
                 else compute_site_series(
-                    pd.DataFrame({"start_ts": [], "interval_seconds": [], "energy_kwh": [], "estimated": []}),
+                    pd.DataFrame(
+                        {
+                            "start_ts": pd.Series(dtype="int64"),
+                            "interval_seconds": pd.Series(dtype="int64"),
+                            "energy_kwh": pd.Series(dtype="float64"),
+                            "estimated": pd.Series(dtype="bool"),
+                        }
+                    ),
                     resolution,
                     time_zone,
                 )
@@ -175,6 +263,12 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         return load_sites_series(session, ids_ if ids_ is not None else member_ids, fuel, resolution, lo_ts, hi_ts)
 
     frame = compute_grid_series(series(lo, hi), axis)
+    now = now or dt.datetime.now(dt.UTC)
+    unmodelled: list[str] = []
+    if portfolio and member_ids:
+        frame, unmodelled = _with_coverage(session, frame, members, resolution, lo, hi, time_zone, now)
+    elif not portfolio and member_ids:
+        frame = _with_site_coverage(frame, members, resolution, time_zone)
     shift = SAME_PERIOD_SHIFT_DAYS * SECONDS_PER_DAY
     previous = compute_shifted_series(series(lo - shift, hi - shift), SAME_PERIOD_SHIFT_DAYS, resolution, time_zone)
     last_year = compute_grid_series(previous, axis)[["local_time", "energy_kwh"]]
@@ -191,8 +285,6 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
             rest = rest - values.fillna(0)
         if len(member_ids) > len(top):
             stack[f"Other {len(member_ids) - len(top)} sites"] = rest.clip(lower=0)
-
-    now = now or dt.datetime.now(dt.UTC)
     # Show the forecast when the range reaches today, over a quarter of the span (6 h to 7 days), so it
     # never crowds out the consumption.
     ahead = min(FORECAST_DAYS * SECONDS_PER_DAY, max(6 * 3600, (hi - lo) // 4))
@@ -214,11 +306,14 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         )
         weights = weights[weights.index > 0]
         names = [n.title() for n in load_location_names(session, list(weights.index))]
-        label = f"Consumption-weighted mean temperature ({len(names)} location{'s' if len(names) != 1 else ''}: {', '.join(sorted(names))})"
+        label = (
+            f"consumption-weighted mean of {len(names)} location{'s' if len(names) != 1 else ''}: "
+            f"{', '.join(sorted(names))}"
+        )
     else:
         location = int(members["weather_location_id"].iloc[0]) if len(members) else 0
         weights = pd.Series({location: 1.0}) if location else pd.Series(dtype="float64")
-        label = f"Temperature at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
+        label = f"at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
     temperatures = load_temperatures(session, list(weights.index), lo, temp_hi)
     temperature = compute_weighted_temperature(
         temperatures, weights.to_dict(), "day" if resolution == "day" else "hour", time_zone
@@ -248,12 +343,57 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         now_local=now_local if show_now else None,
         x_range=x_range,
         expected=expected,
+        unestimated_sites=unmodelled,
     )
     figure.update_layout(
         uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}"
     )
     note = _note(resolution, finest, len(member_ids), request.window is not None)
-    return GraphResult(figure, resolution, f"{note} · {expected_note}" if expected_note else note, fuel, fuels)
+    if unmodelled:
+        note += f" · not estimated (no model): {', '.join(unmodelled)}"
+    totals = graph_totals(frame)
+    return GraphResult(
+        figure,
+        resolution,
+        f"{note} · {expected_note}" if expected_note else note,
+        fuel,
+        fuels,
+        summary=_summary(title, frame, totals, resolution),
+        finest=finest,
+        totals=totals,
+    )
+
+
+def graph_totals(frame: pd.DataFrame) -> dict[str, float | None]:
+    """Metered and estimated-for-missing energy over the drawn buckets [kWh], kept apart (None: nothing)."""
+    metered = frame["energy_kwh"].sum(min_count=1)
+    estimated = frame["estimated_kwh"].sum(min_count=1) if "estimated_kwh" in frame else float("nan")
+    return {
+        "metered_kwh": None if pd.isna(metered) else float(metered),
+        "estimated_kwh": None if pd.isna(estimated) else float(estimated),
+    }
+
+
+def _summary(title: str, frame: pd.DataFrame, totals: Mapping[str, float | None], resolution: str) -> str:
+    """The chart in one paragraph of words (screen readers cannot read a plot)."""
+    buckets = len(frame)
+    reported = int(frame["energy_kwh"].notna().sum())
+    parts = [f"{title}: {buckets} {RESOLUTION_LABELS[resolution].lower()} buckets, {reported} with readings."]
+    if totals["metered_kwh"] is not None:
+        parts.append(f"Metered total {totals['metered_kwh']:,.0f} kWh.")
+        peak = frame.loc[frame["energy_kwh"].idxmax()]
+        parts.append(f"Highest {peak['energy_kwh']:,.1f} kWh at {peak['label']}.")
+    if totals["estimated_kwh"] is not None:
+        parts.append(f"Estimated for missing sites (model, not metered): {totals['estimated_kwh']:,.0f} kWh.")
+    if "sites_missing" in frame:
+        short = int(((frame["sites_missing"] + frame["sites_partial"]) > 0).sum())
+        if short:
+            parts.append(f"{short} buckets have sites missing or partial.")
+    elif "expected_intervals" in frame:
+        partial = int(((frame["intervals"] > 0) & (frame["intervals"] < frame["expected_intervals"])).sum())
+        if partial:
+            parts.append(f"{partial} buckets are partial (some intervals missing).")
+    return " ".join(parts)
 
 
 def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:
