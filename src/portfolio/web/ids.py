@@ -82,6 +82,10 @@ GRAPH_MODEL_TABLE = "graph-model-table"
 GRAPH_URL_CHECK = "graph-url-check"
 GRAPH_QUERY = "graph-query"
 GRAPH_URL_SINK = "graph-url-sink"
+GRAPH_SUMMARY = "graph-summary"  # the chart in words, visually hidden, for screen readers
+GRAPH_HEATMAP_SUMMARY = "graph-heatmap-summary"
+OVERVIEW_CARDS = "overview-cards"
+OVERVIEW_SUMMARY = "overview-summary"
 
 # Export page (web/views/exports.py).
 EXPORT_SCOPE = "export-scope"
