@@ -201,3 +201,13 @@ def compute_missing_estimate(
             "sites_estimated": buckets["sites_estimated"].to_numpy(dtype=np.int64),
         }
     )
+
+
+def compute_graph_totals(frame: pd.DataFrame) -> dict[str, float | None]:
+    """Metered and estimated-for-missing energy over the drawn buckets [kWh], kept apart (None: nothing)."""
+    metered = frame["energy_kwh"].sum(min_count=1)
+    estimated = frame["estimated_kwh"].sum(min_count=1) if "estimated_kwh" in frame else float("nan")
+    return {
+        "metered_kwh": None if pd.isna(metered) else float(metered),
+        "estimated_kwh": None if pd.isna(estimated) else float(estimated),
+    }

@@ -9,6 +9,7 @@ wall clock), ``label`` (the local time as the hover shows it, with its zone), ``
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -195,7 +196,9 @@ def _temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTr
     forecast = temperature[temperature["forecast"]]
     if len(observed) and len(forecast):
         forecast = pd.concat([observed.tail(1), forecast])
-    hover = f"%{{customdata}}<br>%{{y:.1f}} °C<br>%{{fullData.name}}, {label}<extra></extra>"
+    # the location names are data: passed as customdata (escaped), never spliced into the template
+    detail = html.escape(label)
+    hover = "%{customdata[0]}<br>%{y:.1f} °C<br>%{fullData.name}, %{customdata[1]}<extra></extra>"
     traces = []
     if len(observed):
         traces.append(
@@ -208,7 +211,7 @@ def _temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTr
                 yaxis="y2",
                 connectgaps=False,
                 line={"color": TEMPERATURE_COLOUR, "width": 1.2},
-                customdata=observed["label"],
+                customdata=np.column_stack([observed["label"].to_numpy(dtype=object), [detail] * len(observed)]),
                 hovertemplate=hover,
             )
         )
@@ -223,7 +226,7 @@ def _temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTr
                 yaxis="y2",
                 connectgaps=False,
                 line={"color": TEMPERATURE_COLOUR, "width": 1.5, "dash": "dash"},
-                customdata=forecast["label"],
+                customdata=np.column_stack([forecast["label"].to_numpy(dtype=object), [detail] * len(forecast)]),
                 hovertemplate=hover,
             )
         )
@@ -332,6 +335,8 @@ def make_consumption_figure(
     has_temperature = temperature is not None and len(temperature) > 0
     bottom = 0.36 if has_temperature else 0.12 if strip else 0.0
     figure.update_layout(yaxis={"domain": [bottom, 1.0]})
+    if bottom > 0:  # the time labels under the lowest panel, not between consumption and the panels below it
+        figure.update_xaxes(anchor="free", position=0.0)
     if strip:
         sites_total = int(frame["sites_total"].max())
         figure.update_layout(
@@ -372,7 +377,7 @@ def make_consumption_figure(
             yshift=-18,
             showarrow=False,
             text=f"Not estimated (no model): {len(unestimated_sites)} site{'s' if len(unestimated_sites) != 1 else ''}",
-            hovertext=", ".join(unestimated_sites),
+            hovertext=html.escape(", ".join(unestimated_sites)),
             font={"size": 11, "color": "#b45309"},
         )
     if now_local is not None:

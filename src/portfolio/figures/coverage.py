@@ -9,6 +9,8 @@ it is never merged into the metered numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -164,3 +166,25 @@ def reporting_traces(frame: pd.DataFrame, resolution: str) -> list[go.BaseTraceT
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
     ]
+
+
+def describe_chart(title: str, frame: pd.DataFrame, totals: Mapping[str, float | None], resolution_name: str) -> str:
+    """The chart in one paragraph of words (screen readers cannot read a plot)."""
+    buckets = len(frame)
+    reported = int(frame["energy_kwh"].notna().sum())
+    parts = [f"{title}: {buckets} {resolution_name} buckets, {reported} with readings."]
+    if totals["metered_kwh"] is not None:
+        parts.append(f"Metered total {totals['metered_kwh']:,.0f} kWh.")
+        peak = frame.loc[frame["energy_kwh"].idxmax()]
+        parts.append(f"Highest {peak['energy_kwh']:,.1f} kWh at {peak['label']}.")
+    if totals["estimated_kwh"] is not None:
+        parts.append(f"Estimated for missing sites (model, not metered): {totals['estimated_kwh']:,.0f} kWh.")
+    if "sites_missing" in frame:
+        short = int(((frame["sites_missing"] + frame["sites_partial"]) > 0).sum())
+        if short:
+            parts.append(f"{short} buckets have sites missing or partial.")
+    elif "expected_intervals" in frame:
+        partial = int(((frame["intervals"] > 0) & (frame["intervals"] < frame["expected_intervals"])).sum())
+        if partial:
+            parts.append(f"{partial} buckets are partial (some intervals missing).")
+    return " ".join(parts)

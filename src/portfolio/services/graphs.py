@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from portfolio.access import AccessDenied, Viewer, require_sites
 from portfolio.analytics.coverage import (
     compute_bucket_expected_intervals,
+    compute_graph_totals,
     compute_missing_estimate,
     compute_portfolio_coverage,
 )
@@ -37,6 +38,7 @@ from portfolio.analytics.resolution import (
     finest_resolution,
 )
 from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
+from portfolio.figures.coverage import describe_chart
 from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.queries.graphs import (
     Scope,
@@ -351,49 +353,17 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     note = _note(resolution, finest, len(member_ids), request.window is not None)
     if unmodelled:
         note += f" · not estimated (no model): {', '.join(unmodelled)}"
-    totals = graph_totals(frame)
+    totals = compute_graph_totals(frame)
     return GraphResult(
         figure,
         resolution,
         f"{note} · {expected_note}" if expected_note else note,
         fuel,
         fuels,
-        summary=_summary(title, frame, totals, resolution),
+        summary=describe_chart(title, frame, totals, RESOLUTION_LABELS[resolution].lower()),
         finest=finest,
         totals=totals,
     )
-
-
-def graph_totals(frame: pd.DataFrame) -> dict[str, float | None]:
-    """Metered and estimated-for-missing energy over the drawn buckets [kWh], kept apart (None: nothing)."""
-    metered = frame["energy_kwh"].sum(min_count=1)
-    estimated = frame["estimated_kwh"].sum(min_count=1) if "estimated_kwh" in frame else float("nan")
-    return {
-        "metered_kwh": None if pd.isna(metered) else float(metered),
-        "estimated_kwh": None if pd.isna(estimated) else float(estimated),
-    }
-
-
-def _summary(title: str, frame: pd.DataFrame, totals: Mapping[str, float | None], resolution: str) -> str:
-    """The chart in one paragraph of words (screen readers cannot read a plot)."""
-    buckets = len(frame)
-    reported = int(frame["energy_kwh"].notna().sum())
-    parts = [f"{title}: {buckets} {RESOLUTION_LABELS[resolution].lower()} buckets, {reported} with readings."]
-    if totals["metered_kwh"] is not None:
-        parts.append(f"Metered total {totals['metered_kwh']:,.0f} kWh.")
-        peak = frame.loc[frame["energy_kwh"].idxmax()]
-        parts.append(f"Highest {peak['energy_kwh']:,.1f} kWh at {peak['label']}.")
-    if totals["estimated_kwh"] is not None:
-        parts.append(f"Estimated for missing sites (model, not metered): {totals['estimated_kwh']:,.0f} kWh.")
-    if "sites_missing" in frame:
-        short = int(((frame["sites_missing"] + frame["sites_partial"]) > 0).sum())
-        if short:
-            parts.append(f"{short} buckets have sites missing or partial.")
-    elif "expected_intervals" in frame:
-        partial = int(((frame["intervals"] > 0) & (frame["intervals"] < frame["expected_intervals"])).sum())
-        if partial:
-            parts.append(f"{partial} buckets are partial (some intervals missing).")
-    return " ".join(parts)
 
 
 def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:

@@ -21,7 +21,7 @@ from portfolio.analytics.coverage import compute_day_lengths_seconds
 from portfolio.queries.overview import load_site_organisations, load_week_usage
 from portfolio.queries.trackers import load_user_trackers
 from portfolio.queries.usage import load_list_sites
-from portfolio.services.expected_series import make_expected_series
+from portfolio.services.graphs import load_site_expected
 from portfolio.services.groups import ALL_SITES, group_options, group_site_ids
 from portfolio.services.trackers import compute_status
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
@@ -42,7 +42,9 @@ class FuelFigures:
     week_kwh: float | None
     week_expected_kwh: float | None
     sites_reporting: int  # all intervals of yesterday present
-    missing: tuple[str, ...]  # no or partial data yesterday
+    yesterday_compared_kwh: float | None = None  # metered over the site-days compared with expected
+    week_compared_kwh: float | None = None
+    missing: tuple[str, ...] = ()  # no or partial data yesterday
     expected_note: str = ""
 
 
@@ -71,9 +73,7 @@ def _link(path: str, group: str, first: dt.date, last: dt.date, fuel: str) -> st
     return f"{path}?{urlencode({'group': group, 'from': first.isoformat(), 'to': last.isoformat(), 'fuel': fuel})}"
 
 
-def _fuel_figures(
-    session: Session, sites: pd.DataFrame, usage: pd.DataFrame, week_start: dt.date, yesterday: dt.date
-) -> FuelFigures:
+def _fuel_figures(sites: pd.DataFrame, usage: pd.DataFrame, expected: pd.DataFrame, yesterday: dt.date) -> FuelFigures:
     fuel = str(sites["fuel"].iloc[0])
     ids = [int(s) for s in sites["site_id"]]
     own = usage[usage["site_id"].isin(ids)]
@@ -88,42 +88,97 @@ def _fuel_figures(
     complete = [s for s in ids if got.get(s, 0) >= expected_per_site[s]]
     names = dict(zip(sites["site_id"].astype(int), sites["name"], strict=True))
     missing = tuple(sorted(names[s] for s in ids if s not in complete))
-    lo = local_midnight_ts(week_start, UK_TIME_ZONE)
-    hi = local_midnight_ts(yesterday + dt.timedelta(days=1), UK_TIME_ZONE)
-    expected, note = make_expected_series(session, ids, "day", lo, hi, UK_TIME_ZONE)
-    week_expected = yesterday_expected = None
-    if expected is not None and "expected_kwh" in expected and expected["expected_kwh"].notna().all():
-        week_expected = float(expected["expected_kwh"].sum())
-        yesterday_expected = float(expected["expected_kwh"].iloc[-1])
+    week_metered, week_expected, week_sites = _like_for_like(sites, own, expected)
+    day_metered, day_expected, _ = _like_for_like(sites, day, expected)
     day_total = day["energy_kwh"].sum(min_count=1)
     week_total = own["energy_kwh"].sum(min_count=1)
     return FuelFigures(
         fuel=fuel,
         sites=len(ids),
         yesterday_kwh=None if pd.isna(day_total) else float(day_total),
-        yesterday_expected_kwh=yesterday_expected,
+        yesterday_expected_kwh=day_expected,
+        yesterday_compared_kwh=day_metered,
         week_kwh=None if pd.isna(week_total) else float(week_total),
         week_expected_kwh=week_expected,
+        week_compared_kwh=week_metered,
         sites_reporting=len(complete),
         missing=missing,
-        expected_note=note,
+        expected_note=f"compared over the site-days fully reported by sites with a model ({week_sites} sites)",
+    )
+
+
+def load_expected_days(session: Session, sites: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Expected energy per site and local day first..last from stored fits, once for every card.
+
+    Returns site_id, local_date, expected_kwh, predicted (intervals predicted that day: a day is compared
+    only when every interval was predicted).
+    """
+    columns = ["site_id", "local_date", "expected_kwh", "predicted"]
+    if sites.empty:
+        return pd.DataFrame(columns=columns)
+    lo = local_midnight_ts(first, UK_TIME_ZONE)
+    hi = local_midnight_ts(last + dt.timedelta(days=1), UK_TIME_ZONE)
+    predictions = load_site_expected(session, [int(s) for s in sites["site_id"]], lo, hi)
+    if predictions.empty:
+        return pd.DataFrame(columns=columns)
+    zones = dict(zip(sites["site_id"].astype(int), sites["time_zone"], strict=True))
+    frames = []
+    for site_id, frame in predictions.groupby("site_id"):
+        local = pd.to_datetime(frame["start_ts"], unit="s", utc=True).dt.tz_convert(zones[int(site_id)]).dt.date
+        sums = frame.groupby(local.to_numpy())["expected_kwh"].agg(["sum", "size"])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site_id": int(site_id),
+                    "local_date": sums.index,
+                    "expected_kwh": sums["sum"].to_numpy(),
+                    "predicted": sums["size"].to_numpy(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _like_for_like(
+    sites: pd.DataFrame, usage: pd.DataFrame, expected: pd.DataFrame
+) -> tuple[float | None, float | None, int]:
+    """Metered and expected [kWh] over the same site-days: those fully reported by a site with a model.
+
+    A missing site is never compared against its own expected consumption (that would read as a saving).
+    """
+    if expected.empty or usage.empty:
+        return None, None, 0
+    zones = dict(zip(sites["site_id"].astype(int), sites["time_zone"], strict=True))
+    seconds = dict(zip(sites["site_id"].astype(int), sites["interval_seconds"].fillna(1800), strict=True))
+    merged = usage.merge(expected, on=["site_id", "local_date"], how="inner")
+    merged = merged[merged["site_id"].isin(list(zones))]
+    full = []
+    for row in merged.itertuples(index=False):
+        length = int(compute_day_lengths_seconds(row.local_date, row.local_date, zones[row.site_id]).iloc[0])
+        wanted = length // int(seconds[row.site_id])
+        full.append(row.intervals >= wanted and row.predicted >= wanted)
+    compared = merged[full]
+    if compared.empty:
+        return None, None, 0
+    return (
+        float(compared["energy_kwh"].sum()),
+        float(compared["expected_kwh"].sum()),
+        int(compared["site_id"].nunique()),
     )
 
 
 def _card(
-    session: Session,
     title: str,
     subtitle: str,
     group: str,
     site_ids: Sequence[int],
-    week_start: dt.date,
+    week: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
     yesterday: dt.date,
 ) -> OverviewCard:
-    sites = load_list_sites(session, list(site_ids))
-    usage = load_week_usage(session, list(site_ids), week_start, yesterday)
-    fuels = tuple(
-        _fuel_figures(session, members, usage, week_start, yesterday) for _, members in sites.groupby("fuel", sort=True)
-    )
+    all_sites, all_usage, expected = week
+    sites = all_sites[all_sites["site_id"].isin([int(s) for s in site_ids])]
+    usage = all_usage[all_usage["site_id"].isin(sites["site_id"])]
+    fuels = tuple(_fuel_figures(members, usage, expected, yesterday) for _, members in sites.groupby("fuel", sort=True))
     last = sites["last_reading"].max() if len(sites) else None
     fuel = fuels[0].fuel if fuels else "power"
     return OverviewCard(
@@ -134,7 +189,7 @@ def _card(
         fuels=fuels,
         last_data=None if last is None or pd.isna(last) else last,
         graph_link=_link("/graphs", group, yesterday - dt.timedelta(days=29), yesterday, fuel),
-        missing_link=_link("/portfolio", group, yesterday, yesterday, fuel) + "#missing",
+        missing_link=_link("/portfolio", group, yesterday, yesterday, fuel),
     )
 
 
@@ -160,17 +215,23 @@ def make_overview(session: Session, viewer: Viewer, today: dt.date) -> list[Over
     yesterday = today - dt.timedelta(days=1)
     week_start = yesterday - dt.timedelta(days=yesterday.weekday())
     trackers = _trackers(session, viewer, yesterday)
+    visible = group_site_ids(session, viewer, ALL_SITES)
+    sites = load_list_sites(session, visible)  # one look per site, shared by every card
+    week = (
+        sites,
+        load_week_usage(session, visible, week_start, yesterday),
+        load_expected_days(session, sites, week_start, yesterday),
+    )
     cards = []
     for value, label, _ in group_options(session, viewer):
         site_ids = group_site_ids(session, viewer, value)
-        card = _card(session, label, "Portfolio group", value, site_ids, week_start, yesterday)
+        card = _card(label, "Portfolio group", value, site_ids, week, yesterday)
         cards.append(replace(card, trackers=tuple(trackers.get(value, []))))
-    all_ids = group_site_ids(session, viewer, ALL_SITES)
-    organisations = load_site_organisations(session, all_ids)
+    organisations = load_site_organisations(session, visible)
     if organisations["organisation_id"].nunique() > 1:
         for (_, name), members in list(organisations.groupby(["organisation_id", "organisation"]))[
             :MAX_ORGANISATION_CARDS
         ]:
             site_ids = members["site_id"].tolist()
-            cards.append(_card(session, str(name), "Client organisation", ALL_SITES, site_ids, week_start, yesterday))
+            cards.append(_card(str(name), "Client organisation", ALL_SITES, site_ids, week, yesterday))
     return cards

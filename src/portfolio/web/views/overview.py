@@ -23,7 +23,11 @@ def _against(actual: float | None, expected: float | None) -> html.Span:
         return html.Span("no expected figure", className="muted small")
     change = actual / expected - 1
     kind = "over" if change > 0.05 else "under" if change < -0.05 else "even"
-    return html.Span(f"{change:+.0%} vs expected {expected:,.0f} kWh", className=f"against against-{kind} small")
+    return html.Span(
+        f"{change:+.0%} vs expected",
+        className=f"against against-{kind} small",
+        title=f"{actual:,.0f} kWh metered against {expected:,.0f} kWh expected, over the same fully reported site-days",
+    )
 
 
 def _fuel_block(figures: FuelFigures, card: OverviewCard) -> html.Div:
@@ -67,6 +71,7 @@ def _fuel_block(figures: FuelFigures, card: OverviewCard) -> html.Div:
                 className="overview-figures",
             ),
             missing,
+            html.P(figures.expected_note, className="muted small") if figures.expected_note else None,
         ],
         className="overview-fuel-block",
     )
