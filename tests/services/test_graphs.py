@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from portfolio.config import load_settings
 from portfolio.models import Organisation, Role, Site
 from portfolio.services.demo import load_demo
 from portfolio.services.expected import compute_portfolio_summary, fit_due_models
-from portfolio.services.graphs import GraphRequest, make_graph
+from portfolio.services.graphs import GraphRequest, make_graph, make_graph_csv
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
 
@@ -61,6 +62,11 @@ def test_summary_graph_and_totals_agree_on_metered_and_estimated(
     # Canary Wharf has neither data nor a model: it is named as not estimated, never zero-filled
     assert "not estimated (no model)" in result.note
     assert "Estimated for missing sites" in result.summary
+    with session_factory() as session:
+        exported = pd.read_csv(io.StringIO(make_graph_csv(session, viewer, request, now=NOW)))
+    assert exported["metered_kwh"].sum() == pytest.approx(summary.metered_kwh, abs=0.05)
+    estimated = exported["estimated_for_missing_kwh (model, not metered)"].sum()
+    assert estimated == pytest.approx(summary.estimated_missing_kwh, abs=0.05)
 
 
 def test_a_partial_day_is_drawn_as_partial(
