@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 from numpy.testing import assert_allclose
 
 from portfolio.analytics.coverage import (
@@ -93,3 +94,35 @@ def test_inputs_are_not_mutated() -> None:
         dt.date(2024, 6, 1),
     )
     pd.testing.assert_frame_equal(sites, before)
+
+
+def test_a_uk_day_bucket_expects_46_48_or_50_half_hours() -> None:
+    from portfolio.analytics.coverage import compute_bucket_expected_intervals
+    from portfolio.timekeeping import local_midnight_ts
+
+    days = [dt.date(2024, 3, 31), dt.date(2024, 6, 3), dt.date(2024, 10, 27)]
+    starts = np.array([local_midnight_ts(d, "Europe/London") for d in days])
+    assert list(compute_bucket_expected_intervals(starts, "day", "Europe/London", 1800)) == [46, 48, 50]
+    assert list(compute_bucket_expected_intervals(starts, "hour", "Europe/London", 1800)) == [2, 2, 2]
+
+
+def test_one_of_48_half_hours_is_partial_not_reporting_and_only_gaps_are_estimated() -> None:
+    from portfolio.analytics.coverage import compute_missing_estimate, compute_portfolio_coverage
+    from portfolio.timekeeping import local_midnight_ts
+
+    day = local_midnight_ts(dt.date(2024, 6, 3), "Europe/London")
+    site_buckets = pd.DataFrame(
+        {"site_id": [1, 2], "start_ts": [day, day], "intervals": [1, 0], "expected_intervals": [48, 48]}
+    )
+    coverage = compute_portfolio_coverage(np.array([day]), site_buckets, 8, {1})
+    row = coverage.iloc[0]
+    assert (row.sites_complete, row.sites_partial, row.sites_missing) == (6, 1, 1)
+    assert (row.sites_modelled_gap, row.sites_unmodelled_gap) == (1, 1)
+    starts = day + 1800 * np.arange(48)
+    predictions = pd.DataFrame({"site_id": 1, "start_ts": starts, "expected_kwh": 2.0, "variance_kwh2": 0.25})
+    present = pd.DataFrame({"site_id": [1], "start_ts": [day]})
+    estimate = compute_missing_estimate(predictions, present, "day", "Europe/London").iloc[0]
+    assert estimate.estimated_kwh == pytest.approx(47 * 2.0)  # the metered half hour is never estimated
+    assert estimate.sites_estimated == 1
+    # one site's errors are fully correlated across its missing intervals: standard errors add
+    assert estimate.upper_kwh - estimate.estimated_kwh == pytest.approx(1.6448536 * 47 * 0.5)

@@ -42,6 +42,8 @@ def test_customer_signs_in_sees_their_sites_and_signs_out(
     page.get_by_role("button", name="Sign in").click()
 
     expect(page).to_have_url(f"{live_app.base_url}/")
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()  # the landing page after sign-in
+    page.get_by_role("link", name="All sites table").click()
     names = page.locator(f"#{ids.SITES_TABLE} .ag-cell[col-id='name']")
     expect(names).to_have_count(len(own_sites))
     assert set(names.all_inner_texts()) == own_sites
@@ -77,7 +79,7 @@ def test_an_ended_session_sends_the_browser_to_sign_in(browser_page: BrowserPage
     page.get_by_label("Email").fill(admin.email)
     page.get_by_label("Password").fill(admin.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.locator(f"#{ids.SITES_TABLE} .ag-cell").first).to_be_visible()
+    expect(page.locator(f"#{ids.OVERVIEW_CARDS} .overview-card").first).to_be_visible()
     page.context.clear_cookies()
     page.evaluate("() => { fetch('/_dash-layout'); }")  # what the next Dash request meets: a 401
     expect(page).to_have_url(f"{live_app.base_url}/login?next=%2F")

@@ -45,13 +45,13 @@ def test_gaps_are_none_in_the_figure_never_zero() -> None:
 
 def test_estimated_readings_are_a_distinct_trace() -> None:
     figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), estimated=(3, 7)), resolution="hh", fuel="power")
-    estimated = [t for t in figure.data if t.name == "Estimated readings"]
+    estimated = [t for t in figure.data if t.name == "Meter estimates"]
     assert len(estimated) == 1 and len(estimated[0].y) == 2
     assert estimated[0].mode == "markers"
     assert "estimated" in estimated[0].customdata[0][1]
     days = _frame(dt.date(2024, 6, 3), "day", estimated=(0,))
     bars = make_consumption_figure(days, resolution="day", fuel="gas")
-    assert [t.name for t in bars.data][:2] == ["Gas (actual)", "Gas (includes estimates)"]
+    assert [t.name for t in bars.data][:2] == ["Metered", "Meter estimates"]
     assert bars.data[0].y == (None,) and bars.data[1].y[0] is not None
     assert bars.data[1].marker.pattern.shape == "/"
 
@@ -90,9 +90,13 @@ def test_forecast_is_dashed_after_the_last_observation_with_the_future_shaded_an
         temperature_label="Temperature at london",
         now_local=now,
     )
-    observed, forecast = (t for t in figure.data if t.name and t.name.startswith("Temperature"))
+    observed, forecast = (t for t in figure.data if t.legendgroup == "temperature")
     assert observed.line.dash is None and forecast.line.dash == "dash"
-    assert forecast.name == "Temperature at london forecast" and forecast.yaxis == "y2"
+    assert (observed.name, forecast.name) == ("Temperature", "Forecast") and forecast.yaxis == "y2"
+    assert observed.line.color == "#2563eb"  # temperature is the blue line, consumption another colour
+    assert figure.data[0].line.color != observed.line.color
+    assert figure.layout.yaxis2.overlaying is None  # its own panel below consumption, not the same plot area
+    assert figure.layout.yaxis2.domain[1] < figure.layout.yaxis.domain[0]
     assert forecast.x[0] == observed.x[-1]  # the forecast starts where the observations end
     assert figure.layout.yaxis2.title.text == "°C"
     shapes = {s.name: s for s in figure.layout.shapes}
@@ -111,7 +115,8 @@ def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
         temperature=_temperature(dt.datetime(2024, 6, 4)),
         temperature_label=label,
     )
-    assert label in [t.name for t in figure.data]
+    temperature = next(t for t in figure.data if t.name == "Temperature")
+    assert temperature.customdata[0][1] == label  # the detail in the hover, a short legend entry
     assert "1 site reporting" in figure.data[0].customdata[0][1]
 
 
@@ -120,8 +125,9 @@ def test_last_year_is_a_faint_line_and_stacks_are_stacked_bars() -> None:
     last_year = frame[["local_time"]].assign(energy_kwh=1.0)
     stack = {"Site A": frame["energy_kwh"] * 0.6, "Other 3 sites": frame["energy_kwh"] * 0.4}
     figure = make_consumption_figure(frame, resolution="hour", fuel="power", last_year=last_year, stack=stack)
-    assert [t.name for t in figure.data] == ["Site A", "Other 3 sites", "Same period last year"]
+    assert [t.name for t in figure.data] == ["Site A", "Other 3 sites", "Last year"]
     assert figure.layout.barmode == "stack"
+    assert figure.layout.bargap == 0 and figure.data[0].marker.line.width == 0  # no white stripes
 
 
 def test_load_profile_heat_map_keeps_missing_cells_empty() -> None:

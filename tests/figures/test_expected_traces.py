@@ -35,7 +35,7 @@ def test_expected_line_in_a_shaded_band_continues_past_the_readings() -> None:
     assert band.fill == "tonexty" and list(band.y) == [15.0] * 5
     names = [trace.name for trace in figure.data]
     assert names.index("Expected, 90 % interval (lower)") == names.index("Expected, 90 % interval") - 1
-    consumption = next(t for t in figure.data if t.name and t.name.startswith("Electricity"))
+    consumption = next(t for t in figure.data if t.name and t.name == "Metered")
     assert consumption.y[1] is None  # the metered series keeps its gaps: expected values never fill them
 
 

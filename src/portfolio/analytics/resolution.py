@@ -85,7 +85,8 @@ def compute_local_axis(lo_ts: int, hi_ts: int, resolution: str, time_zone: str) 
 
 def compute_grid_series(series: pd.DataFrame, axis: pd.DataFrame) -> pd.DataFrame:
     """``series`` reindexed onto the full ``axis``: buckets without data get NaN energy, not zero."""
-    merged = axis.merge(series[SERIES_COLUMNS], on="start_ts", how="left")
+    extra = [c for c in ("intervals",) if c in series.columns]
+    merged = axis.merge(series[SERIES_COLUMNS + extra], on="start_ts", how="left")
     merged["sites_reporting"] = merged["sites_reporting"].fillna(0).astype("int64")
     merged["estimated_intervals"] = merged["estimated_intervals"].fillna(0).astype("int64")
     return merged
@@ -94,7 +95,8 @@ def compute_grid_series(series: pd.DataFrame, axis: pd.DataFrame) -> pd.DataFram
 def compute_site_series(readings: pd.DataFrame, resolution: str, time_zone: str) -> pd.DataFrame:
     """One site's readings (start_ts, interval_seconds, energy_kwh, estimated) summed into buckets.
 
-    Readings longer than a bucket are left out rather than split: they would invent a profile.
+    Readings longer than a bucket are left out rather than split: they would invent a profile. ``intervals``
+    counts the readings in each bucket, so a day with 1 of 48 half hours can be drawn as partial.
     """
     seconds = RESOLUTION_SECONDS[resolution]
     frame = readings[readings["interval_seconds"] <= seconds]
@@ -110,13 +112,14 @@ def compute_site_series(readings: pd.DataFrame, resolution: str, time_zone: str)
                 "start_ts": bucket,
                 "energy_kwh": frame["energy_kwh"].to_numpy(dtype=np.float64),
                 "estimated_intervals": frame["estimated"].to_numpy(dtype=np.int64),
+                "intervals": np.ones(len(frame), dtype=np.int64),
             }
         )
         .groupby("start_ts", as_index=False)
         .sum()
     )
     grouped["sites_reporting"] = 1
-    return grouped[SERIES_COLUMNS]
+    return grouped[[*SERIES_COLUMNS, "intervals"]]
 
 
 def compute_shifted_series(series: pd.DataFrame, days: int, resolution: str, time_zone: str) -> pd.DataFrame:

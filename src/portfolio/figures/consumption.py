@@ -9,18 +9,22 @@ wall clock), ``label`` (the local time as the hover shows it, with its zone), ``
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-FUEL_COLOURS = {"power": "#2563eb", "gas": "#d97706"}
+from portfolio.figures.coverage import coverage_text, is_partial, missing_estimate_traces, reporting_traces
+
+FUEL_COLOURS = {"power": "#0f766e", "gas": "#b45309"}
+PARTIAL_COLOURS = {"power": "rgba(15, 118, 110, 0.35)", "gas": "rgba(180, 83, 9, 0.35)"}
 ESTIMATED_COLOUR = "#9333ea"
 LAST_YEAR_COLOUR = "rgba(100, 116, 139, 0.55)"
-TEMPERATURE_COLOUR = "#dc2626"
-EXPECTED_COLOUR = "#0f766e"
-EXPECTED_BAND_COLOUR = "rgba(15, 118, 110, 0.16)"
+TEMPERATURE_COLOUR = "#2563eb"
+EXPECTED_COLOUR = "#334155"
+EXPECTED_BAND_COLOUR = "rgba(51, 65, 85, 0.12)"
 STACK_COLOURS = ["#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#ea580c"]
 OTHER_COLOUR = "#94a3b8"
 TEMPLATE = {
@@ -67,76 +71,103 @@ def _values(series: pd.Series) -> list[float | None]:
     return [None if v != v else float(v) for v in series.to_numpy(dtype=np.float64)]
 
 
-def _status(frame: pd.DataFrame, portfolio: bool) -> list[str]:
+def _status(frame: pd.DataFrame, portfolio: bool, resolution: str = "hh") -> list[str]:
     texts = []
-    for energy, estimated, sites in zip(
-        frame["energy_kwh"], frame["estimated_intervals"], frame["sites_reporting"], strict=True
+    coverage = coverage_text(frame, resolution)
+    for energy, estimated, sites, covered in zip(
+        frame["energy_kwh"], frame["estimated_intervals"], frame["sites_reporting"], coverage, strict=True
     ):
         if energy != energy:
-            texts.append("no data")
+            texts.append(f"no data · {covered}" if covered and portfolio else "no data")
             continue
         kind = (
-            f"estimated ({int(estimated)} estimated reading{'s' if estimated != 1 else ''})" if estimated else "actual"
+            f"metered, incl. {int(estimated)} meter-estimated reading{'s' if estimated != 1 else ''}"
+            if estimated
+            else "metered"
         )
-        texts.append(f"{kind} · {int(sites)} site{'s' if sites != 1 else ''} reporting" if portfolio else kind)
+        if not covered and portfolio:
+            covered = f"{int(sites)} site{'s' if sites != 1 else ''} reporting"
+        texts.append(f"{kind} · {covered}" if covered else kind)
     return texts
 
 
 def _consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfolio: bool) -> list[go.BaseTraceType]:
-    colour = FUEL_COLOURS.get(fuel, "#2563eb")
+    """Metered energy: whole buckets solid, partial buckets (intervals or sites missing) lighter and dotted."""
+    colour = FUEL_COLOURS.get(fuel, "#0f766e")
     estimated = frame["estimated_intervals"].to_numpy() > 0
-    custom = np.column_stack([frame["label"].to_numpy(dtype=object), np.array(_status(frame, portfolio), dtype=object)])
+    partial = is_partial(frame)
+    custom = np.column_stack(
+        [frame["label"].to_numpy(dtype=object), np.array(_status(frame, portfolio, resolution), dtype=object)]
+    )
     hover = "%{customdata[0]}<br><b>%{y:,.2f} kWh</b> · %{customdata[1]}<extra></extra>"
-    name = plain_text(FUEL_NAMES.get(fuel, fuel))
     x = frame["local_time"]
+    traces: list[go.BaseTraceType] = []
     if resolution == "day":
-        actual = frame["energy_kwh"].where(~estimated)
-        estimate = frame["energy_kwh"].where(estimated)
-        return [
-            trace
-            for trace in (
-                [
-                    go.Bar(
-                        x=x,
-                        y=_values(actual),
-                        name=f"{name} (actual)",
-                        marker_color=colour,
-                        customdata=custom,
-                        hovertemplate=hover,
-                    ),
-                    go.Bar(
-                        x=x,
-                        y=_values(estimate),
-                        name=f"{name} (includes estimates)",
-                        customdata=custom,
-                        hovertemplate=hover,
-                        marker={
-                            "color": "rgba(147, 51, 234, 0.35)",
-                            "line": {"color": ESTIMATED_COLOUR, "width": 1},
-                            "pattern": {"shape": "/", "fgcolor": ESTIMATED_COLOUR, "size": 6},
-                        },
-                    ),
-                ]
+        whole = frame["energy_kwh"].where(~partial & ~estimated)
+        traces.append(
+            go.Bar(x=x, y=_values(whole), name="Metered", marker_color=colour, customdata=custom, hovertemplate=hover)
+        )
+        if partial.any():
+            traces.append(
+                go.Bar(
+                    x=x,
+                    y=_values(frame["energy_kwh"].where(partial & ~estimated)),
+                    name="Partial day",
+                    customdata=custom,
+                    hovertemplate=hover,
+                    marker={
+                        "color": PARTIAL_COLOURS.get(fuel, "rgba(15, 118, 110, 0.35)"),
+                        "line": {"color": colour, "width": 1},
+                        "pattern": {"shape": ".", "fgcolor": colour, "size": 4},
+                    },
+                )
             )
-            if trace.name.endswith("(actual)") or estimated.any()
-        ]
-    return [
-        trace
-        for trace in [
+        if estimated.any():
+            traces.append(
+                go.Bar(
+                    x=x,
+                    y=_values(frame["energy_kwh"].where(estimated)),
+                    name="Meter estimates",
+                    customdata=custom,
+                    hovertemplate=hover,
+                    marker={
+                        "color": "rgba(147, 51, 234, 0.35)",
+                        "line": {"color": ESTIMATED_COLOUR, "width": 1},
+                        "pattern": {"shape": "/", "fgcolor": ESTIMATED_COLOUR, "size": 6},
+                    },
+                )
+            )
+        return traces
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=_values(frame["energy_kwh"]),
+            name="Metered",
+            mode="lines",
+            connectgaps=False,
+            line={"color": colour, "width": 1.5},
+            customdata=custom,
+            hovertemplate=hover,
+        )
+    )
+    if partial.any():
+        traces.append(
             go.Scatter(
-                x=x,
-                y=_values(frame["energy_kwh"]),
-                name=name,
-                mode="lines",
-                connectgaps=False,
-                line={"color": colour, "width": 1.5},
-                customdata=custom,
+                x=x[partial],
+                y=_values(frame["energy_kwh"][partial]),
+                name="Partial",
+                mode="markers",
+                marker={"color": "white", "size": 6, "symbol": "circle-open", "line": {"color": colour, "width": 1.5}},
+                customdata=custom[partial],
                 hovertemplate=hover,
-            ),
+            )
+        )
+    if estimated.any():
+        traces.append(
             go.Scatter(
                 x=x[estimated],
                 y=_values(frame["energy_kwh"][estimated]),
-                name="Estimated readings",
+                name="Meter estimates",
                 mode="markers",
                 marker={
                     "color": "white",
@@ -146,10 +177,9 @@ def _consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfol
                 },
                 customdata=custom[estimated],
                 hovertemplate=hover,
-            ),
-        ]
-        if trace.name != "Estimated readings" or estimated.any()
-    ]
+            )
+        )
+    return traces
 
 
 def _stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[go.BaseTraceType]:
@@ -163,7 +193,7 @@ def _stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[g
                 x=frame["local_time"],
                 y=_values(values),
                 name=plain_text(name),
-                marker_color=colour,
+                marker={"color": colour, "line": {"width": 0}},
                 customdata=frame["label"],
                 hovertemplate=f"{plain_text(name)}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>",
             )
@@ -177,19 +207,22 @@ def _temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTr
     forecast = temperature[temperature["forecast"]]
     if len(observed) and len(forecast):
         forecast = pd.concat([observed.tail(1), forecast])
-    hover = "%{customdata}<br>%{y:.1f} °C<extra>%{fullData.name}</extra>"
+    # the location names are data: passed as customdata (escaped), never spliced into the template
+    detail = html.escape(label)
+    hover = "%{customdata[0]}<br>%{y:.1f} °C<br>%{fullData.name}, %{customdata[1]}<extra></extra>"
     traces = []
     if len(observed):
         traces.append(
             go.Scatter(
                 x=observed["local_time"],
                 y=_values(observed["temperature_c"]),
-                name=label,
+                name="Temperature",
+                legendgroup="temperature",
                 mode="lines",
                 yaxis="y2",
                 connectgaps=False,
                 line={"color": TEMPERATURE_COLOUR, "width": 1.2},
-                customdata=observed["label"],
+                customdata=np.column_stack([observed["label"].to_numpy(dtype=object), [detail] * len(observed)]),
                 hovertemplate=hover,
             )
         )
@@ -198,12 +231,13 @@ def _temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTr
             go.Scatter(
                 x=forecast["local_time"],
                 y=_values(forecast["temperature_c"]),
-                name=f"{label} forecast",
+                name="Forecast",
+                legendgroup="temperature",
                 mode="lines",
                 yaxis="y2",
                 connectgaps=False,
                 line={"color": TEMPERATURE_COLOUR, "width": 1.5, "dash": "dash"},
-                customdata=forecast["label"],
+                customdata=np.column_stack([forecast["label"].to_numpy(dtype=object), [detail] * len(forecast)]),
                 hovertemplate=hover,
             )
         )
@@ -259,6 +293,7 @@ def make_consumption_figure(
     now_local: dt.datetime | None = None,
     x_range: Sequence[object] | None = None,
     expected: pd.DataFrame | None = None,
+    unestimated_sites: Sequence[str] = (),
 ) -> go.Figure:
     """Energy [kWh per bucket] over local time, with optional temperature [°C] on a second axis.
 
@@ -266,21 +301,28 @@ def make_consumption_figure(
     energy_kwh (the same period 52 weeks earlier, on this grid). ``stack``: name -> energy per bucket
     (the biggest sites then "Other"), drawn as stacked bars instead of the total. ``now_local`` marks
     "today" and shades the future. ``expected``: local_time, expected_kwh, lower_kwh, upper_kwh (the
-    models' expected consumption with its 90 % interval, drawn as a line in a shaded band).
+    models' expected consumption with its 90 % interval, drawn as a line in a shaded band). Coverage
+    columns (see ``figures.coverage``) add partial buckets, the estimate for missing sites and the
+    sites-reporting strip; ``unestimated_sites`` are named as not estimated. Temperature has its own panel
+    below consumption (y2), so the two never share a scale.
     """
     figure = go.Figure(layout={"template": TEMPLATE})  # a small template: plotly_white costs ~40 ms to copy
     traces = _stack_traces(frame, stack) if stack else _consumption_traces(frame, resolution, fuel, portfolio)
     figure.add_traces(traces)
+    if not stack:
+        figure.add_traces(missing_estimate_traces(frame, resolution))
+    strip = reporting_traces(frame, resolution)
+    figure.add_traces(strip)
     if last_year is not None and last_year["energy_kwh"].notna().any():
         figure.add_trace(
             go.Scatter(
                 x=last_year["local_time"],
                 y=_values(last_year["energy_kwh"]),
-                name="Same period last year",
+                name="Last year",
                 mode="lines",
                 connectgaps=False,
                 line={"color": LAST_YEAR_COLOUR, "width": 1.2, "shape": "hv" if resolution == "day" else "linear"},
-                hovertemplate="Last year: %{y:,.2f} kWh<extra></extra>",
+                hovertemplate="Same period 52 weeks earlier: %{y:,.2f} kWh<extra></extra>",
             )
         )
     if expected is not None and expected["expected_kwh"].notna().any():
@@ -291,7 +333,7 @@ def make_consumption_figure(
     figure.update_layout(
         title={"text": plain_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         barmode="stack" if stack else "relative",
-        bargap=0.08,
+        bargap=0 if stack else 0.08,
         hovermode="closest",
         margin={"l": 64, "r": 56, "t": 48, "b": 24},
         legend={"orientation": "h", "yanchor": "top", "y": -0.13, "x": 0.0, "xanchor": "left", "font": {"size": 12}},
@@ -301,19 +343,53 @@ def make_consumption_figure(
         font={"family": "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"},
         meta={"resolution": resolution},
     )
-    if temperature is not None and len(temperature):
+    has_temperature = temperature is not None and len(temperature) > 0
+    bottom = 0.36 if has_temperature else 0.12 if strip else 0.0
+    figure.update_layout(yaxis={"domain": [bottom, 1.0]})
+    if bottom > 0:  # the time labels under the lowest panel, not between consumption and the panels below it
+        figure.update_xaxes(anchor="free", position=0.0)
+    if strip:
+        sites_total = int(frame["sites_total"].max())
+        figure.update_layout(
+            yaxis3={
+                "domain": [bottom - 0.085, bottom - 0.035],
+                "range": [0, max(sites_total, 1)],
+                "fixedrange": True,
+                "showgrid": False,
+                "zeroline": False,
+                "tickvals": [sites_total],
+                "ticktext": [f"{sites_total} sites"],
+                "tickfont": {"size": 10},
+            }
+        )
+    if has_temperature:
         figure.update_layout(
             yaxis2={
                 "title": {"text": "°C"},
-                "overlaying": "y",
-                "side": "right",
-                "showgrid": False,
+                "domain": [0.0, 0.22 if strip else 0.26],
+                "anchor": "x",
+                "showgrid": True,
+                "gridcolor": "#ebf0f8",
                 "fixedrange": True,
                 "zeroline": False,
                 "tickmode": "auto",
-                "nticks": 6,
+                "nticks": 4,
                 "ticksuffix": "°",
             }
+        )
+    if unestimated_sites:
+        figure.add_annotation(
+            x=0,
+            y=1,
+            xref="paper",
+            yref="paper",
+            xanchor="left",
+            yanchor="bottom",
+            yshift=-18,
+            showarrow=False,
+            text=f"Not estimated (no model): {len(unestimated_sites)} site{'s' if len(unestimated_sites) != 1 else ''}",
+            hovertext=html.escape(", ".join(unestimated_sites)),
+            font={"size": 11, "color": "#b45309"},
         )
     if now_local is not None:
         _mark_today(figure, now_local, temperature)

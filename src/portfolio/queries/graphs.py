@@ -246,3 +246,30 @@ def load_all_group_ids(session: Session) -> list[int]:
 def load_location_names(session: Session, location_ids: Sequence[int]) -> list[str]:
     statement = select(WeatherLocation.name).where(WeatherLocation.id.in_([int(i) for i in location_ids]))
     return sorted(session.scalars(statement))
+
+
+def load_site_day_intervals(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Readings present per site and local day first..last, from the daily roll-up: site_id, local_date, intervals."""
+    if not site_ids:
+        return pd.DataFrame({"site_id": [], "local_date": [], "intervals": []})
+    statement = select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.intervals).where(
+        DailyUsage.site_id.in_([int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
+    )
+    frame = pd.DataFrame(_tuples(session.execute(statement)), columns=["site_id", "local_date", "intervals"])
+    return frame.astype({"site_id": "int64", "intervals": "int64"})
+
+
+def load_reading_starts(
+    session: Session, site_ids: Sequence[int], lo_ts: int, hi_ts: int, max_interval_seconds: int
+) -> pd.DataFrame:
+    """Which intervals have a reading: site_id, start_ts [UTC epoch s] in [lo_ts, hi_ts) (no energies)."""
+    if not site_ids:
+        return pd.DataFrame({"site_id": pd.Series(dtype="int64"), "start_ts": pd.Series(dtype="int64")})
+    statement = text(
+        f"SELECT r.site_id, r.start_ts FROM sites s CROSS JOIN readings r WHERE r.site_id = s.id"
+        f" AND {_member_ids_sql(site_ids)} AND r.start_ts >= :lo AND r.start_ts < :hi"
+        " AND r.interval_seconds <= :longest"
+    )
+    rows = session.execute(statement, {"lo": int(lo_ts), "hi": int(hi_ts), "longest": int(max_interval_seconds)})
+    frame = pd.DataFrame(_tuples(rows), columns=["site_id", "start_ts"])
+    return frame.astype({"site_id": "int64", "start_ts": "int64"})

@@ -9,7 +9,7 @@ that window deserves (plotly-resampler style), so no trace ever carries more tha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,12 @@ import plotly.graph_objects as go
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, DataType, Viewer, require_sites
+from portfolio.analytics.coverage import (
+    compute_bucket_expected_intervals,
+    compute_graph_totals,
+    compute_missing_estimate,
+    compute_portfolio_coverage,
+)
 from portfolio.analytics.resolution import (
     AUTO,
     RESOLUTION_LABELS,
@@ -32,7 +38,9 @@ from portfolio.analytics.resolution import (
     finest_resolution,
 )
 from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
+from portfolio.figures.coverage import describe_chart
 from portfolio.figures.heatmap import make_load_profile_figure
+from portfolio.queries import expected as expected_queries
 from portfolio.queries.graphs import (
     Scope,
     load_graph_sites,
@@ -48,6 +56,7 @@ from portfolio.queries.graphs import (
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.services import audit
+from portfolio.services.coverage import load_site_buckets, site_interval_seconds
 from portfolio.services.expected_series import make_expected_series
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import (
@@ -83,6 +92,74 @@ class GraphResult:
     note: str
     fuel: str
     fuels: tuple[str, ...]
+    summary: str = ""  # the chart in words, for screen readers
+    finest: str = "hh"  # the finest resolution the graph's meters support
+    totals: Mapping[str, float | None] | None = None  # metered_kwh, estimated_kwh over the window
+    table: pd.DataFrame | None = None  # the drawn buckets, metered and estimated apart (the CSV export)
+
+
+def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:
+    """Each site's expected energy per interval in [start_ts, end_ts): site_id, start_ts, expected_kwh, variance_kwh2.
+
+    Read from the stored predictions (``site_expected``, kept current by the daily run), never predicted in the
+    request. A site's predictions are on its own grid ("hh" for half-hourly meters, "hour" for hourly), so both are
+    read and each site has rows in one. Sites without a usable model are absent, never zero.
+    """
+    columns = {"site_id": "int64", "start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64"}
+    if not site_ids or end_ts <= start_ts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    frames = [
+        stored.assign(start_ts=pd.DatetimeIndex(stored["start"]).as_unit("s").asi8).drop(columns="start")
+        for resolution in ("hh", "hour")
+        if len(stored := expected_queries.load_site_expected(session, site_ids, start_ts, end_ts, resolution))
+    ]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return pd.concat(frames, ignore_index=True)[list(columns)].astype(columns)
+
+
+def _with_coverage(
+    session: Session,
+    frame: pd.DataFrame,
+    members: pd.DataFrame,
+    resolution: str,
+    lo: int,
+    hi: int,
+    time_zone: str,
+    now: dt.datetime,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The portfolio frame with per-bucket coverage and the estimate for missing intervals (never after now).
+
+    Returns the frame (plus sites_total, sites_complete, sites_partial, sites_missing, sites_modelled_gap,
+    sites_unmodelled_gap, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) and the names of the
+    incomplete sites no model can stand in for.
+    """
+    cover_hi = min(hi, (int(now.timestamp()) // 1800) * 1800)
+    buckets = frame["start_ts"].to_numpy(dtype="int64")
+    chosen = load_site_buckets(session, members, buckets, resolution, lo, cover_hi, time_zone)
+    predictions = load_site_expected(session, chosen.incomplete_ids, lo, cover_hi)
+    interval = chosen.interval_seconds
+    if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
+        step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
+        fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(s), 1800)]
+        predictions = predictions[predictions["site_id"].isin(fine)]
+    modelled = {int(s) for s in predictions["site_id"].unique()}
+    coverage = compute_portfolio_coverage(buckets, chosen.site_buckets, len(members), modelled)
+    estimate = compute_missing_estimate(predictions, chosen.present, resolution, time_zone)
+    merged = frame.merge(coverage, on="start_ts", how="left").merge(estimate, on="start_ts", how="left")
+    merged["sites_estimated"] = merged["sites_estimated"].fillna(0).astype("int64")
+    future = merged["start_ts"] >= cover_hi
+    merged.loc[future, ["sites_complete", "sites_partial", "sites_missing"]] = 0
+    names = dict(zip(members["site_id"].astype(int), members["name"], strict=True))
+    unmodelled = sorted(names[s] for s in chosen.incomplete_ids if s not in modelled)
+    return merged, unmodelled
+
+
+def _with_site_coverage(frame: pd.DataFrame, members: pd.DataFrame, resolution: str, time_zone: str) -> pd.DataFrame:
+    """One site's frame with ``expected_intervals`` per bucket, so partial buckets can be drawn as such."""
+    seconds = next(iter(site_interval_seconds(members).values()), 1800)
+    expected = compute_bucket_expected_intervals(frame["start_ts"].to_numpy(), resolution, time_zone, seconds)
+    return frame.assign(expected_intervals=expected, intervals=frame["intervals"].fillna(0).astype("int64"))
 
 
 def _scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int]) -> list[Scope] | None:
@@ -174,7 +251,14 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
                 compute_site_series(readings, resolution, time_zone)
                 if readings is not None
                 else compute_site_series(
-                    pd.DataFrame({"start_ts": [], "interval_seconds": [], "energy_kwh": [], "estimated": []}),
+                    pd.DataFrame(
+                        {
+                            "start_ts": pd.Series(dtype="int64"),
+                            "interval_seconds": pd.Series(dtype="int64"),
+                            "energy_kwh": pd.Series(dtype="float64"),
+                            "estimated": pd.Series(dtype="bool"),
+                        }
+                    ),
                     resolution,
                     time_zone,
                 )
@@ -184,6 +268,12 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         return load_sites_series(session, ids_ if ids_ is not None else member_ids, fuel, resolution, lo_ts, hi_ts)
 
     frame = compute_grid_series(series(lo, hi), axis)
+    now = now or dt.datetime.now(dt.UTC)
+    unmodelled: list[str] = []
+    if portfolio and member_ids:
+        frame, unmodelled = _with_coverage(session, frame, members, resolution, lo, hi, time_zone, now)
+    elif not portfolio and member_ids:
+        frame = _with_site_coverage(frame, members, resolution, time_zone)
     shift = SAME_PERIOD_SHIFT_DAYS * SECONDS_PER_DAY
     previous = compute_shifted_series(series(lo - shift, hi - shift), SAME_PERIOD_SHIFT_DAYS, resolution, time_zone)
     last_year = compute_grid_series(previous, axis)[["local_time", "energy_kwh"]]
@@ -200,8 +290,6 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
             rest = rest - values.fillna(0)
         if len(member_ids) > len(top):
             stack[f"Other {len(member_ids) - len(top)} sites"] = rest.clip(lower=0)
-
-    now = now or dt.datetime.now(dt.UTC)
     # Show the forecast when the range reaches today, over a quarter of the span (6 h to 7 days), so it
     # never crowds out the consumption.
     ahead = min(FORECAST_DAYS * SECONDS_PER_DAY, max(6 * 3600, (hi - lo) // 4))
@@ -222,12 +310,15 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
             )
         )
         weights = weights[weights.index > 0]
-        places = [n.title() for n in load_location_names(session, list(weights.index))]
-        label = f"Consumption-weighted mean temperature ({len(places)} location{'s' if len(places) != 1 else ''}: {', '.join(sorted(places))})"
+        names = [n.title() for n in load_location_names(session, list(weights.index))]
+        label = (
+            f"consumption-weighted mean of {len(names)} location{'s' if len(names) != 1 else ''}: "
+            f"{', '.join(sorted(names))}"
+        )
     else:
         location = int(members["weather_location_id"].iloc[0]) if len(members) else 0
         weights = pd.Series({location: 1.0}) if location else pd.Series(dtype="float64")
-        label = f"Temperature at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
+        label = f"at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
     temperatures = load_temperatures(session, list(weights.index), lo, temp_hi)
     weighted = compute_weighted_temperature(
         temperatures,
@@ -260,12 +351,53 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         now_local=now_local if show_now else None,
         x_range=x_range,
         expected=expected,
+        unestimated_sites=unmodelled,
     )
     figure.update_layout(
         uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}"
     )
     note = _note(resolution, finest, len(member_ids), request.window is not None)
-    return GraphResult(figure, resolution, f"{note} · {expected_note}" if expected_note else note, fuel, fuels)
+    if unmodelled:
+        note += f" · not estimated (no model): {', '.join(unmodelled)}"
+    totals = compute_graph_totals(frame)
+    return GraphResult(
+        figure,
+        resolution,
+        f"{note} · {expected_note}" if expected_note else note,
+        fuel,
+        fuels,
+        summary=describe_chart(title, frame, totals, RESOLUTION_LABELS[resolution].lower()),
+        finest=finest,
+        totals=totals,
+        table=_table(frame),
+    )
+
+
+EXPORT_COLUMNS = {
+    "label": "local_time",
+    "energy_kwh": "metered_kwh",
+    "estimated_kwh": "estimated_for_missing_kwh (model, not metered)",
+    "lower_kwh": "estimated_for_missing_lower_90_kwh",
+    "upper_kwh": "estimated_for_missing_upper_90_kwh",
+    "sites_total": "sites",
+    "sites_complete": "sites_reporting",
+    "sites_partial": "sites_partial",
+    "sites_missing": "sites_missing",
+    "sites_estimated": "sites_estimated",
+    "intervals": "intervals",
+    "expected_intervals": "expected_intervals",
+}
+
+
+def _table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The graph's buckets as an export shows them: metered and estimated in separate columns, gaps empty."""
+    return frame[[c for c in EXPORT_COLUMNS if c in frame]].rename(columns=EXPORT_COLUMNS)
+
+
+def make_graph_csv(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> str:
+    """The graph's data as CSV (same access checks and numbers as the graph; nothing filled or merged)."""
+    table = make_graph(session, viewer, request, now).table
+    return "" if table is None else table.to_csv(index=False, float_format="%.3f")
 
 
 def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:

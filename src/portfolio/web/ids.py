@@ -84,6 +84,12 @@ GRAPH_URL_CHECK = "graph-url-check"
 GRAPH_QUERY = "graph-query"
 GRAPH_ZOOM = "graph-zoom"  # relayoutData of user zooms only (Plotly's autosize filtered in the browser)
 GRAPH_URL_SINK = "graph-url-sink"
+GRAPH_CSV_BUTTON = "graph-csv-button"
+GRAPH_CSV = "graph-csv"
+GRAPH_SUMMARY = "graph-summary"  # the chart in words, visually hidden, for screen readers
+GRAPH_HEATMAP_SUMMARY = "graph-heatmap-summary"
+OVERVIEW_CARDS = "overview-cards"
+OVERVIEW_SUMMARY = "overview-summary"
 
 # Export page (web/views/exports.py).
 EXPORT_SCOPE = "export-scope"

@@ -66,7 +66,7 @@ def _refused(out: dict[str, Any]) -> bool:
 def test_own_portfolio_and_site_are_drawn(customer_client: FlaskClient, setup: dict[str, str]) -> None:
     out = _graph(customer_client, _values("all"))
     names = [trace.get("name") for trace in out[ids.GRAPH_FIGURE]["figure"]["data"]]
-    assert "Electricity" in names
+    assert "Metered" in names
     site = _graph(customer_client, _values(setup["own"], setup["bakery"]))
     y = [v for v in site[ids.GRAPH_FIGURE]["figure"]["data"][0]["y"] if v is not None]
     assert y == [1.5, 2.5, 3.5, 4.5]  # the bakery's four half hours, nothing invented around them

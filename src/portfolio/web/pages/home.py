@@ -10,7 +10,7 @@ from portfolio.web import ids
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.views.sites import filter_client, make_sites_table, site_rows
 
-dash.register_page(__name__, path="/", name="Sites", title="Sites · Portfolio", order=0)
+dash.register_page(__name__, path="/sites", name="Sites", title="Sites · Portfolio", order=1)
 
 
 def _summary(rows: list[dict[str, str]]) -> str:

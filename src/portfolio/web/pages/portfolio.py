@@ -15,7 +15,7 @@ from portfolio.web.context import current_viewer, request_session, signed_in_use
 from portfolio.web.url_state import default_state
 from portfolio.web.views.portfolio import initial_state, make_portfolio_layout
 
-dash.register_page(__name__, path="/portfolio", name="Portfolio", title="Portfolio · Portfolio", order=1)
+dash.register_page(__name__, path="/portfolio", name="Portfolio", title="Totals · Portfolio", order=2)
 
 
 def layout(**query: str) -> html.Section:

@@ -75,7 +75,7 @@ def make_summary_cards(summary: FuelSummary) -> html.Div:
             _kwh(summary.estimated_missing_kwh),
             [
                 _range(summary.estimated_missing_range_kwh),
-                f"estimated from {_sites(summary.sites_estimated)}' models"
+                f"estimated from the models of {_sites(summary.sites_estimated)}"
                 + (
                     f"; {_sites(summary.sites_unestimated)} without a model not estimated"
                     if summary.sites_unestimated

@@ -26,7 +26,14 @@ from portfolio.analytics.resolution import (
 from portfolio.queries.graphs import (
     load_graph_sites,
 )
-from portfolio.services.graphs import GraphRequest, graph_time_zone, load_expected_scope, make_graph, make_profile
+from portfolio.services.graphs import (
+    GraphRequest,
+    graph_time_zone,
+    load_expected_scope,
+    make_graph,
+    make_graph_csv,
+    make_profile,
+)
 from portfolio.services.groups import group_site_ids
 from portfolio.timekeeping import (
     local_today,
@@ -83,12 +90,16 @@ def make_graph_layout(
         choices.append({"label": f"Group {state.group} (not available)", "value": state.group})
 
     def control(label: str, child: Any, for_id: str | None = None, **kwargs: Any) -> html.Div:
-        heading = (
-            html.Label(label, htmlFor=for_id, className="control-label")
-            if for_id
-            else html.Span(label, className="control-label")
+        # Dash's dropdowns and radio lists do not take aria-label: the wrapping group carries the name
+        label_id = f"{kwargs.get('id') or for_id or 'graph-' + label.lower().replace(' ', '-')}-label"
+        heading = html.Span(label, className="control-label", id=label_id)
+        return html.Div(
+            [heading, child],
+            className=kwargs.pop("className", "control"),
+            role="group",
+            **{"aria-labelledby": label_id},
+            **kwargs,
         )
-        return html.Div([heading, child], className=kwargs.pop("className", "control"), **kwargs)
 
     return html.Section(
         [
@@ -165,7 +176,7 @@ def make_graph_layout(
                         "Granularity",
                         dcc.RadioItems(
                             id=ids.GRAPH_GRANULARITY,
-                            options=[{"label": v, "value": k} for k, v in GRANULARITIES.items()],
+                            options=granularity_options("hh"),
                             value=AUTO,
                             inline=True,
                             className="segmented",
@@ -188,6 +199,7 @@ def make_graph_layout(
                 className="controls card graph-controls",
             ),
             html.Div(id=ids.GRAPH_MESSAGE, role="status"),
+            html.P(id=ids.GRAPH_SUMMARY, className="visually-hidden", **{"aria-live": "polite"}),
             html.Div(
                 dcc.Graph(
                     id=ids.GRAPH_FIGURE,
@@ -200,6 +212,19 @@ def make_graph_layout(
                 ),
                 className="card graph-card",
             ),
+            html.Div(
+                [
+                    html.Button(
+                        "Download the graph's data (CSV)",
+                        id=ids.GRAPH_CSV_BUTTON,
+                        n_clicks=0,
+                        className="button button-secondary",
+                    ),
+                    html.Span(" metered and estimated-for-missing in separate columns", className="muted small"),
+                    dcc.Download(id=ids.GRAPH_CSV),
+                ],
+                className="graph-csv",
+            ),
             dcc.Loading(html.Div(id=ids.GRAPH_EXPECTED), type="dot"),
             html.Div(
                 dcc.Graph(
@@ -210,9 +235,11 @@ def make_graph_layout(
                 className="card graph-card",
             ),
             html.P(
-                "Times are local (UK). Gaps are missing readings, never filled. Estimated readings are drawn apart. "
-                "The faint line is the same period 52 weeks earlier; the dashed temperature is the forecast; the dotted "
-                "line in a shaded band is the consumption the temperature models expect (90 % interval).",
+                "Times are local (UK). Gaps are missing readings, never filled. Lighter, dotted bars are partial "
+                "(some half hours or sites missing); the pink hatched segment is the models' estimate for the missing "
+                "sites, never metered, with its 90 % interval; the strip below counts the sites reporting. The blue "
+                "line below is the temperature (dashed: forecast; shaded: the future). 'Last year' is the same period "
+                "52 weeks earlier; 'Expected' is what the temperature models expect (90 % interval).",
                 className="muted small",
             ),
             dcc.Store(id=ids.GRAPH_URL_CHECK, data=dict(url_check)),
@@ -225,6 +252,23 @@ def make_graph_layout(
 
 
 # Callbacks ----------------------------------------------------------------------------------------
+
+
+def granularity_options(finest: str) -> list[dict[str, Any]]:
+    """The granularity choices, those finer than the meters allow disabled with the reason in their label."""
+    finer = {"hh": (), "hour": ("hh",), "day": ("hh", "hour")}.get(finest, ())
+    return [
+        {"label": f"{label} (meters are hourly)" if key in finer else label, "value": key, "disabled": key in finer}
+        for key, label in GRANULARITIES.items()
+    ]
+
+
+def site_label(name: str, fuel: str) -> str:
+    """A site's name with its fuel, unless the name says it already ("Tower (electricity)" is not doubled)."""
+    words = {"power": ("electricity", "power"), "gas": ("gas",)}.get(fuel, (fuel,))
+    if any(word in name.lower() for word in words):
+        return name
+    return f"{name} · {'Electricity' if fuel == 'power' else fuel.title()}"
 
 
 def _first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> bool:
@@ -274,7 +318,8 @@ def update_selection(
             dash.no_update,
         ) + controls
     options = [{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}] + [
-        {"label": f"{row.name} ({row.fuel})", "value": str(row.site_id)} for row in sites.itertuples(index=False)
+        {"label": site_label(str(row.name), str(row.fuel)), "value": str(row.site_id)}
+        for row in sites.itertuples(index=False)
     ]
     wanted = check.get("site") if _first_call({**inputs, "fuel": initial.get("fuel")}, check) else WHOLE_PORTFOLIO
     site_value = wanted if wanted in {o["value"] for o in options} else WHOLE_PORTFOLIO
@@ -366,23 +411,25 @@ def update_graph(
     granularity: object,
     stack: object,
     relayout: object,
-) -> tuple[Any, Any, Any]:
+) -> tuple[Any, ...]:
     """Draw the graph for the selection, or for the zoomed window when the user zoomed."""
     zoomed = ctx.triggered_id == ids.GRAPH_ZOOM
+    unchanged = (dash.no_update,) * 5
     if zoomed and zoom_range(relayout) is False:
-        return dash.no_update, dash.no_update, dash.no_update
+        return unchanged
     try:
         request = _request(group, start_date, end_date, fuel, site, granularity, stack, None)
         session, viewer = request_session(), current_viewer()
         if zoomed:
             window = zoom_window(relayout, graph_time_zone(session, viewer, request))
             if window is False:
-                return dash.no_update, dash.no_update, dash.no_update
+                return unchanged
             request = dataclasses.replace(request, window=window)  # type: ignore[arg-type]
         result = make_graph(session, viewer, request)
     except (AccessDenied, UrlStateError):
-        return go.Figure(), "", html.Div(NOT_AVAILABLE, className="alert", role="alert")
-    return result.figure, result.note, None
+        alert = html.Div(NOT_AVAILABLE, className="alert", role="alert")
+        return go.Figure(), "", alert, "", dash.no_update
+    return result.figure, result.note, None, result.summary, granularity_options(result.finest)
 
 
 def update_heatmap(group: object, start_date: object, end_date: object, fuel: object, site: object) -> go.Figure:
@@ -399,6 +446,20 @@ def update_expected(group: object, start_date: object, end_date: object, fuel: o
         return make_expected(request_session(), current_viewer(), request)
     except (AccessDenied, UrlStateError):
         return None
+
+
+def download_csv(
+    clicks: object, group: object, start_date: object, end_date: object, fuel: object, site: object, granularity: object
+) -> Any:
+    """The drawn graph's buckets as CSV (the whole range; same access checks as the graph)."""
+    if not clicks:
+        return dash.no_update
+    try:
+        request = _request(group, start_date, end_date, fuel, site, granularity, "total", None)
+        text = make_graph_csv(request_session(), current_viewer(), request)
+    except (AccessDenied, UrlStateError):
+        return dash.no_update
+    return {"content": text, "filename": f"graph-{request.start}-{request.end}.csv", "type": "text/csv"}
 
 
 def pick_range(clicks: list[int | None], end_date: object) -> tuple[Any, Any]:
@@ -438,6 +499,8 @@ def register_callbacks(app: Dash) -> None:
         Output(ids.GRAPH_FIGURE, "figure"),
         Output(ids.GRAPH_NOTE, "children"),
         Output(ids.GRAPH_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.GRAPH_SUMMARY, "children"),
+        Output(ids.GRAPH_GRANULARITY, "options"),
         Input(ids.GRAPH_GROUP, "value"),
         Input(ids.GRAPH_DATES, "start_date"),
         Input(ids.GRAPH_DATES, "end_date"),
@@ -471,6 +534,17 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.GRAPH_SITE, "value"),
     )(update_expected)
     app.callback(
+        Output(ids.GRAPH_CSV, "data"),
+        Input(ids.GRAPH_CSV_BUTTON, "n_clicks"),
+        State(ids.GRAPH_GROUP, "value"),
+        State(ids.GRAPH_DATES, "start_date"),
+        State(ids.GRAPH_DATES, "end_date"),
+        State(ids.GRAPH_FUEL, "value"),
+        State(ids.GRAPH_SITE, "value"),
+        State(ids.GRAPH_GRANULARITY, "value"),
+        prevent_initial_call=True,
+    )(download_csv)
+    app.callback(
         Output(ids.GRAPH_DATES, "start_date", allow_duplicate=True),
         Output(ids.GRAPH_DATES, "end_date", allow_duplicate=True),
         Input({"type": ids.GRAPH_RANGE_BUTTON, "days": ALL}, "n_clicks"),
@@ -478,7 +552,8 @@ def register_callbacks(app: Dash) -> None:
         prevent_initial_call=True,
     )(pick_range)
     app.clientside_callback(
-        ClientsideFunction(namespace="portfolio", function_name="replaceSearch"),
+        ClientsideFunction(namespace="portfolio", function_name="replaceSearchWithSite"),
         Output(ids.GRAPH_URL_SINK, "children"),
         Input(ids.GRAPH_QUERY, "data"),
+        Input(ids.GRAPH_SITE, "value"),
     )

@@ -1,0 +1,95 @@
+"""Which sites reported in each bucket of a graph, and which intervals a model has to stand in for.
+
+Reporting is decided by coverage, not by "any reading": a site with 1 of 48 half hours in a day is
+partial that day. Sites complete over the whole window cost one look at the daily roll-up; only the
+incomplete ones have their reading times loaded, so a big healthy portfolio stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from portfolio.analytics.coverage import (
+    compute_bucket_expected_intervals,
+    compute_bucket_of,
+    compute_day_lengths_seconds,
+)
+from portfolio.queries.graphs import load_reading_starts, load_site_day_intervals
+from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span
+
+
+@dataclass(frozen=True)
+class SiteBuckets:
+    """The incomplete sites of a window: their per-bucket coverage and the intervals they did report."""
+
+    site_buckets: pd.DataFrame  # site_id, start_ts, intervals, expected_intervals (incomplete sites only)
+    present: pd.DataFrame  # site_id, start_ts of the incomplete sites' readings in the window
+    incomplete_ids: list[int]
+    interval_seconds: dict[int, int]
+
+
+def site_interval_seconds(members: pd.DataFrame) -> dict[int, int]:
+    """Each site's meter interval [s] from its meter type (half-hourly unless it is an hourly AMR meter)."""
+    return {
+        int(s): int(DEFAULT_INTERVAL_SECONDS.get(str(m), 1800))
+        for s, m in zip(members["site_id"], members["meter_type"], strict=True)
+    }
+
+
+def load_site_buckets(
+    session: Session, members: pd.DataFrame, bucket_ts: np.ndarray, resolution: str, lo: int, hi: int, time_zone: str
+) -> SiteBuckets:
+    """Coverage of every bucket in [lo, hi) for the sites that miss anything there (``hi`` capped at "now")."""
+    intervals = site_interval_seconds(members)
+    empty = pd.DataFrame(
+        {c: pd.Series(dtype="int64") for c in ("site_id", "start_ts", "intervals", "expected_intervals")}
+    )
+    buckets = np.asarray(bucket_ts, dtype=np.int64)
+    buckets = buckets[buckets < hi]
+    if hi <= lo or not intervals or not len(buckets):
+        return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
+    first, last = local_date_span(lo, hi, time_zone)
+    days = load_site_day_intervals(session, list(intervals), first, last)
+    zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
+    incomplete = []
+    for site_id, seconds in intervals.items():
+        lengths = compute_day_lengths_seconds(first, last, zones.get(site_id, time_zone))
+        expected = lengths // seconds
+        got = days[days["site_id"] == site_id].set_index("local_date")["intervals"].reindex(expected.index).fillna(0)
+        if (got.to_numpy() < expected.to_numpy()).any():
+            incomplete.append(site_id)
+    if not incomplete:
+        return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
+    longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))
+    present = load_reading_starts(session, incomplete, lo, hi, longest)
+    counts = (
+        pd.DataFrame(
+            {
+                "site_id": present["site_id"].to_numpy(dtype=np.int64),
+                "start_ts": compute_bucket_of(present["start_ts"].to_numpy(dtype=np.int64), resolution, time_zone),
+            }
+        )
+        .groupby(["site_id", "start_ts"])
+        .size()
+    )
+    frames = []
+    for site_id in incomplete:
+        got = counts.xs(site_id, level="site_id") if site_id in counts.index.get_level_values(0) else pd.Series()
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site_id": site_id,
+                    "start_ts": buckets,
+                    "intervals": got.reindex(buckets).fillna(0).to_numpy(dtype=np.int64),
+                    "expected_intervals": compute_bucket_expected_intervals(
+                        buckets, resolution, time_zone, intervals[site_id]
+                    ),
+                }
+            )
+        )
+    return SiteBuckets(pd.concat(frames, ignore_index=True), present, incomplete, intervals)
