@@ -78,6 +78,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     fuel=args.fuel,
                     location=args.location,
                     local_time=args.local_time,
+                    settings=settings,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 entry = describe_import_error(path, error)

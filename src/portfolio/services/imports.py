@@ -6,7 +6,9 @@ A file is all or nothing: any error rolls the whole file back and propagates, na
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,16 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.ingest.detect import parse_file
 from portfolio.ingest.loader import LoadSummary, load_parsed
 from portfolio.ingest.records import ImportFormatError, ParsedFile
 from portfolio.queries import pipeline as pipeline_queries
+from portfolio.services import tracker_evaluation
+from portfolio.timekeeping import local_date_span
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,14 +65,52 @@ def import_file(
     fuel: str | None = None,
     location: str | None = None,
     local_time: bool = False,
+    settings: Settings | None = None,
 ) -> Any:
-    """Parse and load one file in its own transaction; any error rolls the whole file back and propagates."""
+    """Parse and load one file in its own transaction; any error rolls the whole file back and propagates.
+
+    With ``settings``, the trackers whose sites and periods the file touched are evaluated afterwards.
+    """
     sha256 = file_sha256(path)
     parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
     with transaction(factory) as session:
-        return load_parsed(
+        summary = load_parsed(
             session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256
         )
+    if settings is not None:
+        evaluate_touched_trackers(factory, settings, parsed, summary)
+    return summary
+
+
+def touched_site_days(parsed: ParsedFile, summary: LoadSummary) -> dict[int, list[dt.date]]:
+    """The local days of the file's readings, for each site it loaded into (the file's whole span)."""
+    spans = [
+        (int(m.readings["start_ts"].min()), int((m.readings["start_ts"] + m.readings["interval_seconds"]).max()))
+        for m in parsed.meters
+        if len(m.readings)
+    ]
+    if not spans:
+        return {}
+    first, last = local_date_span(min(lo for lo, _ in spans), max(hi for _, hi in spans))
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    return {int(site_id): days for site_id in summary.site_ids}
+
+
+def evaluate_touched_trackers(
+    factory: sessionmaker[Session], settings: Settings, parsed: ParsedFile, summary: LoadSummary
+) -> None:
+    """After a successful load during the day: evaluate the trackers it touched. A failure here is logged and
+    left to the next daily run; the file stays imported."""
+    touched = touched_site_days(parsed, summary)
+    if not touched:
+        return
+    try:
+        report = tracker_evaluation.evaluate_touched(factory, settings, touched)
+    except Exception:  # noqa: BLE001 - the import succeeded; the daily run evaluates again
+        log.exception("evaluating the trackers touched by %s failed", summary)
+        return
+    for error in report.errors:
+        log.warning("tracker evaluation after import: %s", error)
 
 
 def describe_import_error(path: Path, error: BaseException) -> dict[str, str | None]:
@@ -87,7 +132,17 @@ def already_imported(factory: sessionmaker[Session], sha256: str) -> bool:
         return pipeline_queries.file_already_imported(session, sha256)
 
 
-def load_file(factory: sessionmaker[Session], parsed: ParsedFile, *, filename: str, sha256: str) -> LoadSummary:
-    """Load an already parsed file in its own transaction."""
+def load_file(
+    factory: sessionmaker[Session],
+    parsed: ParsedFile,
+    *,
+    filename: str,
+    sha256: str,
+    settings: Settings | None = None,
+) -> LoadSummary:
+    """Load an already parsed file in its own transaction; with ``settings``, then evaluate touched trackers."""
     with transaction(factory) as session:
-        return load_parsed(session, parsed, filename=filename, sha256=sha256)
+        summary = load_parsed(session, parsed, filename=filename, sha256=sha256)
+    if settings is not None:
+        evaluate_touched_trackers(factory, settings, parsed, summary)
+    return summary

@@ -50,12 +50,12 @@ from portfolio.ingest.records import ImportFormatError, ParsedFile
 from portfolio.models import PipelineLock, PipelineRun, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import imports, notifications
+from portfolio.services import imports, notifications, tracker_evaluation
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
 from portfolio.services.expected_series import refresh_expected_series
-from portfolio.timekeeping import UK_TIME_ZONE, local_today
+from portfolio.timekeeping import UK_TIME_ZONE, local_date_span, local_today
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,14 @@ class _Touched:
     def add(self, site_id: int, lo: int, hi: int) -> None:
         old = self.spans.get(site_id)
         self.spans[site_id] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+
+    def local_days(self) -> dict[int, list[dt.date]]:
+        """The local days each site's span covers, for re-evaluating the trackers whose periods they are in."""
+        days: dict[int, list[dt.date]] = {}
+        for site_id, (lo, hi) in self.spans.items():
+            first, last = local_date_span(lo, hi)
+            days[site_id] = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+        return days
 
 
 # The lock -----------------------------------------------------------------------------------------------------
@@ -389,7 +397,7 @@ def _run_steps(
         expected_step.errors.extend(report.errors)
 
     def do_evaluate() -> None:
-        report = tracker_service.evaluate_all(factory, settings, data_day, now)
+        report = tracker_evaluation.evaluate_all(factory, settings, data_day, now, touched=touched.local_days())
         evaluate_step.counts.update(
             {k: v for k, v in report.as_json().items() if k != "errors"}, data_day=data_day.isoformat()
         )

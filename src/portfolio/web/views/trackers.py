@@ -20,11 +20,11 @@ from portfolio.queries import notifications as notification_queries
 from portfolio.queries import trackers as tracker_queries
 from portfolio.services import notifications
 from portfolio.services.groups import ALL_SITES, GroupError
+from portfolio.services.tracker_messages import amount_text
 from portfolio.services.trackers import (
     READ_ONLY_MESSAGE,
     TrackerError,
     TrackerStatus,
-    amount_text,
     compute_status,
     data_day_for,
     remove_tracker,
