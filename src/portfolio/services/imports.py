@@ -66,10 +66,12 @@ def import_file(
     location: str | None = None,
     local_time: bool = False,
     settings: Settings | None = None,
+    now: dt.datetime | None = None,
 ) -> Any:
     """Parse and load one file in its own transaction; any error rolls the whole file back and propagates.
 
-    With ``settings``, the trackers whose sites and periods the file touched are evaluated afterwards.
+    With ``settings``, the trackers whose sites and periods the file touched are evaluated afterwards (as of
+    ``now``, default the clock).
     """
     sha256 = file_sha256(path)
     parsed = parse_file(path, meter=meter, fuel=fuel, local_time=local_time, location=location)
@@ -78,7 +80,7 @@ def import_file(
             session, parsed, organisation_account=organisation_account, filename=path.name, sha256=sha256
         )
     if settings is not None:
-        evaluate_touched_trackers(factory, settings, parsed, summary)
+        evaluate_touched_trackers(factory, settings, parsed, summary, now)
     return summary
 
 
@@ -97,7 +99,11 @@ def touched_site_days(parsed: ParsedFile, summary: LoadSummary) -> dict[int, lis
 
 
 def evaluate_touched_trackers(
-    factory: sessionmaker[Session], settings: Settings, parsed: ParsedFile, summary: LoadSummary
+    factory: sessionmaker[Session],
+    settings: Settings,
+    parsed: ParsedFile,
+    summary: LoadSummary,
+    now: dt.datetime | None = None,
 ) -> None:
     """After a successful load during the day: evaluate the trackers it touched. A failure here is logged and
     left to the next daily run; the file stays imported."""
@@ -105,7 +111,7 @@ def evaluate_touched_trackers(
     if not touched:
         return
     try:
-        report = tracker_evaluation.evaluate_touched(factory, settings, touched)
+        report = tracker_evaluation.evaluate_touched(factory, settings, touched, now)
     except Exception:  # noqa: BLE001 - the import succeeded; the daily run evaluates again
         log.exception("evaluating the trackers touched by %s failed", summary)
         return
@@ -139,10 +145,11 @@ def load_file(
     filename: str,
     sha256: str,
     settings: Settings | None = None,
+    now: dt.datetime | None = None,
 ) -> LoadSummary:
     """Load an already parsed file in its own transaction; with ``settings``, then evaluate touched trackers."""
     with transaction(factory) as session:
         summary = load_parsed(session, parsed, filename=filename, sha256=sha256)
     if settings is not None:
-        evaluate_touched_trackers(factory, settings, parsed, summary)
+        evaluate_touched_trackers(factory, settings, parsed, summary, now)
     return summary

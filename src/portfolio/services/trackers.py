@@ -9,19 +9,24 @@ percentage above the forecast models' expected consumption. Its progress is
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.access import AccessDenied, Viewer
+from portfolio.access import AccessDenied, Viewer, viewer_for, visible_site_ids
 from portfolio.analytics.trackers import PERIODS
 from portfolio.models import Fuel, Tracker
+from portfolio.queries import notifications as notification_queries
 from portfolio.queries import trackers as tracker_queries
 from portfolio.services.groups import ALL_SITES, GroupError, viewable_group
 from portfolio.services.tracker_evaluation import evaluate_all
 from portfolio.services.tracker_status import (
     SCOPE_KINDS,
+    EvaluationCache,
     TrackerError,
     TrackerStatus,
     compute_status,
@@ -177,3 +182,76 @@ def remove_tracker(session: Session, viewer: Viewer, tracker_id: object) -> None
         session.rollback()
         raise
     session.commit()
+
+
+# The page's list ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrackerCard:
+    """What the page shows of one tracker: its status, its ledger this period, who owns it, what may be done."""
+
+    tracker_id: int
+    name: str
+    status: TrackerStatus | None
+    problem: str | None  # why there is no status (access gone)
+    alerted: bool
+    ledger: pd.DataFrame
+    owner_email: str | None  # shown to account managers (their customers' trackers)
+    can_edit: bool
+
+
+def list_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list[TrackerCard]:
+    """The viewer's own trackers; for an account manager (read-only) their customers' trackers instead.
+
+    A customer's tracker is evaluated as its owner sees it, and shown to the manager only when the manager
+    may see every site it covers.
+    """
+    data_day = data_day_for(today)
+    cache = EvaluationCache()
+    if viewer.read_only:
+        trackers = tracker_queries.load_trackers_of_organisations(session, sorted(viewer.organisation_ids or ()))
+        visible = visible_site_ids(session, viewer)
+    else:
+        trackers = tracker_queries.load_user_trackers(session, viewer.user_id)
+        visible = None
+    alerted = {
+        (a.tracker_id, a.period_start)
+        for a in tracker_queries.load_alerts(session, [t.id for t in trackers])
+        if a.kind == "exceeded"
+    }
+    cards: list[TrackerCard] = []
+    for tracker in trackers:
+        owner = notification_queries.load_user(session, tracker.owner_id)
+        as_viewer = viewer if visible is None else (viewer_for(session, owner) if owner is not None else None)
+        status: TrackerStatus | None = None
+        problem: str | None = None
+        try:
+            if as_viewer is None:
+                raise AccessDenied("its owner no longer exists")
+            if (
+                visible is not None
+                and not set(scope_site_ids(session, as_viewer, tracker.scope_kind, tracker.scope_id)) <= visible
+            ):
+                continue
+            status = compute_status(session, tracker, as_viewer, data_day, cache)
+        except AccessDenied:
+            problem = (
+                "You no longer have access to the group or site this tracker covers: it is skipped. "
+                "Delete it or ask for access again."
+            )
+        cards.append(
+            TrackerCard(
+                tracker_id=tracker.id,
+                name=tracker.name,
+                status=status,
+                problem=problem,
+                alerted=status is not None and (tracker.id, status.period_start) in alerted,
+                ledger=tracker_queries.load_ledger(session, tracker.id, status.period_start)
+                if status is not None
+                else pd.DataFrame(),
+                owner_email=owner.email if visible is not None and owner is not None else None,
+                can_edit=not viewer.read_only,
+            )
+        )
+    return cards

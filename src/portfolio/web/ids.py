@@ -130,3 +130,4 @@ TRACKER_CHANNELS = "tracker-channels"
 TRACKER_CHANNELS_SAVE = "tracker-channels-save"
 TRACKER_CHANNELS_FEEDBACK = "tracker-channels-feedback"
 TRACKER_DELIVERIES = "tracker-deliveries"
+TRACKER_LEDGER = "tracker-ledger"  # pattern-matching type: {"type": TRACKER_LEDGER, "id": 3}
