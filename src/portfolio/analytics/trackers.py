@@ -102,6 +102,7 @@ def compute_projection(
     days_remaining: int,
     remaining_variance_kwh2: pd.Series | None = None,
     daily_variance_kwh2: pd.Series | None = None,
+    days_reported: pd.Series | None = None,
 ) -> Projection:
     """Project each site to the period's end: its model's expected remaining days, else its run-rate.
 
@@ -113,6 +114,10 @@ def compute_projection(
     each modelled site's remaining days [kWh²]) and, for run-rate sites, ``daily_variance_kwh2`` (the scatter
     of their daily consumption so far [kWh²]) times the days remaining. Without variances the band is the
     projection itself. Consumption so far is taken as known.
+
+    ``days_reported``: per site, the days it has reported so far; a run-rate site is then continued at its
+    own daily average over its unreported days (``days_elapsed + days_remaining - days_reported``), so a day
+    it missed is estimated, not taken as zero. Without it every site is taken to have reported every day.
     """
     if days_remaining <= 0:
         total = float(so_far_kwh.sum()) if len(so_far_kwh) else None
@@ -123,8 +128,15 @@ def compute_projection(
     run_rate_sites = so_far_kwh.index.difference(modelled)
     total = float(so_far_kwh.sum()) + float(expected_remaining_kwh.sum())
     used_run_rate = days_elapsed > 0 and len(run_rate_sites) > 0
+    unreported = pd.Series(float(days_remaining), index=run_rate_sites)
     if used_run_rate:
-        total += float(so_far_kwh.loc[run_rate_sites].sum()) / days_elapsed * days_remaining
+        reported = (
+            days_reported.reindex(run_rate_sites).fillna(days_elapsed).clip(lower=1)
+            if days_reported is not None
+            else pd.Series(float(days_elapsed), index=run_rate_sites)
+        )
+        unreported = (days_elapsed + days_remaining - reported).clip(lower=0)
+        total += float((so_far_kwh.loc[run_rate_sites] / reported * unreported).sum())
     method = {(True, True): "model + run-rate", (True, False): "model", (False, True): "run-rate"}.get(
         (len(modelled) > 0, used_run_rate), "none"
     )
@@ -132,7 +144,7 @@ def compute_projection(
     if remaining_variance_kwh2 is not None:
         variance += float(remaining_variance_kwh2.reindex(modelled).fillna(0.0).sum())
     if used_run_rate and daily_variance_kwh2 is not None:
-        variance += float(daily_variance_kwh2.reindex(run_rate_sites).fillna(0.0).sum()) * days_remaining
+        variance += float((daily_variance_kwh2.reindex(run_rate_sites).fillna(0.0) * unreported).sum())
     half_width = Z_90 * math.sqrt(max(variance, 0.0))
     return Projection(total, method, total - half_width, total + half_width)
 

@@ -178,4 +178,5 @@ def restated_email(status: TrackerStatus, settings: Settings) -> tuple[str, str]
 
 
 def restated_notice(status: TrackerStatus) -> tuple[str, str]:
-    return f"Correction: “{status.name}” is under its amount", f"{restated_sentence(status).capitalize()}."
+    sentence = restated_sentence(status)
+    return f"Correction: “{status.name}” is under its amount", f"{sentence[0].upper()}{sentence[1:]}."

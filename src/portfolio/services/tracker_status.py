@@ -252,13 +252,23 @@ def compute_status(
     notes: list[str] = []
     days_elapsed = max((last - bounds.start).days + 1, 0)
     days_remaining = max((bounds.end - data_day).days, 0)
-    remaining_lo = max(bounds.start_ts, int(pd.Timestamp(data_day + dt.timedelta(days=1), tz=UK_TIME_ZONE).timestamp()))
-    remaining = expected_per_day(session, members, remaining_lo, bounds.end_ts, cache) if days_remaining else {}
+    # One prediction of the whole period per site (shared by trackers of the same period): the days a site has
+    # not reported (missed so far, or still to come) are projected from it; reported days are what was used.
+    expected = (
+        expected_per_day(session, members, bounds.start_ts, bounds.end_ts, cache)
+        if days_remaining or (tracker.target_kind == "percent")
+        else {}
+    )
+    reported_days = usage.groupby("site_id")["local_date"].agg(set) if len(usage) else pd.Series(dtype=object)
+    remaining: dict[int, pd.DataFrame] = {}
+    if days_remaining:
+        for site_id, frame in expected.items():
+            seen = reported_days.get(site_id, set())
+            remaining[site_id] = frame.loc[[d for d in frame.index if d not in seen]]
     target_to_date: float | None = None
     expected_period: float | None = None
 
     if tracker.target_kind == "percent":
-        expected = expected_per_day(session, members, bounds.start_ts, bounds.end_ts, cache)
         modelled = sorted(expected)
         if not modelled:
             return TrackerStatus(
@@ -308,6 +318,7 @@ def compute_status(
         days_remaining,
         remaining_variance_kwh2=_sum_per_site(remaining, "variance_kwh2"),
         daily_variance_kwh2=daily_variance,
+        days_reported=reported_days.map(len).astype(float) if len(reported_days) else None,
     )
     crossing = detect_crossing(consumption, target)
     daily_remaining = pd.Series(dtype=float)
@@ -315,9 +326,15 @@ def compute_status(
         daily_remaining = pd.concat([f["expected_kwh"] for f in remaining.values()]).groupby(level=0).sum()
     run_rate_sites = so_far_scope.index.difference(pd.Index(modelled))
     if days_elapsed and len(run_rate_sites) and days_remaining:
-        rate = float(so_far_scope.loc[run_rate_sites].sum()) / days_elapsed
+        rate = float(sum(so_far_scope[s] / max(len(reported_days.get(s, ())), 1) for s in run_rate_sites))
         days = [data_day + dt.timedelta(days=k) for k in range(1, days_remaining + 1)]
         daily_remaining = daily_remaining.add(pd.Series(rate, index=days), fill_value=0.0)
+    if len(daily_remaining):  # a missed day's estimate counts from the first day still to come
+        first_future = data_day + dt.timedelta(days=1)
+        past = float(daily_remaining[daily_remaining.index < first_future].sum())
+        daily_remaining = daily_remaining[daily_remaining.index >= first_future]
+        if len(daily_remaining):
+            daily_remaining.iloc[0] += past
     state = compute_state(consumption, projection.lower_kwh, target)
     return TrackerStatus(
         **base,

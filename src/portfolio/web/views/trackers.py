@@ -333,7 +333,7 @@ def make_tracker_card(
             ),
         )
     elif status.state == "warning":
-        lines.insert(0, html.P(warning_sentence(status).capitalize(), className="over-text"))
+        lines.insert(0, html.P("On c" + warning_sentence(status)[4:], className="over-text"))
     lines += [html.P(f"Note: {note}", className="hint") for note in status.notes]
     if ledger is not None and len(ledger):
         lines.append(
