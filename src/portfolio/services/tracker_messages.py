@@ -170,6 +170,7 @@ def restated_email(status: TrackerStatus, settings: Settings) -> tuple[str, str]
         "",
         "We told you earlier that it had gone over its amount. The period's figures have since changed "
         "(estimated readings replaced by actual ones, or late data), and it is under the amount.",
+        *([f"It is still {warning_sentence(status)}."] if status.state == "warning" else []),
         "",
         *_facts(status),
         *_footer(status, settings),
@@ -179,4 +180,5 @@ def restated_email(status: TrackerStatus, settings: Settings) -> tuple[str, str]
 
 def restated_notice(status: TrackerStatus) -> tuple[str, str]:
     sentence = restated_sentence(status)
-    return f"Correction: “{status.name}” is under its amount", f"{sentence[0].upper()}{sentence[1:]}."
+    still = f" It is still {warning_sentence(status)}." if status.state == "warning" else ""
+    return f"Correction: “{status.name}” is under its amount", f"{sentence[0].upper()}{sentence[1:]}.{still}"
