@@ -11,13 +11,22 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import AccessDenied, viewer_for
 from portfolio.config import Settings, load_settings
+from portfolio.db import make_engine, make_session_factory
 from portfolio.models import Meter, Notification, OutboxEmail, Tracker, TrackerAlert, TrackerEvaluation, User
 from portfolio.services import notifications
 from portfolio.services.demo import load_demo
 from portfolio.services.groups import create_group, delete_group
 from portfolio.services.imports import import_file
 from portfolio.services.tracker_evaluation import evaluate_all
-from portfolio.services.trackers import READ_ONLY_MESSAGE, TrackerError, TrackerStatus, compute_status, create_tracker
+from portfolio.services.tracker_messages import amount_text, to_date_text
+from portfolio.services.trackers import (
+    READ_ONLY_MESSAGE,
+    TrackerError,
+    TrackerStatus,
+    compute_status,
+    create_tracker,
+    list_tracker_cards,
+)
 from tests.services import test_pipeline as pipeline_world
 from tests.services.test_pipeline import MailSink, Pipeline, _set_amount, write_meter_file
 
@@ -362,4 +371,57 @@ def test_a_closed_period_restated_by_late_data_is_corrected(pipeline: Pipeline, 
     used = _status(pipeline, WED).consumption_kwh
     assert subjects[1].endswith(
         f"restated: Wed 25 Nov used {used:,.0f} kWh, under your {round(used / 0.5 * 0.8):,.0f} kWh"
+    )
+
+
+def _new(session: Session, viewer, **fields: object) -> Tracker:  # noqa: ANN001 - a Viewer
+    values: dict[str, object] = dict(
+        name="x", scope_kind="all", scope_id=None, fuel="power", period="week", target_kind="kwh", target_value=10
+    )
+    values.update(fields)
+    return create_tracker(session, viewer, **values)
+
+
+def test_an_amount_at_or_below_zero_is_named_plainly(demo: sessionmaker[Session]) -> None:
+    with demo() as session:
+        customer = _viewer(session, "customer@demo.portfolio.example")
+        for amount in (-5, "-5", 0):
+            with pytest.raises(TrackerError, match=r"^the amount must be more than 0$"):
+                _new(session, customer, target_value=amount)
+        for empty in ("", None):  # what the browser sends for a half-typed number
+            with pytest.raises(TrackerError, match="the amount must be more than 0"):
+                _new(session, customer, target_value=empty)
+        assert _new(session, customer, target_kind="percent", target_value=-5).target_value == -5.0  # 5 % below
+
+
+def test_account_managers_see_their_customers_trackers_read_only(demo: sessionmaker[Session]) -> None:
+    with demo.begin() as session:
+        customer = _viewer(session, "customer@demo.portfolio.example")
+        _new(session, customer, name="Customer's weekly power", target_value=1e6)
+    with demo() as session:
+        manager = _viewer(session, "account.manager@demo.portfolio.example")
+        [card] = list_tracker_cards(session, manager, TODAY)
+        assert card.name == "Customer's weekly power" and card.owner_email == "customer@demo.portfolio.example"
+        assert card.can_edit is False and card.status is not None and card.status.sites_total > 0
+        [own] = list_tracker_cards(session, _viewer(session, "customer@demo.portfolio.example"), TODAY)
+        assert own.can_edit is True and own.owner_email is None
+
+
+def test_percent_mode_gives_the_whole_period_amount_and_the_part_to_date(demo_world: tuple[str, Path]) -> None:
+    engine = make_engine(demo_world[0])
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        customer = _viewer(session, "customer@demo.portfolio.example")
+        tracker = _new(session, customer, period="month", target_kind="percent", target_value=10)
+        status = compute_status(session, tracker, customer, DATA_DAY)
+    engine.dispose()
+    assert status.error is None and status.expected_period_kwh and status.target_to_date_kwh
+    assert status.target_kwh == pytest.approx(1.1 * status.expected_period_kwh)
+    assert status.target_to_date_kwh < status.target_kwh  # 24 of 30 days
+    words = amount_text(status)
+    assert words.startswith(f"{status.target_kwh:,.0f} kWh for the whole period (the expected ")
+    assert words.endswith("above by 10 %)")
+    assert to_date_text(status) == (
+        f"Up to Tue 24 Nov: {status.consumption_kwh:,.0f} kWh used, against "
+        f"{status.target_to_date_kwh:,.0f} kWh allowed for those days"
     )
