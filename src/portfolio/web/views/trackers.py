@@ -242,7 +242,7 @@ def _figures_line(status: TrackerStatus, share: float, over: bool) -> html.P:
     for the days so far, said in words."""
     if status.target_kind == "percent":
         parts: list[Any] = [
-            "Amount for the whole period: ",
+            "Amount: ",
             html.Strong(amount_text(status)),
             ". ",
         ]
