@@ -47,6 +47,20 @@ class TrackerError(ValueError):
     """A tracker that cannot be created or changed as asked; the message says what to fix."""
 
 
+DailyExpected = dict[dt.date, tuple[float, float]]
+"""Per local day: (expected consumption [kWh], its prediction variance [kWh²])."""
+
+
+@dataclass(frozen=True)
+class SiteUsage:
+    """One site's daily roll-ups over a period's days so far: total [kWh], the days it reported, and the
+    scatter of its daily totals [kWh²] (for the run-rate band)."""
+
+    total_kwh: float
+    days: frozenset[dt.date]
+    daily_variance_kwh2: float
+
+
 @dataclass
 class EvaluationCache:
     """What many trackers evaluated together share (one run, one request): predictions and daily usage.
@@ -54,9 +68,10 @@ class EvaluationCache:
     Lives for one run or request only; never a module global (several workers).
     """
 
-    predictions: dict[tuple[int, int, int], pd.DataFrame | None] = field(default_factory=dict)
-    usage: dict[tuple[dt.date, dt.date], pd.DataFrame] = field(default_factory=dict)
-    usage_sites: dict[tuple[dt.date, dt.date], set[int]] = field(default_factory=dict)
+    predictions: dict[tuple[int, int, int], DailyExpected | None] = field(default_factory=dict)
+    usage: dict[tuple[dt.date, dt.date], dict[int, SiteUsage | None]] = field(default_factory=dict)
+    sites: dict[int, tuple[str, str]] = field(default_factory=dict)  # site id -> (name, fuel)
+    visible: dict[int, list[int]] = field(default_factory=dict)  # (owner) user id -> sites of "All sites"
     viewers: dict[int, Viewer] = field(default_factory=dict)  # per owner, resolved once per run
 
 
@@ -160,11 +175,11 @@ def graph_path(tracker: Tracker, bounds: PeriodBounds, data_day: dt.date) -> str
 
 def expected_per_day(
     session: Session, site_ids: list[int], lo_ts: int, hi_ts: int, cache: EvaluationCache | None = None
-) -> dict[int, pd.DataFrame]:
+) -> dict[int, DailyExpected]:
     """Expected kWh and its variance [kWh²] per site and local day over [lo_ts, hi_ts), for modelled sites.
 
     The one path from trackers to the forecast models (today: predicted from stored fits and the temperature
-    forecast). Frames are indexed by local date with columns ``expected_kwh`` and ``variance_kwh2``.
+    forecast). Plain dicts, not frames: a run reads them once per tracker, thousands of times.
     """
     if hi_ts <= lo_ts or not site_ids:
         return {}
@@ -178,36 +193,65 @@ def expected_per_day(
                 cache.predictions[(site_id, lo_ts, hi_ts)] = None
                 continue
             days = pd.DatetimeIndex(frame.index).tz_convert(UK_TIME_ZONE).date
-            cache.predictions[(site_id, lo_ts, hi_ts)] = pd.DataFrame(
-                {
-                    "expected_kwh": frame["expected_kwh"].to_numpy(dtype=float),
-                    "variance_kwh2": frame["standard_error_kwh"].to_numpy(dtype=float) ** 2,
-                },
-                index=days,
-            )
+            cache.predictions[(site_id, lo_ts, hi_ts)] = {
+                day: (float(e), float(se) ** 2)
+                for day, e, se in zip(
+                    days,
+                    frame["expected_kwh"].to_numpy(dtype=float),
+                    frame["standard_error_kwh"].to_numpy(dtype=float),
+                    strict=True,
+                )
+            }
     result = {s: cache.predictions[(s, lo_ts, hi_ts)] for s in site_ids}
     return {s: frame for s, frame in result.items() if frame is not None}
 
 
-def _daily_usage(
+def _site_usage(
     session: Session, members: list[int], first: dt.date, last: dt.date, cache: EvaluationCache | None
-) -> pd.DataFrame:
-    if cache is None:
-        return tracker_queries.load_daily_usage(session, members, first, last)
-    key = (first, last)
-    known = cache.usage_sites.setdefault(key, set())
+) -> dict[int, SiteUsage]:
+    """Per member site that reported over first..last, its usage summary (loaded once per run and range)."""
+    known: dict[int, SiteUsage | None] = {} if cache is None else cache.usage.setdefault((first, last), {})
     wanted = [s for s in members if s not in known]
     if wanted:
-        fresh = tracker_queries.load_daily_usage(session, wanted, first, last)
-        frames = [f for f in (cache.usage.get(key), fresh) if f is not None and len(f)]
-        cache.usage[key] = pd.concat(frames, ignore_index=True) if frames else fresh
-        known.update(wanted)
-    usage = cache.usage[key]
-    return usage[usage["site_id"].isin(members)] if len(usage) else usage
+        usage = tracker_queries.load_daily_usage(session, wanted, first, last)
+        found: dict[int, list[tuple[dt.date, float]]] = {}
+        for site_id, day, kwh in zip(usage["site_id"], usage["local_date"], usage["energy_kwh"], strict=True):
+            found.setdefault(int(site_id), []).append((day, float(kwh)))
+        for site_id in wanted:
+            rows = found.get(site_id)
+            if not rows:
+                known[site_id] = None
+                continue
+            values = [kwh for _, kwh in rows]
+            mean = sum(values) / len(values)
+            variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+            known[site_id] = SiteUsage(sum(values), frozenset(d for d, _ in rows), variance)
+    return {s: u for s in members if (u := known.get(s)) is not None}
 
 
-def _sum_per_site(frames: dict[int, pd.DataFrame], column: str) -> pd.Series:
-    return pd.Series({s: float(f[column].sum()) for s, f in frames.items()}, dtype=float)
+def _members(session: Session, viewer: Viewer, tracker: Tracker, fuel: str, cache: EvaluationCache | None) -> list[int]:
+    """The tracker's sites of its fuel the viewer may see; raises AccessDenied when refused."""
+    if cache is not None and tracker.scope_kind == "all":
+        if viewer.user_id not in cache.visible:
+            cache.visible[viewer.user_id] = scope_site_ids(session, viewer, "all", None)
+        site_ids = cache.visible[viewer.user_id]
+    else:
+        site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
+    if cache is None:
+        sites = tracker_queries.load_sites_brief(session, site_ids)
+        return [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
+    missing = [s for s in site_ids if s not in cache.sites]
+    if missing:
+        brief = tracker_queries.load_sites_brief(session, missing)
+        for site_id, name, site_fuel in zip(brief["site_id"], brief["name"], brief["fuel"], strict=True):
+            cache.sites[int(site_id)] = (str(name), str(site_fuel))
+    return [s for s in site_ids if s in cache.sites and cache.sites[s][1] == fuel]
+
+
+def _scope_label(session: Session, tracker: Tracker, cache: EvaluationCache | None) -> str:
+    if cache is not None and tracker.scope_kind == "site" and int(tracker.scope_id or 0) in cache.sites:
+        return f"site “{cache.sites[int(tracker.scope_id or 0)][0]}”"
+    return scope_label(session, tracker)
 
 
 def compute_status(
@@ -223,13 +267,11 @@ def compute_status(
     """
     bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
     fuel = tracker_fuel(tracker)
-    site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
-    sites = tracker_queries.load_sites_brief(session, site_ids)
-    members = [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
+    members = _members(session, viewer, tracker, fuel, cache)
     base = dict(
         tracker_id=tracker.id,
         name=tracker.name,
-        scope_label=scope_label(session, tracker),
+        scope_label=_scope_label(session, tracker, cache),
         fuel=fuel,
         period=tracker.period,
         period_label=bounds.label(),
@@ -244,11 +286,10 @@ def compute_status(
     if not members:
         return TrackerStatus(**base, error=f"there is no {fuel} site left in this selection that you may see")
     last = min(bounds.end, data_day)
-    usage = _daily_usage(session, members, bounds.start, last, cache)
-    so_far = usage.groupby("site_id")["energy_kwh"].sum() if len(usage) else pd.Series(dtype=float)
-    so_far.index = so_far.index.astype(int)
-    daily_variance = usage.groupby("site_id")["energy_kwh"].var().fillna(0.0) if len(usage) else None
-    reporting_day = int(usage.loc[usage["local_date"] == data_day, "site_id"].nunique()) if len(usage) else 0
+    usage = _site_usage(session, members, bounds.start, last, cache)
+    so_far = pd.Series({s: u.total_kwh for s, u in usage.items()}, dtype=float)
+    daily_variance = pd.Series({s: u.daily_variance_kwh2 for s, u in usage.items()}, dtype=float)
+    reporting_day = sum(data_day in u.days for u in usage.values())
     notes: list[str] = []
     days_elapsed = max((last - bounds.start).days + 1, 0)
     days_remaining = max((bounds.end - data_day).days, 0)
@@ -259,12 +300,12 @@ def compute_status(
         if days_remaining or (tracker.target_kind == "percent")
         else {}
     )
-    reported_days = usage.groupby("site_id")["local_date"].agg(set) if len(usage) else pd.Series(dtype=object)
-    remaining: dict[int, pd.DataFrame] = {}
+    reported_days = {s: u.days for s, u in usage.items()}
+    remaining: dict[int, DailyExpected] = {}
     if days_remaining:
-        for site_id, frame in expected.items():
-            seen = reported_days.get(site_id, set())
-            remaining[site_id] = frame.loc[[d for d in frame.index if d not in seen]]
+        for site_id, per_day in expected.items():
+            seen = reported_days.get(site_id, frozenset())
+            remaining[site_id] = {d: ev for d, ev in per_day.items() if d not in seen}
     target_to_date: float | None = None
     expected_period: float | None = None
 
@@ -290,18 +331,16 @@ def compute_status(
                 f"{len(members) - len(modelled)} sites without a model are not counted"
             )
         factor = 1 + tracker.target_value / 100.0
-        expected_period = float(sum(v["expected_kwh"].sum() for v in expected.values()))
+        expected_period = sum(e for per_day in expected.values() for e, _ in per_day.values())
         target = factor * expected_period
-        target_to_date = factor * float(
-            sum(v.loc[[d for d in v.index if d <= last], "expected_kwh"].sum() for v in expected.values())
-        )
+        target_to_date = factor * sum(e for per_day in expected.values() for d, (e, _) in per_day.items() if d <= last)
         so_far_scope = so_far[so_far.index.isin(modelled)]
         remaining = {s: f for s, f in remaining.items() if s in modelled}
     else:
         modelled = sorted(remaining)
         target = float(tracker.target_value)
         so_far_scope = so_far
-    remaining_sum = _sum_per_site(remaining, "expected_kwh")
+    remaining_sum = pd.Series({s: sum(e for e, _ in v.values()) for s, v in remaining.items()}, dtype=float)
     consumption = float(so_far_scope.sum()) if len(so_far_scope) else None
     if consumption is None:
         notes.append("no site has reported any data for this period yet")
@@ -316,14 +355,18 @@ def compute_status(
         remaining_sum,
         days_elapsed,
         days_remaining,
-        remaining_variance_kwh2=_sum_per_site(remaining, "variance_kwh2"),
+        remaining_variance_kwh2=pd.Series(
+            {s: sum(var for _, var in v.values()) for s, v in remaining.items()}, dtype=float
+        ),
         daily_variance_kwh2=daily_variance,
-        days_reported=reported_days.map(len).astype(float) if len(reported_days) else None,
+        days_reported=pd.Series({s: float(len(d)) for s, d in reported_days.items()}, dtype=float),
     )
     crossing = detect_crossing(consumption, target)
-    daily_remaining = pd.Series(dtype=float)
-    if remaining:
-        daily_remaining = pd.concat([f["expected_kwh"] for f in remaining.values()]).groupby(level=0).sum()
+    per_day_total: dict[dt.date, float] = {}
+    for per_day in remaining.values():
+        for day, (e, _) in per_day.items():
+            per_day_total[day] = per_day_total.get(day, 0.0) + e
+    daily_remaining = pd.Series(per_day_total, dtype=float)
     run_rate_sites = so_far_scope.index.difference(pd.Index(modelled))
     if days_elapsed and len(run_rate_sites) and days_remaining:
         rate = float(sum(so_far_scope[s] / max(len(reported_days.get(s, ())), 1) for s in run_rate_sites))
