@@ -92,6 +92,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     options=_import_options(path, args),
                     location=args.location,
                     profile=args.profile,
+                    settings=settings,
                 )
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the others
                 entry = describe_import_error(path, error)

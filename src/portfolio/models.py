@@ -841,3 +841,31 @@ class ThirdPartyNotification(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     application: Mapped[ThirdPartyApplication] = relationship()
+
+
+class TrackerEvaluation(Base):
+    """One evaluation of a tracker's period, kept (the ledger): what was known then and what it projected.
+
+    A re-evaluation after restated data (estimates replaced, late readings) adds a row; the latest row of a
+    period is its current state. ``state`` is "under", "warning" (the projection's lower 90 % bound is above
+    the amount) or "exceeded" (consumption so far is above it).
+    """
+
+    __tablename__ = "tracker_evaluations"
+    __table_args__ = (Index("ix_tracker_evaluations_period", "tracker_id", "period_start", "evaluated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracker_id: Mapped[int] = mapped_column(ForeignKey("trackers.id", ondelete="CASCADE"))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    data_day: Mapped[dt.date] = mapped_column(Date)  # readings counted up to and including this local day
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    consumption_kwh: Mapped[float | None] = mapped_column(Float)
+    target_kwh: Mapped[float | None] = mapped_column(Float)
+    sites_reporting: Mapped[int] = mapped_column(Integer)
+    sites_total: Mapped[int] = mapped_column(Integer)
+    projection_kwh: Mapped[float | None] = mapped_column(Float)
+    projection_lower_kwh: Mapped[float | None] = mapped_column(Float)  # 90 % band
+    projection_upper_kwh: Mapped[float | None] = mapped_column(Float)
+    state: Mapped[str] = mapped_column(String(10))  # "under", "warning" or "exceeded"
+    reason: Mapped[str] = mapped_column(String(12))  # "daily", "import" (data arrived during the day)

@@ -235,10 +235,13 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
     assert steps["weather"].counts["imported"] == 1 and steps["weather"].counts["weather_rows"] == 24
     assert steps["rollups"].counts["sites"] == 3 and steps["rollups"].counts["sites_repaired"] == 0
     assert steps["refit_models"].counts["skipped"] > 0 and not steps["refit_models"].errors
+    # the projection's 90 % range is already above the amount: a warning, not yet "exceeded"
     assert steps["evaluate_trackers"].counts == {
         "evaluated": 1,
         "exceeded": 0,
-        "notified": 0,
+        "warned": 1,
+        "notified": 1,
+        "restated": 0,
         "skipped": 0,
         "data_day": "2026-11-25",
     }
@@ -250,7 +253,9 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         "bedford_2026-11-25.csv",
         "granta_2026-11-25.csv",
     ]
-    assert sink.messages == [] and _outbox(pipeline) == []
+    [warning] = sink.messages
+    assert "is on course to exceed" in warning["Subject"] and "90 % range" in warning["Subject"]
+    assert len(_outbox(pipeline)) == 1
 
     # Day 2: only two of the three sites report; a forecast arrives for the rest of the week.
     write_meter_file(pipeline, "granta_2026-11-26.csv", DAY2, ["b2", "b5"], 1.05)
@@ -263,8 +268,8 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
     assert steps["weather"].counts["forecast_files"] == 1
     assert steps["evaluate_trackers"].counts["notified"] == 1
     assert steps["notify"].counts["sent"] == 1
-    assert len(sink.messages) == 1
-    message = sink.messages[0]
+    assert len(sink.messages) == 2
+    message = sink.messages[1]
     body = message.get_content()
     excess = total_after_day2 - amount
     assert "Weekly power, tracked buildings" in message["Subject"]
@@ -284,8 +289,8 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
             )
         ).all()
         assert [w.issued_at_ts for w in forecast] == [int(dt.datetime(2026, 11, 27, 5, tzinfo=dt.UTC).timestamp())]
-        bell = session.scalars(select(Notification)).all()
-        assert len(bell) == 1 and bell[0].read_at is None and "over its amount" in bell[0].title
+        bell = session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert len(bell) == 2 and bell[1].read_at is None and "over its amount" in bell[1].title
 
     # The same day again: nothing imported twice, nothing sent twice.
     write_meter_file(pipeline, "granta_2026-11-26_again.csv", DAY2, ["b2", "b5"], 1.05)
@@ -297,9 +302,9 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
     assert steps["import"].counts["duplicates"] == 2 and steps["import"].counts["readings"] == 0
     assert steps["evaluate_trackers"].counts["exceeded"] == 1 and steps["evaluate_trackers"].counts["notified"] == 0
     assert steps["notify"].counts["sent"] == 0
-    assert len(sink.messages) == 1 and len(_outbox(pipeline)) == 1
+    assert len(sink.messages) == 2 and len(_outbox(pipeline)) == 2
     with pipeline.factory() as session:
-        assert len(session.scalars(select(Notification)).all()) == 1
+        assert len(session.scalars(select(Notification)).all()) == 2
         assert len(session.scalars(select(PipelineRun)).all()) == 3
 
 
@@ -332,20 +337,22 @@ def test_refused_email_waits_in_the_outbox_and_goes_on_the_next_run(
     sink, _ = smtp
     _prepare_two_days(pipeline)
     pipeline.run(dt.date(2026, 11, 26))
+    assert len(sink.messages) == 1  # the warning (on course to exceed) went on day 1
+    sink.messages.clear()
     write_meter_file(pipeline, "granta_2026-11-26.csv", DAY2, ["b2", "b5"], 1.05)
     sink.refuse = True
     refused = pipeline.run(dt.date(2026, 11, 27))
     notify = {s.name: s for s in refused.steps}["notify"]
     assert notify.counts["sent"] == 0 and notify.counts["retrying"] == 1
     assert "554" in str(notify.errors[0]["error"])
-    [waiting] = _outbox(pipeline)
+    [waiting] = [e for e in _outbox(pipeline) if e.status != "sent"]
     assert waiting.status == "pending" and waiting.attempts == 1 and "554" in (waiting.last_error or "")
     assert sink.messages == []
 
     sink.refuse = False
     later = pipeline.run(dt.date(2026, 11, 28))
     assert {s.name: s for s in later.steps}["notify"].counts["sent"] == 1
-    [sent] = _outbox(pipeline)
+    [sent] = [e for e in _outbox(pipeline) if e.id == waiting.id]
     assert sent.status == "sent" and sent.attempts == 2
     assert len(sink.messages) == 1
 

@@ -8,6 +8,7 @@ clock change lasts 167 or 169 hours. Nothing here reads the database or fills a 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -16,6 +17,8 @@ from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
 PERIODS = ("day", "week", "month")
 PERIOD_LABELS = {"day": "Daily", "week": "Weekly (Monday to Sunday)", "month": "Monthly"}
+STATES = ("under", "warning", "exceeded")
+Z_90 = 1.6448536269514722  # two-sided 90 % band: 5 % below, 5 % above
 
 
 class TrackerPeriodError(ValueError):
@@ -50,6 +53,8 @@ class Projection:
 
     kwh: float | None
     method: str  # "model", "run-rate", "model + run-rate", "complete" (the period is over) or "none"
+    lower_kwh: float | None = None  # 90 % band of the period's total [kWh]
+    upper_kwh: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,27 +100,80 @@ def compute_projection(
     expected_remaining_kwh: pd.Series,
     days_elapsed: int,
     days_remaining: int,
+    remaining_variance_kwh2: pd.Series | None = None,
+    daily_variance_kwh2: pd.Series | None = None,
+    days_reported: pd.Series | None = None,
 ) -> Projection:
     """Project each site to the period's end: its model's expected remaining days, else its run-rate.
 
     ``so_far_kwh``: consumption per site so far [kWh], only for sites that reported (missing sites are absent,
     never zero). ``expected_remaining_kwh``: model expectation per site for the remaining whole days [kWh],
     only for modelled sites whose forecast covers them. A site with neither adds only what it has used.
+
+    The 90 % band adds, as independent errors, ``remaining_variance_kwh2`` (the models' prediction variance of
+    each modelled site's remaining days [kWh²]) and, for run-rate sites, ``daily_variance_kwh2`` (the scatter
+    of their daily consumption so far [kWh²]) times the days remaining. Without variances the band is the
+    projection itself. Consumption so far is taken as known.
+
+    ``days_reported``: per site, the days it has reported so far; a run-rate site is then continued at its
+    own daily average over its unreported days (``days_elapsed + days_remaining - days_reported``), so a day
+    it missed is estimated, not taken as zero. Without it every site is taken to have reported every day.
     """
     if days_remaining <= 0:
-        return Projection(float(so_far_kwh.sum()) if len(so_far_kwh) else None, "complete")
+        total = float(so_far_kwh.sum()) if len(so_far_kwh) else None
+        return Projection(total, "complete", total, total)
     if so_far_kwh.empty and expected_remaining_kwh.empty:
         return Projection(None, "none")
     modelled = expected_remaining_kwh.index
     run_rate_sites = so_far_kwh.index.difference(modelled)
     total = float(so_far_kwh.sum()) + float(expected_remaining_kwh.sum())
     used_run_rate = days_elapsed > 0 and len(run_rate_sites) > 0
+    unreported = pd.Series(float(days_remaining), index=run_rate_sites)
     if used_run_rate:
-        total += float(so_far_kwh.loc[run_rate_sites].sum()) / days_elapsed * days_remaining
+        reported = (
+            days_reported.reindex(run_rate_sites).fillna(days_elapsed).clip(lower=1)
+            if days_reported is not None
+            else pd.Series(float(days_elapsed), index=run_rate_sites)
+        )
+        unreported = (days_elapsed + days_remaining - reported).clip(lower=0)
+        total += float((so_far_kwh.loc[run_rate_sites] / reported * unreported).sum())
     method = {(True, True): "model + run-rate", (True, False): "model", (False, True): "run-rate"}.get(
         (len(modelled) > 0, used_run_rate), "none"
     )
-    return Projection(total, method)
+    variance = 0.0
+    if remaining_variance_kwh2 is not None:
+        variance += float(remaining_variance_kwh2.reindex(modelled).fillna(0.0).sum())
+    if used_run_rate and daily_variance_kwh2 is not None:
+        variance += float((daily_variance_kwh2.reindex(run_rate_sites).fillna(0.0) * unreported).sum())
+    half_width = Z_90 * math.sqrt(max(variance, 0.0))
+    return Projection(total, method, total - half_width, total + half_width)
+
+
+def compute_state(consumption_kwh: float | None, lower_kwh: float | None, target_kwh: float | None) -> str:
+    """ "exceeded" when consumption is above the amount, "warning" when the projection's lower 90 % bound is, else
+    "under"."""
+    if target_kwh is None:
+        return "under"
+    if consumption_kwh is not None and consumption_kwh > target_kwh:
+        return "exceeded"
+    if lower_kwh is not None and lower_kwh > target_kwh:
+        return "warning"
+    return "under"
+
+
+def estimate_crossing_day(
+    consumption_kwh: float | None, daily_remaining_kwh: pd.Series, target_kwh: float | None
+) -> dt.date | None:
+    """The first remaining local day by whose end the expected running total passes the amount, or None.
+
+    ``daily_remaining_kwh``: expected consumption of the whole scope per remaining local day [kWh], indexed
+    by date.
+    """
+    if target_kwh is None or daily_remaining_kwh.empty:
+        return None
+    running = (consumption_kwh or 0.0) + daily_remaining_kwh.sort_index().cumsum()
+    over = running[running > target_kwh]
+    return None if over.empty else over.index[0]
 
 
 def detect_crossing(consumption_kwh: float | None, target_kwh: float | None) -> Crossing | None:

@@ -15,6 +15,8 @@ from portfolio.models import (
     Site,
     Tracker,
     TrackerAlert,
+    TrackerEvaluation,
+    User,
 )
 
 
@@ -82,3 +84,54 @@ def alert_exists(session: Session, tracker_id: int, period_start: dt.date, kind:
 
 def load_alerts(session: Session, tracker_ids: Sequence[int]) -> list[TrackerAlert]:
     return list(session.scalars(select(TrackerAlert).where(TrackerAlert.tracker_id.in_(list(tracker_ids)))))
+
+
+def load_alert_kinds(session: Session, tracker_id: int, period_start: dt.date) -> set[str]:
+    """The kinds of alert already written for a tracker's period ("exceeded", "warning", "restated" ...)."""
+    return set(
+        session.scalars(
+            select(TrackerAlert.kind).where(
+                TrackerAlert.tracker_id == tracker_id, TrackerAlert.period_start == period_start
+            )
+        )
+    )
+
+
+def load_latest_evaluation(session: Session, tracker_id: int, period_start: dt.date) -> TrackerEvaluation | None:
+    return session.scalars(
+        select(TrackerEvaluation)
+        .where(TrackerEvaluation.tracker_id == tracker_id, TrackerEvaluation.period_start == period_start)
+        .order_by(TrackerEvaluation.evaluated_at.desc(), TrackerEvaluation.id.desc())
+        .limit(1)
+    ).first()
+
+
+def load_ledger(session: Session, tracker_id: int, period_start: dt.date) -> pd.DataFrame:
+    """The ledger of one tracker's period, oldest first: one row per evaluation that changed something."""
+    columns = [
+        "evaluated_at",
+        "data_day",
+        "consumption_kwh",
+        "target_kwh",
+        "projection_kwh",
+        "projection_lower_kwh",
+        "projection_upper_kwh",
+        "sites_reporting",
+        "sites_total",
+        "state",
+        "reason",
+    ]
+    rows = session.execute(
+        select(*(getattr(TrackerEvaluation, c) for c in columns))
+        .where(TrackerEvaluation.tracker_id == tracker_id, TrackerEvaluation.period_start == period_start)
+        .order_by(TrackerEvaluation.evaluated_at, TrackerEvaluation.id)
+    ).all()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def load_trackers_of_organisations(session: Session, organisation_ids: Sequence[int] | None) -> list[Tracker]:
+    """Trackers whose owners belong to ``organisation_ids`` (None: every organisation), for read-only views."""
+    query = select(Tracker).join(User, User.id == Tracker.owner_id).order_by(Tracker.created_at, Tracker.id)
+    if organisation_ids is not None:
+        query = query.where(User.organisation_id.in_(list(organisation_ids)))
+    return list(session.scalars(query))

@@ -9,7 +9,9 @@ detector cannot read alone; they are looked up by name (``--profile NAME``) or b
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import pandas as pd
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.ingest.detect import parse_bytes, unpack
 from portfolio.ingest.excel import is_workbook, read_workbook
@@ -27,6 +30,10 @@ from portfolio.ingest.loader import LoadSummary, load_parsed
 from portfolio.ingest.records import ImportFormatError, ImportOptions, Layout, ParsedFile
 from portfolio.queries import imports as queries
 from portfolio.queries import pipeline as pipeline_queries
+from portfolio.services import tracker_evaluation
+from portfolio.timekeeping import local_date_span
+
+log = logging.getLogger(__name__)
 
 PROFILE_KEYS = ("meter_column", "labelling", "unit", "time_basis", "fuel", "meter")
 SNIFF_BYTES = 65_536
@@ -121,8 +128,14 @@ def import_file(
     meter: str | None = None,
     fuel: str | None = None,
     local_time: bool = False,
+    settings: Settings | None = None,
+    now: dt.datetime | None = None,
 ) -> FileImport:
-    """Parse a whole file, then store it in its own transaction; any error rolls the file back and propagates."""
+    """Parse a whole file, then store it in its own transaction; any error rolls the file back and propagates.
+
+    With ``settings``, the trackers whose sites and periods the file touched are evaluated afterwards (as of
+    ``now``, default the clock), so a crossing is noticed when the data arrives, not at the next daily run.
+    """
     raw = Path(path).read_bytes() if data is None else data
     sha256 = hashlib.sha256(raw).hexdigest()
     unpacked = unpack(path, raw)
@@ -145,6 +158,8 @@ def import_file(
                 signature[1] if signature else None,
                 _profile_options(options),
             )
+    if settings is not None:
+        evaluate_touched_trackers(factory, settings, parsed, summary, now)
     return describe(parsed, summary, used_profile)
 
 
@@ -243,6 +258,41 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def touched_site_days(parsed: ParsedFile, summary: LoadSummary) -> dict[int, list[dt.date]]:
+    """The local days of the file's readings, for each site it loaded into (the file's whole span)."""
+    spans = [
+        (int(m.readings["start_ts"].min()), int((m.readings["start_ts"] + m.readings["interval_seconds"]).max()))
+        for m in parsed.meters
+        if len(m.readings)
+    ]
+    if not spans:
+        return {}
+    first, last = local_date_span(min(lo for lo, _ in spans), max(hi for _, hi in spans))
+    days = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+    return {int(site_id): days for site_id in summary.site_ids}
+
+
+def evaluate_touched_trackers(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    parsed: ParsedFile,
+    summary: LoadSummary,
+    now: dt.datetime | None = None,
+) -> None:
+    """After a successful load during the day: evaluate the trackers it touched. A failure here is logged and
+    left to the next daily run; the file stays imported."""
+    touched = touched_site_days(parsed, summary)
+    if not touched:
+        return
+    try:
+        report = tracker_evaluation.evaluate_touched(factory, settings, touched, now)
+    except Exception:  # noqa: BLE001 - the import succeeded; the daily run evaluates again
+        log.exception("evaluating the trackers touched by %s failed", summary)
+        return
+    for error in report.errors:
+        log.warning("tracker evaluation after import: %s", error)
+
+
 def describe_import_error(path: Path, error: BaseException) -> dict[str, str | None]:
     if isinstance(error, ImportFormatError):
         return {"file": str(path), "where": error.where, "error": error.problem}
@@ -262,7 +312,18 @@ def already_imported(factory: sessionmaker[Session], sha256: str) -> bool:
         return pipeline_queries.file_already_imported(session, sha256)
 
 
-def load_file(factory: sessionmaker[Session], parsed: ParsedFile, *, filename: str, sha256: str) -> LoadSummary:
-    """Load an already parsed file in its own transaction."""
+def load_file(
+    factory: sessionmaker[Session],
+    parsed: ParsedFile,
+    *,
+    filename: str,
+    sha256: str,
+    settings: Settings | None = None,
+    now: dt.datetime | None = None,
+) -> LoadSummary:
+    """Load an already parsed file in its own transaction; with ``settings``, then evaluate touched trackers."""
     with transaction(factory) as session:
-        return load_parsed(session, parsed, filename=filename, sha256=sha256)
+        summary = load_parsed(session, parsed, filename=filename, sha256=sha256)
+    if settings is not None:
+        evaluate_touched_trackers(factory, settings, parsed, summary, now)
+    return summary

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.ingest.detect import detect_format, parse_file, read_input
 from portfolio.ingest.records import ImportFormatError, ParsedFile
 from portfolio.services import imports
+from portfolio.timekeeping import local_date_span
 
 if TYPE_CHECKING:
     from portfolio.services.pipeline import StepResult
@@ -45,6 +46,14 @@ class TouchedSpans:
     def add(self, site_id: int, lo: int, hi: int) -> None:
         old = self.spans.get(site_id)
         self.spans[site_id] = (min(lo, old[0]), max(hi, old[1])) if old else (lo, hi)
+
+    def local_days(self) -> dict[int, list[dt.date]]:
+        """The local days each site's span covers, for re-evaluating the trackers whose periods they are in."""
+        days: dict[int, list[dt.date]] = {}
+        for site_id, (lo, hi) in self.spans.items():
+            first, last = local_date_span(lo, hi)
+            days[site_id] = [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+        return days
 
 
 # Inbox files --------------------------------------------------------------------------------------

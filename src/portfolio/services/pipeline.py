@@ -39,7 +39,7 @@ from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import notifications, third_party_notifications
+from portfolio.services import notifications, third_party_notifications, tracker_evaluation
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
@@ -259,7 +259,7 @@ def _run_steps(
         expected_step.errors.extend(report.errors)
 
     def do_evaluate() -> None:
-        report = tracker_service.evaluate_all(factory, settings, data_day, now)
+        report = tracker_evaluation.evaluate_all(factory, settings, data_day, now, touched=touched.local_days())
         evaluate_step.counts.update(
             {k: v for k, v in report.as_json().items() if k != "errors"}, data_day=data_day.isoformat()
         )

@@ -17,12 +17,20 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import Viewer, visible_site_ids
+from portfolio.config import Settings
 from portfolio.db import transaction
 from portfolio.ingest.detect import parse_bytes, unpack
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import ImportOptions, ParsedFile
 from portfolio.queries import imports as queries
-from portfolio.services.imports import FileImport, Preview, describe, preview_file, resolve_options
+from portfolio.services.imports import (
+    FileImport,
+    Preview,
+    describe,
+    evaluate_touched_trackers,
+    preview_file,
+    resolve_options,
+)
 
 UPLOAD_FOLDER = "uploads"
 MAX_UPLOAD_BYTES = 200 << 20
@@ -120,8 +128,13 @@ def preview_upload(
     return preview, matches
 
 
-def confirm_upload(factory: sessionmaker[Session], viewer: Viewer, instance_path: Path, token: str) -> FileImport:
-    """Import a staged upload in one transaction; new meters go to the Unassigned queue (admins assign them)."""
+def confirm_upload(
+    factory: sessionmaker[Session], viewer: Viewer, instance_path: Path, token: str, settings: Settings | None = None
+) -> FileImport:
+    """Import a staged upload in one transaction; new meters go to the Unassigned queue (admins assign them).
+
+    With ``settings``, the trackers the file touched are evaluated right after, as for ``portfolio import``.
+    """
     if not may_upload(viewer):
         raise UploadRefused("only administrators and brokers may upload files")
     filename, data = _staged(instance_path, viewer, token)
@@ -134,4 +147,6 @@ def confirm_upload(factory: sessionmaker[Session], viewer: Viewer, instance_path
             session, parsed, organisation_account=None, filename=filename, sha256=hashlib.sha256(data).hexdigest()
         )
     discard_upload(instance_path, token)
+    if settings is not None:
+        evaluate_touched_trackers(factory, settings, parsed, summary)
     return describe(parsed, summary, used_profile)

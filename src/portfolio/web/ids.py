@@ -172,3 +172,4 @@ SHARED_VIEW_META = "shared-view-meta"
 SHARED_VIEW_TABLE = "shared-view-table"
 SHARED_VIEW_REFUSED = "shared-view-refused"
 SHELL_CLIENT = "shell-client"
+TRACKER_LEDGER = "tracker-ledger"  # pattern-matching type: {"type": TRACKER_LEDGER, "id": 3}

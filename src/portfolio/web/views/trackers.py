@@ -2,7 +2,7 @@
 
 Kept out of ``pages/`` so tests can import it; :func:`register_callbacks` binds the callbacks per app (called
 from the shell). Every callback works as the signed-in user and goes through :mod:`portfolio.services.trackers`,
-which re-checks access; account managers are refused with a message (read-only access).
+which re-checks access; account managers see their customers' trackers read-only, with no form.
 """
 
 from __future__ import annotations
@@ -11,23 +11,23 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 from dash import ALL, Dash, Input, NoUpdate, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
 from portfolio.analytics.trackers import PERIOD_LABELS
+from portfolio.figures.trackers import make_tracker_ledger_figure
 from portfolio.queries import notifications as notification_queries
-from portfolio.queries import trackers as tracker_queries
 from portfolio.services import notifications
 from portfolio.services.groups import ALL_SITES, GroupError
+from portfolio.services.tracker_messages import amount_text, to_date_text, warning_sentence
 from portfolio.services.trackers import (
     READ_ONLY_MESSAGE,
     TrackerError,
     TrackerStatus,
-    amount_text,
-    compute_status,
-    data_day_for,
+    list_tracker_cards,
     remove_tracker,
     submit_tracker,
 )
@@ -148,7 +148,6 @@ def make_tracker_layout(
                                 dcc.Input(
                                     id=ids.TRACKER_TARGET_VALUE,
                                     type="number",
-                                    min=0,
                                     step="any",
                                     placeholder="e.g. 5000",
                                     className="number-input",
@@ -182,7 +181,9 @@ def make_tracker_layout(
         [
             html.H2("Notification settings"),
             html.P(
-                "When a tracker goes over its amount you get one message per tracker and period.", className="muted"
+                "You get one message per tracker and period when it is on course to exceed its amount, when it "
+                "exceeds it, and a correction if later data shows otherwise.",
+                className="muted",
             ),
             dcc.Checklist(
                 id=ids.TRACKER_CHANNELS,
@@ -201,23 +202,23 @@ def make_tracker_layout(
         ],
         className="card tracker-settings",
     )
+    intro = (
+        "Your customers' consumption trackers, read-only. " + READ_ONLY_MESSAGE
+        if read_only
+        else "Set a consumption budget for a group or a site and get told when it is on course to be exceeded "
+        "and when it is. Progress counts readings up to yesterday; sites that have not reported are missing, "
+        "not zero."
+    )
+    # Account managers get no form at all (read-only); the callbacks refuse them too.
+    editing = [] if read_only else [form, settings]
+    hidden_inputs = [html.Div(id=ids.TRACKER_FEEDBACK, className=HIDDEN)] if read_only else []
     return html.Section(
         [
-            html.Div(
-                [
-                    html.H1("Trackers"),
-                    html.P(
-                        "Set a consumption budget for a group or a site and get told when it is exceeded. "
-                        "Progress counts readings up to yesterday; sites that have not reported are missing, "
-                        "not zero.",
-                        className="muted",
-                    ),
-                ],
-                className="page-header",
-            ),
+            html.Div([html.H1("Trackers"), html.P(intro, className="muted")], className="page-header"),
             html.Div(id=ids.TRACKER_LIST, className="tracker-list"),
-            form,
-            settings,
+            *editing,
+            *([] if not read_only else [html.Div(id=ids.TRACKER_DELIVERIES, className=HIDDEN)]),
+            *hidden_inputs,
             dcc.Store(id=ids.TRACKER_REVISION, data=0),
         ],
         className="page trackers-page",
@@ -228,23 +229,66 @@ def _kwh(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} kWh"
 
 
-def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> html.Article:
-    """One tracker: what it covers, a progress bar of consumption so far against the amount, the projection."""
+STATE_TEXTS = {
+    "under": "",
+    "warning": "On course to exceed the amount",
+    "exceeded": "Over the amount",
+}
+
+
+def _delete_button(tracker_id: int) -> html.Button:
+    return html.Button(
+        "Delete",
+        id={"type": ids.TRACKER_DELETE, "id": tracker_id},
+        className="button button-danger",
+        title="Delete this tracker",
+    )
+
+
+def _figures_line(status: TrackerStatus, share: float, over: bool) -> html.P:
+    """What has been used against the amount; in percent mode the amount for the whole period and the part
+    for the days so far, said in words."""
+    if status.target_kind == "percent":
+        parts: list[Any] = [
+            "Amount: ",
+            html.Strong(amount_text(status)),
+            ". ",
+        ]
+        to_date = to_date_text(status)
+        parts += [to_date + ". " if to_date else "", "Used so far: ", html.Strong(_kwh(status.consumption_kwh))]
+        parts.append(
+            html.Span(f" ({share * 100:.0f} % of the whole period's amount)", className="over-text" if over else "")
+        )
+        return html.P(parts, className="tracker-figures")
+    return html.P(
+        [
+            html.Strong(_kwh(status.consumption_kwh)),
+            f" of {amount_text(status)} used so far ",
+            html.Span(f"({share * 100:.0f} %)", className="over-text" if over else ""),
+        ],
+        className="tracker-figures",
+    )
+
+
+def make_tracker_card(
+    status: TrackerStatus,
+    alerted: bool,
+    can_edit: bool,
+    ledger: pd.DataFrame | None = None,
+    owner_email: str | None = None,
+) -> html.Article:
+    """One tracker: what it covers, a progress bar of consumption so far against the amount, the projection
+    with its 90 % range, and the ledger of the period as a small chart."""
+    subtitle = f"{status.scope_label} · {status.fuel} · {PERIOD_LABELS[status.period]}"
     header = html.Div(
         [
             html.Div(
                 [
                     html.H3(status.name),
-                    html.P(f"{status.scope_label} · {status.fuel} · {PERIOD_LABELS[status.period]}", className="muted"),
+                    html.P(subtitle + (f" · {owner_email}" if owner_email else ""), className="muted"),
                 ]
             ),
-            html.Button(
-                "Delete",
-                id={"type": ids.TRACKER_DELETE, "id": status.tracker_id},
-                className="button button-danger",
-                disabled=not can_edit,
-                title="Delete this tracker",
-            ),
+            *([_delete_button(status.tracker_id)] if can_edit else []),
         ],
         className="tracker-card-header",
     )
@@ -268,19 +312,16 @@ def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> h
             label=f"{status.name}: {share * 100:.0f} % of the amount used",
         ),
     )
-    figures = html.P(
-        [
-            html.Strong(_kwh(status.consumption_kwh)),
-            f" of {amount_text(status)} used so far ",
-            html.Span(f"({share * 100:.0f} %)", className="over-text" if over else ""),
-        ],
-        className="tracker-figures",
+    band = (
+        f", 90 % range {status.projection_lower_kwh:,.0f}-{status.projection_upper_kwh:,.0f} kWh"
+        if status.projection_lower_kwh is not None and status.projection_upper_kwh is not None and not status.complete
+        else ""
     )
     projection = html.P(
         [
             f"Projected by {status.period_end:%a %-d %b}: ",
             html.Strong(_kwh(status.projection_kwh)),
-            f" ({METHOD_LABELS.get(status.projection_method, status.projection_method)})",
+            f"{band} ({METHOD_LABELS.get(status.projection_method, status.projection_method)})",
         ],
         className="tracker-projection",
     )
@@ -299,51 +340,47 @@ def make_tracker_card(status: TrackerStatus, alerted: bool, can_edit: bool) -> h
                 className="over-text",
             ),
         )
+    elif status.state == "warning":
+        lines.insert(0, html.P("On c" + warning_sentence(status)[4:], className="over-text"))
     lines += [html.P(f"Note: {note}", className="hint") for note in status.notes]
+    if ledger is not None and len(ledger):
+        lines.append(
+            dcc.Graph(
+                id={"type": ids.TRACKER_LEDGER, "id": status.tracker_id},
+                figure=make_tracker_ledger_figure(ledger, status.period_start, status.period_end),
+                config={"displayModeBar": False},
+                className="tracker-ledger",
+            )
+        )
     lines.append(dcc.Link("View the graph of this period", href=status.graph_path, className="tracker-link"))
     return html.Article(
-        [header, bar, figures, projection, *lines], className="card tracker-card over" if over else "card tracker-card"
+        [header, bar, _figures_line(status, share, over), projection, *lines],
+        className="card tracker-card over" if over else "card tracker-card",
+        id=f"tracker-{status.tracker_id}",
     )
 
 
 def load_tracker_cards(session: Session, viewer: Viewer, today: dt.date) -> list[Any]:
-    trackers = tracker_queries.load_user_trackers(session, viewer.user_id)
-    if not trackers:
-        empty = "No trackers yet." if viewer.read_only else "No trackers yet: create one below."
-        return [html.P(empty, className="muted empty-note")]
-    data_day = data_day_for(today)
-    alerted = {
-        (a.tracker_id, a.period_start)
-        for a in tracker_queries.load_alerts(session, [t.id for t in trackers])
-        if a.kind == "exceeded"
-    }
-    cards = []
-    for tracker in trackers:
-        try:
-            status = compute_status(session, tracker, viewer, data_day)
-        except AccessDenied:
-            cards.append(
+    cards = list_tracker_cards(session, viewer, today)
+    if not cards:
+        note = "Your customers have no trackers yet." if viewer.read_only else "No trackers yet: create one below."
+        return [html.P(note, className="muted empty-note")]
+    shown: list[Any] = []
+    for card in cards:
+        if card.status is None:
+            shown.append(
                 html.Article(
                     [
-                        html.H3(tracker.name),
-                        html.P(
-                            "You no longer have access to the group or site this tracker covers: it is skipped. Delete it or ask "
-                            "for access again.",
-                            className="alert",
-                            role="alert",
-                        ),
-                        html.Button(
-                            "Delete",
-                            id={"type": ids.TRACKER_DELETE, "id": tracker.id},
-                            className="button button-danger",
-                        ),
+                        html.H3(card.name),
+                        html.P(card.problem, className="alert", role="alert"),
+                        *([_delete_button(card.tracker_id)] if card.can_edit else []),
                     ],
                     className="card tracker-card",
                 )
             )
             continue
-        cards.append(make_tracker_card(status, (tracker.id, status.period_start) in alerted, not viewer.read_only))
-    return cards
+        shown.append(make_tracker_card(card.status, card.alerted, card.can_edit, card.ledger, card.owner_email))
+    return shown
 
 
 def update_tracker_list(_revision: object) -> tuple[list[Any], Any]:

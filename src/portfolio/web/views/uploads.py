@@ -168,7 +168,9 @@ def update_upload_result(clicks: int | None, token: str | None) -> tuple[Any, bo
         return no_update, True
     state = app_state()
     try:
-        result = service.confirm_upload(state.session_factory, current_viewer(), state.settings.instance_path, token)
+        result = service.confirm_upload(
+            state.session_factory, current_viewer(), state.settings.instance_path, token, settings=state.settings
+        )
     except (ImportFormatError, service.UploadRefused) as error:
         return _error(f"Not imported: {error}"), True
     loaded = result.summary

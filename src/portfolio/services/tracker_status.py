@@ -1,0 +1,402 @@
+"""A tracker's position in a period: consumption so far, the amount, and the projection with its 90 % band.
+
+Consumption comes from the daily roll-up up to the *data day* (the last whole local day whose readings have
+arrived: yesterday); sites that have not reported are counted as missing ("2 of 3 sites reported"), never
+as zero. The projection adds, per site, the forecast model's expected consumption of the remaining days
+(from the temperature forecast) or, for sites without a model, the run-rate so far (labelled).
+
+The requested amount is kWh, or a percentage above the models' expected consumption of the whole period
+(summed per local day). Sites without a model have no expected consumption: in percent mode the amount and
+the consumption compared with it cover only the modelled sites, and the status says so.
+
+Every expected figure goes through :func:`expected_per_day`, the one place that asks the models, so the
+source of predictions can change without touching the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from portfolio.access import DataType, Viewer, require_sites
+from portfolio.analytics.trackers import (
+    PeriodBounds,
+    compute_period_bounds,
+    compute_progress,
+    compute_projection,
+    compute_state,
+    detect_crossing,
+    estimate_crossing_day,
+)
+from portfolio.models import Tracker
+from portfolio.queries import trackers as tracker_queries
+from portfolio.services.expected import predict_expected
+from portfolio.services.groups import ALL_SITES, group_site_ids
+from portfolio.timekeeping import UK_TIME_ZONE
+
+GRAPH_PATH = "/graphs"
+SCOPE_KINDS = ("all", "group", "site")
+
+
+class TrackerError(ValueError):
+    """A tracker that cannot be created or changed as asked; the message says what to fix."""
+
+
+DailyExpected = dict[dt.date, tuple[float, float]]
+"""Per local day: (expected consumption [kWh], its prediction variance [kWh²])."""
+
+
+@dataclass(frozen=True)
+class SiteUsage:
+    """One site's daily roll-ups over a period's days so far: total [kWh], the days it reported, and the
+    scatter of its daily totals [kWh²] (for the run-rate band)."""
+
+    total_kwh: float
+    days: frozenset[dt.date]
+    daily_variance_kwh2: float
+
+
+@dataclass
+class EvaluationCache:
+    """What many trackers evaluated together share (one run, one request): predictions and daily usage.
+
+    Lives for one run or request only; never a module global (several workers).
+    """
+
+    predictions: dict[tuple[int, int, int], DailyExpected | None] = field(default_factory=dict)
+    usage: dict[tuple[dt.date, dt.date], dict[int, SiteUsage | None]] = field(default_factory=dict)
+    sites: dict[int, tuple[str, str]] = field(default_factory=dict)  # site id -> (name, fuel)
+    visible: dict[int, list[int]] = field(default_factory=dict)  # (owner) user id -> sites of "All sites"
+    viewers: dict[int, Viewer] = field(default_factory=dict)  # per owner, resolved once per run
+
+
+@dataclass(frozen=True)
+class TrackerStatus:
+    """A tracker's position in one period, as the page shows it, the ledger keeps it and the email tells it."""
+
+    tracker_id: int
+    name: str
+    scope_label: str
+    fuel: str
+    period: str
+    period_label: str
+    period_start: dt.date
+    period_end: dt.date
+    data_day: dt.date
+    target_kind: str
+    target_value: float
+    target_kwh: float | None = None
+    target_to_date_kwh: float | None = None  # percent mode: the part of the amount for the days so far
+    expected_period_kwh: float | None = None  # percent mode: the models' expected consumption of the period
+    consumption_kwh: float | None = None
+    progress: float | None = None
+    projection_kwh: float | None = None
+    projection_lower_kwh: float | None = None
+    projection_upper_kwh: float | None = None
+    projection_method: str = "none"
+    crossing_day: dt.date | None = None  # when the projection passes the amount, if it does before the end
+    state: str = "under"
+    sites_total: int = 0
+    sites_reporting_period: int = 0
+    sites_reporting_day: int = 0
+    modelled_sites: int = 0
+    exceeded: bool = False
+    excess_kwh: float | None = None
+    excess_pct: float | None = None
+    notes: tuple[str, ...] = ()
+    error: str | None = None
+    graph_path: str = GRAPH_PATH
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("period_start", "period_end", "data_day", "crossing_day"):
+            data[key] = data[key].isoformat() if data[key] is not None else None
+        data["notes"] = list(self.notes)
+        return data
+
+    @property
+    def complete(self) -> bool:
+        return self.data_day >= self.period_end
+
+    @property
+    def reporting_text(self) -> str:
+        return (
+            f"{self.sites_reporting_day} of {self.sites_total} sites reported for {self.data_day:%a %-d %b}"
+            f" ({self.sites_reporting_period} of {self.sites_total} have data this period)"
+        )
+
+
+def data_day_for(run_date: dt.date) -> dt.date:
+    """The last whole local day whose readings a run on ``run_date`` has: the day before."""
+    return run_date - dt.timedelta(days=1)
+
+
+def scope_site_ids(session: Session, viewer: Viewer, scope_kind: str, scope_id: int | None) -> list[int]:
+    """The sites a tracker covers, as the viewer may see them today; raises AccessDenied when refused."""
+    if scope_kind == "all":
+        return group_site_ids(session, viewer, ALL_SITES, DataType.DAILY_TOTALS)
+    if scope_kind == "group":
+        return group_site_ids(session, viewer, scope_id, DataType.DAILY_TOTALS)
+    if scope_kind == "site":
+        return require_sites(session, viewer, [scope_id], DataType.DAILY_TOTALS)
+    raise TrackerError(f"scope must be one of {', '.join(SCOPE_KINDS)}")
+
+
+def scope_label(session: Session, tracker: Tracker) -> str:
+    if tracker.scope_kind == "all":
+        return "All sites"
+    if tracker.scope_kind == "group":
+        return f"group “{tracker_queries.load_group_name(session, int(tracker.scope_id or 0)) or 'deleted group'}”"
+    sites = tracker_queries.load_sites_brief(session, [int(tracker.scope_id or 0)])
+    return f"site “{sites['name'].iloc[0]}”" if len(sites) else "a site that no longer exists"
+
+
+def tracker_fuel(tracker: Tracker) -> str:
+    return getattr(tracker.fuel, "value", str(tracker.fuel))
+
+
+def graph_path(tracker: Tracker, bounds: PeriodBounds, data_day: dt.date) -> str:
+    """The graph page of the period so far, with the same URL parameters as /portfolio (plus site)."""
+    params = {
+        "group": str(tracker.scope_id) if tracker.scope_kind == "group" else ALL_SITES,
+        "from": bounds.start.isoformat(),
+        "to": max(bounds.start, min(bounds.end, data_day)).isoformat(),
+        "fuel": tracker_fuel(tracker),
+    }
+    if tracker.scope_kind == "site":
+        params["site"] = str(tracker.scope_id)
+    return f"{GRAPH_PATH}?{urlencode(params)}"
+
+
+def expected_per_day(
+    session: Session, site_ids: list[int], lo_ts: int, hi_ts: int, cache: EvaluationCache | None = None
+) -> dict[int, DailyExpected]:
+    """Expected kWh and its variance [kWh²] per site and local day over [lo_ts, hi_ts), for modelled sites.
+
+    The one path from trackers to the forecast models (today: predicted from stored fits and the temperature
+    forecast). Plain dicts, not frames: a run reads them once per tracker, thousands of times.
+    """
+    if hi_ts <= lo_ts or not site_ids:
+        return {}
+    cache = cache if cache is not None else EvaluationCache()
+    missing = [s for s in site_ids if (s, lo_ts, hi_ts) not in cache.predictions]
+    if missing:
+        predicted = predict_expected(session, missing, lo_ts, hi_ts, per_local_day=True)
+        for site_id in missing:
+            frame = predicted.get(site_id)
+            if frame is None or frame.empty:
+                cache.predictions[(site_id, lo_ts, hi_ts)] = None
+                continue
+            days = pd.DatetimeIndex(frame.index).tz_convert(UK_TIME_ZONE).date
+            cache.predictions[(site_id, lo_ts, hi_ts)] = {
+                day: (float(e), float(se) ** 2)
+                for day, e, se in zip(
+                    days,
+                    frame["expected_kwh"].to_numpy(dtype=float),
+                    frame["standard_error_kwh"].to_numpy(dtype=float),
+                    strict=True,
+                )
+            }
+    result = {s: cache.predictions[(s, lo_ts, hi_ts)] for s in site_ids}
+    return {s: frame for s, frame in result.items() if frame is not None}
+
+
+def _site_usage(
+    session: Session, members: list[int], first: dt.date, last: dt.date, cache: EvaluationCache | None
+) -> dict[int, SiteUsage]:
+    """Per member site that reported over first..last, its usage summary (loaded once per run and range)."""
+    known: dict[int, SiteUsage | None] = {} if cache is None else cache.usage.setdefault((first, last), {})
+    wanted = [s for s in members if s not in known]
+    if wanted:
+        usage = tracker_queries.load_daily_usage(session, wanted, first, last)
+        found: dict[int, list[tuple[dt.date, float]]] = {}
+        for site_id, day, kwh in zip(usage["site_id"], usage["local_date"], usage["energy_kwh"], strict=True):
+            found.setdefault(int(site_id), []).append((day, float(kwh)))
+        for site_id in wanted:
+            rows = found.get(site_id)
+            if not rows:
+                known[site_id] = None
+                continue
+            values = [kwh for _, kwh in rows]
+            mean = sum(values) / len(values)
+            variance = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+            known[site_id] = SiteUsage(sum(values), frozenset(d for d, _ in rows), variance)
+    return {s: u for s in members if (u := known.get(s)) is not None}
+
+
+def _members(session: Session, viewer: Viewer, tracker: Tracker, fuel: str, cache: EvaluationCache | None) -> list[int]:
+    """The tracker's sites of its fuel the viewer may see; raises AccessDenied when refused."""
+    if cache is not None and tracker.scope_kind == "all":
+        if viewer.user_id not in cache.visible:
+            cache.visible[viewer.user_id] = scope_site_ids(session, viewer, "all", None)
+        site_ids = cache.visible[viewer.user_id]
+    else:
+        site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
+    if cache is None:
+        sites = tracker_queries.load_sites_brief(session, site_ids)
+        return [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
+    missing = [s for s in site_ids if s not in cache.sites]
+    if missing:
+        brief = tracker_queries.load_sites_brief(session, missing)
+        for site_id, name, site_fuel in zip(brief["site_id"], brief["name"], brief["fuel"], strict=True):
+            cache.sites[int(site_id)] = (str(name), str(site_fuel))
+    return [s for s in site_ids if s in cache.sites and cache.sites[s][1] == fuel]
+
+
+def _scope_label(session: Session, tracker: Tracker, cache: EvaluationCache | None) -> str:
+    if cache is not None and tracker.scope_kind == "site" and int(tracker.scope_id or 0) in cache.sites:
+        return f"site “{cache.sites[int(tracker.scope_id or 0)][0]}”"
+    return scope_label(session, tracker)
+
+
+def compute_status(
+    session: Session,
+    tracker: Tracker,
+    viewer: Viewer,
+    data_day: dt.date,
+    cache: EvaluationCache | None = None,
+) -> TrackerStatus:
+    """Consumption so far, the amount, progress and projection of the period containing ``data_day``.
+
+    Raises AccessDenied when the viewer may no longer see the tracker's group or site.
+    """
+    bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
+    fuel = tracker_fuel(tracker)
+    members = _members(session, viewer, tracker, fuel, cache)
+    base = dict(
+        tracker_id=tracker.id,
+        name=tracker.name,
+        scope_label=_scope_label(session, tracker, cache),
+        fuel=fuel,
+        period=tracker.period,
+        period_label=bounds.label(),
+        period_start=bounds.start,
+        period_end=bounds.end,
+        data_day=data_day,
+        target_kind=tracker.target_kind,
+        target_value=float(tracker.target_value),
+        graph_path=graph_path(tracker, bounds, data_day),
+        sites_total=len(members),
+    )
+    if not members:
+        return TrackerStatus(**base, error=f"there is no {fuel} site left in this selection that you may see")
+    last = min(bounds.end, data_day)
+    usage = _site_usage(session, members, bounds.start, last, cache)
+    so_far = pd.Series({s: u.total_kwh for s, u in usage.items()}, dtype=float)
+    daily_variance = pd.Series({s: u.daily_variance_kwh2 for s, u in usage.items()}, dtype=float)
+    reporting_day = sum(data_day in u.days for u in usage.values())
+    notes: list[str] = []
+    days_elapsed = max((last - bounds.start).days + 1, 0)
+    days_remaining = max((bounds.end - data_day).days, 0)
+    # One prediction of the whole period per site (shared by trackers of the same period): the days a site has
+    # not reported (missed so far, or still to come) are projected from it; reported days are what was used.
+    expected = (
+        expected_per_day(session, members, bounds.start_ts, bounds.end_ts, cache)
+        if days_remaining or (tracker.target_kind == "percent")
+        else {}
+    )
+    reported_days = {s: u.days for s, u in usage.items()}
+    remaining: dict[int, DailyExpected] = {}
+    if days_remaining:
+        for site_id, per_day in expected.items():
+            seen = reported_days.get(site_id, frozenset())
+            remaining[site_id] = {d: ev for d, ev in per_day.items() if d not in seen}
+    target_to_date: float | None = None
+    expected_period: float | None = None
+
+    if tracker.target_kind == "percent":
+        modelled = sorted(expected)
+        if not modelled:
+            return TrackerStatus(
+                **base,
+                error="none of these sites has a forecast model yet, so there is no expected "
+                "consumption to compare with",
+                sites_reporting_period=int(so_far.size),
+                sites_reporting_day=reporting_day,
+            )
+        days_covered = min(len(v) for v in expected.values())
+        if days_covered < bounds.days:
+            notes.append(
+                f"expected consumption is known for {days_covered} of {bounds.days} days of the period "
+                "(no temperature forecast for the rest); the amount covers those days only"
+            )
+        if len(modelled) < len(members):
+            notes.append(
+                f"the amount covers the {len(modelled)} of {len(members)} sites that have a forecast model; "
+                f"{len(members) - len(modelled)} sites without a model are not counted"
+            )
+        factor = 1 + tracker.target_value / 100.0
+        expected_period = sum(e for per_day in expected.values() for e, _ in per_day.values())
+        target = factor * expected_period
+        target_to_date = factor * sum(e for per_day in expected.values() for d, (e, _) in per_day.items() if d <= last)
+        so_far_scope = so_far[so_far.index.isin(modelled)]
+        remaining = {s: f for s, f in remaining.items() if s in modelled}
+    else:
+        modelled = sorted(remaining)
+        target = float(tracker.target_value)
+        so_far_scope = so_far
+    remaining_sum = pd.Series({s: sum(e for e, _ in v.values()) for s, v in remaining.items()}, dtype=float)
+    consumption = float(so_far_scope.sum()) if len(so_far_scope) else None
+    if consumption is None:
+        notes.append("no site has reported any data for this period yet")
+    missing_day = len(members) - reporting_day
+    if missing_day and data_day >= bounds.start:
+        notes.append(
+            f"{missing_day} of {len(members)} sites have not reported for {data_day:%a %-d %b}: "
+            "their consumption is missing, not zero"
+        )
+    projection = compute_projection(
+        so_far_scope,
+        remaining_sum,
+        days_elapsed,
+        days_remaining,
+        remaining_variance_kwh2=pd.Series(
+            {s: sum(var for _, var in v.values()) for s, v in remaining.items()}, dtype=float
+        ),
+        daily_variance_kwh2=daily_variance,
+        days_reported=pd.Series({s: float(len(d)) for s, d in reported_days.items()}, dtype=float),
+    )
+    crossing = detect_crossing(consumption, target)
+    per_day_total: dict[dt.date, float] = {}
+    for per_day in remaining.values():
+        for day, (e, _) in per_day.items():
+            per_day_total[day] = per_day_total.get(day, 0.0) + e
+    daily_remaining = pd.Series(per_day_total, dtype=float)
+    run_rate_sites = so_far_scope.index.difference(pd.Index(modelled))
+    if days_elapsed and len(run_rate_sites) and days_remaining:
+        rate = float(sum(so_far_scope[s] / max(len(reported_days.get(s, ())), 1) for s in run_rate_sites))
+        days = [data_day + dt.timedelta(days=k) for k in range(1, days_remaining + 1)]
+        daily_remaining = daily_remaining.add(pd.Series(rate, index=days), fill_value=0.0)
+    if len(daily_remaining):  # a missed day's estimate counts from the first day still to come
+        first_future = data_day + dt.timedelta(days=1)
+        past = float(daily_remaining[daily_remaining.index < first_future].sum())
+        daily_remaining = daily_remaining[daily_remaining.index >= first_future]
+        if len(daily_remaining):
+            daily_remaining.iloc[0] += past
+    state = compute_state(consumption, projection.lower_kwh, target)
+    return TrackerStatus(
+        **base,
+        target_kwh=target,
+        target_to_date_kwh=target_to_date,
+        expected_period_kwh=expected_period,
+        consumption_kwh=consumption,
+        progress=compute_progress(consumption, target),
+        projection_kwh=projection.kwh,
+        projection_lower_kwh=projection.lower_kwh,
+        projection_upper_kwh=projection.upper_kwh,
+        projection_method=projection.method,
+        crossing_day=estimate_crossing_day(consumption, daily_remaining, target) if state != "exceeded" else None,
+        state=state,
+        sites_reporting_period=int(so_far.size),
+        sites_reporting_day=reporting_day,
+        modelled_sites=len(modelled),
+        exceeded=crossing is not None,
+        excess_kwh=crossing.excess_kwh if crossing else None,
+        excess_pct=crossing.excess_pct if crossing else None,
+        notes=tuple(notes),
+    )
