@@ -119,14 +119,6 @@ class ModelStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-user_organisations = Table(
-    "user_organisations",
-    Base.metadata,
-    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
-)
-"""Organisations a broker manages or an account manager looks after (the user's role says which)."""
-
 portfolio_group_sites = Table(
     "portfolio_group_sites",
     Base.metadata,
