@@ -287,7 +287,7 @@ def site_condition(viewer: Viewer, data: DataType | None = None, right: Right = 
     return or_(*conditions) if conditions else false()
 
 
-def visible_sites(viewer: Viewer, data: DataType | None = None, right: Right = Right.READ) -> Select[tuple[Site]]:
+def visible_sites(viewer: Viewer, data: DataType | None = None, right: Right = Right.READ) -> Select[Site]:
     """A SELECT of the sites ``viewer`` may see; queries build on it, never on ``select(Site)`` alone.
 
     ``data`` None lists every site the viewer reaches at all (its name and fuel); pass the data type a

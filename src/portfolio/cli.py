@@ -508,7 +508,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     from gunicorn.app.base import BaseApplication
 
-    class _Server(BaseApplication):  # type: ignore[misc]
+    class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)

@@ -10,6 +10,7 @@ it is never merged into the metered numbers.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -48,15 +49,15 @@ def coverage_text(frame: pd.DataFrame, resolution: str) -> list[str]:
     """Per bucket: '7 of 8 sites reporting · 1 estimated (model)' or '23 of 48 half hours' (empty: nothing to say)."""
     if "sites_total" in frame:
         texts = []
-        for row in frame.itertuples(index=False):
-            total = int(row.sites_total)
-            parts = [f"{int(row.sites_complete)} of {total} sites reporting"]
-            if row.sites_partial:
-                parts.append(f"{int(row.sites_partial)} partial")
-            if row.sites_estimated:
-                parts.append(f"{int(row.sites_estimated)} estimated (model)")
-            if row.sites_unmodelled_gap:
-                parts.append(f"{int(row.sites_unmodelled_gap)} not estimated (no model)")
+        for row in frame.to_dict("records"):
+            total = int(row["sites_total"])
+            parts = [f"{int(row['sites_complete'])} of {total} sites reporting"]
+            if row["sites_partial"]:
+                parts.append(f"{int(row['sites_partial'])} partial")
+            if row["sites_estimated"]:
+                parts.append(f"{int(row['sites_estimated'])} estimated (model)")
+            if row["sites_unmodelled_gap"]:
+                parts.append(f"{int(row['sites_unmodelled_gap'])} not estimated (no model)")
             texts.append(" · ".join(parts))
         return texts
     if "expected_intervals" in frame:
@@ -175,7 +176,7 @@ def describe_chart(title: str, frame: pd.DataFrame, totals: Mapping[str, float |
     parts = [f"{title}: {buckets} {resolution_name} buckets, {reported} with readings."]
     if totals["metered_kwh"] is not None:
         parts.append(f"Metered total {totals['metered_kwh']:,.0f} kWh.")
-        peak = frame.loc[frame["energy_kwh"].idxmax()]
+        peak = frame.loc[cast(int, frame["energy_kwh"].idxmax())]
         parts.append(f"Highest {peak['energy_kwh']:,.1f} kWh at {peak['label']}.")
     if totals["estimated_kwh"] is not None:
         parts.append(f"Estimated for missing sites (model, not metered): {totals['estimated_kwh']:,.0f} kWh.")

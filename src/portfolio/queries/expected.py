@@ -387,7 +387,8 @@ def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
 
 def prune_site_expected(session: Session, before_ts: int) -> int:
     """Drop stored predictions of buckets before ``before_ts`` (out of every site's window); returns rows."""
-    return int(session.execute(delete(SiteExpected).where(SiteExpected.start_ts < before_ts)).rowcount or 0)
+    result = cast(CursorResult[Any], session.execute(delete(SiteExpected).where(SiteExpected.start_ts < before_ts)))
+    return int(result.rowcount or 0)
 
 
 def replace_site_expected(

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -203,4 +203,4 @@ def audit_csv(entries: pd.DataFrame) -> str:
 def _iso(value: object) -> str:
     if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
         return ""
-    return pd.Timestamp(value).tz_convert("UTC").isoformat()
+    return pd.Timestamp(cast(Any, value)).tz_convert("UTC").isoformat()

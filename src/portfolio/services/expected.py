@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -237,7 +237,7 @@ def load_stored_forecasts(
         return {}
     rows = queries.load_site_expected(session, site_ids, start_ts, end_ts, resolution)
     return {
-        int(site_id): pd.DataFrame(
+        int(cast(int, site_id)): pd.DataFrame(
             {
                 "expected_kwh": part["expected_kwh"].to_numpy(),
                 "standard_error_kwh": np.sqrt(part["variance_kwh2"].to_numpy()),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -141,7 +142,7 @@ def _with_coverage(
     interval = chosen.interval_seconds
     if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
         step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
-        fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(s), 1800)]
+        fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(cast(int, s)), 1800)]
         predictions = predictions[predictions["site_id"].isin(fine)]
     modelled = {int(s) for s in predictions["site_id"].unique()}
     coverage = compute_portfolio_coverage(buckets, chosen.site_buckets, len(members), modelled)
@@ -310,10 +311,10 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
             )
         )
         weights = weights[weights.index > 0]
-        names = [n.title() for n in load_location_names(session, list(weights.index))]
+        places = [n.title() for n in load_location_names(session, list(weights.index))]
         label = (
-            f"consumption-weighted mean of {len(names)} location{'s' if len(names) != 1 else ''}: "
-            f"{', '.join(sorted(names))}"
+            f"consumption-weighted mean of {len(places)} location{'s' if len(places) != 1 else ''}: "
+            f"{', '.join(sorted(places))}"
         )
     else:
         location = int(members["weather_location_id"].iloc[0]) if len(members) else 0

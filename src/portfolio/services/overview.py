@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 from urllib.parse import urlencode
 
 import pandas as pd
@@ -79,10 +80,10 @@ def _fuel_figures(sites: pd.DataFrame, usage: pd.DataFrame, expected: pd.DataFra
     own = usage[usage["site_id"].isin(ids)]
     day = own[own["local_date"] == yesterday]
     expected_per_site = {}
-    for row in sites.itertuples(index=False):
-        seconds = int(row.interval_seconds) if row.interval_seconds == row.interval_seconds else 1800
-        expected_per_site[int(row.site_id)] = int(
-            compute_day_lengths_seconds(yesterday, yesterday, str(row.time_zone)).iloc[0] // seconds
+    for row in sites.to_dict("records"):
+        seconds = int(row["interval_seconds"]) if pd.notna(row["interval_seconds"]) else 1800
+        expected_per_site[int(row["site_id"])] = int(
+            compute_day_lengths_seconds(yesterday, yesterday, str(row["time_zone"])).iloc[0] // seconds
         )
     got = dict(zip(day["site_id"], day["intervals"], strict=True))
     complete = [s for s in ids if got.get(s, 0) >= expected_per_site[s]]
@@ -124,12 +125,14 @@ def load_expected_days(session: Session, sites: pd.DataFrame, first: dt.date, la
     zones = dict(zip(sites["site_id"].astype(int), sites["time_zone"], strict=True))
     frames = []
     for site_id, frame in predictions.groupby("site_id"):
-        local = pd.to_datetime(frame["start_ts"], unit="s", utc=True).dt.tz_convert(zones[int(site_id)]).dt.date
+        local = (
+            pd.to_datetime(frame["start_ts"], unit="s", utc=True).dt.tz_convert(zones[int(cast(int, site_id))]).dt.date
+        )
         sums = frame.groupby(local.to_numpy())["expected_kwh"].agg(["sum", "size"])
         frames.append(
             pd.DataFrame(
                 {
-                    "site_id": int(site_id),
+                    "site_id": int(cast(int, site_id)),
                     "local_date": sums.index,
                     "expected_kwh": sums["sum"].to_numpy(),
                     "predicted": sums["size"].to_numpy(),
@@ -153,10 +156,11 @@ def _like_for_like(
     merged = usage.merge(expected, on=["site_id", "local_date"], how="inner")
     merged = merged[merged["site_id"].isin(list(zones))]
     full = []
-    for row in merged.itertuples(index=False):
-        length = int(compute_day_lengths_seconds(row.local_date, row.local_date, zones[row.site_id]).iloc[0])
-        wanted = length // int(seconds[row.site_id])
-        full.append(row.intervals >= wanted and row.predicted >= wanted)
+    for row in merged.to_dict("records"):
+        site_id, day = int(row["site_id"]), row["local_date"]
+        length = int(compute_day_lengths_seconds(day, day, zones[site_id]).iloc[0])
+        wanted = length // int(seconds[site_id])
+        full.append(row["intervals"] >= wanted and row["predicted"] >= wanted)
     compared = merged[full]
     if compared.empty:
         return None, None, 0

@@ -268,7 +268,7 @@ def compute_status(
     bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
     fuel = tracker_fuel(tracker)
     members = _members(session, viewer, tracker, fuel, cache)
-    base = dict(
+    base: dict[str, Any] = dict(
         tracker_id=tracker.id,
         name=tracker.name,
         scope_label=_scope_label(session, tracker, cache),

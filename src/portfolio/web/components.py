@@ -14,10 +14,10 @@ the rows as shown, after filtering and sorting (assets/grid-csv.js).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import dash_ag_grid as dag
-from dash import html
+from dash import dcc, html
 
 
 def aria(**attributes: str) -> dict[str, Any]:
@@ -26,6 +26,14 @@ def aria(**attributes: str) -> dict[str, Any]:
     Dash accepts hyphenated props only through ``**``; this keeps them typed and spelled once.
     """
     return {f"aria-{name.replace('_', '-')}": value for name, value in attributes.items()}
+
+
+def date_input(component_id: str, value: str | None = None) -> dcc.Input:
+    """A native ``<input type="date">`` (ISO ``YYYY-MM-DD`` value; the browser draws its own picker).
+
+    ``dcc.Input`` passes ``type`` through to the element; its type stubs list only the text-like types.
+    """
+    return dcc.Input(id=component_id, type=cast(Any, "date"), value=value)
 
 
 def _column_def(column: dict[str, Any]) -> dict[str, Any]:

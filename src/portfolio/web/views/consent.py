@@ -9,9 +9,10 @@ which re-check the policy; controls a viewer may not use are not rendered for th
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,7 @@ from portfolio.services.groups import group_options
 from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
-from ..components import make_data_table
+from ..components import aria, date_input, make_data_table
 from ..context import app_state, current_viewer, request_session
 
 UK = ZoneInfo(UK_TIME_ZONE)
@@ -47,7 +48,7 @@ def format_when(value: dt.datetime | None) -> str:
     return aware.astimezone(UK).strftime("%Y-%m-%d %H:%M")
 
 
-def _table(headers: list[str], rows: list[list[Any]], table_id: str, empty: str) -> html.Div:
+def _table(headers: list[str], rows: list[list[Any]], table_id: str, empty: str) -> html.P | html.Table:
     if not rows:
         return html.P(empty, className="hint", id=table_id)
     return html.Table(
@@ -66,7 +67,7 @@ def _revoke_button(kind: str, item_id: int, label: str) -> html.Button:
         id={"type": kind, "id": item_id},
         className="button button-quiet",
         title=f"Revoke {label} now",
-        **{"aria-label": f"Revoke {label}"},
+        **aria(label=f"Revoke {label}"),
     )
 
 
@@ -188,12 +189,12 @@ def make_share_form(session: Session, viewer: Viewer, today: dt.date) -> html.De
             ),
             _field(
                 "From",
-                dcc.Input(id=ids.SHARE_FROM, type="date", value=(today - dt.timedelta(days=30)).isoformat()),
+                date_input(ids.SHARE_FROM, value=(today - dt.timedelta(days=30)).isoformat()),
                 ids.SHARE_FROM,
             ),
             _field(
                 "To",
-                dcc.Input(id=ids.SHARE_TO, type="date", value=(today - dt.timedelta(days=1)).isoformat()),
+                date_input(ids.SHARE_TO, value=(today - dt.timedelta(days=1)).isoformat()),
                 ids.SHARE_TO,
             ),
             _field(
@@ -213,7 +214,7 @@ def make_share_form(session: Session, viewer: Viewer, today: dt.date) -> html.De
                 dcc.Textarea(id=ids.SHARE_EMAILS, placeholder="name@example.com"),
                 ids.SHARE_EMAILS,
             ),
-            _field("Until (optional, last day)", dcc.Input(id=ids.SHARE_UNTIL, type="date"), ids.SHARE_UNTIL),
+            _field("Until (optional, last day)", date_input(ids.SHARE_UNTIL), ids.SHARE_UNTIL),
             html.Button("Share read-only", id=ids.SHARE_SUBMIT, className="button button-primary"),
         ],
         className="share-form",
@@ -236,8 +237,8 @@ def make_audit_section(session: Session, viewer: Viewer) -> html.Section:
                         dcc.Dropdown(id=ids.AUDIT_ACTION, options=actions, value="all", clearable=False),
                         ids.AUDIT_ACTION,
                     ),
-                    _field("From", dcc.Input(id=ids.AUDIT_FROM, type="date"), ids.AUDIT_FROM),
-                    _field("To", dcc.Input(id=ids.AUDIT_TO, type="date"), ids.AUDIT_TO),
+                    _field("From", date_input(ids.AUDIT_FROM), ids.AUDIT_FROM),
+                    _field("To", date_input(ids.AUDIT_TO), ids.AUDIT_TO),
                     _field(
                         "Who (email contains)", dcc.Input(id=ids.AUDIT_USER, type="text", debounce=True), ids.AUDIT_USER
                     ),
@@ -268,8 +269,9 @@ def make_consent_layout(session: Session, viewer: Viewer, today: dt.date) -> htm
     # callbacks' states exist, and the services refuse them whatever is sent.
     share = make_share_form(session, viewer, today)
     if viewer.read_only:
-        share = html.Div(html.Div(id=ids.SHARE_FORM, children=share.children), className=HIDDEN)
-    children.append(share)
+        children.append(html.Div(html.Div(id=ids.SHARE_FORM, children=share.children), className=HIDDEN))
+    else:
+        children.append(share)
     auditable = viewer.is_admin or viewer.own_organisation_id is not None
     section = make_audit_section(session, viewer) if auditable else _empty_audit_section()
     children.append(section)
@@ -316,7 +318,7 @@ def update_consent(
     """Revoke a grant, revoke a shared view, or share one; then show the page as it now stands."""
     trigger = ctx.triggered_id
     if trigger is None or not _clicked():
-        return no_update, no_update
+        return no_update, cast(str, no_update)
     session, viewer = request_session(), current_viewer()
     try:
         if trigger == ids.SHARE_SUBMIT:
@@ -348,6 +350,13 @@ def update_consent(
     return make_consent_sections(session, viewer), message
 
 
+def _as_datetime(value: Any) -> dt.datetime | None:
+    """A pandas timestamp cell (or NaT/None) as a datetime or None."""
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).to_pydatetime()
+
+
 def update_audit(action: str | None, date_from: str | None, date_to: str | None, who: str | None) -> tuple[Any, str]:
     """The entries the viewer may read, filtered."""
     session, viewer = request_session(), current_viewer()
@@ -359,16 +368,14 @@ def update_audit(action: str | None, date_from: str | None, date_to: str | None,
         return [], str(error)
     rows = [
         {
-            "at": format_when(row.at.to_pydatetime()),
-            "last_at": format_when(row.last_at.to_pydatetime())
-            if row.last_at is not None and str(row.last_at) != "NaT"
-            else "",
-            "action": row.action,
-            "user": row.user or "",
-            "organisation": row.organisation or "",
-            "detail": ", ".join(f"{k}: {v}" for k, v in sorted((row.detail or {}).items())),
+            "at": format_when(_as_datetime(row["at"])),
+            "last_at": format_when(_as_datetime(row["last_at"])),
+            "action": row["action"],
+            "user": row["user"] or "",
+            "organisation": row["organisation"] or "",
+            "detail": ", ".join(f"{k}: {v}" for k, v in sorted((row["detail"] or {}).items())),
         }
-        for row in entries.itertuples(index=False)
+        for row in entries.to_dict("records")
     ]
     return rows, f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}" + (
         " (latest 1,000)" if len(rows) == 1000 else ""

@@ -41,6 +41,7 @@ from portfolio.timekeeping import (
 )
 
 from .. import ids
+from ..components import aria
 from ..context import current_viewer, request_session
 from ..inputs import as_mapping
 from ..url_state import UrlStateError, from_store, parse_state, to_params, to_query, to_store
@@ -97,7 +98,7 @@ def make_graph_layout(
             [heading, child],
             className=kwargs.pop("className", "control"),
             role="group",
-            **{"aria-labelledby": label_id},
+            **aria(labelledby=label_id),
             **kwargs,
         )
 
@@ -199,7 +200,7 @@ def make_graph_layout(
                 className="controls card graph-controls",
             ),
             html.Div(id=ids.GRAPH_MESSAGE, role="status"),
-            html.P(id=ids.GRAPH_SUMMARY, className="visually-hidden", **{"aria-live": "polite"}),
+            html.P(id=ids.GRAPH_SUMMARY, className="visually-hidden", **aria(live="polite")),
             html.Div(
                 dcc.Graph(
                     id=ids.GRAPH_FIGURE,

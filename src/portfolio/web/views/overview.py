@@ -9,6 +9,7 @@ from dash import dcc, html
 from portfolio.services.overview import FuelFigures, OverviewCard
 
 from .. import ids
+from ..components import aria
 
 FUEL_NAMES = {"power": "Electricity", "gas": "Gas"}
 
@@ -93,7 +94,7 @@ def make_card(card: OverviewCard) -> html.Article:
                 for line in card.trackers
             ],
             className="overview-trackers small",
-            **{"aria-label": "Trackers near or over their amount"},
+            **aria(label="Trackers near or over their amount"),
         )
         if card.trackers
         else None
@@ -114,7 +115,7 @@ def make_card(card: OverviewCard) -> html.Article:
             dcc.Link("Open the graph →", href=card.graph_link, className="button button-secondary"),
         ],
         className="card overview-card",
-        **{"aria-label": card.title},
+        **aria(label=card.title),
     )
 
 

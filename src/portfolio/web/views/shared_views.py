@@ -6,6 +6,7 @@ grants, records the opening for the sharer and audits the look; anything else is
 
 from __future__ import annotations
 
+import pandas as pd
 from dash import html
 from sqlalchemy.orm import Session
 
@@ -41,12 +42,12 @@ def make_shared_view_layout(session: Session, viewer: Viewer, view_id: object) -
         sites = sites[sites["fuel"] == opened.fuel]
     rows = [
         {
-            "name": row.name,
-            "fuel": row.fuel,
-            "energy_kwh": None if row.energy_kwh != row.energy_kwh else round(float(row.energy_kwh), 1),
-            "coverage": "no data" if row.coverage != row.coverage else f"{float(row.coverage):.0%}",
+            "name": row["name"],
+            "fuel": row["fuel"],
+            "energy_kwh": None if pd.isna(row["energy_kwh"]) else round(float(row["energy_kwh"]), 1),
+            "coverage": "no data" if pd.isna(row["coverage"]) else f"{float(row['coverage']):.0%}",
         }
-        for row in sites.itertuples(index=False)
+        for row in sites.to_dict("records")
     ]
     until = f" · until {format_when(opened.valid_until)}" if opened.valid_until else ""
     return html.Section(
@@ -58,7 +59,7 @@ def make_shared_view_layout(session: Session, viewer: Viewer, view_id: object) -
                 className="lead",
                 id=ids.SHARED_VIEW_META,
             ),
-            make_data_table(ids.SHARED_VIEW_TABLE, SHARED_COLUMNS, data=rows, filter_action="none"),
+            make_data_table(ids.SHARED_VIEW_TABLE, SHARED_COLUMNS, data=rows),
         ],
         className="page shared-view-page",
     )
