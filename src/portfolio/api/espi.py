@@ -196,9 +196,10 @@ def usage_points(subscription: str, mrid: str | None = None) -> Response:
 
 @blueprint.get("/Subscription/<subscription>/UsagePoint/<mrid>/MeterReading/1/IntervalBlock/<day>")
 def interval_block(subscription: str, mrid: str, day: str) -> Response:
+    call = _call(subscription, DataType.INTERVAL_USAGE)  # the token first: nothing is answered without one
     if not (len(day) == 8 and day.isdigit()):
         abort(_refuse(404, "an IntervalBlock id is a local day YYYYMMDD"))
-    return _feed(_call(subscription, DataType.INTERVAL_USAGE), mrid, day)
+    return _feed(call, mrid, day)
 
 
 def _entry_response(entry: etree._Element) -> Response:

@@ -62,6 +62,8 @@ def split_output_key(key: str) -> list[tuple[str | dict[str, Any], str]]:
 
 def _check_value(prop: str, value: Any, where: str) -> None:
     if value is None:
+        if prop == "pathname":  # a browser always sends the path; the pages router cannot route None
+            raise InputError(f"{where}: pathname is required")
         return
     if prop in COUNT_PROPERTIES and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
         raise InputError(f"{where}: {prop} must be a non-negative integer, not {value!r:.60}")

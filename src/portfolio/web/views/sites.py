@@ -80,8 +80,8 @@ def make_client_switcher(organisations: list[tuple[int, str]]) -> html.Details:
     Plain links to the sites list with ``?client=<organisation id>``: the page filters server-side, from what
     the access policy lets the viewer see, so an id outside their clients simply matches nothing.
     """
-    links = [dcc.Link("All clients", href="/", className="client-link")] + [
-        dcc.Link(name, href=f"/?client={org_id}", className="client-link") for org_id, name in organisations
+    links = [dcc.Link("All clients", href="/sites", className="client-link")] + [
+        dcc.Link(name, href=f"/sites?client={org_id}", className="client-link") for org_id, name in organisations
     ]
     return html.Details(
         [html.Summary("Clients", id=ids.SHELL_CLIENT), html.Div(links, className="client-menu")],

@@ -171,12 +171,8 @@ def make_tracker_layout(
                 className="tracker-actions",
             ),
         ],
-        # Read-only viewers (account managers) are not shown a form they may not use; it stays in the page,
-        # hidden, only so the create callback's states exist (the service refuses them whatever is sent).
-        className="card tracker-form hidden" if read_only else "card tracker-form",
+        className="card tracker-form",
     )
-    if read_only:
-        form = html.Div([html.P(READ_ONLY_MESSAGE, className="alert", role="note"), form])
     settings = html.Div(
         [
             html.H2("Notification settings"),

@@ -16,8 +16,8 @@ GLOBEX_SITES = {"Globex Megastore", "Globex Warehouse"}
 
 
 def _table_rows(client: FlaskClient) -> list[dict[str, str]]:
-    """Render ``/`` through the Dash Pages router callback and pull the sites table's rows out of it."""
-    response = render_page(client, "/")
+    """Render ``/sites`` through the Dash Pages router callback and pull the sites table's rows out of it."""
+    response = render_page(client, "/sites")
     assert response.status_code == 200
     found: list[list[dict[str, str]]] = []
 

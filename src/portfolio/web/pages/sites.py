@@ -1,4 +1,4 @@
-"""Home: the sites the signed-in user may see, with their meters and the span of their data."""
+"""Sites: the sites the signed-in user may see, with their meters and the span of their data."""
 
 from __future__ import annotations
 
