@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import Viewer
+from portfolio.access import Viewer, organisation_viewer
 from portfolio.config import load_settings
 from portfolio.models import Organisation, Role, Site
 from portfolio.services.demo import load_demo
@@ -33,7 +33,7 @@ def riverside(session_factory: sessionmaker[Session], tmp_path: Path) -> tuple[V
         organisation = session.scalar(select(Organisation.id).where(Organisation.name == RIVERSIDE))
         site_ids = list(session.scalars(select(Site.id).where(Site.organisation_id == organisation)))
     fit_due_models(session_factory, site_ids=site_ids, now=NOW)
-    return Viewer(1, "someone@example.com", Role.CUSTOMER, frozenset({int(organisation)})), site_ids
+    return organisation_viewer(1, "someone@example.com", Role.CUSTOMER, frozenset({int(organisation)})), site_ids
 
 
 def _trace(figure, prefix: str):

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import Viewer
+from portfolio.access import organisation_viewer
 from portfolio.config import load_settings
 from portfolio.models import Organisation, Role, Site
 from portfolio.services.demo import load_demo
@@ -31,7 +31,7 @@ def test_broker_sees_a_card_per_client_with_missing_sites_named(
         }
         site_ids = list(session.scalars(select(Site.id).where(Site.organisation_id.in_(clients.values()))))
     fit_due_models(session_factory, site_ids=site_ids, now=dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC))
-    broker = Viewer(1, "broker@example.com", Role.BROKER, frozenset(clients.values()))
+    broker = organisation_viewer(1, "broker@example.com", Role.BROKER, frozenset(clients.values()))
     with session_factory() as session:
         cards = make_overview(session, broker, TODAY)
     titles = [card.title for card in cards]

@@ -221,15 +221,18 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         "notify",
         "third_party_notify",
     ]
-    # the demo's 49 sites: no portfolio over the live limit of 100, so nothing to precompute
-    assert steps["expected_series"].counts == {
+    # every site's stored predictions are brought up to date (the recent days and the forecast: the models did not
+    # change, so none whole); the demo's 49 sites make no portfolio over 100 sites, so no scope sums
+    counts = steps["expected_series"].counts
+    assert {k: counts[k] for k in ("scopes", "rows", "removed", "failed", "sites_whole")} == {
         "scopes": 0,
-        "sites": 0,
-        "sites_modelled": 0,
         "rows": 0,
         "removed": 0,
         "failed": 0,
+        "sites_whole": 0,
     }
+    # the 47 demo sites with a model (two have too little data for one) are predicted
+    assert counts["sites"] == counts["sites_modelled"] == 47 and counts["site_rows"] > 0
     assert steps["import"].counts["imported"] == 1 and steps["import"].counts["failed"] == 1
     assert steps["import"].counts["readings"] == 72
     assert steps["weather"].counts["imported"] == 1 and steps["weather"].counts["weather_rows"] == 24
@@ -311,7 +314,7 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
 def test_the_run_precomputes_the_expected_series_of_large_portfolios(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(expected_series, "MAX_EXPECTED_SITES", 10)
+    monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 10)
     result = pipeline.run(DAY2)
     assert [s.name for s in result.steps][3:5] == ["refit_models", "expected_series"]
     with pipeline.factory() as session:
@@ -321,7 +324,7 @@ def test_the_run_precomputes_the_expected_series_of_large_portfolios(
     step = {s["name"]: s for s in stored}["expected_series"]  # as kept in pipeline_runs, for the Pipeline page
     # "all" (35 power, 14 gas sites) and, through the broker's 19 and the account manager's 16 power sites,
     # every organisation's power series
-    assert step["counts"]["scopes"] == 7 and step["counts"]["sites"] == 49 and step["counts"]["failed"] == 0
+    assert step["counts"]["scopes"] == 7 and step["counts"]["sites"] == 47 and step["counts"]["failed"] == 0
     assert step["counts"]["rows"] == rows > 7 * 400 and step["errors"] == []
     assert len(refreshes) == 7
     assert {r.refreshed_at.replace(tzinfo=r.refreshed_at.tzinfo or dt.UTC) for r in refreshes} == {

@@ -109,11 +109,18 @@ def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int,
     columns = {"site_id": "int64", "start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64"}
     if not site_ids or end_ts <= start_ts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-    frames = [
-        stored.assign(start_ts=pd.DatetimeIndex(stored["start"]).as_unit("s").asi8).drop(columns="start")
-        for resolution in ("hh", "hour")
-        if len(stored := expected_queries.load_site_expected(session, site_ids, start_ts, end_ts, resolution))
-    ]
+    frames = []
+    wanted = [int(s) for s in site_ids]
+    for resolution in ("hh", "hour"):  # a half-hourly site also has hourly rows: its own grid is its finest
+        stored = expected_queries.load_site_expected(session, wanted, start_ts, end_ts, resolution)
+        if len(stored):
+            frames.append(
+                stored.assign(start_ts=pd.DatetimeIndex(stored["start"]).as_unit("s").asi8).drop(columns="start")
+            )
+            found = set(stored["site_id"].astype(int))
+            wanted = [s for s in wanted if s not in found]
+        if not wanted:
+            break
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     return pd.concat(frames, ignore_index=True)[list(columns)].astype(columns)
