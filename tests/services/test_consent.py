@@ -237,3 +237,44 @@ def test_data_types_and_rights_decide_what_each_use_case_may_read_or_change(sess
         create_group(session, broker, "Cross-client", [acme, birch])
     session.rollback()
     assert create_group(session, broker, "Acme only", [acme]).name == "Acme only"
+
+
+def test_a_broker_acting_for_clients_is_audited_once_per_client(session: Session) -> None:
+    """A cross-client group and a tracker over it read "broker X for client Y" on each client's audit."""
+    from portfolio.services.audit import load_audit
+    from portfolio.services.trackers import create_tracker
+
+    world = build_world(session)
+    broker = viewer_for(session, world.broker, NOW)
+    both = [world.acme_sites[0].id, world.birch_sites[0].id]
+    group = create_group(session, broker, "Both clients", both)
+    create_tracker(
+        session,
+        broker,
+        name="Both, weekly",
+        scope_kind="group",
+        scope_id=group.id,
+        fuel=world.acme_sites[0].fuel.value,
+        period="week",
+        target_kind="kwh",
+        target_value=1000,
+    )
+    session.commit()
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    on_behalf = [(e.action, e.organisation_id, e.user_id, e.detail["by"]) for e in entries]
+    assert on_behalf[:2] == [
+        ("group_created", world.acme.id, world.broker.id, world.broker.email),
+        ("group_created", world.birch.id, world.broker.id, world.broker.email),
+    ]
+    assert {(a, o) for a, o, _, _ in on_behalf[2:]} <= {
+        ("tracker_created", world.acme.id),
+        ("tracker_created", world.birch.id),
+    }
+    assert ("tracker_created", world.acme.id) in {(a, o) for a, o, _, _ in on_behalf}
+    # the customer reads the broker's actions for them, and nothing about the other client
+    mine = load_audit(session, viewer_for(session, world.customer, NOW), limit=100)
+    assert set(mine["action"]) >= {"group_created", "tracker_created"}
+    assert set(mine["organisation"]) == {world.acme.name}
+    # a customer's own group of their own sites is not "on behalf" of anyone
+    create_group(session, viewer_for(session, world.customer, NOW), "Mine", [world.acme_sites[0].id])
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == len(entries)

@@ -93,6 +93,22 @@ def compute_fuel_totals(site_list: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
 
 
+def compute_client_totals(site_list: pd.DataFrame) -> pd.DataFrame:
+    """Metered totals per client organisation [kWh] of one fuel's list, largest first, with sites reporting.
+
+    A client none of whose sites reported has no total (NaN), never 0 kWh.
+    """
+    grouped = site_list.groupby("organisation")
+    totals = pd.DataFrame(
+        {
+            "energy_kwh": grouped["energy_kwh"].sum(min_count=1),
+            "sites": grouped.size(),
+            "sites_reporting": grouped["intervals"].apply(lambda counts: int((counts > 0).sum())),
+        }
+    ).reset_index()
+    return totals.sort_values(["energy_kwh", "organisation"], ascending=[False, True], na_position="last")
+
+
 BAND_Z = 1.6448536
 """The 90 % two-sided normal quantile: the band drawn around an estimate for missing sites."""
 

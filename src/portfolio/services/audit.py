@@ -114,6 +114,42 @@ def record_viewed(
     return added
 
 
+def record_on_behalf(
+    session: Session,
+    viewer: Viewer,
+    action: str,
+    site_ids: Iterable[int],
+    detail: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Audit a change made by someone outside the sites' organisations: "broker X for client Y", one entry per client.
+
+    Brokers (and anyone else with a manage grant) act on their clients' behalf; each client organisation gets
+    its own entry (user = the broker, organisation = the client), so it reads on that customer's audit page.
+    Members acting on their own organisation's sites and admins (audited as admin actions) add nothing here.
+    Returns the number of entries added, in the caller's unit of work.
+    """
+    if viewer.is_admin:
+        return 0
+    organisations = sorted(set(load_site_organisations(session, site_ids).values()))
+    clients = [o for o in organisations if not viewer.is_member_of(o)]
+    for organisation_id in clients:
+        record(
+            session,
+            action,
+            user_id=viewer.user_id,
+            organisation_id=organisation_id,
+            detail={
+                **(detail or {}),
+                "on_behalf_of_client": organisation_id,
+                "by": viewer.email,
+                "role": viewer.role.value,
+            },
+            now=now,
+        )
+    return len(clients)
+
+
 def _audit_scope(viewer: Viewer, organisation_id: object | None) -> int | None:
     """Which organisation's entries the viewer may read: admins any (None: all), customers their own only."""
     if viewer.is_admin:

@@ -253,7 +253,11 @@ def plan_export(
     )
     if request.fuel != "both":
         prefix += f"-{request.fuel}"
-    audit.record_viewed(session, viewer, [int(s) for s in sites["site_id"]], now, via="export")  # outside viewers
+    site_ids = [int(s) for s in sites["site_id"]]
+    audit.record_viewed(session, viewer, site_ids, now, via="export")  # outside viewers
+    audit.record_on_behalf(
+        session, viewer, "export_for_client", site_ids, {"shape": shape.value, "format": format.value}, now
+    )
     session.commit()
     return ExportPlan(
         request=request,

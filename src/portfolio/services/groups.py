@@ -21,6 +21,7 @@ from portfolio.access import (
 )
 from portfolio.models import PortfolioGroup
 from portfolio.queries import groups as group_queries
+from portfolio.services import audit
 from portfolio.services import series as portfolio_series
 
 MAX_NAME_LENGTH = 100
@@ -78,6 +79,7 @@ def create_group(session: Session, viewer: Viewer, name: object, site_ids: Itera
     group = group_queries.insert_group(session, viewer.user_id, cleaned)
     group_queries.add_group_sites(session, group.id, allowed)
     portfolio_series.add_group_sites(session, group.id, sorted(set(allowed)))
+    audit.record_on_behalf(session, viewer, "group_created", allowed, {"group": cleaned, "sites": len(set(allowed))})
     return group
 
 
@@ -103,6 +105,7 @@ def add_sites(session: Session, viewer: Viewer, group_id: object, site_ids: Iter
     new = sorted(set(allowed) - set(group_queries.load_group_site_ids(session, group.id)))
     added = group_queries.add_group_sites(session, group.id, allowed)
     portfolio_series.add_group_sites(session, group.id, new)
+    audit.record_on_behalf(session, viewer, "group_sites_added", new, {"group": group.name, "sites": len(new)})
     return added
 
 

@@ -22,6 +22,7 @@ from portfolio.analytics.trackers import PERIODS
 from portfolio.models import Fuel, Tracker
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import trackers as tracker_queries
+from portfolio.services import audit
 from portfolio.services.groups import ALL_SITES, GroupError, viewable_group
 from portfolio.services.tracker_evaluation import evaluate_all
 from portfolio.services.tracker_status import (
@@ -142,6 +143,7 @@ def create_tracker(
     )
     session.add(tracker)
     session.flush()
+    audit.record_on_behalf(session, viewer, "tracker_created", site_ids, {"tracker": cleaned, "fuel": str(fuel)})
     return tracker
 
 

@@ -30,6 +30,7 @@ PORTFOLIO_RANGE_NOTE = "portfolio-range-note"
 PORTFOLIO_MESSAGE = "portfolio-message"
 PORTFOLIO_BODY = "portfolio-body"
 PORTFOLIO_TOTALS = "portfolio-totals"
+PORTFOLIO_CLIENT_TOTALS = "portfolio-client-totals"
 PORTFOLIO_TOTAL = "portfolio-total"  # pattern-matching type: {"type": PORTFOLIO_TOTAL, "fuel": "power"}
 PORTFOLIO_MISSING_SUMMARY = "portfolio-missing-summary"
 PORTFOLIO_MISSING_BUTTON = "portfolio-missing-button"

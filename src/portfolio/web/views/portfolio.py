@@ -18,6 +18,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 from portfolio.access import AccessDenied
 from portfolio.analytics.coverage import (
+    compute_client_totals,
     compute_fuel_totals,
     compute_missing_sites,
 )
@@ -167,11 +168,50 @@ def _kwh(value: float | None) -> str:
     return "no data" if value is None or pd.isna(value) else f"{value:,.0f} kWh"
 
 
+def make_client_totals(site_list: pd.DataFrame) -> html.Div | None:
+    """Per-client totals of the shown fuel, for viewers whose list spans several organisations (brokers)."""
+    if "organisation" not in site_list or site_list["organisation"].nunique() < 2:
+        return None
+    rows = [
+        html.Tr(
+            [
+                html.Th(row["organisation"], scope="row"),
+                html.Td(_kwh(row["energy_kwh"]), className="number"),
+                html.Td(f"{row['sites_reporting']} of {row['sites']}", className="number"),
+            ]
+        )
+        for row in compute_client_totals(site_list).to_dict("records")
+    ]
+    return html.Div(
+        [
+            html.Div("By client", className="total-label"),
+            html.Table(
+                [
+                    html.Thead(
+                        html.Tr(
+                            [
+                                html.Th("Client", scope="col"),
+                                html.Th("Metered", scope="col", className="number"),
+                                html.Th("Sites reporting", scope="col", className="number"),
+                            ]
+                        )
+                    ),
+                    html.Tbody(rows),
+                ],
+                className="plain-table",
+            ),
+        ],
+        id=ids.PORTFOLIO_CLIENT_TOTALS,
+        className="total-card client-totals",
+    )
+
+
 def make_totals(site_list: pd.DataFrame) -> list[html.Div]:
-    """One card per fuel, side by side: gas and power kWh are never added into one number."""
+    """One card per fuel, side by side (gas and power kWh are never added), then per client for brokers."""
     if site_list.empty:
         return []
     totals = compute_fuel_totals(site_list)
+    clients = make_client_totals(site_list)
     return [
         html.Div(
             [
@@ -183,7 +223,7 @@ def make_totals(site_list: pd.DataFrame) -> list[html.Div]:
             id={"type": ids.PORTFOLIO_TOTAL, "fuel": row["fuel"]},
         )
         for row in totals.to_dict("records")
-    ]
+    ] + ([clients] if clients is not None else [])
 
 
 # Rendering ----------------------------------------------------------------------------------------
