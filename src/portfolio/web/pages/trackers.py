@@ -18,9 +18,13 @@ dash.register_page(__name__, path="/trackers", name="Trackers", title="Trackers 
 
 
 def layout(**_query: str) -> html.Section:
-    """The form lists only groups and sites the signed-in user may see; account managers see it disabled."""
+    """The form lists only groups and sites the signed-in user may see; account managers get no form.
+
+    Dash builds its validation layout by calling this outside any request: it gets every component then (the
+    editable layout, empty), so every callback's ids are known; no data is read without a user.
+    """
     if signed_in_user() is None:
-        return make_tracker_layout([], [], True, notifications.Channels())
+        return make_tracker_layout([], [], False, notifications.Channels())
     session, viewer = request_session(), current_viewer()
     return make_tracker_layout(
         group_options(session, viewer),

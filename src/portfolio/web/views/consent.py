@@ -421,7 +421,7 @@ def register_callbacks(app: Dash) -> None:
         prevent_initial_call=True,
     )(update_consent)
     app.callback(
-        Output(ids.AUDIT_TABLE, "data"),
+        Output(ids.AUDIT_TABLE, "rowData"),
         Output(ids.AUDIT_MESSAGE, "children"),
         Input(ids.AUDIT_ACTION, "value"),
         Input(ids.AUDIT_FROM, "value"),
