@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
@@ -29,6 +29,9 @@ from tests.conftest import IN_CI
 from tests.web.world import Credentials, World
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Assertions wait up to 15 s (Playwright's default is 5): a 2-core CI machine running the whole suite, or a
+# developer's busy laptop, can take longer than 5 s to draw a year of data; a real failure still fails.
+expect.set_options(timeout=15_000)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

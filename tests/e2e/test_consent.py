@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
+from portfolio.models import AuditEntry
 from portfolio.services.demo import demo_logins
 from portfolio.web import ids
 from tests.e2e.conftest import BrowserPage, LiveApp, open_page
@@ -90,21 +92,51 @@ def test_share_a_view_open_it_read_only_and_revoke_it(
     assert browser_page.errors == []
 
 
-def test_a_broker_switches_between_clients(browser_page: BrowserPage, live_app: LiveApp, screenshot_dir: Path) -> None:
+def test_a_broker_switches_between_clients_and_builds_a_cross_client_group(
+    browser_page: BrowserPage, live_app: LiveApp, screenshot_dir: Path
+) -> None:
     page = browser_page.page
-    _sign_in(page, _login(live_app, "broker"))
-    page.goto("/")
-    names = page.locator(f"#{ids.SITES_TABLE} td[data-dash-column='organisation']")
+    broker = _login(live_app, "broker")
+    _sign_in(page, broker)
+    page.goto("/sites")
+    names = page.locator(f"#{ids.SITES_TABLE} .ag-cell[col-id='organisation']")
     expect(names.first).to_be_visible()
     assert {"Fen Edge Learning Trust", "Northcote Pharmacy Group Ltd"} <= set(names.all_inner_texts())
 
     page.locator(f"#{ids.SHELL_CLIENT}").click()
     page.get_by_role("link", name="Northcote Pharmacy Group Ltd").click()
-    expect(names.first).to_have_text("Northcote Pharmacy Group Ltd")
+    expect(page).to_have_url(re.compile(r"/sites\?client=\d+$"))
     expect(page.locator(f"#{ids.SITES_TABLE}")).not_to_contain_text("Fen Edge Learning Trust")
+    expect(names.first).to_have_text("Northcote Pharmacy Group Ltd")
     assert set(names.all_inner_texts()) == {"Northcote Pharmacy Group Ltd"}
     page.screenshot(path=str(screenshot_dir / "broker-client-switcher.png"), full_page=True)
-
+    page.locator(f"#{ids.SHELL_CLIENT}").click()
     page.get_by_role("link", name="All clients").click()
     expect(page.locator(f"#{ids.SITES_TABLE}")).to_contain_text("Fen Edge Learning Trust")
+
+    # A group spanning two clients: filter by a name part both share, tick the shown rows, create it.
+    page.goto("/groups")
+    table = page.locator(f"#{ids.GROUPS_SITES_TABLE}")
+    organisations = table.locator(".ag-cell[col-id='organisation']")
+    expect(organisations.first).to_be_visible()
+    table.locator(".ag-header-select-all input").check()  # every site of every client
+    page.locator(f"#{ids.GROUPS_NEW_NAME}").fill("All my clients")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("status").filter(has_text="Created the group")).to_contain_text("All my clients")
+    members = page.locator(f"#{ids.GROUPS_MEMBERS_TABLE} .ag-cell[col-id='organisation']")
+    expect(members.first).to_be_visible()
+    assert len(set(members.all_inner_texts())) > 1  # the group spans clients
+
+    # The Portfolio page totals it per client; each client's audit reads "broker X for client Y".
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Portfolio").click()
+    page.locator(f"#{ids.PORTFOLIO_GROUP}").click()
+    page.get_by_role("option", name="All my clients").click()
+    by_client = page.locator(f"#{ids.PORTFOLIO_CLIENT_TOTALS}")
+    expect(by_client).to_contain_text("Fen Edge Learning Trust")
+    expect(by_client).to_contain_text("Northcote Pharmacy Group Ltd")
+    page.screenshot(path=str(screenshot_dir / "broker-portfolio-by-client.png"), full_page=True)
+    with live_app.session_factory() as session:
+        created = session.scalars(select(AuditEntry).where(AuditEntry.action == "group_created")).all()
+    assert len({e.organisation_id for e in created}) > 1
+    assert {e.detail["by"] for e in created} == {broker.email}
     assert browser_page.errors == []

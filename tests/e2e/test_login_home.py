@@ -52,6 +52,7 @@ def test_customer_signs_in_sees_their_sites_and_signs_out(
     assert not [name for name in other_sites if name in body]
     page.screenshot(path=str(screenshot_dir / "home.png"), full_page=True)
 
+    page.locator(f"#{ids.ACCOUNT_MENU}").click()
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(f"{live_app.base_url}/login")
     page.goto("/")

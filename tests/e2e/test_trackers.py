@@ -81,6 +81,7 @@ def test_pipeline_page_is_for_admins_only(browser_page: BrowserPage, live_app: L
     expect(page.get_by_role("link", name="Pipeline")).to_have_count(0)
     page.goto("/pipeline")
     expect(page.get_by_role("alert")).to_have_text("This page is for administrators only.")
+    page.locator(f"#{ids.ACCOUNT_MENU}").click()
     page.get_by_role("button", name="Log out").click()
 
     _sign_in(page, live_app.world.admin)

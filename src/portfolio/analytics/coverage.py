@@ -94,11 +94,12 @@ def compute_fuel_totals(site_list: pd.DataFrame) -> pd.DataFrame:
 
 
 def compute_client_totals(site_list: pd.DataFrame) -> pd.DataFrame:
-    """Metered totals per client organisation [kWh] of one fuel's list, largest first, with sites reporting.
+    """Metered totals per client organisation and fuel [kWh], with sites reporting: one row per (client, fuel).
 
-    A client none of whose sites reported has no total (NaN), never 0 kWh.
+    Gas and power are never added. A client's fuel none of whose sites reported has no total (NaN), never
+    0 kWh. Clients come largest first by their largest fuel total, then by name.
     """
-    grouped = site_list.groupby("organisation")
+    grouped = site_list.groupby(["organisation", "fuel"])
     totals = pd.DataFrame(
         {
             "energy_kwh": grouped["energy_kwh"].sum(min_count=1),
@@ -106,7 +107,11 @@ def compute_client_totals(site_list: pd.DataFrame) -> pd.DataFrame:
             "sites_reporting": grouped["intervals"].apply(lambda counts: int((counts > 0).sum())),
         }
     ).reset_index()
-    return totals.sort_values(["energy_kwh", "organisation"], ascending=[False, True], na_position="last")
+    largest = totals.groupby("organisation")["energy_kwh"].transform("max")
+    order = totals.assign(_largest=largest).sort_values(
+        ["_largest", "organisation", "fuel"], ascending=[False, True, False], na_position="last"
+    )
+    return order.drop(columns="_largest").reset_index(drop=True)
 
 
 BAND_Z = 1.6448536

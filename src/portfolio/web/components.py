@@ -67,10 +67,12 @@ def make_data_table(
     data: list[dict[str, Any]] | None = None,
     page_size: int = 25,
     selectable: bool = False,
+    csv: bool = True,
 ) -> html.Div:
     """The house table: ``table_id`` is the grid's id (callbacks use its ``rowData`` and ``selectedRows``).
 
     ``selectable`` adds a checkbox per row (the header box selects the filtered rows); rows then need an ``id``.
+    ``csv`` False drops the "Download CSV" of the rows shown, for a page whose own export covers more.
     """
     options: dict[str, Any] = {
         "pagination": True,
@@ -109,4 +111,5 @@ def make_data_table(
         title="Download the rows as shown (filtered and sorted) as CSV",
         **csv_target,
     )
-    return html.Div([html.Div(download, className="grid-toolbar"), grid], className="data-table")
+    toolbar = [html.Div(download, className="grid-toolbar")] if csv else []
+    return html.Div([*toolbar, grid], className="data-table")

@@ -29,6 +29,7 @@ PORTFOLIO_FUEL_TOGGLE = "portfolio-fuel-toggle"
 PORTFOLIO_RANGE_NOTE = "portfolio-range-note"
 PORTFOLIO_MESSAGE = "portfolio-message"
 PORTFOLIO_BODY = "portfolio-body"
+ACCOUNT_MENU = "shell-account-menu"
 PORTFOLIO_TOTALS = "portfolio-totals"
 PORTFOLIO_CLIENT_TOTALS = "portfolio-client-totals"
 PORTFOLIO_TOTAL = "portfolio-total"  # pattern-matching type: {"type": PORTFOLIO_TOTAL, "fuel": "power"}

@@ -53,40 +53,53 @@ def _user_menu() -> html.Div:
         return html.Div(
             html.Div(notifications.make_bell(), className="hidden"), id=ids.USER_MENU, className="user-menu"
         )
-    return html.Div(
+    account = html.Details(
         [
-            notifications.make_bell(),
-            html.Span(user.email, className="user-email"),
-            html.Span(ROLE_LABELS.get(user.role, user.role), className="role-badge"),
-            html.Form(
+            html.Summary(
                 [
-                    dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-                    html.Button("Log out", type="submit", id=ids.LOGOUT_BUTTON, className="button button-quiet"),
+                    html.Span("Account", className="account-label"),
+                    html.Span(ROLE_LABELS.get(user.role, user.role), className="role-badge"),
                 ],
-                action="/logout",
-                method="POST",
-                id=ids.LOGOUT_FORM,
-                className="logout-form",
+                id=ids.ACCOUNT_MENU,
+                title=f"Signed in as {user.email}",
             ),
-            html.Form(
+            html.Div(
                 [
-                    dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
-                    html.Button(
-                        "Sign out everywhere",
-                        type="submit",
-                        id=ids.LOGOUT_EVERYWHERE_BUTTON,
-                        className="button button-quiet",
-                        title="End your sessions on every browser and device",
+                    html.P(["Signed in as ", html.Strong(user.email, className="user-email")], className="menu-note"),
+                    html.Form(
+                        [
+                            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                            html.Button(
+                                "Log out", type="submit", id=ids.LOGOUT_BUTTON, className="button button-quiet"
+                            ),
+                        ],
+                        action="/logout",
+                        method="POST",
+                        id=ids.LOGOUT_FORM,
+                        className="logout-form",
+                    ),
+                    html.Form(
+                        [
+                            dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+                            html.Button(
+                                "Sign out everywhere",
+                                type="submit",
+                                id=ids.LOGOUT_EVERYWHERE_BUTTON,
+                                className="button button-quiet",
+                                title="End your sessions on every browser and device",
+                            ),
+                        ],
+                        action="/logout/everywhere",
+                        method="POST",
+                        className="logout-form",
                     ),
                 ],
-                action="/logout/everywhere",
-                method="POST",
-                className="logout-form",
+                className="shell-menu-panel",
             ),
         ],
-        id=ids.USER_MENU,
-        className="user-menu",
+        className="shell-menu account-menu",
     )
+    return html.Div([notifications.make_bell(), account], id=ids.USER_MENU, className="user-menu")
 
 
 def _client_switcher() -> html.Details:

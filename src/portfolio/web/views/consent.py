@@ -248,7 +248,7 @@ def make_audit_section(session: Session, viewer: Viewer) -> html.Section:
                 className="controls",
             ),
             html.P(id=ids.AUDIT_MESSAGE, role="status"),
-            make_data_table(ids.AUDIT_TABLE, AUDIT_TABLE_COLUMNS, page_size=20),
+            make_data_table(ids.AUDIT_TABLE, AUDIT_TABLE_COLUMNS, page_size=20, csv=False),
         ],
         className="audit-section",
     )

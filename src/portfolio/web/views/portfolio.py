@@ -172,16 +172,28 @@ def make_client_totals(site_list: pd.DataFrame) -> html.Div | None:
     """Per-client totals of the shown fuel, for viewers whose list spans several organisations (brokers)."""
     if "organisation" not in site_list or site_list["organisation"].nunique() < 2:
         return None
-    rows = [
-        html.Tr(
-            [
-                html.Th(row["organisation"], scope="row"),
-                html.Td(_kwh(row["energy_kwh"]), className="number"),
-                html.Td(f"{row['sites_reporting']} of {row['sites']}", className="number"),
-            ]
-        )
-        for row in compute_client_totals(site_list).to_dict("records")
-    ]
+    totals = compute_client_totals(site_list)
+    fuels = [f for f in ("power", "gas") if f in set(totals["fuel"])]
+    cells: dict[str, dict[str, dict[Any, Any]]] = {}
+    for row in totals.to_dict("records"):
+        cells.setdefault(row["organisation"], {})[row["fuel"]] = row
+    rows = []
+    for organisation, by_fuel in cells.items():
+        row_cells: list[Any] = [html.Th(organisation, scope="row")]
+        for fuel in fuels:
+            found = by_fuel.get(fuel)
+            row_cells.append(
+                html.Td(
+                    [
+                        html.Div(_kwh(found["energy_kwh"])),
+                        html.Div(f"{found['sites_reporting']} of {found['sites']} sites", className="muted small"),
+                    ]
+                    if found
+                    else "—",
+                    className="number",
+                )
+            )
+        rows.append(html.Tr(row_cells))
     return html.Div(
         [
             html.Div("By client", className="total-label"),
@@ -191,8 +203,10 @@ def make_client_totals(site_list: pd.DataFrame) -> html.Div | None:
                         html.Tr(
                             [
                                 html.Th("Client", scope="col"),
-                                html.Th("Metered", scope="col", className="number"),
-                                html.Th("Sites reporting", scope="col", className="number"),
+                                *(
+                                    html.Th(f"{FUEL_LABELS.get(f, f)} metered", scope="col", className="number")
+                                    for f in fuels
+                                ),
                             ]
                         )
                     ),

@@ -84,8 +84,8 @@ def make_client_switcher(organisations: list[tuple[int, str]]) -> html.Details:
         dcc.Link(name, href=f"/sites?client={org_id}", className="client-link") for org_id, name in organisations
     ]
     return html.Details(
-        [html.Summary("Clients", id=ids.SHELL_CLIENT), html.Div(links, className="client-menu")],
-        className="client-switcher" if len(organisations) > 1 else "client-switcher hidden",
+        [html.Summary("Clients", id=ids.SHELL_CLIENT), html.Div(links, className="client-menu shell-menu-panel")],
+        className="shell-menu client-switcher" if len(organisations) > 1 else "shell-menu client-switcher hidden",
     )
 
 
