@@ -56,8 +56,13 @@ def _user_menu() -> html.Div:
     return html.Div(
         [
             notifications.make_bell(),
-            html.Span(user.email, className="user-email"),
+            html.A(user.email, href="/account", className="user-email", id=ids.ACCOUNT_LINK, title="Your account"),
             html.Span(ROLE_LABELS.get(user.role, user.role), className="role-badge"),
+            *(
+                [html.A("Users", href="/admin/users", className="nav-link", id=ids.USERS_LINK)]
+                if user.role == "admin"
+                else []
+            ),
             html.Form(
                 [
                     dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
