@@ -144,7 +144,9 @@ def test_expired_and_unknown_links_say_so_and_offer_a_new_one(
         assert check_password(find_user(session, world.customer.email), world.customer.password)
         # An expired invitation offers to send a new one, to the invited address only.
         user = find_user(session, world.customer.email)
-        account_tokens.send_invitation(session, user, settings=settings, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=8))
+        account_tokens.send_invitation(
+            session, user, settings=settings, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
+        )
         session.commit()
     assert not [m for m in sink.messages if "invitation" in m["Subject"]]  # queued only: read its link in the outbox
     with world_session_factory() as session:
