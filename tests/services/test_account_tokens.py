@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.config import Settings, load_settings
 from portfolio.models import AccountToken, AuditEntry, Organisation, OutboxEmail, Role, TokenPurpose, User
+from portfolio.queries import account_tokens as token_queries
 from portfolio.queries.sessions import count_user_sessions, insert_session
 from portfolio.services import account_tokens
 from portfolio.services.account_tokens import LinkError, LinkState
@@ -290,3 +291,15 @@ def test_short_reset_lifetime_from_settings_is_honoured(
     assert "expires in 10 minutes" in body_of(sink.messages[-1])
     with session_factory() as session:
         assert account_tokens.check_link(session, raw, NOW + dt.timedelta(minutes=10)).state is LinkState.EXPIRED
+
+
+def test_two_requests_spending_one_link_at_once_let_only_one_win(
+    session_factory: sessionmaker[Session], settings: Settings, people: dict[str, int]
+) -> None:
+    _invite(session_factory, settings, people["buyer"])
+    with session_factory() as session:
+        [token_id] = session.scalars(select(AccountToken.id)).all()
+    with session_factory() as first, session_factory() as second:
+        assert token_queries.mark_used(first, token_id, NOW)
+        first.commit()
+        assert not token_queries.mark_used(second, token_id, NOW)
