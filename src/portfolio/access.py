@@ -37,6 +37,7 @@ __all__ = [
     "can_manage_consent",
     "can_view_group",
     "can_view_organisation",
+    "require_admin",
     "require_sites",
     "require_writable",
     "site_condition",
@@ -360,6 +361,12 @@ def require_sites(
         what = "manage" if right is Right.MANAGE and set(refused) <= seen else "see"
         raise AccessDenied(f"you may not {what} site(s) {', '.join(map(str, refused))}")
     return wanted
+
+
+def require_admin(viewer: Viewer, what: str = "this page") -> None:
+    """Administration (users, invitations) is for admins only."""
+    if not viewer.is_admin:
+        raise AccessDenied(f"only administrators may use {what}")
 
 
 def require_writable(viewer: Viewer) -> None:

@@ -36,6 +36,8 @@ class Settings:
     login_notify_after: int = 10  # failures per email in the ceiling window that email the account's owner
     session_idle_seconds: int = 1800  # [s] a session unused this long ends
     session_absolute_seconds: int = 43200  # [s] a session ends this long after sign-in, used or not
+    invitation_valid_seconds: int = 7 * 86400  # [s] how long an invitation link sets a password
+    reset_valid_seconds: int = 3600  # [s] how long a password-reset link sets a password
     base_url: str = "http://127.0.0.1:8050"
     inbox_path: Path | None = None
     max_export_days: int = 400
@@ -81,6 +83,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         login_notify_after=int(env.get("PORTFOLIO_LOGIN_NOTIFY_AFTER", "10")),
         session_idle_seconds=int(env.get("PORTFOLIO_SESSION_IDLE_MINUTES", "30")) * 60,
         session_absolute_seconds=int(env.get("PORTFOLIO_SESSION_ABSOLUTE_HOURS", "12")) * 3600,
+        invitation_valid_seconds=int(env.get("PORTFOLIO_INVITATION_VALID_DAYS", "7")) * 86400,
+        reset_valid_seconds=int(env.get("PORTFOLIO_RESET_VALID_MINUTES", "60")) * 60,
         base_url=env.get("PORTFOLIO_BASE_URL", "http://127.0.0.1:8050"),
         inbox_path=Path(inbox).resolve() if inbox else instance_path / "inbox",
         max_export_days=int(env.get("PORTFOLIO_MAX_EXPORT_DAYS", "400")),

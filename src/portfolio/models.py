@@ -575,6 +575,34 @@ class UserSession(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
 
+class TokenPurpose(enum.StrEnum):
+    """``AccountToken.purpose``: an invitation (valid for days) or a password reset (valid for an hour or so)."""
+
+    INVITATION = "invitation"
+    RESET = "reset"
+
+
+class AccountToken(Base):
+    """A one-time link to set a password: only its SHA-256 is stored, so reading the table hands out no link.
+
+    Single use: ``used_at`` is set when the link sets a password. A link ends early (``expires_at`` moved to
+    the moment) when a newer one of the same purpose is sent or another link of the user is used.
+    """
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (Index("ix_account_tokens_user_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
 # Consent: who may see an organisation's data besides its own people ------------------------------------------
 
 

@@ -24,7 +24,7 @@ from tests.security.tally import TALLY
 from tests.security.tenants import MARKERS, Tenants
 from tests.web.browsing import HTML, csrf_cookie
 
-PUBLIC = {"/login", "/healthz"}
+PUBLIC = {"/login", "/healthz", "/account/set-password", "/account/forgot-password", "/account/renew-invitation"}
 # OAuth client endpoints authenticate the client (RFC 6749 s2.3, RFC 7009), not a browser session, so they are
 # exempt from CSRF; without client credentials they refuse with 400 (invalid_request) or 401 (invalid_client).
 OAUTH_CLIENT_ENDPOINTS = {"/oauth/token", "/oauth/revoke"}

@@ -71,6 +71,10 @@ def outbox_exists(session: Session, dedupe_key: str) -> bool:
     return session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key)) is not None
 
 
+def load_outbox_id(session: Session, dedupe_key: str) -> int | None:
+    return session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == dedupe_key))
+
+
 def load_due_email_ids(session: Session, now: dt.datetime) -> list[int]:
     return list(
         session.scalars(

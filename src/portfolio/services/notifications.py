@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -230,9 +230,16 @@ def _describe(error: BaseException) -> str:
 
 
 def deliver_pending(
-    factory: sessionmaker[Session], settings: Settings, *, now: dt.datetime | None = None
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: dt.datetime | None = None,
+    only: Collection[int] | None = None,
 ) -> DeliveryReport:
-    """Send the outbox emails that are due, each in its own transaction; failures wait and are retried later."""
+    """Send the outbox emails that are due, each in its own transaction; failures wait and are retried later.
+
+    ``only`` limits the run to these outbox ids (an account link is sent at once, not at the next daily run).
+    """
     now = now or dt.datetime.now(dt.UTC)
     report = DeliveryReport()
     try:
@@ -243,6 +250,8 @@ def deliver_pending(
         target = None
     with factory() as session:
         due = notification_queries.load_due_email_ids(session, now)
+    if only is not None:
+        due = [email_id for email_id in due if email_id in set(only)]
     for email_id in due:
         with transaction(factory) as session:
             email = notification_queries.load_email_for_update(session, email_id)

@@ -25,6 +25,8 @@ from .callback_guard import install_callback_guard
 from .context import EXTENSION, AppState, close_request_session
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
+from .views.accounts import blueprint as accounts_blueprint
+from .views.users import blueprint as users_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     csrf = install_guards(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(export_blueprint)  # GET /export/download, streamed
+    server.register_blueprint(accounts_blueprint)  # /account, /account/set-password, /account/forgot-password
+    server.register_blueprint(users_blueprint)  # /admin/users
     install_api(server, csrf)  # Green Button Connect My Data: /oauth/*, /espi/1_1/resource/*
     server.context_processor(lambda: {"product": shell.PRODUCT_NAME, "attribution": shell.ATTRIBUTION})
     server.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))

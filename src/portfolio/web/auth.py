@@ -14,13 +14,15 @@ from portfolio.models import User
 from portfolio.queries.auth import load_active_user, record_login_attempt
 from portfolio.services import audit
 from portfolio.services.accounts import check_password, find_user, normalise_email
+from portfolio.services.profile import sign_out_everywhere
 
 from .context import app_state, request_session
 from .login_limits import describe_wait, load_counts, notify_owner_if_targeted, retry_after_seconds
 from .security import CSRF_COOKIE, safe_next
-from .sessions import end_all_sessions, end_current_session, session_is_live, start_session
+from .sessions import end_current_session, session_is_live, start_session
 
 WRONG_CREDENTIALS = "Wrong email or password."
+NOTICES = {"password-set": "Your password is set. Sign in with it now."}  # fixed texts: nothing from the URL is echoed
 TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Please wait {wait} and try again."
 
 blueprint = Blueprint("auth", __name__)
@@ -68,8 +70,10 @@ def make_login_manager(server: Flask) -> LoginManager:
     return manager
 
 
-def _login_form(status: int = 200, error: str | None = None, email: str = "", next_path: str = "/") -> tuple[str, int]:
-    return render_template("login.html", error=error, email=email, next=next_path), status
+def _login_form(
+    status: int = 200, error: str | None = None, email: str = "", next_path: str = "/", notice: str | None = None
+) -> tuple[str, int]:
+    return render_template("login.html", error=error, email=email, next=next_path, notice=notice), status
 
 
 def _password_matches(user: User | None, password: str) -> bool:
@@ -91,7 +95,13 @@ def login() -> ResponseReturnValue:
     """Show the form, or weigh the attempt against the shared sign-in limits before checking the password."""
     next_path = safe_next(request.values.get("next"))
     if request.method == "GET":
-        return redirect(next_path) if current_user.is_authenticated else _login_form(next_path=next_path)
+        if current_user.is_authenticated:
+            return redirect(next_path)
+        return _login_form(
+            email=normalise_email(request.args.get("email", ""))[:320],
+            next_path=next_path,
+            notice=NOTICES.get(request.args.get("notice", "")),
+        )
     settings = app_state().settings
     email = normalise_email(request.form.get("email", ""))
     now = int(time.time())
@@ -149,5 +159,5 @@ def logout() -> ResponseReturnValue:
 def logout_everywhere() -> ResponseReturnValue:
     """Sign out of every browser and device at once (for a lost laptop or a shared computer)."""
     if current_user.is_authenticated:
-        end_all_sessions(int(current_user.get_id()))
+        sign_out_everywhere(request_session(), int(current_user.get_id()), ip=request.remote_addr)
     return _signed_out()

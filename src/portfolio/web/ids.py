@@ -13,6 +13,8 @@ USER_MENU = "shell-user-menu"
 LOGOUT_FORM = "shell-logout-form"
 LOGOUT_BUTTON = "shell-logout-button"
 LOGOUT_EVERYWHERE_BUTTON = "shell-logout-everywhere-button"
+ACCOUNT_LINK = "shell-account-link"  # to /account (server-rendered, web/views/accounts.py)
+USERS_LINK = "shell-users-link"  # admins: to /admin/users (web/views/users.py)
 
 # Home page.
 SITES_TABLE = "home-sites-table"

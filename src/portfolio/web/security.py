@@ -1,6 +1,7 @@
 """Server-side guards for every request: anonymous refusal, CSRF, and browser security headers.
 
-Only ``/login``, ``/healthz`` and the static ``/assets/`` files (CSS, JS, icons the login page needs) are
+Only ``/login``, ``/healthz``, the account-link pages (``/account/set-password``, ``/account/forgot-password``,
+``/account/renew-invitation``) and the static ``/assets/`` files (CSS, JS, icons the login page needs) are
 public. Everything else, Dash's own endpoints included, needs a signed-in user: page requests from a
 browser are redirected to ``/login?next=...``; anything else gets a 401 JSON body.
 
@@ -28,7 +29,18 @@ log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "_csrf_token"  # the name the Dash renderer reads by default
 CSRF_HEADER = "X-CSRFToken"  # the header Flask-WTF checks by default
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "oauth_api.issue_token", "oauth_api.revoke_token"})
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "auth.login",
+        "healthz",
+        "oauth_api.issue_token",
+        "oauth_api.revoke_token",
+        # One-time links and reset requests come from people who cannot sign in (yet).
+        "accounts.set_password",
+        "accounts.forgot_password",
+        "accounts.renew_invitation",
+    }
+)
 API_PREFIX = "/espi/"  # Green Button resources: bearer tokens, checked by portfolio.api, never session cookies
 ASSETS_PREFIX = "/assets/"
 NO_STORE_TYPES = frozenset({"text/html", "application/json"})
@@ -48,6 +60,11 @@ def safe_next(value: str | None, default: str = "/") -> str:
 
 def is_public(req: Request) -> bool:
     return req.endpoint in PUBLIC_ENDPOINTS or req.path.startswith((ASSETS_PREFIX, API_PREFIX))
+
+
+def wants_form_page(req: Request) -> bool:
+    """A browser posting an HTML form (not a script or a Dash callback)."""
+    return req.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 def wants_html(req: Request) -> bool:
@@ -73,6 +90,9 @@ def refuse_bad_csrf(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "auth.login":
         message = "Your sign-in form expired. Please try again."
         return render_template("login.html", error=message, email="", next=safe_next(request.args.get("next"))), 400
+    if request.endpoint and request.endpoint.startswith(("accounts.", "users.")) and wants_form_page(request):
+        message = "This form expired. Please go back, reload the page and try again."
+        return render_template("account_message.html", title="Form expired", message=message, link=None), 400
     return jsonify(error="CSRF token missing or invalid", reason=error.description), 400
 
 

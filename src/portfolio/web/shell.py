@@ -66,6 +66,12 @@ def _user_menu() -> html.Div:
             html.Div(
                 [
                     html.P(["Signed in as ", html.Strong(user.email, className="user-email")], className="menu-note"),
+                    html.A("Your account", href="/account", id=ids.ACCOUNT_LINK, title="Profile, password, sessions"),
+                    *(
+                        [html.A("Users", href="/admin/users", id=ids.USERS_LINK, title="Invite and manage users")]
+                        if user.role == "admin"
+                        else []
+                    ),
                     html.Form(
                         [
                             dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),

@@ -1,0 +1,27 @@
+"""SQL for the admin's users page."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portfolio.models import Organisation, User
+
+
+def load_users(session: Session, limit: int = 5000) -> list[tuple[User, Organisation | None]]:
+    """Every user with their organisation, by email."""
+    rows = session.execute(
+        select(User, Organisation)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .order_by(User.email)
+        .limit(limit)
+    ).all()
+    return [(user, organisation) for user, organisation in rows]
+
+
+def load_organisation_choices(session: Session, limit: int = 5000) -> list[tuple[str, str]]:
+    """(account number, name) of the organisations an invitation can name."""
+    rows = session.execute(
+        select(Organisation.account_number, Organisation.name).order_by(Organisation.name).limit(limit)
+    ).all()
+    return [(str(account), str(name)) for account, name in rows]
