@@ -40,7 +40,7 @@ def test_graph_shows_the_expected_line_and_band(browser_page: BrowserPage, live_
     traces = {trace["name"]: trace for trace in page.evaluate(TRACE_NAMES)}
     line, band = traces["Expected (temperature model)"], traces["Expected, 90 % interval"]
     assert band["fill"] == "tonexty" and "Expected, 90 % interval (lower)" in traces
-    consumption = next(trace for name, trace in traces.items() if name and name.startswith("Electricity"))
+    consumption = traces["Metered"]
     assert line["points"] > consumption["points"]  # the expected line runs on into the forecast days
     expect(page.get_by_text("Expected next 7 days")).to_be_visible()
     expect(page.get_by_text("Metered", exact=True)).to_be_visible()

@@ -46,6 +46,10 @@ def test_customer_signs_in_sees_their_sites_and_signs_out(
     page.get_by_role("link", name="All sites table").click()
     names = page.locator(f"#{ids.SITES_TABLE} .ag-cell[col-id='name']")
     expect(names).to_have_count(len(own_sites))
+    for _ in range(50):  # the grid may still be laying out its rows (row heights): wait until it settles
+        if set(names.all_inner_texts()) == own_sites:
+            break
+        page.wait_for_timeout(200)
     assert set(names.all_inner_texts()) == own_sites
     expect(page.locator(f"#{ids.USER_MENU}")).to_contain_text(customer.email)
     body = page.locator("body").inner_text()

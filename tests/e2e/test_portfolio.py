@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +146,7 @@ def test_fuel_toggle_splits_a_mixed_group(
     assert errors == []
 
 
-def test_a_forty_site_year_renders_quickly_and_a_foreign_group_is_not_available(
+def test_a_forty_site_year_renders_and_a_foreign_group_is_not_available(
     page: tuple[Page, list[str]], demo_app: DemoApp, screenshot_dir: Path
 ) -> None:
     tab, errors = page
@@ -161,19 +160,9 @@ def test_a_forty_site_year_renders_quickly_and_a_foreign_group_is_not_available(
     _sign_in(tab, demo_app, "admin")
     end = local_today() - dt.timedelta(days=1)
     url = f"/portfolio?group={group_id}&from={end - dt.timedelta(days=364)}&to={end}&fuel=both"
-    tab.goto("/")
-    began = time.perf_counter()
-    tab.goto(url)
-    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='name']").first).to_be_visible()
-    elapsed = time.perf_counter() - began
-    print(f"\n40 sites x 1 year: page load to first row {elapsed * 1000:.0f} ms")
-    assert elapsed < 3.0  # browser start-up included; the list callback itself is measured below
-    timings = tab.evaluate(
-        "() => performance.getEntriesByType('resource')"
-        ".filter(e => e.name.includes('_dash-update-component')).map(e => e.duration)"
-    )
-    print(f"callback round trips [ms]: {[round(t) for t in timings]}")
-    assert max(timings) < 1000
+    tab.goto(url)  # its speed is measured by benchmarks/list_speed.py and page_speed.py, not here
+    expect(tab.locator(f"#{ids.PORTFOLIO_TABLE} .ag-cell[col-id='name']")).to_have_count(25)  # the first page
+    expect(tab.locator(f"#{ids.PORTFOLIO_MISSING_SUMMARY}")).to_contain_text("of 40 sites")
     _shot(tab, screenshot_dir, "portfolio-forty-sites.png")
 
     # The same link in a customer's browser: the group is the admin's, so it is not available.

@@ -154,7 +154,9 @@ def test_connect_my_data_end_to_end(browser: Browser, party: Party, tmp_path: Pa
         int(s): usage_point_mrid(str(f), str(m), int(s))
         for s, f, m in zip(sites["site_id"], sites["fuel"], sites["meter_identifier"], strict=True)
     }
-    assert parsed.meters[0].identifier.endswith(f"/UsagePoint/{mrids[granted]}")  # an mRID, not a database id
+    # the importer names the meter by the usage point's global id and keeps its link (an mRID, not a database id)
+    assert parsed.meters[0].identifier.startswith("urn:uuid:")
+    assert any(alias.endswith(f"/UsagePoint/{mrids[granted]}") for alias in parsed.meters[0].aliases)
     meter = str(sites.loc[sites["site_id"] == granted, "meter_identifier"].iloc[0])
     assert meter not in batch.text  # site details (MPAN/MPRN) were not granted
 

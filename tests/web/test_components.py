@@ -30,6 +30,8 @@ def test_columns_become_sortable_filterable_resizable_grid_columns() -> None:
     assert share["filter"] == "agNumberColumnFilter" and share["type"] == "rightAligned"
     assert share["valueFormatter"]["function"] == 'params.value == null ? "—" : d3.format(".1%")(params.value)'
     assert last["cellClassRules"] == {"cell-muted": "params.value === 'never'"}
+    # never inferred: a column of ISO dates would be read as dates and its "never" drawn blank
+    assert (name["cellDataType"], share["cellDataType"], last["cellDataType"]) == ("text", "number", "text")
     assert grid.dashGridOptions["pagination"] and grid.dashGridOptions["paginationPageSize"] == 10
     assert "rowSelection" not in grid.dashGridOptions
 
@@ -41,12 +43,14 @@ def test_selectable_tables_select_by_row_id_and_start_empty() -> None:
     assert grid.selectedRows == []
 
 
-def test_every_table_offers_a_csv_of_its_rows() -> None:
+def test_every_table_offers_a_csv_of_its_rows_unless_its_page_exports_more() -> None:
     table = make_data_table("sites", [{"id": "name", "name": "Site"}])
     buttons = [child for child in table.children if isinstance(child, html.Div)]
     button = buttons[0].children
     assert isinstance(button, html.Button) and button.children == "Download CSV"
     assert button.to_plotly_json()["props"]["data-grid-csv"] == "sites"
+    bare = make_data_table("audit", [{"id": "at", "name": "At"}], csv=False)
+    assert "data-grid-csv" not in str(bare.to_plotly_json())
 
 
 def test_aria_spells_hyphenated_attributes() -> None:

@@ -42,6 +42,8 @@ def _column_def(column: dict[str, Any]) -> dict[str, Any]:
         "field": column["id"],
         "headerName": column["name"],
         "filter": "agNumberColumnFilter" if numeric else "agTextColumnFilter",
+        # Never inferred: AG Grid would read a column of ISO dates as dates and blank its "never"/"no data" cells.
+        "cellDataType": "number" if numeric else "text",
     }
     missing = json.dumps(column.get("missing", ""), ensure_ascii=False)
     if "format" in column:
