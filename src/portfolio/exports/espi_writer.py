@@ -30,6 +30,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import hashlib
 import itertools
 import re
 import uuid
@@ -54,6 +55,7 @@ INT48_MAX = 2**47 - 1
 ESTIMATED_QUALITY = 8
 DST_DISABLED = "FFFFFFFF"
 SERVICE_KIND = {"power": 0, "gas": 1}
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 COMMODITY = {"power": 1, "gas": 7}  # electricity secondary metered, natural gas
 FLUSH_READINGS = 8192
 """Readings per yielded piece (about 1 MB of XML): few writes, yet the response never holds the document."""
@@ -81,6 +83,7 @@ def encode_dst_rule(month: int, day: int, weekday: int, seconds_of_day: int, day
     return f"{rule:08X}"
 
 
+@functools.lru_cache(maxsize=256)
 def compute_local_time_parameters(time_zone: str, year: int) -> LocalTimeParameters:
     """Describe ``time_zone`` in ESPI terms from its clock changes in ``year``; refuse zones that do not fit."""
     utc = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="15min", tz="UTC", inclusive="left")
@@ -160,9 +163,13 @@ class _FeedText:
         durations = frame["interval_seconds"].to_numpy(dtype="int64").tolist()
         estimated = frame["estimated"].to_numpy(dtype=bool).tolist()
         names, zones = frame["site_name"].to_numpy(dtype=object), frame["time_zone"].to_numpy(dtype=object)
+        bounds = [0, *change.tolist(), len(frame)]
+        days = dates[bounds[:-1]]
         parts: list[str] = []
         pending = 0
-        for begin, end in itertools.pairwise([0, *change.tolist(), len(frame)]):
+        for (begin, end), local_date, iso_date in zip(
+            itertools.pairwise(bounds), days.tolist(), np.datetime_as_string(days, unit="D").tolist(), strict=True
+        ):
             zone = str(zones[begin])
             if zone not in self.time_zones:
                 href = self.time_zones[zone] = self.links.time_zone_of(zone, len(self.time_zones) + 1)
@@ -173,7 +180,7 @@ class _FeedText:
                 self.site_blocks = (blocks, _attribute(blocks))
                 entries = _site_entries(frame.iloc[begin], self.time_zones[zone], self.links, self.updated)
                 parts.extend(_serialise(entry) for entry in entries)
-            parts.append(self._block_start(str(names[begin]), zone, dates[begin].item()))
+            parts.append(self._block_start(str(names[begin]), zone, local_date, iso_date))
             parts.extend(
                 [
                     f"<IntervalReading>{_QUALITY if is_estimated else ''}<timePeriod><duration>{duration}</duration>"
@@ -191,7 +198,7 @@ class _FeedText:
         if parts:
             yield "".join(parts).encode()
 
-    def _block_start(self, site_name: str, time_zone: str, local_date: dt.date) -> str:
+    def _block_start(self, site_name: str, time_zone: str, local_date: dt.date, iso_date: str) -> str:
         """An IntervalBlock entry up to its first reading; the block's interval is the local day (23, 24 or 25 h)."""
         day_start = _local_midnight(local_date, time_zone)
         day_seconds = _local_midnight(local_date + dt.timedelta(days=1), time_zone) - day_start
@@ -199,11 +206,11 @@ class _FeedText:
         if title is None:
             title = self.titles[site_name] = _text(site_name)
         blocks, blocks_attribute = self.site_blocks
-        day = f"{local_date:%Y%m%d}"
+        day = iso_date.replace("-", "")
         return (
             f'<entry xmlns="{ATOM}"><id>{_urn(f"{blocks}/{day}")}</id>'
             f'<link rel="self" href="{blocks_attribute}/{day}"/><link rel="up" href="{blocks_attribute}"/>'
-            f'<title>{title} {local_date.isoformat()}</title><content><IntervalBlock xmlns="{ESPI}">'
+            f'<title>{title} {iso_date}</title><content><IntervalBlock xmlns="{ESPI}">'
             f"<interval><duration>{day_seconds}</duration><start>{day_start}</start></interval>"
         )
 
@@ -279,8 +286,14 @@ class _Links:
 
 
 def _urn(href: str) -> str:
-    """A stable Atom id per resource, so exporting the same data twice gives the same ids."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, href)}"
+    """A stable Atom id per resource, so exporting the same data twice gives the same ids.
+
+    ``uuid.uuid5(NAMESPACE_URL, href)`` spelled out on the SHA-1 digest: the same id, five times faster, and there is
+    one per IntervalBlock.
+    """
+    digest = hashlib.sha1(_URL_NAMESPACE + href.encode()).hexdigest()  # noqa: S324 - RFC 4122 name-based UUID
+    variant = "89ab"[int(digest[16], 16) & 3]
+    return f"urn:uuid:{digest[:8]}-{digest[8:12]}-5{digest[13:16]}-{variant}{digest[17:20]}-{digest[20:32]}"
 
 
 def _text_element(name: str, text: str) -> etree._Element:
