@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lxml import etree
 
 from portfolio.exports import ExportError, write_export
 from portfolio.exports.espi_validation import validate_espi
@@ -126,3 +127,28 @@ def test_feed_streams_a_site_day_at_a_time():
 def test_only_power_and_gas_can_be_green_button():
     with pytest.raises(ExportError, match="power and gas only"):
         export_espi(make_readings().assign(fuel="water"))
+
+
+ODD_NAME = "Café <Unit> & \"Sons\" 'Ltd'\ttab\nline\rreturn \x01bell 💡"
+
+
+def test_entries_are_what_lxml_would_serialise_with_names_escaped():
+    """Block entries are written from templates: each must be exactly lxml's own serialisation of what it parses to."""
+    readings = make_readings().assign(site_name=lambda frame: np.where(frame["site_id"] == 1, ODD_NAME, "A & B"))
+    xml = export_espi(readings)
+    assert validate_espi(xml) == []
+    feed = etree.fromstring(xml)
+    entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
+    text = xml.decode()
+    for entry in entries:
+        assert etree.tostring(entry, encoding="unicode", with_tail=False) in text
+    titles = [entry.findtext("{http://www.w3.org/2005/Atom}title") for entry in entries]
+    shown = ODD_NAME.replace("\x01", "\ufffd")  # not an XML character: replaced, never an aborted feed
+    assert shown in titles and f"{shown} 2024-03-31" in titles and "A & B 2024-10-27" in titles
+    assert sum(title.startswith(shown) for title in titles) == 3  # the usage point and its two days
+
+
+def test_feed_reads_back_the_same_from_any_chunking():
+    readings = make_readings()
+    whole = export_espi(readings, chunk_rows=len(readings))
+    assert all(export_espi(readings, chunk_rows=size) == whole for size in (1, 7, 45, 46, 47, 95))

