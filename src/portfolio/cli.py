@@ -495,6 +495,34 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete (or, with --dry-run, count) readings and derived data older than PORTFOLIO_RETENTION_DAYS."""
+    import datetime as dt
+
+    from portfolio.services.retention import plan_retention, purge_expired
+    from portfolio.timekeeping import local_today
+
+    try:
+        today = dt.date.fromisoformat(args.date) if args.date else local_today()
+    except ValueError:
+        raise CommandError(f"--date must be a date like 2026-11-26, not {args.date!r}") from None
+    engine = _engine(settings, write=not args.dry_run)
+    try:
+        factory = make_session_factory(engine)
+        run = plan_retention if args.dry_run else purge_expired
+        report = run(factory, today, settings.retention_days)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json()))
+        return EXIT_OK
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"retention {settings.retention_days} days: cutoff {report.cutoff.day} (UK); {verb} {report.total:,} rows")
+    for table, count in report.counts.items():
+        print(f"  {table:<20} {count:>12,}")
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve with gunicorn (worker processes x threads), each worker building its own app after the fork.
 
@@ -640,6 +668,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
     daily.set_defaults(handler=cmd_daily_run)
+
+    keep = commands.add_parser("retention", help="delete readings and derived data older than the retention period")
+    keep.add_argument("--dry-run", action="store_true", help="count what would go, per table; delete nothing")
+    keep.add_argument("--json", action="store_true", help="print the cutoff and counts as JSON")
+    keep.add_argument("--date", metavar="DATE", help="as if today (UK) were DATE")
+    keep.set_defaults(handler=cmd_retention)
 
     serve = commands.add_parser("serve", help="run the web app with gunicorn (workers x threads)")
     serve.add_argument("--host", default="127.0.0.1")
