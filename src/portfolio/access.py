@@ -37,6 +37,7 @@ __all__ = [
     "can_manage_consent",
     "can_view_group",
     "can_view_organisation",
+    "require_admin",
     "require_sites",
     "require_writable",
     "site_condition",
@@ -351,6 +352,12 @@ def require_writable(viewer: Viewer) -> None:
         raise AccessDenied("account managers have read-only access")
     if viewer.read_only:
         raise AccessDenied("you have read-only access")
+
+
+def require_admin(viewer: Viewer) -> None:
+    """Administration (moving sites, the unknown-meter queue, aggregate releases) is for admins only."""
+    if not viewer.is_admin:
+        raise AccessDenied("this is for administrators only")
 
 
 def can_view_group(session: Session, viewer: Viewer, group: PortfolioGroup) -> bool:
