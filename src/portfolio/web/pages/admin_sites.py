@@ -11,7 +11,9 @@ from dash import html
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.views.admin_sites import make_admin_sites_layout, make_refusal
 
-dash.register_page(__name__, path="/admin/sites", name="Sites", title="Sites · Portfolio", order=10, roles=("admin",))
+dash.register_page(
+    __name__, path="/admin/sites", name="Site admin", title="Site admin · Portfolio", order=10, roles=("admin",)
+)
 
 
 def layout(**_query: str) -> html.Section:

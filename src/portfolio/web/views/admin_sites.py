@@ -48,7 +48,7 @@ QUEUE_COLUMNS: list[dict[str, Any]] = [
 
 def make_refusal() -> html.Section:
     return html.Section(
-        [html.H1("Sites"), html.P("This page is for administrators only.", className="alert", role="alert")],
+        [html.H1("Site admin"), html.P("This page is for administrators only.", className="alert", role="alert")],
         className="page admin-sites-page",
     )
 
@@ -136,7 +136,7 @@ def make_admin_sites_layout(session: Session | None, viewer: Viewer | None) -> h
         [
             html.Div(
                 [
-                    html.H1("Sites"),
+                    html.H1("Site admin"),
                     html.P("Every site with its organisation, and meters no organisation claims.", className="muted"),
                 ],
                 className="page-header",
