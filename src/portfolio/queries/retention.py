@@ -1,8 +1,10 @@
 """SQL for the retention purge: count and delete, in bounded batches, what is older than the cutoff.
 
-Every delete is bounded to one partition of a table's primary key (a site, or a scope/fuel/resolution) and to at
-most ``batch`` rows of it: the boundary is found with an index range scan (``ORDER BY ts LIMIT 1 OFFSET batch-1``)
-and the delete is a range on the primary key, so neither SQLite nor PostgreSQL holds a long lock or scans a table.
+Rows to go are first counted per partition of a table's primary key (a site, or a scope of one fuel and
+resolution), a chunk of partitions at a time, with index range scans over just those rows. Partitions are then
+deleted together while their counts add up to at most a batch; a partition with more than a batch to go is
+deleted a batch at a time, its boundary found with an index range scan (``ORDER BY ts LIMIT 1 OFFSET batch-1``).
+Every delete is a range on the primary key: no table scan, no unbounded delete.
 Nothing here commits: :mod:`portfolio.services.retention` commits between batches.
 """
 
@@ -32,18 +34,99 @@ from portfolio.models import (
 
 SCOPE_FUELS = ("power", "gas")
 SCOPE_RESOLUTIONS = ("hh", "hour", "day")
+SCOPE_PARTS = [
+    (kind, fuel, res) for kind in ("all", "org", "group") for fuel in SCOPE_FUELS for res in SCOPE_RESOLUTIONS
+]
+"""(scope kind, fuel, resolution): the leading key columns of the scope tables, bar the scope id."""
 
 
 def load_site_ids(session: Session) -> list[int]:
     return [int(s) for s in session.scalars(select(Site.id).order_by(Site.id))]
 
 
-def load_scope_keys(session: Session) -> list[tuple[str, int, str, str]]:
-    """Every (scope kind, scope id, fuel, resolution) partition the scope tables may hold."""
-    scopes = [("all", 0)]
-    scopes += [("org", int(o)) for o in session.scalars(select(Organisation.id).order_by(Organisation.id))]
-    scopes += [("group", int(g)) for g in session.scalars(select(PortfolioGroup.id).order_by(PortfolioGroup.id))]
-    return [(kind, sid, fuel, res) for kind, sid in scopes for fuel in SCOPE_FUELS for res in SCOPE_RESOLUTIONS]
+def load_scope_ids(session: Session) -> dict[str, list[int]]:
+    """The ids of every scope kind the scope tables may hold ("all" is 0)."""
+    return {
+        "all": [0],
+        "org": [int(o) for o in session.scalars(select(Organisation.id).order_by(Organisation.id))],
+        "group": [int(g) for g in session.scalars(select(PortfolioGroup.id).order_by(PortfolioGroup.id))],
+    }
+
+
+def _site_table(table: str, cutoff_ts: int, cutoff_day: dt.date) -> tuple[Any, Any, Any]:
+    """(model, time column, value before which rows go) of a per-site table."""
+    if table == "readings":
+        return Reading, Reading.start_ts, cutoff_ts
+    if table == "daily_usage":
+        return DailyUsage, DailyUsage.local_date, cutoff_day
+    if table == "site_expected":
+        return SiteExpected, SiteExpected.start_ts, cutoff_ts
+    raise ValueError(f"no per-site retention for table {table!r}")
+
+
+def count_site_rows_before(
+    session: Session, table: str, site_ids: list[int], cutoff_ts: int, cutoff_day: dt.date
+) -> dict[int, int]:
+    """Per site of ``site_ids`` with any: rows of ``table`` before the cutoff (index range scans of what goes)."""
+    model, column, before = _site_table(table, cutoff_ts, cutoff_day)
+    rows = session.execute(
+        select(model.site_id, func.count()).where(model.site_id.in_(site_ids), column < before).group_by(model.site_id)
+    )
+    return {int(site): int(n) for site, n in rows}
+
+
+def delete_sites_rows_before(
+    session: Session, table: str, site_ids: list[int], cutoff_ts: int, cutoff_day: dt.date
+) -> int:
+    """Delete every row of ``site_ids`` in ``table`` before the cutoff (the caller counted them: a bounded batch)."""
+    model, column, before = _site_table(table, cutoff_ts, cutoff_day)
+    result = session.execute(
+        delete(model).where(model.site_id.in_(site_ids), column < before).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _scope_model(table: str) -> Any:
+    return PortfolioSeries if table == "portfolio_series" else ExpectedSeries
+
+
+def count_scope_rows_before(
+    session: Session, table: str, part: tuple[str, str, str], scope_ids: list[int], cutoff_ts: int
+) -> dict[int, int]:
+    """Per scope of kind ``part[0]`` (fuel ``part[1]``, resolution ``part[2]``): rows before the cutoff."""
+    model = _scope_model(table)
+    kind, fuel, resolution = part
+    rows = session.execute(
+        select(model.scope_id, func.count())
+        .where(
+            model.scope_kind == kind,
+            model.scope_id.in_(scope_ids),
+            model.fuel == fuel,
+            model.resolution == resolution,
+            model.start_ts < cutoff_ts,
+        )
+        .group_by(model.scope_id)
+    )
+    return {int(scope): int(n) for scope, n in rows}
+
+
+def delete_scopes_rows_before(
+    session: Session, table: str, part: tuple[str, str, str], scope_ids: list[int], cutoff_ts: int
+) -> int:
+    model = _scope_model(table)
+    kind, fuel, resolution = part
+    result = session.execute(
+        delete(model)
+        .where(
+            model.scope_kind == kind,
+            model.scope_id.in_(scope_ids),
+            model.fuel == fuel,
+            model.resolution == resolution,
+            model.start_ts < cutoff_ts,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 # Counting (the dry run and the report) --------------------------------------------------------------------------
@@ -118,50 +201,26 @@ def _delete_partition_batch(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def delete_site_rows(
+def delete_site_batch(
     session: Session, table: str, site_id: int, cutoff_ts: int, cutoff_day: dt.date, batch: int
 ) -> int:
-    """One batch of a site's rows in ``table`` ("readings", "daily_usage" or "site_expected") before the cutoff."""
-    if table == "readings":
-        return _delete_partition_batch(
-            session, Reading, Reading.start_ts, [Reading.site_id == site_id], cutoff_ts, batch
-        )
-    if table == "daily_usage":
-        return _delete_partition_batch(
-            session, DailyUsage, DailyUsage.local_date, [DailyUsage.site_id == site_id], cutoff_day, batch
-        )
-    if table == "site_expected":
-        return _delete_partition_batch(
-            session, SiteExpected, SiteExpected.start_ts, [SiteExpected.site_id == site_id], cutoff_ts, batch
-        )
-    raise ValueError(f"no per-site retention for table {table!r}")
+    """One batch of one site's rows in ``table`` before the cutoff (a site with more than a batch to go)."""
+    model, column, before = _site_table(table, cutoff_ts, cutoff_day)
+    return _delete_partition_batch(session, model, column, [model.site_id == site_id], before, batch)
 
 
-def site_has_rows_before(session: Session, table: str, site_id: int, cutoff_ts: int, cutoff_day: dt.date) -> bool:
-    """Whether the site has anything older than the cutoff in ``table`` (an index seek: cheap when nothing is)."""
-    if table == "readings":
-        first: Any = session.scalar(select(func.min(Reading.start_ts)).where(Reading.site_id == site_id))
-        return first is not None and first < cutoff_ts
-    if table == "daily_usage":
-        first = session.scalar(select(func.min(DailyUsage.local_date)).where(DailyUsage.site_id == site_id))
-        return first is not None and first < cutoff_day
-    first = session.scalar(select(func.min(SiteExpected.start_ts)).where(SiteExpected.site_id == site_id))
-    return first is not None and first < cutoff_ts
-
-
-def delete_scope_rows(session: Session, table: str, key: tuple[str, int, str, str], cutoff_ts: int, batch: int) -> int:
-    """One batch of one (scope, fuel, resolution) partition of "portfolio_series" or "expected_series"."""
-    model: Any = PortfolioSeries if table == "portfolio_series" else ExpectedSeries
-    kind, scope_id, fuel, resolution = key
+def delete_scope_batch(
+    session: Session, table: str, part: tuple[str, str, str], scope_id: int, cutoff_ts: int, batch: int
+) -> int:
+    """One batch of one scope's rows (of one fuel and resolution) before the cutoff."""
+    model = _scope_model(table)
+    kind, fuel, resolution = part
     partition = [
         model.scope_kind == kind,
         model.scope_id == scope_id,
         model.fuel == fuel,
         model.resolution == resolution,
     ]
-    first = session.scalar(select(func.min(model.start_ts)).where(*partition))
-    if first is None or first >= cutoff_ts:
-        return 0
     return _delete_partition_batch(session, model, model.start_ts, partition, cutoff_ts, batch)
 
 

@@ -6,8 +6,8 @@ series, the stored expected consumption (per site and per scope) and the tracker
 ended before that day. Weather readings (not about any customer), site and meter details, imports, models, pipeline
 runs and the audit log are kept; see docs/retention.md.
 
-The purge deletes in bounded batches (:mod:`portfolio.queries.retention`) and commits every ``batch`` rows or so,
-so the web keeps working during a large first purge on either database. It is idempotent: a second run with the
+The purge deletes in bounded batches (:mod:`portfolio.queries.retention`) and commits every ``batch`` rows or
+half second, whichever comes first, so the web keeps working during a large first purge on either database. It is idempotent: a second run with the
 same date finds nothing before the cutoff. It runs as the daily run's "retention" step and as ``portfolio
 retention`` (``--dry-run`` counts without deleting).
 """
@@ -15,6 +15,7 @@ retention`` (``--dry-run`` counts without deleting).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,11 @@ from portfolio.services import audit
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
 
 BATCH_ROWS = 50_000
-"""Rows per delete statement and, roughly, per commit: small enough that a batch takes well under a second."""
+"""Rows per delete statement and, at most, per commit: small enough that a batch takes well under a second."""
+MAX_TRANSACTION_S = 0.5
+"""Commit at least this often [s] while deleting, however few rows went: other writers wait at most about this."""
+CHUNK = 200
+"""Sites or scopes whose rows to go are counted in one query."""
 TABLES = (
     "readings",
     "daily_usage",
@@ -104,27 +109,55 @@ def plan_retention(factory: sessionmaker[Session], today: dt.date, retention_day
 
 
 class _Batches:
-    """Commit after about ``batch`` deleted rows, so no transaction grows large."""
+    """Commit after about ``batch`` deleted rows or ``MAX_TRANSACTION_S`` seconds, so no write transaction grows long."""
 
     def __init__(self, session: Session, batch: int, report: RetentionReport) -> None:
         self.session, self.batch, self.report, self.pending = session, batch, report, 0
+        self.since = time.perf_counter()
+
+    def add(self, table: str, deleted: int) -> None:
+        self.report.counts[table] += deleted
+        self.pending += deleted
+        if self.pending >= self.batch or (self.pending and time.perf_counter() - self.since > MAX_TRANSACTION_S):
+            self.flush()
 
     def run(self, table: str, step: Callable[[], int]) -> None:
-        """Repeat one bounded delete until it deletes nothing, counting and committing as it goes."""
-        while True:
-            deleted = step()
-            if deleted == 0:
-                return
-            self.report.counts[table] += deleted
-            self.pending += deleted
-            if self.pending >= self.batch:
-                self.flush()
+        """Repeat one bounded delete until it deletes nothing."""
+        while deleted := step():
+            self.add(table, deleted)
+
+    def partitions(
+        self,
+        table: str,
+        counts: dict[int, int],
+        delete_together: Callable[[list[int]], int],
+        delete_one_batch: Callable[[int], int],
+    ) -> None:
+        """Delete partitions (sites or scopes) together while their counts fit a batch; bigger ones batch by batch."""
+        together: list[int] = []
+        size = 0
+        for partition, count in sorted(counts.items()):
+            if count > self.batch:
+                self.run(table, lambda p=partition: delete_one_batch(p))  # type: ignore[misc]
+                continue
+            if together and size + count > self.batch:
+                self.add(table, delete_together(together))
+                together, size = [], 0
+            together.append(partition)
+            size += count
+        if together:
+            self.add(table, delete_together(together))
 
     def flush(self) -> None:
         self.session.commit()
         if self.pending:
             self.report.batches += 1
         self.pending = 0
+        self.since = time.perf_counter()
+
+
+def _chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def purge_expired(
@@ -142,21 +175,35 @@ def purge_expired(
         batches = _Batches(session, batch, report)
         site_ids = queries.load_site_ids(session)
         for table in SITE_TABLES:
-            for site_id in site_ids:
-                if queries.site_has_rows_before(session, table, site_id, cutoff.ts, cutoff.day):
-                    batches.run(
+            for chunk in _chunks(site_ids):
+                batches.flush()  # the counting read starts a fresh transaction
+                counts = queries.count_site_rows_before(session, table, chunk, cutoff.ts, cutoff.day)
+                batches.partitions(
+                    table,
+                    counts,
+                    lambda ids, t=table: queries.delete_sites_rows_before(  # type: ignore[misc]
+                        session, t, ids, cutoff.ts, cutoff.day
+                    ),
+                    lambda site, t=table: queries.delete_site_batch(  # type: ignore[misc]
+                        session, t, site, cutoff.ts, cutoff.day, batch
+                    ),
+                )
+        scope_ids = queries.load_scope_ids(session)
+        for table in SCOPE_TABLES:
+            for part in queries.SCOPE_PARTS:
+                for chunk in _chunks(scope_ids[part[0]]):
+                    batches.flush()
+                    counts = queries.count_scope_rows_before(session, table, part, chunk, cutoff.ts)
+                    batches.partitions(
                         table,
-                        lambda t=table, s=site_id: queries.delete_site_rows(  # type: ignore[misc]
-                            session, t, s, cutoff.ts, cutoff.day, batch
+                        counts,
+                        lambda ids, t=table, p=part: queries.delete_scopes_rows_before(  # type: ignore[misc]
+                            session, t, p, ids, cutoff.ts
+                        ),
+                        lambda scope, t=table, p=part: queries.delete_scope_batch(  # type: ignore[misc]
+                            session, t, p, scope, cutoff.ts, batch
                         ),
                     )
-        keys = queries.load_scope_keys(session)
-        for table in SCOPE_TABLES:
-            for key in keys:
-                batches.run(
-                    table,
-                    lambda t=table, k=key: queries.delete_scope_rows(session, t, k, cutoff.ts, batch),  # type: ignore[misc]
-                )
         batches.run("tracker_evaluations", lambda: queries.delete_tracker_evaluations(session, cutoff.day, batch))
         starts = cutoff.tracker_period_starts()
         batches.run("tracker_alerts", lambda: queries.delete_tracker_alerts(session, starts, batch))
