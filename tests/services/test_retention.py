@@ -246,3 +246,20 @@ def test_the_command_shows_then_deletes(
     assert main(["retention", "--json", "--date", TODAY.isoformat()]) == 0
     assert json.loads(capsys.readouterr().out)["total"] == 0
     assert main(["retention", "--date", "yesterday"]) == 2
+
+
+def test_a_slow_purge_commits_at_least_every_half_second(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portfolio.services import retention
+
+    with session_factory() as session:
+        _world(session)
+    assert plan_retention(session_factory, TODAY, KEEP).total < retention.BATCH_ROWS
+    monkeypatch.setattr(retention, "MAX_TRANSACTION_S", 0.0)  # every delete is "slow": each commits at once
+    report = purge_expired(session_factory, TODAY, KEEP)  # every table's rows fit one 50,000-row batch
+    # one commit per delete: readings, roll-up, predictions, 6 series partitions ("all" and the organisation x
+    # hh, hour, day), the ledger and the alerts
+    assert report.batches == 11
+    with session_factory() as session:
+        _check_boundary(session)
