@@ -363,10 +363,10 @@ def require_sites(
     return wanted
 
 
-def require_admin(viewer: Viewer, what: str = "this page") -> None:
-    """Administration (users, invitations) is for admins only."""
+def require_admin(viewer: Viewer, what: str = "this") -> None:
+    """Administration (users, invitations, site moves, the unknown-meter queue, aggregates) is for admins only."""
     if not viewer.is_admin:
-        raise AccessDenied(f"only administrators may use {what}")
+        raise AccessDenied(f"{what} is for administrators only".capitalize())
 
 
 def require_writable(viewer: Viewer) -> None:

@@ -495,6 +495,59 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
         engine.dispose()
 
 
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete (or, with --dry-run, count) readings and derived data older than PORTFOLIO_RETENTION_DAYS."""
+    import datetime as dt
+
+    from portfolio.services.retention import plan_retention, purge_expired
+    from portfolio.timekeeping import local_today
+
+    try:
+        today = dt.date.fromisoformat(args.date) if args.date else local_today()
+    except ValueError:
+        raise CommandError(f"--date must be a date like 2026-11-26, not {args.date!r}") from None
+    engine = _engine(settings, write=not args.dry_run)
+    try:
+        factory = make_session_factory(engine)
+        run = plan_retention if args.dry_run else purge_expired
+        report = run(factory, today, settings.retention_days)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json()))
+        return EXIT_OK
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"retention {settings.retention_days} days: cutoff {report.cutoff.day} (UK); {verb} {report.total:,} rows")
+    for table, count in report.counts.items():
+        print(f"  {table:<20} {count:>12,}")
+    return EXIT_OK
+
+
+def cmd_aggregates_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Consumption across customers by region or profile class under the 15/15 rule (refused cells say why)."""
+    from portfolio.access import Viewer
+    from portfolio.services.aggregates import AggregateError, parse_aggregate_request, release_aggregates
+
+    try:
+        request = parse_aggregate_request(args.by, args.period, args.start, args.end)
+    except AggregateError as error:
+        raise CommandError(str(error)) from error
+    engine = _engine(settings, write=True)
+    try:
+        with make_session_factory(engine)() as session:
+            operator = Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+            release = release_aggregates(session, operator, request, via="cli")
+    finally:
+        engine.dispose()
+    text = json.dumps(release.records()) + "\n" if args.format == "json" else release.as_csv()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8", newline="")
+        print(f"{args.output}: {len(release.cells)} cells, {release.released} released, {release.suppressed} refused")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Serve with gunicorn (worker processes x threads), each worker building its own app after the fork.
 
@@ -640,6 +693,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
     daily.set_defaults(handler=cmd_daily_run)
+
+    keep = commands.add_parser("retention", help="delete readings and derived data older than the retention period")
+    keep.add_argument("--dry-run", action="store_true", help="count what would go, per table; delete nothing")
+    keep.add_argument("--json", action="store_true", help="print the cutoff and counts as JSON")
+    keep.add_argument("--date", metavar="DATE", help="as if today (UK) were DATE")
+    keep.set_defaults(handler=cmd_retention)
+
+    aggregates = commands.add_parser("aggregates", help="consumption across customers under the 15/15 rule")
+    aggregate_commands = aggregates.add_subparsers(dest="aggregates_command", required=True, metavar="COMMAND")
+    release = aggregate_commands.add_parser("export", help="cells by region or profile class; refused ones say why")
+    release.add_argument("--by", required=True, choices=["region", "profile-class"])
+    release.add_argument("--period", required=True, choices=["day", "month"])
+    release.add_argument("--from", dest="start", required=True, metavar="DATE", help="first local day")
+    release.add_argument("--to", dest="end", required=True, metavar="DATE", help="last local day, inclusive")
+    release.add_argument("--format", default="csv", choices=["csv", "json"])
+    release.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    release.set_defaults(handler=cmd_aggregates_export)
 
     serve = commands.add_parser("serve", help="run the web app with gunicorn (workers x threads)")
     serve.add_argument("--host", default="127.0.0.1")

@@ -42,6 +42,18 @@ class Settings:
     inbox_path: Path | None = None
     max_export_days: int = 400
     trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers to believe
+    retention_days: int = 1827  # [days] readings and derived series older than this many UK local days are deleted
+
+
+def _positive(value: str, name: str) -> int:
+    """A whole number of at least 1, or a ValueError naming the variable (a zero retention would empty the database)."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of days, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
 
 
 def _read_or_create_secret(instance_path: Path) -> str:
@@ -89,6 +101,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         inbox_path=Path(inbox).resolve() if inbox else instance_path / "inbox",
         max_export_days=int(env.get("PORTFOLIO_MAX_EXPORT_DAYS", "400")),
         trusted_proxies=int(env.get("PORTFOLIO_TRUSTED_PROXIES", "0")),
+        retention_days=_positive(env.get("PORTFOLIO_RETENTION_DAYS", "1827"), "PORTFOLIO_RETENTION_DAYS"),
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

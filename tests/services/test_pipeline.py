@@ -215,12 +215,17 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         "import",
         "rollups",
         "weather",
+        "retention",
         "refit_models",
         "expected_series",
         "evaluate_trackers",
         "notify",
         "third_party_notify",
     ]
+    # the demo's readings are all within the five years kept
+    assert steps["retention"].counts["cutoff_day"] == "2021-11-25" and not any(
+        steps["retention"].counts["deleted"].values()
+    )
     # every site's stored predictions are brought up to date (the recent days and the forecast: the models did not
     # change, so none whole); the demo's 49 sites make no portfolio over 100 sites, so no scope sums
     counts = steps["expected_series"].counts
@@ -316,7 +321,7 @@ def test_the_run_precomputes_the_expected_series_of_large_portfolios(
 ) -> None:
     monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 10)
     result = pipeline.run(DAY2)
-    assert [s.name for s in result.steps][3:5] == ["refit_models", "expected_series"]
+    assert [s.name for s in result.steps][3:6] == ["retention", "refit_models", "expected_series"]
     with pipeline.factory() as session:
         rows = session.scalar(select(func.count()).select_from(ExpectedSeries))
         refreshes = session.scalars(select(ExpectedSeriesRefresh)).all()

@@ -291,6 +291,40 @@ def refresh_expected_series(
     return report
 
 
+def resum_scopes(session: Session, scopes: Sequence[Scope], fuel: str, now: dt.datetime) -> int:
+    """Re-add the stored sums of the maintained ``scopes`` from their members now, in the caller's transaction.
+
+    After a site moves between organisations (or leaves groups) the scope sums it was in, or is now in, are
+    rebuilt from the sites' stored predictions over the same window, so graphs never mix old and new members.
+    Returns how many scopes were rebuilt; scopes not maintained are read from the site rows anyway.
+    """
+    refreshes = load_expected_refreshes(session, scopes, fuel)
+    if not refreshes:
+        return 0
+    session.flush()
+    members = load_scope_members(session, list(refreshes))
+    predicted = set(queries.load_expected_states(session))
+    for scope, old in sorted(refreshes.items(), key=lambda item: (item[0].kind, item[0].id)):
+        lo_ts, hi_ts = old.lo_ts, old.hi_ts
+        session.expunge(old)
+        chosen = members[
+            (members["scope_kind"] == scope.kind) & (members["scope_id"] == scope.id) & (members["fuel"] == fuel)
+        ]
+        ids = sorted(int(i) for i in chosen["site_id"])
+        refresh = ExpectedSeriesRefresh(
+            scope_kind=scope.kind,
+            scope_id=scope.id,
+            fuel=fuel,
+            refreshed_at=now,
+            lo_ts=lo_ts,
+            hi_ts=hi_ts,
+            sites=len(ids),
+            sites_modelled=len(predicted & set(ids)),
+        )
+        queries.replace_expected_series_from_sites(session, refresh, ids)
+    return len(refreshes)
+
+
 # Reading the stored sums (graph requests) -------------------------------------------------------
 
 INDEPENDENT = "site errors taken as independent"

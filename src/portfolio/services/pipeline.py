@@ -13,7 +13,8 @@ Concurrency: one run at a time. PostgreSQL: ``pg_try_advisory_lock`` on a connec
 SQLite: a row in ``pipeline_locks`` (a second process gets an IntegrityError), taken over when older than
 ``STALE_LOCK`` (a crashed run).
 
-The inbox (step 1 and 3) is ``services/inbox.py``.
+The inbox (step 1 and 3) is ``services/inbox.py``; the retention purge (step 4) is ``services/retention.py``:
+readings and derived series older than ``PORTFOLIO_RETENTION_DAYS`` go, and the step reports counts per table.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import notifications, third_party_notifications, tracker_evaluation
+from portfolio.services import notifications, retention, third_party_notifications, tracker_evaluation
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
@@ -214,7 +215,7 @@ def run_daily(
             session.add(record)
             session.flush()
             run_id = record.id
-        steps = _run_steps(factory, settings, now, data_day)
+        steps = _run_steps(factory, settings, now, data_day, run_date)
         failed = any(s.failed for s in steps)
         status = RunStatus.FAILED if failed else RunStatus.PARTIAL if any(s.errors for s in steps) else RunStatus.OK
         with transaction(factory) as session:
@@ -227,7 +228,7 @@ def run_daily(
 
 
 def _run_steps(
-    factory: sessionmaker[Session], settings: Settings, now: dt.datetime, data_day: dt.date
+    factory: sessionmaker[Session], settings: Settings, now: dt.datetime, data_day: dt.date, run_date: dt.date
 ) -> list[StepResult]:
     inbox = settings.inbox_path
     touched = TouchedSpans()
@@ -247,6 +248,12 @@ def _run_steps(
 
     def do_weather() -> None:
         import_inbox_files(factory, weather_files, weather_step, TouchedSpans())
+
+    def do_retention() -> None:  # before the refit, so models and series see only the data kept
+        report = retention.purge_expired(factory, run_date, settings.retention_days, now=now)
+        retention_step.counts.update(
+            cutoff_day=report.cutoff.day.isoformat(), deleted=report.counts, batches=report.batches
+        )
 
     def do_fit() -> None:
         report = fit_due_models(factory, now=now)
@@ -278,7 +285,7 @@ def _run_steps(
         StepResult("evaluate_trackers"),
         StepResult("notify"),
     )
-    expected_step = StepResult("expected_series")
+    expected_step, retention_step = StepResult("expected_series"), StepResult("retention")
     third_party_step = StepResult("third_party_notify")
 
     def do_third_parties() -> None:  # Green Button Connect My Data: BatchList to the applications' notify URIs
@@ -294,6 +301,7 @@ def _run_steps(
         _timed(import_step, do_import),
         _timed(rollup_step, lambda: verify_rollups(factory, touched, rollup_step)),
         _timed(weather_step, do_weather),
+        _timed(retention_step, do_retention),
         _timed(fit_step, do_fit),
         _timed(expected_step, do_expected),
         _timed(evaluate_step, do_evaluate),

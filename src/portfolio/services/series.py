@@ -7,6 +7,7 @@ Scopes are every portfolio group, every organisation and "all" (admins). Three e
   a site with earlier data has its old contribution over the file's span subtracted before the readings
   are stored and its new one added after (:func:`subtract_site_span`, :func:`add_site_span`), each a
   GROUP BY over that one site's readings in the span;
+- a site moved between organisations: :func:`move_site_organisation`;
 - a group change: :func:`add_group_sites` / :func:`remove_group_sites` add or subtract just the changed
   sites' own series (rows whose last site left are deleted); :func:`drop_group` forgets a deleted group;
 - a repair: :func:`rebuild_all` (``portfolio rebuild-series``) recomputes everything from readings.
@@ -204,6 +205,15 @@ def add_group_sites(session: Session, group_id: int, site_ids: Sequence[int]) ->
 def remove_group_sites(session: Session, group_id: int, site_ids: Sequence[int]) -> None:
     """Sites about to leave a group (call before removing them): subtract their series."""
     _apply_sites(session, Scope("group", int(group_id)), site_ids, -1)
+
+
+def move_site_organisation(session: Session, site_id: int, old_organisation_id: int, new_organisation_id: int) -> None:
+    """A site changing organisation: subtract its series from the old organisation's and add them to the new's.
+
+    "all" is unchanged; groups the site leaves are handled by :func:`remove_group_sites` (call it first).
+    """
+    _apply_sites(session, Scope("org", int(old_organisation_id)), [site_id], -1)
+    _apply_sites(session, Scope("org", int(new_organisation_id)), [site_id], 1)
 
 
 def drop_group(session: Session, group_id: int) -> None:
