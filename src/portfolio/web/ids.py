@@ -14,7 +14,7 @@ LOGOUT_FORM = "shell-logout-form"
 LOGOUT_BUTTON = "shell-logout-button"
 LOGOUT_EVERYWHERE_BUTTON = "shell-logout-everywhere-button"
 ACCOUNT_LINK = "shell-account-link"  # to /account (server-rendered, web/views/accounts.py)
-USERS_LINK = "shell-users-link"  # admins: to /admin/users (web/views/users.py)
+
 
 # Home page.
 SITES_TABLE = "home-sites-table"
@@ -32,6 +32,7 @@ PORTFOLIO_RANGE_NOTE = "portfolio-range-note"
 PORTFOLIO_MESSAGE = "portfolio-message"
 PORTFOLIO_BODY = "portfolio-body"
 ACCOUNT_MENU = "shell-account-menu"
+ADMIN_MENU = "shell-admin-menu"
 PORTFOLIO_TOTALS = "portfolio-totals"
 PORTFOLIO_CLIENT_TOTALS = "portfolio-client-totals"
 PORTFOLIO_TOTAL = "portfolio-total"  # pattern-matching type: {"type": PORTFOLIO_TOTAL, "fuel": "power"}

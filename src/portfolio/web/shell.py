@@ -37,10 +37,32 @@ ATTRIBUTION = (
 ROLE_LABELS = {"customer": "Customer", "broker": "Broker", "account_manager": "Account manager", "admin": "Admin"}
 
 
+ADMIN_ROUTES = (("Users", "/admin/users"), ("Third parties", "/data-sharing/third-parties"))
+"""Admin pages served by Flask routes (not Dash pages), listed in the Admin menu after the Dash ones."""
+
+
 def nav_pages(role: str | None) -> list[dict[str, Any]]:
     """Pages to link for ``role``: registry order, minus pages marked ``nav=False`` or limited to other roles."""
     pages = [page for page in dash.page_registry.values() if page.get("nav", True)]
     return [page for page in pages if "roles" not in page or role in page["roles"]]
+
+
+def _is_admin_page(page: dict[str, Any]) -> bool:
+    return tuple(page.get("roles", ())) == ("admin",)
+
+
+def _admin_menu() -> html.Details | None:
+    """Admins' pages (pipeline, users, sites, aggregates, third parties) in one menu, so the bar stays one row."""
+    user = signed_in_user()
+    if user is None or user.role != "admin":
+        return None
+    links = [
+        dcc.Link(page["name"], href=page["relative_path"]) for page in nav_pages(user.role) if _is_admin_page(page)
+    ] + [html.A(name, href=href) for name, href in ADMIN_ROUTES]
+    return html.Details(
+        [html.Summary("Admin", id=ids.ADMIN_MENU), html.Div(links, className="shell-menu-panel")],
+        className="shell-menu admin-menu",
+    )
 
 
 def _nav() -> html.Nav:
@@ -53,6 +75,7 @@ def _nav() -> html.Nav:
             id={"type": ids.NAV_LINK, "path": page["relative_path"]},
         )
         for page in nav_pages(user.role if user else None)
+        if not _is_admin_page(page)
     ]
     return html.Nav(links, className="top-nav", **aria(label="Main"))
 
@@ -79,11 +102,6 @@ def _user_menu() -> html.Div:
                 [
                     html.P(["Signed in as ", html.Strong(user.email, className="user-email")], className="menu-note"),
                     html.A("Your account", href="/account", id=ids.ACCOUNT_LINK, title="Profile, password, sessions"),
-                    *(
-                        [html.A("Users", href="/admin/users", id=ids.USERS_LINK, title="Invite and manage users")]
-                        if user.role == "admin"
-                        else []
-                    ),
                     html.Form(
                         [
                             dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
@@ -133,7 +151,13 @@ def layout() -> html.Div:
         [
             html.Header(
                 html.Div(
-                    [dcc.Link(PRODUCT_NAME, href="/", className="brand"), _nav(), _client_switcher(), _user_menu()],
+                    [
+                        dcc.Link(PRODUCT_NAME, href="/", className="brand"),
+                        _nav(),
+                        *([menu] if (menu := _admin_menu()) is not None else []),
+                        _client_switcher(),
+                        _user_menu(),
+                    ],
                     className="top-bar-inner",
                 ),
                 className="top-bar",
