@@ -354,7 +354,7 @@ def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export readings to a file under a user's access policy (default: the operator, who sees everything)."""
-    from portfolio.access import AccessDenied, Viewer, viewer_for
+    from portfolio.access import AccessDenied, Viewer, daily_only_organisation_ids, viewer_for
     from portfolio.services.accounts import find_user
     from portfolio.services.exports import ExportError, parse_export_request, plan_export, write_export_file
 
@@ -377,7 +377,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             viewer = (
                 viewer_for(session, user)
                 if user
-                else Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+                else Viewer(
+                    user_id=0,
+                    email="cli",
+                    role=Role.ADMIN,
+                    organisation_ids=None,
+                    daily_only_organisation_ids=daily_only_organisation_ids(session),
+                )
             )
             try:
                 plan = plan_export(session, viewer, parse_export_request(params), settings)
