@@ -113,7 +113,8 @@ def test_reimport_is_idempotent_and_never_invites_again(
 def test_reimport_changes_only_what_changed(session: Session, settings: Settings, brokers: dict[str, User]) -> None:
     run(session, settings, LIST)
     edited = LIST.replace("Beech Hotels Ltd", "Beech Hotels Group").replace(
-        "C-300,Cedar Garage,yes,Yes,Carl Cedar,,Primary,", "C-300,Cedar Garage,yes,Yes,Carl Cedar,carl@cedar.example,Primary,"
+        "C-300,Cedar Garage,yes,Yes,Carl Cedar,,Primary,",
+        "C-300,Cedar Garage,yes,Yes,Carl Cedar,carl@cedar.example,Primary,",
     )
     report = run(session, settings, edited)
     assert (report.created, report.changed, report.unchanged) == (0, 2, 2)
@@ -158,7 +159,9 @@ def test_bad_lists_are_refused_with_the_line_and_change_nothing(
     assert expected in str(refused.value)
     assert counts(session) == before
     assert session.scalar(select(func.count()).select_from(AuditEntry)) == audits
-    assert session.scalars(select(Organisation.name).where(Organisation.account_number == "D-400")).one() == "Dogwood Deli"
+    assert (
+        session.scalars(select(Organisation.name).where(Organisation.account_number == "D-400")).one() == "Dogwood Deli"
+    )
 
 
 def test_a_portal_email_of_another_organisations_user_is_refused(
@@ -166,7 +169,9 @@ def test_a_portal_email_of_another_organisations_user_is_refused(
 ) -> None:
     with pytest.raises(CustomerListError, match="line 2: broker@example.com already has an account"):
         run(session, settings, f"{HEADER}\nA-1,Alder,No,Yes,Ann,broker@example.com,Primary,\n")
-    assert session.scalar(select(func.count()).select_from(Organisation).where(Organisation.account_number == "A-1")) == 0
+    assert (
+        session.scalar(select(func.count()).select_from(Organisation).where(Organisation.account_number == "A-1")) == 0
+    )
 
 
 def test_xlsx_lists_import_like_csv(session: Session, settings: Settings, brokers: dict[str, User]) -> None:
