@@ -270,6 +270,40 @@ def cmd_third_parties_add(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import the supplier's customer list: all of it or (with every problem's line printed) none of it."""
+    from portfolio.ingest.customers import CustomerListError
+    from portfolio.services.customers import import_customer_list
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    engine = _engine(settings, write=True)
+    try:
+        with make_session_factory(engine)() as session:
+            try:
+                report = import_customer_list(session, path.name, path.read_bytes(), settings=settings)
+            except CustomerListError as error:
+                if args.json:
+                    print(json.dumps({"error": "refused", "problems": error.problems}))
+                for problem in error.problems:
+                    print(f"{path}: {problem}", file=sys.stderr)
+                raise CommandError("customer list refused: nothing was changed") from error
+            except ImportFormatError as error:
+                raise CommandError(str(error)) from error
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        print(
+            f"{path}: {report.created} created, {report.changed} changed, {report.unchanged} unchanged; "
+            f"{report.invited} invited; contact details needed: {report.contact_details_needed}; "
+            f"opt-out notices: {report.notices_sent}"
+        )
+    return EXIT_OK
+
+
 def _iso_utc(value: Any) -> str | None:
     if value is None or value != value:  # None, NaT
         return None
@@ -604,6 +638,13 @@ def build_parser() -> argparse.ArgumentParser:
     party_add.add_argument("--website")
     party_add.add_argument("--json", action="store_true", help='print {"client_id": ..., "client_secret": ...}')
     party_add.set_defaults(handler=cmd_third_parties_add)
+
+    customer_list = commands.add_parser("customers", help="the supplier's customer list")
+    customer_commands = customer_list.add_subparsers(dest="customers_command", required=True, metavar="COMMAND")
+    customers_import = customer_commands.add_parser("import", help="import the customer list (CSV or XLSX)")
+    customers_import.add_argument("file", metavar="FILE")
+    customers_import.add_argument("--json", action="store_true", help="print a JSON summary")
+    customers_import.set_defaults(handler=cmd_customers_import)
 
     sites = commands.add_parser("sites", help="list sites")
     sites.add_argument("--json", action="store_true", help="print a JSON array")

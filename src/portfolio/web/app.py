@@ -23,6 +23,7 @@ from .auth import blueprint as auth_blueprint
 from .auth import make_login_manager
 from .callback_guard import install_callback_guard
 from .context import EXTENSION, AppState, close_request_session
+from .enrolment import install_enrolment
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
 
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     csrf = install_guards(server)
     server.register_blueprint(auth_blueprint)
     server.register_blueprint(export_blueprint)  # GET /export/download, streamed
+    install_enrolment(server)  # /opt-out (signed link), /contact-details and its prompt before the app
     install_api(server, csrf)  # Green Button Connect My Data: /oauth/*, /espi/1_1/resource/*
     server.context_processor(lambda: {"product": shell.PRODUCT_NAME, "attribution": shell.ATTRIBUTION})
     server.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "_csrf_token"  # the name the Dash renderer reads by default
 CSRF_HEADER = "X-CSRFToken"  # the header Flask-WTF checks by default
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "healthz", "oauth_api.issue_token", "oauth_api.revoke_token"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "healthz", "oauth_api.issue_token", "oauth_api.revoke_token", "enrolment.opt_out_link"}
+)
 API_PREFIX = "/espi/"  # Green Button resources: bearer tokens, checked by portfolio.api, never session cookies
 ASSETS_PREFIX = "/assets/"
 NO_STORE_TYPES = frozenset({"text/html", "application/json"})

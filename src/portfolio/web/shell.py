@@ -13,7 +13,19 @@ from portfolio.queries.sites import load_reached_organisations
 from . import ids
 from .components import aria
 from .context import current_viewer, request_session, signed_in_user
-from .views import consent, exports, graphs, groups, notifications, portfolio, sites, trackers, uploads
+from .views import (
+    consent,
+    exports,
+    graphs,
+    groups,
+    notifications,
+    opt_out,
+    organisations,
+    portfolio,
+    sites,
+    trackers,
+    uploads,
+)
 
 PRODUCT_NAME = "Portfolio"
 ATTRIBUTION = (
@@ -138,3 +150,5 @@ def register_callbacks(app: Dash) -> None:
     notifications.register_callbacks(app)
     uploads.register_callbacks(app)
     consent.register_callbacks(app)
+    opt_out.register_callbacks(app)
+    organisations.register_callbacks(app)
