@@ -148,7 +148,9 @@ def parse_customer_list(filename: str, data: bytes) -> CustomerList:
         }
         known = accounts.setdefault(account, {"line": line, **facts})
         for field, value in facts.items():
-            if known[field] != value and not (field == "name" and known[field].casefold() == str(value).casefold()):
+            if known[field] != value and not (
+                field == "name" and str(known[field]).casefold() == str(value).casefold()
+            ):
                 problems.append(
                     f"line {line}: account {quote(account)} has {field.replace('_', ' ')} {quote(value)}, but line "
                     f"{known['line']} says {quote(known[field])}"

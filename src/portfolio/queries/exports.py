@@ -138,27 +138,26 @@ def iter_daily_usage_chunks(
     For sites whose half-hourly readings are not kept (micro-business opt-out): a daily export then shows the day's
     total as one whole-day interval. Same shape as :func:`iter_reading_chunks`; one chunk per site.
     """
-    for site in sites.itertuples(index=False):
+    for site in sites.to_dict("records"):
+        site_id, zone = int(site["site_id"]), str(site["time_zone"])
         rows = session.execute(
             select(DailyUsage.local_date, DailyUsage.energy_kwh, DailyUsage.estimated_intervals)
-            .where(DailyUsage.site_id == int(site.site_id), DailyUsage.local_date.between(start, end))
+            .where(DailyUsage.site_id == site_id, DailyUsage.local_date.between(start, end))
             .order_by(DailyUsage.local_date)
         ).all()
         if not rows:
             continue
         days = [row[0] for row in rows]
-        starts = np.array([local_midnight_ts(day, str(site.time_zone)) for day in days], dtype="int64")
-        ends = np.array(
-            [local_midnight_ts(day + dt.timedelta(days=1), str(site.time_zone)) for day in days], dtype="int64"
-        )
+        starts = np.array([local_midnight_ts(day, zone) for day in days], dtype="int64")
+        ends = np.array([local_midnight_ts(day + dt.timedelta(days=1), zone) for day in days], dtype="int64")
         n = len(rows)
         yield pd.DataFrame(
             {
-                "site_id": np.full(n, int(site.site_id), dtype="int64"),
-                "site_name": [site.site_name] * n,
-                "meter_identifier": [site.meter_identifier] * n,
-                "fuel": [site.fuel] * n,
-                "time_zone": [site.time_zone] * n,
+                "site_id": np.full(n, site_id, dtype="int64"),
+                "site_name": [site["site_name"]] * n,
+                "meter_identifier": [site["meter_identifier"]] * n,
+                "fuel": [site["fuel"]] * n,
+                "time_zone": [zone] * n,
                 "start_ts": starts,
                 "interval_seconds": ends - starts,
                 "energy_kwh": np.array([float(row[1]) for row in rows]),

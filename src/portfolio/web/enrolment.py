@@ -62,7 +62,15 @@ def contact_details() -> ResponseReturnValue:
         for key in ("primary_name", "primary_email", "billing_name", "billing_email")
     }
     try:
-        customers.save_contact_details(db, viewer, **form, ip=request.remote_addr)
+        customers.save_contact_details(
+            db,
+            viewer,
+            primary_name=form["primary_name"],
+            primary_email=form["primary_email"],
+            billing_name=form["billing_name"],
+            billing_email=form["billing_email"],
+            ip=request.remote_addr,
+        )
     except (customers.ContactDetailsError, AccessDenied) as error:
         return render_template("contact_details.html", details=details, error=str(error), form=form), 400
     return redirect("/", code=303)

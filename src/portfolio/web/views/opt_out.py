@@ -81,7 +81,7 @@ def make_opt_out_section(session: Session | None, viewer: Viewer | None) -> html
     )
 
 
-def update_opt_out(out_clicks: int | None, in_clicks: int | None) -> tuple[Any, str]:
+def update_opt_out(out_clicks: int | None, in_clicks: int | None) -> tuple[Any, Any]:
     """Opt out or back in, then show the section as it now stands."""
     out_clicks, in_clicks = as_count(out_clicks), as_count(in_clicks)
     trigger = ctx.triggered_id
