@@ -33,7 +33,7 @@ from portfolio.models import (
 from portfolio.queries.consent import insert_grant
 from portfolio.services import customers, opt_out
 from portfolio.services.exports import DAILY_ONLY_EXPORT, ExportError, parse_export_request, plan_export, stream_export
-from portfolio.services.graphs import DAILY_ONLY_NOTE, GraphRequest, make_graph
+from portfolio.services.graphs import DAILY_ONLY_NOTE, GraphRequest, make_graph, make_profile
 from portfolio.services.groups import ALL_SITES
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
@@ -171,8 +171,11 @@ def test_graph_and_export_show_daily_data_only_after_opting_out(
             assert DAILY_ONLY_NOTE in graph.note
             assert graph.totals is not None and graph.totals["metered_kwh"] == pytest.approx(72.0)
         params = {"group": "all", "from": "2026-10-27", "to": "2026-10-29", "format": "csv"}
-        with pytest.raises(ExportError, match="opted out of half-hourly data"):
-            plan_export(session, viewer, parse_export_request({**params, "shape": "interval"}), settings, now=later)
+        for shape in ("interval", "portfolio"):
+            with pytest.raises(ExportError, match="opted out of half-hourly data"):
+                plan_export(session, viewer, parse_export_request({**params, "shape": shape}), settings, now=later)
+        profile = make_profile(session, viewer, request)  # no hourly load profile of daily-only sites
+        assert all(value != value for trace in profile.data for row in (trace.z or []) for value in row)
         assert DAILY_ONLY_EXPORT
         plan = plan_export(session, viewer, parse_export_request({**params, "shape": "daily"}), settings, now=later)
     data = b"".join(stream_export(session_factory, plan, user_id=micro["user"], ip=None, via="test"))

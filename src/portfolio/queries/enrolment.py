@@ -12,7 +12,9 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from portfolio.access import active_grant_condition
 from portfolio.models import (
+    UNASSIGNED_ACCOUNT,
     Enrolment,
     Grant,
     GranteeKind,
@@ -113,8 +115,6 @@ def load_broker_firms(session: Session, names: Iterable[str]) -> dict[str, Organ
 
 
 def load_active_broker_grants(session: Session, organisation_id: int, now: dt.datetime) -> list[Grant]:
-    from portfolio.access import active_grant_condition
-
     statement = select(Grant).where(
         Grant.organisation_id == organisation_id,
         Grant.grantee_kind == GranteeKind.BROKER,
@@ -175,8 +175,6 @@ def delete_interval_predictions(session: Session, site_ids: Sequence[int]) -> in
 
 def load_admin_organisations(session: Session) -> list[Organisation]:
     """Every organisation but the Unassigned queue, by name."""
-    from portfolio.models import UNASSIGNED_ACCOUNT
-
     statement = (
         select(Organisation).where(Organisation.account_number != UNASSIGNED_ACCOUNT).order_by(Organisation.name)
     )

@@ -205,16 +205,21 @@ def parse_export_request(params: Mapping[str, object]) -> ExportRequest:
 def _allowed_site_ids(session: Session, viewer: Viewer, request: ExportRequest) -> list[int]:
     """Interval exports need interval usage granted; daily and portfolio-total shapes daily totals."""
     data = DataType.INTERVAL_USAGE if request.shape == ExportShape.INTERVAL.value else DataType.DAILY_TOTALS
-    if data is DataType.INTERVAL_USAGE and viewer.daily_only_organisation_ids:
+    per_interval = request.shape in (ExportShape.INTERVAL.value, ExportShape.PORTFOLIO.value)
+    if per_interval and viewer.daily_only_organisation_ids:
         _refuse_daily_only(session, viewer, request)
     if request.scope == "site":
         return require_sites(session, viewer, [request.scope_id], data)
-    return group_site_ids(session, viewer, request.scope_id, data)
+    site_ids = group_site_ids(session, viewer, request.scope_id, data)
+    if per_interval and viewer.daily_only_organisation_ids:  # per-interval sums leave opted-out sites out
+        owners = load_site_organisations(session, site_ids)
+        site_ids = [s for s in site_ids if owners.get(s) not in viewer.daily_only_organisation_ids]
+    return site_ids
 
 
 def _refuse_daily_only(session: Session, viewer: Viewer, request: ExportRequest) -> None:
     """Say why when every site asked for keeps daily totals only (micro-business opt-out), instead of "no sites"."""
-    if request.scope == "site":
+    if request.scope == "site":  # a portfolio-shape export of one opted-out site is refused here too
         daily = require_sites(session, viewer, [request.scope_id], DataType.DAILY_TOTALS)
     else:
         daily = group_site_ids(session, viewer, request.scope_id, DataType.DAILY_TOTALS)

@@ -450,7 +450,9 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.
     chosen = _graph_sites(session, viewer, request)
     site_ids, fuel, members, time_zone = chosen.site_ids, chosen.fuel, chosen.members, chosen.time_zone
     lo, hi = local_range_ts(request.start, request.end, time_zone)
-    if request.site is None:
+    if chosen.daily_only:  # no hourly profile of sites opted out of half-hourly data
+        series = pd.DataFrame({"start_ts": pd.Series(dtype="int64"), "energy_kwh": pd.Series(dtype="float64")})
+    elif request.site is None:
         scopes = _scopes(session, viewer, request.group, site_ids)
         ids_ = [int(s) for s in members["site_id"]]
         series = (
