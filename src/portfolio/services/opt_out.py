@@ -236,12 +236,14 @@ def remove_interval_data(session: Session, organisation_id: int) -> int:
     """
     removed = 0
     site_ids = queries.load_organisation_site_ids(session, organisation_id)
+    spans = []
     for site_id in site_ids:
         span = queries.load_interval_span(session, site_id)
-        if span is None:
-            continue
-        removed += queries.delete_interval_readings(session, site_id)
-        portfolio_series.refresh_for_sites(session, [site_id], *span)
+        if span is not None:
+            spans.append(span)
+            removed += queries.delete_interval_readings(session, site_id)
+    if spans:  # every scope holding the sites recomputed once, over the union of the removed spans
+        portfolio_series.refresh_for_sites(session, site_ids, min(s[0] for s in spans), max(s[1] for s in spans))
     queries.delete_interval_predictions(session, site_ids)
     session.flush()
     return removed

@@ -72,7 +72,7 @@ def contact_details() -> ResponseReturnValue:
             ip=request.remote_addr,
         )
     except (customers.ContactDetailsError, AccessDenied) as error:
-        return render_template("contact_details.html", details=details, error=str(error), form=form), 400
+        return render_template("contact_details.html", details=details, error=str(error), form=form)
     return redirect("/", code=303)
 
 
