@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, DateTime, Select, String, bindparam, case, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from portfolio.models import DataType, Grant, PortfolioGroup, Right, Role, Site, User, grant_sites
+from portfolio.models import DataType, Enrolment, Grant, PortfolioGroup, Right, Role, Site, User, grant_sites
 
 __all__ = [
     "ALL_DATA",
@@ -38,6 +38,7 @@ __all__ = [
     "can_view_group",
     "can_view_organisation",
     "require_admin",
+    "daily_only_organisation_ids",
     "require_sites",
     "require_writable",
     "site_condition",
@@ -85,6 +86,9 @@ class Viewer:
     own_organisation_id: int | None = None
     reaches: tuple[Reach, ...] = ()
     grant_ids: frozenset[int] = frozenset()  # the active grants the reaches come from
+    # Organisations that opted out of half-hourly data (micro-business opt-out): nobody reaches their interval
+    # usage, not even their own people or admins; daily totals stay.
+    daily_only_organisation_ids: frozenset[int] = frozenset()
 
     @property
     def is_admin(self) -> bool:
@@ -111,6 +115,8 @@ class Viewer:
                 if reach.allows(data, right):
                     whole |= reach.organisation_ids
                     chosen |= reach.site_ids
+            if data is DataType.INTERVAL_USAGE:
+                whole -= self.daily_only_organisation_ids  # chosen sites of them: excluded by organisation below
             self._by_key[key] = (frozenset(whole), frozenset(chosen))
         return self._by_key[key]
 
@@ -126,6 +132,8 @@ class Viewer:
 
     def reaches_site(self, site_id: int, organisation_id: int, data: DataType | None, right: Right) -> bool:
         """True when the viewer reaches this site (of this organisation) for ``data`` with ``right``."""
+        if data is DataType.INTERVAL_USAGE and organisation_id in self.daily_only_organisation_ids:
+            return False
         if self.is_admin:
             return True
         whole, chosen = self._reach_sets(data, right)
@@ -181,9 +189,17 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
     firm = user.organisation_id if role is Role.BROKER else None
     parameters = {"user_id": user.id, "email": user.email.lower(), "firm": firm, "now": now.astimezone(dt.UTC)}
     groups = session.execute(groups_statement, parameters).all()
+    daily_only = daily_only_organisation_ids(session)
     if role is Role.ADMIN:  # sees everything; the grants naming them still say what was shared with them
         shared = frozenset(g for row in groups for g in _ints(row[4]))
-        return Viewer(user_id=user.id, email=user.email, role=role, organisation_ids=None, grant_ids=shared)
+        return Viewer(
+            user_id=user.id,
+            email=user.email,
+            role=role,
+            organisation_ids=None,
+            grant_ids=shared,
+            daily_only_organisation_ids=daily_only,
+        )
     chosen_grants = {g: n for n, row in enumerate(groups) for g in _ints(row[6])}
     chosen_sites = _chosen_sites(session, chosen_statement, parameters, chosen_grants, len(groups))
     grant_ids: set[int] = set()
@@ -206,6 +222,7 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
         own_organisation_id=own,
         reaches=tuple(reaches),
         grant_ids=frozenset(grant_ids),
+        daily_only_organisation_ids=daily_only,
     )
 
 
@@ -224,6 +241,11 @@ def organisation_viewer(user_id: int, email: str, role: Role, organisation_ids: 
         own_organisation_id=own,
         reaches=(Reach(organisation_ids, frozenset(), ALL_DATA, True),),
     )
+
+
+def daily_only_organisation_ids(session: Session) -> frozenset[int]:
+    """Organisations that opted out of half-hourly data: only their daily totals may be read (an indexed query)."""
+    return frozenset(session.scalars(select(Enrolment.organisation_id).where(Enrolment.opted_out_at.is_not(None))))
 
 
 def _chosen_sites(
@@ -294,15 +316,19 @@ def _ints(text_ids: str | None) -> list[int]:
 def site_condition(viewer: Viewer, data: DataType | None = None, right: Right = Right.READ) -> ColumnElement[bool]:
     """The WHERE clause on :class:`Site` for the sites ``viewer`` reaches for ``data`` (None: any) with ``right``."""
     organisations = viewer.whole_organisation_ids(data, right)
+    daily_only = viewer.daily_only_organisation_ids if data is DataType.INTERVAL_USAGE else frozenset()
     if organisations is None:
-        return true()
+        return Site.organisation_id.not_in(sorted(daily_only)) if daily_only else true()
     chosen = viewer.chosen_site_ids(data, right)
     conditions: list[ColumnElement[bool]] = []
     if organisations:
         conditions.append(Site.organisation_id.in_(sorted(organisations)))
     if chosen:
         conditions.append(Site.id.in_(sorted(chosen)))
-    return or_(*conditions) if conditions else false()
+    if not conditions:
+        return false()
+    reached = or_(*conditions)
+    return reached & Site.organisation_id.not_in(sorted(daily_only)) if daily_only else reached
 
 
 def visible_sites(viewer: Viewer, data: DataType | None = None, right: Right = Right.READ) -> Select[Site]:
@@ -415,6 +441,8 @@ def application_site_ids(
     all_sites, organisation_id, interval, daily, details = row
     if data is not None and data not in _DATA_TYPES[bool(interval), bool(daily), bool(details)]:
         return []
+    if data is DataType.INTERVAL_USAGE and organisation_id in daily_only_organisation_ids(session):
+        return []  # opted out of half-hourly data (micro-business): applications get daily totals only
     query = select(sites.id).where(sites.organisation_id == organisation_id)
     if not all_sites:
         query = query.join(grant_sites, grant_sites.c.site_id == sites.id).where(grant_sites.c.grant_id == grant_id)

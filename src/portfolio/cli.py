@@ -270,6 +270,40 @@ def cmd_third_parties_add(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_customers_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import the supplier's customer list: all of it or (with every problem's line printed) none of it."""
+    from portfolio.ingest.customers import CustomerListError
+    from portfolio.services.customers import import_customer_list
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    engine = _engine(settings, write=True)
+    try:
+        with make_session_factory(engine)() as session:
+            try:
+                report = import_customer_list(session, path.name, path.read_bytes(), settings=settings)
+            except CustomerListError as error:
+                if args.json:
+                    print(json.dumps({"error": "refused", "problems": error.problems}))
+                for problem in error.problems:
+                    print(f"{path}: {problem}", file=sys.stderr)
+                raise CommandError("customer list refused: nothing was changed") from error
+            except ImportFormatError as error:
+                raise CommandError(str(error)) from error
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        print(
+            f"{path}: {report.created} created, {report.changed} changed, {report.unchanged} unchanged; "
+            f"{report.invited} invited; contact details needed: {report.contact_details_needed}; "
+            f"opt-out notices: {report.notices_sent}"
+        )
+    return EXIT_OK
+
+
 def _iso_utc(value: Any) -> str | None:
     if value is None or value != value:  # None, NaT
         return None
@@ -354,7 +388,7 @@ def cmd_rebuild_series(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export readings to a file under a user's access policy (default: the operator, who sees everything)."""
-    from portfolio.access import AccessDenied, Viewer, viewer_for
+    from portfolio.access import AccessDenied, Viewer, daily_only_organisation_ids, viewer_for
     from portfolio.services.accounts import find_user
     from portfolio.services.exports import ExportError, parse_export_request, plan_export, write_export_file
 
@@ -377,7 +411,13 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             viewer = (
                 viewer_for(session, user)
                 if user
-                else Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
+                else Viewer(
+                    user_id=0,
+                    email="cli",
+                    role=Role.ADMIN,
+                    organisation_ids=None,
+                    daily_only_organisation_ids=daily_only_organisation_ids(session),
+                )
             )
             try:
                 plan = plan_export(session, viewer, parse_export_request(params), settings)
@@ -651,6 +691,13 @@ def build_parser() -> argparse.ArgumentParser:
     party_add.add_argument("--website")
     party_add.add_argument("--json", action="store_true", help='print {"client_id": ..., "client_secret": ...}')
     party_add.set_defaults(handler=cmd_third_parties_add)
+
+    customer_list = commands.add_parser("customers", help="the supplier's customer list")
+    customer_commands = customer_list.add_subparsers(dest="customers_command", required=True, metavar="COMMAND")
+    customers_import = customer_commands.add_parser("import", help="import the customer list (CSV or XLSX)")
+    customers_import.add_argument("file", metavar="FILE")
+    customers_import.add_argument("--json", action="store_true", help="print a JSON summary")
+    customers_import.set_defaults(handler=cmd_customers_import)
 
     sites = commands.add_parser("sites", help="list sites")
     sites.add_argument("--json", action="store_true", help="print a JSON array")

@@ -46,6 +46,11 @@ def read_workbook(path: Path | str, data: bytes, kind: str) -> Grid:
     raise ImportFormatError(str(path), "; ".join(problems) or "the workbook has no sheet with data")
 
 
+def read_sheets(path: Path | str, data: bytes, kind: str) -> list[tuple[str, list[list[str]]]]:
+    """Every sheet's name and cells as text (``kind`` from :func:`is_workbook`), for lists that are not meter files."""
+    return _xlsx_rows(path, data) if kind == "xlsx" else _xls_rows(path, data)
+
+
 def _xlsx_rows(path: Path | str, data: bytes) -> list[tuple[str, list[list[str]]]]:
     """Rows of every sheet through calamine (Rust): about 15x faster than openpyxl on large sheets."""
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError, XmlError, ZipError

@@ -70,6 +70,7 @@ def load_parsed(
 
     sites = _sites_for(session, parsed.meters, organisation)
     empty_sites = {site_id for site_id, _, created in sites.values() if created}  # no readings, no roll-up yet
+    daily_only = queries.load_daily_only_site_ids(session, [site_id for site_id, _, _ in sites.values()])
     sites_with_readings: set[int] = set()
     readings = 0
     new_sites: list[tuple[int, pd.DataFrame, pd.DataFrame]] = []  # first readings: series added from the frames
@@ -80,6 +81,10 @@ def load_parsed(
             continue
         sites_with_readings.add(site_id)
         was_empty = site_id in empty_sites
+        if site_id in daily_only:  # opted out of half-hourly data: keep the daily roll-up, never the intervals
+            readings += _store_daily_only(session, site_id, time_zone, frame, was_empty, new_sites)
+            empty_sites.discard(site_id)
+            continue
         ts = frame["start_ts"].to_numpy()
         interval = frame["interval_seconds"].to_numpy()
         span = (int(ts[0]), int(ts[-1]) + int(interval[-1]))
@@ -111,6 +116,40 @@ def load_parsed(
         weather=weather,
         site_ids=frozenset(sites_with_readings),
     )
+
+
+def _store_daily_only(
+    session: Session,
+    site_id: int,
+    time_zone: str,
+    frame: pd.DataFrame,
+    was_empty: bool,
+    new_sites: list[tuple[int, pd.DataFrame, pd.DataFrame]],
+) -> int:
+    """Store only the local-day totals of a site whose organisation opted out of half-hourly data.
+
+    The file's days replace the roll-up of those days (no interval readings are kept to recompute them from), and
+    the portfolio series lose the old days and gain the new; the hh and hour series get nothing. Returns the days
+    written.
+    """
+    ts = frame["start_ts"].to_numpy(dtype=np.int64)
+    interval = frame["interval_seconds"].to_numpy(dtype=np.int64)
+    daily = _daily_rollup(
+        ts, interval, frame["energy_kwh"].to_numpy(dtype=np.float64), frame["estimated"].to_numpy(dtype=bool), time_zone
+    )
+    if daily.empty:
+        return 0
+    if was_empty:
+        queries.insert_daily_rows(session, site_id, daily)
+        new_sites.append((site_id, frame.iloc[0:0], daily))
+        return len(daily)
+    span = (int(ts[0]), int(ts[-1]) + int(interval[-1]))
+    portfolio_series.subtract_site_span(session, site_id, *span)
+    days = daily["local_date"].to_numpy()
+    queries.delete_rollup_days(session, site_id, days[0], days[-1])
+    queries.insert_daily_rows(session, site_id, daily)
+    portfolio_series.add_site_span(session, site_id, *span)
+    return len(daily)
 
 
 def _load_organisation(session: Session, account: str) -> Organisation:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from portfolio.db import driver_connection
 from portfolio.exports.shapes import PORTFOLIO_CHUNK_COLUMNS, READING_CHUNK_COLUMNS
 from portfolio.models import DailyUsage, IdentifierKind, Meter, Reading, Site
-from portfolio.timekeeping import SECONDS_PER_DAY, local_range_ts
+from portfolio.timekeeping import SECONDS_PER_DAY, local_midnight_ts, local_range_ts
 
 CHUNK_ROWS = 50_000
 EXPORT_SITE_COLUMNS = ("site_id", "site_name", "meter_identifier", "fuel", "time_zone")
@@ -125,6 +125,43 @@ def iter_reading_chunks(
                 "interval_seconds": values[:, 2].astype("int64"),
                 "energy_kwh": values[:, 3].copy(),
                 "estimated": values[:, 4] != 0,
+            },
+            columns=list(READING_CHUNK_COLUMNS),
+        )
+
+
+def iter_daily_usage_chunks(
+    session: Session, sites: pd.DataFrame, start: dt.date, end: dt.date
+) -> Iterator[pd.DataFrame]:
+    """Each site's local days from the daily roll-up as one reading a day (the day's own length, 23 to 25 hours).
+
+    For sites whose half-hourly readings are not kept (micro-business opt-out): a daily export then shows the day's
+    total as one whole-day interval. Same shape as :func:`iter_reading_chunks`; one chunk per site.
+    """
+    for site in sites.to_dict("records"):
+        site_id, zone = int(site["site_id"]), str(site["time_zone"])
+        rows = session.execute(
+            select(DailyUsage.local_date, DailyUsage.energy_kwh, DailyUsage.estimated_intervals)
+            .where(DailyUsage.site_id == site_id, DailyUsage.local_date.between(start, end))
+            .order_by(DailyUsage.local_date)
+        ).all()
+        if not rows:
+            continue
+        days = [row[0] for row in rows]
+        starts = np.array([local_midnight_ts(day, zone) for day in days], dtype="int64")
+        ends = np.array([local_midnight_ts(day + dt.timedelta(days=1), zone) for day in days], dtype="int64")
+        n = len(rows)
+        yield pd.DataFrame(
+            {
+                "site_id": np.full(n, site_id, dtype="int64"),
+                "site_name": [site["site_name"]] * n,
+                "meter_identifier": [site["meter_identifier"]] * n,
+                "fuel": [site["fuel"]] * n,
+                "time_zone": [zone] * n,
+                "start_ts": starts,
+                "interval_seconds": ends - starts,
+                "energy_kwh": np.array([float(row[1]) for row in rows]),
+                "estimated": np.array([bool(row[2]) for row in rows]),
             },
             columns=list(READING_CHUNK_COLUMNS),
         )

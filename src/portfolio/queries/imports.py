@@ -21,6 +21,7 @@ from portfolio.db import driver_connection
 from portfolio.models import (
     UNASSIGNED_ACCOUNT,
     DailyUsage,
+    Enrolment,
     ImportProfile,
     Meter,
     Organisation,
@@ -221,3 +222,15 @@ def add_profile(
 ) -> None:
     session.add(ImportProfile(name=name, header_signature=signature, header=header, options=options))
     session.flush()
+
+
+def load_daily_only_site_ids(session: Session, site_ids: list[int]) -> set[int]:
+    """The sites among ``site_ids`` whose organisation opted out of half-hourly data (micro-business opt-out)."""
+    if not site_ids:
+        return set()
+    statement = (
+        select(Site.id)
+        .join(Enrolment, Enrolment.organisation_id == Site.organisation_id)
+        .where(Site.id.in_(sorted(set(site_ids))), Enrolment.opted_out_at.is_not(None))
+    )
+    return set(session.scalars(statement))

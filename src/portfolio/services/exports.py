@@ -16,6 +16,7 @@ The ``/export/download`` route, the export page's pre-check and ``portfolio expo
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import tempfile
@@ -35,8 +36,10 @@ from portfolio.exports import ExportError, ExportFormat, ExportMeta, ExportShape
 from portfolio.exports.meta import as_format, as_shape
 from portfolio.exports.xlsx_writer import check_xlsx_fits
 from portfolio.models import AuditEntry
+from portfolio.queries.consent import load_site_organisations
 from portfolio.queries.exports import (
     count_expected_rows,
+    iter_daily_usage_chunks,
     iter_portfolio_chunks,
     iter_reading_chunks,
     load_export_sites,
@@ -53,6 +56,10 @@ SHAPE_NAMES = {
     "portfolio": ExportShape.PORTFOLIO,
 }
 """Shape names accepted from URLs and the command line (``intervals`` is the CLI's spelling)."""
+DAILY_ONLY_EXPORT = (
+    "half-hourly data is not kept for these sites: their organisation opted out of half-hourly data (micro-business), "
+    "so only daily totals can be exported; choose the daily shape"
+)
 ESPI_INTERVAL_ONLY = "Green Button XML is available for interval data only: choose the interval shape, or CSV/Excel"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^\d{1,12}$")
@@ -105,6 +112,7 @@ class ExportPlan:
     file_name: str
     media_type: str
     expected_rows: Mapping[str, int] = field(default_factory=dict)
+    daily_only_site_ids: frozenset[int] = frozenset()  # opted out of half-hourly data: days from the roll-up
 
     @property
     def site_ids(self) -> list[int]:
@@ -196,10 +204,28 @@ def parse_export_request(params: Mapping[str, object]) -> ExportRequest:
 
 def _allowed_site_ids(session: Session, viewer: Viewer, request: ExportRequest) -> list[int]:
     """Interval exports need interval usage granted; daily and portfolio-total shapes daily totals."""
-    data = DataType.INTERVAL_USAGE if request.shape == "intervals" else DataType.DAILY_TOTALS
+    data = DataType.INTERVAL_USAGE if request.shape == ExportShape.INTERVAL.value else DataType.DAILY_TOTALS
+    per_interval = request.shape in (ExportShape.INTERVAL.value, ExportShape.PORTFOLIO.value)
+    if per_interval and viewer.daily_only_organisation_ids:
+        _refuse_daily_only(session, viewer, request)
     if request.scope == "site":
         return require_sites(session, viewer, [request.scope_id], data)
-    return group_site_ids(session, viewer, request.scope_id, data)
+    site_ids = group_site_ids(session, viewer, request.scope_id, data)
+    if per_interval and viewer.daily_only_organisation_ids:  # per-interval sums leave opted-out sites out
+        owners = load_site_organisations(session, site_ids)
+        site_ids = [s for s in site_ids if owners.get(s) not in viewer.daily_only_organisation_ids]
+    return site_ids
+
+
+def _refuse_daily_only(session: Session, viewer: Viewer, request: ExportRequest) -> None:
+    """Say why when every site asked for keeps daily totals only (micro-business opt-out), instead of "no sites"."""
+    if request.scope == "site":  # a portfolio-shape export of one opted-out site is refused here too
+        daily = require_sites(session, viewer, [request.scope_id], DataType.DAILY_TOTALS)
+    else:
+        daily = group_site_ids(session, viewer, request.scope_id, DataType.DAILY_TOTALS)
+    owners = load_site_organisations(session, daily)
+    if owners and all(o in viewer.daily_only_organisation_ids for o in owners.values()):
+        raise ExportError(DAILY_ONLY_EXPORT)
 
 
 def plan_export(
@@ -268,6 +294,11 @@ def plan_export(
         file_name=file_name(shape, format, request.start, request.end, prefix=prefix),
         media_type=media_type(format),
         expected_rows=expected,
+        daily_only_site_ids=frozenset(
+            s
+            for s, o in load_site_organisations(session, [int(s) for s in sites["site_id"]]).items()
+            if o in viewer.daily_only_organisation_ids
+        ),
     )
 
 
@@ -356,6 +387,12 @@ def _stream(
         request = plan.request
         if plan.shape is ExportShape.PORTFOLIO:
             chunks = iter_portfolio_chunks(session, plan.sites, request.start, request.end, plan.meta.time_zone)
+        elif plan.daily_only_site_ids:
+            daily_only = plan.sites["site_id"].isin(sorted(plan.daily_only_site_ids))
+            chunks = itertools.chain(
+                iter_reading_chunks(session, plan.sites[~daily_only], request.start, request.end),
+                iter_daily_usage_chunks(session, plan.sites[daily_only], request.start, request.end),
+            )
         else:
             chunks = iter_reading_chunks(session, plan.sites, request.start, request.end)
         yield from write_export(plan.shape, plan.format, counter.count(chunks), plan.meta)

@@ -42,6 +42,7 @@ from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
 from portfolio.figures.coverage import describe_chart
 from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.queries import expected as expected_queries
+from portfolio.queries.consent import load_site_organisations
 from portfolio.queries.graphs import (
     Scope,
     load_graph_sites,
@@ -69,6 +70,7 @@ from portfolio.timekeeping import (
 )
 
 TOP_SITES = 5
+DAILY_ONLY_NOTE = "daily totals only: half-hourly data opted out (micro-business)"
 FORECAST_DAYS = 7
 
 
@@ -178,7 +180,10 @@ def _scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int
         if viewer.chosen_site_ids(DataType.INTERVAL_USAGE):
             return None  # grants over chosen sites (shared views): no maintained series adds up to them
         whole = viewer.whole_organisation_ids(DataType.INTERVAL_USAGE) or frozenset()
-        return [Scope("org", o) for o in sorted(whole)]
+        daily_only = viewer.daily_only_organisation_ids & (
+            viewer.whole_organisation_ids(DataType.DAILY_TOTALS) or frozenset()
+        )  # opted out of half-hourly data: in the graph by their day series
+        return [Scope("org", o) for o in sorted(whole | daily_only)]
     members = load_group_member_ids(session, int(group))
     return [Scope("group", int(group))] if members == sorted(site_ids) else None
 
@@ -205,21 +210,37 @@ class _GraphSites:
     fuel: str  # the fuel drawn
     members: pd.DataFrame  # the graph's sites of that fuel
     time_zone: str  # the time axis: the site's own zone for one site, the UK for a portfolio
+    daily_only: bool = False  # some sites opted out of half-hourly data: the graph is drawn per day
+
+
+def _daily_only_site_ids(session: Session, viewer: Viewer, group: str) -> set[int]:
+    """Sites of opted-out organisations (micro-business opt-out) the viewer sees daily totals of."""
+    if not viewer.daily_only_organisation_ids:
+        return set()
+    daily = group_site_ids(session, viewer, group, DataType.DAILY_TOTALS)
+    owners = load_site_organisations(session, daily)
+    return {s for s, o in owners.items() if o in viewer.daily_only_organisation_ids}
 
 
 def _graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> _GraphSites:
-    """The sites behind ``request`` after the access checks every graph, profile and panel share."""
-    site_ids = group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)
+    """The sites behind ``request`` after the access checks every graph, profile and panel share.
+
+    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only.
+    """
+    daily_only = _daily_only_site_ids(session, viewer, request.group)
+    site_ids = sorted(set(group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)) | daily_only)
     if request.site is not None:
         if request.site not in site_ids:
             raise AccessDenied("that site is not in this group")
-        require_sites(session, viewer, [request.site], DataType.INTERVAL_USAGE)
+        if request.site not in daily_only:
+            require_sites(session, viewer, [request.site], DataType.INTERVAL_USAGE)
     sites = load_graph_sites(session, [request.site] if request.site is not None else site_ids)
     fuels = tuple(sorted(set(sites["fuel"])))
     fuel = _graph_fuel(fuels, request.fuel)
     members = sites[sites["fuel"] == fuel]
     time_zone = UK_TIME_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
-    return _GraphSites(list(site_ids), fuels, fuel, members, time_zone)
+    drawn_daily_only = bool(daily_only & {int(s) for s in members["site_id"]})
+    return _GraphSites(list(site_ids), fuels, fuel, members, time_zone, drawn_daily_only)
 
 
 def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> str:
@@ -246,13 +267,20 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     full = local_range_ts(request.start, request.end, time_zone)
     lo, hi = request.window or full
     hi = min(hi, lo + MAX_RANGE_DAYS * SECONDS_PER_DAY)  # a crafted zoom cannot ask for centuries of buckets
-    finest = finest_resolution(members["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
+    finest = (
+        "day"
+        if chosen.daily_only
+        else finest_resolution(members["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
+    )
     resolution = choose_resolution(hi - lo, finest, request.granularity)
     axis = compute_local_axis(lo, hi, resolution, time_zone)
     member_ids = [int(s) for s in members["site_id"]]
     scopes = _scopes(session, viewer, request.group, site_ids) if portfolio else None
 
     def series(lo_ts: int, hi_ts: int, ids_: Sequence[int] | None = None) -> pd.DataFrame:
+        if not portfolio and chosen.daily_only:  # the daily roll-up: its interval readings are gone or hidden
+            daily = load_sites_series(session, member_ids, fuel, resolution, lo_ts, hi_ts)
+            return daily.assign(intervals=daily["sites_reporting"])
         if not portfolio:
             readings = load_site_readings(session, member_ids[0], lo_ts, hi_ts) if member_ids else None
             return (
@@ -280,6 +308,8 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     unmodelled: list[str] = []
     if portfolio and member_ids:
         frame, unmodelled = _with_coverage(session, frame, members, resolution, lo, hi, time_zone, now)
+    elif not portfolio and member_ids and chosen.daily_only:  # one reading a day: the day is complete or missing
+        frame = frame.assign(expected_intervals=1, intervals=frame["intervals"].fillna(0).astype("int64"))
     elif not portfolio and member_ids:
         frame = _with_site_coverage(frame, members, resolution, time_zone)
     shift = SAME_PERIOD_SHIFT_DAYS * SECONDS_PER_DAY
@@ -365,6 +395,8 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}"
     )
     note = _note(resolution, finest, len(member_ids), request.window is not None)
+    if chosen.daily_only:
+        note += f" · {DAILY_ONLY_NOTE}"
     if unmodelled:
         note += f" · not estimated (no model): {', '.join(unmodelled)}"
     totals = compute_graph_totals(frame)
@@ -425,7 +457,9 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.
     chosen = _graph_sites(session, viewer, request)
     site_ids, fuel, members, time_zone = chosen.site_ids, chosen.fuel, chosen.members, chosen.time_zone
     lo, hi = local_range_ts(request.start, request.end, time_zone)
-    if request.site is None:
+    if chosen.daily_only:  # no hourly profile of sites opted out of half-hourly data
+        series = pd.DataFrame({"start_ts": pd.Series(dtype="int64"), "energy_kwh": pd.Series(dtype="float64")})
+    elif request.site is None:
         scopes = _scopes(session, viewer, request.group, site_ids)
         ids_ = [int(s) for s in members["site_id"]]
         series = (

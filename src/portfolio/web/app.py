@@ -23,6 +23,7 @@ from .auth import blueprint as auth_blueprint
 from .auth import make_login_manager
 from .callback_guard import install_callback_guard
 from .context import EXTENSION, AppState, close_request_session
+from .enrolment import install_enrolment
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
 from .views.accounts import blueprint as accounts_blueprint
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.register_blueprint(export_blueprint)  # GET /export/download, streamed
     server.register_blueprint(accounts_blueprint)  # /account, /account/set-password, /account/forgot-password
     server.register_blueprint(users_blueprint)  # /admin/users
+    install_enrolment(server)  # /opt-out (signed link), /contact-details and its prompt before the app
     install_api(server, csrf)  # Green Button Connect My Data: /oauth/*, /espi/1_1/resource/*
     server.context_processor(lambda: {"product": shell.PRODUCT_NAME, "attribution": shell.ATTRIBUTION})
     server.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))

@@ -39,6 +39,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.set_password",
         "accounts.forgot_password",
         "accounts.renew_invitation",
+        "enrolment.opt_out_link",  # a signed one-click opt-out from the notice email
     }
 )
 API_PREFIX = "/espi/"  # Green Button resources: bearer tokens, checked by portfolio.api, never session cookies

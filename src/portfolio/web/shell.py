@@ -21,6 +21,8 @@ from .views import (
     graphs,
     groups,
     notifications,
+    opt_out,
+    organisations,
     portfolio,
     sites,
     trackers,
@@ -195,3 +197,5 @@ def register_callbacks(app: Dash) -> None:
     consent.register_callbacks(app)
     admin_sites.register_callbacks(app)
     aggregates.register_callbacks(app)
+    opt_out.register_callbacks(app)
+    organisations.register_callbacks(app)

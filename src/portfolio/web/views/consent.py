@@ -26,6 +26,7 @@ from portfolio.timekeeping import UK_TIME_ZONE
 from .. import ids
 from ..components import aria, date_input, make_data_table
 from ..context import app_state, current_viewer, request_session
+from .opt_out import make_opt_out_section
 
 UK = ZoneInfo(UK_TIME_ZONE)
 HIDDEN = "hidden"
@@ -264,6 +265,7 @@ def make_consent_layout(session: Session, viewer: Viewer, today: dt.date) -> htm
         ),
         html.P(id=ids.CONSENT_MESSAGE, role="status", className="message"),
         html.Div(make_consent_sections(session, viewer), id=ids.CONSENT_SECTIONS),
+        make_opt_out_section(session, viewer),
     ]
     # Controls a viewer may not use are not shown; they stay in the page hidden (and empty) only so the
     # callbacks' states exist, and the services refuse them whatever is sent.
@@ -467,6 +469,7 @@ def make_signed_out_layout() -> html.Section:
             ),
             form,
             _empty_audit_section(),
+            make_opt_out_section(None, None),
         ],
         className="page consent-page hidden",
     )

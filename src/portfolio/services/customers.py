@@ -1,0 +1,538 @@
+"""The customer list: import it (organisations, contacts, elected brokers, portal users), list enrolment, and the
+contact-details prompt.
+
+:func:`import_customer_list` is idempotent and all-or-nothing: the file is checked whole (columns, values,
+conflicting duplicates, brokers, users) before anything is written, then applied in one transaction that changes
+only what differs. Billing-portal contacts with an email become customer users, invited once (a re-import never
+invites again). An organisation on the list without a usable contact (a primary or billing contact with an email)
+is "contact details needed"; its users are asked for them before anything else (:func:`needs_contact_details`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portfolio.access import AccessDenied, Viewer, can_manage_consent
+from portfolio.config import Settings
+from portfolio.ingest.customers import (
+    EMAIL,
+    AccountRecord,
+    ContactRecord,
+    CustomerList,
+    CustomerListError,
+    parse_customer_list,
+)
+from portfolio.models import (
+    ContactKind,
+    ContactSource,
+    Enrolment,
+    GranteeKind,
+    Organisation,
+    OrganisationContact,
+    Right,
+    Role,
+    User,
+)
+from portfolio.queries import consent as consent_queries
+from portfolio.queries import enrolment as queries
+from portfolio.services import audit
+from portfolio.services.account_tokens import send_invitation
+from portfolio.services.opt_out import send_due_notices
+
+INVITED_PASSWORD_HASH = "!invited"  # no password verifies against it: set through the invitation link
+STATES = ("enrolled", "invited", "not invited", "contact details needed", "opted out")
+
+__all__ = [
+    "ContactDetailsError",
+    "CustomerImportReport",
+    "CustomerListError",
+    "import_customer_list",
+    "needs_contact_details",
+]
+
+
+class ContactDetailsError(ValueError):
+    """Contact details that cannot be stored; the message says what to fix."""
+
+
+@dataclass
+class CustomerImportReport:
+    """What a customer list changed; ``organisations`` has one entry per account: created, changed or unchanged."""
+
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    invited: int = 0
+    contact_details_needed: int = 0
+    notices_sent: int = 0
+    broker_grants: int = 0
+    organisations: list[dict[str, str]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "invited": self.invited,
+            "contact_details_needed": self.contact_details_needed,
+            "notices_sent": self.notices_sent,
+            "broker_grants": self.broker_grants,
+            "organisations": self.organisations,
+        }
+
+
+def usable_contact(contact: OrganisationContact) -> bool:
+    """A named (primary or billing) contact with an email: someone the supplier can actually write to."""
+    return bool(contact.email) and ContactKind(contact.kind) is not ContactKind.GENERAL
+
+
+# The import ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Broker:
+    """An elected broker resolved: one broker's account, or a broker firm (every broker whose organisation it is)."""
+
+    user_id: int | None = None
+    firm_id: int | None = None
+
+
+def _resolve_brokers(session: Session, names: set[str]) -> dict[str, _Broker]:
+    emails = {n for n in names if "@" in n}
+    users = queries.load_users_by_email(session, emails)
+    firms = queries.load_broker_firms(session, names - emails)
+    found = {e: _Broker(user_id=u.id) for e, u in users.items() if Role(u.role) is Role.BROKER}
+    found.update((n, _Broker(firm_id=o.id)) for n, o in firms.items())
+    return found
+
+
+def _check(session: Session, customers: CustomerList) -> tuple[dict[str, Organisation], dict[str, _Broker]]:
+    """Everything the database must agree with, checked before any write; raises with every problem's line."""
+    problems: list[str] = []
+    organisations = queries.load_organisations_by_account(session, [a.account_number for a in customers.accounts])
+    wanted = {a.broker for a in customers.accounts if a.broker}
+    brokers = _resolve_brokers(session, wanted) if customers.has_broker else {}
+    for account in customers.accounts:
+        if account.broker and customers.has_broker and account.broker not in brokers:
+            problems.append(
+                f"line {account.line}: unknown broker {account.broker!r}: no broker account has that email and no "
+                "broker firm has that name (add the broker first)"
+            )
+    portal = [(a, c) for a in customers.accounts for c in a.contacts if c.portal_user and c.email]
+    users = queries.load_users_by_email(session, [c.email for _, c in portal if c.email])
+    for account, contact in portal:
+        user = users.get(contact.email or "")
+        if user is None:
+            continue
+        organisation = organisations.get(account.account_number)
+        if Role(user.role) is not Role.CUSTOMER or organisation is None or user.organisation_id != organisation.id:
+            problems.append(
+                f"line {contact.line}: {contact.email} already has an account that is not a customer user of "
+                f"account {account.account_number!r}"
+            )
+    if problems:
+        raise CustomerListError(problems)
+    return organisations, brokers
+
+
+def _contact_key(name: str, email: str | None, kind: str, portal: bool) -> tuple[str, str, str, bool]:
+    return (name, email or "", kind, bool(portal))
+
+
+def _sync_contacts(
+    session: Session, organisation_id: int, existing: list[OrganisationContact], wanted: tuple[ContactRecord, ...]
+) -> bool:
+    """Make the organisation's imported contacts the list's; customers' own contacts stay. True when they changed."""
+    imported = [c for c in existing if ContactSource(c.source) is ContactSource.IMPORT]
+    have = sorted(_contact_key(c.name, c.email, ContactKind(c.kind).value, c.portal_user) for c in imported)
+    want = sorted(_contact_key(c.name, c.email, c.kind, c.portal_user) for c in wanted)
+    if have == want:
+        return False
+    queries.delete_contacts(session, [c.id for c in imported])
+    session.add_all(
+        OrganisationContact(
+            organisation_id=organisation_id,
+            name=c.name,
+            email=c.email,
+            kind=ContactKind(c.kind),
+            portal_user=c.portal_user,
+            source=ContactSource.IMPORT,
+        )
+        for c in wanted
+    )
+    return True
+
+
+def _elect_broker(
+    session: Session,
+    organisation_id: int,
+    old: str | None,
+    new: str | None,
+    brokers: dict[str, _Broker],
+    *,
+    actor_id: int | None,
+    now: dt.datetime,
+) -> int:
+    """Move the standing broker grant from the old elected broker to the new one; returns grants created."""
+    grants = queries.load_active_broker_grants(session, organisation_id, now)
+    previous = _resolve_brokers(session, {old}).get(old) if old else None
+    target = brokers.get(new) if new else None
+
+    def names(grant_user: int | None, grant_firm: int | None, broker: _Broker | None) -> bool:
+        return broker is not None and (
+            (broker.user_id is not None and grant_user == broker.user_id)
+            or (broker.firm_id is not None and grant_firm == broker.firm_id)
+        )
+
+    stale = [
+        g.id
+        for g in grants
+        if names(g.grantee_user_id, g.grantee_organisation_id, previous)
+        and not names(g.grantee_user_id, g.grantee_organisation_id, target)
+    ]
+    if consent_queries.revoke_grants(session, stale, now, actor_id):
+        for grant_id in stale:
+            audit.record(
+                session,
+                "grant_revoked",
+                user_id=actor_id,
+                organisation_id=organisation_id,
+                detail={"grant": grant_id, "via": "customer list"},
+                now=now,
+            )
+    if target is None or any(names(g.grantee_user_id, g.grantee_organisation_id, target) for g in grants):
+        return 0
+    grant = consent_queries.insert_grant(
+        session,
+        organisation_id=organisation_id,
+        grantee_kind=GranteeKind.BROKER,
+        grantee_user_id=target.user_id,
+        grantee_organisation_id=target.firm_id,
+        rights=Right.MANAGE,
+        valid_from=now,
+        granted_by_id=actor_id,
+    )
+    audit.record(
+        session,
+        "grant_created",
+        user_id=actor_id,
+        organisation_id=organisation_id,
+        detail={"grant": grant.id, "grantee": new, "kind": GranteeKind.BROKER.value, "via": "customer list"},
+        now=now,
+    )
+    return 1
+
+
+def _apply_account(
+    session: Session,
+    record: AccountRecord,
+    organisation: Organisation | None,
+    enrolment: Enrolment | None,
+    contacts: list[OrganisationContact],
+    users: dict[str, User],
+    brokers: dict[str, _Broker],
+    has_broker: bool,
+    report: CustomerImportReport,
+    *,
+    settings: Settings,
+    actor_id: int | None,
+    now: dt.datetime,
+) -> Organisation:
+    changes: list[str] = []
+    created = organisation is None
+    if organisation is None:
+        organisation = Organisation(name=record.name, account_number=record.account_number)
+        session.add(organisation)
+        session.flush()
+    elif organisation.name != record.name:
+        organisation.name = record.name
+        changes.append("name")
+    if enrolment is None:
+        enrolment = Enrolment(
+            organisation_id=organisation.id, micro_business=record.micro_business, created_at=now, updated_at=now
+        )
+        session.add(enrolment)
+        changes.append("enrolled")
+    elif bool(enrolment.micro_business) != record.micro_business:
+        enrolment.micro_business = record.micro_business
+        changes.append("micro_business")
+    if has_broker and enrolment.elected_broker != record.broker:
+        report.broker_grants += _elect_broker(
+            session, organisation.id, enrolment.elected_broker, record.broker, brokers, actor_id=actor_id, now=now
+        )
+        enrolment.elected_broker = record.broker
+        changes.append("broker")
+    if _sync_contacts(session, organisation.id, contacts, record.contacts):
+        changes.append("contacts")
+    for contact in record.contacts:
+        if not (contact.portal_user and contact.email) or contact.email in users:
+            continue
+        user = User(
+            email=contact.email,
+            password_hash=INVITED_PASSWORD_HASH,
+            role=Role.CUSTOMER,
+            organisation_id=organisation.id,
+            display_name=contact.name or None,
+            is_active=True,
+        )
+        session.add(user)
+        session.flush()
+        users[contact.email] = user
+        send_invitation(session, user, settings=settings, now=now)
+        report.invited += 1
+        changes.append(f"invited {contact.email}")
+    if changes and not created:
+        enrolment.updated_at = now
+    status = "created" if created else ("changed" if changes else "unchanged")
+    setattr(report, status, getattr(report, status) + 1)
+    report.organisations.append({"account_number": record.account_number, "status": status})
+    if created or changes:
+        audit.record(
+            session,
+            "customer_enrolled" if created else "customer_updated",
+            user_id=actor_id,
+            organisation_id=organisation.id,
+            detail={"account": record.account_number, "changes": changes[:50]},
+            now=now,
+        )
+    return organisation
+
+
+def import_customer_list(
+    session: Session,
+    filename: str,
+    data: bytes,
+    *,
+    settings: Settings,
+    now: dt.datetime | None = None,
+    actor_id: int | None = None,
+) -> CustomerImportReport:
+    """Check the whole list, then apply it in one transaction (commit); raises CustomerListError / ImportFormatError.
+
+    A refused list changes nothing. Micro-business organisations with AMR or smart meters and users get their
+    half-hourly opt-out notice in the same transaction.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    customers = parse_customer_list(filename, data)
+    report = CustomerImportReport()
+    try:
+        organisations, brokers = _check(session, customers)
+        known_ids = [o.id for o in organisations.values()]
+        enrolments = queries.load_enrolments(session, known_ids)
+        contacts = queries.load_contacts(session, known_ids)
+        emails = [c.email for a in customers.accounts for c in a.contacts if c.email]
+        users = queries.load_users_by_email(session, emails)
+        ids = []
+        for record in customers.accounts:
+            existing = organisations.get(record.account_number)
+            organisation = _apply_account(
+                session,
+                record,
+                existing,
+                enrolments.get(existing.id) if existing else None,
+                contacts.get(existing.id, []) if existing else [],
+                users,
+                brokers,
+                customers.has_broker,
+                report,
+                settings=settings,
+                actor_id=actor_id,
+                now=now,
+            )
+            ids.append(organisation.id)
+        session.flush()
+        after = queries.load_contacts(session, ids)
+        report.contact_details_needed = sum(1 for i in ids if not any(usable_contact(c) for c in after.get(i, [])))
+        report.notices_sent = send_due_notices(session, settings, now, ids)
+        audit.record(
+            session,
+            "customer_list_imported",
+            user_id=actor_id,
+            detail={k: v for k, v in report.as_json().items() if k != "organisations"} | {"file": filename[:200]},
+            now=now,
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return report
+
+
+def import_customer_file(
+    session: Session, viewer: Viewer, filename: str, data: bytes, *, settings: Settings
+) -> CustomerImportReport:
+    """The admin page's upload: admins only."""
+    if not viewer.is_admin:
+        raise AccessDenied("only administrators import the customer list")
+    return import_customer_list(session, filename, data, settings=settings, actor_id=viewer.user_id)
+
+
+# The admin list -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    id: int
+    account_number: str
+    name: str
+    state: str  # one of STATES
+    micro_business: bool
+    broker: str
+    contacts: str
+    users: int
+
+
+def _contact_text(contact: OrganisationContact) -> str:
+    kind = ContactKind(contact.kind).value.title()
+    who = contact.name or "(no name)"
+    return f"{kind}: {who} <{contact.email}>" if contact.email else f"{kind}: {who} (no email)"
+
+
+def enrolment_state(enrolment: Enrolment | None, contacts: list[OrganisationContact], users: list[User]) -> str:
+    if enrolment is not None and enrolment.opted_out_at is not None:
+        return "opted out"
+    if not any(usable_contact(c) for c in contacts):
+        return "contact details needed"
+    if any(u.password_hash != INVITED_PASSWORD_HASH for u in users):
+        return "enrolled"
+    return "invited" if users else "not invited"
+
+
+def organisation_rows(session: Session, viewer: Viewer) -> list[OrganisationRow]:
+    """Every organisation with its enrolment state, contacts, micro-business flag and broker (admins only)."""
+    if not viewer.is_admin:
+        raise AccessDenied("only administrators see the organisations list")
+    organisations = queries.load_admin_organisations(session)
+    ids = [o.id for o in organisations]
+    enrolments = queries.load_enrolments(session, ids)
+    contacts = queries.load_contacts(session, ids)
+    users = queries.load_customer_users(session, ids)
+    rows = []
+    for organisation in organisations:
+        enrolment = enrolments.get(organisation.id)
+        people = contacts.get(organisation.id, [])
+        members = users.get(organisation.id, [])
+        rows.append(
+            OrganisationRow(
+                id=organisation.id,
+                account_number=organisation.account_number,
+                name=organisation.name,
+                state=enrolment_state(enrolment, people, members) if enrolment else "not on the customer list",
+                micro_business=bool(enrolment and enrolment.micro_business),
+                broker=(enrolment.elected_broker or "") if enrolment else "",
+                contacts="; ".join(_contact_text(c) for c in people),
+                users=len(members),
+            )
+        )
+    return rows
+
+
+# The contact-details prompt -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    organisation: str
+    general: tuple[str, ...]  # shown, not editable
+    editable: tuple[OrganisationContact, ...]  # the customer's own contacts so far
+
+
+def needs_contact_details(session: Session, user: User) -> bool:
+    """True for a customer of an organisation on the customer list that has no usable contact yet."""
+    if Role(user.role) is not Role.CUSTOMER or user.organisation_id is None:
+        return False
+    if queries.load_enrolment(session, user.organisation_id) is None:
+        return False
+    return not any(
+        usable_contact(c) for c in queries.load_contacts(session, [user.organisation_id]).get(user.organisation_id, [])
+    )
+
+
+def _own_organisation(viewer: Viewer) -> int:
+    organisation = viewer.own_organisation_id
+    if organisation is None or not can_manage_consent(viewer, organisation):
+        raise AccessDenied("only a customer's own people give its contact details")
+    return organisation
+
+
+def contact_details(session: Session, viewer: Viewer) -> ContactDetails:
+    organisation_id = _own_organisation(viewer)
+    organisation = consent_queries.load_organisation(session, organisation_id)
+    contacts = queries.load_contacts(session, [organisation_id]).get(organisation_id, [])
+    return ContactDetails(
+        organisation=organisation.name if organisation else "",
+        general=tuple(_contact_text(c) for c in contacts if ContactKind(c.kind) is ContactKind.GENERAL),
+        editable=tuple(c for c in contacts if ContactSource(c.source) is ContactSource.CUSTOMER),
+    )
+
+
+def _clean(value: object, what: str, limit: int, *, required: bool) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise ContactDetailsError(f"give the {what}")
+    if len(text) > limit:
+        raise ContactDetailsError(f"the {what} is longer than {limit} characters")
+    return text
+
+
+def save_contact_details(
+    session: Session,
+    viewer: Viewer,
+    *,
+    primary_name: object,
+    primary_email: object,
+    billing_name: object = "",
+    billing_email: object = "",
+    now: dt.datetime | None = None,
+    ip: str | None = None,
+) -> None:
+    """Store the customer's primary (required) and billing (optional) contacts, replacing ones they gave before."""
+    now = now or dt.datetime.now(dt.UTC)
+    organisation_id = _own_organisation(viewer)
+    if viewer.read_only:
+        raise AccessDenied("you have read-only access")
+    wanted = []
+    for kind, name, email, required in (
+        (ContactKind.PRIMARY, primary_name, primary_email, True),
+        (ContactKind.BILLING, billing_name, billing_email, False),
+    ):
+        label = kind.value
+        person = _clean(name, f"{label} contact's name", 200, required=required)
+        address = _clean(email, f"{label} contact's email", 320, required=required).lower()
+        if address and not EMAIL.match(address):
+            raise ContactDetailsError(f"{address!r} is not an email address")
+        if bool(person) != bool(address):
+            raise ContactDetailsError(f"give both the {label} contact's name and email, or neither")
+        if person:
+            wanted.append((kind, person, address))
+    try:
+        existing = queries.load_contacts(session, [organisation_id]).get(organisation_id, [])
+        queries.delete_contacts(session, [c.id for c in existing if ContactSource(c.source) is ContactSource.CUSTOMER])
+        session.add_all(
+            OrganisationContact(
+                organisation_id=organisation_id,
+                name=person,
+                email=address,
+                kind=kind,
+                portal_user=False,
+                source=ContactSource.CUSTOMER,
+            )
+            for kind, person, address in wanted
+        )
+        audit.record(
+            session,
+            "contact_details_given",
+            user_id=viewer.user_id,
+            organisation_id=organisation_id,
+            detail={"contacts": [k.value for k, _, _ in wanted]},
+            ip=ip,
+            now=now,
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
