@@ -145,7 +145,7 @@ def test_a_failing_tracker_fails_alone_and_its_batch_is_written(
     def failing(session: Session, tracker: Tracker, *args: object, **kwargs: object) -> TrackerStatus:
         if tracker.id == broken:
             raise RuntimeError("boom")
-        return real(session, tracker, *args, **kwargs)  # type: ignore[arg-type]
+        return real(session, tracker, *args, **kwargs)
 
     monkeypatch.setattr(tracker_evaluation, "compute_status", failing)
     report = evaluate_all(pipeline.factory, pipeline.settings, DATA_DAY, NOW, batch_size=500)
