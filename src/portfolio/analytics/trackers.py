@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
@@ -171,9 +172,23 @@ def estimate_crossing_day(
     """
     if target_kwh is None or daily_remaining_kwh.empty:
         return None
-    running = (consumption_kwh or 0.0) + daily_remaining_kwh.sort_index().cumsum()
-    over = running[running > target_kwh]
-    return None if over.empty else over.index[0]
+    return first_day_over(compute_running_total(consumption_kwh, daily_remaining_kwh), target_kwh)
+
+
+def compute_running_total(consumption_kwh: float | None, daily_remaining_kwh: pd.Series) -> pd.Series:
+    """Expected running total [kWh] at the end of each remaining local day, from consumption so far.
+
+    Independent of the amount, so trackers of the same sites and period share it (:func:`first_day_over`).
+    """
+    return (consumption_kwh or 0.0) + daily_remaining_kwh.sort_index().cumsum()
+
+
+def first_day_over(running_kwh: pd.Series, target_kwh: float | None) -> dt.date | None:
+    """The first day whose running total [kWh] is above the amount, or None."""
+    if target_kwh is None or running_kwh.empty:
+        return None
+    over = np.flatnonzero(running_kwh.to_numpy(dtype=float) > target_kwh)
+    return None if over.size == 0 else running_kwh.index[int(over[0])]
 
 
 def detect_crossing(consumption_kwh: float | None, target_kwh: float | None) -> Crossing | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -30,8 +31,24 @@ def load_active_trackers(session: Session) -> list[Tracker]:
     return list(session.scalars(select(Tracker).where(Tracker.is_active.is_(True)).order_by(Tracker.id)))
 
 
+def load_active_tracker_ids(session: Session) -> list[int]:
+    return list(session.scalars(select(Tracker.id).where(Tracker.is_active.is_(True)).order_by(Tracker.id)))
+
+
 def load_tracker(session: Session, tracker_id: int) -> Tracker | None:
     return session.get(Tracker, tracker_id)
+
+
+def load_trackers(session: Session, tracker_ids: Sequence[int]) -> list[Tracker]:
+    """The trackers of ``tracker_ids`` that still exist, in id order (one query for a batch)."""
+    return list(session.scalars(select(Tracker).where(Tracker.id.in_(list(tracker_ids))).order_by(Tracker.id)))
+
+
+def load_users(session: Session, user_ids: Collection[int]) -> dict[int, User]:
+    """Users by id (trackers' owners), one query for a batch; missing ids are absent."""
+    if not user_ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(sorted(user_ids))))}
 
 
 def tracker_name_taken(session: Session, owner_id: int, name: str) -> bool:
@@ -95,6 +112,78 @@ def load_alert_kinds(session: Session, tracker_id: int, period_start: dt.date) -
             )
         )
     )
+
+
+class LedgerEntry(NamedTuple):
+    """What the latest ledger entry of a period says (compared with a new evaluation before adding one)."""
+
+    data_day: dt.date
+    state: str
+    sites_reporting: int
+    consumption_kwh: float | None
+    target_kwh: float | None
+    projection_kwh: float | None
+    projection_lower_kwh: float | None
+
+
+def load_latest_evaluations(
+    session: Session, keys: Collection[tuple[int, dt.date]]
+) -> dict[tuple[int, dt.date], LedgerEntry]:
+    """The latest ledger entry of each (tracker id, period start) in ``keys`` that has one, in one query.
+
+    "Latest" as in :func:`load_latest_evaluation`: by evaluation time, then id.
+    """
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(
+            TrackerEvaluation.tracker_id,
+            TrackerEvaluation.period_start,
+            TrackerEvaluation.data_day,
+            TrackerEvaluation.state,
+            TrackerEvaluation.sites_reporting,
+            TrackerEvaluation.consumption_kwh,
+            TrackerEvaluation.target_kwh,
+            TrackerEvaluation.projection_kwh,
+            TrackerEvaluation.projection_lower_kwh,
+        )
+        .where(
+            TrackerEvaluation.tracker_id.in_(sorted({t for t, _ in keys})),
+            TrackerEvaluation.period_start.in_(sorted({p for _, p in keys})),
+        )
+        .order_by(TrackerEvaluation.evaluated_at, TrackerEvaluation.id)
+    ).all()
+    wanted = set(keys)
+    latest: dict[tuple[int, dt.date], LedgerEntry] = {}
+    for row in rows:  # oldest first: the last one seen of each key wins
+        if (row.tracker_id, row.period_start) in wanted:
+            latest[(row.tracker_id, row.period_start)] = LedgerEntry(
+                row.data_day,
+                row.state,
+                row.sites_reporting,
+                row.consumption_kwh,
+                row.target_kwh,
+                row.projection_kwh,
+                row.projection_lower_kwh,
+            )
+    return latest
+
+
+def load_alert_kinds_of(session: Session, keys: Collection[tuple[int, dt.date]]) -> dict[tuple[int, dt.date], set[str]]:
+    """The kinds of alert already written for each (tracker id, period start) in ``keys``, in one query."""
+    found: dict[tuple[int, dt.date], set[str]] = {key: set() for key in keys}
+    if not keys:
+        return found
+    rows = session.execute(
+        select(TrackerAlert.tracker_id, TrackerAlert.period_start, TrackerAlert.kind).where(
+            TrackerAlert.tracker_id.in_(sorted({t for t, _ in keys})),
+            TrackerAlert.period_start.in_(sorted({p for _, p in keys})),
+        )
+    ).all()
+    for tracker_id, period_start, kind in rows:
+        if (tracker_id, period_start) in found:
+            found[(tracker_id, period_start)].add(kind)
+    return found
 
 
 def load_latest_evaluation(session: Session, tracker_id: int, period_start: dt.date) -> TrackerEvaluation | None:

@@ -40,6 +40,7 @@ from portfolio.services.tracker_status import (
     TrackerStatus,
     compute_status,
     data_day_for,
+    scope_members,
     scope_site_ids,
     tracker_fuel,
 )
@@ -48,6 +49,8 @@ from portfolio.timekeeping import UK_TIME_ZONE, local_today
 log = logging.getLogger(__name__)
 
 SiteDays = Mapping[int, Iterable[dt.date]]
+BATCH_SIZE = 500
+"""Trackers written per transaction in the daily run (a failed batch is retried tracker by tracker)."""
 
 
 @dataclass
@@ -72,6 +75,19 @@ class EvaluationReport:
         }
 
 
+@dataclass
+class Known:
+    """What a batch of trackers read up front, in a few queries, instead of per tracker: their owners, the
+    latest ledger entry and the alerts already written of each (tracker, period start) it evaluates.
+
+    Kept current as the batch writes; valid for that batch's transaction only.
+    """
+
+    owners: dict[int, User]
+    latest: dict[tuple[int, dt.date], tracker_queries.LedgerEntry]
+    alerts: dict[tuple[int, dt.date], set[str]]
+
+
 def _alert(
     session: Session,
     tracker: Tracker,
@@ -79,9 +95,19 @@ def _alert(
     kind: str,
     now: dt.datetime,
     status: TrackerStatus | None = None,
+    known: Known | None = None,
 ) -> bool:
-    """Write the tracker's alert of this period and kind; False when it was written before."""
-    if tracker_queries.alert_exists(session, tracker.id, period_start, kind):
+    """Write the tracker's alert of this period and kind; False when it was written before.
+
+    With ``known``, the alerts read for the batch say whether it was (a concurrent writer then trips the
+    unique constraint at commit, and the batch is retried tracker by tracker).
+    """
+    if known is not None:
+        sent = known.alerts.setdefault((tracker.id, period_start), set())
+        if kind in sent:
+            return False
+        sent.add(kind)
+    elif tracker_queries.alert_exists(session, tracker.id, period_start, kind):
         return False
     session.add(
         TrackerAlert(
@@ -93,7 +119,8 @@ def _alert(
             created_at=now,
         )
     )
-    session.flush()
+    if known is None:
+        session.flush()
     return True
 
 
@@ -101,9 +128,16 @@ def _same(a: float | None, b: float | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and math.isclose(a, b, abs_tol=0.05))
 
 
-def record_evaluation(session: Session, status: TrackerStatus, now: dt.datetime, reason: str) -> bool:
+def record_evaluation(
+    session: Session, status: TrackerStatus, now: dt.datetime, reason: str, known: Known | None = None
+) -> bool:
     """Add the evaluation to the ledger unless it says what the period's latest entry says; True if added."""
-    latest = tracker_queries.load_latest_evaluation(session, status.tracker_id, status.period_start)
+    key = (status.tracker_id, status.period_start)
+    latest: TrackerEvaluation | tracker_queries.LedgerEntry | None = (
+        known.latest.get(key)
+        if known is not None
+        else tracker_queries.load_latest_evaluation(session, status.tracker_id, status.period_start)
+    )
     if (
         latest is not None
         and latest.data_day == status.data_day
@@ -138,7 +172,18 @@ def record_evaluation(session: Session, status: TrackerStatus, now: dt.datetime,
             reason=reason[:12],
         )
     )
-    session.flush()
+    if known is None:
+        session.flush()
+        return True
+    known.latest[key] = tracker_queries.LedgerEntry(
+        status.data_day,
+        status.state,
+        status.sites_reporting_period,
+        status.consumption_kwh,
+        status.target_kwh,
+        status.projection_kwh,
+        status.projection_lower_kwh,
+    )
     return True
 
 
@@ -179,8 +224,9 @@ def _send(
     event: str,
     settings: Settings,
     now: dt.datetime,
+    known: Known | None = None,
 ) -> bool:
-    if not _alert(session, tracker, status.period_start, event, now, status):
+    if not _alert(session, tracker, status.period_start, event, now, status, known):
         return False
     notice, email = _TEXTS[event]
     title, body = notice(status)
@@ -199,8 +245,14 @@ def _send(
     return True
 
 
-def _owner_viewer(session: Session, tracker: Tracker, cache: EvaluationCache) -> tuple[User | None, Viewer | None]:
-    owner = notification_queries.load_user(session, tracker.owner_id)
+def _owner_viewer(
+    session: Session, tracker: Tracker, cache: EvaluationCache, known: Known | None = None
+) -> tuple[User | None, Viewer | None]:
+    owner = (
+        known.owners.get(tracker.owner_id)
+        if known is not None
+        else notification_queries.load_user(session, tracker.owner_id)
+    )
     if owner is None or not owner.is_active:
         return owner, None
     viewer = cache.viewers.get(owner.id)
@@ -218,15 +270,16 @@ def evaluate_period(
     *,
     cache: EvaluationCache | None = None,
     reason: str = "daily",
+    known: Known | None = None,
 ) -> list[str]:
     """Evaluate the tracker's period containing ``data_day`` as its owner; keep it and send what is due.
 
     Returns the outcome: a list holding "skipped", or the state ("under", "warning", "exceeded") followed by
-    the events sent now.
+    the events sent now. ``known``: what the tracker's batch read up front (else it is read here).
     """
     cache = cache if cache is not None else EvaluationCache()
     bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
-    owner, viewer = _owner_viewer(session, tracker, cache)
+    owner, viewer = _owner_viewer(session, tracker, cache, known)
     if owner is None or viewer is None:
         tracker.last_evaluated_at = now
         tracker.last_result = {"error": "the owner's account is not active", "data_day": data_day.isoformat()}
@@ -239,7 +292,7 @@ def evaluate_period(
             "error": f"skipped: you no longer have access ({error})",
             "data_day": data_day.isoformat(),
         }
-        if _alert(session, tracker, bounds.start, "skipped", now):
+        if _alert(session, tracker, bounds.start, "skipped", now, known=known):
             notifications.add_in_app(
                 session,
                 owner.id,
@@ -256,19 +309,33 @@ def evaluate_period(
         tracker.last_result = status.as_json()
     if status.error:
         return ["skipped"]
-    record_evaluation(session, status, now, reason)
-    sent = tracker_queries.load_alert_kinds(session, tracker.id, status.period_start)
-    done = [e for e in due_events(status, sent) if _send(session, owner, tracker, status, e, settings, now)]
+    record_evaluation(session, status, now, reason, known)
+    sent = (
+        set(known.alerts.get((tracker.id, status.period_start), ()))
+        if known is not None
+        else tracker_queries.load_alert_kinds(session, tracker.id, status.period_start)
+    )
+    done = [e for e in due_events(status, sent) if _send(session, owner, tracker, status, e, settings, now, known)]
     return [status.state, *done]
 
 
 def touched_data_days(
-    session: Session, tracker: Tracker, viewer: Viewer, touched: SiteDays, data_day: dt.date
+    session: Session,
+    tracker: Tracker,
+    viewer: Viewer,
+    touched: SiteDays,
+    data_day: dt.date,
+    cache: EvaluationCache | None = None,
 ) -> list[dt.date]:
     """The data day of each of the tracker's periods holding a touched day of one of its sites, up to
     ``data_day``: the period's last day when it is over, else ``data_day``."""
     if not touched:
         return []
+    if cache is not None:  # the tracker's sites of its fuel, resolved once per run per owner and scope
+        members = set(scope_members(session, viewer, tracker, cache)) & set(touched)
+        days = {d for s in members for d in touched[s] if d <= data_day}
+        ends = {compute_period_bounds(tracker.period, d, UK_TIME_ZONE).end for d in days}
+        return sorted(min(end, data_day) for end in ends)
     site_ids = set(scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)) & set(touched)
     if not site_ids:
         return []
@@ -297,9 +364,14 @@ def evaluate_all(
     touched: SiteDays | None = None,
     only_touched: bool = False,
     reason: str = "daily",
+    batch_size: int = BATCH_SIZE,
 ) -> EvaluationReport:
-    """Evaluate every active tracker's current period, and the periods ``touched`` by new data, each
-    tracker in its own transaction: one failure is reported, the rest go on.
+    """Evaluate every active tracker's current period, and the periods ``touched`` by new data.
+
+    Trackers are written in batches of ``batch_size``, one transaction each; when a batch fails it is rolled
+    back and each of its trackers evaluated again in its own transaction: one failure is reported, the rest
+    go on. Owners' access is resolved once per run (a grant revoked during a run counts from the next one);
+    trackers of the same sites, fuel and period share their figures.
 
     ``only_touched``: evaluate only the periods holding touched days (data arriving during the day).
     """
@@ -307,32 +379,81 @@ def evaluate_all(
     report = EvaluationReport()
     cache = EvaluationCache()
     with factory() as session:
-        tracker_ids = [t.id for t in tracker_queries.load_active_trackers(session)]
-    for tracker_id in tracker_ids:
+        tracker_ids = tracker_queries.load_active_tracker_ids(session)
+    for first in range(0, len(tracker_ids), max(batch_size, 1)):
+        batch = tracker_ids[first : first + max(batch_size, 1)]
+        args = (settings, data_day, now, cache, touched, only_touched, reason)
         try:
             with transaction(factory) as session:
-                tracker = tracker_queries.load_tracker(session, tracker_id)
-                if tracker is None:
-                    continue
-                days: list[dt.date] = [] if only_touched else [data_day]
-                if touched:
-                    _, viewer = _owner_viewer(session, tracker, cache)
-                    if viewer is not None:
-                        try:
-                            days += touched_data_days(session, tracker, viewer, touched, data_day)
-                        except AccessDenied:
-                            pass
-                outcomes = [
-                    evaluate_period(session, tracker, settings, day, now, cache=cache, reason=reason)
-                    for day in sorted(set(days))
-                ]
-        except Exception as error:  # noqa: BLE001 - reported per tracker, the others go on
-            log.exception("evaluating tracker %s failed", tracker_id)
-            report.errors.append({"tracker_id": tracker_id, "error": f"{type(error).__name__}: {error}"})
-            continue
-        for outcome in outcomes:
-            _tally(report, outcome)
+                outcomes = _evaluate_batch(session, batch, *args, preload=True)
+        except Exception:  # noqa: BLE001 - the batch is retried tracker by tracker below
+            log.warning("a batch of %d trackers failed; evaluating each alone", len(batch), exc_info=True)
+            outcomes = {}
+            for tracker_id in batch:
+                try:
+                    with transaction(factory) as session:
+                        outcomes.update(_evaluate_batch(session, [tracker_id], *args, preload=False))
+                except Exception as error:  # noqa: BLE001 - reported per tracker, the others go on
+                    log.exception("evaluating tracker %s failed", tracker_id)
+                    report.errors.append({"tracker_id": tracker_id, "error": f"{type(error).__name__}: {error}"})
+        for tracker_id in batch:
+            for outcome in outcomes.get(tracker_id, []):
+                _tally(report, outcome)
     return report
+
+
+def _evaluate_batch(
+    session: Session,
+    tracker_ids: list[int],
+    settings: Settings,
+    data_day: dt.date,
+    now: dt.datetime,
+    cache: EvaluationCache,
+    touched: SiteDays | None,
+    only_touched: bool,
+    reason: str,
+    *,
+    preload: bool,
+) -> dict[int, list[list[str]]]:
+    """Evaluate these trackers' periods in ``session``; their outcomes by tracker id.
+
+    ``preload``: read owners, latest ledger entries and alerts of the whole batch up front (a few queries)
+    instead of per tracker.
+    """
+    trackers = tracker_queries.load_trackers(session, tracker_ids)
+    owners = tracker_queries.load_users(session, {t.owner_id for t in trackers})
+    known = Known(owners=owners, latest={}, alerts={})
+    days_of: dict[int, list[dt.date]] = {}
+    for tracker in trackers:
+        days: list[dt.date] = [] if only_touched else [data_day]
+        if touched:
+            _, viewer = _owner_viewer(session, tracker, cache, known)
+            if viewer is not None:
+                try:
+                    days += touched_data_days(session, tracker, viewer, touched, data_day, cache)
+                except AccessDenied:
+                    pass
+        days_of[tracker.id] = sorted(set(days))
+    if preload:
+        keys = {(t.id, compute_period_bounds(t.period, d, UK_TIME_ZONE).start) for t in trackers for d in days_of[t.id]}
+        known.latest = tracker_queries.load_latest_evaluations(session, keys)
+        known.alerts = tracker_queries.load_alert_kinds_of(session, keys)
+    return {
+        tracker.id: [
+            evaluate_period(
+                session,
+                tracker,
+                settings,
+                day,
+                now,
+                cache=cache,
+                reason=reason,
+                known=known if preload else None,
+            )
+            for day in days_of[tracker.id]
+        ]
+        for tracker in trackers
+    }
 
 
 def evaluate_touched(

@@ -23,15 +23,16 @@ from urllib.parse import urlencode
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.access import DataType, Viewer, require_sites
+from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.analytics.trackers import (
     PeriodBounds,
     compute_period_bounds,
     compute_progress,
     compute_projection,
+    compute_running_total,
     compute_state,
     detect_crossing,
-    estimate_crossing_day,
+    first_day_over,
 )
 from portfolio.models import Tracker
 from portfolio.queries import trackers as tracker_queries
@@ -73,6 +74,11 @@ class EvaluationCache:
     sites: dict[int, tuple[str, str]] = field(default_factory=dict)  # site id -> (name, fuel)
     visible: dict[int, list[int]] = field(default_factory=dict)  # (owner) user id -> sites of "All sites"
     viewers: dict[int, Viewer] = field(default_factory=dict)  # per owner, resolved once per run
+    # (viewer's user id, scope kind, scope id, fuel) -> member sites, or the refusal
+    scopes: dict[tuple[int, str, int | None, str], tuple[int, ...] | AccessDenied] = field(default_factory=dict)
+    labels: dict[tuple[str, int], str] = field(default_factory=dict)  # ("group", id) -> scope label
+    bounds: dict[tuple[str, dt.date], PeriodBounds] = field(default_factory=dict)  # (period, day) -> bounds
+    figures: dict[tuple[Any, ...], ScopeFigures] = field(default_factory=dict)  # see compute_scope_figures
 
 
 @dataclass(frozen=True)
@@ -229,62 +235,115 @@ def _site_usage(
     return {s: u for s in members if (u := known.get(s)) is not None}
 
 
-def _members(session: Session, viewer: Viewer, tracker: Tracker, fuel: str, cache: EvaluationCache | None) -> list[int]:
-    """The tracker's sites of its fuel the viewer may see; raises AccessDenied when refused."""
-    if cache is not None and tracker.scope_kind == "all":
-        if viewer.user_id not in cache.visible:
-            cache.visible[viewer.user_id] = scope_site_ids(session, viewer, "all", None)
-        site_ids = cache.visible[viewer.user_id]
-    else:
-        site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
+def scope_members(
+    session: Session, viewer: Viewer, tracker: Tracker, cache: EvaluationCache | None = None
+) -> list[int]:
+    """The tracker's sites of its fuel the viewer may see; raises AccessDenied when refused.
+
+    With a cache, each (viewer, scope, fuel) is resolved once per run or request, refusals included: access is
+    checked afresh by the next run, never carried over.
+    """
+    fuel = tracker_fuel(tracker)
     if cache is None:
+        site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
         sites = tracker_queries.load_sites_brief(session, site_ids)
         return [int(s) for s in sites.loc[sites["fuel"] == fuel, "site_id"]]
+    key = (viewer.user_id, str(tracker.scope_kind), tracker.scope_id, fuel)
+    known = cache.scopes.get(key)
+    if isinstance(known, AccessDenied):
+        raise AccessDenied(*known.args)
+    if known is not None:
+        return list(known)
+    try:
+        if tracker.scope_kind == "all":
+            if viewer.user_id not in cache.visible:
+                cache.visible[viewer.user_id] = scope_site_ids(session, viewer, "all", None)
+            site_ids = cache.visible[viewer.user_id]
+        else:
+            site_ids = scope_site_ids(session, viewer, tracker.scope_kind, tracker.scope_id)
+    except AccessDenied as refused:
+        cache.scopes[key] = refused
+        raise
     missing = [s for s in site_ids if s not in cache.sites]
     if missing:
         brief = tracker_queries.load_sites_brief(session, missing)
         for site_id, name, site_fuel in zip(brief["site_id"], brief["name"], brief["fuel"], strict=True):
             cache.sites[int(site_id)] = (str(name), str(site_fuel))
-    return [s for s in site_ids if s in cache.sites and cache.sites[s][1] == fuel]
+    members = tuple(s for s in site_ids if s in cache.sites and cache.sites[s][1] == fuel)
+    cache.scopes[key] = members
+    return list(members)
 
 
 def _scope_label(session: Session, tracker: Tracker, cache: EvaluationCache | None) -> str:
     if cache is not None and tracker.scope_kind == "site" and int(tracker.scope_id or 0) in cache.sites:
         return f"site “{cache.sites[int(tracker.scope_id or 0)][0]}”"
+    if cache is not None and tracker.scope_kind == "group":
+        key = ("group", int(tracker.scope_id or 0))
+        if key not in cache.labels:
+            cache.labels[key] = scope_label(session, tracker)
+        return cache.labels[key]
     return scope_label(session, tracker)
 
 
-def compute_status(
-    session: Session,
-    tracker: Tracker,
-    viewer: Viewer,
-    data_day: dt.date,
-    cache: EvaluationCache | None = None,
-) -> TrackerStatus:
-    """Consumption so far, the amount, progress and projection of the period containing ``data_day``.
+def _bounds(period: str, data_day: dt.date, cache: EvaluationCache | None) -> PeriodBounds:
+    if cache is None:
+        return compute_period_bounds(period, data_day, UK_TIME_ZONE)
+    key = (period, data_day)
+    if key not in cache.bounds:
+        cache.bounds[key] = compute_period_bounds(period, data_day, UK_TIME_ZONE)
+    return cache.bounds[key]
 
-    Raises AccessDenied when the viewer may no longer see the tracker's group or site.
+
+@dataclass(frozen=True)
+class ScopeFigures:
+    """A period's figures for a set of sites, the same for every tracker of those sites, fuel and period:
+    everything of a :class:`TrackerStatus` except what follows from the amount. Computed once per run."""
+
+    sites_reporting_period: int
+    sites_reporting_day: int
+    error: str | None = None
+    expected_period_kwh: float | None = None  # percent mode: the models' expected consumption of the period
+    expected_to_date_kwh: float | None = None  # percent mode: the part of it for the days so far
+    consumption_kwh: float | None = None
+    projection_kwh: float | None = None
+    projection_lower_kwh: float | None = None
+    projection_upper_kwh: float | None = None
+    projection_method: str = "none"
+    running_kwh: pd.Series | None = None  # expected running total at the end of each remaining day [kWh]
+    modelled_sites: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def compute_scope_figures(
+    session: Session,
+    members: list[int],
+    bounds: PeriodBounds,
+    data_day: dt.date,
+    percent: bool,
+    cache: EvaluationCache | None = None,
+) -> ScopeFigures:
+    """Consumption so far, expected consumption and projection of ``members`` over the period of ``bounds``
+    up to ``data_day``; ``percent``: as the base of a "% above expected" amount (modelled sites only).
+
+    With a cache, computed once per run for each (sites, period, data day, mode) and shared by its trackers.
     """
-    bounds = compute_period_bounds(tracker.period, data_day, UK_TIME_ZONE)
-    fuel = tracker_fuel(tracker)
-    members = _members(session, viewer, tracker, fuel, cache)
-    base: dict[str, Any] = dict(
-        tracker_id=tracker.id,
-        name=tracker.name,
-        scope_label=_scope_label(session, tracker, cache),
-        fuel=fuel,
-        period=tracker.period,
-        period_label=bounds.label(),
-        period_start=bounds.start,
-        period_end=bounds.end,
-        data_day=data_day,
-        target_kind=tracker.target_kind,
-        target_value=float(tracker.target_value),
-        graph_path=graph_path(tracker, bounds, data_day),
-        sites_total=len(members),
-    )
-    if not members:
-        return TrackerStatus(**base, error=f"there is no {fuel} site left in this selection that you may see")
+    key = (tuple(members), bounds.period, bounds.start, data_day, percent)
+    if cache is not None and key in cache.figures:
+        return cache.figures[key]
+    figures = _compute_scope_figures(session, members, bounds, data_day, percent, cache)
+    if cache is not None:
+        cache.figures[key] = figures
+    return figures
+
+
+def _compute_scope_figures(
+    session: Session,
+    members: list[int],
+    bounds: PeriodBounds,
+    data_day: dt.date,
+    percent: bool,
+    cache: EvaluationCache | None,
+) -> ScopeFigures:
     last = min(bounds.end, data_day)
     usage = _site_usage(session, members, bounds.start, last, cache)
     so_far = pd.Series({s: u.total_kwh for s, u in usage.items()}, dtype=float)
@@ -296,9 +355,7 @@ def compute_status(
     # One prediction of the whole period per site (shared by trackers of the same period): the days a site has
     # not reported (missed so far, or still to come) are projected from it; reported days are what was used.
     expected = (
-        expected_per_day(session, members, bounds.start_ts, bounds.end_ts, cache)
-        if days_remaining or (tracker.target_kind == "percent")
-        else {}
+        expected_per_day(session, members, bounds.start_ts, bounds.end_ts, cache) if days_remaining or percent else {}
     )
     reported_days = {s: u.days for s, u in usage.items()}
     remaining: dict[int, DailyExpected] = {}
@@ -306,14 +363,13 @@ def compute_status(
         for site_id, per_day in expected.items():
             seen = reported_days.get(site_id, frozenset())
             remaining[site_id] = {d: ev for d, ev in per_day.items() if d not in seen}
-    target_to_date: float | None = None
+    expected_to_date: float | None = None
     expected_period: float | None = None
 
-    if tracker.target_kind == "percent":
+    if percent:
         modelled = sorted(expected)
         if not modelled:
-            return TrackerStatus(
-                **base,
+            return ScopeFigures(
                 error="none of these sites has a forecast model yet, so there is no expected "
                 "consumption to compare with",
                 sites_reporting_period=int(so_far.size),
@@ -330,15 +386,12 @@ def compute_status(
                 f"the amount covers the {len(modelled)} of {len(members)} sites that have a forecast model; "
                 f"{len(members) - len(modelled)} sites without a model are not counted"
             )
-        factor = 1 + tracker.target_value / 100.0
         expected_period = sum(e for per_day in expected.values() for e, _ in per_day.values())
-        target = factor * expected_period
-        target_to_date = factor * sum(e for per_day in expected.values() for d, (e, _) in per_day.items() if d <= last)
+        expected_to_date = sum(e for per_day in expected.values() for d, (e, _) in per_day.items() if d <= last)
         so_far_scope = so_far[so_far.index.isin(modelled)]
         remaining = {s: f for s, f in remaining.items() if s in modelled}
     else:
         modelled = sorted(remaining)
-        target = float(tracker.target_value)
         so_far_scope = so_far
     remaining_sum = pd.Series({s: sum(e for e, _ in v.values()) for s, v in remaining.items()}, dtype=float)
     consumption = float(so_far_scope.sum()) if len(so_far_scope) else None
@@ -361,7 +414,6 @@ def compute_status(
         daily_variance_kwh2=daily_variance,
         days_reported=pd.Series({s: float(len(d)) for s, d in reported_days.items()}, dtype=float),
     )
-    crossing = detect_crossing(consumption, target)
     per_day_total: dict[dt.date, float] = {}
     for per_day in remaining.values():
         for day, (e, _) in per_day.items():
@@ -378,25 +430,93 @@ def compute_status(
         daily_remaining = daily_remaining[daily_remaining.index >= first_future]
         if len(daily_remaining):
             daily_remaining.iloc[0] += past
-    state = compute_state(consumption, projection.lower_kwh, target)
-    return TrackerStatus(
-        **base,
-        target_kwh=target,
-        target_to_date_kwh=target_to_date,
+    return ScopeFigures(
+        sites_reporting_period=int(so_far.size),
+        sites_reporting_day=reporting_day,
         expected_period_kwh=expected_period,
+        expected_to_date_kwh=expected_to_date,
         consumption_kwh=consumption,
-        progress=compute_progress(consumption, target),
         projection_kwh=projection.kwh,
         projection_lower_kwh=projection.lower_kwh,
         projection_upper_kwh=projection.upper_kwh,
         projection_method=projection.method,
-        crossing_day=estimate_crossing_day(consumption, daily_remaining, target) if state != "exceeded" else None,
-        state=state,
-        sites_reporting_period=int(so_far.size),
-        sites_reporting_day=reporting_day,
+        running_kwh=compute_running_total(consumption, daily_remaining) if len(daily_remaining) else None,
         modelled_sites=len(modelled),
+        notes=tuple(notes),
+    )
+
+
+def compute_status(
+    session: Session,
+    tracker: Tracker,
+    viewer: Viewer,
+    data_day: dt.date,
+    cache: EvaluationCache | None = None,
+) -> TrackerStatus:
+    """Consumption so far, the amount, progress and projection of the period containing ``data_day``.
+
+    Raises AccessDenied when the viewer may no longer see the tracker's group or site. With a cache, trackers
+    of the same sites, fuel and period share their figures (:func:`compute_scope_figures`); only what follows
+    from the amount is computed per tracker.
+    """
+    bounds = _bounds(tracker.period, data_day, cache)
+    fuel = tracker_fuel(tracker)
+    members = scope_members(session, viewer, tracker, cache)
+    base: dict[str, Any] = dict(
+        tracker_id=tracker.id,
+        name=tracker.name,
+        scope_label=_scope_label(session, tracker, cache),
+        fuel=fuel,
+        period=tracker.period,
+        period_label=bounds.label(),
+        period_start=bounds.start,
+        period_end=bounds.end,
+        data_day=data_day,
+        target_kind=tracker.target_kind,
+        target_value=float(tracker.target_value),
+        graph_path=graph_path(tracker, bounds, data_day),
+        sites_total=len(members),
+    )
+    if not members:
+        return TrackerStatus(**base, error=f"there is no {fuel} site left in this selection that you may see")
+    percent = tracker.target_kind == "percent"
+    figures = compute_scope_figures(session, members, bounds, data_day, percent, cache)
+    if figures.error is not None:
+        return TrackerStatus(
+            **base,
+            error=figures.error,
+            sites_reporting_period=figures.sites_reporting_period,
+            sites_reporting_day=figures.sites_reporting_day,
+        )
+    target_to_date: float | None = None
+    if percent:
+        factor = 1 + tracker.target_value / 100.0
+        target = factor * float(figures.expected_period_kwh or 0.0)
+        target_to_date = factor * float(figures.expected_to_date_kwh or 0.0)
+    else:
+        target = float(tracker.target_value)
+    consumption = figures.consumption_kwh
+    crossing = detect_crossing(consumption, target)
+    state = compute_state(consumption, figures.projection_lower_kwh, target)
+    running = figures.running_kwh
+    return TrackerStatus(
+        **base,
+        target_kwh=target,
+        target_to_date_kwh=target_to_date,
+        expected_period_kwh=figures.expected_period_kwh,
+        consumption_kwh=consumption,
+        progress=compute_progress(consumption, target),
+        projection_kwh=figures.projection_kwh,
+        projection_lower_kwh=figures.projection_lower_kwh,
+        projection_upper_kwh=figures.projection_upper_kwh,
+        projection_method=figures.projection_method,
+        crossing_day=first_day_over(running, target) if state != "exceeded" and running is not None else None,
+        state=state,
+        sites_reporting_period=figures.sites_reporting_period,
+        sites_reporting_day=figures.sites_reporting_day,
+        modelled_sites=figures.modelled_sites,
         exceeded=crossing is not None,
         excess_kwh=crossing.excess_kwh if crossing else None,
         excess_pct=crossing.excess_pct if crossing else None,
-        notes=tuple(notes),
+        notes=figures.notes,
     )
