@@ -433,3 +433,47 @@ def test_portfolio_of_half_hourly_and_hourly_meters_is_summed_per_hour(session_f
     assert list(rows["sites_reporting"][:6]) == [3, 3, 3, 2, 2, 1]  # bakery + office (to 05:00) + depot (to 03:00)
     assert rows["energy_kwh"].iloc[0] == pytest.approx(0.5 * 2 + 1.0 * 2 + 4.0)
     assert hourly
+
+
+def test_a_grant_revoked_mid_download_stops_the_file_and_is_audited(session_factory, settings, world, monkeypatch):
+    """Someone granted a customer's data loses it while the file streams: the next check ends the stream."""
+    from portfolio.services.consent import give_grant, revoke_grant
+
+    monkeypatch.setattr(
+        exporting, "iter_reading_chunks", functools.partial(export_queries.iter_reading_chunks, chunk_rows=10)
+    )
+    monkeypatch.setattr(exporting, "ACCESS_RECHECK_SECONDS", 0.0)  # check before every chunk
+    with session_factory() as session:
+        owner = viewer_for(session, session.scalar(select(User).where(User.email == world.kestrel_buyer)))
+        grant = give_grant(session, owner, grantee_email=world.wren_buyer, site_ids=[world.bakery])
+        session.commit()
+        grant_id = grant.id
+    wren = viewer_of(session_factory, world.wren_buyer)
+    with session_factory() as session:
+        plan = plan_export(
+            session,
+            wren,
+            parse_export_request(
+                {
+                    "site": str(world.bakery),
+                    "from": "2024-03-31",
+                    "to": "2024-03-31",
+                    "shape": "interval",
+                    "format": "csv",
+                }
+            ),
+            settings,
+        )
+    stream = stream_export(session_factory, plan, user_id=world.wren_buyer_id, ip=None, via="test")
+    first = next(stream) + next(stream)  # the header and the first ten rows, while the grant stands
+    assert first.count(b"\n") >= 2
+    with session_factory() as session:
+        assert revoke_grant(session, owner, grant_id) is True
+        session.commit()
+    with pytest.raises(exporting.AccessRevoked):
+        for _ in stream:
+            pass
+    with session_factory() as session:
+        entries = session.scalars(select(AuditEntry).where(AuditEntry.action.like("export_%"))).all()
+    assert [e.action for e in entries] == ["export_started", "export_revoked"]
+    assert 0 < entries[-1].detail["rows"] < 46 and "may not see" in entries[-1].detail["error"]

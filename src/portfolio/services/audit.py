@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
+from portfolio.models import Role
 from portfolio.queries import audit as audit_queries
 from portfolio.queries.consent import load_site_organisations
 
@@ -124,12 +125,13 @@ def record_on_behalf(
 ) -> int:
     """Audit a change made by someone outside the sites' organisations: "broker X for client Y", one entry per client.
 
-    Brokers (and anyone else with a manage grant) act on their clients' behalf; each client organisation gets
-    its own entry (user = the broker, organisation = the client), so it reads on that customer's audit page.
-    Members acting on their own organisation's sites and admins (audited as admin actions) add nothing here.
+    Brokers act on their clients' behalf; each client organisation gets its own entry (user = the broker,
+    organisation = the client), so it reads on that customer's audit page. Anyone else adds nothing here: members
+    act on their own sites, admins' actions are admin actions, and a person granted read access who looks or
+    exports is in the daily "viewed_by" entries.
     Returns the number of entries added, in the caller's unit of work.
     """
-    if viewer.is_admin:
+    if viewer.role is not Role.BROKER:
         return 0
     organisations = sorted(set(load_site_organisations(session, site_ids).values()))
     clients = [o for o in organisations if not viewer.is_member_of(o)]

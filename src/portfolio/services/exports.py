@@ -371,6 +371,49 @@ def stream_export(
     return _stream(factory, plan, detail, user_id, ip, outcome)
 
 
+ACCESS_RECHECK_SECONDS = 2.0
+"""How often a download in progress checks that its requester may still read every site in it [s]."""
+
+
+class AccessRevoked(Exception):
+    """The requester lost access (grant revoked or expired, account deactivated) while the file was streaming."""
+
+
+def _still_allowed(session: Session, user_id: int, plan: ExportPlan) -> None:
+    """Raise :class:`AccessRevoked` unless the user may still read every site of the plan with its data type."""
+    from portfolio.access import viewer_for  # the policy module, resolved afresh (nothing cached)
+    from portfolio.models import User
+
+    session.expire_all()
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AccessRevoked("the account is no longer active")
+    data = DataType.INTERVAL_USAGE if plan.shape is ExportShape.INTERVAL else DataType.DAILY_TOTALS
+    try:
+        require_sites(session, viewer_for(session, user), plan.site_ids, data)
+    except AccessDenied as denied:
+        raise AccessRevoked(str(denied)) from None
+
+
+def _while_allowed(
+    session: Session, user_id: int | None, plan: ExportPlan, chunks: Iterable[pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
+    """Pass the chunks on while the requester may still read them: access is re-checked every few seconds.
+
+    A grant revoked (or expiring) mid-download stops the file at the next check: the stream ends without its
+    end, so the browser shows the download as failed instead of a complete-looking partial file.
+    Operator exports (no user: the CLI) are not re-checked.
+    """
+    import time
+
+    checked = time.monotonic()
+    for chunk in chunks:
+        if user_id is not None and time.monotonic() - checked >= ACCESS_RECHECK_SECONDS:
+            _still_allowed(session, user_id, plan)
+            checked = time.monotonic()
+        yield chunk
+
+
 def _stream(
     factory: sessionmaker[Session],
     plan: ExportPlan,
@@ -395,10 +438,14 @@ def _stream(
             )
         else:
             chunks = iter_reading_chunks(session, plan.sites, request.start, request.end)
-        yield from write_export(plan.shape, plan.format, counter.count(chunks), plan.meta)
+        allowed = _while_allowed(session, user_id, plan, chunks)
+        yield from write_export(plan.shape, plan.format, counter.count(allowed), plan.meta)
         status = "completed"
     except GeneratorExit:
         status = "aborted"
+        raise
+    except AccessRevoked as revoked:
+        status, error = "revoked", str(revoked)[:500]
         raise
     except Exception as failure:
         error = f"{type(failure).__name__}: {failure}"[:500]
