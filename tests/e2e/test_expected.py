@@ -43,6 +43,6 @@ def test_graph_shows_the_expected_line_and_band(browser_page: BrowserPage, live_
     consumption = traces["Metered"]
     assert line["points"] > consumption["points"]  # the expected line runs on into the forecast days
     expect(page.get_by_text("Expected next 7 days")).to_be_visible()
-    expect(page.get_by_text("Metered", exact=True)).to_be_visible()
+    expect(page.locator(f"#{ids.GRAPH_EXPECTED}").get_by_text("Metered", exact=True)).to_be_visible()
     expect(page.get_by_text("Model quality (out-of-sample backtest, ASHRAE Guideline 14)")).to_be_visible()
     assert browser_page.errors == []
