@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.serving import make_server
+from cheroot.wsgi import Server as WsgiServer
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
@@ -85,18 +85,23 @@ def copy_demo(demo_template: Path, tmp_path_factory: pytest.TempPathFactory, nam
 
 @contextmanager
 def serve(settings: Settings) -> Iterator[tuple[str, sessionmaker[Session]]]:
-    """Serve the app on a free loopback port from a background thread, as gunicorn would serve app:server."""
+    """Serve the app on a free loopback port from a background thread, as gunicorn would serve app:server.
+
+    A production WSGI server (cheroot, threaded), not werkzeug's development server: that one drains a POST's
+    socket until the browser hangs up before it closes the response, so work done after a response (account emails)
+    waited on the browser.
+    """
     engine = make_engine(settings.database_url)
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    server = WsgiServer(("127.0.0.1", 0), app.server, numthreads=8, server_name="e2e")
+    server.prepare()
+    thread = threading.Thread(target=server.serve, name="e2e-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}", make_session_factory(engine)
+        yield f"http://127.0.0.1:{server.bind_addr[1]}", make_session_factory(engine)
     finally:
-        server.shutdown()
+        server.stop()
         thread.join(timeout=10)
-        server.server_close()
         app_state(app.server).engine.dispose()
         engine.dispose()
 

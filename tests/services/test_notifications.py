@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.config import load_settings
 from portfolio.models import Notification, OutboxEmail, Role, User
 from portfolio.services import notifications
-from portfolio.services.notifications import SmtpUrlError, deliver_pending, parse_smtp_url, retry_delay
+from portfolio.services.notifications import SmtpUrlError, deliver_pending, parse_smtp_url, retry_delay, send_email
+from tests.smtp_sink import smtp_sink
 
 NOW = dt.datetime(2026, 11, 26, 6, tzinfo=dt.UTC)
 
@@ -43,6 +44,16 @@ def test_smtp_urls() -> None:
     for bad in ("http://mail", "smtp://", "smtp://host:notaport"):
         with pytest.raises(SmtpUrlError):
             parse_smtp_url(bad)
+
+
+def test_the_greeting_name_is_configurable_and_needs_no_dns_lookup() -> None:
+    with smtp_sink() as sink:
+        target = parse_smtp_url(f"{sink.url}&helo=portfolio.example.test")
+        assert target.helo == "portfolio.example.test"
+        send_email(target, "portfolio@example.test", "a@example.test", "Named", "body")
+        send_email(parse_smtp_url(sink.url), "portfolio@example.test", "a@example.test", "Default", "body")
+        sink.wait_for("a@example.test", count=2)
+    assert sink.greetings == ["portfolio.example.test", socket.gethostname()]
 
 
 def test_retry_delays_double_up_to_six_hours() -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import smtplib
+import socket
 import ssl
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class SmtpTarget:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     timeout_s: float = 20.0
+    helo: str = ""
+    """The name we greet the server with; empty means this machine's host name (no DNS lookup, which can stall)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class DeliveryReport:
 
 
 def parse_smtp_url(url: str) -> SmtpTarget:
-    """Read ``smtp://[user:pass@]host[:port][?starttls=1&timeout=20]`` or ``smtps://...``."""
+    """Read ``smtp://[user:pass@]host[:port][?starttls=1&timeout=20&helo=mail.example.com]`` or ``smtps://...``."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("smtp", "smtps"):
         raise SmtpUrlError(f"SMTP URL must start with smtp:// or smtps://, not {parts.scheme or '(none)'}://")
@@ -92,6 +95,7 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         timeout_s=timeout,
+        helo=query.get("helo", "").strip(),
     )
 
 
@@ -103,10 +107,16 @@ def send_email(target: SmtpTarget, mail_from: str, to: str, subject: str, body: 
     message["Message-ID"] = make_msgid(domain=mail_from.rpartition("@")[2] or None)
     message.set_content(body)
     context = ssl.create_default_context()
+    # smtplib's default greeting name is socket.getfqdn(), a reverse DNS lookup that can stall for seconds where
+    # DNS is slow or absent; the host name needs no lookup and an operator can name the machine with ?helo=.
+    helo = target.helo or socket.gethostname() or "localhost"
+    client: smtplib.SMTP
     if target.implicit_tls:
-        client: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port, timeout=target.timeout_s, context=context)
+        client = smtplib.SMTP_SSL(
+            target.host, target.port, local_hostname=helo, timeout=target.timeout_s, context=context
+        )
     else:
-        client = smtplib.SMTP(target.host, target.port, timeout=target.timeout_s)
+        client = smtplib.SMTP(target.host, target.port, local_hostname=helo, timeout=target.timeout_s)
     with client:
         if target.starttls:
             client.starttls(context=context)
