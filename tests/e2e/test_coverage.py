@@ -1,13 +1,12 @@
 """In Chromium on the demo: a missing site estimated and labelled, a partial day drawn as partial, the overview
 for a customer and a broker, and the Graphs page at 1440 and 390 px wide, all without console errors.
 
-Screenshots go to ``docs/screenshots/`` (or ``$PORTFOLIO_GRAPH_SCREENSHOTS``).
+Screenshots go to the ``screenshot_dir`` fixture's folder (``docs/screenshots/`` only when refreshing them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +24,6 @@ from tests.e2e.test_graphs import GraphApp
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(
-    os.environ.get("PORTFOLIO_GRAPH_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-)
 CUSTOMER = "customer@demo.portfolio.example"  # Granta: eight power sites, one short of data in the last month
 CAFES = "customer2@demo.portfolio.example"  # Kettle & Crumb: a café without a model is named, not estimated
 BROKER = "broker@demo.portfolio.example"
@@ -70,7 +66,9 @@ def _range(days: int, end: dt.date | None = None) -> str:
     return f"from={(last - dt.timedelta(days=days - 1)).isoformat()}&to={last.isoformat()}"
 
 
-def test_a_missing_site_is_estimated_and_labelled_at_1440_px(wide: tuple[Page, list[str]], app: GraphApp) -> None:
+def test_a_missing_site_is_estimated_and_labelled_at_1440_px(
+    wide: tuple[Page, list[str]], app: GraphApp, screenshot_dir: Path
+) -> None:
     page, errors = wide
     _sign_in(page, app, CUSTOMER)
     page.goto(f"/graphs?group=all&{_range(30)}&fuel=power")
@@ -80,8 +78,7 @@ def test_a_missing_site_is_estimated_and_labelled_at_1440_px(wide: tuple[Page, l
     assert any(name.startswith("Estimated for ") and "missing site" in name for name in names), names
     assert "Sites reporting" in names and "Temperature" in names
     expect(page.locator(f"#{ids.GRAPH_SUMMARY}")).to_contain_text("Estimated for missing sites")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "graphs-missing-site-estimated-1440.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "graphs-missing-site-estimated-1440.png"), full_page=True)
     assert errors == []
 
 
@@ -93,7 +90,7 @@ def test_a_site_without_a_model_is_named_as_not_estimated(wide: tuple[Page, list
     assert errors == []
 
 
-def test_graphs_page_fits_a_390_px_phone(browser: Browser, app: GraphApp) -> None:
+def test_graphs_page_fits_a_390_px_phone(browser: Browser, app: GraphApp, screenshot_dir: Path) -> None:
     with open_page(browser, app.base_url, height=900) as watched:
         page = watched.page
         page.set_viewport_size({"width": 390, "height": 900})
@@ -102,12 +99,12 @@ def test_graphs_page_fits_a_390_px_phone(browser: Browser, app: GraphApp) -> Non
         expect(page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")).to_be_visible(timeout=30_000)
         page.wait_for_timeout(800)
         width = page.evaluate("document.documentElement.scrollWidth")
-        page.screenshot(path=str(SCREENSHOTS / "graphs-390.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir / "graphs-390.png"), full_page=True)
         assert width <= 390, f"the page is {width} px wide at 390"
         assert watched.errors == []
 
 
-def test_a_partial_day_is_drawn_as_partial(wide: tuple[Page, list[str]], app: GraphApp) -> None:
+def test_a_partial_day_is_drawn_as_partial(wide: tuple[Page, list[str]], app: GraphApp, screenshot_dir: Path) -> None:
     page, errors = wide
     with app.session_factory() as session:
         row = session.execute(
@@ -125,12 +122,14 @@ def test_a_partial_day_is_drawn_as_partial(wide: tuple[Page, list[str]], app: Gr
     names = page.evaluate(TRACE_NAMES)
     assert "Partial day" in names, names
     assert f"site={site_id}" in page.url  # the chosen site stays in the address
-    page.screenshot(path=str(SCREENSHOTS / "graphs-partial-day.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir / "graphs-partial-day.png"), full_page=True)
     assert errors == []
 
 
 @pytest.mark.parametrize(("email", "name"), [(CUSTOMER, "overview-customer.png"), (BROKER, "overview-broker.png")])
-def test_overview_after_sign_in(wide: tuple[Page, list[str]], app: GraphApp, email: str, name: str) -> None:
+def test_overview_after_sign_in(
+    wide: tuple[Page, list[str]], app: GraphApp, email: str, name: str, screenshot_dir: Path
+) -> None:
     page, errors = wide
     _sign_in(page, app, email)
     cards = page.locator(f"#{ids.OVERVIEW_CARDS} .overview-card")
@@ -139,5 +138,5 @@ def test_overview_after_sign_in(wide: tuple[Page, list[str]], app: GraphApp, ema
         expect(page.get_by_text("Client organisation").first).to_be_visible()
         assert cards.count() >= 4  # All sites + one per client organisation
     expect(cards.first.get_by_role("link", name="Open the graph →")).to_be_visible()
-    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+    page.screenshot(path=str(screenshot_dir / name), full_page=True)
     assert errors == []

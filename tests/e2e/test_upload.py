@@ -1,9 +1,8 @@
 """In a real browser on a copy of the demo: an admin drops a wide file on Upload, reads the preview, imports it,
-with no console errors; screenshots go to docs/screenshots/ (upload-preview.png, upload-done.png)."""
+with no console errors; screenshots (upload-preview.png, upload-done.png) go to the ``screenshot_dir`` fixture's folder."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,6 @@ from tests.e2e.conftest import copy_demo, open_page, serve
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SAMPLE = Path(__file__).parents[1] / "data" / "layouts" / "wide_end_2400_sep_line.csv"  # 144 readings, 1 MPAN
-SCREENSHOTS = Path(
-    os.environ.get("PORTFOLIO_GRAPH_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-)
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,9 @@ def upload_app(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
         yield UploadApp(base_url, session_factory, admin)
 
 
-def test_admin_uploads_a_wide_file_after_the_preview(browser: Browser, upload_app: UploadApp) -> None:
+def test_admin_uploads_a_wide_file_after_the_preview(
+    browser: Browser, upload_app: UploadApp, screenshot_dir: Path
+) -> None:
     with open_page(browser, upload_app.base_url, height=1100) as watched:
         page = watched.page
         page.goto("/login")
@@ -59,11 +57,10 @@ def test_admin_uploads_a_wide_file_after_the_preview(browser: Browser, upload_ap
             assert (
                 session.scalar(select(func.count()).select_from(Meter).where(Meter.identifier == "1234567890126")) == 0
             )
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / "upload-preview.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir / "upload-preview.png"), full_page=True)
         page.get_by_role("button", name="Import").click()
         expect(page.get_by_text("Imported 144 readings for 1 sites")).to_be_visible(timeout=20_000)
-        page.screenshot(path=str(SCREENSHOTS / "upload-done.png"), full_page=True)
+        page.screenshot(path=str(screenshot_dir / "upload-done.png"), full_page=True)
         assert watched.errors == [], "\n".join(watched.errors)
     with upload_app.session_factory() as session:
         count = session.scalar(

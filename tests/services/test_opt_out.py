@@ -28,10 +28,11 @@ from portfolio.models import (
     PortfolioSeries,
     Reading,
     Site,
+    SiteExpected,
     User,
 )
 from portfolio.queries.consent import insert_grant
-from portfolio.services import customers, opt_out
+from portfolio.services import customers, expected, opt_out, pipeline
 from portfolio.services.exports import DAILY_ONLY_EXPORT, ExportError, parse_export_request, plan_export, stream_export
 from portfolio.services.graphs import DAILY_ONLY_NOTE, GraphRequest, make_graph, make_profile
 from portfolio.services.groups import ALL_SITES
@@ -238,3 +239,67 @@ def test_forged_links_and_non_micro_businesses_are_refused(
         with pytest.raises(opt_out.OptOutError, match="only micro-business"):
             opt_out.opt_out_by_link(session, settings, opt_out.make_token(settings, other.id), now=NOW)
         assert session.get(Enrolment, micro["organisation"]).opted_out_at is None
+
+
+def test_a_meter_arriving_after_enrolment_gets_the_notice_from_the_next_daily_run(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Enrolled with no smart meter yet: no notice then; the daily run after the meter's first file sends it, and
+    the 7 days count from that run, not from enrolment."""
+    with transaction(session_factory) as session:
+        session.add(Organisation(name="Micro Cafe", account_number="M-1"))
+    with session_factory() as session:
+        report = customers.import_customer_list(session, "c.csv", LIST.encode(), settings=settings, now=NOW)
+        assert report.notices_sent == 0
+    load_days(session_factory, FIRST_TS, 3)
+    later = NOW + dt.timedelta(days=3)
+    result = pipeline.run_daily(session_factory, settings, run_date=dt.date(2026, 11, 5), now=later)
+    steps = {step.name: step for step in result.steps}
+    assert steps["opt_out_notices"].counts["sent"] == 1 and not steps["opt_out_notices"].errors
+    with session_factory() as session:
+        organisation = session.scalars(select(Organisation.id).where(Organisation.account_number == "M-1")).one()
+        enrolment = session.get(Enrolment, organisation)
+        assert enrolment is not None and opt_out.deadline_of(enrolment) == later + dt.timedelta(days=7)
+        assert link_token(session)
+    again = pipeline.run_daily(session_factory, settings, run_date=dt.date(2026, 11, 6), now=later + dt.timedelta(1))
+    assert {step.name: step for step in again.steps}["opt_out_notices"].counts["sent"] == 0
+
+
+def test_the_expected_panel_of_an_opted_out_site_counts_whole_days(
+    session_factory: sessionmaker[Session], settings: Settings, micro: dict[str, int]
+) -> None:
+    """After opting out the panel's metered energy is the daily roll-up and a missing day is estimated from the
+    stored daily prediction: no half-hourly reading or prediction is used."""
+    site = micro["site"]
+    start_ts, end_ts = FIRST_TS, FIRST_TS + 5 * 86_400  # 3 metered days, 2 missing (UK days are UTC days here)
+    with session_factory() as session:
+        opt_out.opt_out_by_link(session, settings, link_token(session), now=NOW + dt.timedelta(days=6))
+    with transaction(session_factory) as session:  # as a later refit would store them
+        for day in range(5):
+            session.add(
+                SiteExpected(
+                    site_id=site,
+                    resolution="day",
+                    start_ts=FIRST_TS + day * 86_400,
+                    expected_kwh=20.0,
+                    variance_kwh2=4.0,
+                )
+            )
+            for half_hour in range(48):  # far off: using these would show
+                session.add(
+                    SiteExpected(
+                        site_id=site,
+                        resolution="hh",
+                        start_ts=FIRST_TS + day * 86_400 + half_hour * 1800,
+                        expected_kwh=100.0,
+                        variance_kwh2=1.0,
+                    )
+                )
+    sites = pd.DataFrame({"site_id": [site], "fuel": ["power"], "interval_seconds": [1800]})
+    with session_factory() as session:
+        (summary,) = expected.compute_portfolio_summary(session, sites, start_ts, end_ts, end_ts, "Europe/London")
+    assert summary.metered_kwh == pytest.approx(72.0) and summary.sites_metered == 1
+    assert summary.estimated_missing_kwh == pytest.approx(40.0) and summary.sites_estimated == 1
+    assert summary.estimated_missing_range_kwh is not None
+    low, high = summary.estimated_missing_range_kwh
+    assert low < 40.0 < high and high - 40.0 == pytest.approx(1.6448536 * 4.0)  # two days' se of 2 kWh, correlated

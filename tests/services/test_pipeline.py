@@ -219,6 +219,7 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         "refit_models",
         "expected_series",
         "evaluate_trackers",
+        "opt_out_notices",
         "notify",
         "third_party_notify",
     ]

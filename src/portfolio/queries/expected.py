@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import SUM_COLUMNS
 from portfolio.models import (
+    DailyUsage,
+    Enrolment,
     ExpectedSeries,
     ExpectedSeriesRefresh,
     Reading,
@@ -121,6 +123,30 @@ def save_site_model(session: Session, record: SiteModel) -> None:
         session.delete(existing)
         session.flush()
     session.add(record)
+
+
+def load_daily_only_site_ids(session: Session, site_ids: Sequence[int]) -> set[int]:
+    """Those of ``site_ids`` whose organisation opted out of half-hourly data: only their daily totals may be used."""
+    if not site_ids:
+        return set()
+    statement = (
+        select(Site.id)
+        .join(Enrolment, Enrolment.organisation_id == Site.organisation_id)
+        .where(Site.id.in_([int(s) for s in site_ids]), Enrolment.opted_out_at.is_not(None))
+    )
+    return {int(s) for s in session.scalars(statement)}
+
+
+def load_daily_matrix(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Long frame of the daily roll-up (site_id, local_date, energy_kwh [kWh]) for a few sites and local days."""
+    rows = session.execute(
+        select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.energy_kwh).where(
+            DailyUsage.site_id.in_([int(s) for s in site_ids]),
+            DailyUsage.local_date >= first,
+            DailyUsage.local_date <= last,
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["site_id", "local_date", "energy_kwh"])
 
 
 def load_readings_matrix(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from portfolio.analytics.portfolio_forecast import compute_missing_interval_esti
 from portfolio.db import transaction
 from portfolio.models import ModelStatus, SiteModel
 from portfolio.queries import expected as queries
-from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_midnight_ts
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_date_span, local_midnight_ts
 
 log = logging.getLogger(__name__)
 
@@ -281,23 +281,62 @@ def _grid(start_ts: int, end_ts: int, seconds: int) -> pd.DatetimeIndex:
     )
 
 
+def _metered(
+    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, time_zone: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sites with their grid length [s], and their metered energy (site_id, start_ts, energy_kwh [kWh]).
+
+    Sites that opted out of half-hourly data (micro-businesses) are counted per local day from the daily roll-up
+    (their interval readings are gone or must not be used), so their gaps are whole days estimated from the
+    stored daily predictions.
+    """
+    ids = [int(s) for s in sites["site_id"]]
+    daily_only = queries.load_daily_only_site_ids(session, ids)
+    interval_ids = [s for s in ids if s not in daily_only]
+    readings = queries.load_readings_matrix(session, interval_ids, start_ts, end_ts)[
+        ["site_id", "start_ts", "energy_kwh"]
+    ]
+    if not daily_only:
+        return sites, readings
+    first, last = local_date_span(start_ts, end_ts, time_zone)
+    days = queries.load_daily_matrix(session, sorted(daily_only), first, last)
+    days = days.assign(start_ts=[local_midnight_ts(d, time_zone) for d in days["local_date"]])
+    sites = sites.assign(
+        interval_seconds=sites["interval_seconds"].where(~sites["site_id"].isin(daily_only), SECONDS_PER_DAY)
+    )
+    parts = [frame for frame in (readings, days[["site_id", "start_ts", "energy_kwh"]]) if len(frame)]
+    return sites, pd.concat(parts, ignore_index=True) if parts else readings
+
+
+def _day_grid(start_ts: int, end_ts: int, time_zone: str) -> pd.DatetimeIndex:
+    """The local midnights (as UTC instants) of the local days in [start_ts, end_ts): 23, 24 or 25 hours apart."""
+    first, last = local_date_span(start_ts, end_ts, time_zone)
+    days = pd.date_range(first, last, freq="D")
+    return pd.DatetimeIndex([pd.Timestamp(local_midnight_ts(d.date(), time_zone), unit="s", tz="UTC") for d in days])
+
+
 def _missing_estimate(
-    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int
+    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, time_zone: str = UK_TIME_ZONE
 ) -> tuple[float | None, tuple[float, float] | None, int, int, float | None, int]:
     """Metered and estimated-missing totals over the range, grouped by interval length so grids line up."""
-    readings = queries.load_readings_matrix(session, sites["site_id"].tolist(), start_ts, end_ts)
+    sites, readings = _metered(session, sites, start_ts, end_ts, time_zone)
     metered = float(readings["energy_kwh"].sum()) if len(readings) else None
     estimated_total, low, high, estimated_sites, unestimated_sites = 0.0, 0.0, 0.0, 0, 0
     any_estimate = False
     seconds: Any  # a groupby key: the sites' interval length [s]
     for seconds, members in sites.groupby("interval_seconds"):
-        grid = _grid(start_ts, end_ts, int(seconds))
+        daily = int(seconds) == SECONDS_PER_DAY
+        grid = _day_grid(start_ts, end_ts, time_zone) if daily else _grid(start_ts, end_ts, int(seconds))
         own = readings[readings["site_id"].isin(members["site_id"])]
         matrix = own.pivot_table(index="start_ts", columns="site_id", values="energy_kwh", aggfunc="sum")
         matrix.index = pd.to_datetime(matrix.index.to_numpy(dtype="int64"), unit="s", utc=True)
         matrix = matrix.reindex(index=grid, columns=members["site_id"].tolist())
         forecasts = load_stored_forecasts(
-            session, members["site_id"].tolist(), start_ts, end_ts, STORED_RESOLUTION.get(int(seconds), "")
+            session,
+            members["site_id"].tolist(),
+            start_ts,
+            end_ts,
+            "day" if daily else STORED_RESOLUTION.get(int(seconds), ""),
         )
         site_forecasts = {s: forecasts[s] for s in members["site_id"] if s in forecasts}
         estimate = compute_missing_interval_estimate(matrix, site_forecasts)
@@ -363,7 +402,7 @@ def compute_portfolio_summary(
     summaries = []
     for fuel, members in sites.groupby("fuel", sort=True):
         metered, missing_range, estimated_sites, unestimated_sites, missing_kwh, metered_sites = _missing_estimate(
-            session, members, start_ts, end_ts
+            session, members, start_ts, end_ts, time_zone
         )
         expected, expected_range, forecast_sites = _expected_next(
             session, members["site_id"].tolist(), today_start_ts, time_zone

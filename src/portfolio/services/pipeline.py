@@ -40,7 +40,7 @@ from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.services import notifications, retention, third_party_notifications, tracker_evaluation
+from portfolio.services import notifications, opt_out, retention, third_party_notifications, tracker_evaluation
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
@@ -272,6 +272,10 @@ def _run_steps(
         )
         evaluate_step.errors.extend(report.errors)
 
+    def do_opt_out_notices() -> None:  # micro-businesses whose meters or first user arrived after enrolment
+        with transaction(factory) as session:
+            notices_step.counts["sent"] = opt_out.send_due_notices(session, settings, now)
+
     def do_notify() -> None:
         report = notifications.deliver_pending(factory, settings, now=now)
         notify_step.counts.update(sent=report.sent, retrying=report.retrying, gave_up=report.gave_up)
@@ -286,7 +290,7 @@ def _run_steps(
         StepResult("notify"),
     )
     expected_step, retention_step = StepResult("expected_series"), StepResult("retention")
-    third_party_step = StepResult("third_party_notify")
+    third_party_step, notices_step = StepResult("third_party_notify"), StepResult("opt_out_notices")
 
     def do_third_parties() -> None:  # Green Button Connect My Data: BatchList to the applications' notify URIs
         with factory() as session:
@@ -305,6 +309,7 @@ def _run_steps(
         _timed(fit_step, do_fit),
         _timed(expected_step, do_expected),
         _timed(evaluate_step, do_evaluate),
+        _timed(notices_step, do_opt_out_notices),
         _timed(notify_step, do_notify),
         _timed(third_party_step, do_third_parties),
     ]
