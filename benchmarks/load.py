@@ -1,11 +1,15 @@
 """Load: 100 concurrent signed-in users against gunicorn (several workers) on PostgreSQL while a daily run imports.
 
 Each user is a thread with its own ``requests`` session (own cookies, own CSRF token) signed in as one of the
-demo accounts, browsing for ``DURATION_S`` seconds with no think time: graphs (the graph figure callback over 30
-days or a year), lists (the portfolio table callback), exports (a 30-day daily CSV, body drained) and page loads
+demo accounts, browsing for ``DURATION_S`` seconds: graphs (the graph figure callback over 30 days or a year), lists (the portfolio table callback), exports (a 30-day daily CSV, body drained) and page loads
 (the Dash index and the Pages router callback). Meanwhile ``portfolio daily-run`` imports ``IMPORT_FILES`` meter
 files from the inbox (one file repeats half of another's readings, to check upserts). Afterwards the readings
 are counted: none lost, none duplicated. Only loopback (127.0.0.1) is used.
+
+Users pause between actions as people do: ``LOAD_THINK_S`` (default 10 s) is the mean of an exponential think
+time, and each user starts at a random moment of its first pause so arrivals spread. ``LOAD_THINK_S=0`` is the
+closed-loop stress variant (each user sends its next request as soon as the last answers): then latency is
+users / throughput, whatever the server does, and the figures say how much work the machine does per second.
 
 ``python benchmarks/load.py`` prints the figures as JSON; ``python benchmarks/run.py load`` merges them into
 ``results.json``. Targets (issue 18): p95 <= 1 s, errors < 0.1 %, no lost or duplicated rows.
@@ -33,6 +37,7 @@ ROOT = HERE.parent
 WORK = HERE / "work" / "load"
 USERS = int(os.environ.get("LOAD_USERS", "100"))
 DURATION_S = float(os.environ.get("LOAD_DURATION_S", "90"))
+THINK_S = float(os.environ.get("LOAD_THINK_S", "10"))  # mean pause between one user's actions [s]
 WORKERS = int(os.environ.get("LOAD_WORKERS", "4"))
 THREADS = int(os.environ.get("LOAD_THREADS", "4"))
 IMPORT_FILES = 12
@@ -186,6 +191,8 @@ def _browse(user: User, stop_at: float, seed: int) -> None:
     rng = np.random.default_rng(seed)
     actions = [a for a, _ in MIX]
     weights = np.array([w for _, w in MIX], dtype=float)
+    if THINK_S > 0:
+        time.sleep(float(rng.uniform(0, THINK_S)))  # users do not all click at the same instant
     while time.perf_counter() < stop_at:
         action = str(rng.choice(actions, p=weights / weights.sum()))
         try:
@@ -193,6 +200,8 @@ def _browse(user: User, stop_at: float, seed: int) -> None:
         except Exception as error:  # noqa: BLE001 - a timeout or reset is an error to count, not a crash
             user.timings.append((action, float("nan"), 599))
             print(f"{action}: {type(error).__name__}: {error}", file=sys.stderr)
+        if THINK_S > 0:
+            time.sleep(min(float(rng.exponential(THINK_S)), max(stop_at - time.perf_counter(), 0.0)))
 
 
 def _serve(url: str, instance: Path, port: int, inbox: Path) -> subprocess.Popen[bytes]:
@@ -317,6 +326,7 @@ def run() -> dict[str, Any]:
                 "users": USERS,
                 "gunicorn": f"{WORKERS} workers x {THREADS} threads",
                 "duration_s": DURATION_S,
+                "think_time_mean_s": THINK_S,
                 "prepare_s": round(prepare_s, 1),
                 "daily_run_status": daily_result.get("status", daily_err.decode()[-300:]),
                 "imported_rows_expected": expected_rows,

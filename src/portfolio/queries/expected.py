@@ -9,12 +9,12 @@ from the stored site rows); graphs read either, summed in SQL (:func:`load_site_
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, Integer, String, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import CursorResult, Integer, String, and_, delete, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import SUM_COLUMNS
@@ -34,7 +34,7 @@ from portfolio.models import (
     WeatherReading,
     portfolio_group_sites,
 )
-from portfolio.queries.graphs import Scope
+from portfolio.queries.graphs import Scope, as_tuples, span_terms
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
 """Models use interval data only: daily or monthly billing reads are not modelled."""
@@ -344,15 +344,37 @@ def load_site_expected(
         if len(site_ids)
         else []
     )
-    frame = pd.DataFrame(rows, columns=["site_id", "start_ts", "expected_kwh", "variance_kwh2"])
+    return _site_expected_frame(rows)
+
+
+def _site_expected_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+    """Rows of (site_id, start_ts, expected_kwh, variance_kwh2) as a frame, column by column (pandas probing
+    SQLAlchemy Row objects one by one costs seconds for a year of half hours)."""
+    site_ids, starts, expected, variances = (list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 4
     return pd.DataFrame(
         {
-            "site_id": frame["site_id"].to_numpy(dtype="int64"),
-            "start": _utc_index(frame["start_ts"].to_numpy(dtype="int64")),
-            "expected_kwh": frame["expected_kwh"].to_numpy(dtype="float64"),
-            "variance_kwh2": frame["variance_kwh2"].to_numpy(dtype="float64"),
+            "site_id": np.asarray(site_ids, dtype="int64"),
+            "start": _utc_index(np.asarray(starts, dtype="int64")),
+            "expected_kwh": np.asarray(expected, dtype="float64"),
+            "variance_kwh2": np.asarray(variances, dtype="float64"),
         }
     )[SITE_EXPECTED_COLUMNS]
+
+
+def load_site_expected_in(
+    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], resolution: str
+) -> pd.DataFrame:
+    """Stored predictions within each site's spans [UTC epoch s) (as :func:`load_site_expected`): a graph needs
+    them only where a site is incomplete."""
+    _check_resolution(resolution)
+    rows: list[Sequence[Any]] = []
+    for condition, params in span_terms(spans, "start_ts"):
+        statement = text(
+            "SELECT site_id, start_ts, expected_kwh, variance_kwh2 FROM site_expected"
+            f" WHERE resolution = :resolution AND {condition} ORDER BY site_id, start_ts"
+        )
+        rows.extend(as_tuples(session.execute(statement, {**params, "resolution": resolution})))
+    return _site_expected_frame(rows)
 
 
 def load_site_expected_sums(

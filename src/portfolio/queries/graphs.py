@@ -9,7 +9,7 @@ over the visible sites' readings, which is slower but never shows a site the vie
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -71,13 +71,13 @@ def daily_series_statement(members: str) -> TextClause:
     return text(daily_series_sql(members)).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
 
 
-def _tuples(rows: Iterable[Sequence[object]]) -> list[tuple[object, ...]]:
+def as_tuples(rows: Iterable[Sequence[object]]) -> list[tuple[object, ...]]:
     """Plain tuples: pandas probing SQLAlchemy Row objects attribute by attribute costs ~10 µs a row."""
     return [tuple(row) for row in rows]
 
 
 def _frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
-    frame = pd.DataFrame(_tuples(rows), columns=SERIES_COLUMNS)
+    frame = pd.DataFrame(as_tuples(rows), columns=SERIES_COLUMNS)
     return frame.astype(
         {"start_ts": "int64", "energy_kwh": "float64", "sites_reporting": "int64", "estimated_intervals": "int64"}
     )
@@ -139,13 +139,13 @@ def load_sites_series(
         rows = session.execute(daily_series_statement(members), {"fuel": fuel, "first": first, "last": last}).all()
         if not rows:
             return _frame([])
-        frame = pd.DataFrame(_tuples(rows), columns=["fuel", "local_date", "location_id", *SERIES_COLUMNS[1:]])
+        frame = pd.DataFrame(as_tuples(rows), columns=["fuel", "local_date", "location_id", *SERIES_COLUMNS[1:]])
         frame["start_ts"] = local_day_start_ts(frame["local_date"])
         grouped = frame.groupby("start_ts", as_index=False)[SERIES_COLUMNS[1:]].sum()
         grouped = grouped[(grouped["start_ts"] >= lo_ts) & (grouped["start_ts"] < hi_ts)]
         return _frame(grouped[SERIES_COLUMNS].itertuples(index=False))
     result = session.execute(text(readings_series_sql(resolution, members)), {"fuel": fuel, "lo": lo_ts, "hi": hi_ts})
-    frame = pd.DataFrame(_tuples(result), columns=["fuel", "start_ts", "location_id", *SERIES_COLUMNS[1:]])
+    frame = pd.DataFrame(as_tuples(result), columns=["fuel", "start_ts", "location_id", *SERIES_COLUMNS[1:]])
     grouped = frame.groupby("start_ts", as_index=False)[SERIES_COLUMNS[1:]].sum().sort_values("start_ts")
     return _frame(grouped[SERIES_COLUMNS].itertuples(index=False))
 
@@ -195,7 +195,7 @@ def load_temperatures(session: Session, location_ids: Sequence[int], lo_ts: int,
         " WHERE location_id IN :ids AND hour_ts >= :lo AND hour_ts < :hi ORDER BY hour_ts"
     ).bindparams(bindparam("ids", expanding=True))
     rows = session.execute(statement, {"ids": ids, "lo": lo_ts, "hi": hi_ts}).all()
-    frame = pd.DataFrame(_tuples(rows), columns=["location_id", "hour_ts", "kind", "air_temperature_c"])
+    frame = pd.DataFrame(as_tuples(rows), columns=["location_id", "hour_ts", "kind", "air_temperature_c"])
     return frame.astype({"location_id": "int64", "hour_ts": "int64", "air_temperature_c": "float64"})
 
 
@@ -255,21 +255,37 @@ def load_site_day_intervals(session: Session, site_ids: Sequence[int], first: dt
     statement = select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.intervals).where(
         DailyUsage.site_id.in_([int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
     )
-    frame = pd.DataFrame(_tuples(session.execute(statement)), columns=["site_id", "local_date", "intervals"])
+    frame = pd.DataFrame(as_tuples(session.execute(statement)), columns=["site_id", "local_date", "intervals"])
     return frame.astype({"site_id": "int64", "intervals": "int64"})
 
 
-def load_reading_starts(
-    session: Session, site_ids: Sequence[int], lo_ts: int, hi_ts: int, max_interval_seconds: int
+SPAN_TERMS_PER_QUERY = 200
+"""Site-and-range terms OR-ed in one statement (SQLite parses an OR chain as a tree at most 1,000 deep)."""
+
+
+def span_terms(spans: Mapping[int, Sequence[tuple[int, int]]], column: str) -> Iterator[tuple[str, dict[str, int]]]:
+    """``(site_id = a AND column in [lo, hi)) OR ...`` over the spans, in statements of at most 200 terms."""
+    terms = [(int(site_id), int(lo), int(hi)) for site_id, ranges in spans.items() for lo, hi in ranges if hi > lo]
+    for first in range(0, len(terms), SPAN_TERMS_PER_QUERY):
+        chunk = terms[first : first + SPAN_TERMS_PER_QUERY]
+        parts, params = [], {}
+        for n, (site_id, lo, hi) in enumerate(chunk):
+            parts.append(f"(site_id = :s{n} AND {column} >= :lo{n} AND {column} < :hi{n})")
+            params.update({f"s{n}": site_id, f"lo{n}": lo, f"hi{n}": hi})
+        yield "(" + " OR ".join(parts) + ")", params
+
+
+def load_reading_starts_in(
+    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], max_interval_seconds: int
 ) -> pd.DataFrame:
-    """Which intervals have a reading: site_id, start_ts [UTC epoch s] in [lo_ts, hi_ts) (no energies)."""
-    if not site_ids:
-        return pd.DataFrame({"site_id": pd.Series(dtype="int64"), "start_ts": pd.Series(dtype="int64")})
-    statement = text(
-        f"SELECT r.site_id, r.start_ts FROM sites s CROSS JOIN readings r WHERE r.site_id = s.id"
-        f" AND {_member_ids_sql(site_ids)} AND r.start_ts >= :lo AND r.start_ts < :hi"
-        " AND r.interval_seconds <= :longest"
-    )
-    rows = session.execute(statement, {"lo": int(lo_ts), "hi": int(hi_ts), "longest": int(max_interval_seconds)})
-    frame = pd.DataFrame(_tuples(rows), columns=["site_id", "start_ts"])
+    """Which intervals have a reading within each site's spans [UTC epoch s): site_id, start_ts (no energies).
+
+    A graph needs the reading times only on the days a site is incomplete; reading them for the whole window
+    costs a year of half hours per site for one missing day.
+    """
+    parts = []
+    for condition, params in span_terms(spans, "start_ts"):
+        statement = text(f"SELECT site_id, start_ts FROM readings WHERE {condition} AND interval_seconds <= :longest")
+        parts.extend(as_tuples(session.execute(statement, {**params, "longest": int(max_interval_seconds)})))
+    frame = pd.DataFrame(parts, columns=["site_id", "start_ts"])
     return frame.astype({"site_id": "int64", "start_ts": "int64"})

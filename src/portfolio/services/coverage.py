@@ -7,7 +7,8 @@ incomplete ones have their reading times loaded, so a big healthy portfolio stay
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,9 +19,10 @@ from portfolio.analytics.coverage import (
     compute_bucket_of,
     compute_day_lengths_seconds,
 )
-from portfolio.queries.graphs import load_reading_starts, load_site_day_intervals
+from portfolio.queries.expected import load_site_expected_in
+from portfolio.queries.graphs import load_reading_starts_in, load_site_day_intervals
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span
+from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_midnight_ts
 
 
 @dataclass(frozen=True)
@@ -28,9 +30,10 @@ class SiteBuckets:
     """The incomplete sites of a window: their per-bucket coverage and the intervals they did report."""
 
     site_buckets: pd.DataFrame  # site_id, start_ts, intervals, expected_intervals (incomplete sites only)
-    present: pd.DataFrame  # site_id, start_ts of the incomplete sites' readings in the window
+    present: pd.DataFrame  # site_id, start_ts of the incomplete sites' readings on their incomplete days
     incomplete_ids: list[int]
     interval_seconds: dict[int, int]
+    spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # per site: its incomplete days [UTC s)
 
 
 def site_interval_seconds(members: pd.DataFrame) -> dict[int, int]:
@@ -57,16 +60,19 @@ def load_site_buckets(
     days = load_site_day_intervals(session, list(intervals), first, last)
     zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
     incomplete = []
+    spans: dict[int, list[tuple[int, int]]] = {}
     for site_id, seconds in intervals.items():
         lengths = compute_day_lengths_seconds(first, last, zones.get(site_id, time_zone))
         expected = lengths // seconds
         got = days[days["site_id"] == site_id].set_index("local_date")["intervals"].reindex(expected.index).fillna(0)
-        if (got.to_numpy() < expected.to_numpy()).any():
+        short = got.to_numpy() < expected.to_numpy()
+        if short.any():
             incomplete.append(site_id)
+            spans[site_id] = _day_spans([d for d, s in zip(expected.index, short, strict=True) if s], lo, hi, time_zone)
     if not incomplete:
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))
-    present = load_reading_starts(session, incomplete, lo, hi, longest)
+    present = load_reading_starts_in(session, spans, longest)
     counts = (
         pd.DataFrame(
             {
@@ -80,16 +86,65 @@ def load_site_buckets(
     frames = []
     for site_id in incomplete:
         got = counts.xs(site_id, level="site_id") if site_id in counts.index.get_level_values(0) else pd.Series()
+        expected_intervals = compute_bucket_expected_intervals(buckets, resolution, time_zone, intervals[site_id])
+        # buckets nest in local days: outside the site's incomplete days every interval was there
+        on_short_days = np.zeros(len(buckets), dtype=bool)
+        for span_lo, span_hi in spans[site_id]:
+            on_short_days |= (buckets >= span_lo) & (buckets < span_hi)
+        counted = got.reindex(buckets).fillna(0).to_numpy(dtype=np.int64)
         frames.append(
             pd.DataFrame(
                 {
                     "site_id": site_id,
                     "start_ts": buckets,
-                    "intervals": got.reindex(buckets).fillna(0).to_numpy(dtype=np.int64),
-                    "expected_intervals": compute_bucket_expected_intervals(
-                        buckets, resolution, time_zone, intervals[site_id]
-                    ),
+                    "intervals": np.where(on_short_days, counted, expected_intervals),
+                    "expected_intervals": expected_intervals,
                 }
             )
         )
-    return SiteBuckets(pd.concat(frames, ignore_index=True), present, incomplete, intervals)
+    return SiteBuckets(pd.concat(frames, ignore_index=True), present, incomplete, intervals, spans)
+
+
+MAX_SPANS_PER_SITE = 64
+"""Beyond this many separate runs of incomplete days a site's spans merge into one (fewer, longer range reads)."""
+
+
+def _day_spans(days: list[dt.date], lo: int, hi: int, time_zone: str) -> list[tuple[int, int]]:
+    """Runs of consecutive local days as [UTC s) ranges clipped to [lo, hi); a day is 23, 24 or 25 hours."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    if len(runs) > MAX_SPANS_PER_SITE:
+        runs = [[runs[0][0], runs[-1][1]]]
+    spans = [
+        (
+            max(lo, local_midnight_ts(first, time_zone)),
+            min(hi, local_midnight_ts(last + dt.timedelta(days=1), time_zone)),
+        )
+        for first, last in runs
+    ]
+    return [(a, b) for a, b in spans if b > a]
+
+
+def load_gap_predictions(session: Session, chosen: SiteBuckets) -> pd.DataFrame:
+    """The stored per-interval predictions of the incomplete sites on their incomplete days: site_id, start_ts,
+    expected_kwh [kWh], variance_kwh2 [kWh²]. Each site's own grid: "hh", else "hour"; no model, no rows."""
+    columns = {"site_id": "int64", "start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64"}
+    frames = []
+    wanted = dict(chosen.spans)
+    for resolution in ("hh", "hour"):  # a half-hourly site also has hourly rows: its own grid is its finest
+        if not wanted:
+            break
+        stored = load_site_expected_in(session, wanted, resolution)
+        if len(stored):
+            frames.append(
+                stored.assign(start_ts=pd.DatetimeIndex(stored["start"]).as_unit("s").asi8).drop(columns="start")
+            )
+            for site_id in set(stored["site_id"].astype(int)):
+                wanted.pop(site_id, None)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return pd.concat(frames, ignore_index=True)[list(columns)].astype(columns)

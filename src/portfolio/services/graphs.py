@@ -58,7 +58,7 @@ from portfolio.queries.graphs import (
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.services import audit
-from portfolio.services.coverage import load_site_buckets, site_interval_seconds
+from portfolio.services.coverage import load_gap_predictions, load_site_buckets, site_interval_seconds
 from portfolio.services.expected_series import make_expected_series
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import (
@@ -147,7 +147,7 @@ def _with_coverage(
     cover_hi = min(hi, (int(now.timestamp()) // 1800) * 1800)
     buckets = frame["start_ts"].to_numpy(dtype="int64")
     chosen = load_site_buckets(session, members, buckets, resolution, lo, cover_hi, time_zone)
-    predictions = load_site_expected(session, chosen.incomplete_ids, lo, cover_hi)
+    predictions = load_gap_predictions(session, chosen)
     interval = chosen.interval_seconds
     if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
         step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
