@@ -1,0 +1,95 @@
+"""``portfolio daily-run``: the daily pipeline, once or as the single scheduler process."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from portfolio.cli.common import EXIT_FAILED, EXIT_OK, CommandError, Commands, open_engine, print_json
+from portfolio.config import Settings
+from portfolio.db import make_session_factory
+from portfolio.models import RunStatus
+from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE
+
+
+def _parse_every(text: str) -> float:
+    """'24h', '90m', '3600s' or plain seconds, for ``daily-run --every``."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": SECONDS_PER_DAY}
+    value = text.strip().lower()
+    try:
+        seconds = float(value[:-1]) * units[value[-1]] if value[-1:] in units else float(value)
+    except (ValueError, KeyError):
+        raise CommandError(f"--every must look like 24h, 90m or 3600s, not {text!r}") from None
+    if seconds < 60:
+        raise CommandError("--every must be at least a minute")
+    return seconds
+
+
+def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) -> int:
+    import datetime as dt
+
+    from portfolio.services.pipeline import PipelineBusy, run_daily
+
+    run_date = None
+    if args.date:
+        try:
+            run_date = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise CommandError(f"--date must be a date like 2026-11-26, not {args.date!r}") from None
+    try:
+        result = run_daily(factory, settings, run_date=run_date)
+    except PipelineBusy as error:
+        print(f"portfolio: {error}; not running", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print_json(result.as_json())
+    else:
+        print(f"daily run {result.run_date} (run {result.run_id}): {result.status}")
+        for step in result.steps:
+            counts = ", ".join(f"{k}={v}" for k, v in step.counts.items())
+            print(f"  {step.name:<18} {step.duration_s:7.2f}s  {counts}")
+            for step_error in step.errors:
+                print(f"    error: {step_error}", file=sys.stderr)
+    return EXIT_OK if result.status == RunStatus.OK else EXIT_FAILED
+
+
+def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the daily pipeline once, or, with --every, as a single scheduler process (never per web worker)."""
+    import datetime as dt
+    import time
+
+    engine = open_engine(settings, write=True)
+    factory = make_session_factory(engine)
+    try:
+        if not args.every:
+            return _daily_run_once(args, settings, factory)
+        if args.date:
+            raise CommandError("--date runs once: leave out --every")
+        from portfolio.services.pipeline import seconds_until
+
+        period = _parse_every(args.every)
+        at = dt.time.fromisoformat(args.at) if args.at else None
+        while True:
+            if at is not None:
+                wait = seconds_until(dt.datetime.now(dt.UTC), at)
+                print(f"next daily run in {wait / 3600:.1f} h (at {args.at} {UK_TIME_ZONE})", flush=True)
+                time.sleep(wait)
+            _daily_run_once(args, settings, factory)
+            if at is None:
+                time.sleep(period)
+    finally:
+        engine.dispose()
+
+
+def register(commands: Commands) -> None:
+    daily = commands.add_parser(
+        "daily-run", help="run the daily pipeline: inbox, roll-ups, weather, models, trackers, email"
+    )
+    daily.add_argument("--date", metavar="DATE", help="the run's date (default today, UK); it evaluates the day before")
+    daily.add_argument("--json", action="store_true", help="print the run's result as JSON")
+    daily.add_argument(
+        "--every", metavar="PERIOD", help="keep running: once per PERIOD (e.g. 24h) as one scheduler process"
+    )
+    daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
+    daily.set_defaults(handler=cmd_daily_run)
