@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from portfolio.timekeeping import local_midnight_ts
+
 SITE_LIST_COLUMNS = [
     "site_id",
     "name",
@@ -232,3 +234,27 @@ def compute_graph_totals(frame: pd.DataFrame) -> dict[str, float | None]:
         "metered_kwh": None if pd.isna(metered) else float(metered),
         "estimated_kwh": None if pd.isna(estimated) else float(estimated),
     }
+
+
+MAX_SPANS_PER_SITE = 64
+"""Beyond this many separate runs of incomplete days a site's spans merge into one (fewer, longer range reads)."""
+
+
+def compute_day_spans(days: list[dt.date], lo: int, hi: int, time_zone: str) -> list[tuple[int, int]]:
+    """Runs of consecutive local days as [UTC s) ranges clipped to [lo, hi); a day is 23, 24 or 25 hours."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(days):
+        if runs and day - runs[-1][1] == dt.timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    if len(runs) > MAX_SPANS_PER_SITE:
+        runs = [[runs[0][0], runs[-1][1]]]
+    spans = [
+        (
+            max(lo, local_midnight_ts(first, time_zone)),
+            min(hi, local_midnight_ts(last + dt.timedelta(days=1), time_zone)),
+        )
+        for first, last in runs
+    ]
+    return [(a, b) for a, b in spans if b > a]

@@ -7,7 +7,6 @@ incomplete ones have their reading times loaded, so a big healthy portfolio stay
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,11 +17,12 @@ from portfolio.analytics.coverage import (
     compute_bucket_expected_intervals,
     compute_bucket_of,
     compute_day_lengths_seconds,
+    compute_day_spans,
 )
 from portfolio.queries.expected import load_site_expected_in
 from portfolio.queries.graphs import load_reading_starts_in, load_site_day_intervals
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_midnight_ts
+from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ def load_site_buckets(
         short = got.to_numpy() < expected.to_numpy()
         if short.any():
             incomplete.append(site_id)
-            spans[site_id] = _day_spans([d for d, s in zip(expected.index, short, strict=True) if s], lo, hi, time_zone)
+            spans[site_id] = compute_day_spans(
+                [d for d, s in zip(expected.index, short, strict=True) if s], lo, hi, time_zone
+            )
     if not incomplete:
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))
@@ -103,30 +105,6 @@ def load_site_buckets(
             )
         )
     return SiteBuckets(pd.concat(frames, ignore_index=True), present, incomplete, intervals, spans)
-
-
-MAX_SPANS_PER_SITE = 64
-"""Beyond this many separate runs of incomplete days a site's spans merge into one (fewer, longer range reads)."""
-
-
-def _day_spans(days: list[dt.date], lo: int, hi: int, time_zone: str) -> list[tuple[int, int]]:
-    """Runs of consecutive local days as [UTC s) ranges clipped to [lo, hi); a day is 23, 24 or 25 hours."""
-    runs: list[list[dt.date]] = []
-    for day in sorted(days):
-        if runs and day - runs[-1][1] == dt.timedelta(days=1):
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    if len(runs) > MAX_SPANS_PER_SITE:
-        runs = [[runs[0][0], runs[-1][1]]]
-    spans = [
-        (
-            max(lo, local_midnight_ts(first, time_zone)),
-            min(hi, local_midnight_ts(last + dt.timedelta(days=1), time_zone)),
-        )
-        for first, last in runs
-    ]
-    return [(a, b) for a, b in spans if b > a]
 
 
 def load_gap_predictions(session: Session, chosen: SiteBuckets) -> pd.DataFrame:

@@ -20,12 +20,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio.analytics.coverage import compute_day_lengths_seconds, compute_day_spans
 from portfolio.analytics.expected import compute_expected_total
 from portfolio.analytics.forecast import DataSufficiencyError, FittedTemperatureModel, TemperatureModel
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.db import transaction
 from portfolio.models import ModelStatus, SiteModel
 from portfolio.queries import expected as queries
+from portfolio.queries.graphs import load_reading_starts_in, load_site_day_intervals
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_date_span, local_midnight_ts
 
 log = logging.getLogger(__name__)
@@ -281,64 +283,96 @@ def _grid(start_ts: int, end_ts: int, seconds: int) -> pd.DatetimeIndex:
     )
 
 
-def _metered(
-    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, time_zone: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sites with their grid length [s], and their metered energy (site_id, start_ts, energy_kwh [kWh]).
+@dataclass(frozen=True)
+class _Gaps:
+    """The days a site fell short on, and what it did report then (only those days are ever read per interval)."""
 
-    Sites that opted out of half-hourly data (micro-businesses) are counted per local day from the daily roll-up
-    (their interval readings are gone or must not be used), so their gaps are whole days estimated from the
+    metered_kwh: float | None  # over the whole range, from the daily roll-up [kWh]
+    metered_sites: int
+    seconds: dict[int, int]  # each short site's grid [s]: its meter's interval, or a day if it opted out
+    spans: dict[int, list[tuple[int, int]]]  # each short site's short local days as [UTC s) ranges
+    present: pd.DataFrame  # site_id, start_ts of what the short sites reported on those days
+
+
+def _short_days(session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, time_zone: str) -> _Gaps:
+    """Metered energy from the daily roll-up, and the local days on which each site missed intervals.
+
+    Sites that opted out of half-hourly data (micro-businesses) are counted per local day (their interval
+    readings are gone or must not be used): a day without its daily total is their gap, estimated from the
     stored daily predictions.
     """
     ids = [int(s) for s in sites["site_id"]]
     daily_only = queries.load_daily_only_site_ids(session, ids)
-    interval_ids = [s for s in ids if s not in daily_only]
-    readings = queries.load_readings_matrix(session, interval_ids, start_ts, end_ts)[
-        ["site_id", "start_ts", "energy_kwh"]
-    ]
-    if not daily_only:
-        return sites, readings
     first, last = local_date_span(start_ts, end_ts, time_zone)
-    days = queries.load_daily_matrix(session, sorted(daily_only), first, last)
-    days = days.assign(start_ts=[local_midnight_ts(d, time_zone) for d in days["local_date"]])
-    sites = sites.assign(
-        interval_seconds=sites["interval_seconds"].where(~sites["site_id"].isin(daily_only), SECONDS_PER_DAY)
-    )
-    parts = [frame for frame in (readings, days[["site_id", "start_ts", "energy_kwh"]]) if len(frame)]
-    return sites, pd.concat(parts, ignore_index=True) if parts else readings
+    days = queries.load_daily_matrix(session, ids, first, last)
+    metered = float(days["energy_kwh"].sum()) if len(days) else None
+    metered_sites = int(days.loc[days["energy_kwh"].notna(), "site_id"].nunique())
+    counts = load_site_day_intervals(session, ids, first, last)
+    lengths = compute_day_lengths_seconds(first, last, time_zone)
+    seconds = {
+        int(s): SECONDS_PER_DAY if int(s) in daily_only else int(i)
+        for s, i in zip(sites["site_id"], sites["interval_seconds"], strict=True)
+    }
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for site_id, step in seconds.items():
+        own = counts[counts["site_id"] == site_id].set_index("local_date")["intervals"]
+        got = own.reindex(lengths.index).fillna(0).to_numpy()
+        wanted = np.ones(len(lengths)) if step == SECONDS_PER_DAY else (lengths // step).to_numpy()
+        short = [day for day, g, w in zip(lengths.index, got, wanted, strict=True) if g < w]
+        if short:
+            spans[site_id] = compute_day_spans(short, start_ts, end_ts, time_zone)
+    interval_spans = {s: v for s, v in spans.items() if seconds[s] != SECONDS_PER_DAY}
+    present = load_reading_starts_in(session, interval_spans, queries.MAX_MODEL_INTERVAL_SECONDS)
+    day_rows = days[days["site_id"].isin([s for s in spans if seconds[s] == SECONDS_PER_DAY])]
+    if len(day_rows):
+        midnights = [local_midnight_ts(d, time_zone) for d in day_rows["local_date"]]
+        present = pd.concat(
+            [present, pd.DataFrame({"site_id": day_rows["site_id"].to_numpy(dtype="int64"), "start_ts": midnights})],
+            ignore_index=True,
+        )
+    return _Gaps(metered, metered_sites, {s: seconds[s] for s in spans}, spans, present)
 
 
-def _day_grid(start_ts: int, end_ts: int, time_zone: str) -> pd.DatetimeIndex:
-    """The local midnights (as UTC instants) of the local days in [start_ts, end_ts): 23, 24 or 25 hours apart."""
-    first, last = local_date_span(start_ts, end_ts, time_zone)
-    days = pd.date_range(first, last, freq="D")
-    return pd.DatetimeIndex([pd.Timestamp(local_midnight_ts(d.date(), time_zone), unit="s", tz="UTC") for d in days])
+def _span_grid(spans: list[tuple[int, int]], step: int, time_zone: str) -> np.ndarray:
+    """The interval starts [UTC s] in the spans: every ``step`` seconds, or each local midnight for days."""
+    if step != SECONDS_PER_DAY:
+        return np.concatenate([np.arange(lo, hi, step, dtype=np.int64) for lo, hi in spans])
+    starts: list[int] = []
+    for lo, hi in spans:
+        first, last = local_date_span(lo, hi, time_zone)
+        starts.extend(
+            local_midnight_ts(first + dt.timedelta(days=n), time_zone) for n in range((last - first).days + 1)
+        )
+    return np.asarray(starts, dtype=np.int64)
 
 
 def _missing_estimate(
     session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, time_zone: str = UK_TIME_ZONE
 ) -> tuple[float | None, tuple[float, float] | None, int, int, float | None, int]:
-    """Metered and estimated-missing totals over the range, grouped by interval length so grids line up."""
-    sites, readings = _metered(session, sites, start_ts, end_ts, time_zone)
-    metered = float(readings["energy_kwh"].sum()) if len(readings) else None
+    """Metered and estimated-missing totals over the range, grouped by interval length so grids line up.
+
+    Only the days a site fell short on are read per interval (its reading times and its stored predictions):
+    a year of a healthy portfolio costs one look at the daily roll-up.
+    """
+    gaps = _short_days(session, sites, start_ts, end_ts, time_zone)
     estimated_total, low, high, estimated_sites, unestimated_sites = 0.0, 0.0, 0.0, 0, 0
     any_estimate = False
-    seconds: Any  # a groupby key: the sites' interval length [s]
-    for seconds, members in sites.groupby("interval_seconds"):
-        daily = int(seconds) == SECONDS_PER_DAY
-        grid = _day_grid(start_ts, end_ts, time_zone) if daily else _grid(start_ts, end_ts, int(seconds))
-        own = readings[readings["site_id"].isin(members["site_id"])]
-        matrix = own.pivot_table(index="start_ts", columns="site_id", values="energy_kwh", aggfunc="sum")
-        matrix.index = pd.to_datetime(matrix.index.to_numpy(dtype="int64"), unit="s", utc=True)
-        matrix = matrix.reindex(index=grid, columns=members["site_id"].tolist())
-        forecasts = load_stored_forecasts(
-            session,
-            members["site_id"].tolist(),
-            start_ts,
-            end_ts,
-            "day" if daily else STORED_RESOLUTION.get(int(seconds), ""),
-        )
-        site_forecasts = {s: forecasts[s] for s in members["site_id"] if s in forecasts}
+    for step in sorted(set(gaps.seconds.values())):
+        members = [s for s, v in gaps.seconds.items() if v == step]
+        own_grids = {s: _span_grid(gaps.spans[s], step, time_zone) for s in members}
+        grid_ts = np.unique(np.concatenate(list(own_grids.values())))
+        grid = pd.DatetimeIndex(pd.to_datetime(grid_ts, unit="s", utc=True))
+        # 1.0 = reported (or outside the site's short days), NaN = missing: presence is all the estimate needs
+        reported = gaps.present[gaps.present["site_id"].isin(members)]
+        columns = {}
+        for site_id in members:
+            seen = reported.loc[reported["site_id"] == site_id, "start_ts"].to_numpy(dtype=np.int64)
+            gap = np.isin(grid_ts, own_grids[site_id]) & ~np.isin(grid_ts, seen)
+            columns[site_id] = np.where(gap, np.nan, 1.0)
+        matrix = pd.DataFrame(columns, index=grid)
+        resolution = "day" if step == SECONDS_PER_DAY else STORED_RESOLUTION.get(step, "")
+        forecasts = _stored_forecasts_in(session, {s: gaps.spans[s] for s in members}, resolution)
+        site_forecasts: dict[Any, pd.DataFrame] = {s: forecasts[s] for s in members if s in forecasts}
         estimate = compute_missing_interval_estimate(matrix, site_forecasts)
         per_site = estimate.estimated_kwh
         missing_sites = matrix.columns[matrix.isna().any()]
@@ -357,15 +391,34 @@ def _missing_estimate(
             low -= spread
             high += spread
     if not any_estimate:
-        return metered, None, estimated_sites, unestimated_sites, None, int(readings["site_id"].nunique())
+        return gaps.metered_kwh, None, estimated_sites, unestimated_sites, None, gaps.metered_sites
     return (
-        metered,
+        gaps.metered_kwh,
         (estimated_total + low, estimated_total + high),
         estimated_sites,
         unestimated_sites,
         estimated_total,
-        int(readings["site_id"].nunique()),
+        gaps.metered_sites,
     )
+
+
+def _stored_forecasts_in(
+    session: Session, spans: dict[int, list[tuple[int, int]]], resolution: str
+) -> dict[int, pd.DataFrame]:
+    """As :func:`load_stored_forecasts`, within each site's spans only."""
+    if resolution not in ("hh", "hour", "day") or not spans:
+        return {}
+    rows = queries.load_site_expected_in(session, spans, resolution)
+    return {
+        int(cast(int, site_id)): pd.DataFrame(
+            {
+                "expected_kwh": part["expected_kwh"].to_numpy(),
+                "standard_error_kwh": np.sqrt(part["variance_kwh2"].to_numpy()),
+            },
+            index=pd.DatetimeIndex(part["start"]),
+        )
+        for site_id, part in rows.groupby("site_id", sort=True)
+    }
 
 
 def _expected_next(
