@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 
-
 # People, sites and series ---------------------------------------------------------------------------------
 
 
