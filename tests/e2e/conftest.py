@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from cheroot.wsgi import Server as WsgiServer
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
-from cheroot.wsgi import Server as WsgiServer
 
 from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
