@@ -10,7 +10,8 @@ import pandas as pd
 from portfolio.services.notifications import Channels
 from portfolio.services.tracker_status import TrackerStatus
 from portfolio.web import ids
-from portfolio.web.views.trackers import make_tracker_card, make_tracker_layout
+from portfolio.web.views.trackers import make_tracker_card
+from portfolio.web.views.trackers_layout import make_tracker_layout
 
 
 def _ids(component: Any) -> set[str]:

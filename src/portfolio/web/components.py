@@ -9,15 +9,22 @@ Columns are given in one small house format, so views never spell AG Grid option
 (views.css) to a JavaScript condition on ``params.value``. Filter inputs carry AG Grid's labels
 ("Site Filter Input"), which screen readers announce. The "Download CSV" button beside each table exports
 the rows as shown, after filtering and sorting (assets/grid-csv.js).
+
+Beside the table, the small pieces every page shares: ARIA attributes, a native date input, a labelled form
+field and a stored time in UK local time.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import dash_ag_grid as dag
 from dash import dcc, html
+
+from portfolio.timekeeping import UK_TIME_ZONE
 
 
 def aria(**attributes: str) -> dict[str, Any]:
@@ -34,6 +41,19 @@ def date_input(component_id: str, value: str | None = None) -> dcc.Input:
     ``dcc.Input`` passes ``type`` through to the element; its type stubs list only the text-like types.
     """
     return dcc.Input(id=component_id, type=cast(Any, "date"), value=value)
+
+
+def make_field(label: str, component: Any, for_id: str) -> html.Div:
+    """A form control with its visible ``<label for>`` (``for_id`` is the control's id)."""
+    return html.Div([html.Label(label, htmlFor=for_id, className="control-label"), component], className="control")
+
+
+def uk_time_text(value: dt.datetime | None, pattern: str = "%Y-%m-%d %H:%M", missing: str = "—") -> str:
+    """A stored UTC time (naive on SQLite) as UK local time in ``pattern``, or ``missing``."""
+    if value is None:
+        return missing
+    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return aware.astimezone(ZoneInfo(UK_TIME_ZONE)).strftime(pattern)
 
 
 def _column_def(column: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from .context import current_viewer, request_session, signed_in_user
 from .views import (
     admin_sites,
     aggregates,
+    audit,
     consent,
     exports,
     graphs,
@@ -195,6 +196,7 @@ def register_callbacks(app: Dash) -> None:
     notifications.register_callbacks(app)
     uploads.register_callbacks(app)
     consent.register_callbacks(app)
+    audit.register_callbacks(app)
     admin_sites.register_callbacks(app)
     aggregates.register_callbacks(app)
     opt_out.register_callbacks(app)

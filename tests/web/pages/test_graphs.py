@@ -16,7 +16,8 @@ from portfolio.models import Site
 from portfolio.services.accounts import find_user
 from portfolio.services.groups import create_group
 from portfolio.web import ids
-from portfolio.web.views.graphs import NOT_AVAILABLE, WHOLE_PORTFOLIO
+from portfolio.web.views.graphs import NOT_AVAILABLE
+from portfolio.web.views.graphs_layout import WHOLE_PORTFOLIO
 from tests.web.pages.dash_requests import call_callback, response_values
 from tests.web.world import World
 

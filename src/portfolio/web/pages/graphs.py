@@ -13,7 +13,7 @@ from portfolio.services.groups import group_options
 from portfolio.timekeeping import local_today
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.url_state import default_state
-from portfolio.web.views.graphs import initial_state, make_graph_layout
+from portfolio.web.views.graphs_layout import initial_state, make_graph_layout
 
 dash.register_page(__name__, path="/graphs", name="Graphs", title="Graphs · Portfolio", order=3)
 

@@ -13,7 +13,7 @@ from portfolio.services.groups import group_options
 from portfolio.timekeeping import local_today
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.url_state import default_state
-from portfolio.web.views.portfolio import initial_state, make_portfolio_layout
+from portfolio.web.views.portfolio_layout import initial_state, make_portfolio_layout
 
 dash.register_page(__name__, path="/portfolio", name="Portfolio", title="Totals · Portfolio", order=2)
 

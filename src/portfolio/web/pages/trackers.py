@@ -12,7 +12,7 @@ from portfolio.services import notifications
 from portfolio.services.groups import group_options
 from portfolio.web.context import current_viewer, request_session, signed_in_user
 from portfolio.web.views.exports import site_choices
-from portfolio.web.views.trackers import make_tracker_layout
+from portfolio.web.views.trackers_layout import make_tracker_layout
 
 dash.register_page(__name__, path="/trackers", name="Trackers", title="Trackers · Portfolio", order=6)
 

@@ -7,9 +7,7 @@ validates every input; a refused or impossible move is a message, never a 500.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
@@ -17,10 +15,9 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
 from portfolio.services import admin_sites as service
-from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
-from ..components import make_data_table
+from ..components import make_data_table, make_field, uk_time_text
 from ..context import current_viewer, request_session, signed_in_user
 from ..inputs import as_count, as_optional_id, as_optional_text
 
@@ -56,9 +53,7 @@ def make_refusal() -> html.Section:
 def _local(value: Any) -> str:
     if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
         return ""
-    moment = pd.Timestamp(value).to_pydatetime()
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return f"{aware.astimezone(ZoneInfo(UK_TIME_ZONE)):%Y-%m-%d %H:%M}"
+    return uk_time_text(pd.Timestamp(value).to_pydatetime(), missing="")
 
 
 def _rows(frame: pd.DataFrame, times: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -87,10 +82,6 @@ def load_tables(session: Session, viewer: Viewer) -> tuple[list[dict[str, Any]],
     return _rows(sites), _rows(queue, times), options
 
 
-def _field(label: str, component: Any, for_id: str) -> html.Div:
-    return html.Div([html.Label(label, htmlFor=for_id, className="control-label"), component], className="control")
-
-
 def make_admin_sites_layout(session: Session | None, viewer: Viewer | None) -> html.Section:
     """The page; without a session (Dash validating layouts outside a request) the empty frame."""
     sites: list[dict[str, Any]] = []
@@ -113,13 +104,13 @@ def make_admin_sites_layout(session: Session | None, viewer: Viewer | None) -> h
             ),
             html.Div(
                 [
-                    _field("Site", dcc.Dropdown(id=ids.ADMIN_SITE, options=site_options), ids.ADMIN_SITE),
-                    _field(
+                    make_field("Site", dcc.Dropdown(id=ids.ADMIN_SITE, options=site_options), ids.ADMIN_SITE),
+                    make_field(
                         "To organisation",
                         dcc.Dropdown(id=ids.ADMIN_SITE_ORG, options=organisations),
                         ids.ADMIN_SITE_ORG,
                     ),
-                    _field(
+                    make_field(
                         "Type the site's name to confirm",
                         dcc.Input(id=ids.ADMIN_SITE_CONFIRM, type="text", maxLength=200, autoComplete="off"),
                         ids.ADMIN_SITE_CONFIRM,

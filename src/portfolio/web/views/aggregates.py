@@ -16,7 +16,7 @@ from portfolio.analytics.aggregates import MAX_SHARE_PCT, MIN_CUSTOMERS
 from portfolio.services.aggregates import AggregateError, parse_aggregate_request, release_aggregates
 
 from .. import ids
-from ..components import date_input, make_data_table
+from ..components import date_input, make_data_table, make_field
 from ..context import current_viewer, request_session, signed_in_user
 from ..inputs import as_choice, as_count, as_optional_date
 
@@ -32,10 +32,6 @@ def make_refusal() -> html.Section:
         [html.H1("Aggregates"), html.P("This page is for administrators only.", className="alert", role="alert")],
         className="page aggregates-page",
     )
-
-
-def _field(label: str, component: Any, for_id: str) -> html.Div:
-    return html.Div([html.Label(label, htmlFor=for_id, className="control-label"), component], className="control")
 
 
 def make_aggregates_layout(today: dt.date) -> html.Section:
@@ -59,20 +55,20 @@ def make_aggregates_layout(today: dt.date) -> html.Section:
                 [
                     html.Div(
                         [
-                            _field(
+                            make_field(
                                 "By",
                                 dcc.Dropdown(id=ids.AGGREGATES_BY, options=BY_OPTIONS, value="region", clearable=False),
                                 ids.AGGREGATES_BY,
                             ),
-                            _field(
+                            make_field(
                                 "Per",
                                 dcc.Dropdown(
                                     id=ids.AGGREGATES_PERIOD, options=PERIOD_OPTIONS, value="month", clearable=False
                                 ),
                                 ids.AGGREGATES_PERIOD,
                             ),
-                            _field("From", date_input(ids.AGGREGATES_FROM, first.isoformat()), ids.AGGREGATES_FROM),
-                            _field("To", date_input(ids.AGGREGATES_TO, last.isoformat()), ids.AGGREGATES_TO),
+                            make_field("From", date_input(ids.AGGREGATES_FROM, first.isoformat()), ids.AGGREGATES_FROM),
+                            make_field("To", date_input(ids.AGGREGATES_TO, last.isoformat()), ids.AGGREGATES_TO),
                         ],
                         className="controls",
                     ),

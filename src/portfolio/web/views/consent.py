@@ -1,5 +1,6 @@
 """The "Data sharing" page: who can see an organisation's data (grants and shared views, with one-click revoke
-and the history), sharing a view, "Shared with me", and the audit of who has seen the data (filter, CSV).
+and the history), sharing a view, "Shared with me", and the audit of who has seen the data (filter, CSV; its
+section and callbacks are in ``web/views/audit.py``).
 
 Kept out of ``pages/`` so tests can import it; :func:`register_callbacks` binds the callbacks per app. Every
 callback works as the signed-in user through :mod:`portfolio.services.consent`, ``shared_views`` and ``audit``,
@@ -10,43 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-import pandas as pd
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer, can_manage_consent
 from portfolio.services import audit, shared_views
-from portfolio.services.audit import AuditError
 from portfolio.services.consent import ConsentError, GrantRow, consent_rows, revoke_grant
 from portfolio.services.groups import group_options
-from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
-from ..components import aria, date_input, make_data_table
+from ..components import aria, date_input, make_field, uk_time_text
 from ..context import app_state, current_viewer, request_session
+from .audit import make_audit_section, make_hidden_audit_section
 from .opt_out import make_opt_out_section
 
-UK = ZoneInfo(UK_TIME_ZONE)
 HIDDEN = "hidden"
 NOT_FOUND = "That does not exist or is no longer yours to change."
-AUDIT_TABLE_COLUMNS = [
-    {"name": "When (UK)", "id": "at"},
-    {"name": "Last (UK)", "id": "last_at"},
-    {"name": "Action", "id": "action"},
-    {"name": "Who", "id": "user"},
-    {"name": "Organisation", "id": "organisation"},
-    {"name": "Detail", "id": "detail"},
-]
-
-
-def format_when(value: dt.datetime | None) -> str:
-    """A stored UTC time as UK local time, or a dash."""
-    if value is None:
-        return "—"
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return aware.astimezone(UK).strftime("%Y-%m-%d %H:%M")
 
 
 def _table(headers: list[str], rows: list[list[Any]], table_id: str, empty: str) -> html.P | html.Table:
@@ -79,9 +60,9 @@ def _grant_cells(row: GrantRow, revocable: bool) -> list[Any]:
         row.scope,
         row.data,
         row.rights,
-        format_when(row.valid_from),
-        format_when(row.valid_until) if row.valid_until else "until revoked",
-        format_when(row.last_access),
+        uk_time_text(row.valid_from),
+        uk_time_text(row.valid_until) if row.valid_until else "until revoked",
+        uk_time_text(row.last_access),
     ]
     if revocable:
         cells.append(_revoke_button(ids.CONSENT_REVOKE_GRANT, row.id, row.grantee))
@@ -91,14 +72,14 @@ def _grant_cells(row: GrantRow, revocable: bool) -> list[Any]:
 
 
 def _view_cells(row: shared_views.SharedViewRow, revocable: bool, show_owner: bool) -> list[Any]:
-    opened = "; ".join(f"{who} {format_when(at)}" for who, at in row.opens[:5]) or "not opened yet"
+    opened = "; ".join(f"{who} {uk_time_text(at)}" for who, at in row.opens[:5]) or "not opened yet"
     cells: list[Any] = [row.name]
     if show_owner:
         cells.append(row.shared_by)
     cells += [
         ", ".join(row.recipients),
         f"{row.date_from:%Y-%m-%d} to {row.date_to:%Y-%m-%d}, {row.fuel}, {row.granularity}",
-        format_when(row.valid_until) if row.valid_until else "until revoked",
+        uk_time_text(row.valid_until) if row.valid_until else "until revoked",
         opened,
     ]
     if revocable and row.status == "active":
@@ -174,84 +155,48 @@ def make_consent_sections(session: Session, viewer: Viewer) -> list[Any]:
     return sections
 
 
-def _field(label: str, component: Any, for_id: str) -> html.Div:
-    return html.Div([html.Label(label, htmlFor=for_id, className="control-label"), component], className="control")
-
-
 def make_share_form(session: Session, viewer: Viewer, today: dt.date) -> html.Details:
     """Share a saved view read-only with named people; only for viewers who may manage what they share."""
     groups = [{"value": value, "label": label} for value, label, _ in group_options(session, viewer)]
     return html.Details(
         [
             html.Summary("Share a view"),
-            _field("Name", dcc.Input(id=ids.SHARE_NAME, type="text", maxLength=100), ids.SHARE_NAME),
-            _field(
+            make_field("Name", dcc.Input(id=ids.SHARE_NAME, type="text", maxLength=100), ids.SHARE_NAME),
+            make_field(
                 "Group", dcc.Dropdown(id=ids.SHARE_GROUP, options=groups, value="all", clearable=False), ids.SHARE_GROUP
             ),
-            _field(
+            make_field(
                 "From",
                 date_input(ids.SHARE_FROM, value=(today - dt.timedelta(days=30)).isoformat()),
                 ids.SHARE_FROM,
             ),
-            _field(
+            make_field(
                 "To",
                 date_input(ids.SHARE_TO, value=(today - dt.timedelta(days=1)).isoformat()),
                 ids.SHARE_TO,
             ),
-            _field(
+            make_field(
                 "Fuel",
                 dcc.Dropdown(id=ids.SHARE_FUEL, options=list(shared_views.FUELS), value="both", clearable=False),
                 ids.SHARE_FUEL,
             ),
-            _field(
+            make_field(
                 "Granularity",
                 dcc.Dropdown(
                     id=ids.SHARE_GRANULARITY, options=list(shared_views.GRANULARITIES), value="auto", clearable=False
                 ),
                 ids.SHARE_GRANULARITY,
             ),
-            _field(
+            make_field(
                 "With (emails, separated by commas)",
                 dcc.Textarea(id=ids.SHARE_EMAILS, placeholder="name@example.com"),
                 ids.SHARE_EMAILS,
             ),
-            _field("Until (optional, last day)", date_input(ids.SHARE_UNTIL), ids.SHARE_UNTIL),
+            make_field("Until (optional, last day)", date_input(ids.SHARE_UNTIL), ids.SHARE_UNTIL),
             html.Button("Share read-only", id=ids.SHARE_SUBMIT, className="button button-primary"),
         ],
         className="share-form",
         id=ids.SHARE_FORM,
-    )
-
-
-def make_audit_section(session: Session, viewer: Viewer) -> html.Section:
-    """Admins see every entry; a customer the entries about their organisation's data ("who has seen my data")."""
-    actions = [{"value": "all", "label": "All actions"}] + [
-        {"value": a, "label": a} for a in audit.audit_actions(session, viewer)
-    ]
-    return html.Section(
-        [
-            html.H2("Audit: who has seen your data" if not viewer.is_admin else "Audit"),
-            html.Div(
-                [
-                    _field(
-                        "Action",
-                        dcc.Dropdown(id=ids.AUDIT_ACTION, options=actions, value="all", clearable=False),
-                        ids.AUDIT_ACTION,
-                    ),
-                    _field("From", date_input(ids.AUDIT_FROM), ids.AUDIT_FROM),
-                    _field("To", date_input(ids.AUDIT_TO), ids.AUDIT_TO),
-                    _field(
-                        "Who (email contains)", dcc.Input(id=ids.AUDIT_USER, type="text", debounce=True), ids.AUDIT_USER
-                    ),
-                    html.Button("Download CSV", id=ids.AUDIT_DOWNLOAD_BUTTON, className="button"),
-                    dcc.Download(id=ids.AUDIT_DOWNLOAD),
-                ],
-                className="controls",
-            ),
-            html.P(id=ids.AUDIT_MESSAGE, role="status"),
-            make_data_table(ids.AUDIT_TABLE, AUDIT_TABLE_COLUMNS, page_size=20, csv=False),
-        ],
-        className="audit-section",
     )
 
 
@@ -275,26 +220,9 @@ def make_consent_layout(session: Session, viewer: Viewer, today: dt.date) -> htm
     else:
         children.append(share)
     auditable = viewer.is_admin or viewer.own_organisation_id is not None
-    section = make_audit_section(session, viewer) if auditable else _empty_audit_section()
+    section = make_audit_section(session, viewer) if auditable else make_hidden_audit_section()
     children.append(section)
     return html.Section(children, className="page consent-page")
-
-
-def _empty_audit_section() -> html.Div:
-    """The audit controls' ids, hidden and empty, for viewers who read no audit (account managers)."""
-    return html.Div(
-        [
-            dcc.Dropdown(id=ids.AUDIT_ACTION, options=[], value=None),
-            dcc.Input(id=ids.AUDIT_FROM),
-            dcc.Input(id=ids.AUDIT_TO),
-            dcc.Input(id=ids.AUDIT_USER),
-            html.Button(id=ids.AUDIT_DOWNLOAD_BUTTON),
-            dcc.Download(id=ids.AUDIT_DOWNLOAD),
-            html.P(id=ids.AUDIT_MESSAGE),
-            make_data_table(ids.AUDIT_TABLE, AUDIT_TABLE_COLUMNS),
-        ],
-        className=HIDDEN,
-    )
 
 
 # Callbacks -------------------------------------------------------------------------------------------------------
@@ -352,59 +280,6 @@ def update_consent(
     return make_consent_sections(session, viewer), message
 
 
-def _as_datetime(value: Any) -> dt.datetime | None:
-    """A pandas timestamp cell (or NaT/None) as a datetime or None."""
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).to_pydatetime()
-
-
-def update_audit(action: str | None, date_from: str | None, date_to: str | None, who: str | None) -> tuple[Any, str]:
-    """The entries the viewer may read, filtered."""
-    session, viewer = request_session(), current_viewer()
-    try:
-        entries = audit.load_audit(
-            session, viewer, action=action, date_from=date_from, date_to=date_to, user_email=who, limit=1000
-        )
-    except (AuditError, AccessDenied) as error:
-        return [], str(error)
-    rows = [
-        {
-            "at": format_when(_as_datetime(row["at"])),
-            "last_at": format_when(_as_datetime(row["last_at"])),
-            "action": row["action"],
-            "user": row["user"] or "",
-            "organisation": row["organisation"] or "",
-            "detail": ", ".join(f"{k}: {v}" for k, v in sorted((row["detail"] or {}).items())),
-        }
-        for row in entries.to_dict("records")
-    ]
-    return rows, f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}" + (
-        " (latest 1,000)" if len(rows) == 1000 else ""
-    )
-
-
-def download_audit(
-    clicks: int | None, action: str | None, date_from: str | None, date_to: str | None, who: str | None
-) -> Any:
-    """The filtered entries as CSV (UTC times), audited as an export."""
-    if not clicks:
-        return no_update
-    session, viewer = request_session(), current_viewer()
-    try:
-        entries = audit.load_audit(session, viewer, action=action, date_from=date_from, date_to=date_to, user_email=who)
-    except (AuditError, AccessDenied):
-        return no_update
-    audit.record_now(
-        session,
-        "audit_exported",
-        user_id=viewer.user_id,
-        organisation_id=viewer.own_organisation_id,
-        detail={"rows": len(entries)},
-    )
-    return dcc.send_string(audit.audit_csv(entries), "audit.csv", type="text/csv")
-
-
 def register_callbacks(app: Dash) -> None:
     app.callback(
         Output(ids.CONSENT_SECTIONS, "children"),
@@ -422,23 +297,6 @@ def register_callbacks(app: Dash) -> None:
         State(ids.SHARE_UNTIL, "value"),
         prevent_initial_call=True,
     )(update_consent)
-    app.callback(
-        Output(ids.AUDIT_TABLE, "rowData"),
-        Output(ids.AUDIT_MESSAGE, "children"),
-        Input(ids.AUDIT_ACTION, "value"),
-        Input(ids.AUDIT_FROM, "value"),
-        Input(ids.AUDIT_TO, "value"),
-        Input(ids.AUDIT_USER, "value"),
-    )(update_audit)
-    app.callback(
-        Output(ids.AUDIT_DOWNLOAD, "data"),
-        Input(ids.AUDIT_DOWNLOAD_BUTTON, "n_clicks"),
-        State(ids.AUDIT_ACTION, "value"),
-        State(ids.AUDIT_FROM, "value"),
-        State(ids.AUDIT_TO, "value"),
-        State(ids.AUDIT_USER, "value"),
-        prevent_initial_call=True,
-    )(download_audit)
 
 
 def make_signed_out_layout() -> html.Section:
@@ -468,7 +326,7 @@ def make_signed_out_layout() -> html.Section:
                 id=ids.CONSENT_SECTIONS,
             ),
             form,
-            _empty_audit_section(),
+            make_hidden_audit_section(),
             make_opt_out_section(None, None),
         ],
         className="page consent-page hidden",

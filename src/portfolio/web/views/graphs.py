@@ -1,6 +1,7 @@
 """The consumption graph page: a site or a whole portfolio group, any range, resolution following the zoom.
 
-Kept out of ``pages/`` so tests and the benchmark can import it; ``pages/graphs.py`` registers the page.
+Kept out of ``pages/`` so tests and the benchmark can import it; ``pages/graphs.py`` registers the page and
+builds its layout from ``web/views/graphs_layout.py``.
 :func:`portfolio.services.graphs.make_graph` is the whole server side of one graph; the callbacks unpack
 the request, call it and hand the figure back. Zooming sends ``relayoutData`` (wall-clock times on the
 graph's axis, in the graph's zone), filtered in the browser (``assets/graphs-zoom.js``: Plotly's own
@@ -11,21 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import dash
 import plotly.graph_objects as go
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, dcc, html
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, html
 from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, Viewer
-from portfolio.analytics.resolution import (
-    AUTO,
-)
-from portfolio.queries.graphs import (
-    load_graph_sites,
-)
+from portfolio.analytics.resolution import AUTO
+from portfolio.queries.graphs import load_graph_sites
 from portfolio.services.graphs import (
     GraphRequest,
     graph_time_zone,
@@ -41,19 +38,14 @@ from portfolio.timekeeping import (
 )
 
 from .. import ids
-from ..components import aria
 from ..context import current_viewer, request_session
 from ..inputs import as_mapping
 from ..url_state import UrlStateError, from_store, parse_state, to_params, to_query, to_store
 from .expected import make_expected_panel
+from .graphs_layout import GRANULARITIES, HIDDEN, WHOLE_PORTFOLIO, granularity_options
+from .portfolio_layout import is_first_call
 
-WHOLE_PORTFOLIO = "portfolio"
-GRANULARITIES = {AUTO: "Auto", "day": "Daily", "hour": "Hourly", "hh": "Half-hourly"}
-RANGE_BUTTONS = {7: "7 days", 30: "30 days", 365: "1 year"}
-TOP_SITES = 5
-FORECAST_DAYS = 7
 NOT_AVAILABLE = "This group or site is not available to you: it does not exist, or belongs to someone else."
-HIDDEN = "hidden"
 
 
 def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> html.Div:
@@ -71,197 +63,7 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
     )
 
 
-# Layout -------------------------------------------------------------------------------------------
-
-
-def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[Any, dict[str, Any]]:
-    """Like the portfolio list: the URL chooses the view, or the first callback restores the shared state."""
-    from .portfolio import initial_state as portfolio_initial_state
-
-    state, check = portfolio_initial_state(query, today)
-    check["site"] = str(query.get("site") or WHOLE_PORTFOLIO)
-    return state, check
-
-
-def make_graph_layout(
-    options: Sequence[tuple[str, str, bool]], state: Any, url_check: Mapping[str, Any], today: dt.date
-) -> html.Section:
-    choices = [{"label": label, "value": value} for value, label, _ in options]
-    if options and state.group not in {value for value, _, _ in options}:
-        choices.append({"label": f"Group {state.group} (not available)", "value": state.group})
-
-    def control(label: str, child: Any, for_id: str | None = None, **kwargs: Any) -> html.Div:
-        # Dash's dropdowns and radio lists do not take aria-label: the wrapping group carries the name
-        label_id = f"{kwargs.get('id') or for_id or 'graph-' + label.lower().replace(' ', '-')}-label"
-        heading = html.Span(label, className="control-label", id=label_id)
-        return html.Div(
-            [heading, child],
-            className=kwargs.pop("className", "control"),
-            role="group",
-            **aria(labelledby=label_id),
-            **kwargs,
-        )
-
-    return html.Section(
-        [
-            html.Div([html.H1("Graphs"), html.P(id=ids.GRAPH_NOTE, className="muted")], className="page-header"),
-            html.Div(
-                [
-                    control(
-                        "Group",
-                        dcc.Dropdown(
-                            id=ids.GRAPH_GROUP,
-                            options=choices,
-                            value=state.group,
-                            clearable=False,
-                            className="group-dropdown",
-                        ),
-                        ids.GRAPH_GROUP,
-                    ),
-                    control(
-                        "Site",
-                        dcc.Dropdown(
-                            id=ids.GRAPH_SITE,
-                            options=[{"label": "Whole portfolio", "value": WHOLE_PORTFOLIO}],
-                            value=WHOLE_PORTFOLIO,
-                            clearable=False,
-                            className="site-dropdown",
-                        ),
-                        ids.GRAPH_SITE,
-                    ),
-                    control(
-                        "Local days",
-                        html.Div(
-                            [
-                                dcc.DatePickerRange(
-                                    id=ids.GRAPH_DATES,
-                                    start_date=state.start.isoformat(),
-                                    end_date=state.end.isoformat(),
-                                    max_date_allowed=today.isoformat(),
-                                    display_format="D MMM YYYY",
-                                    first_day_of_week=1,
-                                    minimum_nights=0,
-                                    clearable=False,
-                                ),
-                                html.Div(
-                                    [
-                                        html.Button(
-                                            label,
-                                            id={"type": ids.GRAPH_RANGE_BUTTON, "days": days},
-                                            n_clicks=0,
-                                            className="button button-secondary range-button",
-                                        )
-                                        for days, label in RANGE_BUTTONS.items()
-                                    ]
-                                    + [html.Span("or pick dates (custom)", className="muted small")],
-                                    className="range-buttons",
-                                ),
-                            ],
-                            className="dates-with-buttons",
-                        ),
-                        ids.GRAPH_DATES,
-                    ),
-                    control(
-                        "Fuel",
-                        dcc.RadioItems(
-                            id=ids.GRAPH_FUEL,
-                            options=[{"label": "Power", "value": "power"}, {"label": "Gas", "value": "gas"}],
-                            value=state.fuel if state.fuel in ("power", "gas") else "power",
-                            inline=True,
-                            className="segmented",
-                        ),
-                        id=ids.GRAPH_FUEL_TOGGLE,
-                        className=f"control fuel-toggle {HIDDEN}",
-                    ),
-                    control(
-                        "Granularity",
-                        dcc.RadioItems(
-                            id=ids.GRAPH_GRANULARITY,
-                            options=granularity_options("hh"),
-                            value=AUTO,
-                            inline=True,
-                            className="segmented",
-                        ),
-                    ),
-                    control(
-                        "Show",
-                        dcc.RadioItems(
-                            id=ids.GRAPH_STACK,
-                            options=[
-                                {"label": "Total", "value": "total"},
-                                {"label": f"Top {TOP_SITES} sites + other", "value": "stack"},
-                            ],
-                            value="total",
-                            inline=True,
-                            className="segmented",
-                        ),
-                    ),
-                ],
-                className="controls card graph-controls",
-            ),
-            html.Div(id=ids.GRAPH_MESSAGE, role="status"),
-            html.P(id=ids.GRAPH_SUMMARY, className="visually-hidden", **aria(live="polite")),
-            html.Div(
-                dcc.Graph(
-                    id=ids.GRAPH_FIGURE,
-                    config={
-                        "displaylogo": False,
-                        "scrollZoom": False,
-                        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-                    },
-                    style={"height": "520px"},
-                ),
-                className="card graph-card",
-            ),
-            html.Div(
-                [
-                    html.Button(
-                        "Download the graph's data (CSV)",
-                        id=ids.GRAPH_CSV_BUTTON,
-                        n_clicks=0,
-                        className="button button-secondary",
-                    ),
-                    html.Span(" metered and estimated-for-missing in separate columns", className="muted small"),
-                    dcc.Download(id=ids.GRAPH_CSV),
-                ],
-                className="graph-csv",
-            ),
-            dcc.Loading(html.Div(id=ids.GRAPH_EXPECTED), type="dot"),
-            html.Div(
-                dcc.Graph(
-                    id=ids.GRAPH_HEATMAP,
-                    config={"displaylogo": False, "displayModeBar": False},
-                    style={"height": "300px"},
-                ),
-                className="card graph-card",
-            ),
-            html.P(
-                "Times are local (UK). Gaps are missing readings, never filled. Lighter, dotted bars are partial "
-                "(some half hours or sites missing); the pink hatched segment is the models' estimate for the missing "
-                "sites, never metered, with its 90 % interval; the strip below counts the sites reporting. The blue "
-                "line below is the temperature (dashed: forecast; shaded: the future). 'Last year' is the same period "
-                "52 weeks earlier; 'Expected' is what the temperature models expect (90 % interval).",
-                className="muted small",
-            ),
-            dcc.Store(id=ids.GRAPH_URL_CHECK, data=dict(url_check)),
-            dcc.Store(id=ids.GRAPH_QUERY),
-            dcc.Store(id=ids.GRAPH_ZOOM),
-            html.Div(id=ids.GRAPH_URL_SINK, hidden=True),
-        ],
-        className="page graphs-page",
-    )
-
-
 # Callbacks ----------------------------------------------------------------------------------------
-
-
-def granularity_options(finest: str) -> list[dict[str, Any]]:
-    """The granularity choices, those finer than the meters allow disabled with the reason in their label."""
-    finer = {"hh": (), "hour": ("hh",), "day": ("hh", "hour")}.get(finest, ())
-    return [
-        {"label": f"{label} (meters are hourly)" if key in finer else label, "value": key, "disabled": key in finer}
-        for key, label in GRANULARITIES.items()
-    ]
 
 
 def site_label(name: str, fuel: str) -> str:
@@ -270,11 +72,6 @@ def site_label(name: str, fuel: str) -> str:
     if any(word in name.lower() for word in words):
         return name
     return f"{name} · {'Electricity' if fuel == 'power' else fuel.title()}"
-
-
-def _first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> bool:
-    triggered = [t for t in dash.callback_context.triggered_prop_ids if t != "."]
-    return len(triggered) in (0, len(inputs)) and dict(inputs) == url_check.get("initial")
 
 
 def update_selection(
@@ -291,7 +88,7 @@ def update_selection(
     inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
     initial = dict(as_mapping(check.get("initial"), "the URL check's initial values"))
     restored = None
-    if _first_call({**inputs, "fuel": initial.get("fuel")}, check) and not check.get("given"):
+    if is_first_call({**inputs, "fuel": initial.get("fuel")}, check) and not check.get("given"):
         restored = from_store(stored, today)
     if restored is not None:
         inputs = to_params(restored)
@@ -322,7 +119,7 @@ def update_selection(
         {"label": site_label(str(row.name), str(row.fuel)), "value": str(row.site_id)}
         for row in sites.itertuples(index=False)
     ]
-    wanted = check.get("site") if _first_call({**inputs, "fuel": initial.get("fuel")}, check) else WHOLE_PORTFOLIO
+    wanted = check.get("site") if is_first_call({**inputs, "fuel": initial.get("fuel")}, check) else WHOLE_PORTFOLIO
     site_value = wanted if wanted in {o["value"] for o in options} else WHOLE_PORTFOLIO
     both = len(set(sites["fuel"])) > 1
     return (

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dash import ALL, Dash, Input, NoUpdate, Output, State, ctx, dcc, html, no_update
 from dash.development.base_component import Component
 
 from portfolio.queries import notifications as notification_queries
 from portfolio.services import notifications
-from portfolio.timekeeping import UK_TIME_ZONE
 
 from .. import ids
-from ..components import aria
+from ..components import aria, uk_time_text
 from ..context import current_viewer, request_session
 
 REFRESH_MS = 60_000
@@ -65,8 +63,7 @@ def make_bell() -> html.Div:
 
 def _when(value: dt.datetime) -> str:
     """Stored UTC (naive on SQLite) shown in UK time."""
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return f"{aware.astimezone(ZoneInfo(UK_TIME_ZONE)):%-d %b %H:%M}"
+    return uk_time_text(value, "%-d %b %H:%M")
 
 
 def _item(notification: Any) -> html.Li:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from dash import html
 from sqlalchemy.orm import Session
@@ -12,7 +11,8 @@ from sqlalchemy.orm import Session
 from portfolio.models import OutboxStatus, RunStatus
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
-from portfolio.timekeeping import UK_TIME_ZONE
+
+from ..components import uk_time_text
 
 RUNS_SHOWN = 14
 STATUS_LABELS = {
@@ -31,10 +31,7 @@ def make_refusal() -> html.Section:
 
 
 def _local(value: dt.datetime | None) -> str:
-    if value is None:
-        return "—"
-    aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return f"{aware.astimezone(ZoneInfo(UK_TIME_ZONE)):%-d %b %Y %H:%M}"
+    return uk_time_text(value, "%-d %b %Y %H:%M")
 
 
 def _counts(counts: dict[str, Any]) -> str:

@@ -15,8 +15,7 @@ from portfolio.services import audit, shared_views
 from portfolio.services.portfolio import load_site_list
 
 from .. import ids
-from ..components import make_data_table
-from .consent import format_when
+from ..components import make_data_table, uk_time_text
 
 REFUSED_VIEW = "This shared view does not exist or is no longer shared with you."
 SHARED_COLUMNS = [
@@ -49,7 +48,7 @@ def make_shared_view_layout(session: Session, viewer: Viewer, view_id: object) -
         }
         for row in sites.to_dict("records")
     ]
-    until = f" · until {format_when(opened.valid_until)}" if opened.valid_until else ""
+    until = f" · until {uk_time_text(opened.valid_until)}" if opened.valid_until else ""
     return html.Section(
         [
             html.H1(opened.name, id=ids.SHARED_VIEW_TITLE),
