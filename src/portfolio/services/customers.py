@@ -44,7 +44,6 @@ from portfolio.services import audit
 from portfolio.services.account_tokens import send_invitation
 from portfolio.services.customers_contacts import (
     INVITED_PASSWORD_HASH,
-    STATES,
     ContactDetails,
     ContactDetailsError,
     OrganisationRow,
@@ -59,7 +58,6 @@ from portfolio.services.opt_out import send_due_notices
 
 __all__ = [
     "INVITED_PASSWORD_HASH",
-    "STATES",
     "ContactDetails",
     "ContactDetailsError",
     "CustomerImportReport",

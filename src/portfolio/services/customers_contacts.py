@@ -20,7 +20,6 @@ from portfolio.queries import enrolment as queries
 from portfolio.services import audit
 
 INVITED_PASSWORD_HASH = "!invited"  # no password verifies against it: set through the invitation link
-STATES = ("enrolled", "invited", "not invited", "contact details needed", "opted out")
 
 
 class ContactDetailsError(ValueError):
@@ -40,7 +39,7 @@ class OrganisationRow:
     id: int
     account_number: str
     name: str
-    state: str  # one of STATES
+    state: str  # enrolled, invited, not invited, contact details needed, opted out, or not on the customer list
     micro_business: bool
     broker: str
     contacts: str
