@@ -30,11 +30,9 @@ from portfolio.ingest.hh_csv import (
     UNIT_COLUMNS,
     UNIT_IN_HEADER,
     UTC_HEADER,
-    build_long,
     find_position,
     flags,
     header_unit,
-    interval_by_meter,
     is_reactive,
     localise,
     meter_position,
@@ -43,6 +41,7 @@ from portfolio.ingest.hh_csv import (
     read_units,
     spring_gap_times,
 )
+from portfolio.ingest.hh_csv_checks import build_long, interval_by_meter
 from portfolio.ingest.records import ImportFormatError, ImportOptions, Layout, ParsedFile
 from portfolio.ingest.units import GAS_ONLY_UNITS, kwh_per_unit
 

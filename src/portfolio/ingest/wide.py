@@ -21,7 +21,6 @@ from portfolio.ingest.hh_csv import (
     UK_TIME_ZONE,
     UNIT_COLUMNS,
     UTC_HEADER,
-    build_long,
     find_position,
     flags,
     header_unit,
@@ -30,6 +29,7 @@ from portfolio.ingest.hh_csv import (
     numbers,
     read_units,
 )
+from portfolio.ingest.hh_csv_checks import build_long
 from portfolio.ingest.labels import WideColumns
 from portfolio.ingest.records import ImportFormatError, ImportOptions, Layout, ParsedFile
 from portfolio.ingest.units import GAS_ONLY_UNITS, kwh_per_unit

@@ -420,7 +420,7 @@ def make_expected_series(
     """The expected series on the graph's local axis over [lo_ts, hi_ts), and a note on what it covers.
 
     Read from storage for any number of sites. ``scopes``: the maintained scopes whose union is exactly
-    ``site_ids`` (``services.graphs._scopes``), or None; with ``fuel`` a large view reads their stored sums.
+    ``site_ids`` (``services.graphs_sites.graph_scopes``), or None; with ``fuel`` a large view reads their stored sums.
     """
     if not site_ids:
         return None, ""

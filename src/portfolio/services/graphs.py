@@ -11,22 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy.orm import Session
 
-from portfolio.access import AccessDenied, DataType, Viewer, require_sites
-from portfolio.analytics.coverage import (
-    compute_bucket_expected_intervals,
-    compute_graph_totals,
-    compute_missing_estimate,
-    compute_portfolio_coverage,
-)
+from portfolio.access import Viewer
+from portfolio.analytics.coverage import compute_graph_totals
 from portfolio.analytics.resolution import (
-    AUTO,
     RESOLUTION_LABELS,
     SAME_PERIOD_SHIFT_DAYS,
     choose_resolution,
@@ -41,12 +34,7 @@ from portfolio.analytics.resolution import (
 from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
 from portfolio.figures.coverage import describe_chart
 from portfolio.figures.heatmap import make_load_profile_figure
-from portfolio.queries import expected as expected_queries
-from portfolio.queries.consent import load_site_organisations
 from portfolio.queries.graphs import (
-    Scope,
-    load_graph_sites,
-    load_group_member_ids,
     load_location_names,
     load_scope_location_weights,
     load_scope_series,
@@ -58,34 +46,37 @@ from portfolio.queries.graphs import (
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.services import audit
-from portfolio.services.coverage import load_gap_predictions, load_site_buckets, site_interval_seconds
 from portfolio.services.expected_series import make_expected_series
-from portfolio.services.groups import ALL_SITES, group_site_ids
-from portfolio.timekeeping import (
-    MAX_RANGE_DAYS,
-    SECONDS_PER_DAY,
-    UK_TIME_ZONE,
-    local_midnight_ts,
-    local_range_ts,
+from portfolio.services.graphs_coverage import load_site_expected, with_coverage, with_site_coverage
+from portfolio.services.graphs_sites import (
+    ExpectedScope,
+    GraphRequest,
+    graph_scopes,
+    graph_sites,
+    graph_time_zone,
+    load_expected_scope,
 )
+from portfolio.timekeeping import MAX_RANGE_DAYS, SECONDS_PER_DAY, local_range_ts
 
 TOP_SITES = 5
 DAILY_ONLY_NOTE = "daily totals only: half-hourly data opted out (micro-business)"
 FORECAST_DAYS = 7
 
-
-@dataclass(frozen=True)
-class GraphRequest:
-    """One graph as asked for; nothing in it is trusted until :func:`make_graph` checks it."""
-
-    group: str
-    site: int | None  # None: the whole portfolio
-    start: dt.date
-    end: dt.date
-    fuel: str  # "power", "gas" or "both" (a mixed portfolio then shows power: fuels are never added)
-    granularity: str = AUTO
-    stack: bool = False
-    window: tuple[int, int] | None = None  # the zoomed x range [UTC epoch s), None: the whole range
+__all__ = [
+    "DAILY_ONLY_NOTE",
+    "EXPORT_COLUMNS",
+    "FORECAST_DAYS",
+    "TOP_SITES",
+    "ExpectedScope",
+    "GraphRequest",
+    "GraphResult",
+    "graph_time_zone",
+    "load_expected_scope",
+    "load_site_expected",
+    "make_graph",
+    "make_graph_csv",
+    "make_profile",
+]
 
 
 @dataclass(frozen=True)
@@ -101,99 +92,6 @@ class GraphResult:
     table: pd.DataFrame | None = None  # the drawn buckets, metered and estimated apart (the CSV export)
 
 
-def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:
-    """Each site's expected energy per interval in [start_ts, end_ts): site_id, start_ts, expected_kwh, variance_kwh2.
-
-    Read from the stored predictions (``site_expected``, kept current by the daily run), never predicted in the
-    request. A site's predictions are on its own grid ("hh" for half-hourly meters, "hour" for hourly), so both are
-    read and each site has rows in one. Sites without a usable model are absent, never zero.
-    """
-    columns = {"site_id": "int64", "start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64"}
-    if not site_ids or end_ts <= start_ts:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-    frames = []
-    wanted = [int(s) for s in site_ids]
-    for resolution in ("hh", "hour"):  # a half-hourly site also has hourly rows: its own grid is its finest
-        stored = expected_queries.load_site_expected(session, wanted, start_ts, end_ts, resolution)
-        if len(stored):
-            frames.append(
-                stored.assign(start_ts=pd.DatetimeIndex(stored["start"]).as_unit("s").asi8).drop(columns="start")
-            )
-            found = set(stored["site_id"].astype(int))
-            wanted = [s for s in wanted if s not in found]
-        if not wanted:
-            break
-    if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
-    return pd.concat(frames, ignore_index=True)[list(columns)].astype(columns)
-
-
-def _with_coverage(
-    session: Session,
-    frame: pd.DataFrame,
-    members: pd.DataFrame,
-    resolution: str,
-    lo: int,
-    hi: int,
-    time_zone: str,
-    now: dt.datetime,
-) -> tuple[pd.DataFrame, list[str]]:
-    """The portfolio frame with per-bucket coverage and the estimate for missing intervals (never after now).
-
-    Returns the frame (plus sites_total, sites_complete, sites_partial, sites_missing, sites_modelled_gap,
-    sites_unmodelled_gap, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) and the names of the
-    incomplete sites no model can stand in for.
-    """
-    cover_hi = min(hi, (int(now.timestamp()) // 1800) * 1800)
-    buckets = frame["start_ts"].to_numpy(dtype="int64")
-    chosen = load_site_buckets(session, members, buckets, resolution, lo, cover_hi, time_zone)
-    predictions = load_gap_predictions(session, chosen)
-    interval = chosen.interval_seconds
-    if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
-        step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
-        fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(cast(int, s)), 1800)]
-        predictions = predictions[predictions["site_id"].isin(fine)]
-    modelled = {int(s) for s in predictions["site_id"].unique()}
-    coverage = compute_portfolio_coverage(buckets, chosen.site_buckets, len(members), modelled)
-    estimate = compute_missing_estimate(predictions, chosen.present, resolution, time_zone)
-    merged = frame.merge(coverage, on="start_ts", how="left").merge(estimate, on="start_ts", how="left")
-    merged["sites_estimated"] = merged["sites_estimated"].fillna(0).astype("int64")
-    future = merged["start_ts"] >= cover_hi
-    merged.loc[future, ["sites_complete", "sites_partial", "sites_missing"]] = 0
-    names = dict(zip(members["site_id"].astype(int), members["name"], strict=True))
-    unmodelled = sorted(names[s] for s in chosen.incomplete_ids if s not in modelled)
-    return merged, unmodelled
-
-
-def _with_site_coverage(frame: pd.DataFrame, members: pd.DataFrame, resolution: str, time_zone: str) -> pd.DataFrame:
-    """One site's frame with ``expected_intervals`` per bucket, so partial buckets can be drawn as such."""
-    seconds = next(iter(site_interval_seconds(members).values()), 1800)
-    expected = compute_bucket_expected_intervals(frame["start_ts"].to_numpy(), resolution, time_zone, seconds)
-    return frame.assign(expected_intervals=expected, intervals=frame["intervals"].fillna(0).astype("int64"))
-
-
-def _scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int]) -> list[Scope] | None:
-    """The maintained series that add up to exactly ``site_ids``, or None when only a direct query can."""
-    if group in (None, "", ALL_SITES):
-        if viewer.organisation_ids is None:
-            return [Scope("all", 0)]
-        if viewer.chosen_site_ids(DataType.INTERVAL_USAGE):
-            return None  # grants over chosen sites (shared views): no maintained series adds up to them
-        whole = viewer.whole_organisation_ids(DataType.INTERVAL_USAGE) or frozenset()
-        daily_only = viewer.daily_only_organisation_ids & (
-            viewer.whole_organisation_ids(DataType.DAILY_TOTALS) or frozenset()
-        )  # opted out of half-hourly data: in the graph by their day series
-        return [Scope("org", o) for o in sorted(whole | daily_only)]
-    members = load_group_member_ids(session, int(group))
-    return [Scope("group", int(group))] if members == sorted(site_ids) else None
-
-
-def _graph_fuel(fuels: Sequence[str], wanted: str) -> str:
-    if wanted in fuels:
-        return wanted
-    return "power" if "power" in fuels or not fuels else fuels[0]
-
-
 def _on_axis(frame: pd.DataFrame, time_zone: str) -> pd.DataFrame:
     local = (
         pd.DatetimeIndex(frame["start_ts"].to_numpy(dtype="int64").astype("datetime64[s]"))
@@ -203,57 +101,12 @@ def _on_axis(frame: pd.DataFrame, time_zone: str) -> pd.DataFrame:
     return frame.assign(local_time=local.tz_localize(None), label=local.strftime("%a %-d %b %Y %H:%M %Z"))
 
 
-@dataclass(frozen=True)
-class _GraphSites:
-    site_ids: list[int]  # the group's sites the viewer may see
-    fuels: tuple[str, ...]  # fuels among the graph's sites
-    fuel: str  # the fuel drawn
-    members: pd.DataFrame  # the graph's sites of that fuel
-    time_zone: str  # the time axis: the site's own zone for one site, the UK for a portfolio
-    daily_only: bool = False  # some sites opted out of half-hourly data: the graph is drawn per day
-
-
-def _daily_only_site_ids(session: Session, viewer: Viewer, group: str) -> set[int]:
-    """Sites of opted-out organisations (micro-business opt-out) the viewer sees daily totals of."""
-    if not viewer.daily_only_organisation_ids:
-        return set()
-    daily = group_site_ids(session, viewer, group, DataType.DAILY_TOTALS)
-    owners = load_site_organisations(session, daily)
-    return {s for s, o in owners.items() if o in viewer.daily_only_organisation_ids}
-
-
-def _graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> _GraphSites:
-    """The sites behind ``request`` after the access checks every graph, profile and panel share.
-
-    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only.
-    """
-    daily_only = _daily_only_site_ids(session, viewer, request.group)
-    site_ids = sorted(set(group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)) | daily_only)
-    if request.site is not None:
-        if request.site not in site_ids:
-            raise AccessDenied("that site is not in this group")
-        if request.site not in daily_only:
-            require_sites(session, viewer, [request.site], DataType.INTERVAL_USAGE)
-    sites = load_graph_sites(session, [request.site] if request.site is not None else site_ids)
-    fuels = tuple(sorted(set(sites["fuel"])))
-    fuel = _graph_fuel(fuels, request.fuel)
-    members = sites[sites["fuel"] == fuel]
-    time_zone = UK_TIME_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
-    drawn_daily_only = bool(daily_only & {int(s) for s in members["site_id"]})
-    return _GraphSites(list(site_ids), fuels, fuel, members, time_zone, drawn_daily_only)
-
-
-def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> str:
-    """The zone of the graph's time axis (the zoom range arrives as wall-clock times in it); raises AccessDenied."""
-    return _graph_sites(session, viewer, request).time_zone
-
-
 def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
     """Check access, load the visible window at the right resolution, and draw it (raises AccessDenied).
 
     A look by someone outside a site's organisation is audited (one "viewed_by" entry per organisation and day).
     """
-    chosen = _graph_sites(session, viewer, request)
+    chosen = graph_sites(session, viewer, request)
     audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
     session.commit()
     site_ids, fuels, fuel, members, time_zone = (
@@ -275,7 +128,7 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     resolution = choose_resolution(hi - lo, finest, request.granularity)
     axis = compute_local_axis(lo, hi, resolution, time_zone)
     member_ids = [int(s) for s in members["site_id"]]
-    scopes = _scopes(session, viewer, request.group, site_ids) if portfolio else None
+    scopes = graph_scopes(session, viewer, request.group, site_ids) if portfolio else None
 
     def series(lo_ts: int, hi_ts: int, ids_: Sequence[int] | None = None) -> pd.DataFrame:
         if not portfolio and chosen.daily_only:  # the daily roll-up: its interval readings are gone or hidden
@@ -307,11 +160,11 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     now = now or dt.datetime.now(dt.UTC)
     unmodelled: list[str] = []
     if portfolio and member_ids:
-        frame, unmodelled = _with_coverage(session, frame, members, resolution, lo, hi, time_zone, now)
+        frame, unmodelled = with_coverage(session, frame, members, resolution, lo, hi, time_zone, now)
     elif not portfolio and member_ids and chosen.daily_only:  # one reading a day: the day is complete or missing
         frame = frame.assign(expected_intervals=1, intervals=frame["intervals"].fillna(0).astype("int64"))
     elif not portfolio and member_ids:
-        frame = _with_site_coverage(frame, members, resolution, time_zone)
+        frame = with_site_coverage(frame, members, resolution, time_zone)
     shift = SAME_PERIOD_SHIFT_DAYS * SECONDS_PER_DAY
     previous = compute_shifted_series(series(lo - shift, hi - shift), SAME_PERIOD_SHIFT_DAYS, resolution, time_zone)
     last_year = compute_grid_series(previous, axis)[["local_time", "energy_kwh"]]
@@ -454,13 +307,13 @@ def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:
 
 def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.Figure:
     """The day-of-week × hour heat map of the range's load profile (same access checks as the graph)."""
-    chosen = _graph_sites(session, viewer, request)
+    chosen = graph_sites(session, viewer, request)
     site_ids, fuel, members, time_zone = chosen.site_ids, chosen.fuel, chosen.members, chosen.time_zone
     lo, hi = local_range_ts(request.start, request.end, time_zone)
     if chosen.daily_only:  # no hourly profile of sites opted out of half-hourly data
         series = pd.DataFrame({"start_ts": pd.Series(dtype="int64"), "energy_kwh": pd.Series(dtype="float64")})
     elif request.site is None:
-        scopes = _scopes(session, viewer, request.group, site_ids)
+        scopes = graph_scopes(session, viewer, request.group, site_ids)
         ids_ = [int(s) for s in members["site_id"]]
         series = (
             load_scope_series(session, scopes, fuel, "hour", lo, hi)
@@ -477,28 +330,3 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.
     return make_load_profile_figure(
         profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
     )
-
-
-@dataclass(frozen=True)
-class ExpectedScope:
-    """The sites, range and scopes behind a graph's expected-consumption panel (access already checked)."""
-
-    sites: pd.DataFrame  # the graph's sites of the graph's fuel
-    start_ts: int
-    end_ts: int
-    today_start_ts: int
-    scopes: list[Scope] | None
-    time_zone: str
-
-
-def load_expected_scope(
-    session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None
-) -> ExpectedScope:
-    """The expected-consumption panel's inputs for the graph's sites (same access checks as the graph)."""
-    chosen = _graph_sites(session, viewer, request)
-    site_ids, members, time_zone = chosen.site_ids, chosen.members, chosen.time_zone
-    lo, hi = local_range_ts(request.start, request.end, time_zone)
-    now = now or dt.datetime.now(dt.UTC)
-    today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
-    scopes = _scopes(session, viewer, request.group, site_ids) if request.site is None else None
-    return ExpectedScope(members, lo, hi, today_start, scopes, time_zone)

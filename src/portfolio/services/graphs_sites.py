@@ -1,0 +1,131 @@
+"""Graphs: which sites a graph draws, after the access checks every graph, profile and panel share.
+
+A request names a group (or the whole portfolio), maybe one site, and a fuel; :func:`graph_sites` turns it into
+the sites the viewer may see, the fuel drawn (fuels are never added) and the time axis's zone (the site's own for
+one site, the UK for a portfolio). :func:`graph_scopes` says which maintained series add up to exactly those
+sites, so a portfolio graph reads pre-summed rows instead of every site's. Re-exported by
+:mod:`portfolio.services.graphs`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from portfolio.access import AccessDenied, DataType, Viewer, require_sites
+from portfolio.analytics.resolution import AUTO
+from portfolio.queries.consent import load_site_organisations
+from portfolio.queries.graphs import Scope, load_graph_sites, load_group_member_ids
+from portfolio.services.groups import ALL_SITES, group_site_ids
+from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts
+
+
+@dataclass(frozen=True)
+class GraphRequest:
+    """One graph as asked for; nothing in it is trusted until :func:`portfolio.services.graphs.make_graph` checks it."""
+
+    group: str
+    site: int | None  # None: the whole portfolio
+    start: dt.date
+    end: dt.date
+    fuel: str  # "power", "gas" or "both" (a mixed portfolio then shows power: fuels are never added)
+    granularity: str = AUTO
+    stack: bool = False
+    window: tuple[int, int] | None = None  # the zoomed x range [UTC epoch s), None: the whole range
+
+
+def graph_scopes(session: Session, viewer: Viewer, group: str, site_ids: Sequence[int]) -> list[Scope] | None:
+    """The maintained series that add up to exactly ``site_ids``, or None when only a direct query can."""
+    if group in (None, "", ALL_SITES):
+        if viewer.organisation_ids is None:
+            return [Scope("all", 0)]
+        if viewer.chosen_site_ids(DataType.INTERVAL_USAGE):
+            return None  # grants over chosen sites (shared views): no maintained series adds up to them
+        whole = viewer.whole_organisation_ids(DataType.INTERVAL_USAGE) or frozenset()
+        daily_only = viewer.daily_only_organisation_ids & (
+            viewer.whole_organisation_ids(DataType.DAILY_TOTALS) or frozenset()
+        )  # opted out of half-hourly data: in the graph by their day series
+        return [Scope("org", o) for o in sorted(whole | daily_only)]
+    members = load_group_member_ids(session, int(group))
+    return [Scope("group", int(group))] if members == sorted(site_ids) else None
+
+
+def _graph_fuel(fuels: Sequence[str], wanted: str) -> str:
+    if wanted in fuels:
+        return wanted
+    return "power" if "power" in fuels or not fuels else fuels[0]
+
+
+@dataclass(frozen=True)
+class GraphSites:
+    site_ids: list[int]  # the group's sites the viewer may see
+    fuels: tuple[str, ...]  # fuels among the graph's sites
+    fuel: str  # the fuel drawn
+    members: pd.DataFrame  # the graph's sites of that fuel
+    time_zone: str  # the time axis: the site's own zone for one site, the UK for a portfolio
+    daily_only: bool = False  # some sites opted out of half-hourly data: the graph is drawn per day
+
+
+def _daily_only_site_ids(session: Session, viewer: Viewer, group: str) -> set[int]:
+    """Sites of opted-out organisations (micro-business opt-out) the viewer sees daily totals of."""
+    if not viewer.daily_only_organisation_ids:
+        return set()
+    daily = group_site_ids(session, viewer, group, DataType.DAILY_TOTALS)
+    owners = load_site_organisations(session, daily)
+    return {s for s, o in owners.items() if o in viewer.daily_only_organisation_ids}
+
+
+def graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> GraphSites:
+    """The sites behind ``request`` after the access checks every graph, profile and panel share.
+
+    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only.
+    """
+    daily_only = _daily_only_site_ids(session, viewer, request.group)
+    site_ids = sorted(set(group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)) | daily_only)
+    if request.site is not None:
+        if request.site not in site_ids:
+            raise AccessDenied("that site is not in this group")
+        if request.site not in daily_only:
+            require_sites(session, viewer, [request.site], DataType.INTERVAL_USAGE)
+    sites = load_graph_sites(session, [request.site] if request.site is not None else site_ids)
+    fuels = tuple(sorted(set(sites["fuel"])))
+    fuel = _graph_fuel(fuels, request.fuel)
+    members = sites[sites["fuel"] == fuel]
+    time_zone = UK_TIME_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
+    drawn_daily_only = bool(daily_only & {int(s) for s in members["site_id"]})
+    return GraphSites(list(site_ids), fuels, fuel, members, time_zone, drawn_daily_only)
+
+
+def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> str:
+    """The zone of the graph's time axis (the zoom range arrives as wall-clock times in it); raises AccessDenied."""
+    return graph_sites(session, viewer, request).time_zone
+
+
+@dataclass(frozen=True)
+class ExpectedScope:
+    """The sites, range and scopes behind a graph's expected-consumption panel (access already checked)."""
+
+    sites: pd.DataFrame  # the graph's sites of the graph's fuel
+    start_ts: int
+    end_ts: int
+    today_start_ts: int
+    scopes: list[Scope] | None
+    time_zone: str
+
+
+def load_expected_scope(
+    session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None
+) -> ExpectedScope:
+    """The expected-consumption panel's inputs for the graph's sites (same access checks as the graph)."""
+    chosen = graph_sites(session, viewer, request)
+    site_ids, members, time_zone = chosen.site_ids, chosen.members, chosen.time_zone
+    lo, hi = local_range_ts(request.start, request.end, time_zone)
+    now = now or dt.datetime.now(dt.UTC)
+    today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
+    scopes = graph_scopes(session, viewer, request.group, site_ids) if request.site is None else None
+    return ExpectedScope(members, lo, hi, today_start, scopes, time_zone)
