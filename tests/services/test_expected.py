@@ -14,7 +14,8 @@ from portfolio.config import load_settings
 from portfolio.models import Meter, Organisation, Site, SiteModel
 from portfolio.queries.usage import load_usage_totals
 from portfolio.services.demo import load_demo
-from portfolio.services.expected import compute_portfolio_summary, fit_due_models, predict_expected
+from portfolio.services.expected import fit_due_models, predict_expected
+from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.timekeeping import local_midnight_ts
 
 TODAY = dt.date(2026, 11, 25)

@@ -15,6 +15,7 @@ from portfolio.analytics.expected import compute_expected_bounds, compute_expect
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import ExpectedSeries, ExpectedSeriesRefresh, Organisation, Site, SiteModel
 from portfolio.queries import expected as queries
+from portfolio.queries import expected_series as series_queries
 from portfolio.queries.graphs import Scope
 from portfolio.services.expected import predict_expected
 from portfolio.services.expected_series import refresh_expected_series, refresh_window
@@ -40,7 +41,7 @@ def _orgs(factory: sessionmaker[Session]) -> dict[str, int]:
 
 def _maintained(factory: sessionmaker[Session]) -> set[tuple[str, int, str]]:
     with factory() as session:
-        keys = {(s.kind, s.id, fuel) for s, fuel in queries.load_refreshed_scopes(session)}
+        keys = {(s.kind, s.id, fuel) for s, fuel in series_queries.load_refreshed_scopes(session)}
         stored = {
             tuple(r)
             for r in session.execute(
@@ -96,7 +97,9 @@ def test_stored_sums_equal_the_request_time_series(factory: sessionmaker[Session
             live = compute_expected_series(
                 predict_expected(session, site_ids, start, end, per_local_day=resolution == "day"), resolution
             )
-            stored = compute_expected_bounds(queries.load_expected_sums(session, [scope], fuel, resolution, start, end))
+            stored = compute_expected_bounds(
+                series_queries.load_expected_sums(session, [scope], fuel, resolution, start, end)
+            )
             assert len(live) > (100 if resolution == "day" else 50), resolution
             assert stored["start_ts"].tolist() == live["start_ts"].tolist(), resolution
             assert stored["sites"].tolist() == live["sites"].tolist(), resolution
@@ -149,7 +152,7 @@ def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(
     assert len({(r[0], r[1]) for r in second}) == len(second)
     assert _refreshed_at(factory, everything, "power") == tomorrow
 
-    real_replace = queries.replace_expected_series_from_sites
+    real_replace = series_queries.replace_expected_series_from_sites
 
     def failing_replace(session: Session, refresh: ExpectedSeriesRefresh, site_ids: list[int]) -> int:
         written = real_replace(session, refresh, site_ids)  # deleted and rewritten: then it breaks
@@ -157,7 +160,7 @@ def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(
             raise RuntimeError("disk full")
         return written
 
-    monkeypatch.setattr(queries, "replace_expected_series_from_sites", failing_replace)
+    monkeypatch.setattr(series_queries, "replace_expected_series_from_sites", failing_replace)
     day_after = NOW + dt.timedelta(days=2)
     report = refresh_expected_series(factory, day_after, limit=10)
     assert report.errors == [{"scope": "all 0", "fuel": "power", "error": "RuntimeError: disk full"}]

@@ -15,7 +15,8 @@ from portfolio.access import Viewer, organisation_viewer
 from portfolio.config import load_settings
 from portfolio.models import Organisation, Role, Site
 from portfolio.services.demo import load_demo
-from portfolio.services.expected import compute_portfolio_summary, fit_due_models
+from portfolio.services.expected import fit_due_models
+from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs import GraphRequest, make_graph, make_graph_csv
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts

@@ -32,7 +32,7 @@ from portfolio.models import (
     User,
 )
 from portfolio.queries.consent import insert_grant
-from portfolio.services import customers, expected, opt_out, pipeline
+from portfolio.services import customers, expected_summary, opt_out, pipeline
 from portfolio.services.exports import DAILY_ONLY_EXPORT, ExportError, parse_export_request, plan_export, stream_export
 from portfolio.services.graphs import DAILY_ONLY_NOTE, GraphRequest, make_graph, make_profile
 from portfolio.services.groups import ALL_SITES
@@ -297,7 +297,9 @@ def test_the_expected_panel_of_an_opted_out_site_counts_whole_days(
                 )
     sites = pd.DataFrame({"site_id": [site], "fuel": ["power"], "interval_seconds": [1800]})
     with session_factory() as session:
-        (summary,) = expected.compute_portfolio_summary(session, sites, start_ts, end_ts, end_ts, "Europe/London")
+        (summary,) = expected_summary.compute_portfolio_summary(
+            session, sites, start_ts, end_ts, end_ts, "Europe/London"
+        )
     assert summary.metered_kwh == pytest.approx(72.0) and summary.sites_metered == 1
     assert summary.estimated_missing_kwh == pytest.approx(40.0) and summary.sites_estimated == 1
     assert summary.estimated_missing_range_kwh is not None

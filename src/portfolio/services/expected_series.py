@@ -33,7 +33,8 @@ from portfolio.analytics.resolution import compute_local_axis
 from portfolio.db import transaction
 from portfolio.models import ExpectedSeriesRefresh, SiteExpectedState
 from portfolio.queries import expected as queries
-from portfolio.queries.expected import load_expected_refreshes, load_expected_sums, load_scope_members
+from portfolio.queries import expected_series as series_queries
+from portfolio.queries.expected_series import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.graphs import Scope, load_all_group_ids
 from portfolio.services.expected import predict_expected
 from portfolio.timekeeping import (
@@ -93,7 +94,7 @@ def refresh_window(now: dt.datetime, past_days: int = PAST_DAYS, future_days: in
 def _views(session: Session) -> list[tuple[Scope, ...]]:
     """The unions of scopes a portfolio graph can read: admins' "all", each user's organisations, each group."""
     views: list[tuple[Scope, ...]] = [(Scope("all", 0),)]
-    for user in queries.load_viewer_users(session):
+    for user in series_queries.load_viewer_users(session):
         organisation_ids = viewer_for(session, user).organisation_ids
         if organisation_ids:
             views.append(tuple(Scope("org", int(o)) for o in sorted(organisation_ids)))
@@ -104,7 +105,7 @@ def _views(session: Session) -> list[tuple[Scope, ...]]:
 def choose_scopes(members: pd.DataFrame, views: Sequence[tuple[Scope, ...]], limit: int) -> dict[Key, list[int]]:
     """Scope and fuel to maintain, with their member sites: every scope of a view with more than ``limit`` sites.
 
-    ``members``: scope_kind, scope_id, site_id, fuel (:func:`queries.load_scope_members`); ``views``: the
+    ``members``: scope_kind, scope_id, site_id, fuel (:func:`series_queries.load_scope_members`); ``views``: the
     unions of scopes a graph reads together.
     """
     by_scope: dict[Key, list[int]] = {}
@@ -257,13 +258,13 @@ def refresh_expected_series(
     )
     lo_ts, hi_ts = refresh_window(now, past_days, future_days)
     with factory() as session:
-        members = queries.load_scope_members(session)
+        members = series_queries.load_scope_members(session)
         targets = choose_scopes(members, _views(session), limit)
-        maintained = queries.load_refreshed_scopes(session)
+        maintained = series_queries.load_refreshed_scopes(session)
         predicted = set(queries.load_expected_states(session))
     for scope, fuel in sorted(maintained - set(targets), key=lambda k: (k[0].kind, k[0].id, k[1])):
         with transaction(factory) as session:
-            queries.delete_expected_series(session, scope, fuel)
+            series_queries.delete_expected_series(session, scope, fuel)
         report.removed += 1
     for key in sorted(targets, key=lambda k: (k[0].kind, k[0].id, k[1])):
         scope, fuel = key
@@ -279,7 +280,7 @@ def refresh_expected_series(
         )
         try:
             with transaction(factory) as session:
-                rows = queries.replace_expected_series_from_sites(session, refresh, targets[key])
+                rows = series_queries.replace_expected_series_from_sites(session, refresh, targets[key])
         except Exception as error:  # noqa: BLE001 - this scope keeps its previous rows; the others go on
             log.exception("replacing the expected series of %s %s (%s) failed", scope.kind, scope.id, fuel)
             report.errors.append(
@@ -321,7 +322,7 @@ def resum_scopes(session: Session, scopes: Sequence[Scope], fuel: str, now: dt.d
             sites=len(ids),
             sites_modelled=len(predicted & set(ids)),
         )
-        queries.replace_expected_series_from_sites(session, refresh, ids)
+        series_queries.replace_expected_series_from_sites(session, refresh, ids)
     return len(refreshes)
 
 

@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from portfolio.access import Viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.models import Grant, Organisation, Site, User
-from portfolio.queries import expected as queries
+from portfolio.queries import expected_series as series_queries
 from portfolio.queries.graphs import Scope
 from portfolio.services import expected_series
-from portfolio.services.expected import compute_portfolio_summary
 from portfolio.services.expected_series import refresh_expected_series
+from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs import GraphRequest, make_graph
 from portfolio.services.groups import create_group
 from portfolio.web.views.graphs import make_expected
@@ -127,7 +127,7 @@ def test_an_organisation_not_yet_summed_adds_its_sites_rows(
     refresh_expected_series(factory, NOW)  # the broker's 19 power sites: all three organisations maintained
     with transaction(factory) as session:  # as if Riverside (6 sites) had been linked since the last run
         riverside = session.scalar(select(Organisation.id).where(Organisation.account_number == RIVERSIDE))
-        queries.delete_expected_series(session, Scope("org", riverside), "power")
+        series_queries.delete_expected_series(session, Scope("org", riverside), "power")
     stored, note, _ = _graph(factory, BROKER, FORTNIGHT)
     assert "of 19 sites, computed" in note
 

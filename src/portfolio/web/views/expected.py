@@ -23,13 +23,13 @@ from portfolio.models import ModelStatus
 from portfolio.queries.expected import load_site_model_summaries
 from portfolio.queries.graphs import Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.services.expected import (
+from portfolio.services.expected_series import load_stored_sums, pending, summed_scope_sites, when_text
+from portfolio.services.expected_summary import (
     EXPECTED_RANGE_NOTE,
     FORECAST_DAYS,
     FuelSummary,
     compute_portfolio_summary,
 )
-from portfolio.services.expected_series import load_stored_sums, pending, summed_scope_sites, when_text
 from portfolio.timekeeping import (
     UK_TIME_ZONE,
     local_midnight_ts,
