@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio.exports.meta import ExportShape
+from portfolio.exports.shapes import DAILY_COLUMNS
 
 CSV_COLUMNS = {
     ExportShape.INTERVAL: (
@@ -28,19 +29,7 @@ CSV_COLUMNS = {
         "energy_kwh",
         "quality",
     ),
-    ExportShape.DAILY: (
-        "site_id",
-        "site_name",
-        "meter_identifier",
-        "fuel",
-        "local_date",
-        "energy_kwh",
-        "intervals",
-        "expected_intervals",
-        "coverage",
-        "estimated_intervals",
-        "interval_seconds",
-    ),
+    ExportShape.DAILY: DAILY_COLUMNS,  # every column of the daily shape, in its order
     ExportShape.PORTFOLIO: ("fuel", "local_start", "utc_start", "energy_kwh", "sites_reporting"),
 }
 """Columns of each shape's CSV; units are in the names ([kWh], [s])."""

@@ -43,6 +43,20 @@ def date_input(component_id: str, value: str | None = None) -> dcc.Input:
     return dcc.Input(id=component_id, type=cast(Any, "date"), value=value)
 
 
+def date_range(component_id: str, start: str | None, end: str | None, latest: str | None = None) -> dcc.DatePickerRange:
+    """The house pick of local days [start, end] (ISO dates; weeks start on Monday; one day allowed)."""
+    return dcc.DatePickerRange(
+        id=component_id,
+        start_date=start,
+        end_date=end,
+        max_date_allowed=latest,
+        display_format="D MMM YYYY",
+        first_day_of_week=1,
+        minimum_nights=0,
+        clearable=False,
+    )
+
+
 def make_field(label: str, component: Any, for_id: str) -> html.Div:
     """A form control with its visible ``<label for>`` (``for_id`` is the control's id)."""
     return html.Div([html.Label(label, htmlFor=for_id, className="control-label"), component], className="control")

@@ -26,6 +26,7 @@ from portfolio.services.exports import ExportError, ExportPlan, parse_export_req
 from portfolio.services.groups import ALL_SITES
 
 from .. import ids
+from ..components import date_range
 from ..context import app_state, current_viewer, request_session
 from ..export_routes import DOWNLOAD_PATH
 from ..url_state import default_range
@@ -177,15 +178,7 @@ def make_export_layout(
                     ),
                     _control(
                         "Local days",
-                        dcc.DatePickerRange(
-                            id=ids.EXPORT_DATES,
-                            start_date=initial["from"],
-                            end_date=initial["to"],
-                            display_format="D MMM YYYY",
-                            first_day_of_week=1,
-                            minimum_nights=0,
-                            clearable=False,
-                        ),
+                        date_range(ids.EXPORT_DATES, initial["from"], initial["to"]),
                         hint="Inclusive, in each site's local time",
                     ),
                     _control(

@@ -14,7 +14,7 @@ from portfolio.analytics.resolution import AUTO
 from portfolio.services.graphs import TOP_SITES
 
 from .. import ids
-from ..components import aria
+from ..components import aria, date_range
 from .portfolio_layout import initial_state as portfolio_initial_state
 
 WHOLE_PORTFOLIO = "portfolio"
@@ -89,15 +89,8 @@ def make_graph_layout(
                         "Local days",
                         html.Div(
                             [
-                                dcc.DatePickerRange(
-                                    id=ids.GRAPH_DATES,
-                                    start_date=state.start.isoformat(),
-                                    end_date=state.end.isoformat(),
-                                    max_date_allowed=today.isoformat(),
-                                    display_format="D MMM YYYY",
-                                    first_day_of_week=1,
-                                    minimum_nights=0,
-                                    clearable=False,
+                                date_range(
+                                    ids.GRAPH_DATES, state.start.isoformat(), state.end.isoformat(), today.isoformat()
                                 ),
                                 html.Div(
                                     [

@@ -15,7 +15,7 @@ import dash
 from dash import dcc, html
 
 from .. import ids
-from ..components import aria, make_data_table
+from ..components import aria, date_range, make_data_table
 from ..url_state import (
     FUELS,
     URL_KEYS,
@@ -149,15 +149,8 @@ def make_portfolio_layout(
                     html.Div(
                         [
                             html.Label("Local days", htmlFor=ids.PORTFOLIO_DATES, className="control-label"),
-                            dcc.DatePickerRange(
-                                id=ids.PORTFOLIO_DATES,
-                                start_date=state.start.isoformat(),
-                                end_date=state.end.isoformat(),
-                                max_date_allowed=today.isoformat(),
-                                display_format="D MMM YYYY",
-                                first_day_of_week=1,
-                                minimum_nights=0,
-                                clearable=False,
+                            date_range(
+                                ids.PORTFOLIO_DATES, state.start.isoformat(), state.end.isoformat(), today.isoformat()
                             ),
                         ],
                         className="control",
