@@ -17,6 +17,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,12 @@ def _starts_a_data_row(body: pd.DataFrame, first: str, tail: int) -> bool:
 
 def sheet_cell_text(value: object) -> str:
     """One spreadsheet cell as the text a CSV export of it would hold (dates ISO, numbers in full)."""
+    kind = type(value)  # the common cells first: one call per cell of a whole sheet
+    if kind is float:
+        number = cast(float, value)
+        return repr(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    if kind is str:
+        return cast(str, value)
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
