@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from portfolio.figures.consumption import make_consumption_figure, plain_text
+from portfolio.figures.consumption import make_consumption_figure
 from portfolio.figures.heatmap import make_load_profile_figure
+from portfolio.figures.style import plain_text
 
 LINK = '<a href="http://attacker.example/">Head office</a> & %{customdata}'
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from portfolio.figures.consumption import TEMPLATE, plain_text
+from portfolio.figures.style import TEMPLATE, plain_text
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 

@@ -13,7 +13,7 @@ import datetime as dt
 import pandas as pd
 import plotly.graph_objects as go
 
-from portfolio.figures.consumption import EXPECTED_BAND_COLOUR, EXPECTED_COLOUR, TEMPLATE
+from portfolio.figures.style import EXPECTED_BAND_COLOUR, EXPECTED_COLOUR, TEMPLATE
 
 AMOUNT_COLOUR = "#dc2626"
 CONSUMPTION_COLOUR = "#2563eb"

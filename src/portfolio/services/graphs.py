@@ -31,9 +31,10 @@ from portfolio.analytics.resolution import (
     compute_weighted_temperature,
     finest_resolution,
 )
-from portfolio.figures.consumption import FUEL_NAMES, make_consumption_figure
+from portfolio.figures.consumption import make_consumption_figure
 from portfolio.figures.coverage import describe_chart
 from portfolio.figures.heatmap import make_load_profile_figure
+from portfolio.figures.style import FUEL_NAMES
 from portfolio.queries.graphs import (
     load_location_names,
     load_scope_location_weights,

@@ -1,0 +1,241 @@
+"""The consumption graph's traces: metered bars or lines (partial buckets apart), stacks, temperature, expected.
+
+Values are floats with None for missing, so plotly draws a gap, never a zero.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from portfolio.figures.coverage import coverage_text, is_partial
+from portfolio.figures.style import (
+    ESTIMATED_COLOUR,
+    EXPECTED_BAND_COLOUR,
+    EXPECTED_COLOUR,
+    FUEL_COLOURS,
+    OTHER_COLOUR,
+    PARTIAL_COLOURS,
+    STACK_COLOURS,
+    TEMPERATURE_COLOUR,
+    plain_text,
+)
+
+
+def bucket_values(series: pd.Series) -> list[float | None]:
+    """Floats with None for missing: plotly draws a gap, never a zero."""
+    return [None if v != v else float(v) for v in series.to_numpy(dtype=np.float64)]
+
+
+def bucket_status(frame: pd.DataFrame, portfolio: bool, resolution: str = "hh") -> list[str]:
+    texts = []
+    coverage = coverage_text(frame, resolution)
+    for energy, estimated, sites, covered in zip(
+        frame["energy_kwh"], frame["estimated_intervals"], frame["sites_reporting"], coverage, strict=True
+    ):
+        if energy != energy:
+            texts.append(f"no data · {covered}" if covered and portfolio else "no data")
+            continue
+        kind = (
+            f"metered, incl. {int(estimated)} meter-estimated reading{'s' if estimated != 1 else ''}"
+            if estimated
+            else "metered"
+        )
+        if not covered and portfolio:
+            covered = f"{int(sites)} site{'s' if sites != 1 else ''} reporting"
+        texts.append(f"{kind} · {covered}" if covered else kind)
+    return texts
+
+
+def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfolio: bool) -> list[go.BaseTraceType]:
+    """Metered energy: whole buckets solid, partial buckets (intervals or sites missing) lighter and dotted."""
+    colour = FUEL_COLOURS.get(fuel, "#0f766e")
+    estimated = frame["estimated_intervals"].to_numpy() > 0
+    partial = is_partial(frame)
+    custom = np.column_stack(
+        [frame["label"].to_numpy(dtype=object), np.array(bucket_status(frame, portfolio, resolution), dtype=object)]
+    )
+    hover = "%{customdata[0]}<br><b>%{y:,.2f} kWh</b> · %{customdata[1]}<extra></extra>"
+    x = frame["local_time"]
+    traces: list[go.BaseTraceType] = []
+    if resolution == "day":
+        whole = frame["energy_kwh"].where(~partial & ~estimated)
+        traces.append(
+            go.Bar(
+                x=x, y=bucket_values(whole), name="Metered", marker_color=colour, customdata=custom, hovertemplate=hover
+            )
+        )
+        if partial.any():
+            traces.append(
+                go.Bar(
+                    x=x,
+                    y=bucket_values(frame["energy_kwh"].where(partial & ~estimated)),
+                    name="Partial day",
+                    customdata=custom,
+                    hovertemplate=hover,
+                    marker={
+                        "color": PARTIAL_COLOURS.get(fuel, "rgba(15, 118, 110, 0.35)"),
+                        "line": {"color": colour, "width": 1},
+                        "pattern": {"shape": ".", "fgcolor": colour, "size": 4},
+                    },
+                )
+            )
+        if estimated.any():
+            traces.append(
+                go.Bar(
+                    x=x,
+                    y=bucket_values(frame["energy_kwh"].where(estimated)),
+                    name="Meter estimates",
+                    customdata=custom,
+                    hovertemplate=hover,
+                    marker={
+                        "color": "rgba(147, 51, 234, 0.35)",
+                        "line": {"color": ESTIMATED_COLOUR, "width": 1},
+                        "pattern": {"shape": "/", "fgcolor": ESTIMATED_COLOUR, "size": 6},
+                    },
+                )
+            )
+        return traces
+    traces.append(
+        go.Scatter(
+            x=x,
+            y=bucket_values(frame["energy_kwh"]),
+            name="Metered",
+            mode="lines",
+            connectgaps=False,
+            line={"color": colour, "width": 1.5},
+            customdata=custom,
+            hovertemplate=hover,
+        )
+    )
+    if partial.any():
+        traces.append(
+            go.Scatter(
+                x=x[partial],
+                y=bucket_values(frame["energy_kwh"][partial]),
+                name="Partial",
+                mode="markers",
+                marker={"color": "white", "size": 6, "symbol": "circle-open", "line": {"color": colour, "width": 1.5}},
+                customdata=custom[partial],
+                hovertemplate=hover,
+            )
+        )
+    if estimated.any():
+        traces.append(
+            go.Scatter(
+                x=x[estimated],
+                y=bucket_values(frame["energy_kwh"][estimated]),
+                name="Meter estimates",
+                mode="markers",
+                marker={
+                    "color": "white",
+                    "size": 6,
+                    "symbol": "diamond-open",
+                    "line": {"color": ESTIMATED_COLOUR, "width": 1.5},
+                },
+                customdata=custom[estimated],
+                hovertemplate=hover,
+            )
+        )
+    return traces
+
+
+def stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[go.BaseTraceType]:
+    traces = []
+    for n, (name, values) in enumerate(stack.items()):
+        colour = (
+            OTHER_COLOUR if n == len(stack) - 1 and name.startswith("Other") else STACK_COLOURS[n % len(STACK_COLOURS)]
+        )
+        traces.append(
+            go.Bar(
+                x=frame["local_time"],
+                y=bucket_values(values),
+                name=plain_text(name),
+                marker={"color": colour, "line": {"width": 0}},
+                customdata=frame["label"],
+                hovertemplate=f"{plain_text(name)}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>",
+            )
+        )
+    return traces
+
+
+def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTraceType]:
+    """Observed as a solid line; the forecast dashed, starting from the last observation so they join."""
+    observed = temperature[~temperature["forecast"]]
+    forecast = temperature[temperature["forecast"]]
+    if len(observed) and len(forecast):
+        forecast = pd.concat([observed.tail(1), forecast])
+    # the location names are data: passed as customdata (escaped), never spliced into the template
+    detail = html.escape(label)
+    hover = "%{customdata[0]}<br>%{y:.1f} °C<br>%{fullData.name}, %{customdata[1]}<extra></extra>"
+    traces = []
+    if len(observed):
+        traces.append(
+            go.Scatter(
+                x=observed["local_time"],
+                y=bucket_values(observed["temperature_c"]),
+                name="Temperature",
+                legendgroup="temperature",
+                mode="lines",
+                yaxis="y2",
+                connectgaps=False,
+                line={"color": TEMPERATURE_COLOUR, "width": 1.2},
+                customdata=np.column_stack([observed["label"].to_numpy(dtype=object), [detail] * len(observed)]),
+                hovertemplate=hover,
+            )
+        )
+    if len(forecast):
+        traces.append(
+            go.Scatter(
+                x=forecast["local_time"],
+                y=bucket_values(forecast["temperature_c"]),
+                name="Forecast",
+                legendgroup="temperature",
+                mode="lines",
+                yaxis="y2",
+                connectgaps=False,
+                line={"color": TEMPERATURE_COLOUR, "width": 1.5, "dash": "dash"},
+                customdata=np.column_stack([forecast["label"].to_numpy(dtype=object), [detail] * len(forecast)]),
+                hovertemplate=hover,
+            )
+        )
+    return traces
+
+
+def expected_traces(expected: pd.DataFrame) -> list[go.BaseTraceType]:
+    """The band first (lower, then upper filled down to it), then the expected line on top."""
+    band = {"mode": "lines", "line": {"width": 0}, "connectgaps": False, "hoverinfo": "skip"}
+    return [
+        go.Scatter(
+            x=expected["local_time"],
+            y=bucket_values(expected["lower_kwh"]),
+            showlegend=False,
+            legendgroup="expected",
+            name="Expected, 90 % interval (lower)",
+            **band,
+        ),
+        go.Scatter(
+            x=expected["local_time"],
+            y=bucket_values(expected["upper_kwh"]),
+            fill="tonexty",
+            fillcolor=EXPECTED_BAND_COLOUR,
+            legendgroup="expected",
+            name="Expected, 90 % interval",
+            **band,
+        ),
+        go.Scatter(
+            x=expected["local_time"],
+            y=bucket_values(expected["expected_kwh"]),
+            mode="lines",
+            connectgaps=False,
+            legendgroup="expected",
+            name="Expected (temperature model)",
+            line={"color": EXPECTED_COLOUR, "width": 1.6, "dash": "dot"},
+            customdata=np.stack([expected["lower_kwh"], expected["upper_kwh"]], axis=-1),
+            hovertemplate="Expected: %{y:,.2f} kWh (90 %: %{customdata[0]:,.2f}–%{customdata[1]:,.2f})<extra></extra>",
+        ),
+    ]

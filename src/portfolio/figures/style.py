@@ -1,0 +1,50 @@
+"""The house look of every figure: colours, the plotly template, units per bucket, and names made plain text."""
+
+from __future__ import annotations
+
+FUEL_COLOURS = {"power": "#0f766e", "gas": "#b45309"}
+PARTIAL_COLOURS = {"power": "rgba(15, 118, 110, 0.35)", "gas": "rgba(180, 83, 9, 0.35)"}
+ESTIMATED_COLOUR = "#9333ea"
+LAST_YEAR_COLOUR = "rgba(100, 116, 139, 0.55)"
+TEMPERATURE_COLOUR = "#2563eb"
+EXPECTED_COLOUR = "#334155"
+EXPECTED_BAND_COLOUR = "rgba(51, 65, 85, 0.12)"
+STACK_COLOURS = ["#2563eb", "#059669", "#d97706", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#ea580c"]
+OTHER_COLOUR = "#94a3b8"
+TEMPLATE = {
+    "layout": {
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"color": "#2a3f5f"},
+        "xaxis": {
+            "gridcolor": "#ebf0f8",
+            "linecolor": "#ebf0f8",
+            "zerolinecolor": "#ebf0f8",
+            "ticks": "",
+            "automargin": True,
+        },
+        "yaxis": {
+            "gridcolor": "#ebf0f8",
+            "linecolor": "#ebf0f8",
+            "zerolinecolor": "#ebf0f8",
+            "ticks": "",
+            "automargin": True,
+        },
+        "hoverlabel": {"align": "left"},
+        "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A"],
+    }
+}
+"""A few lines of plotly_white: the full template is copied and validated on every figure (~40 ms)."""
+PER_BUCKET = {"hh": "per half hour", "hour": "per hour", "day": "per day"}
+FUEL_NAMES = {"power": "Electricity", "gas": "Gas"}
+
+
+def plain_text(value: object) -> str:
+    """Escape a stored name for Plotly, whose text is pseudo-HTML: names are data, not markup.
+
+    ``<a href=...>`` in a site name would otherwise be drawn as a live link in a title, legend or hover label;
+    ``&``, ``<`` and ``>`` become entities Plotly draws literally, and ``%`` one that hover templates do not
+    expand (a name holding ``%{customdata}`` must not pull in other values).
+    """
+    text = str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "&#37;")
