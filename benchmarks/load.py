@@ -57,6 +57,8 @@ def _free_port() -> int:
 
 def _inbox_files(inbox: Path, end: dt.date) -> tuple[int, float]:
     """Write the meter files the daily run imports; return the distinct readings and their total [kWh]."""
+    from portfolio.identifiers import mpan_check_digit
+
     inbox.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(18)
     start = dt.datetime.combine(end - dt.timedelta(days=IMPORT_DAYS), dt.time(), dt.UTC)
@@ -65,7 +67,8 @@ def _inbox_files(inbox: Path, end: dt.date) -> tuple[int, float]:
     first_rows: list[str] = []
     for number in range(IMPORT_FILES):
         values = np.round(rng.uniform(0.1, 5.0, len(times)), 3)
-        mpan = f"19{number:011d}"
+        first = f"19{number:010d}"
+        mpan = first + str(mpan_check_digit(first))  # a valid core: a bad check digit is refused
         rows = [f"{mpan},{t:%Y-%m-%dT%H:%M:%SZ},{v}" for t, v in zip(times, values, strict=True)]
         if number == 0:
             first_rows = rows
@@ -80,8 +83,8 @@ def _inbox_files(inbox: Path, end: dt.date) -> tuple[int, float]:
 def _prepare(url: str, instance: Path, today: dt.date) -> list[dict[str, str]]:
     from portfolio.config import load_settings
     from portfolio.db import make_engine, make_session_factory
-    from portfolio.demo import demo_logins, load_demo
     from portfolio.schema import upgrade
+    from portfolio.services.demo import demo_logins, load_demo
 
     engine = make_engine(url)
     upgrade(engine)
@@ -172,7 +175,7 @@ class User:
                 "portfolio-dates.end_date": end.isoformat(),
                 "portfolio-fuel.value": "both",
             }
-            status = self._post(self._body("portfolio-table.data", values, ["portfolio-dates.end_date"]))
+            status = self._post(self._body("portfolio-table.rowData", values, ["portfolio-dates.end_date"]))
         elif action == "export":
             query = {"group": "all", "from": start.isoformat(), "to": end.isoformat(), "shape": "daily"}
             with self.http.get(f"{self.base}/export/download", params={**query, "format": "csv"}, stream=True) as r:
