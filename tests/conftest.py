@@ -7,16 +7,17 @@ import itertools
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.config import load_settings
+from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
 from portfolio.schema import upgrade
-from portfolio.services.demo import load_demo
+from portfolio.services.demo import DemoSummary, load_demo
 from portfolio.services.expected import fit_due_models
 from tests.pg_server import PostgresServer, PostgresUnavailable
 
@@ -63,12 +64,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fresh_postgres_url(request: pytest.FixtureRequest) -> str:
     server: PostgresServer = request.getfixturevalue("postgres_server")
     template: str = request.getfixturevalue("postgres_template")
-    name = f"test_{next(_database_numbers)}"
-    admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
-    admin.dispose()
-    return server.url(name)
+    return _clone_postgres(server, template, f"test_{next(_database_numbers)}")
 
 
 def _fresh_sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -110,38 +106,104 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-# The demo, loaded and with fitted models, once per engine ------------------------------------------------------
+# The demo, loaded (and with fitted models), once per engine, cloned per test ----------------------------------
 
 DEMO_TODAY = dt.date(2026, 11, 25)  # a Wednesday: the demo ends on Tue 24 Nov
 
 
-def _build_fitted_demo(url: str, instance: Path) -> None:
+@dataclass(frozen=True)
+class LoadedDemo:
+    """A fresh database holding the demo as ``load_demo(today=DEMO_TODAY)`` left it (no models fitted)."""
+
+    url: str
+    settings: Settings  # its instance folder (with demo_logins.json) is the test's own copy
+    summary: DemoSummary
+
+
+def _demo_settings(url: str, instance: Path) -> Settings:
+    return load_settings({}, instance_path=instance, database_url=url, secret_key="x")
+
+
+def _load_demo_into(url: str, instance: Path) -> DemoSummary:
     engine = make_engine(url)
-    factory = make_session_factory(engine)
-    settings = load_settings({}, instance_path=instance, database_url=url, secret_key="x")
-    load_demo(factory, settings, today=DEMO_TODAY)
-    fit_due_models(factory, now=dt.datetime.combine(DEMO_TODAY, dt.time(5), dt.UTC))
-    engine.dispose()
+    try:
+        return load_demo(make_session_factory(engine), _demo_settings(url, instance), today=DEMO_TODAY)
+    finally:
+        engine.dispose()
+
+
+def _fit_demo(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        fit_due_models(make_session_factory(engine), now=dt.datetime.combine(DEMO_TODAY, dt.time(5), dt.UTC))
+    finally:
+        engine.dispose()
+
+
+def _clone_postgres(server: PostgresServer, template: str, name: str) -> str:
+    admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    admin.dispose()
+    return server.url(name)
 
 
 @pytest.fixture(scope="session")
-def fitted_sqlite_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("fitted-demo")
+def loaded_sqlite_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path, DemoSummary]:
+    """Loading the demo takes seconds: done once, then each test gets a copy of the file."""
+    folder = tmp_path_factory.mktemp("loaded-demo")
     shutil.copy(sqlite_template, folder / "demo.db")
-    _build_fitted_demo(f"sqlite:///{folder / 'demo.db'}", folder / "instance")
+    summary = _load_demo_into(f"sqlite:///{folder / 'demo.db'}", folder / "instance")
+    return folder / "demo.db", folder / "instance", summary
+
+
+@pytest.fixture(scope="session")
+def loaded_postgres_template(
+    postgres_server: PostgresServer, postgres_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, DemoSummary]:
+    url = _clone_postgres(postgres_server, postgres_template, "loaded_demo")
+    instance = tmp_path_factory.mktemp("loaded-demo-pg") / "instance"
+    return "loaded_demo", instance, _load_demo_into(url, instance)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def loaded_demo(request: pytest.FixtureRequest, tmp_path: Path) -> LoadedDemo:
+    """A fresh database with the demo loaded, on each engine: a module whose tests all start from the demo
+    overrides ``database_url`` with ``loaded_demo.url``."""
+    instance = tmp_path / "instance"
+    if request.param == "sqlite":
+        path, template_instance, summary = request.getfixturevalue("loaded_sqlite_template")
+        shutil.copy(path, tmp_path / "portfolio.db")
+        url = f"sqlite:///{tmp_path / 'portfolio.db'}"
+    else:
+        name, template_instance, summary = request.getfixturevalue("loaded_postgres_template")
+        url = _clone_postgres(request.getfixturevalue("postgres_server"), name, f"demo_{next(_database_numbers)}")
+    shutil.copytree(template_instance, instance)
+    return LoadedDemo(url, _demo_settings(url, instance), summary)
+
+
+@pytest.fixture(scope="session")
+def fitted_sqlite_template(
+    loaded_sqlite_template: tuple[Path, Path, DemoSummary], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    path, instance, _ = loaded_sqlite_template
+    folder = tmp_path_factory.mktemp("fitted-demo")
+    shutil.copy(path, folder / "demo.db")
+    shutil.copytree(instance, folder / "instance")
+    _fit_demo(f"sqlite:///{folder / 'demo.db'}")
     return folder / "demo.db", folder / "instance"
 
 
 @pytest.fixture(scope="session")
 def fitted_postgres_template(
-    postgres_server, postgres_template: str, tmp_path_factory: pytest.TempPathFactory
+    postgres_server: PostgresServer,
+    loaded_postgres_template: tuple[str, Path, DemoSummary],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[str, Path]:
-    admin = make_engine(postgres_server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE fitted_demo TEMPLATE {postgres_template}"))
-    admin.dispose()
-    instance = tmp_path_factory.mktemp("fitted-demo-pg") / "instance"
-    _build_fitted_demo(postgres_server.url("fitted_demo"), instance)
+    name, instance, _ = loaded_postgres_template
+    _fit_demo(_clone_postgres(postgres_server, name, "fitted_demo"))
     return "fitted_demo", instance
 
 
@@ -153,10 +215,6 @@ def demo_world(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Pat
         shutil.copy(path, tmp_path / "portfolio.db")
         return f"sqlite:///{tmp_path / 'portfolio.db'}", instance
     name, instance = request.getfixturevalue("fitted_postgres_template")
-    server = request.getfixturevalue("postgres_server")
-    fresh = f"demo_{next(_database_numbers)}"
-    admin = make_engine(server.admin_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {fresh} TEMPLATE {name}"))
-    admin.dispose()
-    return server.url(fresh), instance
+    return _clone_postgres(
+        request.getfixturevalue("postgres_server"), name, f"demo_{next(_database_numbers)}"
+    ), instance

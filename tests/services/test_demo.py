@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.config import load_settings
 from portfolio.models import DailyUsage, Organisation, Reading, Site, User, WeatherKind, WeatherReading
 from portfolio.services.demo import FORECAST_DAYS, demo_logins, load_demo, week_shift
+from tests.conftest import DEMO_TODAY, LoadedDemo
 
-TODAY = dt.date(2026, 11, 25)
+TODAY = DEMO_TODAY
 YESTERDAY = TODAY - dt.timedelta(days=1)
 
 
@@ -24,10 +24,14 @@ def _day_start_ts(day: dt.date) -> int:
 
 
 @pytest.fixture
-def demo(session_factory: sessionmaker[Session], tmp_path: Path):  # type: ignore[no-untyped-def]
-    settings = load_settings({}, instance_path=tmp_path / "instance", database_url="unused", secret_key="x")
-    summary = load_demo(session_factory, settings, today=TODAY)
-    return settings, summary
+def database_url(loaded_demo: LoadedDemo) -> str:
+    """Every database test here starts from the demo, loaded once per engine (``tests/conftest.py``)."""
+    return loaded_demo.url
+
+
+@pytest.fixture
+def demo(loaded_demo: LoadedDemo):  # type: ignore[no-untyped-def]
+    return loaded_demo.settings, loaded_demo.summary
 
 
 def test_demo_world(demo, session: Session) -> None:  # type: ignore[no-untyped-def]

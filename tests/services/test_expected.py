@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.config import load_settings
 from portfolio.models import Meter, Organisation, Site, SiteModel
 from portfolio.queries.usage import load_usage_totals
-from portfolio.services.demo import load_demo
 from portfolio.services.expected import fit_due_models, predict_expected
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.timekeeping import local_midnight_ts
+from tests.conftest import DEMO_TODAY, LoadedDemo
 
-TODAY = dt.date(2026, 11, 25)
+TODAY = DEMO_TODAY
 METERS = {
     "hh_power": "1230016209357",  # Dalston café: London smart meter, half-hourly
     "amr_power": "1030002594583",  # Hills Road Tower electricity, hourly
@@ -29,9 +27,13 @@ METERS = {
 
 
 @pytest.fixture
-def demo_sites(session_factory: sessionmaker[Session], tmp_path: Path) -> dict[str, int]:
-    settings = load_settings({}, instance_path=tmp_path / "instance", database_url="unused", secret_key="x")
-    load_demo(session_factory, settings, today=TODAY)
+def database_url(loaded_demo: LoadedDemo) -> str:
+    """Every test here starts from the demo, loaded once per engine (``tests/conftest.py``)."""
+    return loaded_demo.url
+
+
+@pytest.fixture
+def demo_sites(session_factory: sessionmaker[Session]) -> dict[str, int]:
     with session_factory() as session:
         rows = session.execute(select(Meter.identifier, Meter.site_id).where(Meter.identifier.in_(METERS.values())))
         by_identifier = dict(rows.all())
@@ -97,9 +99,7 @@ def _ts(day: dt.date) -> int:
     return int(dt.datetime.combine(day, dt.time(), dt.UTC).timestamp())
 
 
-def test_riverside_summary(session_factory: sessionmaker[Session], tmp_path: Path) -> None:
-    settings = load_settings({}, instance_path=tmp_path / "instance", database_url="unused", secret_key="x")
-    load_demo(session_factory, settings, today=TODAY)
+def test_riverside_summary(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session:
         site_ids = session.scalars(
             select(Site.id).join(Organisation).where(Organisation.name == "Riverside Print & Copy Ltd")

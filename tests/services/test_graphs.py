@@ -12,28 +12,29 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import Viewer, organisation_viewer
-from portfolio.config import load_settings
 from portfolio.models import Organisation, Role, Site
-from portfolio.services.demo import load_demo
-from portfolio.services.expected import fit_due_models
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs import GraphRequest, make_graph, make_graph_csv
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
+from tests.conftest import DEMO_TODAY
 
-TODAY = dt.date(2026, 11, 25)
+TODAY = DEMO_TODAY
 NOW = dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC)
 RIVERSIDE = "Riverside Print & Copy Ltd"
 
 
 @pytest.fixture
-def riverside(session_factory: sessionmaker[Session], tmp_path: Path) -> tuple[Viewer, list[int]]:
-    settings = load_settings({}, instance_path=tmp_path / "instance", database_url="unused", secret_key="x")
-    load_demo(session_factory, settings, today=TODAY)
+def database_url(demo_world: tuple[str, Path]) -> str:
+    """Every test here starts from the demo with its models fitted, built once per engine (``tests/conftest.py``)."""
+    return demo_world[0]
+
+
+@pytest.fixture
+def riverside(session_factory: sessionmaker[Session]) -> tuple[Viewer, list[int]]:
     with session_factory() as session:
         organisation = session.scalar(select(Organisation.id).where(Organisation.name == RIVERSIDE))
         site_ids = list(session.scalars(select(Site.id).where(Site.organisation_id == organisation)))
-    fit_due_models(session_factory, site_ids=site_ids, now=NOW)
     return organisation_viewer(1, "someone@example.com", Role.CUSTOMER, frozenset({int(organisation)})), site_ids
 
 

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import organisation_viewer
-from portfolio.config import load_settings
-from portfolio.models import Organisation, Role, Site
-from portfolio.services.demo import load_demo
-from portfolio.services.expected import fit_due_models
+from portfolio.models import Organisation, Role
 from portfolio.services.overview import make_overview
+from tests.conftest import DEMO_TODAY
 
-TODAY = dt.date(2026, 11, 25)
+TODAY = DEMO_TODAY
 
 
-def test_broker_sees_a_card_per_client_with_missing_sites_named(
-    session_factory: sessionmaker[Session], tmp_path: Path
-) -> None:
-    settings = load_settings({}, instance_path=tmp_path / "instance", database_url="unused", secret_key="x")
-    load_demo(session_factory, settings, today=TODAY)
+@pytest.fixture
+def database_url(demo_world: tuple[str, Path]) -> str:
+    """The overview is drawn from the demo with its models fitted, built once per engine (``tests/conftest.py``)."""
+    return demo_world[0]
+
+
+def test_broker_sees_a_card_per_client_with_missing_sites_named(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as session:
         clients = {
             name: org_id
             for org_id, name in session.execute(select(Organisation.id, Organisation.name))
             if name.startswith(("Riverside", "Northcote", "Fen Edge"))
         }
-        site_ids = list(session.scalars(select(Site.id).where(Site.organisation_id.in_(clients.values()))))
-    fit_due_models(session_factory, site_ids=site_ids, now=dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC))
     broker = organisation_viewer(1, "broker@example.com", Role.BROKER, frozenset(clients.values()))
     with session_factory() as session:
         cards = make_overview(session, broker, TODAY)

@@ -14,7 +14,6 @@ from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
 from portfolio.models import Meter, Notification, OutboxEmail, Tracker, TrackerAlert, TrackerEvaluation, User
 from portfolio.services import notifications
-from portfolio.services.demo import load_demo
 from portfolio.services.groups import create_group, delete_group
 from portfolio.services.imports import import_file
 from portfolio.services.tracker_evaluation import evaluate_all
@@ -27,6 +26,7 @@ from portfolio.services.trackers import (
     create_tracker,
     list_tracker_cards,
 )
+from tests.conftest import DEMO_TODAY, LoadedDemo
 from tests.services import test_pipeline as pipeline_world
 from tests.services.test_pipeline import MailSink, Pipeline, _set_amount, write_meter_file
 
@@ -34,7 +34,7 @@ from tests.services.test_pipeline import MailSink, Pipeline, _set_amount, write_
 smtp = pipeline_world.smtp
 pipeline = pipeline_world.pipeline
 
-TODAY = dt.date(2026, 11, 25)
+TODAY = DEMO_TODAY
 DATA_DAY = dt.date(2026, 11, 24)
 NOW = dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC)
 B2_POWER, B2_GAS, CAFE = "1030001547290", "7400031337", "1230016209357"
@@ -53,8 +53,13 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def demo(session_factory: sessionmaker[Session], settings: Settings) -> sessionmaker[Session]:
-    load_demo(session_factory, settings, today=TODAY)
+def database_url(loaded_demo: LoadedDemo) -> str:
+    """The trackers here are made on the demo, loaded once per engine (``tests/conftest.py``)."""
+    return loaded_demo.url
+
+
+@pytest.fixture
+def demo(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return session_factory
 
 
