@@ -43,6 +43,7 @@ class Settings:
     max_export_days: int = 400
     trusted_proxies: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers to believe
     retention_days: int = 1827  # [days] readings and derived series older than this many UK local days are deleted
+    daily_run_nice: int = 10  # CPU priority the daily run lowers itself by (0-19): people browsing come first
 
 
 def _positive(value: str, name: str) -> int:
@@ -53,6 +54,17 @@ def _positive(value: str, name: str) -> int:
         raise ValueError(f"{name} must be a whole number of days, not {value!r}") from None
     if number < 1:
         raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
+
+
+def _niceness(value: str) -> int:
+    """0 (no change) to 19 (lowest priority), or a ValueError naming the variable."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ValueError(f"PORTFOLIO_DAILY_RUN_NICE must be a whole number from 0 to 19, not {value!r}") from None
+    if not 0 <= number <= 19:
+        raise ValueError(f"PORTFOLIO_DAILY_RUN_NICE must be from 0 to 19, not {number}")
     return number
 
 
@@ -102,6 +114,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
         max_export_days=int(env.get("PORTFOLIO_MAX_EXPORT_DAYS", "400")),
         trusted_proxies=int(env.get("PORTFOLIO_TRUSTED_PROXIES", "0")),
         retention_days=_positive(env.get("PORTFOLIO_RETENTION_DAYS", "1827"), "PORTFOLIO_RETENTION_DAYS"),
+        daily_run_nice=_niceness(env.get("PORTFOLIO_DAILY_RUN_NICE", "10")),
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -54,11 +55,24 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) 
     return EXIT_OK if result.status == RunStatus.OK else EXIT_FAILED
 
 
+def lower_priority(settings: Settings) -> int:
+    """Lower this process's CPU priority by ``settings.daily_run_nice`` and return the niceness it now has.
+
+    The daily run (imports, refits, trackers) is batch work that often shares a machine with the web workers:
+    at a lower priority it takes the cores only when people browsing leave them idle, so pages keep their speed
+    while it runs (issue 18's load benchmark). Where the platform has no ``os.nice`` nothing changes.
+    """
+    if not hasattr(os, "nice"):
+        return 0
+    return os.nice(settings.daily_run_nice)
+
+
 def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the daily pipeline once, or, with --every, as a single scheduler process (never per web worker)."""
     import datetime as dt
     import time
 
+    lower_priority(settings)
     engine = open_engine(settings, write=True)
     factory = make_session_factory(engine)
     try:

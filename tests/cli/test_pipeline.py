@@ -1,0 +1,47 @@
+"""``portfolio daily-run`` gives way to people browsing: it lowers its own CPU priority (PORTFOLIO_DAILY_RUN_NICE)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portfolio.config import load_settings
+
+ROOT = Path(__file__).parents[2]
+
+
+def _niceness_after_lowering(env: dict[str, str]) -> int:
+    """The niceness a fresh process has after ``lower_priority`` (run apart: renicing pytest itself would stick)."""
+    code = (
+        "import os; from portfolio.config import load_settings; from portfolio.cli.pipeline import lower_priority; "
+        "before = os.nice(0); after = lower_priority(load_settings(secret_key='x', instance_path='/tmp')); "
+        "print(after - before)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return int(result.stdout.strip())
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no os.nice on this platform")
+def test_the_daily_run_lowers_its_priority_by_ten_unless_told_otherwise() -> None:
+    if os.nice(0) > 9:
+        pytest.skip("this test process already runs at the lowest priorities")
+    assert _niceness_after_lowering({}) == 10
+    assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "3"}) == 3
+    assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "0"}) == 0
+
+
+@pytest.mark.parametrize("bad", ["-1", "20", "low", ""])
+def test_a_niceness_outside_0_to_19_is_refused_by_name(bad: str) -> None:
+    with pytest.raises(ValueError, match="PORTFOLIO_DAILY_RUN_NICE"):
+        load_settings({"PORTFOLIO_DAILY_RUN_NICE": bad}, instance_path=Path("/tmp"), secret_key="x")
