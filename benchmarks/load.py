@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,7 @@ class User:
 
         self.base = base
         self.http = requests.Session()
+        self.failures: list[str] = []  # what each failed call raised (timeouts, resets), for the summary
         self.login = login
         self.dependencies = dependencies
         self.today = today
@@ -202,6 +203,7 @@ def _browse(user: User, stop_at: float, seed: int) -> None:
             user.act(action, rng)
         except Exception as error:  # noqa: BLE001 - a timeout or reset is an error to count, not a crash
             user.timings.append((action, float("nan"), 599))
+            user.failures.append(f"{action}: {type(error).__name__}: {str(error)[:160]}")
             print(f"{action}: {type(error).__name__}: {error}", file=sys.stderr)
         if THINK_S > 0:
             time.sleep(min(float(rng.exponential(THINK_S)), max(stop_at - time.perf_counter(), 0.0)))
@@ -264,6 +266,8 @@ def _summary(users: list[User]) -> dict[str, Any]:
         "per_action_p95_ms": {a: p(v, 95) for a, v in sorted(by_action.items())},
         "per_action_count": {a: len(v) for a, v in sorted(by_action.items())},
         "throughput_per_s": round(calls / DURATION_S, 1),
+        "failures": sorted(Counter(f for user in users for f in user.failures).items()),
+        "statuses": dict(sorted(Counter(str(status) for user in users for _, _, status in user.timings).items())),
     }
 
 

@@ -17,7 +17,7 @@ from tests.e2e.conftest import BrowserPage, LiveApp
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 TRACE_NAMES = f"""() => Array.from(document.querySelectorAll('#{ids.GRAPH_FIGURE} .js-plotly-plot'))
-    .flatMap(plot => plot.data.map(trace => ({{name: trace.name, fill: trace.fill || null, points: (trace.y || []).length}})))"""
+    .flatMap(plot => plot._fullData.map(trace => ({{name: trace.name, fill: trace.fill || null, points: (trace.y || []).length}})))"""
 
 
 def test_graph_shows_the_expected_line_and_band(browser_page: BrowserPage, live_app: LiveApp) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
+from dash._utils import to_json
 
 from portfolio.analytics.resolution import compute_grid_series, compute_local_axis
 from portfolio.figures.consumption import make_consumption_figure
@@ -34,13 +37,18 @@ def _frame(
     return compute_grid_series(series, axis)
 
 
-def test_gaps_are_none_in_the_figure_never_zero() -> None:
+def test_gaps_are_nan_in_the_figure_and_on_the_wire_never_zero() -> None:
     frame = _frame(dt.date(2024, 6, 3), gap=slice(10, 14))
     figure = make_consumption_figure(frame, resolution="hh", fuel="power")
-    y = list(figure.data[0].y)
-    assert y[10:14] == [None, None, None, None]
-    assert 0 not in y and y[9] is not None and y[14] is not None
+    y = np.asarray(figure.data[0].y, dtype=np.float64)
+    assert np.isnan(y[10:14]).all() and not np.isnan(np.delete(y, range(10, 14))).any()
+    assert not (y == 0).any()
     assert figure.data[0].connectgaps is False
+    # what Dash sends: a typed array (plotly.js draws NaN as a gap), the NaNs kept, no zero in their place
+    sent = json.loads(to_json(figure.to_plotly_json()))["data"][0]["y"]
+    assert sent["dtype"] == "f8"
+    decoded = np.frombuffer(base64.b64decode(sent["bdata"]), dtype="<f8")
+    np.testing.assert_array_equal(decoded, y)
 
 
 def test_estimated_readings_are_a_distinct_trace() -> None:
@@ -52,7 +60,7 @@ def test_estimated_readings_are_a_distinct_trace() -> None:
     days = _frame(dt.date(2024, 6, 3), "day", estimated=(0,))
     bars = make_consumption_figure(days, resolution="day", fuel="gas")
     assert [t.name for t in bars.data][:2] == ["Metered", "Meter estimates"]
-    assert bars.data[0].y == (None,) and bars.data[1].y[0] is not None
+    assert np.isnan(bars.data[0].y).all() and len(bars.data[0].y) == 1 and not np.isnan(bars.data[1].y[0])
     assert bars.data[1].marker.pattern.shape == "/"
 
 

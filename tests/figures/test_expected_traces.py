@@ -36,7 +36,7 @@ def test_expected_line_in_a_shaded_band_continues_past_the_readings() -> None:
     names = [trace.name for trace in figure.data]
     assert names.index("Expected, 90 % interval (lower)") == names.index("Expected, 90 % interval") - 1
     consumption = next(t for t in figure.data if t.name and t.name == "Metered")
-    assert consumption.y[1] is None  # the metered series keeps its gaps: expected values never fill them
+    assert np.isnan(consumption.y[1])  # the metered series keeps its gaps: expected values never fill them
 
 
 def test_no_expected_series_draws_no_expected_traces() -> None:

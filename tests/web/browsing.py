@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
+import numpy as np
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -57,3 +59,12 @@ def render_page(client: FlaskClient, pathname: str, with_token: bool = True) -> 
     """Run the Dash Pages router callback as the browser would, CSRF header included unless told not to."""
     headers = {CSRF_HEADER: csrf_cookie(client)} if with_token else {}
     return client.post("/_dash-update-component", json=pages_router_body(client, pathname), headers=headers)
+
+
+def plotted_values(values: object) -> list[float | None]:
+    """A figure array as the browser reads it: plotly's typed-array form (``{"dtype", "bdata"}``, base64) decoded,
+    NaN (a gap) as None; a plain JSON list as it is."""
+    if isinstance(values, dict) and "bdata" in values:
+        decoded = np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"]).newbyteorder("<"))
+        return [None if v != v else float(v) for v in decoded.tolist()]
+    return list(values)  # type: ignore[call-overload]

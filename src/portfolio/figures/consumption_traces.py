@@ -1,6 +1,6 @@
 """The consumption graph's traces: metered bars or lines (partial buckets apart), stacks, temperature, expected.
 
-Values are floats with None for missing, so plotly draws a gap, never a zero.
+Values are float arrays with NaN for missing (``figures.style.bucket_values``), so plotly draws a gap, never a zero.
 """
 
 from __future__ import annotations
@@ -22,13 +22,9 @@ from portfolio.figures.style import (
     PARTIAL_COLOURS,
     STACK_COLOURS,
     TEMPERATURE_COLOUR,
+    bucket_values,
     plain_text,
 )
-
-
-def bucket_values(series: pd.Series) -> list[float | None]:
-    """Floats with None for missing: plotly draws a gap, never a zero."""
-    return [None if v != v else float(v) for v in series.to_numpy(dtype=np.float64)]
 
 
 def bucket_status(frame: pd.DataFrame, portfolio: bool, resolution: str = "hh") -> list[str]:

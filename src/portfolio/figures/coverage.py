@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from portfolio.figures.style import bucket_values
+
 MISSING_COLOUR = "#db2777"
 MISSING_FILL = "rgba(219, 39, 119, 0.22)"
 MISSING_BAND = "rgba(219, 39, 119, 0.12)"
@@ -49,15 +51,17 @@ def coverage_text(frame: pd.DataFrame, resolution: str) -> list[str]:
     """Per bucket: '7 of 8 sites reporting · 1 estimated (model)' or '23 of 48 half hours' (empty: nothing to say)."""
     if "sites_total" in frame:
         texts = []
-        for row in frame.to_dict("records"):
-            total = int(row["sites_total"])
-            parts = [f"{int(row['sites_complete'])} of {total} sites reporting"]
-            if row["sites_partial"]:
-                parts.append(f"{int(row['sites_partial'])} partial")
-            if row["sites_estimated"]:
-                parts.append(f"{int(row['sites_estimated'])} estimated (model)")
-            if row["sites_unmodelled_gap"]:
-                parts.append(f"{int(row['sites_unmodelled_gap'])} not estimated (no model)")
+        columns = ("sites_total", "sites_complete", "sites_partial", "sites_estimated", "sites_unmodelled_gap")
+        for total, complete, partial, estimated, unmodelled in zip(
+            *(frame[c].fillna(0).to_numpy(dtype=np.int64) for c in columns), strict=True
+        ):
+            parts = [f"{complete} of {total} sites reporting"]
+            if partial:
+                parts.append(f"{partial} partial")
+            if estimated:
+                parts.append(f"{estimated} estimated (model)")
+            if unmodelled:
+                parts.append(f"{unmodelled} not estimated (no model)")
             texts.append(" · ".join(parts))
         return texts
     if "expected_intervals" in frame:
@@ -66,10 +70,6 @@ def coverage_text(frame: pd.DataFrame, resolution: str) -> list[str]:
             for got, want in zip(frame["intervals"], frame["expected_intervals"], strict=True)
         ]
     return [""] * len(frame)
-
-
-def _values(series: pd.Series) -> list[float | None]:
-    return [None if v != v else float(v) for v in series.to_numpy(dtype=np.float64)]
 
 
 def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.BaseTraceType]:
@@ -95,7 +95,7 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
         return [
             go.Bar(
                 x=frame["local_time"],
-                y=_values(estimate),
+                y=bucket_values(estimate),
                 name=name,
                 legendgroup="missing",
                 customdata=custom,
@@ -108,8 +108,8 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
                 error_y={
                     "type": "data",
                     "symmetric": False,
-                    "array": _values((frame["upper_kwh"] - estimate).clip(lower=0)),
-                    "arrayminus": _values((estimate - frame["lower_kwh"]).clip(lower=0)),
+                    "array": bucket_values((frame["upper_kwh"] - estimate).clip(lower=0)),
+                    "arrayminus": bucket_values((estimate - frame["lower_kwh"]).clip(lower=0)),
                     "color": MISSING_COLOUR,
                     "thickness": 1,
                     "width": 3,
@@ -120,10 +120,12 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
     total = base + estimate
     band = {"mode": "lines", "line": {"width": 0}, "connectgaps": False, "hoverinfo": "skip", "legendgroup": "missing"}
     return [
-        go.Scatter(x=frame["local_time"], y=_values(base + frame["lower_kwh"]), showlegend=False, name="band", **band),
+        go.Scatter(
+            x=frame["local_time"], y=bucket_values(base + frame["lower_kwh"]), showlegend=False, name="band", **band
+        ),
         go.Scatter(
             x=frame["local_time"],
-            y=_values(base + frame["upper_kwh"]),
+            y=bucket_values(base + frame["upper_kwh"]),
             fill="tonexty",
             fillcolor=MISSING_BAND,
             showlegend=False,
@@ -132,7 +134,7 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
         ),
         go.Scatter(
             x=frame["local_time"],
-            y=_values(total),
+            y=bucket_values(total),
             name=name,
             legendgroup="missing",
             mode="lines",
@@ -156,11 +158,23 @@ def reporting_traces(frame: pd.DataFrame, resolution: str) -> list[go.BaseTraceT
     return [
         go.Bar(
             x=frame["local_time"],
-            y=frame["sites_complete"].astype(float).tolist(),
+            y=frame["sites_complete"].to_numpy(dtype=np.float64),
             yaxis="y3",
             name="Sites reporting",
             showlegend=False,
-            marker={"color": np.where(short, REPORTING_SHORT, REPORTING_FULL).tolist(), "line": {"width": 0}},
+            # colour by number on a two-colour scale: an array of colour names costs a check per bar
+            marker={
+                "color": short.to_numpy(dtype=np.float64),
+                "colorscale": [
+                    [0.0, REPORTING_FULL],
+                    [0.5, REPORTING_FULL],
+                    [0.5, REPORTING_SHORT],
+                    [1.0, REPORTING_SHORT],
+                ],
+                "cmin": 0.0,
+                "cmax": 1.0,
+                "line": {"width": 0},
+            },
             customdata=np.column_stack(
                 [frame["label"].to_numpy(dtype=object), np.array(coverage_text(frame, resolution), dtype=object)]
             ),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 FUEL_COLOURS = {"power": "#0f766e", "gas": "#b45309"}
 PARTIAL_COLOURS = {"power": "rgba(15, 118, 110, 0.35)", "gas": "rgba(180, 83, 9, 0.35)"}
 ESTIMATED_COLOUR = "#9333ea"
@@ -48,3 +51,10 @@ def plain_text(value: object) -> str:
     """
     text = str(value)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%", "&#37;")
+
+
+def bucket_values(series: pd.Series) -> np.ndarray:
+    """Values [kWh or °C] per bucket as float64 with NaN for missing: plotly sends them as a typed array and
+    plotly.js draws NaN as a gap (``connectgaps=False``), never as a zero. An array is validated and encoded in
+    one step, where a list of floats and None costs a check per point (~0.1 s for a month of half hours)."""
+    return np.array(series.to_numpy(dtype=np.float64), dtype=np.float64, copy=True)

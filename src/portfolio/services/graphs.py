@@ -244,9 +244,7 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         x_range=x_range,
         expected=expected,
         unestimated_sites=unmodelled,
-    )
-    figure.update_layout(
-        uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}"
+        uirevision=f"{request.group}|{request.site}|{request.start}|{request.end}|{fuel}|{request.granularity}|{request.stack}",
     )
     note = _note(resolution, finest, len(member_ids), request.window is not None)
     if chosen.daily_only:

@@ -18,6 +18,7 @@ from portfolio.services.groups import create_group
 from portfolio.web import ids
 from portfolio.web.views.graphs import NOT_AVAILABLE
 from portfolio.web.views.graphs_layout import WHOLE_PORTFOLIO
+from tests.web.browsing import plotted_values
 from tests.web.pages.dash_requests import call_callback, response_values
 from tests.web.world import World
 
@@ -69,7 +70,7 @@ def test_own_portfolio_and_site_are_drawn(customer_client: FlaskClient, setup: d
     names = [trace.get("name") for trace in out[ids.GRAPH_FIGURE]["figure"]["data"]]
     assert "Metered" in names
     site = _graph(customer_client, _values(setup["own"], setup["bakery"]))
-    y = [v for v in site[ids.GRAPH_FIGURE]["figure"]["data"][0]["y"] if v is not None]
+    y = [v for v in plotted_values(site[ids.GRAPH_FIGURE]["figure"]["data"][0]["y"]) if v is not None]
     assert y == [1.5, 2.5, 3.5, 4.5]  # the bakery's four half hours, nothing invented around them
 
 
@@ -138,5 +139,5 @@ def test_a_los_angeles_sites_zoom_fetches_the_window_on_its_own_axis(
         changed=f"{ids.GRAPH_ZOOM}.data",
     )
     figure = zoomed[ids.GRAPH_FIGURE]["figure"]
-    assert [v for v in figure["data"][0]["y"] if v is not None] == [1.5, 2.5, 3.5]
+    assert [v for v in plotted_values(figure["data"][0]["y"]) if v is not None] == [1.5, 2.5, 3.5]
     assert [value[:16] for value in figure["layout"]["xaxis"]["range"]] == ["2024-06-30 16:00", "2024-06-30 18:00"]

@@ -1,0 +1,75 @@
+"""A gap in the data is a gap in the drawn graph: plotly.js in Chromium, fed the figure exactly as Dash sends it.
+
+The figures send values as typed arrays with NaN for missing buckets (``figures.style.bucket_values``); this
+checks in a real browser that NaN breaks the line into separate runs, and that a missing day is drawn exactly
+as a JSON ``null`` is (no bar), never as a reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import plotly
+import pytest
+from dash._utils import to_json
+from playwright.sync_api import Browser
+
+from portfolio.figures.consumption import make_consumption_figure
+from tests.figures.test_consumption import _frame
+
+pytestmark = [pytest.mark.browser]
+
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _draw(browser: Browser, figure_json: str) -> dict[str, object]:
+    """The first trace as drawn: its line runs (one SVG path each), its bars, and its values in plotly.js."""
+    page = browser.new_page()
+    try:
+        page.set_content("<div id='plot' style='width:900px;height:500px'></div>")
+        page.add_script_tag(path=str(PLOTLY_JS))
+        return page.evaluate(
+            """async (figure) => {
+                const spec = JSON.parse(figure);
+                const gd = document.getElementById('plot');
+                await Plotly.newPlot(gd, spec.data, spec.layout);
+                const first = gd.querySelector('.scatterlayer .trace, .barlayer .trace');
+                return {
+                    runs: Array.from(first.querySelectorAll('path.js-line')).map(p => p.getAttribute('d')),
+                    bars: Array.from(first.querySelectorAll('.point path')).map(p => p.getAttribute('d')),
+                    nan: Array.from(gd._fullData[0].y).filter(v => Number.isNaN(v)).length,
+                };
+            }""",
+            figure_json,
+        )
+    finally:
+        page.close()
+
+
+def test_nan_breaks_the_half_hourly_line(browser: Browser) -> None:
+    frame = _frame(dt.date(2024, 6, 3), gap=slice(10, 14))
+    figure = make_consumption_figure(frame, resolution="hh", fuel="power")
+    drawn = _draw(browser, to_json(figure.to_plotly_json()))
+    assert drawn["nan"] == 4
+    assert len(drawn["runs"]) == 2  # before and after the gap: nothing is drawn across it
+
+
+def test_a_missing_day_is_drawn_as_null_is_never_as_a_reading(browser: Browser) -> None:
+    frame = _frame(dt.date(2024, 6, 3), "day")
+    frame.loc[frame.index[0], "energy_kwh"] = np.nan
+    sent = to_json(make_consumption_figure(frame, resolution="day", fuel="power").to_plotly_json())
+    drawn = _draw(browser, sent)
+    as_null = json.loads(sent)
+    as_null["data"][0]["y"] = [None]
+    assert drawn["nan"] == 1
+    assert drawn["bars"] == _draw(browser, json.dumps(as_null))["bars"]
+    frame.loc[frame.index[0], "energy_kwh"] = 5.0  # a reading draws a different, visible bar
+    assert (
+        drawn["bars"]
+        != _draw(browser, to_json(make_consumption_figure(frame, resolution="day", fuel="power").to_plotly_json()))[
+            "bars"
+        ]
+    )
