@@ -219,9 +219,9 @@ def _serve(url: str, instance: Path, port: int, inbox: Path) -> subprocess.Popen
         "PORTFOLIO_COOKIE_SECURE": "0",
         "PORTFOLIO_LOGIN_MAX_FAILURES": "1000",
     }
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"), "app:server", "--workers", str(WORKERS),
-        "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
+    command = [  # what `make run` and the Procfile serve with: gunicorn through `portfolio serve`
+        str(Path(sys.executable).parent / "portfolio"), "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(WORKERS), "--threads", str(THREADS),
     ]  # fmt: skip
     log = (WORK / "gunicorn.log").open("wb")
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -18,6 +18,8 @@ after one warm-up. The 1,000-site database is NOT measured here (building it and
 well over ten minutes on the shared 2-core machine); see docs/benchmarks.md.
 
 Run: ``.venv/bin/python benchmarks/run.py page_speed`` (or this file directly; ``PAGE_SPEED_RUNS=3`` for fewer).
+``PAGE_SPEED_DB=postgresql`` builds the same demo in a throwaway PostgreSQL (the test suite's ``initdb``/``pg_ctl``
+server) and serves from it: results under ``page_speed_postgresql``.
 Targets: <= 1.0 s median, <= 1.5 s p95, <= 1.5x the floor; server time per callback <= 150 ms p95.
 """
 
@@ -43,6 +45,10 @@ WORK = HERE / "work" / "page_speed"
 BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 RUNS = int(os.environ.get("PAGE_SPEED_RUNS", "5"))
+DATABASE = os.environ.get("PAGE_SPEED_DB", "sqlite")  # "sqlite" (make run's default) or "postgresql"
+INSTANCE = WORK / ("instance" if DATABASE == "sqlite" else "instance-pg")
+MERGE_AT_TOP_LEVEL = True  # results.json: "page_speed" (SQLite) or "page_speed_postgresql"
+DATABASE_URL: dict[str, str] = {}  # set by run() for PostgreSQL: the throwaway server's database
 QUIET_MS = 600
 ROLES = {
     "customer": "customer@demo.portfolio.example",
@@ -73,7 +79,8 @@ INSTRUMENT = """
 def _env() -> dict[str, str]:
     return {
         **os.environ,
-        "PORTFOLIO_INSTANCE": str(WORK / "instance"),
+        "PORTFOLIO_INSTANCE": str(INSTANCE),
+        **({"DATABASE_URL": DATABASE_URL["url"]} if "url" in DATABASE_URL else {}),
         "PORTFOLIO_COOKIE_SECURE": "0",
         "PORTFOLIO_SECRET_KEY": "page-speed-benchmark",
     }
@@ -82,9 +89,9 @@ def _env() -> dict[str, str]:
 def _prepare() -> dict[str, float]:
     """The demo as ``make run`` builds it; timed only when built now."""
     figures: dict[str, float] = {}
-    if (WORK / "instance" / "portfolio.db").exists():
+    if DATABASE == "sqlite" and (INSTANCE / "portfolio.db").exists():
         return figures
-    WORK.mkdir(parents=True, exist_ok=True)
+    INSTANCE.mkdir(parents=True, exist_ok=True)
     for step in (["init-db"], ["load-demo", "--if-empty"], ["fit-models"]):
         started = time.perf_counter()
         subprocess.run([str(BIN / "portfolio"), *step], env=_env(), check=True, stdout=subprocess.DEVNULL)
@@ -107,7 +114,7 @@ def _refresh_cost() -> dict[str, Any]:
     from portfolio.services.expected_series import refresh_expected_series
 
     copy = WORK / "refresh.db"
-    shutil.copy(WORK / "instance" / "portfolio.db", copy)
+    shutil.copy(INSTANCE / "portfolio.db", copy)
     engine = make_engine(f"sqlite:///{copy}")
     factory = make_session_factory(engine)
     now = dt.datetime.now(dt.UTC)
@@ -169,7 +176,7 @@ def _serve(port: int) -> subprocess.Popen[bytes]:
 
 
 def _passwords() -> dict[str, str]:
-    logins = json.loads((WORK / "instance" / "demo_logins.json").read_text())
+    logins = json.loads((INSTANCE / "demo_logins.json").read_text())
     return {item["email"]: item["password"] for item in logins}
 
 
@@ -216,13 +223,22 @@ def _scenarios(first_site: int | None) -> list[tuple[str, str, str, Any]]:
 
 def _first_site() -> int:
     """The customer's first power site (Granta, account 4100238815): the one-site view."""
-    import sqlite3
+    from sqlalchemy import text
 
-    with sqlite3.connect(WORK / "instance" / "portfolio.db") as connection:
-        row = connection.execute(
-            "SELECT sites.id FROM sites JOIN organisations ON organisations.id = sites.organisation_id"
-            " WHERE organisations.account_number = '4100238815' AND lower(sites.fuel) = 'power' ORDER BY sites.id LIMIT 1"
-        ).fetchone()
+    from portfolio.db import make_engine
+
+    engine = make_engine(DATABASE_URL.get("url") or f"sqlite:///{INSTANCE / 'portfolio.db'}")
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT sites.id FROM sites JOIN organisations ON organisations.id = sites.organisation_id"
+                    " WHERE organisations.account_number = '4100238815' AND lower(sites.fuel) = 'power'"
+                    " ORDER BY sites.id LIMIT 1"
+                )
+            ).one()
+    finally:
+        engine.dispose()
     return int(row[0])
 
 
@@ -266,14 +282,39 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 def run() -> dict[str, Any]:
+
+    postgres = None
+    if DATABASE == "postgresql":  # a throwaway server (the test suite's), the demo built in it afresh
+        sys.path.insert(0, str(ROOT))
+        from sqlalchemy import text
+        from tests.pg_server import PostgresServer
+
+        from portfolio.db import make_engine
+
+        postgres = PostgresServer.start()
+        admin = make_engine(postgres.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("CREATE DATABASE page_speed"))
+        admin.dispose()
+        DATABASE_URL["url"] = postgres.url("page_speed")
+    try:
+        figures = {**_run(), "measured_on": dt.date.today().isoformat()}
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    return {"page_speed" if DATABASE == "sqlite" else f"page_speed_{DATABASE}": figures}
+
+
+def _run() -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     figures: dict[str, Any] = {
         "build": _prepare(),
         "runs": RUNS,
+        "database": DATABASE,
         "server": "portfolio serve: gunicorn 2 workers x 4 threads",
     }
-    if os.environ.get("PAGE_SPEED_REFRESH", "1") == "1":
+    if DATABASE == "sqlite" and os.environ.get("PAGE_SPEED_REFRESH", "1") == "1":
         figures["refresh"] = _refresh_cost()
     passwords = _passwords()
     port = _free_port()
@@ -405,6 +446,6 @@ def markdown(figures: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    measured = run()
+    measured = next(iter(run().values()))
     print(json.dumps(measured, indent=2))
     print(markdown(measured))

@@ -59,18 +59,25 @@ def load_site_buckets(
     first, last = local_date_span(lo, hi, time_zone)
     days = load_site_day_intervals(session, list(intervals), first, last)
     zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
+    lengths_by_zone: dict[str, pd.Series] = {}  # the same day lengths for every site of a zone: computed once
+    got_by_site = {
+        int(site_id): dict(zip(group["local_date"], group["intervals"].to_numpy(dtype=np.int64), strict=True))
+        for site_id, group in days.groupby("site_id")
+    }
     incomplete = []
     spans: dict[int, list[tuple[int, int]]] = {}
     for site_id, seconds in intervals.items():
-        lengths = compute_day_lengths_seconds(first, last, zones.get(site_id, time_zone))
-        expected = lengths // seconds
-        got = days[days["site_id"] == site_id].set_index("local_date")["intervals"].reindex(expected.index).fillna(0)
-        short = got.to_numpy() < expected.to_numpy()
+        zone = zones.get(site_id, time_zone)
+        if zone not in lengths_by_zone:
+            lengths_by_zone[zone] = compute_day_lengths_seconds(first, last, zone)
+        lengths = lengths_by_zone[zone]
+        expected = lengths.to_numpy(dtype=np.int64) // seconds
+        reported = got_by_site.get(site_id, {})
+        got = np.fromiter((reported.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths))
+        short = got < expected
         if short.any():
             incomplete.append(site_id)
-            spans[site_id] = compute_day_spans(
-                [d for d, s in zip(expected.index, short, strict=True) if s], lo, hi, time_zone
-            )
+            spans[site_id] = compute_day_spans(list(lengths.index[short]), lo, hi, time_zone)
     if not incomplete:
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))
@@ -86,9 +93,14 @@ def load_site_buckets(
         .size()
     )
     frames = []
+    expected_by_interval: dict[int, np.ndarray] = {}
     for site_id in incomplete:
         got = counts.xs(site_id, level="site_id") if site_id in counts.index.get_level_values(0) else pd.Series()
-        expected_intervals = compute_bucket_expected_intervals(buckets, resolution, time_zone, intervals[site_id])
+        if intervals[site_id] not in expected_by_interval:
+            expected_by_interval[intervals[site_id]] = compute_bucket_expected_intervals(
+                buckets, resolution, time_zone, intervals[site_id]
+            )
+        expected_intervals = expected_by_interval[intervals[site_id]]
         # buckets nest in local days: outside the site's incomplete days every interval was there
         on_short_days = np.zeros(len(buckets), dtype=bool)
         for span_lo, span_hi in spans[site_id]:
