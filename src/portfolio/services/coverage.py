@@ -60,10 +60,14 @@ def load_site_buckets(
     days = load_site_day_intervals(session, list(intervals), first, last)
     zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
     lengths_by_zone: dict[str, pd.Series] = {}  # the same day lengths for every site of a zone: computed once
-    got_by_site = {
-        int(site_id): dict(zip(group["local_date"], group["intervals"].to_numpy(dtype=np.int64), strict=True))
-        for site_id, group in days.groupby("site_id")
-    }
+    got_by_site: dict[int, dict[object, int]] = {}
+    for site_id, day, count in zip(
+        days["site_id"].to_numpy(dtype=np.int64),
+        days["local_date"],
+        days["intervals"].to_numpy(dtype=np.int64),
+        strict=True,
+    ):
+        got_by_site.setdefault(int(site_id), {})[day] = int(count)
     incomplete = []
     spans: dict[int, list[tuple[int, int]]] = {}
     for site_id, seconds in intervals.items():
@@ -73,8 +77,10 @@ def load_site_buckets(
         lengths = lengths_by_zone[zone]
         expected = lengths.to_numpy(dtype=np.int64) // seconds
         reported = got_by_site.get(site_id, {})
-        got = np.fromiter((reported.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths))
-        short = got < expected
+        present_counts = np.fromiter(
+            (reported.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths)
+        )
+        short = present_counts < expected
         if short.any():
             incomplete.append(site_id)
             spans[site_id] = compute_day_spans(list(lengths.index[short]), lo, hi, time_zone)
