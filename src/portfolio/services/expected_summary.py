@@ -72,21 +72,25 @@ def _short_days(session: Session, sites: pd.DataFrame, start_ts: int, end_ts: in
     ids = [int(s) for s in sites["site_id"]]
     daily_only = queries.load_daily_only_site_ids(session, ids)
     first, last = local_date_span(start_ts, end_ts, time_zone)
-    days = queries.load_daily_matrix(session, ids, first, last)
-    metered = float(days["energy_kwh"].sum()) if len(days) else None
-    metered_sites = int(days.loc[days["energy_kwh"].notna(), "site_id"].nunique())
+    metered, metered_sites = queries.load_daily_metered(session, ids, first, last)
+    days = queries.load_daily_matrix(session, sorted(daily_only & set(ids)), first, last)  # their gaps are days
     counts = load_site_day_intervals(session, ids, first, last)
     lengths = compute_day_lengths_seconds(first, last, time_zone)
     seconds = {
         int(s): SECONDS_PER_DAY if int(s) in daily_only else int(i)
         for s, i in zip(sites["site_id"], sites["interval_seconds"], strict=True)
     }
+    reported: dict[int, dict[object, int]] = {}
+    for site_id, day, count in zip(
+        counts["site_id"].to_numpy(dtype=np.int64), counts["local_date"], counts["intervals"], strict=True
+    ):
+        reported.setdefault(int(site_id), {})[day] = int(count)
     spans: dict[int, list[tuple[int, int]]] = {}
     for site_id, step in seconds.items():
-        own = counts[counts["site_id"] == site_id].set_index("local_date")["intervals"]
-        got = own.reindex(lengths.index).fillna(0).to_numpy()
+        own = reported.get(site_id, {})
+        got = np.fromiter((own.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths))
         wanted = np.ones(len(lengths)) if step == SECONDS_PER_DAY else (lengths // step).to_numpy()
-        short = [day for day, g, w in zip(lengths.index, got, wanted, strict=True) if g < w]
+        short = list(lengths.index[got < wanted])
         if short:
             spans[site_id] = compute_day_spans(short, start_ts, end_ts, time_zone)
     interval_spans = {s: v for s, v in spans.items() if seconds[s] != SECONDS_PER_DAY}
