@@ -1,8 +1,9 @@
 """Expected consumption on the graph page: the model line and band, the portfolio summary, model quality.
 
 Predictions are stored in batch (``portfolio.services.expected_series``); nothing is fitted or predicted in a
-request. Up to ``SUMMED_SCOPE_SITES`` sites the panel also estimates missing intervals (reading every reading of
-the range); a larger portfolio shows "Expected next 7 days" from the stored sums only.
+request. Up to ``SUMMED_SCOPE_SITES`` sites the panel also estimates missing intervals (from the daily roll-up and,
+on the days a site fell short only, its reading times and stored predictions); a larger portfolio shows "Expected
+next 7 days" from the stored sums only.
 """
 
 from __future__ import annotations
