@@ -7,6 +7,7 @@ incomplete ones have their reading times loaded, so a big healthy portfolio stay
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ from portfolio.analytics.coverage import (
     compute_bucket_of,
     compute_day_lengths_seconds,
     compute_day_spans,
+    compute_short_days,
 )
 from portfolio.queries.expected import load_site_expected_in
 from portfolio.queries.graphs import load_reading_starts_in, load_site_day_intervals
@@ -59,31 +61,14 @@ def load_site_buckets(
     first, last = local_date_span(lo, hi, time_zone)
     days = load_site_day_intervals(session, list(intervals), first, last)
     zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
-    lengths_by_zone: dict[str, pd.Series] = {}  # the same day lengths for every site of a zone: computed once
-    got_by_site: dict[int, dict[object, int]] = {}
-    for site_id, day, count in zip(
-        days["site_id"].to_numpy(dtype=np.int64),
-        days["local_date"],
-        days["intervals"].to_numpy(dtype=np.int64),
-        strict=True,
-    ):
-        got_by_site.setdefault(int(site_id), {})[day] = int(count)
-    incomplete = []
-    spans: dict[int, list[tuple[int, int]]] = {}
+    by_zone: dict[str, dict[int, int]] = {}  # sites of one zone share their day lengths: computed once a zone
     for site_id, seconds in intervals.items():
-        zone = zones.get(site_id, time_zone)
-        if zone not in lengths_by_zone:
-            lengths_by_zone[zone] = compute_day_lengths_seconds(first, last, zone)
-        lengths = lengths_by_zone[zone]
-        expected = lengths.to_numpy(dtype=np.int64) // seconds
-        reported = got_by_site.get(site_id, {})
-        present_counts = np.fromiter(
-            (reported.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths)
-        )
-        short = present_counts < expected
-        if short.any():
-            incomplete.append(site_id)
-            spans[site_id] = compute_day_spans(list(lengths.index[short]), lo, hi, time_zone)
+        by_zone.setdefault(zones.get(site_id, time_zone), {})[site_id] = seconds
+    short_days: dict[int, list[dt.date]] = {}
+    for zone, steps in by_zone.items():
+        short_days.update(compute_short_days(days, compute_day_lengths_seconds(first, last, zone), steps))
+    incomplete = [site_id for site_id in intervals if site_id in short_days]  # the members' order
+    spans = {site_id: compute_day_spans(short_days[site_id], lo, hi, time_zone) for site_id in incomplete}
     if not incomplete:
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.analytics.coverage import compute_day_lengths_seconds, compute_day_spans
+from portfolio.analytics.coverage import compute_day_lengths_seconds, compute_day_spans, compute_short_days
 from portfolio.analytics.expected import compute_expected_total
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.queries import expected as queries
@@ -80,19 +80,10 @@ def _short_days(session: Session, sites: pd.DataFrame, start_ts: int, end_ts: in
         int(s): SECONDS_PER_DAY if int(s) in daily_only else int(i)
         for s, i in zip(sites["site_id"], sites["interval_seconds"], strict=True)
     }
-    reported: dict[int, dict[object, int]] = {}
-    for site_id, day, count in zip(
-        counts["site_id"].to_numpy(dtype=np.int64), counts["local_date"], counts["intervals"], strict=True
-    ):
-        reported.setdefault(int(site_id), {})[day] = int(count)
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for site_id, step in seconds.items():
-        own = reported.get(site_id, {})
-        got = np.fromiter((own.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths))
-        wanted = np.ones(len(lengths)) if step == SECONDS_PER_DAY else (lengths // step).to_numpy()
-        short = list(lengths.index[got < wanted])
-        if short:
-            spans[site_id] = compute_day_spans(short, start_ts, end_ts, time_zone)
+    spans = {
+        site_id: compute_day_spans(short, start_ts, end_ts, time_zone)
+        for site_id, short in compute_short_days(counts, lengths, seconds).items()
+    }
     interval_spans = {s: v for s, v in spans.items() if seconds[s] != SECONDS_PER_DAY}
     present = load_reading_starts_in(session, interval_spans, queries.MAX_MODEL_INTERVAL_SECONDS)
     day_rows = days[days["site_id"].isin([s for s in spans if seconds[s] == SECONDS_PER_DAY])]
