@@ -62,12 +62,15 @@ def _profiles() -> np.ndarray:
     return grid
 
 
-def _site_frames(profiles: np.ndarray):
-    """Yield (site number, readings frame) for every site: household profile rotated, scaled, gaps kept."""
+def _site_frames(profiles: np.ndarray, shift_s: int = 0):
+    """Yield (site number, readings frame) for every site: household profile rotated, scaled, gaps kept.
+
+    ``shift_s`` moves the whole year by that many seconds (whole days: the page-speed benchmark ends it yesterday).
+    """
     import pandas as pd
 
     rng = np.random.default_rng(7)
-    starts = YEAR_START + 1800 * np.arange(HALF_HOURS, dtype=np.int64)
+    starts = YEAR_START + shift_s + 1800 * np.arange(HALF_HOURS, dtype=np.int64)
     for n in range(SITES):
         energy = np.roll(profiles[n % len(profiles)], 48 * (n // len(profiles))) * rng.uniform(5, 60)
         present = ~np.isnan(energy)
@@ -85,8 +88,11 @@ def _site_frames(profiles: np.ndarray):
         )
 
 
-def _build(engine: Any, parquet_dir: Path | None) -> float:
-    """Fill an empty migrated database (skipped when already full); returns seconds taken."""
+def _build(engine: Any, parquet_dir: Path | None, shift_s: int = 0) -> float:
+    """Fill an empty migrated database (skipped when already full); returns seconds taken.
+
+    ``shift_s``: readings and temperatures moved by that many seconds (0: the source's 2013).
+    """
     import pandas as pd
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
@@ -117,7 +123,7 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
             store_weather(
                 session,
                 location.name,
-                pd.DataFrame({"hour_ts": hour_ts, "air_temperature_c": weather["tempC"] - offset}),
+                pd.DataFrame({"hour_ts": hour_ts + shift_s, "air_temperature_c": weather["tempC"] - offset}),
             )
         sites = []
         for n in range(SITES):
@@ -137,7 +143,7 @@ def _build(engine: Any, parquet_dir: Path | None) -> float:
         site_ids = [s.id for s in sites]
     chunk: list[Any] = []
     session = Session(engine)
-    for n, frame in _site_frames(profiles):
+    for n, frame in _site_frames(profiles, shift_s):
         store_readings(session, site_ids[n], frame, None)
         refresh_daily_usage(
             session,

@@ -14,8 +14,13 @@ callback response, plus two animation frames (Dash and Plotly have drawn it). Pe
 
 The floor: the same scenario in the same run, with every callback answered from the responses recorded in the real
 run (``page.route``), so the page draws the same figures with no server work. Median and p95 over ``RUNS`` runs
-after one warm-up. The 1,000-site database is NOT measured here (building it and fitting its 1,000 models takes
-well over ten minutes on the shared 2-core machine); see docs/benchmarks.md.
+after one warm-up.
+
+``PAGE_SPEED_DATA=sites1000``: the 1,000-site benchmark database instead (``graph_speed``'s real LCL profiles, a
+year of half hours per site, moved to end yesterday with their temperatures), models fitted and predictions stored
+by ``portfolio fit-models``; its broker opens portfolio groups of 1, 8, 35, 100, 101 and 1,000 sites for 7 days,
+30 days, 1 year and the zoom (power only: no fuel toggle). The build also times what keeps the stored predictions
+current for 1,000 half-hourly sites: every model new (fit-models) and a daily run. Results under ``page_speed_1000``.
 
 Run: ``.venv/bin/python benchmarks/run.py page_speed`` (or this file directly; ``PAGE_SPEED_RUNS=3`` for fewer).
 ``PAGE_SPEED_DB=postgresql`` builds the same demo in a throwaway PostgreSQL (the test suite's ``initdb``/``pg_ctl``
@@ -46,8 +51,11 @@ BIN = Path(sys.executable).parent
 CHROMIUM = "/usr/bin/chromium"
 RUNS = int(os.environ.get("PAGE_SPEED_RUNS", "5"))
 DATABASE = os.environ.get("PAGE_SPEED_DB", "sqlite")  # "sqlite" (make run's default) or "postgresql"
-INSTANCE = WORK / ("instance" if DATABASE == "sqlite" else "instance-pg")
-MERGE_AT_TOP_LEVEL = True  # results.json: "page_speed" (SQLite) or "page_speed_postgresql"
+DATA = os.environ.get("PAGE_SPEED_DATA", "demo")  # "demo" or "sites1000" (the 1,000-site benchmark database)
+INSTANCE = WORK / (("instance" if DATA == "demo" else "instance-1000") + ("" if DATABASE == "sqlite" else "-pg"))
+MERGE_AT_TOP_LEVEL = True  # results.json: "page_speed[_1000][_postgresql]"
+PORTFOLIO_SIZES = (1, 8, 35, 100, 101, 1_000)
+"""The 1,000-site database's portfolio groups, by number of sites (the last is every site)."""
 DATABASE_URL: dict[str, str] = {}  # set by run() for PostgreSQL: the throwaway server's database
 QUIET_MS = 600
 ROLES = {
@@ -76,6 +84,16 @@ INSTRUMENT = """
 """
 
 
+def _roles() -> dict[str, str]:
+    """Who signs in: the demo's customer, broker and admin, or the 1,000-site database's broker."""
+    if DATA == "sites1000":
+        sys.path.insert(0, str(HERE))
+        import graph_speed
+
+        return {"broker": graph_speed.BROKER}
+    return ROLES
+
+
 def _env() -> dict[str, str]:
     return {
         **os.environ,
@@ -87,15 +105,53 @@ def _env() -> dict[str, str]:
 
 
 def _prepare() -> dict[str, float]:
-    """The demo as ``make run`` builds it; timed only when built now."""
+    """The demo as ``make run`` builds it (or the 1,000-site database); timed only when built now."""
     figures: dict[str, float] = {}
     if DATABASE == "sqlite" and (INSTANCE / "portfolio.db").exists():
         return figures
     INSTANCE.mkdir(parents=True, exist_ok=True)
+    if DATA == "sites1000":
+        return _prepare_sites1000()
     for step in (["init-db"], ["load-demo", "--if-empty"], ["fit-models"]):
         started = time.perf_counter()
         subprocess.run([str(BIN / "portfolio"), *step], env=_env(), check=True, stdout=subprocess.DEVNULL)
         figures[f"{step[0]}_s"] = round(time.perf_counter() - started, 1)
+    return figures
+
+
+def _url() -> str:
+    return DATABASE_URL.get("url") or f"sqlite:///{INSTANCE / 'portfolio.db'}"
+
+
+def _prepare_sites1000() -> dict[str, float]:
+    """graph_speed's 1,000 sites ending yesterday, groups of every size for its broker, models fitted (timed)."""
+    sys.path.insert(0, str(HERE))
+    from sqlalchemy.orm import Session
+
+    import graph_speed
+    from portfolio.access import viewer_for
+    from portfolio.db import make_engine
+    from portfolio.models import Site
+    from portfolio.services.accounts import find_user
+    from portfolio.services.groups import create_group
+
+    today = dt.datetime.now(dt.UTC).date()
+    end_ts = int(dt.datetime(today.year, today.month, today.day, tzinfo=dt.UTC).timestamp())
+    shift_s = end_ts - (graph_speed.YEAR_START + graph_speed.HALF_HOURS * 1800)  # whole days: ends yesterday
+    engine = make_engine(_url())
+    figures = {"readings_s": round(graph_speed._build(engine, None, shift_s), 1)}
+    with Session(engine) as session:
+        user = find_user(session, graph_speed.BROKER)
+        assert user is not None
+        viewer = viewer_for(session, user)
+        site_ids = sorted(session.scalars(Site.__table__.select().with_only_columns(Site.id)).all())
+        for size in PORTFOLIO_SIZES[:-1]:  # the last is graph_speed's "Whole estate"
+            create_group(session, viewer, f"{size} site{'s' if size > 1 else ''}", site_ids[:size])
+        session.commit()
+    engine.dispose()
+    began = time.perf_counter()
+    subprocess.run([str(BIN / "portfolio"), "fit-models"], env=_env(), check=True, stdout=subprocess.DEVNULL)
+    figures["fit_models_s"] = round(time.perf_counter() - began, 1)
     return figures
 
 
@@ -119,7 +175,8 @@ def _refresh_cost() -> dict[str, Any]:
     factory = make_session_factory(engine)
     now = dt.datetime.now(dt.UTC)
     figures: dict[str, Any] = {}
-    for name, moment, full in (("whole", now, True), ("daily", now + dt.timedelta(days=1), False)):
+    runs = (("whole", now, True), ("daily", now + dt.timedelta(days=1), False))
+    for name, moment, full in runs[1:] if DATA == "sites1000" else runs:  # 1,000 sites: fit-models timed the whole
         if name == "daily":
             with transaction(factory) as session:
                 session.execute(update(SiteModel).where(SiteModel.site_id % 7 == 0).values(fitted_at=moment))
@@ -176,6 +233,11 @@ def _serve(port: int) -> subprocess.Popen[bytes]:
 
 
 def _passwords() -> dict[str, str]:
+    if DATA == "sites1000":
+        sys.path.insert(0, str(HERE))
+        import graph_speed
+
+        return {graph_speed.BROKER: "bench-password-1"}
     logins = json.loads((INSTANCE / "demo_logins.json").read_text())
     return {item["email"]: item["password"] for item in logins}
 
@@ -194,10 +256,10 @@ def _wait_idle(page: Any, count_before: int, timeout_s: float = 60) -> float:
     raise TimeoutError("Dash did not become idle")
 
 
-def _graph_url(days: int, site: int | None = None) -> str:
+def _graph_url(days: int, site: int | None = None, group: str = "all") -> str:
     yesterday = dt.date.today() - dt.timedelta(days=1)
     start = yesterday - dt.timedelta(days=days - 1)
-    query = f"group=all&from={start.isoformat()}&to={yesterday.isoformat()}&fuel=power"
+    query = f"group={group}&from={start.isoformat()}&to={yesterday.isoformat()}&fuel=power"
     return f"/graphs?{query}" + (f"&site={site}" if site else "")
 
 
@@ -211,6 +273,12 @@ def _zoom_range(days: int) -> list[str]:
 def _scenarios(first_site: int | None) -> list[tuple[str, str, str, Any]]:
     """(role, view, kind, argument): kind "open" (URL) or "zoom" / "fuel" (after opening the 30-day view)."""
     found = []
+    if DATA == "sites1000":
+        for size, group in _groups().items():
+            for name, days in RANGES.items():
+                found.append(("broker", f"{size} sites, {name}", "open", _graph_url(days, group=group)))
+            found.append(("broker", f"{size} sites, zoom (30 days -> 2 days)", "zoom", _graph_url(30, group=group)))
+        return found
     for role in ROLES:
         for name, days in RANGES.items():
             found.append((role, name, "open", _graph_url(days)))
@@ -221,13 +289,32 @@ def _scenarios(first_site: int | None) -> list[tuple[str, str, str, Any]]:
     return found
 
 
-def _first_site() -> int:
+def _groups() -> dict[int, str]:
+    """The 1,000-site database's portfolio groups: number of sites -> group id."""
+    from sqlalchemy import text
+
+    from portfolio.db import make_engine
+
+    engine = make_engine(_url())
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT group_id, count(*) FROM portfolio_group_sites GROUP BY group_id")
+            ).all()
+    finally:
+        engine.dispose()
+    return {int(count): str(group) for group, count in sorted(rows, key=lambda row: row[1])}
+
+
+def _first_site() -> int | None:
     """The customer's first power site (Granta, account 4100238815): the one-site view."""
     from sqlalchemy import text
 
     from portfolio.db import make_engine
 
-    engine = make_engine(DATABASE_URL.get("url") or f"sqlite:///{INSTANCE / 'portfolio.db'}")
+    if DATA == "sites1000":
+        return None
+    engine = make_engine(_url())
     try:
         with engine.connect() as connection:
             row = connection.execute(
@@ -302,7 +389,8 @@ def run() -> dict[str, Any]:
     finally:
         if postgres is not None:
             postgres.stop()
-    return {"page_speed" if DATABASE == "sqlite" else f"page_speed_{DATABASE}": figures}
+    key = "page_speed" + ("_1000" if DATA == "sites1000" else "") + ("" if DATABASE == "sqlite" else f"_{DATABASE}")
+    return {key: figures}
 
 
 def _run() -> dict[str, Any]:
@@ -329,7 +417,7 @@ def _run() -> dict[str, Any]:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
             )
-            for role, email in ROLES.items():
+            for role, email in _roles().items():
                 context = browser.new_context(viewport={"width": 1400, "height": 900})
                 context.add_init_script(INSTRUMENT)
                 page = context.new_page()

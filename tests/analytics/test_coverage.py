@@ -126,24 +126,3 @@ def test_one_of_48_half_hours_is_partial_not_reporting_and_only_gaps_are_estimat
     assert estimate.sites_estimated == 1
     # one site's errors are fully correlated across its missing intervals: standard errors add
     assert estimate.upper_kwh - estimate.estimated_kwh == pytest.approx(1.6448536 * 47 * 0.5)
-
-
-def test_short_days_follow_each_days_length_and_a_daily_site_wants_one_total() -> None:
-    from portfolio.analytics.coverage import compute_day_lengths_seconds, compute_short_days
-
-    first, last = dt.date(2024, 3, 30), dt.date(2024, 4, 1)  # Sun 31 Mar 2024 has 46 half hours in the UK
-    lengths = compute_day_lengths_seconds(first, last, "Europe/London")
-    counts = pd.DataFrame(
-        {
-            "site_id": [1, 1, 1, 2, 2, 3],
-            "local_date": [first, dt.date(2024, 3, 31), last, first, last, first],
-            "intervals": [48, 46, 47, 48, 48, 1],
-        }
-    )
-    short = compute_short_days(counts, lengths, {1: 1800, 2: 1800, 3: 86400, 4: 3600})
-    assert short == {
-        1: [last],  # 46 on the short day is whole; 47 of 48 is not
-        2: [dt.date(2024, 3, 31)],  # no row: nothing reported that day
-        3: [dt.date(2024, 3, 31), last],  # daily totals: one a day is whole
-        4: [first, dt.date(2024, 3, 31), last],  # never reported
-    }

@@ -8,13 +8,12 @@ a gap: a site with no rows has no total (NaN), not a zero.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
-from portfolio.timekeeping import SECONDS_PER_DAY, local_midnight_ts
+from portfolio.timekeeping import local_midnight_ts
 
 SITE_LIST_COLUMNS = [
     "site_id",
@@ -38,30 +37,6 @@ def compute_day_lengths_seconds(start: dt.date, end: dt.date, time_zone: str) ->
     midnights = days.tz_localize(zone, nonexistent="shift_forward", ambiguous=False)
     lengths = np.diff(midnights.as_unit("s").asi8)
     return pd.Series(lengths, index=pd.Index(days[:-1].date, name="local_date"), name="seconds")
-
-
-def compute_short_days(counts: pd.DataFrame, lengths: pd.Series, steps: Mapping[int, int]) -> dict[int, list[dt.date]]:
-    """Each site's local days with fewer intervals than it should have reported; sites never short are left out.
-
-    ``counts``: site_id, local_date, intervals (the daily roll-up; a day without a row reported nothing);
-    ``lengths``: the days' lengths [s] (:func:`compute_day_lengths_seconds`, one zone); ``steps``: site -> its
-    interval [s], where a whole day (86400) means one daily total is expected (sites opted out of half hours).
-    """
-    reported: dict[int, dict[object, int]] = {}
-    for site_id, day, count in zip(
-        counts["site_id"].to_numpy(dtype=np.int64), counts["local_date"], counts["intervals"], strict=True
-    ):
-        reported.setdefault(int(site_id), {})[day] = int(count)
-    seconds = lengths.to_numpy(dtype=np.int64)
-    short_days: dict[int, list[dt.date]] = {}
-    for site_id, step in steps.items():
-        own = reported.get(int(site_id), {})
-        got = np.fromiter((own.get(day, 0) for day in lengths.index), dtype=np.int64, count=len(lengths))
-        wanted = np.ones(len(lengths), dtype=np.int64) if step == SECONDS_PER_DAY else seconds // step
-        short = got < wanted
-        if short.any():
-            short_days[int(site_id)] = list(lengths.index[short])
-    return short_days
 
 
 def compute_expected_intervals(start: dt.date, end: dt.date, time_zone: str, interval_seconds: int) -> int:

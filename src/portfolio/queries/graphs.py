@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Date, TextClause, bindparam, func, select, text
+from sqlalchemy import Date, TextClause, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
 
 from portfolio.db import driver_connection
@@ -248,15 +248,59 @@ def load_location_names(session: Session, location_ids: Sequence[int]) -> list[s
     return sorted(session.scalars(statement))
 
 
-def load_site_day_intervals(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> pd.DataFrame:
-    """Readings present per site and local day first..last, from the daily roll-up: site_id, local_date, intervals."""
+def load_days_below(
+    session: Session,
+    site_ids: Sequence[int],
+    first: dt.date,
+    last: dt.date,
+    wanted: int,
+    exceptions: Mapping[dt.date, int],
+) -> pd.DataFrame:
+    """The daily roll-up rows first..last with fewer intervals than a full day holds: site_id, local_date.
+
+    ``wanted``: intervals in an ordinary day for these sites' meters; ``exceptions``: the clock-change days' own
+    counts. Days without a row are not here (:func:`load_sites_missing_days` finds those): a healthy portfolio's
+    year is a few rows, not one per site and day.
+    """
     if not site_ids:
-        return pd.DataFrame({"site_id": [], "local_date": [], "intervals": []})
-    statement = select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.intervals).where(
+        return pd.DataFrame({"site_id": pd.Series(dtype="int64"), "local_date": pd.Series(dtype="object")})
+    full = (
+        case(*[(DailyUsage.local_date == day, n) for day, n in exceptions.items()], else_=wanted)
+        if exceptions
+        else wanted
+    )
+    statement = select(DailyUsage.site_id, DailyUsage.local_date).where(
+        DailyUsage.site_id.in_([int(s) for s in site_ids]),
+        DailyUsage.local_date.between(first, last),
+        DailyUsage.intervals < full,
+    )
+    frame = pd.DataFrame(as_tuples(session.execute(statement)), columns=["site_id", "local_date"])
+    return frame.astype({"site_id": "int64"})
+
+
+def load_day_row_counts(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> dict[int, int]:
+    """Daily roll-up rows per site first..last (a site without any is absent): one row per site, not per day."""
+    if not site_ids:
+        return {}
+    statement = (
+        select(DailyUsage.site_id, func.count())
+        .where(DailyUsage.site_id.in_([int(s) for s in site_ids]), DailyUsage.local_date.between(first, last))
+        .group_by(DailyUsage.site_id)
+    )
+    return {int(site_id): int(count) for site_id, count in session.execute(statement)}
+
+
+def load_site_days(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> dict[int, set[dt.date]]:
+    """The local days first..last on which each site has a daily roll-up row (a site without any: an empty set)."""
+    present: dict[int, set[dt.date]] = {int(s): set() for s in site_ids}
+    if not site_ids:
+        return present
+    statement = select(DailyUsage.site_id, DailyUsage.local_date).where(
         DailyUsage.site_id.in_([int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
     )
-    frame = pd.DataFrame(as_tuples(session.execute(statement)), columns=["site_id", "local_date", "intervals"])
-    return frame.astype({"site_id": "int64", "intervals": "int64"})
+    for site_id, day in session.execute(statement):
+        present[int(site_id)].add(day)
+    return present
 
 
 SPAN_TERMS_PER_QUERY = 200

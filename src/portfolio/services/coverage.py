@@ -8,7 +8,9 @@ incomplete ones have their reading times loaded, so a big healthy portfolio stay
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -19,12 +21,11 @@ from portfolio.analytics.coverage import (
     compute_bucket_of,
     compute_day_lengths_seconds,
     compute_day_spans,
-    compute_short_days,
 )
 from portfolio.queries.expected import load_site_expected_in
-from portfolio.queries.graphs import load_reading_starts_in, load_site_day_intervals
+from portfolio.queries.graphs import load_day_row_counts, load_days_below, load_reading_starts_in, load_site_days
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span
+from portfolio.timekeeping import RESOLUTION_SECONDS, SECONDS_PER_DAY, local_date_span
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,40 @@ def site_interval_seconds(members: pd.DataFrame) -> dict[int, int]:
     }
 
 
+def load_short_days(
+    session: Session, steps: Mapping[int, int], zones: Mapping[int, str], first: dt.date, last: dt.date
+) -> dict[int, list[dt.date]]:
+    """Each site's local days first..last with fewer intervals than it should have reported; sites never short
+    are left out. A day without a daily roll-up row reported nothing.
+
+    ``steps``: site -> its interval [s] (86400: one daily total, sites opted out of half hours); ``zones``: site ->
+    its time zone (its days' lengths: 46, 48 or 50 half hours). Asked of the database so only the short days come
+    back: the rows below a full day, and the days present for the sites with fewer rows than days. A year of a
+    healthy 1,000-site portfolio is a few hundred rows, not 365,000.
+    """
+    if not steps or last < first:
+        return {}
+    all_days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    counts = load_day_row_counts(session, list(steps), first, last)
+    gappy = [site_id for site_id in steps if counts.get(site_id, 0) < len(all_days)]
+    short = {site_id: set(all_days) - days for site_id, days in load_site_days(session, gappy, first, last).items()}
+    groups: dict[tuple[str, int], list[int]] = {}
+    for site_id, step in steps.items():
+        groups.setdefault((zones[site_id], step), []).append(site_id)
+    for (zone, step), site_ids in groups.items():
+        wanted = (
+            pd.Series(1, index=all_days)
+            if step == SECONDS_PER_DAY
+            else compute_day_lengths_seconds(first, last, zone) // step
+        )
+        ordinary = int(wanted.mode().iloc[0])
+        exceptions = {cast(dt.date, day): int(n) for day, n in wanted.items() if n != ordinary}
+        below = load_days_below(session, site_ids, first, last, ordinary, exceptions)
+        for site_id, day in zip(below["site_id"].to_numpy(dtype=np.int64), below["local_date"], strict=True):
+            short.setdefault(int(site_id), set()).add(day)
+    return {site_id: sorted(short[site_id]) for site_id in steps if short.get(site_id)}
+
+
 def load_site_buckets(
     session: Session, members: pd.DataFrame, bucket_ts: np.ndarray, resolution: str, lo: int, hi: int, time_zone: str
 ) -> SiteBuckets:
@@ -59,14 +94,10 @@ def load_site_buckets(
     if hi <= lo or not intervals or not len(buckets):
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     first, last = local_date_span(lo, hi, time_zone)
-    days = load_site_day_intervals(session, list(intervals), first, last)
     zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
-    by_zone: dict[str, dict[int, int]] = {}  # sites of one zone share their day lengths: computed once a zone
-    for site_id, seconds in intervals.items():
-        by_zone.setdefault(zones.get(site_id, time_zone), {})[site_id] = seconds
-    short_days: dict[int, list[dt.date]] = {}
-    for zone, steps in by_zone.items():
-        short_days.update(compute_short_days(days, compute_day_lengths_seconds(first, last, zone), steps))
+    short_days = load_short_days(
+        session, intervals, {site_id: zones.get(site_id, time_zone) for site_id in intervals}, first, last
+    )
     incomplete = [site_id for site_id in intervals if site_id in short_days]  # the members' order
     spans = {site_id: compute_day_spans(short_days[site_id], lo, hi, time_zone) for site_id in incomplete}
     if not incomplete:

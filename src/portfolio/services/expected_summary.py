@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from portfolio.analytics.coverage import compute_day_lengths_seconds, compute_day_spans, compute_short_days
+from portfolio.analytics.coverage import compute_day_spans
 from portfolio.analytics.expected import compute_expected_total
 from portfolio.analytics.portfolio_forecast import compute_missing_interval_estimate
 from portfolio.queries import expected as queries
-from portfolio.queries.graphs import load_reading_starts_in, load_site_day_intervals
+from portfolio.queries.graphs import load_reading_starts_in
+from portfolio.services.coverage import load_short_days
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_date_span, local_midnight_ts
 
 STORED_RESOLUTION = {1800: "hh", 3600: "hour"}
@@ -74,15 +75,13 @@ def _short_days(session: Session, sites: pd.DataFrame, start_ts: int, end_ts: in
     first, last = local_date_span(start_ts, end_ts, time_zone)
     metered, metered_sites = queries.load_daily_metered(session, ids, first, last)
     days = queries.load_daily_matrix(session, sorted(daily_only & set(ids)), first, last)  # their gaps are days
-    counts = load_site_day_intervals(session, ids, first, last)
-    lengths = compute_day_lengths_seconds(first, last, time_zone)
     seconds = {
         int(s): SECONDS_PER_DAY if int(s) in daily_only else int(i)
         for s, i in zip(sites["site_id"], sites["interval_seconds"], strict=True)
     }
     spans = {
         site_id: compute_day_spans(short, start_ts, end_ts, time_zone)
-        for site_id, short in compute_short_days(counts, lengths, seconds).items()
+        for site_id, short in load_short_days(session, seconds, dict.fromkeys(seconds, time_zone), first, last).items()
     }
     interval_spans = {s: v for s, v in spans.items() if seconds[s] != SECONDS_PER_DAY}
     present = load_reading_starts_in(session, interval_spans, queries.MAX_MODEL_INTERVAL_SECONDS)

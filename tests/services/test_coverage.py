@@ -1,0 +1,62 @@
+"""Short days asked of the database: the same days the rule finds, on both engines, clock changes included."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from portfolio.models import DailyUsage, Fuel, MeterType, Organisation, Site
+from portfolio.services.coverage import load_short_days
+
+FIRST, LAST = dt.date(2024, 3, 30), dt.date(2024, 4, 1)  # Sun 31 Mar 2024 has 46 half hours (23 hourly) in the UK
+CHANGE = dt.date(2024, 3, 31)
+
+
+def _sites(session: Session, count: int) -> list[int]:
+    organisation = Organisation(name="Short days", account_number="SHORT-1")
+    sites = [
+        Site(organisation=organisation, name=f"Site {n}", fuel=Fuel.POWER, meter_type=MeterType.HH)
+        for n in range(count)
+    ]
+    session.add_all([organisation, *sites])
+    session.flush()
+    return [s.id for s in sites]
+
+
+def _day(site_id: int, day: dt.date, intervals: int, seconds: int = 1800) -> DailyUsage:
+    return DailyUsage(
+        site_id=site_id, local_date=day, energy_kwh=float(intervals), intervals=intervals, interval_seconds=seconds
+    )
+
+
+def test_short_days_follow_each_days_length_and_a_daily_site_wants_one_total(session: Session) -> None:
+    whole, missing_day, daily, silent, hourly, sydney, emptied = _sites(session, 7)
+    session.add_all(
+        [
+            _day(whole, FIRST, 48),
+            _day(whole, CHANGE, 46),  # 46 on the short day is whole
+            _day(whole, LAST, 47),  # 47 of 48 is not
+            _day(missing_day, FIRST, 48),
+            _day(missing_day, LAST, 48),  # no row on the 31st: nothing reported that day
+            _day(daily, FIRST, 1, 86400),  # daily totals: one a day is whole
+            *[_day(hourly, d, n, 3600) for d, n in ((FIRST, 24), (CHANGE, 23), (LAST, 23))],
+            *[_day(sydney, d, 48) for d in (FIRST, CHANGE, LAST)],  # no clock change in Sydney that day
+            _day(emptied, FIRST, 0, 86400),  # a row without readings (all restated away) is no total
+            _day(emptied, CHANGE, 1, 86400),
+            _day(emptied, LAST, 1, 86400),
+        ]
+    )
+    session.commit()
+    steps = {whole: 1800, missing_day: 1800, daily: 86400, silent: 3600, hourly: 3600, sydney: 1800, emptied: 86400}
+    zones = dict.fromkeys(steps, "Europe/London") | {sydney: "Australia/Sydney"}
+    assert load_short_days(session, steps, zones, FIRST, LAST) == {
+        whole: [LAST],
+        missing_day: [CHANGE],
+        daily: [CHANGE, LAST],
+        silent: [FIRST, CHANGE, LAST],  # never reported
+        hourly: [LAST],  # 23 hours is whole on the 31st, short on 1 April
+        emptied: [FIRST],
+    }
+    assert load_short_days(session, {whole: 1800}, {whole: "Europe/London"}, FIRST, FIRST) == {}
+    assert load_short_days(session, {}, {}, FIRST, LAST) == {}
