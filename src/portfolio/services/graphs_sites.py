@@ -108,13 +108,12 @@ def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> 
 
 @dataclass(frozen=True)
 class ExpectedScope:
-    """The sites, range and scopes behind a graph's expected-consumption panel (access already checked)."""
+    """The sites and range behind a graph's expected-consumption panel (access already checked)."""
 
     sites: pd.DataFrame  # the graph's sites of the graph's fuel
     start_ts: int
     end_ts: int
     today_start_ts: int
-    scopes: list[Scope] | None
     time_zone: str
 
 
@@ -123,9 +122,8 @@ def load_expected_scope(
 ) -> ExpectedScope:
     """The expected-consumption panel's inputs for the graph's sites (same access checks as the graph)."""
     chosen = graph_sites(session, viewer, request)
-    site_ids, members, time_zone = chosen.site_ids, chosen.members, chosen.time_zone
+    members, time_zone = chosen.members, chosen.time_zone
     lo, hi = local_range_ts(request.start, request.end, time_zone)
     now = now or dt.datetime.now(dt.UTC)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
-    scopes = graph_scopes(session, viewer, request.group, site_ids) if request.site is None else None
-    return ExpectedScope(members, lo, hi, today_start, scopes, time_zone)
+    return ExpectedScope(members, lo, hi, today_start, time_zone)

@@ -145,7 +145,7 @@ def _texts(component: Any) -> list[str]:
     return _texts(children) if children is not None else []
 
 
-def test_the_summary_shows_the_next_week_from_the_precomputed_series(
+def test_a_portfolio_over_the_summed_size_gets_every_card_of_the_summary(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 5)
@@ -165,6 +165,7 @@ def test_the_summary_shows_the_next_week_from_the_precomputed_series(
     low, high = live.expected_next_range_kwh
     assert texts[card + 2] == f"90 % range {max(low, 0):,.0f}–{high:,.0f} kWh"
     assert texts[card + 3] == f"{live.sites_forecast} of 8 sites have a model"
-    assert "computed 25 Nov 2026 06:00 GMT" in texts
-    assert any("shown for up to 5 sites" in t for t in texts)
+    # every size gets every card: metered and the estimate for missing intervals too, not the next week only
+    assert {"Metered", "Estimated for missing intervals"} <= set(texts)
+    assert not any("shown for up to" in t for t in texts)
     assert "Model quality (out-of-sample backtest, ASHRAE Guideline 14)" in texts

@@ -1,39 +1,27 @@
 """Expected consumption on the graph page: the model line and band, the portfolio summary, model quality.
 
 Predictions are stored in batch (``portfolio.services.expected_series``); nothing is fitted or predicted in a
-request. Up to ``SUMMED_SCOPE_SITES`` sites the panel also estimates missing intervals (from the daily roll-up and,
-on the days a site fell short only, its reading times and stored predictions); a larger portfolio shows "Expected
-next 7 days" from the stored sums only.
+request. For a portfolio of any size the panel estimates missing intervals (from the daily roll-up and, on the days
+a site fell short only, its reading times and stored predictions) and the next 7 days from the stored predictions.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from dash import html
 from sqlalchemy.orm import Session
 
-from portfolio.analytics.expected import (
-    compute_expected_total,
-)
 from portfolio.models import ModelStatus
 from portfolio.queries.expected import load_site_model_summaries
-from portfolio.queries.graphs import Scope
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.services.expected_series import load_stored_sums, pending, summed_scope_sites, when_text
 from portfolio.services.expected_summary import (
-    EXPECTED_RANGE_NOTE,
-    FORECAST_DAYS,
     FuelSummary,
     compute_portfolio_summary,
 )
 from portfolio.timekeeping import (
     UK_TIME_ZONE,
-    local_midnight_ts,
 )
 
 from ..components import make_data_table
@@ -134,35 +122,6 @@ def make_model_quality_table(session: Session, sites: pd.DataFrame, table_id: st
     return make_data_table(table_id, columns, data=rows, page_size=10)
 
 
-def make_stored_summary_cards(
-    session: Session, site_ids: Sequence[int], scopes: Sequence[Scope] | None, fuel: str, today_start_ts: int
-) -> html.Div:
-    """A large portfolio: "Expected next 7 days" from the stored daily sums; the other figures stay limited."""
-    today = dt.datetime.fromtimestamp(today_start_ts, ZoneInfo(UK_TIME_ZONE)).date()
-    end_ts = local_midnight_ts(today + dt.timedelta(days=FORECAST_DAYS), UK_TIME_ZONE)
-    stored = load_stored_sums(session, site_ids, scopes, fuel, "day", today_start_ts, end_ts)
-    limited = html.P(
-        f"Metered and estimated-for-missing-interval figures are shown for up to {summed_scope_sites()} "
-        "sites; the graph shows this portfolio's metered consumption.",
-        className="muted small",
-    )
-    if stored.refreshed_at is None:
-        return html.Div([html.P(pending().capitalize() + ".", className="muted"), limited])
-    total = compute_expected_total(stored.sums)
-    card = _card(
-        "Expected next 7 days",
-        _kwh(total[0] if total else None),
-        [
-            _range(total[1] if total else None),
-            f"{stored.sites_modelled} of {len(site_ids)} sites have a model",
-            f"computed {when_text(stored.refreshed_at)}",
-        ],
-        "expected",
-    )
-    note = html.P(f"Ranges assume: {EXPECTED_RANGE_NOTE} (next 7 days).", className="muted small")
-    return html.Div([html.Div([card], className="totals expected-totals"), note, limited])
-
-
 def make_expected_panel(
     session: Session,
     sites: pd.DataFrame,
@@ -170,14 +129,9 @@ def make_expected_panel(
     end_ts: int,
     today_start_ts: int,
     table_id: str,
-    scopes: Sequence[Scope] | None = None,
     time_zone: str = UK_TIME_ZONE,
 ) -> html.Div:
-    """The summary cards for the graph's fuel and the model-quality table of its sites.
-
-    ``scopes``: as for :func:`make_expected_series`; over the live limit they give "Expected next 7 days"
-    from the precomputed sums (``sites`` are all of one fuel).
-    """
+    """The summary cards for the graph's fuel (``sites`` are all of one fuel) and the model-quality table."""
     if sites.empty:
         return html.Div()
     heading = html.H2("Expected consumption", className="section-title")
@@ -185,11 +139,6 @@ def make_expected_panel(
         html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
         make_model_quality_table(session, sites, table_id),
     ]
-    if len(sites) > summed_scope_sites():
-        cards = make_stored_summary_cards(
-            session, [int(s) for s in sites["site_id"]], scopes, str(sites["fuel"].iloc[0]), today_start_ts
-        )
-        return html.Div([heading, cards, *quality], className="card expected-panel")
     frame = sites.assign(interval_seconds=sites["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
     (summary,) = compute_portfolio_summary(
         session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts, time_zone

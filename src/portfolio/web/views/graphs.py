@@ -58,7 +58,6 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
         scope.end_ts,
         scope.today_start_ts,
         ids.GRAPH_MODEL_TABLE,
-        scopes=scope.scopes,
         time_zone=scope.time_zone,
     )
 
