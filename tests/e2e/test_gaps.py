@@ -73,3 +73,36 @@ def test_a_missing_day_is_drawn_as_null_is_never_as_a_reading(browser: Browser) 
             "bars"
         ]
     )
+
+
+def test_the_temperature_hover_names_its_locations_from_the_traces_meta(browser: Browser) -> None:
+    from tests.figures.test_consumption import _temperature
+
+    label = "Consumption-weighted mean temperature (2 locations: bedford, <b>london</b>)"
+    figure = make_consumption_figure(
+        _frame(dt.date(2024, 6, 3), "hour"),
+        resolution="hour",
+        fuel="power",
+        portfolio=True,
+        temperature=_temperature(dt.datetime(2024, 6, 4)),
+        temperature_label=label,
+    )
+    curve = next(n for n, t in enumerate(figure.data) if t.name == "Temperature")
+    page = browser.new_page()
+    try:
+        page.set_content("<div id='plot' style='width:900px;height:500px'></div>")
+        page.add_script_tag(path=str(PLOTLY_JS))
+        hover = page.evaluate(
+            """async ([figure, curve]) => {
+                const spec = JSON.parse(figure);
+                const gd = document.getElementById('plot');
+                await Plotly.newPlot(gd, spec.data, spec.layout);
+                Plotly.Fx.hover(gd, [{curveNumber: curve, pointNumber: 3}], ['xy2']);
+                return Array.from(gd.querySelectorAll('.hovertext')).map(n => n.textContent).join(' | ');
+            }""",
+            [to_json(figure.to_plotly_json()), curve],
+        )
+    finally:
+        page.close()
+    assert "°C" in hover and "Temperature, " in hover
+    assert "(2 locations: bedford, &lt;b&gt;london&lt;/b&gt;)" in hover  # a name is shown as text, never as markup

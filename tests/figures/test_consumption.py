@@ -124,7 +124,9 @@ def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
         temperature_label=label,
     )
     temperature = next(t for t in figure.data if t.name == "Temperature")
-    assert temperature.customdata[0][1] == label  # the detail in the hover, a short legend entry
+    assert (
+        list(temperature.meta) == [label] and "%{meta[0]}" in temperature.hovertemplate
+    )  # in the hover, not the legend
     assert "1 site reporting" in figure.data[0].customdata[0][1]
 
 

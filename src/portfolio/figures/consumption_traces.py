@@ -165,9 +165,10 @@ def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTra
     forecast = temperature[temperature["forecast"]]
     if len(observed) and len(forecast):
         forecast = pd.concat([observed.tail(1), forecast])
-    # the location names are data: passed as customdata (escaped), never spliced into the template
+    # the location names are data: passed as the trace's meta (escaped, once a trace, not once a point), never
+    # spliced into the template
     detail = html.escape(label)
-    hover = "%{customdata[0]}<br>%{y:.1f} °C<br>%{fullData.name}, %{customdata[1]}<extra></extra>"
+    hover = "%{customdata}<br>%{y:.1f} °C<br>%{fullData.name}, %{meta[0]}<extra></extra>"
     traces = []
     if len(observed):
         traces.append(
@@ -180,7 +181,8 @@ def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTra
                 yaxis="y2",
                 connectgaps=False,
                 line={"color": TEMPERATURE_COLOUR, "width": 1.2},
-                customdata=np.column_stack([observed["label"].to_numpy(dtype=object), [detail] * len(observed)]),
+                customdata=observed["label"].to_numpy(dtype=object),
+                meta=[detail],
                 hovertemplate=hover,
             )
         )
@@ -195,7 +197,8 @@ def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTra
                 yaxis="y2",
                 connectgaps=False,
                 line={"color": TEMPERATURE_COLOUR, "width": 1.5, "dash": "dash"},
-                customdata=np.column_stack([forecast["label"].to_numpy(dtype=object), [detail] * len(forecast)]),
+                customdata=forecast["label"].to_numpy(dtype=object),
+                meta=[detail],
                 hovertemplate=hover,
             )
         )
