@@ -94,7 +94,12 @@ def _sum_with_interval(
     expected: pd.DataFrame, error: pd.DataFrame, correlation: np.ndarray, level: float
 ) -> pd.DataFrame:
     errors = error.fillna(0.0).to_numpy()
-    variance = np.einsum("ti,ij,tj->t", errors, correlation, errors)
+    # s'Rs per timestamp [kWh²]: squares when the sites are independent, else one matrix product (BLAS). A
+    # per-timestamp einsum costs T x N x N without BLAS: 13 s for a year of half hours of 900 sites.
+    if np.array_equal(correlation, np.eye(len(correlation))):
+        variance = np.square(errors).sum(axis=1)
+    else:
+        variance = ((errors @ correlation) * errors).sum(axis=1)
     sites = expected.notna().sum(axis=1).to_numpy()
     total = expected.sum(axis=1, min_count=1).to_numpy()
     se = np.where(sites > 0, np.sqrt(np.clip(variance, 0, None)), np.nan)
