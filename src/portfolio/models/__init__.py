@@ -33,7 +33,13 @@ from portfolio.models.enums import (
     TokenPurpose,
     WeatherKind,
 )
-from portfolio.models.expected import SiteExpected, SiteExpectedState, SiteModel
+from portfolio.models.expected import (
+    SiteExpected,
+    SiteExpectedState,
+    SiteMissingEstimate,
+    SiteMissingEstimateState,
+    SiteModel,
+)
 from portfolio.models.groups import PortfolioGroup, portfolio_group_sites
 from portfolio.models.notifications import Notification, NotificationPreference, OutboxEmail
 from portfolio.models.pipeline import PipelineLock, PipelineRun
@@ -95,6 +101,8 @@ __all__ = [
     "Site",
     "SiteExpected",
     "SiteExpectedState",
+    "SiteMissingEstimate",
+    "SiteMissingEstimateState",
     "SiteModel",
     "ThirdPartyApplication",
     "ThirdPartyAuthorization",

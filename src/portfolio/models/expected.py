@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, DateTime, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfolio.models.base import Base
@@ -65,4 +65,44 @@ class SiteExpectedState(Base):
     model_fitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     lo_ts: Mapped[int] = mapped_column(BigInteger)
     hi_ts: Mapped[int] = mapped_column(BigInteger)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SiteMissingEstimate(Base):
+    """One site's missing intervals on one UK local day, and the stored predictions' estimate of them [kWh].
+
+    Written in batch (``portfolio.services.missing_estimates``, after the predictions it reads), one row per day a
+    site fell short on, so a portfolio's "estimated for missing intervals" over a year adds up a few rows per site
+    instead of reading a year of half-hourly predictions. ``reported_intervals`` is the daily roll-up's count when
+    computed: a row whose count no longer matches (readings arrived since) is not used. ``estimated_kwh`` /
+    ``estimated_se_kwh``: sums over the day's missing intervals that have a prediction (a site's errors fully
+    correlated across them); NULL when none has.
+    """
+
+    __tablename__ = "site_missing_estimates"
+    __table_args__ = {"sqlite_with_rowid": False}  # clustered on (site, day): one range scan per site
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reported_intervals: Mapped[int] = mapped_column(Integer)
+    estimated_kwh: Mapped[float | None] = mapped_column(Float)
+    estimated_se_kwh: Mapped[float | None] = mapped_column(Float)
+
+
+class SiteMissingEstimateState(Base):
+    """Up to which UK local day a site's missing-interval estimates are stored, and from which predictions.
+
+    Days after ``through_date`` (or a site without a row) are estimated in the request from the stored predictions;
+    ``predictions_computed_at`` is the ``site_expected_state.computed_at`` the estimates were made from (NULL: the
+    site had no predictions), so estimates older than the predictions are not used; a model refitted since
+    (``model_fitted_at`` differs) makes the next refresh recompute every day.
+    """
+
+    __tablename__ = "site_missing_estimate_state"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    from_date: Mapped[dt.date] = mapped_column(Date)
+    through_date: Mapped[dt.date] = mapped_column(Date)
+    model_fitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    predictions_computed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

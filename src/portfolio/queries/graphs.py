@@ -256,7 +256,7 @@ def load_days_below(
     wanted: int,
     exceptions: Mapping[dt.date, int],
 ) -> pd.DataFrame:
-    """The daily roll-up rows first..last with fewer intervals than a full day holds: site_id, local_date.
+    """The daily roll-up rows first..last with fewer intervals than a full day holds: site_id, local_date, intervals.
 
     ``wanted``: intervals in an ordinary day for these sites' meters; ``exceptions``: the clock-change days' own
     counts. Days without a row are not here (:func:`load_sites_missing_days` finds those): a healthy portfolio's
@@ -269,13 +269,13 @@ def load_days_below(
         if exceptions
         else wanted
     )
-    statement = select(DailyUsage.site_id, DailyUsage.local_date).where(
+    statement = select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.intervals).where(
         DailyUsage.site_id.in_([int(s) for s in site_ids]),
         DailyUsage.local_date.between(first, last),
         DailyUsage.intervals < full,
     )
-    frame = pd.DataFrame(as_tuples(session.execute(statement)), columns=["site_id", "local_date"])
-    return frame.astype({"site_id": "int64"})
+    frame = pd.DataFrame(as_tuples(session.execute(statement)), columns=["site_id", "local_date", "intervals"])
+    return frame.astype({"site_id": "int64", "intervals": "int64"})
 
 
 def load_day_row_counts(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> dict[int, int]:

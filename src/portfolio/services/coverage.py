@@ -51,7 +51,17 @@ def load_short_days(
     session: Session, steps: Mapping[int, int], zones: Mapping[int, str], first: dt.date, last: dt.date
 ) -> dict[int, list[dt.date]]:
     """Each site's local days first..last with fewer intervals than it should have reported; sites never short
-    are left out. A day without a daily roll-up row reported nothing.
+    are left out. A day without a daily roll-up row reported nothing. See :func:`load_short_day_counts`.
+    """
+    return {
+        site_id: sorted(days) for site_id, days in load_short_day_counts(session, steps, zones, first, last).items()
+    }
+
+
+def load_short_day_counts(
+    session: Session, steps: Mapping[int, int], zones: Mapping[int, str], first: dt.date, last: dt.date
+) -> dict[int, dict[dt.date, int]]:
+    """Each short site's short local days first..last with the intervals it did report on them (0: no row).
 
     ``steps``: site -> its interval [s] (86400: one daily total, sites opted out of half hours); ``zones``: site ->
     its time zone (its days' lengths: 46, 48 or 50 half hours). Asked of the database so only the short days come
@@ -63,7 +73,10 @@ def load_short_days(
     all_days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     counts = load_day_row_counts(session, list(steps), first, last)
     gappy = [site_id for site_id in steps if counts.get(site_id, 0) < len(all_days)]
-    short = {site_id: set(all_days) - days for site_id, days in load_site_days(session, gappy, first, last).items()}
+    short: dict[int, dict[dt.date, int]] = {
+        site_id: dict.fromkeys(sorted(set(all_days) - days), 0)
+        for site_id, days in load_site_days(session, gappy, first, last).items()
+    }
     groups: dict[tuple[str, int], list[int]] = {}
     for site_id, step in steps.items():
         groups.setdefault((zones[site_id], step), []).append(site_id)
@@ -76,9 +89,11 @@ def load_short_days(
         ordinary = int(wanted.mode().iloc[0])
         exceptions = {cast(dt.date, day): int(n) for day, n in wanted.items() if n != ordinary}
         below = load_days_below(session, site_ids, first, last, ordinary, exceptions)
-        for site_id, day in zip(below["site_id"].to_numpy(dtype=np.int64), below["local_date"], strict=True):
-            short.setdefault(int(site_id), set()).add(day)
-    return {site_id: sorted(short[site_id]) for site_id in steps if short.get(site_id)}
+        for site_id, day, count in zip(
+            below["site_id"].to_numpy(dtype=np.int64), below["local_date"], below["intervals"], strict=True
+        ):
+            short.setdefault(int(site_id), {})[day] = int(count)
+    return {site_id: short[site_id] for site_id in steps if short.get(site_id)}
 
 
 def load_site_buckets(

@@ -116,8 +116,9 @@ def fit_due_models(
 ) -> FitReport:
     """Refit the models that are due; each site in its own transaction, so one failure stops nothing else.
 
-    With ``store_predictions`` the refitted sites' predictions are stored next (``site_expected``), so graphs
-    read them at once; a site whose model became unusable loses its stored predictions.
+    With ``store_predictions`` the refitted sites' predictions are stored next (``site_expected``), and the
+    estimates of their missing intervals made from them, so graphs read them at once; a site whose model became
+    unusable loses its stored predictions.
     """
     now = now or dt.datetime.now(dt.UTC)
     report = FitReport()
@@ -145,8 +146,10 @@ def fit_due_models(
     changed = report.fitted + report.insufficient + list(report.failed)
     if store_predictions and changed:
         from portfolio.services.expected_series import refresh_site_expected  # it predicts with this module
+        from portfolio.services.missing_estimates import refresh_missing_estimates
 
         refresh_site_expected(factory, now, site_ids=changed)
+        refresh_missing_estimates(factory, now, site_ids=changed)  # made from the predictions just stored
     return report
 
 

@@ -37,6 +37,7 @@ from portfolio.queries import expected_series as series_queries
 from portfolio.queries.expected_series import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.graphs import Scope, load_all_group_ids
 from portfolio.services.expected import predict_expected
+from portfolio.services.missing_estimates import refresh_missing_estimates
 from portfolio.timekeeping import (
     UK_TIME_ZONE,
     local_midnight_ts,
@@ -64,6 +65,7 @@ class RefreshReport:
     sites_modelled: int = 0  # of those, sites whose predictions are stored
     sites_whole: int = 0  # of those, predicted over the whole window (new or refitted models)
     site_rows: int = 0  # per-site rows written
+    estimate_rows: int = 0  # per-site and day estimates of missing intervals written (``missing_estimates``)
     rows: int = 0  # scope sum rows written
     removed: int = 0  # scope and fuel series dropped (no longer over the limit)
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -75,6 +77,7 @@ class RefreshReport:
             "sites_modelled": self.sites_modelled,
             "sites_whole": self.sites_whole,
             "site_rows": self.site_rows,
+            "estimate_rows": self.estimate_rows,
             "rows": self.rows,
             "removed": self.removed,
             "failed": len(self.errors),
@@ -244,7 +247,8 @@ def refresh_expected_series(
     chunk_sites: int = CHUNK_SITES,
     full: bool = False,
 ) -> RefreshReport:
-    """Keep every site's stored predictions current, then rebuild the sums of large views' scopes from them."""
+    """Keep every site's stored predictions current, rebuild the sums of large views' scopes from them, then store
+    every site's per-day estimates of its missing intervals (``services/missing_estimates.py``)."""
     now = now or dt.datetime.now(dt.UTC)
     limit = summed_scope_sites() if limit is None else limit
     report = refresh_site_expected(
@@ -289,6 +293,11 @@ def refresh_expected_series(
             continue
         report.scopes += 1
         report.rows += rows
+    estimates = refresh_missing_estimates(
+        factory, now, full=full, past_days=past_days, recent_days=recent_days, chunk_sites=max(chunk_sites, 100)
+    )  # made from the predictions just stored
+    report.estimate_rows += estimates.rows
+    report.errors += estimates.errors
     return report
 
 

@@ -22,6 +22,7 @@ from portfolio.access import AccessDenied, Viewer, can_manage_consent
 from portfolio.config import Settings
 from portfolio.models import Enrolment
 from portfolio.queries import enrolment as queries
+from portfolio.queries.missing_estimates import forget_estimates
 from portfolio.services import audit
 from portfolio.services import series as portfolio_series
 from portfolio.services.notifications import add_in_app, queue_email
@@ -232,7 +233,8 @@ def remove_interval_data(session: Session, organisation_id: int) -> int:
     """Delete the organisation's half-hourly and hourly readings, keep the daily roll-up, and refresh what derives.
 
     The portfolio series of every scope holding a site are recomputed over the removed span (their hh and hour
-    buckets lose the site, day buckets stay); stored half-hourly and hourly predictions go too. The caller commits.
+    buckets lose the site, day buckets stay); stored half-hourly and hourly predictions go too, and the estimates of
+    missing intervals made from them. The caller commits.
     """
     removed = 0
     site_ids = queries.load_organisation_site_ids(session, organisation_id)
@@ -245,5 +247,6 @@ def remove_interval_data(session: Session, organisation_id: int) -> int:
     if spans:  # every scope holding the sites recomputed once, over the union of the removed spans
         portfolio_series.refresh_for_sites(session, site_ids, min(s[0] for s in spans), max(s[1] for s in spans))
     queries.delete_interval_predictions(session, site_ids)
+    forget_estimates(session, site_ids)  # their gaps are whole days now: estimated afresh until the next run
     session.flush()
     return removed

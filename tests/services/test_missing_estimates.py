@@ -1,0 +1,155 @@
+"""Stored per-day estimates of missing intervals: the same figures as computing them in the request, used only
+while still true (current predictions, the daily roll-up's counts unchanged), kept current by later runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from portfolio.db import make_engine, make_session_factory, transaction
+from portfolio.ingest.loader import refresh_daily_usage, store_readings
+from portfolio.models import Site, SiteMissingEstimate, SiteMissingEstimateState
+from portfolio.services.expected_summary import compute_portfolio_summary
+from portfolio.services.missing_estimates import (
+    compute_site_day_estimates,
+    load_site_estimates,
+    refresh_missing_estimates,
+    site_steps,
+)
+from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts
+from tests.conftest import DEMO_TODAY
+
+FIT_NOW = dt.datetime.combine(DEMO_TODAY, dt.time(5), dt.UTC)  # when the demo's models were fitted (conftest)
+YEAR = (DEMO_TODAY - dt.timedelta(days=365), DEMO_TODAY)
+MONTH = (DEMO_TODAY - dt.timedelta(days=30), DEMO_TODAY)
+
+
+@pytest.fixture
+def factory(demo_world: tuple[str, Path]) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(demo_world[0])
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+def _power_sites(session: Session) -> pd.DataFrame:
+    rows = session.execute(select(Site.id, Site.meter_type).where(Site.fuel == "power").order_by(Site.id)).all()
+    return pd.DataFrame(
+        {
+            "site_id": [int(r[0]) for r in rows],
+            "fuel": "power",
+            "interval_seconds": [3600 if str(r[1]) == "amr" else 1800 for r in rows],
+        }
+    )
+
+
+def _range_ts(days: tuple[dt.date, dt.date]) -> tuple[int, int]:
+    return local_midnight_ts(days[0], UK_TIME_ZONE), local_midnight_ts(days[1], UK_TIME_ZONE)
+
+
+def _summary(factory: sessionmaker[Session], days: tuple[dt.date, dt.date]) -> tuple[object, ...]:
+    start_ts, end_ts = _range_ts(days)
+    with factory() as session:
+        (summary,) = compute_portfolio_summary(session, _power_sites(session), start_ts, end_ts, end_ts)
+    return (
+        summary.estimated_missing_kwh,
+        summary.estimated_missing_range_kwh,
+        summary.sites_estimated,
+        summary.sites_unestimated,
+        summary.metered_kwh,
+    )
+
+
+def _forget(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        session.execute(delete(SiteMissingEstimate))
+        session.execute(delete(SiteMissingEstimateState))
+
+
+def _same(stored: tuple[object, ...], live: tuple[object, ...]) -> None:
+    assert stored[2:] == live[2:]
+    assert stored[0] == pytest.approx(live[0], rel=1e-9)
+    assert np.asarray(stored[1]) == pytest.approx(np.asarray(live[1]), rel=1e-9)
+
+
+@pytest.mark.parametrize("days", [YEAR, MONTH], ids=["year", "month"])
+def test_stored_estimates_give_the_figures_computed_in_the_request(
+    factory: sessionmaker[Session], days: tuple[dt.date, dt.date]
+) -> None:
+    start_ts, end_ts = _range_ts(days)
+    with factory() as session:
+        steps = site_steps(session, _power_sites(session))
+        used = load_site_estimates(session, steps, start_ts, end_ts, UK_TIME_ZONE)
+        stored_rows = session.scalar(select(func.count()).select_from(SiteMissingEstimate))
+    assert used.stored_sites == len(steps) and used.computed_sites == 0  # the fitted demo's run stored them all
+    assert stored_rows and stored_rows > 0
+    stored = _summary(factory, days)
+    assert stored[0] is not None and stored[2] > 0  # the demo's gaps are estimated
+
+    _forget(factory)
+    with factory() as session:
+        computed = load_site_estimates(session, steps, start_ts, end_ts, UK_TIME_ZONE)
+    assert computed.stored_sites == 0 and computed.computed_sites == len(steps)
+    _same(stored, _summary(factory, days))
+
+
+def test_days_after_the_last_run_are_computed_and_added(factory: sessionmaker[Session]) -> None:
+    """A range reaching past the stored days: stored up to the last run, the later days computed now."""
+    days = (DEMO_TODAY - dt.timedelta(days=30), DEMO_TODAY + dt.timedelta(days=3))
+    start_ts, end_ts = _range_ts(days)
+    with factory() as session:
+        steps = site_steps(session, _power_sites(session))
+        mixed = load_site_estimates(session, steps, start_ts, end_ts, UK_TIME_ZONE)
+    assert mixed.stored_sites == len(steps) and mixed.computed_sites == len(steps)
+    stored = _summary(factory, days)
+    _forget(factory)
+    _same(stored, _summary(factory, days))
+
+
+def test_readings_that_arrive_after_the_run_make_the_site_computed_afresh(factory: sessionmaker[Session]) -> None:
+    start_ts, end_ts = _range_ts(MONTH)
+    with factory() as session:
+        steps = site_steps(session, _power_sites(session))
+        rows = compute_site_day_estimates(session, steps, start_ts, end_ts, UK_TIME_ZONE)
+    missing = rows[(rows["reported_intervals"] == 0) & (rows["local_date"] < DEMO_TODAY)].iloc[0]
+    site_id, day = int(missing["site_id"]), missing["local_date"]
+    lo = local_midnight_ts(day, UK_TIME_ZONE)
+    step = steps[site_id]
+    arrived = pd.DataFrame(
+        {
+            "start_ts": np.arange(lo, lo + 6 * step, step, dtype=np.int64),  # the first few intervals of that day
+            "interval_seconds": step,
+            "energy_kwh": 1.0,
+            "estimated": False,
+        }
+    )
+    with transaction(factory) as session:
+        store_readings(session, site_id, arrived, None)
+        refresh_daily_usage(session, site_id, UK_TIME_ZONE, lo, lo + 6 * step, incoming=arrived)
+    with factory() as session:
+        used = load_site_estimates(session, steps, start_ts, end_ts, UK_TIME_ZONE)
+    assert used.computed_sites == 1 and used.stored_sites == len(steps) - 1  # only that site, afresh
+    with_arrivals = _summary(factory, MONTH)
+    _forget(factory)
+    _same(with_arrivals, _summary(factory, MONTH))
+
+
+def test_a_later_run_recomputes_the_recent_days_only_and_matches_a_whole_one(factory: sessionmaker[Session]) -> None:
+    later = FIT_NOW + dt.timedelta(days=2)
+    report = refresh_missing_estimates(factory, later)
+    assert report.sites > 0 and report.sites_whole == 0 and not report.errors
+    with factory() as session:
+        states = session.scalars(select(SiteMissingEstimateState)).all()
+    assert {s.through_date for s in states} == {DEMO_TODAY + dt.timedelta(days=1)}
+    days = (DEMO_TODAY - dt.timedelta(days=60), DEMO_TODAY + dt.timedelta(days=2))
+    incremental = _summary(factory, days)
+
+    whole = refresh_missing_estimates(factory, later, full=True)
+    assert whole.sites_whole == whole.sites
+    _same(incremental, _summary(factory, days))
