@@ -153,3 +153,48 @@ def test_a_later_run_recomputes_the_recent_days_only_and_matches_a_whole_one(fac
     whole = refresh_missing_estimates(factory, later, full=True)
     assert whole.sites_whole == whole.sites
     _same(incremental, _summary(factory, days))
+
+
+def test_a_daily_graph_reads_the_stored_days_and_draws_what_the_request_would(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from portfolio.access import organisation_viewer
+    from portfolio.models import Organisation, Role
+    from portfolio.services import graphs_coverage
+    from portfolio.services.graphs import GraphRequest, make_graph
+    from portfolio.services.groups import ALL_SITES
+
+    computed: list[int] = []  # interval predictions read in the request, per call
+    read = graphs_coverage.load_gap_predictions
+    monkeypatch.setattr(
+        graphs_coverage, "load_gap_predictions", lambda session, chosen: computed.append(1) or read(session, chosen)
+    )
+
+    with factory() as session:
+        organisations = frozenset(int(o) for o in session.scalars(select(Organisation.id)))
+    viewer = organisation_viewer(1, "someone@example.com", Role.CUSTOMER, organisations)
+    request = GraphRequest(ALL_SITES, None, YEAR[0], YEAR[1] - dt.timedelta(days=1), "power", granularity="day")
+    now = dt.datetime.combine(DEMO_TODAY, dt.time(6), dt.UTC)
+
+    def drawn() -> tuple[pd.DataFrame, list[str], dict[str, float | None]]:
+        with factory() as session:
+            result = make_graph(session, viewer, request, now=now)
+        assert result.table is not None and result.totals is not None
+        estimate = next(t for t in result.figure.data if (t.name or "").startswith("Estimated for "))
+        reporting = next(t for t in result.figure.data if t.name == "Sites reporting")
+        return (
+            pd.DataFrame({"estimate": np.asarray(estimate.y, dtype=float), "reporting": np.asarray(reporting.y)}),
+            [str(text) for _, text in reporting.customdata],
+            dict(result.totals),
+        )
+
+    stored_values, stored_hover, stored_totals = drawn()
+    assert np.nansum(stored_values["estimate"]) > 0  # the demo's missing sites are estimated
+    assert computed == []  # a year of days read from the stored estimates: no interval predictions read
+    _forget(factory)
+    live_values, live_hover, live_totals = drawn()
+    assert computed  # without them, computed in the request
+    assert stored_hover == live_hover  # "30 of 35 sites reporting · 3 estimated (model) · ..." day by day
+    assert np.array_equal(stored_values["reporting"], live_values["reporting"])
+    assert np.allclose(stored_values["estimate"], live_values["estimate"], rtol=1e-9, equal_nan=True)
+    assert stored_totals["estimated_kwh"] == pytest.approx(live_totals["estimated_kwh"], rel=1e-9)

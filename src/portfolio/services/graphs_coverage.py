@@ -10,18 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from portfolio.analytics.coverage import (
+    BAND_Z,
     compute_bucket_expected_intervals,
     compute_missing_estimate,
     compute_portfolio_coverage,
 )
 from portfolio.queries import expected as expected_queries
+from portfolio.queries import missing_estimates as estimate_queries
 from portfolio.services.coverage import load_gap_predictions, load_site_buckets, site_interval_seconds
+from portfolio.services.missing_estimates import site_steps
+from portfolio.timekeeping import UK_TIME_ZONE, local_date_span, local_midnight_ts
 
 
 def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:
@@ -65,27 +71,152 @@ def with_coverage(
 
     Returns the frame (plus sites_total, sites_complete, sites_partial, sites_missing, sites_modelled_gap,
     sites_unmodelled_gap, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) and the names of the
-    incomplete sites no model can stand in for.
+    incomplete sites no model can stand in for. Daily buckets of a UK portfolio read the batch's stored
+    per-day estimates (``services/missing_estimates.py``) where they still hold; the rest is computed here.
     """
     cover_hi = min(hi, (int(now.timestamp()) // 1800) * 1800)
     buckets = frame["start_ts"].to_numpy(dtype="int64")
-    chosen = load_site_buckets(session, members, buckets, resolution, lo, cover_hi, time_zone)
-    predictions = load_gap_predictions(session, chosen)
-    interval = chosen.interval_seconds
-    if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
-        step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
-        fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(cast(int, s)), 1800)]
-        predictions = predictions[predictions["site_id"].isin(fine)]
-    modelled = {int(s) for s in predictions["site_id"].unique()}
-    coverage = compute_portfolio_coverage(buckets, chosen.site_buckets, len(members), modelled)
-    estimate = compute_missing_estimate(predictions, chosen.present, resolution, time_zone)
-    merged = frame.merge(coverage, on="start_ts", how="left").merge(estimate, on="start_ts", how="left")
+    stored = _stored_days(session, members, resolution, lo, cover_hi, time_zone)
+    site_buckets, estimates, modelled, incomplete = (
+        [stored.site_buckets],
+        [stored.estimates],
+        set(stored.modelled),
+        set(stored.incomplete),
+    )
+    for from_ts, ids in sorted(stored.live_from.items()):
+        part = members[members["site_id"].astype(int).isin(ids)]
+        chosen = load_site_buckets(session, part, buckets, resolution, max(lo, from_ts), cover_hi, time_zone)
+        predictions = load_gap_predictions(session, chosen)
+        interval = chosen.interval_seconds
+        if len(predictions):  # a daily model cannot say which half hours are missing: only per-interval predictions
+            step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
+            fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(cast(int, s)), 1800)]
+            predictions = predictions[predictions["site_id"].isin(fine)]
+        modelled |= {int(s) for s in predictions["site_id"].unique()}
+        incomplete |= set(chosen.incomplete_ids)
+        site_buckets.append(chosen.site_buckets)
+        estimates.append(_with_variance(compute_missing_estimate(predictions, chosen.present, resolution, time_zone)))
+    all_site_buckets = (
+        pd.concat([b for b in site_buckets if len(b)], ignore_index=True)
+        if any(len(b) for b in site_buckets)
+        else site_buckets[0]
+    )
+    coverage = compute_portfolio_coverage(buckets, all_site_buckets, len(members), modelled)
+    merged = frame.merge(coverage, on="start_ts", how="left").merge(
+        _add_estimates(estimates), on="start_ts", how="left"
+    )
     merged["sites_estimated"] = merged["sites_estimated"].fillna(0).astype("int64")
     future = merged["start_ts"] >= cover_hi
     merged.loc[future, ["sites_complete", "sites_partial", "sites_missing"]] = 0
     names = dict(zip(members["site_id"].astype(int), members["name"], strict=True))
-    unmodelled = sorted(names[s] for s in chosen.incomplete_ids if s not in modelled)
+    unmodelled = sorted(names[s] for s in incomplete if s not in modelled)
     return merged, unmodelled
+
+
+ESTIMATE_COLUMNS = ["start_ts", "estimated_kwh", "variance_kwh2", "sites_estimated"]
+
+
+def _with_variance(estimate: pd.DataFrame) -> pd.DataFrame:
+    """A bucket estimate (start_ts, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) with its variance [kWh²]."""
+    spread = (estimate["upper_kwh"] - estimate["estimated_kwh"]) / BAND_Z
+    return estimate.assign(variance_kwh2=spread**2)[ESTIMATE_COLUMNS]
+
+
+def _add_estimates(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Bucket estimates of disjoint sets of sites added: energies and variances add (sites independent)."""
+    frames = [p for p in parts if len(p)]
+    if not frames:
+        return compute_missing_estimate(
+            pd.DataFrame(columns=["site_id", "start_ts", "expected_kwh", "variance_kwh2"]),
+            pd.DataFrame(),
+            "hh",
+            UK_TIME_ZONE,
+        )
+    summed = pd.concat(frames, ignore_index=True).groupby("start_ts", as_index=False).sum()
+    spread = BAND_Z * np.sqrt(summed["variance_kwh2"].to_numpy(dtype=np.float64))
+    return pd.DataFrame(
+        {
+            "start_ts": summed["start_ts"].to_numpy(dtype=np.int64),
+            "estimated_kwh": summed["estimated_kwh"].to_numpy(dtype=np.float64),
+            "lower_kwh": summed["estimated_kwh"].to_numpy(dtype=np.float64) - spread,
+            "upper_kwh": summed["estimated_kwh"].to_numpy(dtype=np.float64) + spread,
+            "sites_estimated": summed["sites_estimated"].to_numpy(dtype=np.int64),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _StoredDays:
+    site_buckets: pd.DataFrame  # site_id, start_ts, intervals, expected_intervals of the stored short days
+    estimates: pd.DataFrame  # ESTIMATE_COLUMNS per day from the stored rows
+    modelled: set[int]  # sites with an estimate on a stored day
+    incomplete: set[int]  # sites with a stored short day
+    live_from: dict[int, list[int]]  # UTC epoch s -> the sites computed in the request from then on
+
+
+def _stored_days(
+    session: Session, members: pd.DataFrame, resolution: str, lo: int, hi: int, time_zone: str
+) -> _StoredDays:
+    """The stored per-day estimates of the members that still hold, for a daily graph of a UK portfolio."""
+    ids = [int(s) for s in members["site_id"]]
+    empty_buckets = pd.DataFrame(
+        {c: pd.Series(dtype="int64") for c in ("site_id", "start_ts", "intervals", "expected_intervals")}
+    )
+    nothing = _StoredDays(empty_buckets, pd.DataFrame(columns=ESTIMATE_COLUMNS), set(), set(), {lo: ids})
+    if resolution != "day" or time_zone != UK_TIME_ZONE or hi <= lo or not ids:
+        return nothing
+    if not (members["time_zone"].fillna(UK_TIME_ZONE) == UK_TIME_ZONE).all():  # stored days are UK days
+        return nothing
+    meters = site_interval_seconds(members)
+    steps = site_steps(session, pd.DataFrame({"site_id": list(meters), "interval_seconds": list(meters.values())}))
+    if steps != meters:  # sites opted out of half-hourly data: their days are counted another way here
+        return nothing
+    first, last = local_date_span(lo, hi, time_zone)
+    if local_midnight_ts(first, time_zone) != lo:
+        return nothing
+    usable = estimate_queries.load_usable_through(session, ids, first, last)
+    live_from: dict[int, list[int]] = {}
+    for site_id in ids:
+        through = usable.get(site_id)
+        start = lo if through is None else local_midnight_ts(through + dt.timedelta(days=1), time_zone)
+        if start < hi:
+            live_from.setdefault(start, []).append(site_id)
+    rows = estimate_queries.load_stored_estimates(session, usable, first) if usable else None
+    if rows is None or rows.empty:
+        return _StoredDays(empty_buckets, pd.DataFrame(columns=ESTIMATE_COLUMNS), set(), set(), live_from)
+    starts = np.array([local_midnight_ts(day, time_zone) for day in rows["local_date"]], dtype=np.int64)
+    expected = np.empty(len(rows), dtype=np.int64)
+    for step in set(steps.values()):
+        chosen = rows["site_id"].map(steps).to_numpy() == step
+        expected[chosen] = compute_bucket_expected_intervals(starts[chosen], "day", time_zone, step)
+    site_buckets = pd.DataFrame(
+        {
+            "site_id": rows["site_id"].to_numpy(dtype=np.int64),
+            "start_ts": starts,
+            "intervals": rows["reported_intervals"].to_numpy(dtype=np.int64),
+            "expected_intervals": expected,
+        }
+    )
+    estimated = rows["estimated_kwh"].notna().to_numpy()
+    per_day = (
+        pd.DataFrame(
+            {
+                "start_ts": starts[estimated],
+                "estimated_kwh": rows["estimated_kwh"].to_numpy(dtype=np.float64)[estimated],
+                "variance_kwh2": np.square(rows["estimated_se_kwh"].fillna(0.0).to_numpy(dtype=np.float64)[estimated]),
+                "sites_estimated": 1,
+            }
+        )
+        .groupby("start_ts", as_index=False)
+        .sum()
+    )
+    return _StoredDays(
+        site_buckets,
+        per_day[ESTIMATE_COLUMNS],
+        {int(s) for s in rows.loc[estimated, "site_id"]},
+        {int(s) for s in rows["site_id"]},
+        live_from,
+    )
 
 
 def with_site_coverage(frame: pd.DataFrame, members: pd.DataFrame, resolution: str, time_zone: str) -> pd.DataFrame:
