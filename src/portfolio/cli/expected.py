@@ -31,7 +31,8 @@ def cmd_fit_models(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"expected consumption: stored for {expected.sites_modelled} sites ({expected.site_rows} rows, "
             f"{expected.sites_whole} recomputed whole); {expected.scopes} scope sums of large portfolios ({expected.rows}"
-            f" rows), {expected.removed} dropped, {len(expected.errors)} failed"
+            f" rows), {expected.removed} dropped; {expected.estimate_rows} site-days of missing intervals estimated;"
+            f" {len(expected.errors)} failed"
         )
         for site_id, error in sorted(report.failed.items()):
             print(f"  site {site_id}: {error}", file=sys.stderr)
