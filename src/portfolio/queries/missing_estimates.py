@@ -149,3 +149,25 @@ def load_stored_estimates(session: Session, through: Mapping[int, dt.date], firs
     return frame.astype(
         {"site_id": "int64", "reported_intervals": "int64", "estimated_kwh": "float64", "estimated_se_kwh": "float64"}
     )
+
+
+def load_stored_site_totals(session: Session, through: Mapping[int, dt.date], first: dt.date) -> pd.DataFrame:
+    """Per site, its stored rows from ``first`` to its own last usable day added in SQL: site_id, estimated_kwh
+    (NULL when no missing interval had a prediction), estimated_se_kwh; sites without a short day are absent."""
+    by_day: dict[dt.date, list[int]] = {}
+    for site_id, day in through.items():
+        by_day.setdefault(day, []).append(int(site_id))
+    rows: list[tuple[Any, ...]] = []
+    for day, ids in sorted(by_day.items()):
+        statement = (
+            select(
+                SiteMissingEstimate.site_id,
+                func.sum(SiteMissingEstimate.estimated_kwh),
+                func.sum(SiteMissingEstimate.estimated_se_kwh),
+            )
+            .where(SiteMissingEstimate.site_id.in_(ids), SiteMissingEstimate.local_date.between(first, day))
+            .group_by(SiteMissingEstimate.site_id)
+        )
+        rows.extend(as_tuples(session.execute(statement)))
+    frame = pd.DataFrame(rows, columns=["site_id", "estimated_kwh", "estimated_se_kwh"])
+    return frame.astype({"site_id": "int64", "estimated_kwh": "float64", "estimated_se_kwh": "float64"})

@@ -208,7 +208,8 @@ def load_site_estimates(
     usable: dict[int, dt.date] = {}  # site -> last stored day used
     if time_zone == UK_TIME_ZONE and whole_days:
         usable = queries.load_usable_through(session, list(steps), first, last)
-    rows = [queries.load_stored_estimates(session, usable, first)] if usable else []
+    totals = [queries.load_stored_site_totals(session, usable, first)] if usable else []
+    rows = []
     tails: dict[dt.date, dict[int, int]] = {}  # the first day to compute now -> the sites computed from it
     for site_id, step in steps.items():
         through = usable.get(site_id)
@@ -221,7 +222,9 @@ def load_site_estimates(
             compute_site_day_estimates(session, tail_steps, local_midnight_ts(from_day, time_zone), end_ts, time_zone)
         )
     found = pd.concat([r for r in rows if len(r)], ignore_index=True) if any(len(r) for r in rows) else _empty()
-    return SiteEstimates(_per_site(found), len(usable), sum(len(t) for t in tails.values()))
+    parts = [t for t in [*totals, _per_site(found)] if len(t)]
+    per_site = _per_site(pd.concat(parts, ignore_index=True)) if parts else _per_site(_empty())
+    return SiteEstimates(per_site, len(usable), sum(len(t) for t in tails.values()))
 
 
 @dataclass
