@@ -37,6 +37,7 @@ def test_fit_models_json_also_reports_the_expected_series(
         "sites_modelled",
         "sites_whole",
         "site_rows",
+        "estimate_rows",
         "rows",
         "removed",
         "failed",
@@ -46,6 +47,7 @@ def test_fit_models_json_also_reports_the_expected_series(
     # the 47 demo sites with a model are predicted (two have too little data for one)
     assert (refreshed["scopes"], refreshed["sites"], refreshed["failed"], refreshed["errors"]) == (7, 47, 0, [])
     assert 0 < refreshed["sites_modelled"] <= 49
+    assert refreshed["estimate_rows"] > 0  # the demo's short days, re-estimated from the predictions just stored
     engine = make_engine(demo_world[0])
     try:
         with make_session_factory(engine)() as session:
