@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, delete, func, select, text
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import SUM_COLUMNS
+from portfolio.db import driver_connection
 from portfolio.models import (
     DailyUsage,
     Enrolment,
@@ -28,7 +29,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherReading,
 )
-from portfolio.queries.graphs import as_tuples, span_terms
+from portfolio.queries.graphs import span_terms
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
 """Models use interval data only: daily or monthly billing reads are not modelled."""
@@ -232,14 +233,15 @@ def load_site_expected(
     return _site_expected_frame(rows)
 
 
-def _site_expected_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
+def _site_expected_frame(rows: Sequence[Sequence[Any]], *, epoch: bool = False) -> pd.DataFrame:
     """Rows of (site_id, start_ts, expected_kwh, variance_kwh2) as a frame, column by column (pandas probing
     SQLAlchemy Row objects one by one costs seconds for a year of half hours)."""
     site_ids, starts, expected, variances = (list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 4
+    seconds = np.asarray(starts, dtype="int64")
     return pd.DataFrame(
         {
             "site_id": np.asarray(site_ids, dtype="int64"),
-            "start": _utc_index(np.asarray(starts, dtype="int64")),
+            "start": seconds if epoch else _utc_index(seconds),
             "expected_kwh": np.asarray(expected, dtype="float64"),
             "variance_kwh2": np.asarray(variances, dtype="float64"),
         }
@@ -247,19 +249,31 @@ def _site_expected_frame(rows: Sequence[Sequence[Any]]) -> pd.DataFrame:
 
 
 def load_site_expected_in(
-    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], resolution: str
+    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], resolution: str, *, epoch: bool = False
 ) -> pd.DataFrame:
     """Stored predictions within each site's spans [UTC epoch s) (as :func:`load_site_expected`): a graph needs
-    them only where a site is incomplete."""
+    them only where a site is incomplete. ``epoch``: bucket starts as ``start_ts`` [UTC epoch s] instead of
+    ``start`` timestamps (the graph's coverage works in epoch seconds: no round trip through datetimes)."""
     _check_resolution(resolution)
     rows: list[Sequence[Any]] = []
-    for condition, params in span_terms(spans, "start_ts"):
-        statement = text(
-            "SELECT site_id, start_ts, expected_kwh, variance_kwh2 FROM site_expected"
-            f" WHERE resolution = :resolution AND {condition} ORDER BY site_id, start_ts"
-        )
-        rows.extend(as_tuples(session.execute(statement, {**params, "resolution": resolution})))
-    return _site_expected_frame(rows)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    cursor = driver_connection(session).cursor() if sqlite else None
+    try:
+        for condition, params in span_terms(spans, "start_ts"):
+            sql = (
+                "SELECT site_id, start_ts, expected_kwh, variance_kwh2 FROM site_expected"
+                f" WHERE resolution = :resolution AND {condition} ORDER BY site_id, start_ts"
+            )
+            if cursor is not None:  # sqlite3 binds the same :named markers; plain tuples, no Row objects
+                cursor.execute(sql, {**params, "resolution": resolution})
+                rows.extend(cursor.fetchall())
+            else:
+                rows.extend(session.execute(text(sql), {**params, "resolution": resolution}).fetchall())
+    finally:
+        if cursor is not None:
+            cursor.close()
+    frame = _site_expected_frame(rows, epoch=epoch)
+    return frame.rename(columns={"start": "start_ts"}) if epoch else frame
 
 
 def load_site_expected_sums(

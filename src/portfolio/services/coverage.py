@@ -32,7 +32,7 @@ from portfolio.timekeeping import RESOLUTION_SECONDS, SECONDS_PER_DAY, local_dat
 class SiteBuckets:
     """The incomplete sites of a window: their per-bucket coverage and the intervals they did report."""
 
-    site_buckets: pd.DataFrame  # site_id, start_ts, intervals, expected_intervals (incomplete sites only)
+    site_buckets: pd.DataFrame  # site_id, start_ts, intervals, expected_intervals (incomplete sites' short days only)
     present: pd.DataFrame  # site_id, start_ts of the incomplete sites' readings on their incomplete days
     incomplete_ids: list[int]
     interval_seconds: dict[int, int]
@@ -143,13 +143,13 @@ def load_site_buckets(
         for span_lo, span_hi in spans[site_id]:
             on_short_days |= (buckets >= span_lo) & (buckets < span_hi)
         counted = got.reindex(buckets).fillna(0).to_numpy(dtype=np.int64)
-        frames.append(
+        frames.append(  # its short days' buckets only: elsewhere it reported every interval
             pd.DataFrame(
                 {
                     "site_id": site_id,
-                    "start_ts": buckets,
-                    "intervals": np.where(on_short_days, counted, expected_intervals),
-                    "expected_intervals": expected_intervals,
+                    "start_ts": buckets[on_short_days],
+                    "intervals": counted[on_short_days],
+                    "expected_intervals": expected_intervals[on_short_days],
                 }
             )
         )
@@ -165,11 +165,9 @@ def load_gap_predictions(session: Session, chosen: SiteBuckets) -> pd.DataFrame:
     for resolution in ("hh", "hour"):  # a half-hourly site also has hourly rows: its own grid is its finest
         if not wanted:
             break
-        stored = load_site_expected_in(session, wanted, resolution)
+        stored = load_site_expected_in(session, wanted, resolution, epoch=True)
         if len(stored):
-            frames.append(
-                stored.assign(start_ts=pd.DatetimeIndex(stored["start"]).as_unit("s").asi8).drop(columns="start")
-            )
+            frames.append(stored)
             for site_id in set(stored["site_id"].astype(int)):
                 wanted.pop(site_id, None)
     if not frames:
