@@ -106,3 +106,30 @@ def test_the_temperature_hover_names_its_locations_from_the_traces_meta(browser:
         page.close()
     assert "°C" in hover and "Temperature, " in hover
     assert "(2 locations: bedford, &lt;b&gt;london&lt;/b&gt;)" in hover  # a name is shown as text, never as markup
+
+
+def test_a_meter_estimate_marker_shows_the_lines_hover_under_the_mouse(browser: Browser) -> None:
+    """The markers skip the hover; pointing at one shows the line's text for that half hour, estimates named."""
+    figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), estimated=(20,)), resolution="hh", fuel="power")
+    page = browser.new_page(viewport={"width": 1000, "height": 600})
+    try:
+        page.set_content("<div id='plot' style='width:900px;height:500px'></div>")
+        page.add_script_tag(path=str(PLOTLY_JS))
+        point = page.evaluate(
+            """async (figure) => {
+                const spec = JSON.parse(figure);
+                const gd = document.getElementById('plot');
+                await Plotly.newPlot(gd, spec.data, spec.layout);
+                const marker = gd._fullData.findIndex(t => t.name === 'Meter estimates');
+                const x = gd._fullData[marker].x[0], y = gd._fullData[marker].y[0];
+                const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+                return [box.left + xa._offset + xa.d2p(x), box.top + ya._offset + ya.d2p(y)];
+            }""",
+            to_json(figure.to_plotly_json()),
+        )
+        page.mouse.move(point[0], point[1])
+        page.wait_for_selector(".hovertext", timeout=5000)
+        hover = " | ".join(page.locator(".hovertext").all_text_contents())
+    finally:
+        page.close()
+    assert "Mon 3 Jun 2024 10:00 BST" in hover and "meter-estimated reading" in hover and "kWh" in hover

@@ -55,8 +55,8 @@ def test_estimated_readings_are_a_distinct_trace() -> None:
     figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), estimated=(3, 7)), resolution="hh", fuel="power")
     estimated = [t for t in figure.data if t.name == "Meter estimates"]
     assert len(estimated) == 1 and len(estimated[0].y) == 2
-    assert estimated[0].mode == "markers"
-    assert "estimated" in estimated[0].customdata[0][1]
+    assert estimated[0].mode == "markers" and estimated[0].hoverinfo == "skip"  # the line's hover says it
+    assert "estimated" in figure.data[0].customdata[3][1] and "estimated" not in figure.data[0].customdata[4][1]
     days = _frame(dt.date(2024, 6, 3), "day", estimated=(0,))
     bars = make_consumption_figure(days, resolution="day", fuel="gas")
     assert [t.name for t in bars.data][:2] == ["Metered", "Meter estimates"]

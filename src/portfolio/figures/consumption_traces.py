@@ -108,6 +108,9 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
             hovertemplate=hover,
         )
     )
+    # the markers sit on the line's own points and leave the hover to it (its text says "partial" and "meter-
+    # estimated" already): a 1,000-site month is partial in every hour, and each marker trace would carry the
+    # whole month's hover text again
     if partial.any():
         traces.append(
             go.Scatter(
@@ -116,8 +119,7 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
                 name="Partial",
                 mode="markers",
                 marker={"color": "white", "size": 6, "symbol": "circle-open", "line": {"color": colour, "width": 1.5}},
-                customdata=custom[partial],
-                hovertemplate=hover,
+                hoverinfo="skip",
             )
         )
     if estimated.any():
@@ -133,8 +135,7 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
                     "symbol": "diamond-open",
                     "line": {"color": ESTIMATED_COLOUR, "width": 1.5},
                 },
-                customdata=custom[estimated],
-                hovertemplate=hover,
+                hoverinfo="skip",
             )
         )
     return traces
