@@ -191,6 +191,8 @@ def _refresh_cost() -> dict[str, Any]:
             "site_rows": report.site_rows,
             "scope_rows": report.rows,
             "ms_per_site": round(1000 * seconds / max(report.sites, 1), 1),
+            "steps_s": dict(report.seconds),
+            "estimate_rows": report.estimate_rows,
         }
     engine.dispose()
     copy.unlink()

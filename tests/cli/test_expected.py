@@ -32,6 +32,7 @@ def test_fit_models_json_also_reports_the_expected_series(
     }  # the demo's models are all current
     refreshed = out["expected_series"]
     assert set(refreshed) == {
+        "seconds",
         "scopes",
         "sites",
         "sites_modelled",
@@ -47,6 +48,7 @@ def test_fit_models_json_also_reports_the_expected_series(
     # the 47 demo sites with a model are predicted (two have too little data for one)
     assert (refreshed["scopes"], refreshed["sites"], refreshed["failed"], refreshed["errors"]) == (7, 47, 0, [])
     assert 0 < refreshed["sites_modelled"] <= 49
+    assert set(refreshed["seconds"]) == {"sites", "scopes", "estimates"}
     assert refreshed["estimate_rows"] > 0  # the demo's short days, re-estimated from the predictions just stored
     engine = make_engine(demo_world[0])
     try:

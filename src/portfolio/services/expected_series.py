@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,9 +70,11 @@ class RefreshReport:
     rows: int = 0  # scope sum rows written
     removed: int = 0  # scope and fuel series dropped (no longer over the limit)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step: sites, scopes, estimates [s]
 
     def as_json(self) -> dict[str, Any]:
         return {
+            "seconds": dict(self.seconds),
             "scopes": self.scopes,
             "sites": self.sites,
             "sites_modelled": self.sites_modelled,
@@ -251,6 +254,7 @@ def refresh_expected_series(
     every site's per-day estimates of its missing intervals (``services/missing_estimates.py``)."""
     now = now or dt.datetime.now(dt.UTC)
     limit = summed_scope_sites() if limit is None else limit
+    began = time.perf_counter()
     report = refresh_site_expected(
         factory,
         now,
@@ -260,6 +264,8 @@ def refresh_expected_series(
         recent_days=recent_days,
         chunk_sites=chunk_sites,
     )
+    report.seconds["sites"] = round(time.perf_counter() - began, 2)
+    began = time.perf_counter()
     lo_ts, hi_ts = refresh_window(now, past_days, future_days)
     with factory() as session:
         members = series_queries.load_scope_members(session)
@@ -293,11 +299,14 @@ def refresh_expected_series(
             continue
         report.scopes += 1
         report.rows += rows
+    report.seconds["scopes"] = round(time.perf_counter() - began, 2)
+    began = time.perf_counter()
     estimates = refresh_missing_estimates(
         factory, now, full=full, past_days=past_days, recent_days=recent_days, chunk_sites=max(chunk_sites, 100)
     )  # made from the predictions just stored
     report.estimate_rows += estimates.rows
     report.errors += estimates.errors
+    report.seconds["estimates"] = round(time.perf_counter() - began, 2)
     return report
 
 
