@@ -9,50 +9,64 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import plotly
+import plotly.graph_objects as go
 import pytest
 from dash._utils import to_json
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from portfolio.figures.consumption import make_consumption_figure
-from tests.figures.test_consumption import _frame
+from tests.figures.test_consumption import _frame, weighted_temperature_figure
 
 pytestmark = [pytest.mark.browser]
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
-def _draw(browser: Browser, figure_json: str) -> dict[str, object]:
-    """The first trace as drawn: its line runs (one SVG path each), its bars, and its values in plotly.js."""
-    page = browser.new_page()
+@contextmanager
+def _plotted(browser: Browser, figure: go.Figure | str) -> Iterator[Page]:
+    """A page with ``figure`` (or its JSON) drawn by plotly.js as Dash sends it (``gd`` is ``#plot``)."""
+    page = browser.new_page(viewport={"width": 1000, "height": 600})
     try:
         page.set_content("<div id='plot' style='width:900px;height:500px'></div>")
         page.add_script_tag(path=str(PLOTLY_JS))
-        return page.evaluate(
+        page.evaluate(
             """async (figure) => {
                 const spec = JSON.parse(figure);
+                await Plotly.newPlot(document.getElementById('plot'), spec.data, spec.layout);
+            }""",
+            figure if isinstance(figure, str) else to_json(figure.to_plotly_json()),
+        )
+        yield page
+    finally:
+        page.close()
+
+
+def _draw(browser: Browser, figure: go.Figure | str) -> dict[str, object]:
+    """The first trace as drawn: its line runs (one SVG path each), its bars, and its values in plotly.js."""
+    with _plotted(browser, figure) as page:
+        return page.evaluate(
+            """() => {
                 const gd = document.getElementById('plot');
-                await Plotly.newPlot(gd, spec.data, spec.layout);
                 const first = gd.querySelector('.scatterlayer .trace, .barlayer .trace');
                 return {
                     runs: Array.from(first.querySelectorAll('path.js-line')).map(p => p.getAttribute('d')),
                     bars: Array.from(first.querySelectorAll('.point path')).map(p => p.getAttribute('d')),
                     nan: Array.from(gd._fullData[0].y).filter(v => Number.isNaN(v)).length,
                 };
-            }""",
-            figure_json,
+            }"""
         )
-    finally:
-        page.close()
 
 
 def test_nan_breaks_the_half_hourly_line(browser: Browser) -> None:
     frame = _frame(dt.date(2024, 6, 3), gap=slice(10, 14))
     figure = make_consumption_figure(frame, resolution="hh", fuel="power")
-    drawn = _draw(browser, to_json(figure.to_plotly_json()))
+    drawn = _draw(browser, figure)
     assert drawn["nan"] == 4
     assert len(drawn["runs"]) == 2  # before and after the gap: nothing is drawn across it
 
@@ -67,43 +81,21 @@ def test_a_missing_day_is_drawn_as_null_is_never_as_a_reading(browser: Browser) 
     assert drawn["nan"] == 1
     assert drawn["bars"] == _draw(browser, json.dumps(as_null))["bars"]
     frame.loc[frame.index[0], "energy_kwh"] = 5.0  # a reading draws a different, visible bar
-    assert (
-        drawn["bars"]
-        != _draw(browser, to_json(make_consumption_figure(frame, resolution="day", fuel="power").to_plotly_json()))[
-            "bars"
-        ]
-    )
+    assert drawn["bars"] != _draw(browser, make_consumption_figure(frame, resolution="day", fuel="power"))["bars"]
 
 
 def test_the_temperature_hover_names_its_locations_from_the_traces_meta(browser: Browser) -> None:
-    from tests.figures.test_consumption import _temperature
-
-    label = "Consumption-weighted mean temperature (2 locations: bedford, <b>london</b>)"
-    figure = make_consumption_figure(
-        _frame(dt.date(2024, 6, 3), "hour"),
-        resolution="hour",
-        fuel="power",
-        portfolio=True,
-        temperature=_temperature(dt.datetime(2024, 6, 4)),
-        temperature_label=label,
-    )
+    figure = weighted_temperature_figure("Consumption-weighted mean temperature (2 locations: bedford, <b>london</b>)")
     curve = next(n for n, t in enumerate(figure.data) if t.name == "Temperature")
-    page = browser.new_page()
-    try:
-        page.set_content("<div id='plot' style='width:900px;height:500px'></div>")
-        page.add_script_tag(path=str(PLOTLY_JS))
+    with _plotted(browser, figure) as page:
         hover = page.evaluate(
-            """async ([figure, curve]) => {
-                const spec = JSON.parse(figure);
+            """(curve) => {
                 const gd = document.getElementById('plot');
-                await Plotly.newPlot(gd, spec.data, spec.layout);
                 Plotly.Fx.hover(gd, [{curveNumber: curve, pointNumber: 3}], ['xy2']);
                 return Array.from(gd.querySelectorAll('.hovertext')).map(n => n.textContent).join(' | ');
             }""",
-            [to_json(figure.to_plotly_json()), curve],
+            curve,
         )
-    finally:
-        page.close()
     assert "°C" in hover and "Temperature, " in hover
     assert "(2 locations: bedford, &lt;b&gt;london&lt;/b&gt;)" in hover  # a name is shown as text, never as markup
 
@@ -111,25 +103,17 @@ def test_the_temperature_hover_names_its_locations_from_the_traces_meta(browser:
 def test_a_meter_estimate_marker_shows_the_lines_hover_under_the_mouse(browser: Browser) -> None:
     """The markers skip the hover; pointing at one shows the line's text for that half hour, estimates named."""
     figure = make_consumption_figure(_frame(dt.date(2024, 6, 3), estimated=(20,)), resolution="hh", fuel="power")
-    page = browser.new_page(viewport={"width": 1000, "height": 600})
-    try:
-        page.set_content("<div id='plot' style='width:900px;height:500px'></div>")
-        page.add_script_tag(path=str(PLOTLY_JS))
+    with _plotted(browser, figure) as page:
         point = page.evaluate(
-            """async (figure) => {
-                const spec = JSON.parse(figure);
+            """() => {
                 const gd = document.getElementById('plot');
-                await Plotly.newPlot(gd, spec.data, spec.layout);
                 const marker = gd._fullData.findIndex(t => t.name === 'Meter estimates');
                 const x = gd._fullData[marker].x[0], y = gd._fullData[marker].y[0];
                 const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
                 return [box.left + xa._offset + xa.d2p(x), box.top + ya._offset + ya.d2p(y)];
-            }""",
-            to_json(figure.to_plotly_json()),
+            }"""
         )
         page.mouse.move(point[0], point[1])
         page.wait_for_selector(".hovertext", timeout=5000)
         hover = " | ".join(page.locator(".hovertext").all_text_contents())
-    finally:
-        page.close()
     assert "Mon 3 Jun 2024 10:00 BST" in hover and "meter-estimated reading" in hover and "kWh" in hover

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from dash._utils import to_json
 
 from portfolio.analytics.resolution import compute_grid_series, compute_local_axis
@@ -113,9 +114,9 @@ def test_forecast_is_dashed_after_the_last_observation_with_the_future_shaded_an
     assert "today" in [a.text for a in figure.layout.annotations]
 
 
-def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
-    label = "Consumption-weighted mean temperature (2 locations: bedford, london)"
-    figure = make_consumption_figure(
+def weighted_temperature_figure(label: str) -> go.Figure:
+    """An hourly portfolio day with the consumption-weighted temperature labelled ``label``."""
+    return make_consumption_figure(
         _frame(dt.date(2024, 6, 3), "hour"),
         resolution="hour",
         fuel="power",
@@ -123,6 +124,11 @@ def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
         temperature=_temperature(dt.datetime(2024, 6, 4)),
         temperature_label=label,
     )
+
+
+def test_the_weighted_mean_temperature_is_labelled_as_such() -> None:
+    label = "Consumption-weighted mean temperature (2 locations: bedford, london)"
+    figure = weighted_temperature_figure(label)
     temperature = next(t for t in figure.data if t.name == "Temperature")
     assert (
         list(temperature.meta) == [label] and "%{meta[0]}" in temperature.hovertemplate
