@@ -130,13 +130,18 @@ def load_usable_through(session: Session, site_ids: Sequence[int], first: dt.dat
     return usable
 
 
-def load_stored_estimates(session: Session, through: Mapping[int, dt.date], first: dt.date) -> pd.DataFrame:
-    """The stored rows of each site from ``first`` to its own last usable day (columns as ``ESTIMATE_COLUMNS``)."""
+def _sites_by_last_day(through: Mapping[int, dt.date]) -> list[tuple[dt.date, list[int]]]:
+    """Sites grouped by their last usable day: one statement per distinct day (usually one for all sites)."""
     by_day: dict[dt.date, list[int]] = {}
     for site_id, day in through.items():
         by_day.setdefault(day, []).append(int(site_id))
+    return sorted(by_day.items())
+
+
+def load_stored_estimates(session: Session, through: Mapping[int, dt.date], first: dt.date) -> pd.DataFrame:
+    """The stored rows of each site from ``first`` to its own last usable day (columns as ``ESTIMATE_COLUMNS``)."""
     rows: list[tuple[Any, ...]] = []
-    for day, ids in sorted(by_day.items()):
+    for day, ids in _sites_by_last_day(through):
         statement = select(
             SiteMissingEstimate.site_id,
             SiteMissingEstimate.local_date,
@@ -154,11 +159,8 @@ def load_stored_estimates(session: Session, through: Mapping[int, dt.date], firs
 def load_stored_site_totals(session: Session, through: Mapping[int, dt.date], first: dt.date) -> pd.DataFrame:
     """Per site, its stored rows from ``first`` to its own last usable day added in SQL: site_id, estimated_kwh
     (NULL when no missing interval had a prediction), estimated_se_kwh; sites without a short day are absent."""
-    by_day: dict[dt.date, list[int]] = {}
-    for site_id, day in through.items():
-        by_day.setdefault(day, []).append(int(site_id))
     rows: list[tuple[Any, ...]] = []
-    for day, ids in sorted(by_day.items()):
+    for day, ids in _sites_by_last_day(through):
         statement = (
             select(
                 SiteMissingEstimate.site_id,

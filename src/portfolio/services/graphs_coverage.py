@@ -114,6 +114,8 @@ def with_coverage(
 
 
 ESTIMATE_COLUMNS = ["start_ts", "estimated_kwh", "variance_kwh2", "sites_estimated"]
+BUCKET_COLUMNS = ["start_ts", "estimated_kwh", "lower_kwh", "upper_kwh", "sites_estimated"]
+"""What :func:`portfolio.analytics.coverage.compute_missing_estimate` returns per bucket."""
 
 
 def _with_variance(estimate: pd.DataFrame) -> pd.DataFrame:
@@ -126,11 +128,8 @@ def _add_estimates(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Bucket estimates of disjoint sets of sites added: energies and variances add (sites independent)."""
     frames = [p for p in parts if len(p)]
     if not frames:
-        return compute_missing_estimate(
-            pd.DataFrame(columns=["site_id", "start_ts", "expected_kwh", "variance_kwh2"]),
-            pd.DataFrame(),
-            "hh",
-            UK_TIME_ZONE,
+        return pd.DataFrame(
+            {c: pd.Series(dtype="int64" if c in ("start_ts", "sites_estimated") else "float64") for c in BUCKET_COLUMNS}
         )
     summed = pd.concat(frames, ignore_index=True).groupby("start_ts", as_index=False).sum()
     spread = BAND_Z * np.sqrt(summed["variance_kwh2"].to_numpy(dtype=np.float64))
