@@ -34,6 +34,7 @@ def test_fit_models_json_also_reports_the_expected_series(
     assert set(refreshed) == {
         "seconds",
         "scopes",
+        "scopes_rebuilt",
         "sites",
         "sites_modelled",
         "sites_whole",
@@ -48,6 +49,7 @@ def test_fit_models_json_also_reports_the_expected_series(
     # the 47 demo sites with a model are predicted (two have too little data for one)
     assert (refreshed["scopes"], refreshed["sites"], refreshed["failed"], refreshed["errors"]) == (7, 47, 0, [])
     assert 0 < refreshed["sites_modelled"] <= 49
+    assert refreshed["scopes_rebuilt"] == 7  # new at this limit: summed from their sites' rows
     assert set(refreshed["seconds"]) == {"sites", "scopes", "estimates"}
     assert refreshed["estimate_rows"] > 0  # the demo's short days, re-estimated from the predictions just stored
     engine = make_engine(demo_world[0])

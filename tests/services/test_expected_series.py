@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from numpy.testing import assert_allclose
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.analytics.expected import compute_expected_bounds, compute_expected_series
@@ -136,22 +136,56 @@ def _refreshed_at(factory: sessionmaker[Session], scope: Scope, fuel: str) -> dt
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(
+def _summed_afresh(factory: sessionmaker[Session], scope: Scope, fuel: str) -> list[tuple[object, ...]]:
+    """What a rebuild would store for the scope now: its members' stored rows added per bucket in its window."""
+    with factory() as session:
+        refresh = session.get(ExpectedSeriesRefresh, (scope.kind, scope.id, fuel))
+        members = series_queries.load_scope_members(session, [scope])
+        ids = sorted(int(s) for s in members.loc[members["fuel"] == fuel, "site_id"])
+        rows: list[tuple[object, ...]] = []
+        for resolution in ("day", "hh", "hour"):
+            sums = queries.load_site_expected_sums(session, ids, resolution, refresh.lo_ts, refresh.hi_ts)
+            rows += [(resolution, *r) for r in sums.itertuples(index=False)]
+    return rows
+
+
+def _assert_current(factory: sessionmaker[Session], scope: Scope, fuel: str) -> None:
+    stored, afresh = _rows(factory, scope, fuel), _summed_afresh(factory, scope, fuel)
+    assert len(afresh) > 400
+    assert [(r[0], r[1], r[4]) for r in stored] == [(r[0], r[1], r[4]) for r in afresh], (scope, fuel)
+    for column in (2, 3):
+        assert_allclose([float(r[column]) for r in stored], [float(r[column]) for r in afresh], rtol=1e-9, atol=1e-9)
+
+
+def test_a_daily_run_keeps_scope_sums_current_by_difference_and_rebuilds_what_no_longer_adds_up(
     factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from portfolio.models import SiteExpected
+
     everything, granta = Scope("all", 0), Scope("org", _orgs(factory)[GRANTA])
-    refresh_expected_series(factory, NOW, limit=10)
-    first = _rows(factory, everything, "power")
+    first = refresh_expected_series(factory, NOW, limit=10)
+    assert first.scopes == first.scopes_rebuilt == 7
+    before = _rows(factory, everything, "power")
 
     tomorrow = NOW + dt.timedelta(days=1)
-    refresh_expected_series(factory, tomorrow, limit=10)
-    second = _rows(factory, everything, "power")
+    refitted = _site_ids(factory, "power", granta.id)[0]
+    with transaction(factory) as session:  # a weekly refit: that site's whole window changes
+        session.get(SiteModel, refitted).fitted_at = tomorrow
+    second = refresh_expected_series(factory, tomorrow, limit=10)
+    assert (second.scopes, second.scopes_rebuilt, second.sites_whole, second.errors) == (7, 0, 1, [])
+    after = _rows(factory, everything, "power")
     lo, hi = refresh_window(tomorrow)
-    assert min(r[1] for r in second) >= lo and max(r[1] for r in second) < hi  # yesterday's first day is gone
-    assert min(r[1] for r in first) < lo
-    assert len({(r[0], r[1]) for r in second}) == len(second)
+    assert min(r[1] for r in after) >= lo and max(r[1] for r in after) < hi  # yesterday's first day is gone
+    assert min(r[1] for r in before) < lo
     assert _refreshed_at(factory, everything, "power") == tomorrow
+    for scope, fuel in series_queries_keys(factory):
+        _assert_current(factory, scope, fuel)  # equal to a rebuild, though nothing was rebuilt
+    with factory() as session:
+        assert second.rows == session.scalar(select(func.count()).select_from(ExpectedSeries))
 
+    lost = _site_ids(factory, "power", granta.id)[1]
+    with transaction(factory) as session:  # rows gone behind the sums' back (no service does this)
+        session.execute(delete(SiteExpected).where(SiteExpected.site_id == lost, SiteExpected.resolution == "day"))
     real_replace = series_queries.replace_expected_series_from_sites
 
     def failing_replace(session: Session, refresh: ExpectedSeriesRefresh, site_ids: list[int]) -> int:
@@ -162,12 +196,72 @@ def test_a_refresh_replaces_whole_scopes_and_a_failed_scope_keeps_its_rows(
 
     monkeypatch.setattr(series_queries, "replace_expected_series_from_sites", failing_replace)
     day_after = NOW + dt.timedelta(days=2)
-    report = refresh_expected_series(factory, day_after, limit=10)
-    assert report.errors == [{"scope": "all 0", "fuel": "power", "error": "RuntimeError: disk full"}]
-    assert report.scopes == 6
-    assert _rows(factory, everything, "power") == second  # the previous series, whole
-    assert _refreshed_at(factory, everything, "power") == tomorrow
+    third = refresh_expected_series(factory, day_after, limit=10)
+    assert third.errors == [{"scope": "all 0", "fuel": "power", "error": "RuntimeError: disk full"}]
+    assert (third.scopes, third.scopes_rebuilt) == (6, 1)  # Granta's power rebuilt; "all" failed, the rest held
+    assert _refreshed_at(factory, everything, "power") == tomorrow  # its last good refresh
     assert _refreshed_at(factory, granta, "power") == day_after
+    _assert_current(factory, granta, "power")
+
+    monkeypatch.setattr(series_queries, "replace_expected_series_from_sites", real_replace)
+    fourth = refresh_expected_series(factory, day_after, limit=10)
+    assert (fourth.scopes, fourth.scopes_rebuilt, fourth.errors) == (7, 1, [])  # "all" rebuilt now
+    _assert_current(factory, everything, "power")
+
+
+def series_queries_keys(factory: sessionmaker[Session]) -> list[tuple[Scope, str]]:
+    with factory() as session:
+        return sorted(series_queries.load_refreshed_scopes(session), key=lambda k: (k[0].kind, k[0].id, k[1]))
+
+
+def test_group_edits_and_an_opt_out_adjust_the_maintained_sums_without_a_rebuild(
+    factory: sessionmaker[Session],
+) -> None:
+    from portfolio.access import viewer_for
+    from portfolio.models import User
+    from portfolio.services.groups import add_sites, create_group, delete_group, remove_sites
+    from portfolio.services.opt_out import remove_interval_data
+
+    orgs = _orgs(factory)
+    kettle = _site_ids(factory, "power", orgs[KETTLE])
+    granta = _site_ids(factory, "power", orgs[GRANTA])
+    with transaction(factory) as session:
+        admin = session.scalars(select(User).where(User.email == "admin@demo.portfolio.example")).one()
+        group = create_group(session, viewer_for(session, admin), "Big", kettle + granta[:4])
+        group_scope = Scope("group", group.id)
+    refresh_expected_series(factory, NOW, limit=10)  # the group's 12 power sites are over the limit
+    assert (group_scope, "power") in series_queries_keys(factory)
+    with transaction(factory) as session:
+        viewer = viewer_for(
+            session, session.scalars(select(User).where(User.email == "admin@demo.portfolio.example")).one()
+        )
+        add_sites(session, viewer, group.id, granta[4:])
+        remove_sites(session, viewer, group.id, kettle[:3])
+    _assert_current(factory, group_scope, "power")
+    with factory() as session:
+        refresh = session.get(ExpectedSeriesRefresh, ("group", group.id, "power"))
+        assert refresh.sites == len(kettle) - 3 + len(granta)
+
+    with transaction(factory) as session:  # Kettle opts out of half-hourly data: its hh and hour rows leave
+        remove_interval_data(session, orgs[KETTLE])
+    for scope in (group_scope, Scope("all", 0), Scope("org", orgs[KETTLE])):
+        _assert_current(factory, scope, "power")
+    report = refresh_expected_series(factory, NOW, limit=10)
+    assert report.scopes_rebuilt == 0 and report.errors == []
+
+    with transaction(factory) as session:
+        delete_group(
+            session,
+            viewer_for(
+                session, session.scalars(select(User).where(User.email == "admin@demo.portfolio.example")).one()
+            ),
+            group.id,
+        )
+    assert (group_scope, "power") not in series_queries_keys(factory)
+    with factory() as session:
+        assert not session.scalar(
+            select(func.count()).select_from(ExpectedSeries).where(ExpectedSeries.scope_kind == "group")
+        )
 
 
 def test_a_site_whose_model_cannot_be_used_is_reported_and_the_rest_are_summed(factory: sessionmaker[Session]) -> None:

@@ -24,7 +24,6 @@ from portfolio.models import (
     Reading,
     Role,
     Site,
-    SiteExpected,
     User,
 )
 
@@ -156,18 +155,6 @@ def delete_interval_readings(session: Session, site_id: int) -> int:
     result = session.execute(
         delete(Reading)
         .where(Reading.site_id == site_id, Reading.interval_seconds <= INTERVAL_MAX_SECONDS)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def delete_interval_predictions(session: Session, site_ids: Sequence[int]) -> int:
-    """Drop the stored half-hourly and hourly predictions of ``site_ids`` (daily ones stay)."""
-    if not site_ids:
-        return 0
-    result = session.execute(
-        delete(SiteExpected)
-        .where(SiteExpected.site_id.in_(sorted(site_ids)), SiteExpected.resolution.in_(["hh", "hour"]))
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import CursorResult, delete, func, select, text
 from sqlalchemy.orm import Session, defer
 
-from portfolio.analytics.expected import SUM_COLUMNS
+from portfolio.analytics.expected import RESOLUTIONS, SUM_COLUMNS
 from portfolio.db import driver_connection
 from portfolio.models import (
     DailyUsage,
@@ -234,16 +234,16 @@ def load_site_expected(
 
 
 def _site_expected_frame(rows: Sequence[Sequence[Any]], *, epoch: bool = False) -> pd.DataFrame:
-    """Rows of (site_id, start_ts, expected_kwh, variance_kwh2) as a frame, column by column (pandas probing
-    SQLAlchemy Row objects one by one costs seconds for a year of half hours)."""
-    site_ids, starts, expected, variances = (list(column) for column in zip(*rows, strict=True)) if rows else ([],) * 4
-    seconds = np.asarray(starts, dtype="int64")
+    """Rows of (site_id, start_ts, expected_kwh, variance_kwh2) as a frame, converted as one float64 block (ids
+    and epoch seconds are exact in it; pandas probing rows one by one costs seconds for a year of half hours)."""
+    values = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    seconds = values[:, 1].astype("int64")
     return pd.DataFrame(
         {
-            "site_id": np.asarray(site_ids, dtype="int64"),
+            "site_id": values[:, 0].astype("int64"),
             "start": seconds if epoch else _utc_index(seconds),
-            "expected_kwh": np.asarray(expected, dtype="float64"),
-            "variance_kwh2": np.asarray(variances, dtype="float64"),
+            "expected_kwh": values[:, 2],
+            "variance_kwh2": values[:, 3],
         }
     )[SITE_EXPECTED_COLUMNS]
 
@@ -332,6 +332,19 @@ def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
         session.execute(delete(SiteExpectedState).where(SiteExpectedState.site_id.in_(ids)))
 
 
+def delete_site_predictions(session: Session, site_ids: Sequence[int], resolutions: Sequence[str]) -> int:
+    """Drop the stored predictions of ``site_ids`` at ``resolutions`` (e.g. the half-hourly and hourly ones of sites
+    opted out of half-hourly data: their daily ones stay); returns rows."""
+    if not site_ids or not resolutions:
+        return 0
+    result = session.execute(
+        delete(SiteExpected)
+        .where(SiteExpected.site_id.in_(sorted(int(s) for s in site_ids)), SiteExpected.resolution.in_(resolutions))
+        .execution_options(synchronize_session=False)
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
 def prune_site_expected(session: Session, before_ts: int) -> int:
     """Drop stored predictions of buckets before ``before_ts`` (out of every site's window); returns rows."""
     result = cast(CursorResult[Any], session.execute(delete(SiteExpected).where(SiteExpected.start_ts < before_ts)))
@@ -362,3 +375,58 @@ def replace_site_expected(
         mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
         session.connection().exec_driver_sql(_INSERT_SITE.format(marks=", ".join([mark] * 5)), list(rows))
     session.add(state)
+
+
+def load_site_rows(session: Session, site_ids: Sequence[int], from_ts: Mapping[str, int], hi_ts: int) -> pd.DataFrame:
+    """The stored rows of ``site_ids`` from ``from_ts[resolution]`` up to ``hi_ts`` [UTC epoch s]: the rows a
+    :func:`replace_site_expected` with the same ``from_ts`` is about to replace (site_id, resolution, start_ts,
+    expected_kwh, variance_kwh2), read through the driver's cursor as numbers (a chunk of whole sites is millions
+    of rows; ids and epoch seconds are exact in float64)."""
+    ids = [int(s) for s in site_ids]
+    blocks: list[tuple[int, np.ndarray]] = []
+    if ids and from_ts:
+        marks = ", ".join(f":site_{n}" for n in range(len(ids)))
+        params: dict[str, object] = {f"site_{n}": s for n, s in enumerate(ids)}
+        sql = (
+            "SELECT site_id, start_ts, expected_kwh, variance_kwh2 FROM site_expected"
+            f" WHERE site_id IN ({marks}) AND resolution = :resolution AND start_ts >= :lo AND start_ts < :hi"
+        )
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        cursor = driver_connection(session).cursor() if sqlite else None
+        try:
+            for resolution, lo in from_ts.items():
+                _check_resolution(resolution)
+                bound = {**params, "resolution": resolution, "lo": int(lo), "hi": int(hi_ts)}
+                if cursor is not None:
+                    cursor.execute(sql, bound)
+                    rows = cursor.fetchall()
+                else:
+                    rows = session.execute(text(sql), bound).fetchall()
+                if rows:
+                    blocks.append((RESOLUTIONS.index(resolution), np.array(rows, dtype=np.float64)))
+        finally:
+            if cursor is not None:
+                cursor.close()
+    return _site_rows_frame(blocks)
+
+
+def empty_site_rows() -> pd.DataFrame:
+    """No site rows (:func:`load_site_rows`'s columns)."""
+    return _site_rows_frame([])
+
+
+def _site_rows_frame(blocks: Sequence[tuple[int, np.ndarray]]) -> pd.DataFrame:
+    """Blocks of (resolution index, rows of site_id, start_ts, expected_kwh, variance_kwh2) as one frame."""
+    values = np.concatenate([b for _, b in blocks]) if blocks else np.empty((0, 4))
+    codes = np.concatenate([np.full(len(b), code, dtype=np.int8) for code, b in blocks]) if blocks else np.empty(0)
+    return pd.DataFrame(
+        {
+            "site_id": values[:, 0].astype(np.int64),
+            "resolution": pd.Categorical.from_codes(
+                codes.astype(np.int8), dtype=pd.CategoricalDtype(list(RESOLUTIONS))
+            ),
+            "start_ts": values[:, 1].astype(np.int64),
+            "expected_kwh": values[:, 2],
+            "variance_kwh2": values[:, 3],
+        }
+    )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import CursorResult, Integer, String, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import CursorResult, Integer, String, and_, delete, func, insert, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from portfolio.analytics.expected import SUM_COLUMNS
@@ -199,3 +199,117 @@ def replace_expected_series_from_sites(
         ExpectedSeries.fuel == refresh.fuel,
     )
     return int(session.scalar(written) or 0)
+
+
+_KEY = "scope_kind, scope_id, fuel, resolution, start_ts"
+_ADD = (
+    "INSERT INTO expected_series (scope_kind, scope_id, fuel, resolution, start_ts, expected_kwh, variance_kwh2, sites)"
+    " {source} ON CONFLICT (" + _KEY + ") DO UPDATE SET"
+    " expected_kwh = expected_series.expected_kwh + excluded.expected_kwh,"
+    " variance_kwh2 = expected_series.variance_kwh2 + excluded.variance_kwh2,"
+    " sites = expected_series.sites + excluded.sites"
+)
+
+
+def load_maintained_members(session: Session) -> dict[int, list[tuple[Scope, str]]]:
+    """For each site summed into a maintained scope: those scopes and fuels (site_id -> [(scope, fuel)])."""
+    maintained = load_refreshed_scopes(session)
+    if not maintained:
+        return {}
+    members = load_scope_members(session, sorted({scope for scope, _ in maintained}, key=lambda s: (s.kind, s.id)))
+    found: dict[int, list[tuple[Scope, str]]] = {}
+    for kind, scope_id, site_id, fuel in members.itertuples(index=False):
+        key = (Scope(str(kind), int(scope_id)), str(fuel))
+        if key in maintained:
+            found.setdefault(int(site_id), []).append(key)
+    return found
+
+
+def add_to_expected_series(session: Session, rows: Sequence[tuple[object, ...]]) -> None:
+    """Add (scope_kind, scope_id, fuel, resolution, start_ts, expected_kwh, variance_kwh2, sites) to the stored
+    sums: a bucket's row gains the energy, variance and sites given (a missing one is created)."""
+    if not rows:
+        return
+    mark = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    session.connection().exec_driver_sql(_ADD.format(source=f"VALUES ({', '.join([mark] * 8)})"), list(rows))
+
+
+def add_site_rows(
+    session: Session,
+    scope: Scope,
+    fuel: str,
+    site_ids: Sequence[int],
+    sign: int,
+    lo_ts: int,
+    hi_ts: int,
+    resolutions: Sequence[str] = ("hh", "hour", "day"),
+) -> None:
+    """Add (``sign`` 1) or take away (-1) the stored rows of ``site_ids`` in [lo_ts, hi_ts) to one scope's sums, in
+    SQL: a site joining or leaving a group, or losing its half-hourly predictions. Empty buckets are removed."""
+    ids = [int(s) for s in site_ids]
+    if not ids or sign not in (1, -1):
+        return
+    params: dict[str, object] = {f"site_{n}": s for n, s in enumerate(ids)}
+    params.update({f"res_{n}": r for n, r in enumerate(resolutions)})
+    params.update({"kind": scope.kind, "scope": scope.id, "fuel": fuel, "lo": int(lo_ts), "hi": int(hi_ts)})
+    source = (
+        "SELECT :kind, :scope, :fuel, resolution, start_ts, "
+        f"{sign} * SUM(expected_kwh), {sign} * SUM(variance_kwh2), {sign} * COUNT(*) FROM site_expected"
+        f" WHERE site_id IN ({', '.join(f':site_{n}' for n in range(len(ids)))})"
+        f" AND resolution IN ({', '.join(f':res_{n}' for n in range(len(resolutions)))})"
+        " AND start_ts >= :lo AND start_ts < :hi GROUP BY resolution, start_ts"
+    )
+    session.execute(text(_ADD.format(source=source)), params)
+    delete_empty_expected_rows(session, [(scope, fuel)])
+
+
+def delete_empty_expected_rows(session: Session, keys: Sequence[tuple[Scope, str]]) -> None:
+    """Drop the buckets of these scopes and fuels that no site is summed into any more."""
+    for scope, fuel in keys:
+        session.execute(
+            delete(ExpectedSeries).where(
+                ExpectedSeries.scope_kind == scope.kind,
+                ExpectedSeries.scope_id == scope.id,
+                ExpectedSeries.fuel == fuel,
+                ExpectedSeries.sites <= 0,
+            )
+        )
+
+
+def prune_expected_series(session: Session, lo_ts: int, hi_ts: int) -> None:
+    """Drop every maintained scope's buckets outside [lo_ts, hi_ts) (the window moved on)."""
+    session.execute(
+        delete(ExpectedSeries).where(or_(ExpectedSeries.start_ts < lo_ts, ExpectedSeries.start_ts >= hi_ts))
+    )
+
+
+def replace_expected_refresh(session: Session, refresh: ExpectedSeriesRefresh) -> int:
+    """Replace one scope and fuel's refresh row (its sums kept); returns the rows it holds."""
+    session.execute(
+        delete(ExpectedSeriesRefresh).where(
+            ExpectedSeriesRefresh.scope_kind == refresh.scope_kind,
+            ExpectedSeriesRefresh.scope_id == refresh.scope_id,
+            ExpectedSeriesRefresh.fuel == refresh.fuel,
+        )
+    )
+    session.add(refresh)
+    held = select(func.count()).where(
+        ExpectedSeries.scope_kind == refresh.scope_kind,
+        ExpectedSeries.scope_id == refresh.scope_id,
+        ExpectedSeries.fuel == refresh.fuel,
+    )
+    return int(session.scalar(held) or 0)
+
+
+def load_refresh_window(session: Session) -> tuple[int, int] | None:
+    """The widest window any maintained scope covers [UTC epoch s), or None when none is maintained."""
+    lo, hi = session.execute(select(func.min(ExpectedSeriesRefresh.lo_ts), func.max(ExpectedSeriesRefresh.hi_ts))).one()
+    return None if lo is None else (int(lo), int(hi))
+
+
+def load_site_fuels(session: Session, site_ids: Sequence[int]) -> dict[int, str]:
+    """Each site's fuel ("power" or "gas")."""
+    if not site_ids:
+        return {}
+    rows = session.execute(select(Site.id, Site.fuel).where(Site.id.in_([int(s) for s in site_ids])))
+    return {int(site_id): _fuel(fuel) for site_id, fuel in rows}

@@ -21,8 +21,10 @@ from portfolio.access import (
 )
 from portfolio.models import PortfolioGroup
 from portfolio.queries import groups as group_queries
+from portfolio.queries.graphs import Scope
 from portfolio.services import audit
 from portfolio.services import series as portfolio_series
+from portfolio.services.expected_series import change_scope_members, drop_scope_sums
 
 MAX_NAME_LENGTH = 100
 ALL_SITES = "all"
@@ -95,6 +97,7 @@ def rename_group(session: Session, viewer: Viewer, group_id: object, name: objec
 def delete_group(session: Session, viewer: Viewer, group_id: object) -> None:
     group = _editable(session, viewer, group_id)
     portfolio_series.drop_group(session, group.id)
+    drop_scope_sums(session, Scope("group", group.id))
     group_queries.delete_group_row(session, group)
 
 
@@ -105,6 +108,7 @@ def add_sites(session: Session, viewer: Viewer, group_id: object, site_ids: Iter
     new = sorted(set(allowed) - set(group_queries.load_group_site_ids(session, group.id)))
     added = group_queries.add_group_sites(session, group.id, allowed)
     portfolio_series.add_group_sites(session, group.id, new)
+    change_scope_members(session, Scope("group", group.id), new, 1)
     audit.record_on_behalf(session, viewer, "group_sites_added", new, {"group": group.name, "sites": len(new)})
     return added
 
@@ -114,6 +118,7 @@ def remove_sites(session: Session, viewer: Viewer, group_id: object, site_ids: I
     ids = [int(str(s)) for s in site_ids if str(s).strip().lstrip("-").isdigit()]
     leaving = sorted(set(ids) & set(group_queries.load_group_site_ids(session, group.id)))
     portfolio_series.remove_group_sites(session, group.id, leaving)
+    change_scope_members(session, Scope("group", group.id), leaving, -1)
     group_queries.remove_group_sites(session, group.id, ids)
 
 

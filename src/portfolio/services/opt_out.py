@@ -25,6 +25,7 @@ from portfolio.queries import enrolment as queries
 from portfolio.queries.missing_estimates import forget_estimates
 from portfolio.services import audit
 from portfolio.services import series as portfolio_series
+from portfolio.services.expected_series import forget_site_predictions
 from portfolio.services.notifications import add_in_app, queue_email
 
 NOTICE_DAYS = 7
@@ -246,7 +247,7 @@ def remove_interval_data(session: Session, organisation_id: int) -> int:
             removed += queries.delete_interval_readings(session, site_id)
     if spans:  # every scope holding the sites recomputed once, over the union of the removed spans
         portfolio_series.refresh_for_sites(session, site_ids, min(s[0] for s in spans), max(s[1] for s in spans))
-    queries.delete_interval_predictions(session, site_ids)
+    forget_site_predictions(session, site_ids, ("hh", "hour"))  # out of the scope sums too
     forget_estimates(session, site_ids)  # their gaps are whole days now: estimated afresh until the next run
     session.flush()
     return removed
