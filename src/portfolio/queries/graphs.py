@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Date, TextClause, bindparam, case, func, select, text
 from sqlalchemy.orm import Session
@@ -327,9 +329,20 @@ def load_reading_starts_in(
     A graph needs the reading times only on the days a site is incomplete; reading them for the whole window
     costs a year of half hours per site for one missing day.
     """
-    parts = []
-    for condition, params in span_terms(spans, "start_ts"):
-        statement = text(f"SELECT site_id, start_ts FROM readings WHERE {condition} AND interval_seconds <= :longest")
-        parts.extend(as_tuples(session.execute(statement, {**params, "longest": int(max_interval_seconds)})))
-    frame = pd.DataFrame(parts, columns=["site_id", "start_ts"])
-    return frame.astype({"site_id": "int64", "start_ts": "int64"})
+    parts: list[Any] = []
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    cursor = driver_connection(session).cursor() if sqlite else None
+    try:
+        for condition, params in span_terms(spans, "start_ts"):
+            sql = f"SELECT site_id, start_ts FROM readings WHERE {condition} AND interval_seconds <= :longest"
+            bound = {**params, "longest": int(max_interval_seconds)}
+            if cursor is not None:  # sqlite3 binds the same :named markers: no per-parameter typing of thousands
+                cursor.execute(sql, bound)
+                parts.extend(cursor.fetchall())
+            else:
+                parts.extend(as_tuples(session.execute(text(sql), bound)))
+    finally:
+        if cursor is not None:
+            cursor.close()
+    values = np.array(parts, dtype=np.int64).reshape(-1, 2)
+    return pd.DataFrame({"site_id": values[:, 0], "start_ts": values[:, 1]})

@@ -119,41 +119,57 @@ def load_site_buckets(
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))
     present = load_reading_starts_in(session, spans, longest)
-    counts = (
-        pd.DataFrame(
-            {
-                "site_id": present["site_id"].to_numpy(dtype=np.int64),
-                "start_ts": compute_bucket_of(present["start_ts"].to_numpy(dtype=np.int64), resolution, time_zone),
-            }
-        )
-        .groupby(["site_id", "start_ts"])
-        .size()
+    return SiteBuckets(
+        _short_day_buckets(present, buckets, incomplete, intervals, spans, resolution, time_zone),
+        present,
+        incomplete,
+        intervals,
+        spans,
     )
-    frames = []
-    expected_by_interval: dict[int, np.ndarray] = {}
-    for site_id in incomplete:
-        got = counts.xs(site_id, level="site_id") if site_id in counts.index.get_level_values(0) else pd.Series()
-        if intervals[site_id] not in expected_by_interval:
-            expected_by_interval[intervals[site_id]] = compute_bucket_expected_intervals(
-                buckets, resolution, time_zone, intervals[site_id]
-            )
-        expected_intervals = expected_by_interval[intervals[site_id]]
-        # buckets nest in local days: outside the site's incomplete days every interval was there
-        on_short_days = np.zeros(len(buckets), dtype=bool)
+
+
+def _short_day_buckets(
+    present: pd.DataFrame,
+    buckets: np.ndarray,
+    incomplete: list[int],
+    intervals: dict[int, int],
+    spans: dict[int, list[tuple[int, int]]],
+    resolution: str,
+    time_zone: str,
+) -> pd.DataFrame:
+    """The incomplete sites' buckets on their short days (elsewhere they reported every interval): site_id,
+    start_ts, intervals (reported), expected_intervals. Vectorised: a 1,000-site month is tens of thousands of rows."""
+    picked_sites, picked = [], []
+    for site_id in incomplete:  # ``buckets`` ascend: each span is one slice of them
         for span_lo, span_hi in spans[site_id]:
-            on_short_days |= (buckets >= span_lo) & (buckets < span_hi)
-        counted = got.reindex(buckets).fillna(0).to_numpy(dtype=np.int64)
-        frames.append(  # its short days' buckets only: elsewhere it reported every interval
-            pd.DataFrame(
-                {
-                    "site_id": site_id,
-                    "start_ts": buckets[on_short_days],
-                    "intervals": counted[on_short_days],
-                    "expected_intervals": expected_intervals[on_short_days],
-                }
-            )
-        )
-    return SiteBuckets(pd.concat(frames, ignore_index=True), present, incomplete, intervals, spans)
+            first, last = np.searchsorted(buckets, [span_lo, span_hi])
+            picked.append(np.arange(first, last))
+            picked_sites.append(np.full(last - first, site_id, dtype=np.int64))
+    index = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
+    site_ids = np.concatenate(picked_sites) if picked_sites else np.empty(0, dtype=np.int64)
+    starts = buckets[index]
+    expected = np.zeros(len(index), dtype=np.int64)
+    steps = np.array([intervals[int(s)] for s in site_ids], dtype=np.int64)
+    for step in np.unique(steps):
+        chosen = steps == step
+        expected[chosen] = compute_bucket_expected_intervals(buckets, resolution, time_zone, int(step))[index[chosen]]
+    # readings counted per site and bucket, looked up by one sorted key
+    key_of = np.int64(1) << np.int64(40)
+    reported = present["site_id"].to_numpy(dtype=np.int64) * key_of + compute_bucket_of(
+        present["start_ts"].to_numpy(dtype=np.int64), resolution, time_zone
+    )
+    keys, counts = np.unique(reported, return_counts=True)
+    wanted = site_ids * key_of + starts
+    at = np.clip(np.searchsorted(keys, wanted), 0, max(len(keys) - 1, 0))
+    found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return pd.DataFrame(
+        {
+            "site_id": site_ids,
+            "start_ts": starts.astype(np.int64),
+            "intervals": np.where(found, counts[at] if len(keys) else 0, 0).astype(np.int64),
+            "expected_intervals": expected,
+        }
+    )
 
 
 def load_gap_predictions(session: Session, chosen: SiteBuckets) -> pd.DataFrame:
