@@ -55,7 +55,14 @@ def _prepared(session: Session) -> World:
         session.add(
             SiteExpectedState(site_id=site.id, model_fitted_at=NOW, lo_ts=0, hi_ts=2_000_000_000, computed_at=NOW)
         )
-    for org in (world.acme, world.birch):
+    for org, sites in ((world.acme, world.acme_sites), (world.birch, world.birch_sites)):
+        power = [s for s in sites if s.fuel.value == "power"]
+        session.add(  # the maintained sum, as the daily run leaves it: its sites' stored rows added up
+            ExpectedSeries(
+                scope_kind="org", scope_id=org.id, fuel="power", resolution="hh", start_ts=1_700_000_000,
+                expected_kwh=2.0 * len(power), variance_kwh2=0.5 * len(power), sites=len(power),
+            )
+        )  # fmt: skip
         session.add(
             ExpectedSeriesRefresh(
                 scope_kind="org", scope_id=org.id, fuel="power", refreshed_at=NOW, lo_ts=0, hi_ts=2_000_000_000,
@@ -94,7 +101,7 @@ def test_a_move_updates_series_groups_grants_and_expected_sums_at_once(session_f
             move_site(session, ADMIN, ids[0], 999_999, "Acme Bakery")
         moved = move_site(session, ADMIN, ids[0], ids[2], " acme bakery ", now=NOW)
     assert moved.message() == "Moved Acme Bakery from Acme Foods Ltd to Birch Retail plc; it left 1 group(s): Bakeries."
-    assert moved.chosen_grants_dropped == 1 and moved.expected_scopes_rebuilt == 2
+    assert moved.chosen_grants_dropped == 1 and moved.expected_scopes_adjusted == 2
 
     with session_factory() as session:
         after_move = _series(session)
@@ -111,6 +118,8 @@ def test_a_move_updates_series_groups_grants_and_expected_sums_at_once(session_f
             for r in session.scalars(select(ExpectedSeries).where(ExpectedSeries.scope_kind == "org"))
         }
         assert expected == {(ids[2], 1_700_000_000): (4.0, 2)}  # Birch now sums two sites' predictions; Acme none
+        refreshes = {r.scope_id: (r.sites, r.sites_modelled) for r in session.scalars(select(ExpectedSeriesRefresh))}
+        assert refreshes == {ids[1]: (0, 0), ids[2]: (2, 2)}  # adjusted by the move, not summed afresh
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "site_moved")).all()
         assert sorted(e.organisation_id for e in entries) == sorted([ids[1], ids[2]])
         assert entries[0].detail["groups_left"] == [ids[3]]

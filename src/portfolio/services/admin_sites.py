@@ -2,7 +2,7 @@
 
 A move is one transaction that leaves nothing stale: the site's organisation changes; it leaves every group whose
 owner could no longer see it (their series lose its part); the old and new organisations' portfolio series lose and
-gain its part; the expected-consumption sums of every maintained scope it left or joined are rebuilt; the old
+gain its part; the expected-consumption sums of every maintained scope it left or joined lose or gain its rows; the old
 organisation's grants over chosen sites stop naming it. Grants follow the organisation: whoever the new one has
 granted sees the site from now on, whoever only the old one granted no longer does. Both organisations' audit
 trails record the move.
@@ -26,7 +26,7 @@ from portfolio.queries import groups as group_queries
 from portfolio.queries.graphs import Scope
 from portfolio.services import audit
 from portfolio.services import series as portfolio_series
-from portfolio.services.expected_series import resum_scopes
+from portfolio.services.expected_series import change_scope_members
 
 
 class SiteMoveError(ValueError):
@@ -41,7 +41,7 @@ class SiteMove:
     to_organisation: str
     groups_left: tuple[str, ...]
     chosen_grants_dropped: int
-    expected_scopes_rebuilt: int
+    expected_scopes_adjusted: int  # maintained expected-consumption sums the site left or joined
 
     def message(self) -> str:
         left = f"; it left {len(self.groups_left)} group(s): {', '.join(self.groups_left)}" if self.groups_left else ""
@@ -97,7 +97,7 @@ def move_site(
     if (confirm_name or "").strip().casefold() != site.name.strip().casefold():
         raise SiteMoveError(f"type the site's name, {site.name}, to confirm the move")
     source = site.organisation
-    old_id, fuel = source.id, site.fuel.value
+    old_id = source.id
     groups = queries.load_site_groups(session, site.id)
 
     site.organisation_id = target.id
@@ -109,8 +109,9 @@ def move_site(
         group_queries.remove_group_sites(session, group.id, [site.id])
     portfolio_series.move_site_organisation(session, site.id, old_id, target.id)
     dropped = queries.delete_chosen_site_grants(session, site.id, old_id)
-    scopes = [Scope("org", old_id), Scope("org", target.id), *(Scope("group", g.id) for g in leaving)]
-    rebuilt = resum_scopes(session, scopes, fuel, now)
+    leaves = [Scope("org", old_id), *(Scope("group", g.id) for g in leaving)]  # its predictions follow it
+    adjusted = sum(change_scope_members(session, scope, [site.id], -1) for scope in leaves)
+    adjusted += change_scope_members(session, Scope("org", target.id), [site.id], 1)
     move = SiteMove(
         site_id=site.id,
         site=site.name,
@@ -118,7 +119,7 @@ def move_site(
         to_organisation=target.name,
         groups_left=tuple(g.name for g in leaving),
         chosen_grants_dropped=dropped,
-        expected_scopes_rebuilt=rebuilt,
+        expected_scopes_adjusted=adjusted,
     )
     detail = {
         "site_id": site.id,

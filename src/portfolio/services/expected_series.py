@@ -4,8 +4,14 @@ No model predicts inside a web request. The batch (``portfolio fit-models``, the
 calls :func:`refresh_expected_series`: each site with a usable model gets its expected energy [kWh] and variance
 [kWh²] stored per half hour, hour and local day over [today - PAST_DAYS, today + FUTURE_DAYS) (``site_expected``);
 a site refitted since its rows were written is recomputed whole, the others only over the last RECENT_DAYS and the
-forecast days (where observed temperatures replace forecasts and new forecasts arrive). Then every scope of a view
-with more than ``SUMMED_SCOPE_SITES`` sites gets its sums rebuilt from those rows in SQL (``expected_series``).
+forecast days (where observed temperatures replace forecasts and new forecasts arrive).
+
+Every scope of a view with more than ``SUMMED_SCOPE_SITES`` sites also has its sums stored (``expected_series``).
+They are kept current by difference: each replaced site's new rows minus its old ones are added to every
+maintained scope holding it (once per run, after its sites), and group edits, site moves and opt-outs add or take
+away a site's rows as they happen. A sum is rebuilt from its members' rows only when it is new or its daily sums
+no longer match them (something bypassed the differences). At 1,000 sites a daily run rewrites a seventh of them
+whole (weekly refits); rebuilding every scope over the window took a minute, the differences take seconds.
 
 Graphs read sums: a maintained scope's stored sums, or any set of sites' stored rows added per bucket in SQL; a
 portfolio of any size reads a few hundred summed rows.
@@ -465,10 +471,11 @@ def _sums_hold(session: Session, scope: Scope, fuel: str, site_ids: Sequence[int
     )
 
 
-def change_scope_members(session: Session, scope: Scope, site_ids: Sequence[int], sign: int) -> None:
-    """Sites joining (``sign`` 1, after they joined) or leaving (-1, before they leave) a scope: its maintained sums
-    gain or lose their stored rows, in SQL, in the caller's transaction (a 1,000-site group is not re-added)."""
+def change_scope_members(session: Session, scope: Scope, site_ids: Sequence[int], sign: int) -> int:
+    """Sites joining (``sign`` 1) or leaving (-1) a scope: its maintained sums gain or lose their stored rows, in
+    SQL, in the caller's transaction (a 1,000-site scope is not re-added). Returns the sums (per fuel) changed."""
     fuels = series_queries.load_site_fuels(session, site_ids)
+    changed = 0
     predicted = set(queries.load_expected_states(session, list(fuels)))
     for fuel in sorted(set(fuels.values())):
         refresh = load_expected_refreshes(session, [scope], fuel).get(scope)
@@ -478,46 +485,14 @@ def change_scope_members(session: Session, scope: Scope, site_ids: Sequence[int]
         series_queries.add_site_rows(session, scope, fuel, ids, sign, refresh.lo_ts, refresh.hi_ts)
         refresh.sites += sign * len(ids)
         refresh.sites_modelled += sign * len(predicted & set(ids))
+        changed += 1
+    return changed
 
 
 def drop_scope_sums(session: Session, scope: Scope) -> None:
     """A scope that is gone (a deleted group): its maintained sums go with it."""
     for fuel in Fuel:
         series_queries.delete_expected_series(session, scope, fuel.value)
-
-
-def resum_scopes(session: Session, scopes: Sequence[Scope], fuel: str, now: dt.datetime) -> int:
-    """Re-add the stored sums of the maintained ``scopes`` from their members now, in the caller's transaction.
-
-    After a site moves between organisations (or leaves groups) the scope sums it was in, or is now in, are
-    rebuilt from the sites' stored predictions over the same window, so graphs never mix old and new members.
-    Returns how many scopes were rebuilt; scopes not maintained are read from the site rows anyway.
-    """
-    refreshes = load_expected_refreshes(session, scopes, fuel)
-    if not refreshes:
-        return 0
-    session.flush()
-    members = load_scope_members(session, list(refreshes))
-    predicted = set(queries.load_expected_states(session))
-    for scope, old in sorted(refreshes.items(), key=lambda item: (item[0].kind, item[0].id)):
-        lo_ts, hi_ts = old.lo_ts, old.hi_ts
-        session.expunge(old)
-        chosen = members[
-            (members["scope_kind"] == scope.kind) & (members["scope_id"] == scope.id) & (members["fuel"] == fuel)
-        ]
-        ids = sorted(int(i) for i in chosen["site_id"])
-        refresh = ExpectedSeriesRefresh(
-            scope_kind=scope.kind,
-            scope_id=scope.id,
-            fuel=fuel,
-            refreshed_at=now,
-            lo_ts=lo_ts,
-            hi_ts=hi_ts,
-            sites=len(ids),
-            sites_modelled=len(predicted & set(ids)),
-        )
-        series_queries.replace_expected_series_from_sites(session, refresh, ids)
-    return len(refreshes)
 
 
 # Reading the stored sums (graph requests) -------------------------------------------------------
