@@ -37,18 +37,18 @@ from portfolio.analytics.expected import (
     add_deltas,
     add_expected_sums,
     compute_expected_bounds,
-    compute_scope_deltas,
     compute_site_buckets,
-    empty_deltas,
 )
 from portfolio.analytics.resolution import compute_local_axis
 from portfolio.db import transaction
-from portfolio.models import ExpectedSeriesRefresh, Fuel, SiteExpectedState
+from portfolio.models import ExpectedSeriesRefresh, SiteExpectedState
 from portfolio.queries import expected as queries
 from portfolio.queries import expected_series as series_queries
 from portfolio.queries.expected_series import load_expected_refreshes, load_expected_sums, load_scope_members
 from portfolio.queries.graphs import Scope, load_all_group_ids
+from portfolio.services import expected_scope_sums as scope_sums
 from portfolio.services.expected import predict_expected
+from portfolio.services.expected_scope_sums import Key
 from portfolio.services.missing_estimates import refresh_missing_estimates
 from portfolio.timekeeping import (
     UK_TIME_ZONE,
@@ -65,8 +65,6 @@ RECENT_DAYS = 10
 """A site whose model did not change is recomputed over the last RECENT_DAYS local days and the forecast days only."""
 CHUNK_SITES = 50
 """Sites predicted together: their interval forecasts (a year of half hours each) are held at once."""
-
-Key = tuple[Scope, str]  # (scope, fuel)
 
 
 @dataclass
@@ -168,21 +166,6 @@ def _site_rows(site_id: int, interval: pd.DataFrame | None, daily: pd.DataFrame 
     return rows
 
 
-@dataclass(frozen=True)
-class _Summed:
-    """The maintained scope sums each site is added into, as indexes into ``keys`` (what the deltas carry)."""
-
-    keys: list[Key]
-    of_site: dict[int, list[int]]
-
-    @classmethod
-    def load(cls, session: Session) -> _Summed:
-        members = series_queries.load_maintained_members(session)
-        keys = sorted({key for found in members.values() for key in found}, key=_key_order)
-        index = {key: n for n, key in enumerate(keys)}
-        return cls(keys, {site: [index[key] for key in found] for site, found in members.items()})
-
-
 def _refresh_chunk(
     factory: sessionmaker[Session],
     chunk: list[int],
@@ -190,7 +173,7 @@ def _refresh_chunk(
     window: tuple[int, int],
     fitted_at: dict[int, dt.datetime],
     now: dt.datetime,
-    summed: _Summed,
+    summed: scope_sums.Summed,
     report: RefreshReport,
 ) -> pd.DataFrame:
     """Predict and store one chunk of sites; returns what it changes in the maintained scope sums (applied by
@@ -199,7 +182,7 @@ def _refresh_chunk(
         interval, daily = _predict(session, chunk, lo_ts, window[1], report)
     with transaction(factory) as session:
         failed = [s for s in chunk if s not in interval and s not in daily]  # no weather location, or a failed model
-        deltas = [_forgotten(session, failed, window, summed)]
+        deltas = [scope_sums.forgotten(session, failed, window, summed)]
         queries.delete_site_expected(session, failed)
         replaced: dict[int, tuple[dict[str, int], pd.DataFrame]] = {}
         for site_id in chunk:
@@ -212,7 +195,7 @@ def _refresh_chunk(
                     from_ts[resolution] = min(lo_ts, int(frame["start_ts"].min()))  # a local day may start before
             replaced[site_id] = (from_ts, _as_site_rows(site_id, parts))
         in_scopes = [s for s in replaced if s in summed.of_site]
-        old = _rows_replaced(session, {s: replaced[s][0] for s in in_scopes}, window)
+        old = scope_sums.rows_replaced(session, {s: replaced[s][0] for s in in_scopes}, window)
         for site_id, (from_ts, rows) in replaced.items():
             state = SiteExpectedState(
                 site_id=site_id, model_fitted_at=fitted_at[site_id], lo_ts=window[0], hi_ts=window[1], computed_at=now
@@ -229,7 +212,7 @@ def _refresh_chunk(
             report.site_rows += len(rows)
             report.sites_modelled += 1
         new = pd.concat([replaced[s][1] for s in in_scopes], ignore_index=True) if in_scopes else old.iloc[:0]
-        deltas.append(_scope_deltas(old, new, window, summed))
+        deltas.append(scope_sums.scope_deltas(old, new, window, summed))
     return add_deltas(deltas)
 
 
@@ -249,83 +232,6 @@ def _as_site_rows(site_id: int, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "variance_kwh2": np.concatenate([f["variance_kwh2"].to_numpy(dtype=np.float64) for f in frames]),
         }
     )
-
-
-def _rows_replaced(session: Session, from_ts: dict[int, dict[str, int]], window: tuple[int, int]) -> pd.DataFrame:
-    """The stored rows of these sites within the window that their replacement from ``from_ts`` removes."""
-    if not from_ts:
-        return queries.empty_site_rows()
-    lowest = {r: max(window[0], min(f[r] for f in from_ts.values())) for r in RESOLUTIONS}
-    old = queries.load_site_rows(session, list(from_ts), lowest, window[1])
-    if all(f == lowest for f in from_ts.values()):
-        return old
-    first = np.array(
-        [max(window[0], from_ts[int(s)][str(r)]) for s, r in zip(old["site_id"], old["resolution"], strict=True)],
-        dtype=np.int64,
-    )
-    return old[old["start_ts"].to_numpy(dtype=np.int64) >= first]
-
-
-def _scope_deltas(old: pd.DataFrame, new: pd.DataFrame, window: tuple[int, int], summed: _Summed) -> pd.DataFrame:
-    """New minus old rows of changed sites, in the window, per maintained scope holding them."""
-    inside = [f[(f["start_ts"] >= window[0]) & (f["start_ts"] < window[1])] for f in (old, new)]
-    return compute_scope_deltas(inside[0], inside[1], summed.of_site, len(summed.keys))
-
-
-def _forgotten(session: Session, site_ids: Sequence[int], window: tuple[int, int], summed: _Summed) -> pd.DataFrame:
-    """What dropping these sites' stored rows in the window takes out of the maintained scope sums."""
-    ids = [int(s) for s in site_ids if int(s) in summed.of_site]
-    if not ids:
-        return empty_deltas()
-    old = queries.load_site_rows(session, ids, dict.fromkeys(RESOLUTIONS, window[0]), window[1])
-    return _scope_deltas(old, old.iloc[:0], window, summed)
-
-
-def _apply_deltas(session: Session, deltas: pd.DataFrame, summed: _Summed) -> None:
-    """Add changes to the stored scope sums; buckets no site is summed into any more go."""
-    if deltas.empty:
-        return
-    keys = [summed.keys[n] for n in deltas["scope"].tolist()]
-    series_queries.add_to_expected_series(
-        session,
-        list(
-            zip(
-                [scope.kind for scope, _ in keys],
-                [scope.id for scope, _ in keys],
-                [fuel for _, fuel in keys],
-                [RESOLUTIONS[n] for n in deltas["resolution"].tolist()],
-                deltas["start_ts"].tolist(),
-                deltas["expected_kwh"].tolist(),
-                deltas["variance_kwh2"].tolist(),
-                deltas["sites"].tolist(),
-                strict=True,
-            )
-        ),
-    )
-    series_queries.delete_empty_expected_rows(session, [summed.keys[n] for n in sorted(set(deltas["scope"]))])
-
-
-def _key_order(key: Key) -> tuple[str, int, str]:
-    return key[0].kind, key[0].id, key[1]
-
-
-def forget_site_predictions(
-    session: Session, site_ids: Sequence[int], resolutions: Sequence[str] = RESOLUTIONS
-) -> None:
-    """Drop the stored predictions of ``site_ids`` at ``resolutions`` (all three: with their provenance row), taking
-    them out of every maintained scope sum first, in the caller's transaction (an opt-out of half-hourly data)."""
-    ids = [int(s) for s in site_ids]
-    if not ids:
-        return
-    summed = _Summed.load(session)
-    window = series_queries.load_refresh_window(session)
-    if window is not None and any(s in summed.of_site for s in ids):
-        old = queries.load_site_rows(session, ids, dict.fromkeys(resolutions, window[0]), window[1])
-        _apply_deltas(session, _scope_deltas(old, old.iloc[:0], window, summed), summed)
-    if tuple(resolutions) == RESOLUTIONS:
-        queries.delete_site_expected(session, ids)
-    else:
-        queries.delete_site_predictions(session, ids, resolutions)
 
 
 def refresh_site_expected(
@@ -356,11 +262,11 @@ def refresh_site_expected(
     fitted_at = {int(s): _aware(f) for s, f in zip(ok["site_id"], ok["fitted_at"], strict=True)}
     gone = sorted(set(states) - set(fitted_at))
     with factory() as session:
-        summed = _Summed.load(session)
+        summed = scope_sums.Summed.load(session)
     deltas = []
     if gone:
         with transaction(factory) as session:
-            deltas.append(_forgotten(session, gone, window, summed))
+            deltas.append(scope_sums.forgotten(session, gone, window, summed))
             queries.delete_site_expected(session, gone)
     whole = [s for s in fitted_at if full or s not in states or _aware(states[s].model_fitted_at) != fitted_at[s]]
     recent = [s for s in fitted_at if s not in set(whole)]
@@ -371,7 +277,7 @@ def refresh_site_expected(
             report.sites += len(chunk)
     report.sites_whole += len(whole)
     with transaction(factory) as session:  # the scope sums follow the site rows, and cover the same window
-        _apply_deltas(session, add_deltas(deltas), summed)
+        scope_sums.apply_deltas(session, add_deltas(deltas), summed)
         queries.prune_site_expected(session, window[0])
         series_queries.prune_expected_series(session, window[0], window[1])
     return report
@@ -414,7 +320,7 @@ def refresh_expected_series(
         with transaction(factory) as session:
             series_queries.delete_expected_series(session, scope, fuel)
         report.removed += 1
-    for key in sorted(targets, key=_key_order):
+    for key in sorted(targets, key=scope_sums.key_order):
         scope, fuel = key
         refresh = ExpectedSeriesRefresh(
             scope_kind=scope.kind,
@@ -428,7 +334,7 @@ def refresh_expected_series(
         )
         try:
             with transaction(factory) as session:
-                if key in maintained and _sums_hold(session, scope, fuel, targets[key], lo_ts, hi_ts):
+                if key in maintained and scope_sums.sums_hold(session, scope, fuel, targets[key], lo_ts, hi_ts):
                     rows = series_queries.replace_expected_refresh(session, refresh)  # kept current chunk by chunk
                 else:  # new, or its sums no longer add up to its members' rows: rebuilt from them
                     rows = series_queries.replace_expected_series_from_sites(session, refresh, targets[key])
@@ -450,49 +356,6 @@ def refresh_expected_series(
     report.errors += estimates.errors
     report.seconds["estimates"] = round(time.perf_counter() - began, 2)
     return report
-
-
-def _sums_hold(session: Session, scope: Scope, fuel: str, site_ids: Sequence[int], lo_ts: int, hi_ts: int) -> bool:
-    """Whether a maintained scope's daily sums still equal its members' stored daily rows over the window.
-
-    The sums are kept current by adding each replaced site's difference at every resolution at once; a change
-    that bypassed that (a site deleted, members changed outside the services that adjust the sums, a run that
-    stopped between storing sites and adding their differences) shows in the daily sums, and the scope is rebuilt.
-    Daily rows only: 1/73 of the rows, so checking every scope costs about a second at 1,000 sites.
-    """
-    stored = series_queries.load_expected_sums(session, [scope], fuel, "day", lo_ts, hi_ts)
-    summed = queries.load_site_expected_sums(session, site_ids, "day", lo_ts, hi_ts)
-    return bool(
-        len(stored) == len(summed)
-        and (stored["start_ts"].to_numpy() == summed["start_ts"].to_numpy()).all()
-        and (stored["sites"].to_numpy() == summed["sites"].to_numpy()).all()
-        and np.allclose(stored["expected_kwh"], summed["expected_kwh"], rtol=1e-9, atol=1e-6)
-        and np.allclose(stored["variance_kwh2"], summed["variance_kwh2"], rtol=1e-9, atol=1e-6)
-    )
-
-
-def change_scope_members(session: Session, scope: Scope, site_ids: Sequence[int], sign: int) -> int:
-    """Sites joining (``sign`` 1) or leaving (-1) a scope: its maintained sums gain or lose their stored rows, in
-    SQL, in the caller's transaction (a 1,000-site scope is not re-added). Returns the sums (per fuel) changed."""
-    fuels = series_queries.load_site_fuels(session, site_ids)
-    changed = 0
-    predicted = set(queries.load_expected_states(session, list(fuels)))
-    for fuel in sorted(set(fuels.values())):
-        refresh = load_expected_refreshes(session, [scope], fuel).get(scope)
-        if refresh is None:
-            continue
-        ids = sorted(s for s, f in fuels.items() if f == fuel)
-        series_queries.add_site_rows(session, scope, fuel, ids, sign, refresh.lo_ts, refresh.hi_ts)
-        refresh.sites += sign * len(ids)
-        refresh.sites_modelled += sign * len(predicted & set(ids))
-        changed += 1
-    return changed
-
-
-def drop_scope_sums(session: Session, scope: Scope) -> None:
-    """A scope that is gone (a deleted group): its maintained sums go with it."""
-    for fuel in Fuel:
-        series_queries.delete_expected_series(session, scope, fuel.value)
 
 
 # Reading the stored sums (graph requests) -------------------------------------------------------

@@ -24,7 +24,7 @@ from portfolio.queries import groups as group_queries
 from portfolio.queries.graphs import Scope
 from portfolio.services import audit
 from portfolio.services import series as portfolio_series
-from portfolio.services.expected_series import change_scope_members, drop_scope_sums
+from portfolio.services.expected_scope_sums import change_scope_members, drop_scope_sums
 
 MAX_NAME_LENGTH = 100
 ALL_SITES = "all"

@@ -25,7 +25,7 @@ from portfolio.queries import enrolment as queries
 from portfolio.queries.missing_estimates import forget_estimates
 from portfolio.services import audit
 from portfolio.services import series as portfolio_series
-from portfolio.services.expected_series import forget_site_predictions
+from portfolio.services.expected_scope_sums import forget_site_predictions
 from portfolio.services.notifications import add_in_app, queue_email
 
 NOTICE_DAYS = 7
