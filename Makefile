@@ -8,6 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8050
 WORKERS ?= 2
 THREADS ?= 4
+# test processes: one per core, at most 4 (each starts its own PostgreSQL and builds its own demo templates)
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n )))
 export PORTFOLIO_INSTANCE ?= $(CURDIR)/instance
 
 .PHONY: run test lint bench soak install install-dev serve clean
@@ -45,7 +47,7 @@ lint: install-dev
 
 ## test: install the dev extras, lint, then run the whole suite (unit, PostgreSQL, browser)
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## soak: the adversarial suite (tests/security) with many more generated calls per callback, route and parser
 soak: install-dev

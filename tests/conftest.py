@@ -20,10 +20,31 @@ from portfolio.schema import upgrade
 from portfolio.services.demo import DemoSummary, load_demo
 from portfolio.services.expected import fit_due_models
 from tests.pg_server import PostgresServer, PostgresUnavailable
+from tests.security.tally import TALLY
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DATA = Path(__file__).parent / "data"
 _database_numbers = itertools.count()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A pytest-xdist worker hands its adversarial tally to the controller, which prints the whole run's."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["adversarial_tally"] = TALLY.as_dict()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """Controller side of :func:`pytest_sessionfinish` (a pytest-xdist hook; unused without workers)."""
+    tally = getattr(node, "workeroutput", {}).get("adversarial_tally")
+    if tally:
+        TALLY.add(tally)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if TALLY.calls or TALLY.files:
+        terminalreporter.write_line(TALLY.summary())
 
 
 @pytest.fixture(scope="session")

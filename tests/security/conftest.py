@@ -19,7 +19,6 @@ from portfolio.config import Settings, load_settings
 from portfolio.db import make_engine, make_session_factory
 from portfolio.web.app import create_app
 from portfolio.web.context import app_state
-from tests.security.tally import TALLY
 from tests.security.tenants import Tenants, build_tenants
 from tests.web.browsing import HTML, log_in
 from tests.web.world import PASSWORD
@@ -75,8 +74,3 @@ def sign_in(app: dash.Dash, tenants: Tenants) -> Callable[[str], FlaskClient]:
         return client
 
     return _sign_in
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if TALLY.calls or TALLY.files:
-        terminalreporter.write_line(TALLY.summary())

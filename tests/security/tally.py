@@ -25,6 +25,24 @@ class Tally:
             self.server_errors += 1
         return response
 
+    def as_dict(self) -> dict[str, object]:
+        """Plain values a pytest-xdist worker can hand to the controller (``workeroutput``)."""
+        return {
+            "calls": self.calls,
+            "refused": self.refused,
+            "server_errors": self.server_errors,
+            "by_status": dict(self.by_status),
+            "files": dict(self.files),
+        }
+
+    def add(self, other: dict[str, object]) -> None:
+        """Add a worker's counts (from :meth:`as_dict`) to this one."""
+        self.calls += int(other["calls"])  # type: ignore[call-overload]
+        self.refused += int(other["refused"])  # type: ignore[call-overload]
+        self.server_errors += int(other["server_errors"])  # type: ignore[call-overload]
+        self.by_status.update({int(k): int(v) for k, v in dict(other["by_status"]).items()})  # type: ignore[call-overload]
+        self.files.update({str(k): int(v) for k, v in dict(other["files"]).items()})  # type: ignore[call-overload]
+
     def summary(self) -> str:
         statuses = ", ".join(f"{code}: {count}" for code, count in sorted(self.by_status.items()))
         files = f"; fuzzed files: {self.files['imported']} imported, {self.files['refused']} refused cleanly"
