@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +23,11 @@ def driver_connection(session: Session) -> Any:
     return raw
 
 
+def _sqrt(value: float | None) -> float | None:
+    """SQL ``sqrt`` where SQLite lacks it (NULL and negatives give NULL, as in SQLite's own)."""
+    return math.sqrt(value) if value is not None and value >= 0 else None
+
+
 def make_engine(database_url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout so several workers can share it."""
     url = database_url
@@ -36,6 +43,10 @@ def make_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
+            try:  # SQLite's math functions are a compile-time option: Debian has them, some builds do not
+                cursor.execute("SELECT sqrt(4.0)")
+            except sqlite3.OperationalError:
+                dbapi_connection.create_function("sqrt", 1, _sqrt, deterministic=True)
             cursor.close()
 
         return engine

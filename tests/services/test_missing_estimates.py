@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.ingest.loader import refresh_daily_usage, store_readings
-from portfolio.models import Site, SiteMissingEstimate, SiteMissingEstimateState
+from portfolio.models import MeterType, Site, SiteMissingEstimate, SiteMissingEstimateState
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.missing_estimates import (
     compute_site_day_estimates,
@@ -44,7 +44,7 @@ def _power_sites(session: Session) -> pd.DataFrame:
         {
             "site_id": [int(r[0]) for r in rows],
             "fuel": "power",
-            "interval_seconds": [3600 if str(r[1]) == "amr" else 1800 for r in rows],
+            "interval_seconds": [3600 if MeterType(r[1]) == MeterType.AMR else 1800 for r in rows],
         }
     )
 
@@ -198,3 +198,86 @@ def test_a_daily_graph_reads_the_stored_days_and_draws_what_the_request_would(
     assert np.array_equal(stored_values["reporting"], live_values["reporting"])
     assert np.allclose(stored_values["estimate"], live_values["estimate"], rtol=1e-9, equal_nan=True)
     assert stored_totals["estimated_kwh"] == pytest.approx(live_totals["estimated_kwh"], rel=1e-9)
+
+
+@pytest.mark.parametrize("granularity", ["hh", "hour", "day"])
+def test_silent_days_are_summed_in_sql_and_draw_what_reading_every_interval_draws(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, granularity: str
+) -> None:
+    """The morning before the collectors' files: every site's last days have no reading at all. Those site-days
+    are estimated from their stored predictions added up in SQL; the figures, the coverage, the totals and the
+    named unmodelled sites equal the per-interval path's, which the test forces by finding no silent day."""
+    from portfolio.access import organisation_viewer
+    from portfolio.models import Organisation, Role
+    from portfolio.services import coverage, graphs_coverage
+    from portfolio.services import missing_estimates as estimates_module
+    from portfolio.services.graphs import GraphRequest, make_graph
+    from portfolio.services.groups import ALL_SITES
+
+    with factory() as session:
+        organisations = frozenset(int(o) for o in session.scalars(select(Organisation.id)))
+    viewer = organisation_viewer(1, "someone@example.com", Role.CUSTOMER, organisations)
+    first, last = DEMO_TODAY - dt.timedelta(days=6), DEMO_TODAY + dt.timedelta(days=1)  # ends two unreported days
+    group = ALL_SITES
+    if granularity == "hh":  # half hours are drawn only where no meter is hourly
+        from portfolio.services.groups import create_group
+
+        with transaction(factory) as session:
+            sites = _power_sites(session)
+            group = str(
+                create_group(session, viewer, "Half-hourly", sites.loc[sites["interval_seconds"] == 1800, "site_id"]).id
+            )
+    request = GraphRequest(group, None, first, last, "power", granularity=granularity)
+    now = dt.datetime.combine(DEMO_TODAY + dt.timedelta(days=2), dt.time(6), dt.UTC)
+    silent_sites: list[int] = []
+    summed = graphs_coverage.load_silent_day_estimates
+    monkeypatch.setattr(
+        graphs_coverage,
+        "load_silent_day_estimates",
+        lambda *args: (lambda found: silent_sites.append(len(found[1])) or found)(summed(*args)),
+    )
+
+    def drawn() -> tuple[pd.DataFrame, list[str], dict[str, float | None], str, pd.DataFrame]:
+        with factory() as session:
+            result = make_graph(session, viewer, request, now=now)
+            steps = site_steps(session, _power_sites(session))
+            start_ts, end_ts = _range_ts((first, last + dt.timedelta(days=1)))
+            per_day = compute_site_day_estimates(session, steps, start_ts, end_ts, UK_TIME_ZONE)
+        assert result.resolution == granularity and result.table is not None and result.totals is not None
+        return (
+            result.table,
+            [str(text) for _, text in next(t for t in result.figure.data if t.name == "Sites reporting").customdata],
+            dict(result.totals),
+            result.note,
+            per_day.sort_values(["site_id", "local_date"], ignore_index=True),
+        )
+
+    table, hover, totals, note, per_day = drawn()
+    with factory() as session:
+        sites = _power_sites(session)
+        power_sites = int((sites["interval_seconds"] == 1800).sum()) if granularity == "hh" else len(sites)
+    assert silent_sites and max(silent_sites) >= 0.8 * power_sites  # the modelled sites' last days, summed in SQL
+    assert (per_day["reported_intervals"] == 0).sum() >= 2 * (power_sites - 1)
+    estimated = table["estimated_for_missing_kwh (model, not metered)"]
+    assert estimated.notna().sum() > 0 and estimated.sum() > 0
+
+    monkeypatch.setattr(coverage, "silent_day_spans", lambda *args: {})
+    monkeypatch.setattr(estimates_module, "silent_day_spans", lambda *args: {})
+    silent_sites.clear()
+    interval_table, interval_hover, interval_totals, interval_note, interval_per_day = drawn()
+    assert max(silent_sites) == 0  # this time every interval was read
+    assert hover == interval_hover and note == interval_note
+    numbers = [c for c in table.columns if c != "local_time"]
+    assert table["local_time"].equals(interval_table["local_time"])
+    np.testing.assert_allclose(
+        table[numbers].to_numpy(dtype=float), interval_table[numbers].to_numpy(dtype=float), rtol=1e-9, atol=1e-9
+    )
+    assert totals["estimated_kwh"] == pytest.approx(interval_totals["estimated_kwh"], rel=1e-9)
+    assert per_day[["site_id", "local_date", "reported_intervals"]].equals(
+        interval_per_day[["site_id", "local_date", "reported_intervals"]]
+    )
+    np.testing.assert_allclose(
+        per_day[["estimated_kwh", "estimated_se_kwh"]].to_numpy(dtype=float),
+        interval_per_day[["estimated_kwh", "estimated_se_kwh"]].to_numpy(dtype=float),
+        rtol=1e-9,
+    )

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, delete, func, select, text
+from sqlalchemy import CursorResult, case, delete, func, select, text
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import RESOLUTIONS, SUM_COLUMNS
@@ -306,6 +306,41 @@ def load_site_expected_sums(
     )
     frame = pd.DataFrame([tuple(r) for r in session.execute(statement)], columns=SUM_COLUMNS)
     return frame.astype({"start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64", "sites": "int64"})
+
+
+SITE_TOTAL_COLUMNS = {"site_id": "int64", "expected_kwh": "float64", "standard_error_kwh": "float64"}
+
+
+def load_site_expected_totals(
+    session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int
+) -> pd.DataFrame:
+    """Each site's stored predictions in [lo_ts, hi_ts) added up in SQL: site_id, expected_kwh [kWh] and its
+    standard error [kWh], the rows' standard errors added (one site's errors fully correlated, as everywhere a
+    site's missing intervals are estimated). Sites without rows there are absent. A day that a site did not
+    report at all is estimated from this one row per site, not from its 48 half hours.
+    """
+    _check_resolution(resolution)
+    if not len(site_ids) or hi_ts <= lo_ts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SITE_TOTAL_COLUMNS.items()})
+    statement = (
+        select(
+            SiteExpected.site_id,
+            func.sum(SiteExpected.expected_kwh),
+            func.sum(  # negative or missing variances count as 0, as in the interval path (PostgreSQL's sqrt raises)
+                case((SiteExpected.variance_kwh2 > 0, func.sqrt(SiteExpected.variance_kwh2)), else_=0.0)
+            ),
+        )
+        .where(
+            SiteExpected.site_id.in_([int(s) for s in site_ids]),
+            SiteExpected.resolution == resolution,
+            SiteExpected.start_ts >= lo_ts,
+            SiteExpected.start_ts < hi_ts,
+        )
+        .group_by(SiteExpected.site_id)
+        .order_by(SiteExpected.site_id)
+    )
+    frame = pd.DataFrame([tuple(r) for r in session.execute(statement)], columns=list(SITE_TOTAL_COLUMNS))
+    return frame.astype(SITE_TOTAL_COLUMNS)
 
 
 def load_expected_states(session: Session, site_ids: Sequence[int] | None = None) -> dict[int, SiteExpectedState]:

@@ -26,7 +26,7 @@ def load_estimated_sites(session: Session, site_ids: Sequence[int] | None = None
     return pd.DataFrame(
         {
             "site_id": [int(r[0]) for r in rows],
-            "interval_seconds": [int(DEFAULT_INTERVAL_SECONDS.get(str(r[1]), 1800)) for r in rows],
+            "interval_seconds": [int(DEFAULT_INTERVAL_SECONDS.get(r[1], 1800)) for r in rows],
         }
     )
 

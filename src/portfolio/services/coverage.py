@@ -22,10 +22,10 @@ from portfolio.analytics.coverage import (
     compute_day_lengths_seconds,
     compute_day_spans,
 )
-from portfolio.queries.expected import load_site_expected_in
+from portfolio.queries.expected import load_site_expected_in, load_site_expected_sums, load_site_expected_totals
 from portfolio.queries.graphs import load_day_row_counts, load_days_below, load_reading_starts_in, load_site_days
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.timekeeping import RESOLUTION_SECONDS, SECONDS_PER_DAY, local_date_span
+from portfolio.timekeeping import RESOLUTION_SECONDS, SECONDS_PER_DAY, local_date_span, local_midnight_ts
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,15 @@ class SiteBuckets:
     incomplete_ids: list[int]
     interval_seconds: dict[int, int]
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # per site: its incomplete days [UTC s)
+    partial_spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # the days it reported some of
+    silent_days: dict[dt.date, list[int]] = field(default_factory=dict)  # local day -> the sites with no reading
+    silent_spans: dict[dt.date, tuple[int, int]] = field(default_factory=dict)  # that day within the window [UTC s)
 
 
 def site_interval_seconds(members: pd.DataFrame) -> dict[int, int]:
     """Each site's meter interval [s] from its meter type (half-hourly unless it is an hourly AMR meter)."""
     return {
-        int(s): int(DEFAULT_INTERVAL_SECONDS.get(str(m), 1800))
+        int(s): int(DEFAULT_INTERVAL_SECONDS.get(m, 1800))  # MeterType is a str enum: its str() is "MeterType.AMR"
         for s, m in zip(members["site_id"], members["meter_type"], strict=True)
     }
 
@@ -110,22 +113,64 @@ def load_site_buckets(
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
     first, last = local_date_span(lo, hi, time_zone)
     zones = dict(zip(members["site_id"].astype(int), members["time_zone"], strict=True))
-    short_days = load_short_days(
+    short_days = load_short_day_counts(
         session, intervals, {site_id: zones.get(site_id, time_zone) for site_id in intervals}, first, last
     )
     incomplete = [site_id for site_id in intervals if site_id in short_days]  # the members' order
-    spans = {site_id: compute_day_spans(short_days[site_id], lo, hi, time_zone) for site_id in incomplete}
+    spans = {site_id: compute_day_spans(sorted(short_days[site_id]), lo, hi, time_zone) for site_id in incomplete}
     if not incomplete:
         return SiteBuckets(empty, empty[["site_id", "start_ts"]], [], intervals)
+    silent_spans = silent_day_spans(short_days, lo, hi, time_zone)
+    silent_days: dict[dt.date, list[int]] = {}
+    partial_days: dict[int, list[dt.date]] = {}
+    for site_id in incomplete:
+        for day, reported in sorted(short_days[site_id].items()):
+            if reported == 0 and day in silent_spans and intervals[site_id] in SILENT_DAY_GRIDS:
+                silent_days.setdefault(day, []).append(site_id)
+            else:
+                partial_days.setdefault(site_id, []).append(day)
+    partial_spans = {s: compute_day_spans(days, lo, hi, time_zone) for s, days in partial_days.items()}
+    partial_spans = {s: ranges for s, ranges in partial_spans.items() if ranges}
     longest = max(RESOLUTION_SECONDS[resolution], max(intervals[s] for s in incomplete))
-    present = load_reading_starts_in(session, spans, longest)
+    present = load_reading_starts_in(session, partial_spans, longest)  # a silent day has no readings to look for
     return SiteBuckets(
         _short_day_buckets(present, buckets, incomplete, intervals, spans, resolution, time_zone),
         present,
         incomplete,
         intervals,
         spans,
+        partial_spans,
+        silent_days,
+        {day: silent_spans[day] for day in silent_days},
     )
+
+
+SILENT_DAY_GRIDS = {1800: "hh", 3600: "hour"}
+"""Meter intervals [s] whose silent days are summed in SQL, and the stored predictions that are their own grid."""
+
+
+def silent_day_spans(
+    short_days: Mapping[int, Mapping[dt.date, int]], lo: int, hi: int, time_zone: str
+) -> dict[dt.date, tuple[int, int]]:
+    """The days some site reported nothing on, as [UTC s) within [lo, hi), where the span starts and ends on the
+    hour: the stored hourly rows then hold exactly its intervals, and no hourly bucket straddles local midnight
+    (zones 30 minutes off the hour) or the window's edge (a zoom, "now"). Other days take the per-interval path."""
+    days = sorted({day for counts in short_days.values() for day, n in counts.items() if n == 0})
+    found = {}
+    for day in days:
+        span = (
+            max(lo, local_midnight_ts(day, time_zone)),
+            min(hi, local_midnight_ts(day + dt.timedelta(days=1), time_zone)),
+        )
+        if span[1] > span[0] and span[0] % 3600 == 0 and span[1] % 3600 == 0:
+            found[day] = span
+    return found
+
+
+def silent_day_grid(resolution: str, interval_seconds: int) -> str:
+    """Which stored predictions sum a silent day's buckets for a site with meters of ``interval_seconds``: its
+    own grid for half-hour buckets, the hourly rows (its own grid's sums) for hours and days."""
+    return "hh" if resolution == "hh" and interval_seconds == 1800 else "hour"
 
 
 def _short_day_buckets(
@@ -173,11 +218,11 @@ def _short_day_buckets(
 
 
 def load_gap_predictions(session: Session, chosen: SiteBuckets) -> pd.DataFrame:
-    """The stored per-interval predictions of the incomplete sites on their incomplete days: site_id, start_ts,
+    """The stored per-interval predictions of the incomplete sites on the days they reported part of: site_id, start_ts,
     expected_kwh [kWh], variance_kwh2 [kWh²]. Each site's own grid: "hh", else "hour"; no model, no rows."""
     columns = {"site_id": "int64", "start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64"}
     frames = []
-    wanted = dict(chosen.spans)
+    wanted = dict(chosen.partial_spans)  # silent days: :func:`load_silent_day_estimates`
     for resolution in ("hh", "hour"):  # a half-hourly site also has hourly rows: its own grid is its finest
         if not wanted:
             break
@@ -189,3 +234,53 @@ def load_gap_predictions(session: Session, chosen: SiteBuckets) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
     return pd.concat(frames, ignore_index=True)[list(columns)].astype(columns)
+
+
+ESTIMATE_COLUMNS = {
+    "start_ts": "int64",
+    "estimated_kwh": "float64",
+    "variance_kwh2": "float64",
+    "sites_estimated": "int64",
+}
+
+
+def load_silent_day_estimates(
+    session: Session, chosen: SiteBuckets, resolution: str, time_zone: str
+) -> tuple[pd.DataFrame, set[int]]:
+    """The estimate for the days sites reported nothing on, per bucket: start_ts, estimated_kwh [kWh],
+    variance_kwh2 [kWh²], sites_estimated; and the sites a model stood in for.
+
+    Every interval of a silent day is missing, so its estimate is the sum of the site's stored predictions over the
+    bucket, added in SQL: a few hundred rows for 1,000 sites that have not sent yesterday's readings yet, instead of
+    48,000. Same figures as the per-interval path (a site's errors fully correlated within a bucket, sites
+    independent): hour rows are their half hours' sums, and a day's standard error is its hours' added.
+    """
+    parts = []
+    modelled: set[int] = set()
+    for day, site_ids in sorted(chosen.silent_days.items()):
+        span_lo, span_hi = chosen.silent_spans[day]
+        by_grid: dict[str, list[int]] = {}
+        for site_id in site_ids:
+            by_grid.setdefault(silent_day_grid(resolution, chosen.interval_seconds[site_id]), []).append(site_id)
+        for grid, ids in sorted(by_grid.items()):
+            totals = load_site_expected_totals(session, ids, grid, span_lo, span_hi)
+            modelled |= {int(s) for s in totals["site_id"]}
+            if resolution == "day":
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "start_ts": [local_midnight_ts(day, time_zone)],
+                            "estimated_kwh": [float(totals["expected_kwh"].sum())],
+                            "variance_kwh2": [float(np.square(totals["standard_error_kwh"]).sum())],
+                            "sites_estimated": [len(totals)],
+                        }
+                    )
+                )
+            elif len(totals):
+                sums = load_site_expected_sums(session, list(totals["site_id"]), grid, span_lo, span_hi)
+                parts.append(sums.rename(columns={"expected_kwh": "estimated_kwh", "sites": "sites_estimated"}))
+    parts = [p for p in parts if len(p) and p["sites_estimated"].sum() > 0]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in ESTIMATE_COLUMNS.items()}), modelled
+    summed = pd.concat(parts, ignore_index=True)[list(ESTIMATE_COLUMNS)].groupby("start_ts", as_index=False).sum()
+    return summed.astype(ESTIMATE_COLUMNS), modelled

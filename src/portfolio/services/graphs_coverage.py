@@ -25,7 +25,12 @@ from portfolio.analytics.coverage import (
 )
 from portfolio.queries import expected as expected_queries
 from portfolio.queries import missing_estimates as estimate_queries
-from portfolio.services.coverage import load_gap_predictions, load_site_buckets, site_interval_seconds
+from portfolio.services.coverage import (
+    load_gap_predictions,
+    load_silent_day_estimates,
+    load_site_buckets,
+    site_interval_seconds,
+)
 from portfolio.services.missing_estimates import site_steps
 from portfolio.timekeeping import UK_TIME_ZONE, local_date_span, local_midnight_ts
 
@@ -92,10 +97,12 @@ def with_coverage(
             step = predictions.groupby("site_id")["start_ts"].diff().groupby(predictions["site_id"]).min()
             fine = [s for s, d in step.items() if pd.notna(d) and d <= interval.get(int(cast(int, s)), 1800)]
             predictions = predictions[predictions["site_id"].isin(fine)]
-        modelled |= {int(s) for s in predictions["site_id"].unique()}
+        silent, silent_modelled = load_silent_day_estimates(session, chosen, resolution, time_zone)
+        modelled |= {int(s) for s in predictions["site_id"].unique()} | silent_modelled
         incomplete |= set(chosen.incomplete_ids)
         site_buckets.append(chosen.site_buckets)
         estimates.append(_with_variance(compute_missing_estimate(predictions, chosen.present, resolution, time_zone)))
+        estimates.append(silent[ESTIMATE_COLUMNS])
     all_site_buckets = (
         pd.concat([b for b in site_buckets if len(b)], ignore_index=True)
         if any(len(b) for b in site_buckets)

@@ -32,7 +32,7 @@ from portfolio.models import SiteMissingEstimateState
 from portfolio.queries import expected as expected_queries
 from portfolio.queries import missing_estimates as queries
 from portfolio.queries.graphs import load_reading_starts_in
-from portfolio.services.coverage import load_short_day_counts
+from portfolio.services.coverage import SILENT_DAY_GRIDS, load_short_day_counts, silent_day_spans
 from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_date_span, local_midnight_ts
 
 log = logging.getLogger(__name__)
@@ -116,10 +116,16 @@ def compute_site_day_estimates(
         return _empty()
     first, last = local_date_span(start_ts, end_ts, time_zone)
     counts = load_short_day_counts(session, steps, dict.fromkeys(steps, time_zone), first, last)
-    spans = {site_id: compute_day_spans(sorted(days), start_ts, end_ts, time_zone) for site_id, days in counts.items()}
+    silent = _silent_site_days(session, counts, steps, start_ts, end_ts, time_zone)
+    spans = {
+        site_id: compute_day_spans(
+            sorted(d for d in days if (site_id, d) not in silent.keys), start_ts, end_ts, time_zone
+        )
+        for site_id, days in counts.items()
+    }
     spans = {site_id: ranges for site_id, ranges in spans.items() if ranges}
     if not spans:
-        return _empty()
+        return _with_reported(silent.rows, counts) if len(silent.rows) else _empty()
     interval_spans = {s: v for s, v in spans.items() if steps[s] != SECONDS_PER_DAY}
     present = load_reading_starts_in(session, interval_spans, expected_queries.MAX_MODEL_INTERVAL_SECONDS)
     day_rows = [(s, day) for s in spans if steps[s] == SECONDS_PER_DAY for day, n in counts[s].items() if n > 0]
@@ -169,11 +175,56 @@ def compute_site_day_estimates(
         )
         per_day = per_day[per_day["missing"]].reset_index(names=["local_date", "site_id"])
         frames.append(per_day)
-    found = pd.concat(frames, ignore_index=True) if frames else _empty()
-    found["reported_intervals"] = [
-        counts[int(s)].get(d, 0) for s, d in zip(found["site_id"], found["local_date"], strict=True)
-    ]
+    found = pd.concat([f for f in [*frames, silent.rows] if len(f)] or [_empty()], ignore_index=True)
+    return _with_reported(found, counts)
+
+
+def _with_reported(found: pd.DataFrame, counts: dict[int, dict[dt.date, int]]) -> pd.DataFrame:
+    found = found.assign(
+        reported_intervals=[
+            counts[int(s)].get(d, 0) for s, d in zip(found["site_id"], found["local_date"], strict=True)
+        ]
+    )
     return found[list(COLUMNS)].astype({c: t for c, t in COLUMNS.items() if c != "local_date"})
+
+
+@dataclass(frozen=True)
+class _SilentDays:
+    keys: set[tuple[int, dt.date]]  # (site, local day) estimated here
+    rows: pd.DataFrame  # site_id, local_date, estimated_kwh, estimated_se_kwh (NaN: no stored predictions)
+
+
+def _silent_site_days(
+    session: Session,
+    counts: dict[int, dict[dt.date, int]],
+    steps: dict[int, int],
+    start_ts: int,
+    end_ts: int,
+    time_zone: str,
+) -> _SilentDays:
+    """The site-days with no reading at all, estimated from one summed row per site and day (their hourly
+    predictions added in SQL, standard errors added): a morning before the collectors' files, 1,000 sites'
+    yesterday is 1,000 rows, not 48,000. Sites on daily totals and days cut by the window's edges are left to the
+    per-interval path."""
+    interval_counts = {s: c for s, c in counts.items() if steps[s] in SILENT_DAY_GRIDS}
+    keys: set[tuple[int, dt.date]] = set()
+    frames = []
+    for day, (lo, hi) in silent_day_spans(interval_counts, start_ts, end_ts, time_zone).items():
+        site_ids = [s for s, c in interval_counts.items() if c.get(day) == 0]
+        totals = expected_queries.load_site_expected_totals(session, site_ids, "hour", lo, hi).set_index("site_id")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "site_id": np.asarray(site_ids, dtype=np.int64),
+                    "local_date": [day] * len(site_ids),
+                    "estimated_kwh": totals["expected_kwh"].reindex(site_ids).to_numpy(dtype=np.float64),
+                    "estimated_se_kwh": totals["standard_error_kwh"].reindex(site_ids).to_numpy(dtype=np.float64),
+                }
+            )
+        )
+        keys.update((s, day) for s in site_ids)
+    rows = pd.concat(frames, ignore_index=True) if frames else _empty().drop(columns="reported_intervals")
+    return _SilentDays(keys, rows)
 
 
 @dataclass(frozen=True)
