@@ -60,3 +60,29 @@ def test_short_days_follow_each_days_length_and_a_daily_site_wants_one_total(ses
     }
     assert load_short_days(session, {whole: 1800}, {whole: "Europe/London"}, FIRST, FIRST) == {}
     assert load_short_days(session, {}, {}, FIRST, LAST) == {}
+
+
+def test_an_hourly_amr_meter_reports_hours_everywhere_its_interval_is_read(session: Session) -> None:
+    """An AMR meter's day is 24 hourly readings, not half of 48, whether its meter type comes as text or as the
+    ORM's str enum (whose str() is "MeterType.AMR": stored estimates once took every AMR day as short)."""
+    import pandas as pd
+
+    from portfolio.queries.graphs import load_graph_sites
+    from portfolio.queries.missing_estimates import load_estimated_sites
+    from portfolio.services.coverage import site_interval_seconds
+
+    organisation = Organisation(name="Meters", account_number="METERS-1")
+    sites = [
+        Site(organisation=organisation, name=f"{m.value} meter", fuel=Fuel.POWER, meter_type=m)
+        for m in (MeterType.AMR, MeterType.HH, MeterType.SMART)
+    ]
+    session.add_all([organisation, *sites])
+    session.flush()
+    expected = {sites[0].id: 3600, sites[1].id: 1800, sites[2].id: 1800}
+    members = load_graph_sites(session, list(expected))
+    assert site_interval_seconds(members) == expected
+    frame = pd.DataFrame({"site_id": list(expected), "meter_type": ["amr", "hh", "smart"]})
+    assert site_interval_seconds(frame) == expected
+    assert site_interval_seconds(frame.assign(meter_type=[s.meter_type for s in sites])) == expected
+    found = load_estimated_sites(session, list(expected))
+    assert dict(zip(found["site_id"], found["interval_seconds"], strict=True)) == expected
