@@ -76,3 +76,30 @@ def test_unreadable_or_zoned_wall_times_are_refused(text):
 
 def test_the_resolution_table_has_every_graph_resolution():
     assert RESOLUTION_SECONDS == {"hh": 1800, "hour": 3600, "day": SECONDS_PER_DAY}
+
+
+def test_utc_offset_periods_give_each_instant_its_local_date() -> None:
+    """SQL finds a row's local date as (start + offset) // 86,400: right on both sides of both UK clock changes,
+    and for a zone half an hour off UTC."""
+    import numpy as np
+    import pandas as pd
+
+    from portfolio.timekeeping import utc_offset_periods
+
+    for zone in ("Europe/London", "Asia/Kolkata", "America/New_York"):
+        lo, hi = local_range_ts(dt.date(2024, 1, 1), dt.date(2024, 12, 31), zone)
+        periods = utc_offset_periods(lo, hi, zone)
+        starts = np.arange(lo, hi, 1800, dtype=np.int64)
+        offsets = np.array([o for _, o in periods])[np.searchsorted([s for s, _ in periods], starts, side="right") - 1]
+        dates = (starts + offsets) // 86400
+        local = pd.DatetimeIndex(starts.astype("datetime64[s]")).tz_localize("UTC").tz_convert(zone)
+        expected = (local.normalize().tz_localize(None).as_unit("s").asi8 // 86400).astype(np.int64)
+        assert np.array_equal(dates, expected), zone
+    assert (
+        len(
+            utc_offset_periods(
+                *local_range_ts(dt.date(2024, 1, 1), dt.date(2024, 12, 31), "Europe/London"), "Europe/London"
+            )
+        )
+        == 3
+    )

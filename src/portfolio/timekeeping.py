@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 UK_TIME_ZONE = "Europe/London"
@@ -49,6 +50,19 @@ def local_date_span(lo_ts: int, hi_ts: int, time_zone: str = UK_TIME_ZONE) -> tu
     first = dt.datetime.fromtimestamp(lo_ts, zone).date()
     last = dt.datetime.fromtimestamp(max(hi_ts - 1, lo_ts), zone).date()
     return first, last
+
+
+def utc_offset_periods(lo_ts: int, hi_ts: int, time_zone: str) -> list[tuple[int, int]]:
+    """The zone's UTC offsets over [lo_ts, hi_ts): (from [UTC epoch s], offset [s]) pairs, each offset holding
+    from its start to the next pair's (the first from ``lo_ts``). Looked at every 15 minutes: every zone's clock
+    changes fall on a quarter hour. SQL adds the offset to a UTC second and divides by 86,400 for the local date.
+    """
+    step = 900
+    points = np.arange(lo_ts - lo_ts % step, max(hi_ts, lo_ts + 1) + step, step, dtype=np.int64)
+    utc = pd.DatetimeIndex(points.astype("datetime64[s]")).tz_localize("UTC")
+    offsets = (utc.tz_convert(ZoneInfo(time_zone)).tz_localize(None).as_unit("s").asi8 - points).astype(np.int64)
+    changes = np.flatnonzero(np.diff(offsets)) + 1
+    return [(int(lo_ts), int(offsets[0]))] + [(int(points[i]), int(offsets[i])) for i in changes]
 
 
 def local_today(now: dt.datetime | None = None, time_zone: str = UK_TIME_ZONE) -> dt.date:

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, case, delete, func, select, text
+from sqlalchemy import CursorResult, delete, func, select, text
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import RESOLUTIONS, SUM_COLUMNS
@@ -308,39 +308,105 @@ def load_site_expected_sums(
     return frame.astype({"start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64", "sites": "int64"})
 
 
-SITE_TOTAL_COLUMNS = {"site_id": "int64", "expected_kwh": "float64", "standard_error_kwh": "float64"}
+SITE_DAY_TOTAL_COLUMNS = {
+    "site_id": "int64",
+    "local_date": "object",
+    "expected_kwh": "float64",
+    "standard_error_kwh": "float64",
+}
+_SE = "CASE WHEN e.variance_kwh2 > 0 THEN sqrt(e.variance_kwh2) ELSE 0 END"  # PostgreSQL's sqrt raises below 0
 
 
-def load_site_expected_totals(
-    session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int
+def _span_rows(
+    session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: dict[str, Any]
+) -> list[Any]:
+    """Rows of ``sql`` (its ``__SPANS__`` filled with :func:`span_terms` on ``e.start_ts``) over every chunk of terms;
+    through the sqlite3 cursor on SQLite (plain tuples, no per-parameter typing)."""
+    rows: list[Any] = []
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    cursor = driver_connection(session).cursor() if sqlite else None
+    try:
+        for condition, terms in span_terms(spans, "e.start_ts", site_column="e.site_id"):
+            statement = sql.replace("__SPANS__", condition)
+            if cursor is not None:
+                cursor.execute(statement, {**terms, **params})
+                rows.extend(cursor.fetchall())
+            else:
+                rows.extend(session.execute(text(statement), {**terms, **params}).fetchall())
+    finally:
+        if cursor is not None:
+            cursor.close()
+    return rows
+
+
+def load_site_day_totals_in(
+    session: Session,
+    spans: Mapping[int, Sequence[tuple[int, int]]],
+    offsets: Sequence[tuple[int, int]],
+    resolution: str,
 ) -> pd.DataFrame:
-    """Each site's stored predictions in [lo_ts, hi_ts) added up in SQL: site_id, expected_kwh [kWh] and its
-    standard error [kWh], the rows' standard errors added (one site's errors fully correlated, as everywhere a
-    site's missing intervals are estimated). Sites without rows there are absent. A day that a site did not
-    report at all is estimated from this one row per site, not from its 48 half hours.
+    """Each site's stored predictions within its spans, added up per local day in SQL: site_id, local_date,
+    expected_kwh [kWh] and standard_error_kwh [kWh], the rows' standard errors added (one site's errors fully
+    correlated, as wherever a site's missing intervals are estimated). Site-days without rows are absent.
+
+    ``offsets``: the zone's UTC offsets over the spans (:func:`portfolio.timekeeping.utc_offset_periods`); a row's
+    local date is its start plus the offset then, in whole days. A day a site did not report at all is estimated
+    from this one row, not from its 48 half hours.
     """
     _check_resolution(resolution)
-    if not len(site_ids) or hi_ts <= lo_ts:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SITE_TOTAL_COLUMNS.items()})
-    statement = (
-        select(
-            SiteExpected.site_id,
-            func.sum(SiteExpected.expected_kwh),
-            func.sum(  # negative or missing variances count as 0, as in the interval path (PostgreSQL's sqrt raises)
-                case((SiteExpected.variance_kwh2 > 0, func.sqrt(SiteExpected.variance_kwh2)), else_=0.0)
-            ),
-        )
-        .where(
-            SiteExpected.site_id.in_([int(s) for s in site_ids]),
-            SiteExpected.resolution == resolution,
-            SiteExpected.start_ts >= lo_ts,
-            SiteExpected.start_ts < hi_ts,
-        )
-        .group_by(SiteExpected.site_id)
-        .order_by(SiteExpected.site_id)
+    if not spans or not offsets:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SITE_DAY_TOTAL_COLUMNS.items()})
+    params: dict[str, Any] = {"resolution": resolution, "o0": int(offsets[0][1])}
+    branches = []
+    for n, (since, offset) in enumerate(offsets[1:], start=1):
+        branches.append(f" WHEN e.start_ts >= :t{n} THEN :o{n}")
+        params.update({f"t{n}": int(since), f"o{n}": int(offset)})
+    shift = f"CASE{''.join(reversed(branches))} ELSE :o0 END" if branches else ":o0"
+    sql = (
+        f"SELECT e.site_id, (e.start_ts + {shift}) / 86400 AS day_number, SUM(e.expected_kwh), SUM({_SE})"
+        " FROM site_expected e WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.site_id, day_number"
     )
-    frame = pd.DataFrame([tuple(r) for r in session.execute(statement)], columns=list(SITE_TOTAL_COLUMNS))
-    return frame.astype(SITE_TOTAL_COLUMNS)
+    values = np.array(_span_rows(session, sql, spans, params), dtype=np.float64).reshape(-1, 4)
+    frame = (
+        pd.DataFrame(
+            {
+                "site_id": values[:, 0].astype("int64"),
+                "day_number": values[:, 1].astype("int64"),
+                "expected_kwh": values[:, 2],
+                "standard_error_kwh": values[:, 3],
+            }
+        )
+        .groupby(["site_id", "day_number"], as_index=False)
+        .sum()
+    )  # a site-day split over two statements, added
+    epoch = dt.date(1970, 1, 1)
+    frame["local_date"] = [epoch + dt.timedelta(days=int(n)) for n in frame["day_number"]]
+    return frame[list(SITE_DAY_TOTAL_COLUMNS)].astype(
+        {c: t for c, t in SITE_DAY_TOTAL_COLUMNS.items() if t != "object"}
+    )
+
+
+def load_site_expected_sums_in(
+    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], resolution: str
+) -> pd.DataFrame:
+    """The stored predictions within each site's spans added per bucket in SQL (as :func:`load_site_expected_sums`):
+    start_ts, expected_kwh, variance_kwh2 (variances add: sites independent), sites (rows summed)."""
+    _check_resolution(resolution)
+    sql = (
+        "SELECT e.start_ts, SUM(e.expected_kwh), SUM(e.variance_kwh2), COUNT(*) FROM site_expected e"
+        " WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.start_ts"
+    )
+    rows = _span_rows(session, sql, spans, {"resolution": resolution}) if spans else []
+    values = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    frame = pd.DataFrame(
+        {
+            "start_ts": values[:, 0].astype("int64"),
+            "expected_kwh": values[:, 1],
+            "variance_kwh2": values[:, 2],
+            "sites": values[:, 3].astype("int64"),
+        }
+    )
+    return frame.groupby("start_ts", as_index=False).sum().sort_values("start_ts", ignore_index=True)[SUM_COLUMNS]
 
 
 def load_expected_states(session: Session, site_ids: Sequence[int] | None = None) -> dict[int, SiteExpectedState]:

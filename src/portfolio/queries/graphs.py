@@ -309,14 +309,16 @@ SPAN_TERMS_PER_QUERY = 200
 """Site-and-range terms OR-ed in one statement (SQLite parses an OR chain as a tree at most 1,000 deep)."""
 
 
-def span_terms(spans: Mapping[int, Sequence[tuple[int, int]]], column: str) -> Iterator[tuple[str, dict[str, int]]]:
+def span_terms(
+    spans: Mapping[int, Sequence[tuple[int, int]]], column: str, site_column: str = "site_id"
+) -> Iterator[tuple[str, dict[str, int]]]:
     """``(site_id = a AND column in [lo, hi)) OR ...`` over the spans, in statements of at most 200 terms."""
     terms = [(int(site_id), int(lo), int(hi)) for site_id, ranges in spans.items() for lo, hi in ranges if hi > lo]
     for first in range(0, len(terms), SPAN_TERMS_PER_QUERY):
         chunk = terms[first : first + SPAN_TERMS_PER_QUERY]
         parts, params = [], {}
         for n, (site_id, lo, hi) in enumerate(chunk):
-            parts.append(f"(site_id = :s{n} AND {column} >= :lo{n} AND {column} < :hi{n})")
+            parts.append(f"({site_column} = :s{n} AND {column} >= :lo{n} AND {column} < :hi{n})")
             params.update({f"s{n}": site_id, f"lo{n}": lo, f"hi{n}": hi})
         yield "(" + " OR ".join(parts) + ")", params
 

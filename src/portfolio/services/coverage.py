@@ -8,7 +8,7 @@ incomplete ones have their reading times loaded, so a big healthy portfolio stay
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -22,10 +22,16 @@ from portfolio.analytics.coverage import (
     compute_day_lengths_seconds,
     compute_day_spans,
 )
-from portfolio.queries.expected import load_site_expected_in, load_site_expected_sums, load_site_expected_totals
+from portfolio.queries.expected import load_site_day_totals_in, load_site_expected_in, load_site_expected_sums_in
 from portfolio.queries.graphs import load_day_row_counts, load_days_below, load_reading_starts_in, load_site_days
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
-from portfolio.timekeeping import RESOLUTION_SECONDS, SECONDS_PER_DAY, local_date_span, local_midnight_ts
+from portfolio.timekeeping import (
+    RESOLUTION_SECONDS,
+    SECONDS_PER_DAY,
+    local_date_span,
+    local_midnight_ts,
+    utc_offset_periods,
+)
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,22 @@ ESTIMATE_COLUMNS = {
 }
 
 
+def silent_site_spans(
+    silent_days: Mapping[dt.date, Sequence[int]], day_spans: Mapping[dt.date, tuple[int, int]]
+) -> dict[int, list[tuple[int, int]]]:
+    """Per site, its silent days' [UTC s) spans, consecutive days joined (fewer terms in the query)."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for day in sorted(silent_days):
+        lo, hi = day_spans[day]
+        for site_id in silent_days[day]:
+            ranges = spans.setdefault(int(site_id), [])
+            if ranges and ranges[-1][1] == lo:
+                ranges[-1] = (ranges[-1][0], hi)
+            else:
+                ranges.append((lo, hi))
+    return spans
+
+
 def load_silent_day_estimates(
     session: Session, chosen: SiteBuckets, resolution: str, time_zone: str
 ) -> tuple[pd.DataFrame, set[int]]:
@@ -255,31 +277,30 @@ def load_silent_day_estimates(
     48,000. Same figures as the per-interval path (a site's errors fully correlated within a bucket, sites
     independent): hour rows are their half hours' sums, and a day's standard error is its hours' added.
     """
+    by_grid: dict[str, dict[dt.date, list[int]]] = {}
+    for day, site_ids in chosen.silent_days.items():
+        for site_id in site_ids:
+            grid = silent_day_grid(resolution, chosen.interval_seconds[site_id])
+            by_grid.setdefault(grid, {}).setdefault(day, []).append(site_id)
     parts = []
     modelled: set[int] = set()
-    for day, site_ids in sorted(chosen.silent_days.items()):
-        span_lo, span_hi = chosen.silent_spans[day]
-        by_grid: dict[str, list[int]] = {}
-        for site_id in site_ids:
-            by_grid.setdefault(silent_day_grid(resolution, chosen.interval_seconds[site_id]), []).append(site_id)
-        for grid, ids in sorted(by_grid.items()):
-            totals = load_site_expected_totals(session, ids, grid, span_lo, span_hi)
-            modelled |= {int(s) for s in totals["site_id"]}
-            if resolution == "day":
-                parts.append(
-                    pd.DataFrame(
-                        {
-                            "start_ts": [local_midnight_ts(day, time_zone)],
-                            "estimated_kwh": [float(totals["expected_kwh"].sum())],
-                            "variance_kwh2": [float(np.square(totals["standard_error_kwh"]).sum())],
-                            "sites_estimated": [len(totals)],
-                        }
-                    )
-                )
-            elif len(totals):
-                sums = load_site_expected_sums(session, list(totals["site_id"]), grid, span_lo, span_hi)
-                parts.append(sums.rename(columns={"expected_kwh": "estimated_kwh", "sites": "sites_estimated"}))
-    parts = [p for p in parts if len(p) and p["sites_estimated"].sum() > 0]
+    for grid, days in sorted(by_grid.items()):
+        spans = silent_site_spans(days, chosen.silent_spans)
+        bounds = [chosen.silent_spans[d] for d in days]
+        offsets = utc_offset_periods(min(lo for lo, _ in bounds), max(hi for _, hi in bounds), time_zone)
+        totals = load_site_day_totals_in(session, spans, offsets, grid)
+        modelled |= {int(s) for s in totals["site_id"]}
+        if resolution == "day":
+            per_day = totals.assign(
+                start_ts=[local_midnight_ts(day, time_zone) for day in totals["local_date"]],
+                variance_kwh2=np.square(totals["standard_error_kwh"].to_numpy(dtype=np.float64)),
+                sites_estimated=1,
+            ).rename(columns={"expected_kwh": "estimated_kwh"})
+            parts.append(per_day[list(ESTIMATE_COLUMNS)])
+        elif len(totals):
+            sums = load_site_expected_sums_in(session, {s: spans[s] for s in sorted(modelled) if s in spans}, grid)
+            parts.append(sums.rename(columns={"expected_kwh": "estimated_kwh", "sites": "sites_estimated"}))
+    parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in ESTIMATE_COLUMNS.items()}), modelled
     summed = pd.concat(parts, ignore_index=True)[list(ESTIMATE_COLUMNS)].groupby("start_ts", as_index=False).sum()

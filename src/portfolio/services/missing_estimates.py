@@ -32,8 +32,14 @@ from portfolio.models import SiteMissingEstimateState
 from portfolio.queries import expected as expected_queries
 from portfolio.queries import missing_estimates as queries
 from portfolio.queries.graphs import load_reading_starts_in
-from portfolio.services.coverage import SILENT_DAY_GRIDS, load_short_day_counts, silent_day_spans
-from portfolio.timekeeping import SECONDS_PER_DAY, UK_TIME_ZONE, local_date_span, local_midnight_ts
+from portfolio.services.coverage import SILENT_DAY_GRIDS, load_short_day_counts, silent_day_spans, silent_site_spans
+from portfolio.timekeeping import (
+    SECONDS_PER_DAY,
+    UK_TIME_ZONE,
+    local_date_span,
+    local_midnight_ts,
+    utc_offset_periods,
+)
 
 log = logging.getLogger(__name__)
 
@@ -207,22 +213,28 @@ def _silent_site_days(
     yesterday is 1,000 rows, not 48,000. Sites on daily totals and days cut by the window's edges are left to the
     per-interval path."""
     interval_counts = {s: c for s, c in counts.items() if steps[s] in SILENT_DAY_GRIDS}
-    keys: set[tuple[int, dt.date]] = set()
+    day_spans = silent_day_spans(interval_counts, start_ts, end_ts, time_zone)
+    silent_days = {day: [s for s, c in interval_counts.items() if c.get(day) == 0] for day in day_spans}
+    keys = {(s, day) for day, site_ids in silent_days.items() for s in site_ids}
     frames = []
-    for day, (lo, hi) in silent_day_spans(interval_counts, start_ts, end_ts, time_zone).items():
-        site_ids = [s for s, c in interval_counts.items() if c.get(day) == 0]
-        totals = expected_queries.load_site_expected_totals(session, site_ids, "hour", lo, hi).set_index("site_id")
+    if keys:
+        bounds = list(day_spans.values())
+        offsets = utc_offset_periods(min(lo for lo, _ in bounds), max(hi for _, hi in bounds), time_zone)
+        totals = expected_queries.load_site_day_totals_in(
+            session, silent_site_spans(silent_days, day_spans), offsets, "hour"
+        ).set_index(["site_id", "local_date"])
+        ordered = sorted(keys, key=lambda k: (k[1], k[0]))
+        found = totals.reindex(pd.MultiIndex.from_tuples(ordered, names=["site_id", "local_date"]))
         frames.append(
             pd.DataFrame(
                 {
-                    "site_id": np.asarray(site_ids, dtype=np.int64),
-                    "local_date": [day] * len(site_ids),
-                    "estimated_kwh": totals["expected_kwh"].reindex(site_ids).to_numpy(dtype=np.float64),
-                    "estimated_se_kwh": totals["standard_error_kwh"].reindex(site_ids).to_numpy(dtype=np.float64),
+                    "site_id": np.asarray([s for s, _ in ordered], dtype=np.int64),
+                    "local_date": [day for _, day in ordered],
+                    "estimated_kwh": found["expected_kwh"].to_numpy(dtype=np.float64),
+                    "estimated_se_kwh": found["standard_error_kwh"].to_numpy(dtype=np.float64),
                 }
             )
         )
-        keys.update((s, day) for s in site_ids)
     rows = pd.concat(frames, ignore_index=True) if frames else _empty().drop(columns="reported_intervals")
     return _SilentDays(keys, rows)
 
