@@ -19,7 +19,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     SQLite (the default) is shared safely by several workers: WAL and a busy timeout (``portfolio.db``).
     ``--dev`` uses Flask's single-process development server instead.
     """
-    from portfolio.web.app import create_app
+    from portfolio.web.app import create_app, settle_for_serving
 
     if args.dev:
         create_app(settings).run(host=args.host, port=args.port, debug=False)
@@ -36,7 +36,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             self.cfg.set("accesslog", "-" if args.access_log else None)
 
         def load(self) -> object:
-            return create_app(settings).server
+            server = create_app(settings).server
+            settle_for_serving()
+            return server
 
     _Server().run()
     return EXIT_OK
