@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 from dash._utils import to_json
 
 from portfolio.analytics.resolution import compute_grid_series, compute_local_axis
@@ -58,11 +59,30 @@ def test_estimated_readings_are_a_distinct_trace() -> None:
     assert len(estimated) == 1 and len(estimated[0].y) == 2
     assert estimated[0].mode == "markers" and estimated[0].hoverinfo == "skip"  # the line's hover says it
     assert "estimated" in figure.data[0].customdata[3][1] and "estimated" not in figure.data[0].customdata[4][1]
-    days = _frame(dt.date(2024, 6, 3), "day", estimated=(0,))
+    days = _frame(dt.date(2024, 6, 3), "day", estimated=(0,)).assign(estimated_intervals=6)  # 6 of 48 half hours
     bars = make_consumption_figure(days, resolution="day", fuel="gas")
     assert [t.name for t in bars.data][:2] == ["Metered", "Meter estimates"]
     assert np.isnan(bars.data[0].y).all() and len(bars.data[0].y) == 1 and not np.isnan(bars.data[1].y[0])
     assert bars.data[1].marker.pattern.shape == "/"
+
+
+def test_a_bucket_is_drawn_as_meter_estimates_only_when_they_are_a_real_share_of_it() -> None:
+    """A 1,000-site day with ~100 estimated readings among 48,000 is metered (its hover counts them); a day that is
+    a tenth estimated or more is drawn as estimates. A portfolio's readings are its reporting sites' half hours."""
+    day = _frame(dt.date(2024, 6, 3), "day", estimated=(0,))
+    few = day.assign(intervals=48_000, estimated_intervals=96)
+    bars = make_consumption_figure(few, resolution="day", fuel="power")
+    assert [t.name for t in bars.data] == ["Metered"]
+    assert "incl. 96 meter-estimated readings (0.2 %)" in bars.data[0].customdata[0][1]
+    many = day.assign(intervals=48, estimated_intervals=5)
+    bars = make_consumption_figure(many, resolution="day", fuel="power")
+    assert [t.name for t in bars.data][:2] == ["Metered", "Meter estimates"]
+    assert np.isnan(bars.data[0].y).all() and bars.data[1].y[0] == pytest.approx(day["energy_kwh"].iloc[0])
+    assert "incl. 5 meter-estimated readings (10.4 %)" in bars.data[1].customdata[0][1]
+    portfolio = day.assign(sites_reporting=1000, estimated_intervals=96)  # no reading count: 1,000 x 48 half hours
+    bars = make_consumption_figure(portfolio, resolution="day", fuel="power", portfolio=True)
+    assert [t.name for t in bars.data][0] == "Metered" and "Meter estimates" not in [t.name for t in bars.data]
+    assert "(0.2 %)" in bars.data[0].customdata[0][1]
 
 
 def test_clock_change_days_have_46_and_50_local_half_hours() -> None:

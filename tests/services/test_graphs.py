@@ -84,3 +84,12 @@ def test_a_partial_day_is_drawn_as_partial(
     assert result.figure.layout.yaxis2.domain[1] < result.figure.layout.yaxis.domain[0]  # temperature apart
     temperature = [t for t in result.figure.data if t.name == "Temperature"]
     assert temperature and temperature[0].line.color == "#2563eb"
+
+
+def test_the_note_names_a_few_unmodelled_sites_and_counts_the_rest() -> None:
+    from portfolio.services.graphs import NOTE_NAMES, _some_names
+
+    names = [f"Site {n:02d}" for n in range(32)]
+    assert _some_names(names) == f"{', '.join(names[:NOTE_NAMES])} and {32 - NOTE_NAMES} more"
+    assert _some_names(names[:NOTE_NAMES]) == ", ".join(names[:NOTE_NAMES])
+    assert _some_names(["Canary Wharf"]) == "Canary Wharf"

@@ -250,7 +250,7 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     if chosen.daily_only:
         note += f" · {DAILY_ONLY_NOTE}"
     if unmodelled:
-        note += f" · not estimated (no model): {', '.join(unmodelled)}"
+        note += f" · not estimated (no model): {_some_names(unmodelled)}"
     totals = compute_graph_totals(frame)
     return GraphResult(
         figure,
@@ -290,6 +290,16 @@ def make_graph_csv(session: Session, viewer: Viewer, request: GraphRequest, now:
     """The graph's data as CSV (same access checks and numbers as the graph; nothing filled or merged)."""
     table = make_graph(session, viewer, request, now).table
     return "" if table is None else table.to_csv(index=False, float_format="%.3f")
+
+
+NOTE_NAMES = 5
+"""Sites named in the graph's note; the rest are counted (the chart's "Not estimated" label lists them all)."""
+
+
+def _some_names(names: Sequence[str]) -> str:
+    """The first :data:`NOTE_NAMES` names and how many more: a 1,000-site note must not become a page of names."""
+    shown = ", ".join(names[:NOTE_NAMES])
+    return shown if len(names) <= NOTE_NAMES else f"{shown} and {len(names) - NOTE_NAMES} more"
 
 
 def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:
