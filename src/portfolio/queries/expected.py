@@ -29,7 +29,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherReading,
 )
-from portfolio.queries.graphs import span_terms
+from portfolio.queries.graphs import span_rows
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
 """Models use interval data only: daily or monthly billing reads are not modelled."""
@@ -255,23 +255,13 @@ def load_site_expected_in(
     them only where a site is incomplete. ``epoch``: bucket starts as ``start_ts`` [UTC epoch s] instead of
     ``start`` timestamps (the graph's coverage works in epoch seconds: no round trip through datetimes)."""
     _check_resolution(resolution)
-    rows: list[Sequence[Any]] = []
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    cursor = driver_connection(session).cursor() if sqlite else None
-    try:
-        for condition, params in span_terms(spans, "start_ts"):
-            sql = (
-                "SELECT site_id, start_ts, expected_kwh, variance_kwh2 FROM site_expected"
-                f" WHERE resolution = :resolution AND {condition} ORDER BY site_id, start_ts"
-            )
-            if cursor is not None:  # sqlite3 binds the same :named markers; plain tuples, no Row objects
-                cursor.execute(sql, {**params, "resolution": resolution})
-                rows.extend(cursor.fetchall())
-            else:
-                rows.extend(session.execute(text(sql), {**params, "resolution": resolution}).fetchall())
-    finally:
-        if cursor is not None:
-            cursor.close()
+    rows = span_rows(
+        session,
+        "SELECT e.site_id, e.start_ts, e.expected_kwh, e.variance_kwh2 FROM site_expected e"
+        " WHERE e.resolution = :resolution AND __SPANS__ ORDER BY e.site_id, e.start_ts",
+        spans,
+        {"resolution": resolution},
+    )
     frame = _site_expected_frame(rows, epoch=epoch)
     return frame.rename(columns={"start": "start_ts"}) if epoch else frame
 
@@ -317,28 +307,6 @@ SITE_DAY_TOTAL_COLUMNS = {
 _SE = "CASE WHEN e.variance_kwh2 > 0 THEN sqrt(e.variance_kwh2) ELSE 0 END"  # PostgreSQL's sqrt raises below 0
 
 
-def _span_rows(
-    session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: dict[str, Any]
-) -> list[Any]:
-    """Rows of ``sql`` (its ``__SPANS__`` filled with :func:`span_terms` on ``e.start_ts``) over every chunk of terms;
-    through the sqlite3 cursor on SQLite (plain tuples, no per-parameter typing)."""
-    rows: list[Any] = []
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    cursor = driver_connection(session).cursor() if sqlite else None
-    try:
-        for condition, terms in span_terms(spans, "e.start_ts", site_column="e.site_id"):
-            statement = sql.replace("__SPANS__", condition)
-            if cursor is not None:
-                cursor.execute(statement, {**terms, **params})
-                rows.extend(cursor.fetchall())
-            else:
-                rows.extend(session.execute(text(statement), {**terms, **params}).fetchall())
-    finally:
-        if cursor is not None:
-            cursor.close()
-    return rows
-
-
 def load_site_day_totals_in(
     session: Session,
     spans: Mapping[int, Sequence[tuple[int, int]]],
@@ -366,7 +334,7 @@ def load_site_day_totals_in(
         f"SELECT e.site_id, (e.start_ts + {shift}) / 86400 AS day_number, SUM(e.expected_kwh), SUM({_SE})"
         " FROM site_expected e WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.site_id, day_number"
     )
-    values = np.array(_span_rows(session, sql, spans, params), dtype=np.float64).reshape(-1, 4)
+    values = np.array(span_rows(session, sql, spans, params), dtype=np.float64).reshape(-1, 4)
     frame = (
         pd.DataFrame(
             {
@@ -396,7 +364,7 @@ def load_site_expected_sums_in(
         "SELECT e.start_ts, SUM(e.expected_kwh), SUM(e.variance_kwh2), COUNT(*) FROM site_expected e"
         " WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.start_ts"
     )
-    rows = _span_rows(session, sql, spans, {"resolution": resolution}) if spans else []
+    rows = span_rows(session, sql, spans, {"resolution": resolution}) if spans else []
     values = np.array(rows, dtype=np.float64).reshape(-1, 4)
     frame = pd.DataFrame(
         {

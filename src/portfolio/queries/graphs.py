@@ -323,6 +323,29 @@ def span_terms(
         yield "(" + " OR ".join(parts) + ")", params
 
 
+def span_rows(
+    session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: Mapping[str, Any]
+) -> list[Any]:
+    """Rows of ``sql`` over every statement of :func:`span_terms` (on ``e.site_id`` and ``e.start_ts``, put where
+    ``sql`` says ``__SPANS__``), as plain tuples. On SQLite through the sqlite3 cursor, which binds the same
+    :named markers: no per-parameter typing of thousands of bind parameters."""
+    rows: list[Any] = []
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    cursor = driver_connection(session).cursor() if sqlite else None
+    try:
+        for condition, terms in span_terms(spans, "e.start_ts", site_column="e.site_id"):
+            statement, bound = sql.replace("__SPANS__", condition), {**terms, **params}
+            if cursor is not None:
+                cursor.execute(statement, bound)
+                rows.extend(cursor.fetchall())
+            else:
+                rows.extend(as_tuples(session.execute(text(statement), bound)))
+    finally:
+        if cursor is not None:
+            cursor.close()
+    return rows
+
+
 def load_reading_starts_in(
     session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], max_interval_seconds: int
 ) -> pd.DataFrame:
@@ -331,20 +354,11 @@ def load_reading_starts_in(
     A graph needs the reading times only on the days a site is incomplete; reading them for the whole window
     costs a year of half hours per site for one missing day.
     """
-    parts: list[Any] = []
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    cursor = driver_connection(session).cursor() if sqlite else None
-    try:
-        for condition, params in span_terms(spans, "start_ts"):
-            sql = f"SELECT site_id, start_ts FROM readings WHERE {condition} AND interval_seconds <= :longest"
-            bound = {**params, "longest": int(max_interval_seconds)}
-            if cursor is not None:  # sqlite3 binds the same :named markers: no per-parameter typing of thousands
-                cursor.execute(sql, bound)
-                parts.extend(cursor.fetchall())
-            else:
-                parts.extend(as_tuples(session.execute(text(sql), bound)))
-    finally:
-        if cursor is not None:
-            cursor.close()
+    parts = span_rows(
+        session,
+        "SELECT e.site_id, e.start_ts FROM readings e WHERE __SPANS__ AND e.interval_seconds <= :longest",
+        spans,
+        {"longest": int(max_interval_seconds)},
+    )
     values = np.array(parts, dtype=np.int64).reshape(-1, 2)
     return pd.DataFrame({"site_id": values[:, 0], "start_ts": values[:, 1]})

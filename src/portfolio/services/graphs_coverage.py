@@ -25,6 +25,7 @@ from portfolio.analytics.coverage import (
 )
 from portfolio.queries import expected as expected_queries
 from portfolio.queries import missing_estimates as estimate_queries
+from portfolio.services import coverage
 from portfolio.services.coverage import (
     load_gap_predictions,
     load_silent_day_estimates,
@@ -120,7 +121,7 @@ def with_coverage(
     return merged, unmodelled
 
 
-ESTIMATE_COLUMNS = ["start_ts", "estimated_kwh", "variance_kwh2", "sites_estimated"]
+ESTIMATE_COLUMNS = list(coverage.ESTIMATE_COLUMNS)
 BUCKET_COLUMNS = ["start_ts", "estimated_kwh", "lower_kwh", "upper_kwh", "sites_estimated"]
 """What :func:`portfolio.analytics.coverage.compute_missing_estimate` returns per bucket."""
 
