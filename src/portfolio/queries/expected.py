@@ -257,7 +257,7 @@ def load_site_expected_in(
     _check_resolution(resolution)
     rows = span_rows(
         session,
-        "SELECT e.site_id, e.start_ts, e.expected_kwh, e.variance_kwh2 FROM site_expected e"
+        "SELECT e.site_id, e.start_ts, e.expected_kwh, e.variance_kwh2 FROM site_expected e __SPAN_JOIN__"
         " WHERE e.resolution = :resolution AND __SPANS__ ORDER BY e.site_id, e.start_ts",
         spans,
         {"resolution": resolution},
@@ -332,7 +332,7 @@ def load_site_day_totals_in(
     shift = f"CASE{''.join(reversed(branches))} ELSE :o0 END" if branches else ":o0"
     sql = (
         f"SELECT e.site_id, (e.start_ts + {shift}) / 86400 AS day_number, SUM(e.expected_kwh), SUM({_SE})"
-        " FROM site_expected e WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.site_id, day_number"
+        " FROM site_expected e __SPAN_JOIN__ WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.site_id, day_number"
     )
     values = np.array(span_rows(session, sql, spans, params), dtype=np.float64).reshape(-1, 4)
     frame = (
@@ -361,7 +361,7 @@ def load_site_expected_sums_in(
     start_ts, expected_kwh, variance_kwh2 (variances add: sites independent), sites (rows summed)."""
     _check_resolution(resolution)
     sql = (
-        "SELECT e.start_ts, SUM(e.expected_kwh), SUM(e.variance_kwh2), COUNT(*) FROM site_expected e"
+        "SELECT e.start_ts, SUM(e.expected_kwh), SUM(e.variance_kwh2), COUNT(*) FROM site_expected e __SPAN_JOIN__"
         " WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.start_ts"
     )
     rows = span_rows(session, sql, spans, {"resolution": resolution}) if spans else []

@@ -326,23 +326,37 @@ def span_terms(
 def span_rows(
     session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: Mapping[str, Any]
 ) -> list[Any]:
-    """Rows of ``sql`` over every statement of :func:`span_terms` (on ``e.site_id`` and ``e.start_ts``, put where
-    ``sql`` says ``__SPANS__``), as plain tuples. On SQLite through the sqlite3 cursor, which binds the same
-    :named markers: no per-parameter typing of thousands of bind parameters."""
+    """Rows of ``sql`` over each site's spans of ``e.start_ts`` [UTC s), as plain tuples. ``sql`` reads its table as
+    ``e``, says ``__SPAN_JOIN__`` right after it and ``__SPANS__`` in its WHERE.
+
+    PostgreSQL: one statement joining ``e`` to the spans as three bound arrays (``unnest``), read by index per span;
+    an OR chain of the terms was planned as a bitmap AND with a scan of the whole table (1.9 s for 1,000 sites).
+    SQLite: the OR chain of :func:`span_terms` in statements of 200 terms, through the sqlite3 cursor, which binds
+    the same :named markers: no per-parameter typing of thousands of bind parameters."""
+    if session.get_bind().dialect.name == "postgresql":
+        terms = [(int(s), int(lo), int(hi)) for s, ranges in spans.items() for lo, hi in ranges if hi > lo]
+        if not terms:
+            return []
+        join = (
+            " JOIN unnest(CAST(:span_sites AS BIGINT[]), CAST(:span_los AS BIGINT[]), CAST(:span_his AS BIGINT[]))"
+            " AS spans(site_id, lo, hi) ON e.site_id = spans.site_id AND e.start_ts >= spans.lo AND e.start_ts < spans.hi"
+        )
+        statement = sql.replace("__SPAN_JOIN__", join).replace("__SPANS__", "TRUE")
+        arrays = {
+            "span_sites": [t[0] for t in terms],
+            "span_los": [t[1] for t in terms],
+            "span_his": [t[2] for t in terms],
+        }
+        return as_tuples(session.execute(text(statement), {**arrays, **params}))
     rows: list[Any] = []
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    cursor = driver_connection(session).cursor() if sqlite else None
+    cursor = driver_connection(session).cursor()
     try:
-        for condition, terms in span_terms(spans, "e.start_ts", site_column="e.site_id"):
-            statement, bound = sql.replace("__SPANS__", condition), {**terms, **params}
-            if cursor is not None:
-                cursor.execute(statement, bound)
-                rows.extend(cursor.fetchall())
-            else:
-                rows.extend(as_tuples(session.execute(text(statement), bound)))
+        for condition, terms_params in span_terms(spans, "e.start_ts", site_column="e.site_id"):
+            statement = sql.replace("__SPAN_JOIN__", "").replace("__SPANS__", condition)
+            cursor.execute(statement, {**terms_params, **params})
+            rows.extend(cursor.fetchall())
     finally:
-        if cursor is not None:
-            cursor.close()
+        cursor.close()
     return rows
 
 
@@ -356,7 +370,7 @@ def load_reading_starts_in(
     """
     parts = span_rows(
         session,
-        "SELECT e.site_id, e.start_ts FROM readings e WHERE __SPANS__ AND e.interval_seconds <= :longest",
+        "SELECT e.site_id, e.start_ts FROM readings e __SPAN_JOIN__ WHERE __SPANS__ AND e.interval_seconds <= :longest",
         spans,
         {"longest": int(max_interval_seconds)},
     )
