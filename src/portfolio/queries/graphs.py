@@ -309,11 +309,16 @@ SPAN_TERMS_PER_QUERY = 200
 """Site-and-range terms OR-ed in one statement (SQLite parses an OR chain as a tree at most 1,000 deep)."""
 
 
+def span_list(spans: Mapping[int, Sequence[tuple[int, int]]]) -> list[tuple[int, int, int]]:
+    """The spans as (site_id, lo, hi) [UTC s) triples, empty ranges left out."""
+    return [(int(site_id), int(lo), int(hi)) for site_id, ranges in spans.items() for lo, hi in ranges if hi > lo]
+
+
 def span_terms(
     spans: Mapping[int, Sequence[tuple[int, int]]], column: str, site_column: str = "site_id"
 ) -> Iterator[tuple[str, dict[str, int]]]:
     """``(site_id = a AND column in [lo, hi)) OR ...`` over the spans, in statements of at most 200 terms."""
-    terms = [(int(site_id), int(lo), int(hi)) for site_id, ranges in spans.items() for lo, hi in ranges if hi > lo]
+    terms = span_list(spans)
     for first in range(0, len(terms), SPAN_TERMS_PER_QUERY):
         chunk = terms[first : first + SPAN_TERMS_PER_QUERY]
         parts, params = [], {}
@@ -334,7 +339,7 @@ def span_rows(
     SQLite: the OR chain of :func:`span_terms` in statements of 200 terms, through the sqlite3 cursor, which binds
     the same :named markers: no per-parameter typing of thousands of bind parameters."""
     if session.get_bind().dialect.name == "postgresql":
-        terms = [(int(s), int(lo), int(hi)) for s, ranges in spans.items() for lo, hi in ranges if hi > lo]
+        terms = span_list(spans)
         if not terms:
             return []
         join = (
