@@ -14,6 +14,7 @@ from portfolio.analytics.resolution import (
     compute_grid_series,
     compute_load_profile,
     compute_local_axis,
+    compute_local_labels,
     compute_site_series,
     compute_weighted_temperature,
     finest_resolution,
@@ -77,3 +78,25 @@ def test_load_profile_is_weekday_by_local_hour() -> None:
     series = pd.DataFrame({"start_ts": ts, "energy_kwh": 1.0})
     profile = compute_load_profile(series, LONDON)
     assert profile.shape == (7, 24) and (profile == 2.0).all().all()
+
+
+@pytest.mark.parametrize("time_zone", ["Europe/London", "America/Los_Angeles", "Asia/Kolkata", "Australia/Adelaide"])
+def test_local_labels_read_as_strftime_across_clock_changes(time_zone: str) -> None:
+    """The looked-up labels say what strftime says, bucket by bucket, over a year and both clock changes (the
+    repeated 01:00 and 01:30 of a UK autumn day once BST, once GMT), in zones off the hour and west of UTC."""
+    start = local_range_ts(dt.date(2023, 10, 1), dt.date(2023, 10, 1), "UTC")[0]
+    ts = np.arange(start - 200 * 86_400, start + 200 * 86_400, 1800, dtype=np.int64)
+    local = pd.DatetimeIndex(ts.astype("datetime64[s]")).tz_localize("UTC").tz_convert(time_zone)
+    expected = np.asarray(local.strftime("%a %-d %b %Y %H:%M %Z"), dtype=object)
+    assert list(compute_local_labels(local)) == list(expected)
+    if time_zone == "Europe/London":
+        autumn = [str(label) for label in compute_local_labels(local) if str(label).startswith("Sun 29 Oct 2023 01:")]
+        assert autumn == [
+            "Sun 29 Oct 2023 01:00 BST",
+            "Sun 29 Oct 2023 01:30 BST",
+            "Sun 29 Oct 2023 01:00 GMT",
+            "Sun 29 Oct 2023 01:30 GMT",
+        ]
+    days = pd.date_range("2023-12-29", "2024-01-03", freq="D")
+    assert list(compute_local_labels(days, with_time=False)) == list(days.strftime("%a %-d %b %Y"))
+    assert list(compute_local_labels(local[:0])) == []

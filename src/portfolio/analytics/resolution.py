@@ -56,6 +56,34 @@ def _local(ts: np.ndarray, time_zone: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ts.astype("datetime64[s]")).tz_localize("UTC").tz_convert(time_zone)
 
 
+_CLOCK_TEXT = np.array([f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(1440)], dtype=object)
+"""Every minute of a day as "HH:MM", looked up rather than formatted per bucket."""
+
+
+def compute_local_labels(local: pd.DatetimeIndex, with_time: bool = True) -> np.ndarray:
+    """Hover labels of local times: "Sun 27 Oct 2024 01:30 GMT" (``strftime("%a %-d %b %Y %H:%M %Z")``), or the
+    date alone ("Sun 27 Oct 2024") without ``with_time``; for a naive index, the date alone.
+
+    The same text as ``strftime``, formatted once per distinct day and zone abbreviation and looked up per bucket:
+    pandas formats each timestamp through Python, ~10 ms per graph of 720 buckets, on every graph request.
+    """
+    aware = local.tz is not None
+    wall = (local.tz_localize(None) if aware else local).as_unit("s").asi8
+    days, day_of = np.unique(np.floor_divide(wall, SECONDS_PER_DAY), return_inverse=True)
+    epoch = dt.date(1970, 1, 1)
+    day_text = np.array([(epoch + dt.timedelta(days=int(d))).strftime("%a %-d %b %Y") for d in days], dtype=object)
+    if not with_time or not aware or not len(wall):
+        return day_text[day_of.reshape(-1)]
+    offsets, offset_of = np.unique(wall - local.as_unit("s").asi8, return_inverse=True)
+    offset_of = offset_of.reshape(-1)
+    # one abbreviation per UTC offset (GMT / BST), read from the zone at the first bucket with that offset
+    examples = [int(np.flatnonzero(offset_of == k)[0]) for k in range(len(offsets))]
+    zone_text = np.array([" " + str(local[i].tzname() or "") for i in examples], dtype=object)
+    minutes = np.floor_divide(np.mod(wall, SECONDS_PER_DAY), 60)
+    labels: np.ndarray = day_text[day_of.reshape(-1)] + " " + _CLOCK_TEXT[minutes] + zone_text[offset_of]
+    return labels
+
+
 def compute_local_axis(lo_ts: int, hi_ts: int, resolution: str, time_zone: str) -> pd.DataFrame:
     """Every bucket of [lo_ts, hi_ts) in local time: start_ts, local_time (naive wall clock), label.
 
@@ -68,12 +96,12 @@ def compute_local_axis(lo_ts: int, hi_ts: int, resolution: str, time_zone: str) 
         days = pd.date_range(first, last, freq="D")
         local = days.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False)
         ts = local.as_unit("s").asi8
-        labels = days.strftime("%a %-d %b %Y")
+        labels = compute_local_labels(days, with_time=False)
     else:
         step = RESOLUTION_SECONDS[resolution]
         ts = np.arange(-(-lo_ts // step) * step, hi_ts, step, dtype=np.int64)
         local = _local(ts, time_zone)
-        labels = local.strftime("%a %-d %b %Y %H:%M %Z")
+        labels = compute_local_labels(local)
     return pd.DataFrame(
         {
             "start_ts": np.asarray(ts, dtype=np.int64),

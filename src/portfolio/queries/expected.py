@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, delete, func, select, text
+from sqlalchemy import CursorResult, delete, distinct, func, select, text
 from sqlalchemy.orm import Session, defer
 
 from portfolio.analytics.expected import RESOLUTIONS, SUM_COLUMNS
@@ -296,6 +296,20 @@ def load_site_expected_sums(
     )
     frame = pd.DataFrame([tuple(r) for r in session.execute(statement)], columns=SUM_COLUMNS)
     return frame.astype({"start_ts": "int64", "expected_kwh": "float64", "variance_kwh2": "float64", "sites": "int64"})
+
+
+def count_sites_expected(session: Session, site_ids: Sequence[int], resolution: str, lo_ts: int, hi_ts: int) -> int:
+    """How many of ``site_ids`` have a stored prediction in a bucket starting in [lo_ts, hi_ts) [UTC epoch s]."""
+    _check_resolution(resolution)
+    if not len(site_ids):
+        return 0
+    statement = select(func.count(distinct(SiteExpected.site_id))).where(
+        SiteExpected.site_id.in_([int(s) for s in site_ids]),
+        SiteExpected.resolution == resolution,
+        SiteExpected.start_ts >= lo_ts,
+        SiteExpected.start_ts < hi_ts,
+    )
+    return int(session.scalar(statement) or 0)
 
 
 SITE_DAY_TOTAL_COLUMNS = {

@@ -116,7 +116,9 @@ def load_usable_through(session: Session, site_ids: Sequence[int], first: dt.dat
         .outerjoin(
             DailyUsage,
             (DailyUsage.site_id == SiteMissingEstimate.site_id)
-            & (DailyUsage.local_date == SiteMissingEstimate.local_date),
+            & (DailyUsage.local_date == SiteMissingEstimate.local_date)
+            # the same range on the roll-up's side: an index range read, not a scan of every site's every day
+            & DailyUsage.local_date.between(first, last),
         )
         .where(
             SiteMissingEstimate.site_id.in_(list(usable)),

@@ -71,17 +71,13 @@ def _expected_next(
 ) -> tuple[float | None, tuple[float, float] | None, int]:
     first = dt.datetime.fromtimestamp(from_ts, ZoneInfo(time_zone)).date()
     end_ts = local_midnight_ts(first + dt.timedelta(days=FORECAST_DAYS), time_zone)  # 7 local days, clock changes too
-    daily = queries.load_site_expected(session, list(site_ids), from_ts, end_ts, "day")
-    if daily.empty:
-        return None, None, 0
-    # per day sites independent, across the days each site's errors fully correlated (stated in the summary)
-    sums = daily.groupby("start", sort=True).agg(
-        expected_kwh=("expected_kwh", "sum"), variance_kwh2=("variance_kwh2", "sum")
-    )
-    summed = compute_expected_total(sums.reset_index())
+    # summed per day in SQL (7 rows, not 7 per site): per day sites independent, across the days each site's errors
+    # fully correlated (stated in the summary)
+    sums = queries.load_site_expected_sums(session, list(site_ids), "day", from_ts, end_ts)
+    summed = compute_expected_total(sums)
     if summed is None:
         return None, None, 0
-    return summed[0], summed[1], int(daily["site_id"].nunique())
+    return summed[0], summed[1], queries.count_sites_expected(session, list(site_ids), "day", from_ts, end_ts)
 
 
 def compute_portfolio_summary(

@@ -26,6 +26,7 @@ from portfolio.analytics.resolution import (
     compute_grid_series,
     compute_load_profile,
     compute_local_axis,
+    compute_local_labels,
     compute_shifted_series,
     compute_site_series,
     compute_weighted_temperature,
@@ -99,7 +100,7 @@ def _on_axis(frame: pd.DataFrame, time_zone: str) -> pd.DataFrame:
         .tz_localize("UTC")
         .tz_convert(time_zone)
     )
-    return frame.assign(local_time=local.tz_localize(None), label=local.strftime("%a %-d %b %Y %H:%M %Z"))
+    return frame.assign(local_time=local.tz_localize(None), label=compute_local_labels(local))
 
 
 def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
