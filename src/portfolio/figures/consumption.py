@@ -28,6 +28,8 @@ from portfolio.figures.style import (
     TEMPLATE,
     bucket_values,
     plain_text,
+    scatter,
+    unchecked_figure,
 )
 
 
@@ -67,8 +69,8 @@ def make_consumption_figure(
     traces += strip
     if last_year is not None and last_year["energy_kwh"].notna().any():
         traces.append(
-            go.Scatter(
-                x=last_year["local_time"],
+            scatter(
+                x=last_year["local_time"].to_numpy(),
                 y=bucket_values(last_year["energy_kwh"]),
                 name="Last year",
                 mode="lines",
@@ -156,7 +158,7 @@ def make_consumption_figure(
     if notes:
         layout["annotations"] = notes
     # one figure from one layout: each update_layout or add_shape call re-parses its paths (~5-8 ms apiece)
-    return go.Figure(data=traces, layout=layout)
+    return unchecked_figure(traces, layout)
 
 
 def _today_marks(now_local: dt.datetime, temperature: pd.DataFrame | None) -> tuple[list[dict], list[dict]]:

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from portfolio.figures.coverage import coverage_text, is_partial
 from portfolio.figures.style import (
@@ -22,8 +21,11 @@ from portfolio.figures.style import (
     PARTIAL_COLOURS,
     STACK_COLOURS,
     TEMPERATURE_COLOUR,
+    Trace,
+    bar,
     bucket_values,
     plain_text,
+    scatter,
 )
 from portfolio.timekeeping import RESOLUTION_SECONDS
 
@@ -70,7 +72,7 @@ def bucket_status(frame: pd.DataFrame, portfolio: bool, resolution: str = "hh") 
     return texts
 
 
-def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfolio: bool) -> list[go.BaseTraceType]:
+def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfolio: bool) -> list[Trace]:
     """Metered energy: whole buckets solid, partial buckets (intervals or sites missing) lighter and dotted."""
     colour = FUEL_COLOURS.get(fuel, "#0f766e")
     estimated = mostly_estimated(frame, resolution)
@@ -79,18 +81,23 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
         [frame["label"].to_numpy(dtype=object), np.array(bucket_status(frame, portfolio, resolution), dtype=object)]
     )
     hover = "%{customdata[0]}<br><b>%{y:,.2f} kWh</b> · %{customdata[1]}<extra></extra>"
-    x = frame["local_time"]
-    traces: list[go.BaseTraceType] = []
+    x = frame["local_time"].to_numpy()
+    traces: list[Trace] = []
     if resolution == "day":
         whole = frame["energy_kwh"].where(~partial & ~estimated)
         traces.append(
-            go.Bar(
-                x=x, y=bucket_values(whole), name="Metered", marker_color=colour, customdata=custom, hovertemplate=hover
+            bar(
+                x=x,
+                y=bucket_values(whole),
+                name="Metered",
+                marker={"color": colour},
+                customdata=custom,
+                hovertemplate=hover,
             )
         )
         if partial.any():
             traces.append(
-                go.Bar(
+                bar(
                     x=x,
                     y=bucket_values(frame["energy_kwh"].where(partial & ~estimated)),
                     name="Partial day",
@@ -105,7 +112,7 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
             )
         if estimated.any():
             traces.append(
-                go.Bar(
+                bar(
                     x=x,
                     y=bucket_values(frame["energy_kwh"].where(estimated)),
                     name="Meter estimates",
@@ -120,7 +127,7 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
             )
         return traces
     traces.append(
-        go.Scatter(
+        scatter(
             x=x,
             y=bucket_values(frame["energy_kwh"]),
             name="Metered",
@@ -136,7 +143,7 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
     # whole month's hover text again
     if partial.any():
         traces.append(
-            go.Scatter(
+            scatter(
                 x=x[partial],
                 y=bucket_values(frame["energy_kwh"][partial]),
                 name="Partial",
@@ -147,7 +154,7 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
         )
     if estimated.any():
         traces.append(
-            go.Scatter(
+            scatter(
                 x=x[estimated],
                 y=bucket_values(frame["energy_kwh"][estimated]),
                 name="Meter estimates",
@@ -164,26 +171,26 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
     return traces
 
 
-def stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[go.BaseTraceType]:
+def stack_traces(frame: pd.DataFrame, stack: Mapping[str, pd.Series]) -> list[Trace]:
     traces = []
     for n, (name, values) in enumerate(stack.items()):
         colour = (
             OTHER_COLOUR if n == len(stack) - 1 and name.startswith("Other") else STACK_COLOURS[n % len(STACK_COLOURS)]
         )
         traces.append(
-            go.Bar(
-                x=frame["local_time"],
+            bar(
+                x=frame["local_time"].to_numpy(),
                 y=bucket_values(values),
                 name=plain_text(name),
                 marker={"color": colour, "line": {"width": 0}},
-                customdata=frame["label"],
+                customdata=frame["label"].to_numpy(dtype=object),
                 hovertemplate=f"{plain_text(name)}<br>%{{customdata}}<br><b>%{{y:,.2f}} kWh</b><extra></extra>",
             )
         )
     return traces
 
 
-def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTraceType]:
+def temperature_traces(temperature: pd.DataFrame, label: str) -> list[Trace]:
     """Observed as a solid line; the forecast dashed, starting from the last observation so they join."""
     observed = temperature[~temperature["forecast"]]
     forecast = temperature[temperature["forecast"]]
@@ -196,8 +203,8 @@ def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTra
     traces = []
     if len(observed):
         traces.append(
-            go.Scatter(
-                x=observed["local_time"],
+            scatter(
+                x=observed["local_time"].to_numpy(),
                 y=bucket_values(observed["temperature_c"]),
                 name="Temperature",
                 legendgroup="temperature",
@@ -212,8 +219,8 @@ def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTra
         )
     if len(forecast):
         traces.append(
-            go.Scatter(
-                x=forecast["local_time"],
+            scatter(
+                x=forecast["local_time"].to_numpy(),
                 y=bucket_values(forecast["temperature_c"]),
                 name="Forecast",
                 legendgroup="temperature",
@@ -229,20 +236,20 @@ def temperature_traces(temperature: pd.DataFrame, label: str) -> list[go.BaseTra
     return traces
 
 
-def expected_traces(expected: pd.DataFrame) -> list[go.BaseTraceType]:
+def expected_traces(expected: pd.DataFrame) -> list[Trace]:
     """The band first (lower, then upper filled down to it), then the expected line on top."""
     band = {"mode": "lines", "line": {"width": 0}, "connectgaps": False, "hoverinfo": "skip"}
     return [
-        go.Scatter(
-            x=expected["local_time"],
+        scatter(
+            x=expected["local_time"].to_numpy(),
             y=bucket_values(expected["lower_kwh"]),
             showlegend=False,
             legendgroup="expected",
             name="Expected, 90 % interval (lower)",
             **band,
         ),
-        go.Scatter(
-            x=expected["local_time"],
+        scatter(
+            x=expected["local_time"].to_numpy(),
             y=bucket_values(expected["upper_kwh"]),
             fill="tonexty",
             fillcolor=EXPECTED_BAND_COLOUR,
@@ -250,8 +257,8 @@ def expected_traces(expected: pd.DataFrame) -> list[go.BaseTraceType]:
             name="Expected, 90 % interval",
             **band,
         ),
-        go.Scatter(
-            x=expected["local_time"],
+        scatter(
+            x=expected["local_time"].to_numpy(),
             y=bucket_values(expected["expected_kwh"]),
             mode="lines",
             connectgaps=False,

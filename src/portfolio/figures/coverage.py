@@ -14,9 +14,8 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
-from portfolio.figures.style import bucket_values
+from portfolio.figures.style import Trace, bar, bucket_values, scatter
 
 MISSING_COLOUR = "#db2777"
 MISSING_FILL = "rgba(219, 39, 119, 0.22)"
@@ -72,7 +71,7 @@ def coverage_text(frame: pd.DataFrame, resolution: str) -> list[str]:
     return [""] * len(frame)
 
 
-def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.BaseTraceType]:
+def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[Trace]:
     """The 'estimated for N missing sites' segment on top of the metered total, with its 90 % band."""
     if "estimated_kwh" not in frame or not frame["estimated_kwh"].notna().any():
         return []
@@ -93,8 +92,8 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
     )
     if resolution == "day":
         return [
-            go.Bar(
-                x=frame["local_time"],
+            bar(
+                x=frame["local_time"].to_numpy(),
                 y=bucket_values(estimate),
                 name=name,
                 legendgroup="missing",
@@ -120,11 +119,15 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
     total = base + estimate
     band = {"mode": "lines", "line": {"width": 0}, "connectgaps": False, "hoverinfo": "skip", "legendgroup": "missing"}
     return [
-        go.Scatter(
-            x=frame["local_time"], y=bucket_values(base + frame["lower_kwh"]), showlegend=False, name="band", **band
+        scatter(
+            x=frame["local_time"].to_numpy(),
+            y=bucket_values(base + frame["lower_kwh"]),
+            showlegend=False,
+            name="band",
+            **band,
         ),
-        go.Scatter(
-            x=frame["local_time"],
+        scatter(
+            x=frame["local_time"].to_numpy(),
             y=bucket_values(base + frame["upper_kwh"]),
             fill="tonexty",
             fillcolor=MISSING_BAND,
@@ -132,8 +135,8 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
             name="Estimate band",
             **band,
         ),
-        go.Scatter(
-            x=frame["local_time"],
+        scatter(
+            x=frame["local_time"].to_numpy(),
             y=bucket_values(total),
             name=name,
             legendgroup="missing",
@@ -150,14 +153,14 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[go.Bas
     ]
 
 
-def reporting_traces(frame: pd.DataFrame, resolution: str) -> list[go.BaseTraceType]:
+def reporting_traces(frame: pd.DataFrame, resolution: str) -> list[Trace]:
     """Sites reporting per bucket on their own thin axis (y3): grey when all report, amber when some do not."""
     if "sites_total" not in frame or not len(frame):
         return []
     short = (frame["sites_complete"] < frame["sites_total"]) & frame["energy_kwh"].notna()
     return [
-        go.Bar(
-            x=frame["local_time"],
+        bar(
+            x=frame["local_time"].to_numpy(),
             y=frame["sites_complete"].to_numpy(dtype=np.float64),
             yaxis="y3",
             name="Sites reporting",
