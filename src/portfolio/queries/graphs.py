@@ -9,6 +9,7 @@ over the visible sites' readings, which is slower but never shows a site the vie
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -328,6 +329,14 @@ def span_terms(
         yield "(" + " OR ".join(parts) + ")", params
 
 
+_NAMED_MARKER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def pyformat(sql: str) -> str:
+    """``sql``'s ``:name`` markers as psycopg's ``%(name)s`` (a literal ``%`` doubled; ``::`` casts left alone)."""
+    return _NAMED_MARKER.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
 def span_rows(
     session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: Mapping[str, Any]
 ) -> list[Any]:
@@ -336,8 +345,8 @@ def span_rows(
 
     PostgreSQL: one statement joining ``e`` to the spans as three bound arrays (``unnest``), read by index per span;
     an OR chain of the terms was planned as a bitmap AND with a scan of the whole table (1.9 s for 1,000 sites).
-    SQLite: the OR chain of :func:`span_terms` in statements of 200 terms, through the sqlite3 cursor, which binds
-    the same :named markers: no per-parameter typing of thousands of bind parameters."""
+    SQLite: the OR chain of :func:`span_terms` in statements of 200 terms. Both through the driver's own cursor (its
+    rows are plain tuples): no per-parameter typing of thousands of bind parameters, no Row objects."""
     if session.get_bind().dialect.name == "postgresql":
         terms = span_list(spans)
         if not terms:
@@ -352,7 +361,12 @@ def span_rows(
             "span_los": [t[1] for t in terms],
             "span_his": [t[2] for t in terms],
         }
-        return as_tuples(session.execute(text(statement), {**arrays, **params}))
+        cursor = driver_connection(session).cursor()
+        try:  # psycopg's own cursor: its rows are tuples already (no Row objects to build and unpack again)
+            cursor.execute(pyformat(statement), {**arrays, **params})
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
     rows: list[Any] = []
     cursor = driver_connection(session).cursor()
     try:
