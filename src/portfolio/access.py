@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, DateTime, Select, String, bindparam, case,
 from sqlalchemy.orm import Session
 
 from portfolio.models import DataType, Enrolment, Grant, PortfolioGroup, Right, Role, Site, User, grant_sites
+from portfolio.queries.id_lists import in_ids
 
 __all__ = [
     "ALL_DATA",
@@ -322,9 +323,9 @@ def site_condition(viewer: Viewer, data: DataType | None = None, right: Right = 
     chosen = viewer.chosen_site_ids(data, right)
     conditions: list[ColumnElement[bool]] = []
     if organisations:
-        conditions.append(Site.organisation_id.in_(sorted(organisations)))
+        conditions.append(in_ids(Site.organisation_id, sorted(organisations)))
     if chosen:
-        conditions.append(Site.id.in_(sorted(chosen)))
+        conditions.append(in_ids(Site.id, sorted(chosen)))
     if not conditions:
         return false()
     reached = or_(*conditions)
@@ -378,7 +379,7 @@ def require_sites(
     allowed: set[int] = set()
     seen: set[int] = set()
     if in_range:  # look up only the sites asked for; the viewer's reach is already in memory
-        owners = session.execute(select(Site.id, Site.organisation_id).where(Site.id.in_(in_range))).all()
+        owners = session.execute(select(Site.id, Site.organisation_id).where(in_ids(Site.id, in_range))).all()
         allowed = {site_id for site_id, org_id in owners if viewer.reaches_site(site_id, org_id, data, right)}
         seen = {site_id for site_id, org_id in owners if viewer.reaches_site(site_id, org_id, None, Right.READ)}
     refused = sorted(set(wanted) - allowed)

@@ -27,6 +27,7 @@ from portfolio.models import (
     User,
     grant_sites,
 )
+from portfolio.queries.id_lists import in_ids
 
 
 def insert_grant(
@@ -128,7 +129,7 @@ def load_site_organisations(session: Session, site_ids: Iterable[int]) -> dict[i
         return {}
     return {
         site_id: org_id
-        for site_id, org_id in session.execute(select(Site.id, Site.organisation_id).where(Site.id.in_(ids)))
+        for site_id, org_id in session.execute(select(Site.id, Site.organisation_id).where(in_ids(Site.id, ids)))
     }
 
 

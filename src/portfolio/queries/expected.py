@@ -30,6 +30,7 @@ from portfolio.models import (
     WeatherReading,
 )
 from portfolio.queries.graphs import span_rows
+from portfolio.queries.id_lists import in_ids
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
 """Models use interval data only: daily or monthly billing reads are not modelled."""
@@ -92,7 +93,7 @@ def load_model_candidates(session: Session, site_ids: Sequence[int] | None = Non
         .order_by(Site.id)
     )
     if site_ids is not None:
-        statement = statement.where(Site.id.in_(list(site_ids)))
+        statement = statement.where(in_ids(Site.id, list(site_ids)))
     rows = session.execute(statement).all()
     return pd.DataFrame(
         rows, columns=["site_id", "time_zone", "weather_location_id", "last_ts", "status", "data_end_ts"]
@@ -100,13 +101,15 @@ def load_model_candidates(session: Session, site_ids: Sequence[int] | None = Non
 
 
 def load_site_models(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
-    return {m.site_id: m for m in session.scalars(select(SiteModel).where(SiteModel.site_id.in_(list(site_ids))))}
+    return {m.site_id: m for m in session.scalars(select(SiteModel).where(in_ids(SiteModel.site_id, list(site_ids))))}
 
 
 def load_site_model_summaries(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
     """Like :func:`load_site_models` without the fitted parameters (a JSON document per site): for tables."""
     statement = (
-        select(SiteModel).options(defer(SiteModel.model, raiseload=True)).where(SiteModel.site_id.in_(list(site_ids)))
+        select(SiteModel)
+        .options(defer(SiteModel.model, raiseload=True))
+        .where(in_ids(SiteModel.site_id, list(site_ids)))
     )
     return {m.site_id: m for m in session.scalars(statement)}
 
@@ -127,7 +130,7 @@ def load_daily_only_site_ids(session: Session, site_ids: Sequence[int]) -> set[i
     statement = (
         select(Site.id)
         .join(Enrolment, Enrolment.organisation_id == Site.organisation_id)
-        .where(Site.id.in_([int(s) for s in site_ids]), Enrolment.opted_out_at.is_not(None))
+        .where(in_ids(Site.id, [int(s) for s in site_ids]), Enrolment.opted_out_at.is_not(None))
     )
     return {int(s) for s in session.scalars(statement)}
 
@@ -136,7 +139,7 @@ def load_daily_matrix(session: Session, site_ids: Sequence[int], first: dt.date,
     """Long frame of the daily roll-up (site_id, local_date, energy_kwh [kWh]) for a few sites and local days."""
     rows = session.execute(
         select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.energy_kwh).where(
-            DailyUsage.site_id.in_([int(s) for s in site_ids]),
+            in_ids(DailyUsage.site_id, [int(s) for s in site_ids]),
             DailyUsage.local_date >= first,
             DailyUsage.local_date <= last,
         )
@@ -158,7 +161,7 @@ def load_daily_metered(
             func.sum(DailyUsage.energy_kwh),
             func.count(func.distinct(DailyUsage.site_id)).filter(DailyUsage.energy_kwh.is_not(None)),
         ).where(
-            DailyUsage.site_id.in_([int(s) for s in site_ids]),
+            in_ids(DailyUsage.site_id, [int(s) for s in site_ids]),
             DailyUsage.local_date >= first,
             DailyUsage.local_date <= last,
         )
@@ -172,7 +175,7 @@ def load_readings_matrix(session: Session, site_ids: Sequence[int], start_ts: in
     """Long frame of interval readings (site_id, start_ts, interval_seconds, energy_kwh) for a few sites and a range."""
     rows = session.execute(
         select(Reading.site_id, Reading.start_ts, Reading.interval_seconds, Reading.energy_kwh).where(
-            Reading.site_id.in_(list(site_ids)),
+            in_ids(Reading.site_id, list(site_ids)),
             Reading.start_ts >= start_ts,
             Reading.start_ts < end_ts,
             Reading.interval_seconds <= MAX_MODEL_INTERVAL_SECONDS,
@@ -220,7 +223,7 @@ def load_site_expected(
         session.execute(
             select(SiteExpected.site_id, SiteExpected.start_ts, SiteExpected.expected_kwh, SiteExpected.variance_kwh2)
             .where(
-                SiteExpected.site_id.in_([int(s) for s in site_ids]),
+                in_ids(SiteExpected.site_id, [int(s) for s in site_ids]),
                 SiteExpected.resolution == resolution,
                 SiteExpected.start_ts >= lo,
                 SiteExpected.start_ts < hi,
@@ -286,7 +289,7 @@ def load_site_expected_sums(
             func.count(),
         )
         .where(
-            SiteExpected.site_id.in_([int(s) for s in site_ids]),
+            in_ids(SiteExpected.site_id, [int(s) for s in site_ids]),
             SiteExpected.resolution == resolution,
             SiteExpected.start_ts >= lo_ts,
             SiteExpected.start_ts < hi_ts,
@@ -304,7 +307,7 @@ def count_sites_expected(session: Session, site_ids: Sequence[int], resolution: 
     if not len(site_ids):
         return 0
     statement = select(func.count(distinct(SiteExpected.site_id))).where(
-        SiteExpected.site_id.in_([int(s) for s in site_ids]),
+        in_ids(SiteExpected.site_id, [int(s) for s in site_ids]),
         SiteExpected.resolution == resolution,
         SiteExpected.start_ts >= lo_ts,
         SiteExpected.start_ts < hi_ts,
@@ -395,7 +398,7 @@ def load_expected_states(session: Session, site_ids: Sequence[int] | None = None
     """Provenance of each site's stored predictions (sites without predictions are absent)."""
     statement = select(SiteExpectedState)
     if site_ids is not None:
-        statement = statement.where(SiteExpectedState.site_id.in_([int(s) for s in site_ids]))
+        statement = statement.where(in_ids(SiteExpectedState.site_id, [int(s) for s in site_ids]))
     return {state.site_id: state for state in session.scalars(statement)}
 
 
@@ -403,7 +406,7 @@ def load_model_fits(session: Session, site_ids: Sequence[int] | None = None) -> 
     """site_id, status, fitted_at of every stored model (without the fitted parameters)."""
     statement = select(SiteModel.site_id, SiteModel.status, SiteModel.fitted_at).order_by(SiteModel.site_id)
     if site_ids is not None:
-        statement = statement.where(SiteModel.site_id.in_([int(s) for s in site_ids]))
+        statement = statement.where(in_ids(SiteModel.site_id, [int(s) for s in site_ids]))
     return pd.DataFrame(session.execute(statement).all(), columns=["site_id", "status", "fitted_at"])
 
 

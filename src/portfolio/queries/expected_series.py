@@ -26,6 +26,7 @@ from portfolio.models import (
     portfolio_group_sites,
 )
 from portfolio.queries.graphs import Scope
+from portfolio.queries.id_lists import in_ids
 
 MEMBER_COLUMNS = ["scope_kind", "scope_id", "site_id", "fuel"]
 _INSERT = (
@@ -311,5 +312,5 @@ def load_site_fuels(session: Session, site_ids: Sequence[int]) -> dict[int, str]
     """Each site's fuel ("power" or "gas")."""
     if not site_ids:
         return {}
-    rows = session.execute(select(Site.id, Site.fuel).where(Site.id.in_([int(s) for s in site_ids])))
+    rows = session.execute(select(Site.id, Site.fuel).where(in_ids(Site.id, [int(s) for s in site_ids])))
     return {int(site_id): _fuel(fuel) for site_id, fuel in rows}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.db import driver_connection
 from portfolio.models import DailyUsage, PortfolioGroup, Site, WeatherLocation, portfolio_group_sites
+from portfolio.queries.id_lists import in_ids
 from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_day_start_ts
 
 SERIES_COLUMNS = ["start_ts", "energy_kwh", "sites_reporting", "estimated_intervals"]
@@ -162,7 +163,7 @@ def load_sites_location_weights(
     statement = (
         select(Site.weather_location_id, func.sum(DailyUsage.energy_kwh))
         .join(DailyUsage, DailyUsage.site_id == Site.id)
-        .where(Site.id.in_(list(site_ids)), Site.fuel == fuel, DailyUsage.local_date.between(first, last))
+        .where(in_ids(Site.id, list(site_ids)), Site.fuel == fuel, DailyUsage.local_date.between(first, last))
         .group_by(Site.weather_location_id)
     )
     return pd.Series({int(loc or 0): float(kwh) for loc, kwh in session.execute(statement)}, dtype="float64")
@@ -208,7 +209,7 @@ def load_graph_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
         select(
             Site.id, Site.name, Site.fuel, Site.meter_type, Site.time_zone, func.coalesce(Site.weather_location_id, 0)
         )
-        .where(Site.id.in_(list(site_ids)))
+        .where(in_ids(Site.id, list(site_ids)))
         .order_by(Site.name)
     )
     rows = [(i, n, f.value, m.value, z, int(w)) for i, n, f, m, z, w in session.execute(statement)]
@@ -222,7 +223,7 @@ def load_top_sites(
     statement = (
         select(DailyUsage.site_id)
         .join(Site, Site.id == DailyUsage.site_id)
-        .where(Site.id.in_(list(site_ids)), Site.fuel == fuel, DailyUsage.local_date.between(first, last))
+        .where(in_ids(Site.id, list(site_ids)), Site.fuel == fuel, DailyUsage.local_date.between(first, last))
         .group_by(DailyUsage.site_id)
         .order_by(func.sum(DailyUsage.energy_kwh).desc())
         .limit(limit)
@@ -237,7 +238,9 @@ def load_group_member_ids(session: Session, group_id: int) -> list[int]:
 
 def load_group_ids_with_sites(session: Session, site_ids: Sequence[int]) -> list[int]:
     statement = (
-        select(portfolio_group_sites.c.group_id).where(portfolio_group_sites.c.site_id.in_(list(site_ids))).distinct()
+        select(portfolio_group_sites.c.group_id)
+        .where(in_ids(portfolio_group_sites.c.site_id, list(site_ids)))
+        .distinct()
     )
     return sorted(int(g) for g in session.scalars(statement))
 
@@ -273,7 +276,7 @@ def load_days_below(
         else wanted
     )
     statement = select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.intervals).where(
-        DailyUsage.site_id.in_([int(s) for s in site_ids]),
+        in_ids(DailyUsage.site_id, [int(s) for s in site_ids]),
         DailyUsage.local_date.between(first, last),
         DailyUsage.intervals < full,
     )
@@ -287,7 +290,7 @@ def load_day_row_counts(session: Session, site_ids: Sequence[int], first: dt.dat
         return {}
     statement = (
         select(DailyUsage.site_id, func.count())
-        .where(DailyUsage.site_id.in_([int(s) for s in site_ids]), DailyUsage.local_date.between(first, last))
+        .where(in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last))
         .group_by(DailyUsage.site_id)
     )
     return {int(site_id): int(count) for site_id, count in session.execute(statement)}
@@ -299,7 +302,7 @@ def load_site_days(session: Session, site_ids: Sequence[int], first: dt.date, la
     if not site_ids:
         return present
     statement = select(DailyUsage.site_id, DailyUsage.local_date).where(
-        DailyUsage.site_id.in_([int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
+        in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
     )
     for site_id, day in session.execute(statement):
         present[int(site_id)].add(day)

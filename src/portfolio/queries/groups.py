@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from portfolio.models import Meter, PortfolioGroup, Site, portfolio_group_sites
+from portfolio.queries.id_lists import in_ids
 
 
 def load_all_groups(session: Session, first_owner_id: int) -> list[PortfolioGroup]:
@@ -75,7 +76,7 @@ def load_site_lookup(session: Session, site_ids: Iterable[int]) -> list[tuple[in
     statement = (
         select(Site.id, Site.name, Meter.identifier)
         .outerjoin(Meter, Meter.site_id == Site.id)
-        .where(Site.id.in_(sorted(set(site_ids))))
+        .where(in_ids(Site.id, sorted(set(site_ids))))
     )
     return [
         (sid, name.strip().lower(), ident.replace(" ", "") if ident else None)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.models import DailyUsage, Site, SiteExpectedState, SiteMissingEstimate, SiteMissingEstimateState
 from portfolio.queries.graphs import as_tuples
+from portfolio.queries.id_lists import in_ids
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 
 ESTIMATE_COLUMNS = ["site_id", "local_date", "reported_intervals", "estimated_kwh", "estimated_se_kwh"]
@@ -21,7 +22,7 @@ def load_estimated_sites(session: Session, site_ids: Sequence[int] | None = None
     """site_id, interval_seconds (from the meter type: half-hourly unless hourly AMR) of every site, or of these."""
     statement = select(Site.id, Site.meter_type).order_by(Site.id)
     if site_ids is not None:
-        statement = statement.where(Site.id.in_([int(s) for s in site_ids]))
+        statement = statement.where(in_ids(Site.id, [int(s) for s in site_ids]))
     rows = session.execute(statement).all()
     return pd.DataFrame(
         {
@@ -34,7 +35,9 @@ def load_estimated_sites(session: Session, site_ids: Sequence[int] | None = None
 def load_estimate_states(session: Session, site_ids: Sequence[int]) -> dict[int, SiteMissingEstimateState]:
     if not site_ids:
         return {}
-    statement = select(SiteMissingEstimateState).where(SiteMissingEstimateState.site_id.in_([int(s) for s in site_ids]))
+    statement = select(SiteMissingEstimateState).where(
+        in_ids(SiteMissingEstimateState.site_id, [int(s) for s in site_ids])
+    )
     return {state.site_id: state for state in session.scalars(statement)}
 
 
@@ -45,7 +48,7 @@ def replace_estimates(
     ids = [int(s) for s in site_ids]
     session.execute(
         delete(SiteMissingEstimate).where(
-            SiteMissingEstimate.site_id.in_(ids), SiteMissingEstimate.local_date.between(first, last)
+            in_ids(SiteMissingEstimate.site_id, ids), SiteMissingEstimate.local_date.between(first, last)
         )
     )
     if len(rows):
@@ -101,7 +104,7 @@ def load_usable_through(session: Session, site_ids: Sequence[int], first: dt.dat
             SiteExpectedState.computed_at,
         )
         .outerjoin(SiteExpectedState, SiteExpectedState.site_id == SiteMissingEstimateState.site_id)
-        .where(SiteMissingEstimateState.site_id.in_(ids))
+        .where(in_ids(SiteMissingEstimateState.site_id, ids))
     ).all()
     usable = {
         int(site_id): min(through, last)
@@ -121,7 +124,7 @@ def load_usable_through(session: Session, site_ids: Sequence[int], first: dt.dat
             & DailyUsage.local_date.between(first, last),
         )
         .where(
-            SiteMissingEstimate.site_id.in_(list(usable)),
+            in_ids(SiteMissingEstimate.site_id, list(usable)),
             SiteMissingEstimate.local_date.between(first, last),
             reported != SiteMissingEstimate.reported_intervals,
         )
@@ -150,7 +153,7 @@ def load_stored_estimates(session: Session, through: Mapping[int, dt.date], firs
             SiteMissingEstimate.reported_intervals,
             SiteMissingEstimate.estimated_kwh,
             SiteMissingEstimate.estimated_se_kwh,
-        ).where(SiteMissingEstimate.site_id.in_(ids), SiteMissingEstimate.local_date.between(first, day))
+        ).where(in_ids(SiteMissingEstimate.site_id, ids), SiteMissingEstimate.local_date.between(first, day))
         rows.extend(as_tuples(session.execute(statement)))
     frame = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
     return frame.astype(
@@ -169,7 +172,7 @@ def load_stored_site_totals(session: Session, through: Mapping[int, dt.date], fi
                 func.sum(SiteMissingEstimate.estimated_kwh),
                 func.sum(SiteMissingEstimate.estimated_se_kwh),
             )
-            .where(SiteMissingEstimate.site_id.in_(ids), SiteMissingEstimate.local_date.between(first, day))
+            .where(in_ids(SiteMissingEstimate.site_id, ids), SiteMissingEstimate.local_date.between(first, day))
             .group_by(SiteMissingEstimate.site_id)
         )
         rows.extend(as_tuples(session.execute(statement)))
