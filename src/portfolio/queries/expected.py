@@ -371,6 +371,15 @@ def load_site_day_totals_in(
     )
 
 
+def load_sites_expected_in(
+    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], resolution: str
+) -> set[int]:
+    """The sites with at least one stored prediction within their spans: those a model stands in for there."""
+    _check_resolution(resolution)
+    sql = "SELECT DISTINCT e.site_id FROM site_expected e __SPAN_JOIN__ WHERE e.resolution = :resolution AND __SPANS__"
+    return {int(row[0]) for row in span_rows(session, sql, spans, {"resolution": resolution})} if spans else set()
+
+
 def load_site_expected_sums_in(
     session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], resolution: str
 ) -> pd.DataFrame:

@@ -22,7 +22,12 @@ from portfolio.analytics.coverage import (
     compute_day_lengths_seconds,
     compute_day_spans,
 )
-from portfolio.queries.expected import load_site_day_totals_in, load_site_expected_in, load_site_expected_sums_in
+from portfolio.queries.expected import (
+    load_site_day_totals_in,
+    load_site_expected_in,
+    load_site_expected_sums_in,
+    load_sites_expected_in,
+)
 from portfolio.queries.graphs import load_day_row_counts, load_days_below, load_reading_starts_in, load_site_days
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.timekeeping import (
@@ -287,19 +292,20 @@ def load_silent_day_estimates(
     for grid, days in sorted(by_grid.items()):
         spans = silent_site_spans(days, chosen.silent_spans)
         bounds = [chosen.silent_spans[d] for d in days]
+        if resolution != "day":  # per bucket, and which sites have predictions there: no per-day totals needed
+            modelled |= load_sites_expected_in(session, spans, grid)
+            sums = load_site_expected_sums_in(session, spans, grid)  # sites without predictions add no rows
+            parts.append(sums.rename(columns={"expected_kwh": "estimated_kwh", "sites": "sites_estimated"}))
+            continue
         offsets = utc_offset_periods(min(lo for lo, _ in bounds), max(hi for _, hi in bounds), time_zone)
         totals = load_site_day_totals_in(session, spans, offsets, grid)
         modelled |= {int(s) for s in totals["site_id"]}
-        if resolution == "day":
-            per_day = totals.assign(
-                start_ts=[local_midnight_ts(day, time_zone) for day in totals["local_date"]],
-                variance_kwh2=np.square(totals["standard_error_kwh"].to_numpy(dtype=np.float64)),
-                sites_estimated=1,
-            ).rename(columns={"expected_kwh": "estimated_kwh"})
-            parts.append(per_day[list(ESTIMATE_COLUMNS)])
-        elif len(totals):
-            sums = load_site_expected_sums_in(session, {s: spans[s] for s in sorted(modelled) if s in spans}, grid)
-            parts.append(sums.rename(columns={"expected_kwh": "estimated_kwh", "sites": "sites_estimated"}))
+        per_day = totals.assign(
+            start_ts=[local_midnight_ts(day, time_zone) for day in totals["local_date"]],
+            variance_kwh2=np.square(totals["standard_error_kwh"].to_numpy(dtype=np.float64)),
+            sites_estimated=1,
+        ).rename(columns={"expected_kwh": "estimated_kwh"})
+        parts.append(per_day[list(ESTIMATE_COLUMNS)])
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in ESTIMATE_COLUMNS.items()}), modelled
