@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 
 from portfolio.timekeeping import (
@@ -13,6 +14,7 @@ from portfolio.timekeeping import (
     local_date_span,
     local_day_start_ts,
     local_midnight_ts,
+    local_midnights_ts,
     local_range_ts,
     local_today,
     local_wall_time_ts,
@@ -103,3 +105,14 @@ def test_utc_offset_periods_give_each_instant_its_local_date() -> None:
         )
         == 3
     )
+
+
+def test_local_midnights_of_repeated_days_are_each_days_own_midnight() -> None:
+    """Rows repeating days (many sites' short days) get each day's own local midnight, clock-change days included,
+    in row order."""
+    days = [dt.date(2024, 3, 31), dt.date(2024, 10, 27), dt.date(2024, 3, 31), dt.date(2024, 6, 1)] * 3
+    for zone in ("Europe/London", "America/Los_Angeles", "Asia/Kolkata"):
+        got = local_midnights_ts(days, zone)
+        assert got.dtype == np.int64
+        assert got.tolist() == [local_midnight_ts(day, zone) for day in days]
+    assert local_midnights_ts([], "Europe/London").tolist() == []

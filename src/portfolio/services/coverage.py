@@ -35,6 +35,7 @@ from portfolio.timekeeping import (
     SECONDS_PER_DAY,
     local_date_span,
     local_midnight_ts,
+    local_midnights_ts,
     utc_offset_periods,
 )
 
@@ -301,7 +302,7 @@ def load_silent_day_estimates(
         totals = load_site_day_totals_in(session, spans, offsets, grid)
         modelled |= {int(s) for s in totals["site_id"]}
         per_day = totals.assign(
-            start_ts=[local_midnight_ts(day, time_zone) for day in totals["local_date"]],
+            start_ts=local_midnights_ts(totals["local_date"], time_zone),
             variance_kwh2=np.square(totals["standard_error_kwh"].to_numpy(dtype=np.float64)),
             sites_estimated=1,
         ).rename(columns={"expected_kwh": "estimated_kwh"})

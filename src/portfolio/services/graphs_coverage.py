@@ -33,7 +33,7 @@ from portfolio.services.coverage import (
     site_interval_seconds,
 )
 from portfolio.services.missing_estimates import site_steps
-from portfolio.timekeeping import UK_TIME_ZONE, local_date_span, local_midnight_ts
+from portfolio.timekeeping import UK_TIME_ZONE, local_date_span, local_midnight_ts, local_midnights_ts
 
 
 def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int, end_ts: int) -> pd.DataFrame:
@@ -191,7 +191,7 @@ def _stored_days(
     rows = estimate_queries.load_stored_estimates(session, usable, first) if usable else None
     if rows is None or rows.empty:
         return _StoredDays(empty_buckets, pd.DataFrame(columns=ESTIMATE_COLUMNS), set(), set(), live_from)
-    starts = np.array([local_midnight_ts(day, time_zone) for day in rows["local_date"]], dtype=np.int64)
+    starts = local_midnights_ts(rows["local_date"], time_zone)
     expected = np.empty(len(rows), dtype=np.int64)
     for step in set(steps.values()):
         chosen = rows["site_id"].map(steps).to_numpy() == step
