@@ -9,6 +9,7 @@ over the visible sites' readings, which is slower but never shows a site the vie
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -194,12 +195,15 @@ def load_temperatures(session: Session, location_ids: Sequence[int], lo_ts: int,
     ids = [int(i) for i in location_ids if i]
     if not ids:
         return pd.DataFrame({"location_id": [], "hour_ts": [], "kind": [], "air_temperature_c": []})
-    statement = text(
-        "SELECT location_id, hour_ts, kind, air_temperature_c FROM weather_readings"
-        " WHERE location_id IN :ids AND hour_ts >= :lo AND hour_ts < :hi ORDER BY hour_ts"
-    ).bindparams(bindparam("ids", expanding=True))
-    rows = session.execute(statement, {"ids": ids, "lo": lo_ts, "hi": hi_ts}).all()
-    frame = pd.DataFrame(as_tuples(rows), columns=["location_id", "hour_ts", "kind", "air_temperature_c"])
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows = driver_rows(
+        session,
+        "SELECT location_id, hour_ts, kind, air_temperature_c FROM weather_readings WHERE "
+        + ("location_id = ANY(:ids)" if postgres else "location_id IN (SELECT value FROM json_each(:ids))")
+        + " AND hour_ts >= :lo AND hour_ts < :hi ORDER BY hour_ts",
+        {"ids": ids if postgres else json.dumps(ids), "lo": int(lo_ts), "hi": int(hi_ts)},
+    )  # a year of hours for each location: the driver's tuples, no Row objects
+    frame = pd.DataFrame(rows, columns=["location_id", "hour_ts", "kind", "air_temperature_c"])
     return frame.astype({"location_id": "int64", "hour_ts": "int64", "air_temperature_c": "float64"})
 
 
@@ -340,6 +344,18 @@ def pyformat(sql: str) -> str:
     return _NAMED_MARKER.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
+def driver_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
+    """Rows of ``sql`` (``:name`` markers) as the driver's own tuples, through its cursor in the session's
+    transaction: no Row objects for thousands of rows. Nothing pending in the session is flushed first."""
+    cursor = driver_connection(session).cursor()
+    try:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        cursor.execute(pyformat(sql) if postgres else sql, dict(params))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def span_rows(
     session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: Mapping[str, Any]
 ) -> list[Any]:
@@ -364,12 +380,7 @@ def span_rows(
             "span_los": [t[1] for t in terms],
             "span_his": [t[2] for t in terms],
         }
-        cursor = driver_connection(session).cursor()
-        try:  # psycopg's own cursor: its rows are tuples already (no Row objects to build and unpack again)
-            cursor.execute(pyformat(statement), {**arrays, **params})
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+        return driver_rows(session, statement, {**arrays, **params})
     rows: list[Any] = []
     cursor = driver_connection(session).cursor()
     try:
