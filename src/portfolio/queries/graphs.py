@@ -9,7 +9,6 @@ over the visible sites' readings, which is slower but never shows a site the vie
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.db import driver_connection
 from portfolio.models import DailyUsage, PortfolioGroup, Site, WeatherLocation, portfolio_group_sites
-from portfolio.queries.id_lists import in_ids
+from portfolio.queries.id_lists import in_ids, raw_in_ids
 from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_day_start_ts
 
 SERIES_COLUMNS = ["start_ts", "energy_kwh", "sites_reporting", "estimated_intervals"]
@@ -195,13 +194,12 @@ def load_temperatures(session: Session, location_ids: Sequence[int], lo_ts: int,
     ids = [int(i) for i in location_ids if i]
     if not ids:
         return pd.DataFrame({"location_id": [], "hour_ts": [], "kind": [], "air_temperature_c": []})
-    postgres = session.get_bind().dialect.name == "postgresql"
+    member, bound = raw_in_ids(session, "location_id", ids)
     rows = driver_rows(
         session,
-        "SELECT location_id, hour_ts, kind, air_temperature_c FROM weather_readings WHERE "
-        + ("location_id = ANY(:ids)" if postgres else "location_id IN (SELECT value FROM json_each(:ids))")
-        + " AND hour_ts >= :lo AND hour_ts < :hi ORDER BY hour_ts",
-        {"ids": ids if postgres else json.dumps(ids), "lo": int(lo_ts), "hi": int(hi_ts)},
+        "SELECT location_id, hour_ts, kind, air_temperature_c FROM weather_readings"
+        f" WHERE {member} AND hour_ts >= :lo AND hour_ts < :hi ORDER BY hour_ts",
+        {**bound, "lo": int(lo_ts), "hi": int(hi_ts)},
     )  # a year of hours for each location: the driver's tuples, no Row objects
     frame = pd.DataFrame(rows, columns=["location_id", "hour_ts", "kind", "air_temperature_c"])
     return frame.astype({"location_id": "int64", "hour_ts": "int64", "air_temperature_c": "float64"})

@@ -18,11 +18,29 @@ from sqlalchemy import BigInteger, Boolean, String, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.type_api import TypeEngine
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
+
+_POSTGRESQL_MEMBER = "{column} = ANY({ids})"
+_OTHER_MEMBER = "{column} IN (SELECT value FROM json_each({ids}))"
+
+
+def _bound_ids(ids: Any, dialect_name: str) -> Any:
+    """The ids as the one bound value: a list (``BIGINT[]``) on PostgreSQL, a JSON array elsewhere."""
+    listed = [int(v) for v in (ids or [])]
+    return listed if dialect_name == "postgresql" else json.dumps(listed)
+
+
+def raw_in_ids(session: Session, column: str, ids: Iterable[int], name: str = "ids") -> tuple[str, dict[str, Any]]:
+    """:func:`in_ids` for SQL text read through the driver's cursor: the condition on ``column`` with a ``:name``
+    marker, and the bound value to pass under ``name``."""
+    dialect_name = session.get_bind().dialect.name
+    template = _POSTGRESQL_MEMBER if dialect_name == "postgresql" else _OTHER_MEMBER
+    return template.format(column=column, ids=f":{name}"), {name: _bound_ids(ids, dialect_name)}
 
 
 class IdList(TypeDecorator[list[int]]):
@@ -37,8 +55,7 @@ class IdList(TypeDecorator[list[int]]):
         return dialect.type_descriptor(String())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        ids = [int(v) for v in (value or [])]
-        return ids if dialect.name == "postgresql" else json.dumps(ids)
+        return _bound_ids(value, dialect.name)
 
 
 class IdsIn(ColumnElement[bool]):
@@ -65,9 +82,11 @@ def in_ids(column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
 
 @compiles(IdsIn, "postgresql")
 def _in_ids_postgresql(element: IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.ids, **kw)})"
+    return _POSTGRESQL_MEMBER.format(
+        column=compiler.process(element.column, **kw), ids=compiler.process(element.ids, **kw)
+    )
 
 
 @compiles(IdsIn)
 def _in_ids_other(element: IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"{compiler.process(element.column, **kw)} IN (SELECT value FROM json_each({compiler.process(element.ids, **kw)}))"
+    return _OTHER_MEMBER.format(column=compiler.process(element.column, **kw), ids=compiler.process(element.ids, **kw))
