@@ -29,7 +29,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherReading,
 )
-from portfolio.queries.graphs import span_rows
+from portfolio.queries.graphs import span_rows, span_sites_having
 from portfolio.queries.id_lists import in_ids
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
@@ -261,7 +261,7 @@ def load_site_expected_in(
     rows = span_rows(
         session,
         "SELECT e.site_id, e.start_ts, e.expected_kwh, e.variance_kwh2 FROM site_expected e __SPAN_JOIN__"
-        " WHERE e.resolution = :resolution AND __SPANS__ ORDER BY e.site_id, e.start_ts",
+        " WHERE e.resolution = :resolution ORDER BY e.site_id, e.start_ts",
         spans,
         {"resolution": resolution},
     )
@@ -349,7 +349,7 @@ def load_site_day_totals_in(
     shift = f"CASE{''.join(reversed(branches))} ELSE :o0 END" if branches else ":o0"
     sql = (
         f"SELECT e.site_id, (e.start_ts + {shift}) / 86400 AS day_number, SUM(e.expected_kwh), SUM({_SE})"
-        " FROM site_expected e __SPAN_JOIN__ WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.site_id, day_number"
+        " FROM site_expected e __SPAN_JOIN__ WHERE e.resolution = :resolution GROUP BY e.site_id, day_number"
     )
     values = np.array(span_rows(session, sql, spans, params), dtype=np.float64).reshape(-1, 4)
     frame = (
@@ -363,7 +363,7 @@ def load_site_day_totals_in(
         )
         .groupby(["site_id", "day_number"], as_index=False)
         .sum()
-    )  # a site-day split over two statements, added
+    )  # a site-day split over two of its spans, added
     epoch = dt.date(1970, 1, 1)
     frame["local_date"] = [epoch + dt.timedelta(days=int(n)) for n in frame["day_number"]]
     return frame[list(SITE_DAY_TOTAL_COLUMNS)].astype(
@@ -376,8 +376,7 @@ def load_sites_expected_in(
 ) -> set[int]:
     """The sites with at least one stored prediction within their spans: those a model stands in for there."""
     _check_resolution(resolution)
-    sql = "SELECT DISTINCT e.site_id FROM site_expected e __SPAN_JOIN__ WHERE e.resolution = :resolution AND __SPANS__"
-    return {int(row[0]) for row in span_rows(session, sql, spans, {"resolution": resolution})} if spans else set()
+    return span_sites_having(session, "site_expected", "e.resolution = :resolution", spans, {"resolution": resolution})
 
 
 def load_site_expected_sums_in(
@@ -388,7 +387,7 @@ def load_site_expected_sums_in(
     _check_resolution(resolution)
     sql = (
         "SELECT e.start_ts, SUM(e.expected_kwh), SUM(e.variance_kwh2), COUNT(*) FROM site_expected e __SPAN_JOIN__"
-        " WHERE e.resolution = :resolution AND __SPANS__ GROUP BY e.start_ts"
+        " WHERE e.resolution = :resolution GROUP BY e.start_ts"
     )
     rows = span_rows(session, sql, spans, {"resolution": resolution}) if spans else []
     values = np.array(rows, dtype=np.float64).reshape(-1, 4)

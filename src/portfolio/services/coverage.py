@@ -196,17 +196,18 @@ def _short_day_buckets(
 ) -> pd.DataFrame:
     """The incomplete sites' buckets on their short days (elsewhere they reported every interval): site_id,
     start_ts, intervals (reported), expected_intervals. Vectorised: a 1,000-site month is tens of thousands of rows."""
-    picked_sites, picked = [], []
+    picked_sites, picked, picked_steps = [], [], []
     for site_id in incomplete:  # ``buckets`` ascend: each span is one slice of them
         for span_lo, span_hi in spans[site_id]:
             first, last = np.searchsorted(buckets, [span_lo, span_hi])
             picked.append(np.arange(first, last))
             picked_sites.append(np.full(last - first, site_id, dtype=np.int64))
+            picked_steps.append(np.full(last - first, intervals[site_id], dtype=np.int64))
     index = np.concatenate(picked) if picked else np.empty(0, dtype=np.int64)
     site_ids = np.concatenate(picked_sites) if picked_sites else np.empty(0, dtype=np.int64)
+    steps = np.concatenate(picked_steps) if picked_steps else np.empty(0, dtype=np.int64)
     starts = buckets[index]
     expected = np.zeros(len(index), dtype=np.int64)
-    steps = np.array([intervals[int(s)] for s in site_ids], dtype=np.int64)
     for step in np.unique(steps):
         chosen = steps == step
         expected[chosen] = compute_bucket_expected_intervals(buckets, resolution, time_zone, int(step))[index[chosen]]
