@@ -27,6 +27,7 @@ from .context import EXTENSION, AppState, close_request_session
 from .enrolment import install_enrolment
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
+from .static_cache import StaticFileSessionInterface, plotlyjs_meta_tag
 from .views.accounts import blueprint as accounts_blueprint
 from .views.users import blueprint as users_blueprint
 
@@ -78,6 +79,7 @@ def _make_server(settings: Settings) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which has its own lifetime
         WTF_CSRF_HEADERS=[CSRF_HEADER],
     )
+    server.session_interface = StaticFileSessionInterface()
     if settings.trusted_proxies:
         # Behind nginx every request comes from the proxy: without this, one IP's failed logins lock everyone out.
         n = settings.trusted_proxies
@@ -134,6 +136,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         csrf_token_name=CSRF_COOKIE,
         csrf_header_name=CSRF_HEADER,
     )
+    app.config.meta_tags.append(plotlyjs_meta_tag(app.config.requests_pathname_prefix))  # static_cache
     install_headers(server, lambda: _inline_scripts(app), settings.cookie_secure)
     app.layout = shell.layout
     shell.register_callbacks(app)

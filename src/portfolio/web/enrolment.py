@@ -78,7 +78,7 @@ def contact_details() -> ResponseReturnValue:
 
 def require_contact_details() -> ResponseReturnValue | None:
     """Send a customer whose organisation lacks a usable contact to the prompt before any page of the app."""
-    if not current_user.is_authenticated or current_user.role != "customer" or not wants_html(request):
+    if not wants_html(request) or not current_user.is_authenticated or current_user.role != "customer":
         return None
     if request.path == PROMPT_PATH or request.path.startswith(_EXEMPT_PREFIXES):
         return None

@@ -25,6 +25,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.wrappers import Response
 
+from .static_cache import cache_static
+
 log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "_csrf_token"  # the name the Dash renderer reads by default
@@ -77,7 +79,7 @@ def wants_html(req: Request) -> bool:
 
 def refuse_anonymous() -> ResponseReturnValue | None:
     """Stop anonymous requests before any view, Dash's included, can run."""
-    if current_user.is_authenticated or is_public(request):
+    if is_public(request) or current_user.is_authenticated:  # public files: no session read
         return None
     if wants_html(request):
         target = request.full_path if request.query_string else request.path
@@ -126,7 +128,7 @@ def content_security_policy(inline_scripts: Iterable[str]) -> str:
 
 def set_csrf_cookie(response: Response, secure: bool) -> Response:
     """Give signed-in pages a token script can read (not HttpOnly) but other sites never receive (Strict)."""
-    if current_user.is_authenticated and response.mimetype == "text/html":
+    if response.mimetype == "text/html" and current_user.is_authenticated:
         response.set_cookie(CSRF_COOKIE, generate_csrf(), secure=secure, httponly=False, samesite="Strict", path="/")
     return response
 
@@ -160,4 +162,4 @@ def install_headers(server: Flask, inline_scripts: Callable[[], Iterable[str]], 
     @server.after_request
     def _secure_response(response: Response) -> Response:
         set_csrf_cookie(response, cookie_secure)
-        return add_security_headers(response, inline_scripts(), https=cookie_secure)
+        return cache_static(request, add_security_headers(response, inline_scripts(), https=cookie_secure))

@@ -1,0 +1,71 @@
+"""Browser caching of the app's own static files: a page load asks the server only for what changed.
+
+Dash names its script bundles with a fingerprint (``dash_renderer.v4_4_1m1796577902.min.js``) and our ``assets/``
+files with an ``?m=<modified>`` query, yet the assets were served ``no-cache`` and plotly.js (4.8 MB) from a URL
+without any version, and every response said ``Vary: Cookie``: each page load revalidated them, on the same two
+workers as the page's callbacks, before Dash could start. Measured in Chromium on a 1-site graph, three runs of ten
+loads side by side: 0.26-0.30 s of server CPU per page load before, 0.18-0.21 s after.
+
+Versioned URLs are cached for a year (``immutable``: the URL changes when the file does). plotly.js gets a
+versioned URL too: a ``<meta>`` tag names it (:func:`plotlyjs_meta_tag`) and ``assets/plotly-url.js`` hands it to
+the Dash renderer, which otherwise loads the unversioned one. ``private``: the files are served to signed-in users
+only, and no shared cache should keep a copy; they do not vary with the cookie (:class:`StaticFileSessionInterface`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from dash.fingerprint import build_fingerprint, check_fingerprint
+from flask import Flask, Request, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Response as FlaskResponse
+from werkzeug.wrappers import Response
+
+IMMUTABLE = "private, max-age=31536000, immutable"
+COMPONENT_SUITES = "/_dash-component-suites/"
+ASSETS = "/assets/"
+PLOTLYJS_META = "portfolio-plotlyjs-url"
+PLOTLYJS_FILE = "package_data/plotly.min.js"
+
+
+def plotlyjs_url(prefix: str = "/") -> str:
+    """plotly.js as Dash serves it, with a fingerprint of the installed plotly's version and the file's mtime."""
+    modified = int((Path(plotly.__file__).parent / PLOTLYJS_FILE).stat().st_mtime)
+    return f"{prefix}_dash-component-suites/plotly/{build_fingerprint(PLOTLYJS_FILE, plotly.__version__, modified)}"
+
+
+def plotlyjs_meta_tag(prefix: str = "/") -> dict[str, str]:
+    """The ``<meta>`` tag ``assets/plotly-url.js`` reads plotly.js's versioned URL from."""
+    return {"name": PLOTLYJS_META, "content": plotlyjs_url(prefix)}
+
+
+def is_versioned(request: Request) -> bool:
+    """A static file whose URL changes whenever its content does: Dash's fingerprinted bundles, ``?m=`` assets."""
+    if request.path.startswith(COMPONENT_SUITES):
+        return check_fingerprint(request.path)[1]
+    return request.path.startswith(ASSETS) and bool(request.args.get("m"))
+
+
+def cache_static(request: Request, response: Response) -> Response:
+    """Let the browser keep versioned static files for a year; anything else keeps its own headers."""
+    if response.status_code in (200, 304) and is_versioned(request):
+        response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+class StaticFileSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a versioned static file's response leaves the session cookie
+    alone: no ``Vary: Cookie`` and no refreshed ``Set-Cookie``.
+
+    The sign-in check reads the session (and flask-login looks at it after every request), so Flask marks every
+    response "Vary: Cookie"; the CSRF cookie changes on every page load, so Chromium never matched its cached copy
+    of plotly.js and fetched all 4.8 MB again. These files are the same bytes for every signed-in user; the pages
+    and callbacks of the same visit keep the session alive.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: FlaskResponse) -> None:
+        if is_versioned(request):
+            return
+        super().save_session(app, session, response)
