@@ -20,6 +20,7 @@ from portfolio.analytics.resolution import compute_grid_series, compute_local_ax
 from portfolio.figures.consumption import make_consumption_figure
 from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.timekeeping import local_range_ts
+from portfolio.web.static_cache import CARTESIAN_TRACES
 
 LONDON = "Europe/London"
 
@@ -76,6 +77,7 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _assert_checked(figure: go.Figure) -> None:
+    assert {trace.type for trace in figure.data} <= CARTESIAN_TRACES  # what the pages' plotly.js bundle can draw
     sent = json.loads(to_json(figure))
     checked = go.Figure(sent)  # raises on an unknown property or a value of the wrong type
     assert json.loads(to_json(checked)) == sent

@@ -7,6 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from portfolio.figures.trackers import make_tracker_ledger_figure
+from portfolio.web.static_cache import CARTESIAN_TRACES
 
 
 def _ledger() -> pd.DataFrame:
@@ -39,6 +40,7 @@ def test_the_latest_evaluation_of_each_day_is_drawn_with_its_band_and_the_amount
     [amount] = figure.layout.shapes
     assert amount.y0 == amount.y1 == 12_000.0
     assert figure.layout.annotations[0].text == "amount 12,000 kWh"
+    assert {trace.type for trace in figure.data} <= CARTESIAN_TRACES  # what the pages' plotly.js bundle can draw
 
 
 def test_an_empty_ledger_is_an_empty_chart() -> None:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask.testing import FlaskClient
+from plotly.offline import get_plotlyjs_version
 
-from portfolio.web.static_cache import IMMUTABLE, PLOTLYJS_META, plotlyjs_url
+from portfolio.web.app import assets_dir
+from portfolio.web.static_cache import (
+    IMMUTABLE,
+    PLOTLYJS_META,
+    cartesian_bundle_version,
+    plotlyjs_url,
+)
 from tests.web.browsing import HTML, log_in
 from tests.web.world import World
 
@@ -18,25 +26,39 @@ def _plotlyjs_url_on_page(client: FlaskClient) -> str:
     return found.group(1)
 
 
+def test_the_vendored_cartesian_bundle_is_the_plotlyjs_of_the_installed_plotly() -> None:
+    """Update ``assets/vendor/plotly-cartesian.min.js`` with plotly (see its README): figures are built by the Python
+    package for its own plotly.js version."""
+    assert cartesian_bundle_version(assets_dir()) == get_plotlyjs_version()
+
+
 def test_plotlyjs_has_a_versioned_url_cached_for_a_year(client: FlaskClient, world: World) -> None:
     log_in(client, world.customer.email, world.customer.password)
     url = _plotlyjs_url_on_page(client)
-    assert url == plotlyjs_url()
-    assert re.search(r"/plotly\.v[\w-]+m\d+\.min\.js$", url)
+    assert url == plotlyjs_url(assets_dir())
+    assert re.fullmatch(r"/assets/vendor/plotly-cartesian\.min\.js\?m=[0-9a-f]{16}", url)
     with client.get(url) as response:
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == IMMUTABLE
-        assert response.data.startswith(b"/**") or b"plotly" in response.data[:2000]
+        assert b"plotly.js (cartesian" in response.data[:400]
         # the same bytes for every user: no "Vary: Cookie" (the CSRF cookie changes on every page load, which made
-        # the browser fetch all 4.8 MB again) and no session cookie refreshed on a static file
+        # the browser fetch the whole file again) and no session cookie refreshed on a static file
         assert "Cookie" not in response.headers.get("Vary", "")
         assert "Set-Cookie" not in response.headers
 
 
-def test_versioned_static_files_still_need_a_signed_in_user(client: FlaskClient) -> None:
-    with client.get(plotlyjs_url()) as response:
+def test_without_the_vendored_bundle_the_full_one_has_a_versioned_url(
+    client: FlaskClient, world: World, tmp_path: Path
+) -> None:
+    url = plotlyjs_url(tmp_path)  # an assets folder without vendor/: Dash's own plotly.js, fingerprinted
+    assert re.fullmatch(r"/_dash-component-suites/plotly/package_data/plotly\.v[\w-]+m\d+\.min\.js", url)
+    with client.get(url) as response:  # Dash's files still need a signed-in user
         assert response.status_code == 401
-        assert response.headers.get("Cache-Control") != IMMUTABLE
+    log_in(client, world.customer.email, world.customer.password)
+    with client.get(url) as response:
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == IMMUTABLE
+        assert "Cookie" not in response.headers.get("Vary", "") and "Set-Cookie" not in response.headers
 
 
 def test_only_versioned_files_are_cached_and_pages_are_never_stored(client: FlaskClient, world: World) -> None:

@@ -27,7 +27,7 @@ from .context import EXTENSION, AppState, close_request_session
 from .enrolment import install_enrolment
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
-from .static_cache import StaticFileSessionInterface, plotlyjs_meta_tag
+from .static_cache import VENDOR_DIR, StaticFileSessionInterface, plotlyjs_meta_tag
 from .views.accounts import blueprint as accounts_blueprint
 from .views.users import blueprint as users_blueprint
 
@@ -130,13 +130,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         use_pages=True,
         pages_folder=str(PAGES_DIR),
         assets_folder=str(assets_dir()),
+        assets_path_ignore=[VENDOR_DIR],  # loaded on demand (static_cache), not by every page
         title=shell.PRODUCT_NAME,
         update_title=None,  # type: ignore[arg-type]  # None (no "Updating..." title) is documented
         index_string=INDEX_TEMPLATE,
         csrf_token_name=CSRF_COOKIE,
         csrf_header_name=CSRF_HEADER,
     )
-    app.config.meta_tags.append(plotlyjs_meta_tag(app.config.requests_pathname_prefix))  # static_cache
+    app.config.meta_tags.append(plotlyjs_meta_tag(assets_dir(), app.config.requests_pathname_prefix))
     install_headers(server, lambda: _inline_scripts(app), settings.cookie_secure)
     app.layout = shell.layout
     shell.register_callbacks(app)
