@@ -153,37 +153,65 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[Trace]
     ]
 
 
+def bucket_edges(local_time: np.ndarray) -> np.ndarray:
+    """The n + 1 edges of n buckets drawn centred on their starts, as plotly centres bars: halfway between
+    neighbouring starts, and half a neighbour's width beyond the first and the last (one bucket: an hour wide)."""
+    starts = np.asarray(local_time, dtype="datetime64[ns]")
+    if len(starts) == 1:
+        half = np.timedelta64(30, "m")
+        return np.array([starts[0] - half, starts[0] + half])
+    middles = starts[:-1] + (starts[1:] - starts[:-1]) / 2
+    return np.concatenate([[starts[0] - (middles[0] - starts[0])], middles, [starts[-1] + (starts[-1] - middles[-1])]])
+
+
+def step_outline(edges: np.ndarray, heights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One closed outline of bars of ``heights`` between ``edges``, on the zero line: x, y of 2n + 2 points.
+
+    A filled outline is one SVG path; plotly draws a bar trace as one path per bar, and a month of half-hour bars
+    took Chromium ~150 ms of a graph's ~200 ms to draw (measured with the same figure with and without them).
+    """
+    x = np.concatenate([[edges[0]], np.repeat(edges, 2)[1:-1], [edges[-1]]])
+    y = np.concatenate([[0.0], np.repeat(np.asarray(heights, dtype=np.float64), 2), [0.0]])
+    return x, y
+
+
 def reporting_traces(frame: pd.DataFrame, resolution: str) -> list[Trace]:
-    """Sites reporting per bucket on their own thin axis (y3): grey when all report, amber when some do not."""
+    """Sites reporting per bucket on their own thin axis (y3): grey when all report, amber when some do not.
+
+    Drawn as two filled outlines (all buckets grey, the short ones amber over them) and one line of width 0 through
+    the buckets that carries the hover text ("Sites reporting": one point per bucket).
+    """
     if "sites_total" not in frame or not len(frame):
         return []
-    short = (frame["sites_complete"] < frame["sites_total"]) & frame["energy_kwh"].notna()
-    return [
-        bar(
+    complete = frame["sites_complete"].to_numpy(dtype=np.float64)
+    short = ((frame["sites_complete"] < frame["sites_total"]) & frame["energy_kwh"].notna()).to_numpy()
+    edges = bucket_edges(frame["local_time"].to_numpy())
+    outline = {"yaxis": "y3", "mode": "lines", "line": {"width": 0}, "fill": "toself", "hoverinfo": "skip"}
+    traces = []
+    for name, heights, colour in (
+        ("all reporting", complete, REPORTING_FULL),
+        ("some not reporting", np.where(short, complete, 0.0), REPORTING_SHORT),
+    ):
+        if not heights.any():
+            continue
+        x, y = step_outline(edges, heights)
+        traces.append(scatter(x=x, y=y, name=name, showlegend=False, fillcolor=colour, **outline))
+    traces.append(
+        scatter(
             x=frame["local_time"].to_numpy(),
-            y=frame["sites_complete"].to_numpy(dtype=np.float64),
+            y=complete,
             yaxis="y3",
             name="Sites reporting",
             showlegend=False,
-            # colour by number on a two-colour scale: an array of colour names costs a check per bar
-            marker={
-                "color": short.to_numpy(dtype=np.float64),
-                "colorscale": [
-                    [0.0, REPORTING_FULL],
-                    [0.5, REPORTING_FULL],
-                    [0.5, REPORTING_SHORT],
-                    [1.0, REPORTING_SHORT],
-                ],
-                "cmin": 0.0,
-                "cmax": 1.0,
-                "line": {"width": 0},
-            },
+            mode="lines",
+            line={"width": 0},
             customdata=np.column_stack(
                 [frame["label"].to_numpy(dtype=object), np.array(coverage_text(frame, resolution), dtype=object)]
             ),
             hovertemplate="%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
         )
-    ]
+    )
+    return traces
 
 
 def describe_chart(title: str, frame: pd.DataFrame, totals: Mapping[str, float | None], resolution_name: str) -> str:
