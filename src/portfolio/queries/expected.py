@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import CursorResult, delete, distinct, func, select, text
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from portfolio.analytics.expected import RESOLUTIONS, SUM_COLUMNS
 from portfolio.db import driver_connection
@@ -104,14 +104,30 @@ def load_site_models(session: Session, site_ids: Sequence[int]) -> dict[int, Sit
     return {m.site_id: m for m in session.scalars(select(SiteModel).where(in_ids(SiteModel.site_id, list(site_ids))))}
 
 
-def load_site_model_summaries(session: Session, site_ids: Sequence[int]) -> dict[int, SiteModel]:
-    """Like :func:`load_site_models` without the fitted parameters (a JSON document per site): for tables."""
-    statement = (
-        select(SiteModel)
-        .options(defer(SiteModel.model, raiseload=True))
-        .where(in_ids(SiteModel.site_id, list(site_ids)))
-    )
-    return {m.site_id: m for m in session.scalars(statement)}
+class ModelSummary(NamedTuple):
+    """What a table shows of a site's stored model (not its fitted parameters)."""
+
+    site_id: int
+    status: str
+    message: str | None
+    resolution: str | None
+    training_days: int | None
+    cvrmse_pct: float | None
+    nmbe_pct: float | None
+
+
+def load_site_model_summaries(session: Session, site_ids: Sequence[int]) -> dict[int, ModelSummary]:
+    """Each site's model status and quality figures, as plain rows: a 1,000-site table builds no ORM objects."""
+    statement = select(
+        SiteModel.site_id,
+        SiteModel.status,
+        SiteModel.message,
+        SiteModel.resolution,
+        SiteModel.training_days,
+        SiteModel.cvrmse_pct,
+        SiteModel.nmbe_pct,
+    ).where(in_ids(SiteModel.site_id, list(site_ids)))
+    return {int(row[0]): ModelSummary(*row) for row in session.execute(statement)}
 
 
 def save_site_model(session: Session, record: SiteModel) -> None:
