@@ -183,7 +183,14 @@ def test_a_daily_graph_reads_the_stored_days_and_draws_what_the_request_would(
         estimate = next(t for t in result.figure.data if (t.name or "").startswith("Estimated for "))
         reporting = next(t for t in result.figure.data if t.name == "Sites reporting")
         return (
-            pd.DataFrame({"estimate": np.asarray(estimate.y, dtype=float), "reporting": np.asarray(reporting.y)}),
+            pd.DataFrame(  # the estimate has a bar on the days it estimates: aligned on the strip's days
+                {
+                    "estimate": pd.Series(np.asarray(estimate.y, dtype=float), index=pd.DatetimeIndex(estimate.x))
+                    .reindex(pd.DatetimeIndex(reporting.x))
+                    .to_numpy(),
+                    "reporting": np.asarray(reporting.y),
+                }
+            ),
             [str(text) for _, text in reporting.customdata],
             dict(result.totals),
         )

@@ -23,6 +23,7 @@ from portfolio.figures.consumption_traces import (
 )
 from portfolio.figures.coverage import missing_estimate_traces, reporting_traces
 from portfolio.figures.style import (
+    BAR_GAP,
     LAST_YEAR_COLOUR,
     PER_BUCKET,
     TEMPLATE,
@@ -94,7 +95,7 @@ def make_consumption_figure(
         "template": TEMPLATE,  # a small template: plotly_white costs ~40 ms to copy
         "title": {"text": plain_text(title), "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "barmode": "stack" if stack else "relative",
-        "bargap": 0 if stack else 0.08,
+        "bargap": 0 if stack else BAR_GAP,
         "hovermode": "closest",
         "margin": {"l": 64, "r": 56, "t": 48, "b": 24},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.13, "x": 0.0, "xanchor": "left", "font": {"size": 12}},

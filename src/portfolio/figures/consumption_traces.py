@@ -24,6 +24,7 @@ from portfolio.figures.style import (
     Trace,
     bar,
     bucket_values,
+    day_bar,
     plain_text,
     scatter,
 )
@@ -86,9 +87,9 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
     if resolution == "day":
         whole = frame["energy_kwh"].where(~partial & ~estimated)
         traces.append(
-            bar(
+            day_bar(
+                bucket_values(whole),
                 x=x,
-                y=bucket_values(whole),
                 name="Metered",
                 marker={"color": colour},
                 customdata=custom,
@@ -97,9 +98,9 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
         )
         if partial.any():
             traces.append(
-                bar(
+                day_bar(
+                    bucket_values(frame["energy_kwh"].where(partial & ~estimated)),
                     x=x,
-                    y=bucket_values(frame["energy_kwh"].where(partial & ~estimated)),
                     name="Partial day",
                     customdata=custom,
                     hovertemplate=hover,
@@ -112,9 +113,9 @@ def consumption_traces(frame: pd.DataFrame, resolution: str, fuel: str, portfoli
             )
         if estimated.any():
             traces.append(
-                bar(
+                day_bar(
+                    bucket_values(frame["energy_kwh"].where(estimated)),
                     x=x,
-                    y=bucket_values(frame["energy_kwh"].where(estimated)),
                     name="Meter estimates",
                     customdata=custom,
                     hovertemplate=hover,

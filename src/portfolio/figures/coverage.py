@@ -15,7 +15,7 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from portfolio.figures.style import Trace, bar, bucket_values, scatter
+from portfolio.figures.style import Trace, bucket_values, day_bar, scatter
 
 MISSING_COLOUR = "#db2777"
 MISSING_FILL = "rgba(219, 39, 119, 0.22)"
@@ -92,9 +92,9 @@ def missing_estimate_traces(frame: pd.DataFrame, resolution: str) -> list[Trace]
     )
     if resolution == "day":
         return [
-            bar(
+            day_bar(
+                bucket_values(estimate),
                 x=frame["local_time"].to_numpy(),
-                y=bucket_values(estimate),
                 name=name,
                 legendgroup="missing",
                 customdata=custom,

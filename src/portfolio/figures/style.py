@@ -75,6 +75,34 @@ def bar(**properties: Any) -> Trace:
     return {"type": "bar", **properties}
 
 
+BAR_GAP = 0.08
+"""The gap between neighbouring bars, as a share of a bucket (the layout's ``bargap``)."""
+DAY_BAR_WIDTH_MS = round((1 - BAR_GAP) * 86_400_000)
+"""A daily bar's width [ms on the date axis]: a day less the gap, as plotly draws a bar when it infers the width."""
+
+
+def day_bar(y: np.ndarray, *, x: np.ndarray, customdata: np.ndarray, **properties: Any) -> Trace:
+    """A daily bar trace of only the days with a value (``y`` not NaN), each a day wide less the gap.
+
+    plotly draws one SVG path per point, NaN or not: a year of a 1,000-site portfolio's metered, partial and
+    estimated days was 1,460 paths for ~1,100 bars, and drawing them took most of the graph's time in the browser.
+    A day without a value has no bar either way. The width is given because the spacing of the remaining bars no
+    longer says it (two bars a month apart would each be a month wide). Arrays in ``error_y`` are filtered too.
+    """
+    keep = np.isfinite(np.asarray(y, dtype=np.float64))
+    error = properties.pop("error_y", None)
+    if error is not None:
+        error = {k: (np.asarray(v)[keep] if k in ("array", "arrayminus") else v) for k, v in error.items()}
+        properties["error_y"] = error
+    return bar(
+        x=np.asarray(x)[keep],
+        y=np.asarray(y, dtype=np.float64)[keep],
+        customdata=np.asarray(customdata)[keep],
+        width=DAY_BAR_WIDTH_MS,
+        **properties,
+    )
+
+
 def heatmap(**properties: Any) -> Trace:
     return {"type": "heatmap", **properties}
 
