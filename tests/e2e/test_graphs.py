@@ -75,9 +75,12 @@ def _title(page: Page) -> str:
 
 
 def _points(page: Page) -> int:
+    """Buckets drawn: the sites-reporting strip's hover line has one point per bucket (bars only the days with a
+    value)."""
     return int(
         page.evaluate(
-            f"document.getElementById('{ids.GRAPH_FIGURE}').querySelector('.js-plotly-plot').data[0].x.length"
+            f"document.getElementById('{ids.GRAPH_FIGURE}').querySelector('.js-plotly-plot').data"
+            ".find(t => t.name === 'Sites reporting').x.length"
         )
     )
 
