@@ -25,7 +25,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.wrappers import Response
 
-from .static_cache import cache_static
+from .static_cache import ASSETS_PREFIX, cache_static
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,6 @@ PUBLIC_ENDPOINTS = frozenset(
     }
 )
 API_PREFIX = "/espi/"  # Green Button resources: bearer tokens, checked by portfolio.api, never session cookies
-ASSETS_PREFIX = "/assets/"
 NO_STORE_TYPES = frozenset({"text/html", "application/json"})
 
 

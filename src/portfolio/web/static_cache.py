@@ -10,8 +10,8 @@ Versioned URLs are cached for a year (``immutable``: the URL changes when the fi
 versioned URL too: a ``<meta>`` tag names it (:func:`plotlyjs_meta_tag`) and ``assets/plotly-url.js`` hands it to
 the Dash renderer, which otherwise loads the unversioned one. It is plotly.js's cartesian bundle
 (``assets/vendor/``), a third of the full one: Chromium spent ~2 s of CPU per graph page load, on two cores shared
-with the server. ``private``: the files are served to signed-in users
-only, and no shared cache should keep a copy; they do not vary with the cookie (:class:`StaticFileSessionInterface`).
+with the server. ``private``: no shared cache keeps a copy (Dash's own files are served to signed-in users only);
+the responses do not vary with the cookie (:class:`StaticFileSessionInterface`).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 IMMUTABLE = "private, max-age=31536000, immutable"
 COMPONENT_SUITES = "/_dash-component-suites/"
-ASSETS = "/assets/"
+ASSETS_PREFIX = "/assets/"
 PLOTLYJS_META = "portfolio-plotlyjs-url"
 PLOTLYJS_FILE = "package_data/plotly.min.js"
 
@@ -94,7 +94,7 @@ def is_versioned(request: Request) -> bool:
     """A static file whose URL changes whenever its content does: Dash's fingerprinted bundles, ``?m=`` assets."""
     if request.path.startswith(COMPONENT_SUITES):
         return check_fingerprint(request.path)[1]
-    return request.path.startswith(ASSETS) and bool(request.args.get("m"))
+    return request.path.startswith(ASSETS_PREFIX) and bool(request.args.get("m"))
 
 
 def cache_static(request: Request, response: Response) -> Response:
