@@ -47,10 +47,11 @@ def test_customer_signs_in_sees_their_sites_and_signs_out(
     names = page.locator(f"#{ids.SITES_TABLE} .ag-cell[col-id='name']")
     expect(names).to_have_count(len(own_sites))
     for _ in range(50):  # the grid may still be laying out its rows (row heights): wait until it settles
-        if set(names.all_inner_texts()) == own_sites:
+        if sorted(names.all_inner_texts()) == sorted(own_sites):
             break
         page.wait_for_timeout(200)
-    assert set(names.all_inner_texts()) == own_sites
+    shown = names.all_inner_texts()
+    assert sorted(shown) == sorted(own_sites), f"{len(shown)} name cells: {shown}"
     expect(page.locator(f"#{ids.USER_MENU}")).to_contain_text(customer.email)
     body = page.locator("body").inner_text()
     assert not [name for name in other_sites if name in body]

@@ -33,6 +33,7 @@ def test_columns_become_sortable_filterable_resizable_grid_columns() -> None:
     # never inferred: a column of ISO dates would be read as dates and its "never" drawn blank
     assert (name["cellDataType"], share["cellDataType"], last["cellDataType"]) == ("text", "number", "text")
     assert grid.dashGridOptions["pagination"] and grid.dashGridOptions["paginationPageSize"] == 10
+    assert grid.dashGridOptions["suppressRowVirtualisation"]  # a page's rows are all in the DOM, none windowed out
     assert "rowSelection" not in grid.dashGridOptions
 
 

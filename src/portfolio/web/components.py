@@ -115,6 +115,9 @@ def make_data_table(
         "paginationPageSize": page_size,
         "paginationPageSizeSelector": False,
         "domLayout": "autoHeight",
+        # Every row of the page in the page (at most 25): wrapped rows grow after they are measured, and the grid's
+        # row window could then leave the last one out; the browser's find and screen readers need them all too.
+        "suppressRowVirtualisation": True,
         "suppressColumnVirtualisation": True,
         "enableCellTextSelection": True,
     }
