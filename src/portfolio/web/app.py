@@ -27,6 +27,7 @@ from .context import EXTENSION, AppState, close_request_session
 from .enrolment import install_enrolment
 from .export_routes import blueprint as export_blueprint
 from .security import CSRF_COOKIE, CSRF_HEADER, install_guards, install_headers
+from .server_timing import install_server_timing
 from .static_cache import VENDOR_DIR, StaticFileSessionInterface, plotlyjs_meta_tag
 from .views.accounts import blueprint as accounts_blueprint
 from .views.users import blueprint as users_blueprint
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     _warn_unless_current(state)
     server = _make_server(settings)
     server.extensions[EXTENSION] = state
+    install_server_timing(server)  # first: its span covers every other hook
     server.teardown_appcontext(close_request_session)
     make_login_manager(server)
     csrf = install_guards(server)
