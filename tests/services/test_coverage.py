@@ -62,6 +62,31 @@ def test_short_days_follow_each_days_length_and_a_daily_site_wants_one_total(ses
     assert load_short_days(session, {}, {}, FIRST, LAST) == {}
 
 
+def test_a_day_nobody_reported_a_day_everybody_did_and_days_some_did_are_each_found(session: Session) -> None:
+    """The morning before yesterday's files: every site misses the last day, one never reported, and the days in
+    between are whole for some sites and missing for others (the days are read per site only where they differ)."""
+    days = [FIRST + dt.timedelta(days=n) for n in range(6)]  # 30 Mar - 4 Apr 2024: the 31st has 46 half hours
+    a, b, c, never = _sites(session, 4)
+    whole = {day: 46 if day == CHANGE else 48 for day in days}
+    session.add_all(
+        [
+            *[_day(a, day, whole[day]) for day in days[:-1]],  # all but the last day
+            *[_day(b, day, whole[day]) for day in days[:-1] if day != days[2]],  # also misses the 1st
+            *[_day(c, day, whole[day] if day != days[3] else 30) for day in days[:-1] if day != days[1]],
+        ]
+    )
+    session.commit()
+    steps = dict.fromkeys((a, b, c, never), 1800)
+    zones = dict.fromkeys(steps, "Europe/London")
+    assert load_short_days(session, steps, zones, days[0], days[-1]) == {
+        a: [days[-1]],
+        b: [days[2], days[-1]],
+        c: [days[1], days[3], days[-1]],  # the 2nd: 30 of 48 half hours
+        never: days,
+    }
+    assert load_short_days(session, {a: 1800}, {a: "Europe/London"}, days[0], days[-2]) == {}
+
+
 def test_an_hourly_amr_meter_reports_hours_everywhere_its_interval_is_read(session: Session) -> None:
     """An AMR meter's day is 24 hourly readings, not half of 48, whether its meter type comes as text or as the
     ORM's str enum (whose str() is "MeterType.AMR": stored estimates once took every AMR day as short)."""

@@ -299,14 +299,33 @@ def load_day_row_counts(session: Session, site_ids: Sequence[int], first: dt.dat
     return {int(site_id): int(count) for site_id, count in session.execute(statement)}
 
 
-def load_site_days(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> dict[int, set[dt.date]]:
-    """The local days first..last on which each site has a daily roll-up row (a site without any: an empty set)."""
-    present: dict[int, set[dt.date]] = {int(s): set() for s in site_ids}
+def load_day_site_counts(
+    session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date
+) -> dict[dt.date, int]:
+    """How many of the sites have a daily roll-up row on each local day first..last (a day none has is absent)."""
     if not site_ids:
+        return {}
+    statement = (
+        select(DailyUsage.local_date, func.count())
+        .where(in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last))
+        .group_by(DailyUsage.local_date)
+    )
+    return {day: int(count) for day, count in session.execute(statement)}
+
+
+def load_site_days(
+    session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date, days: Sequence[dt.date] | None = None
+) -> dict[int, set[dt.date]]:
+    """The local days first..last (only ``days``, when given) on which each site has a daily roll-up row (a site
+    without any: an empty set)."""
+    present: dict[int, set[dt.date]] = {int(s): set() for s in site_ids}
+    if not site_ids or (days is not None and not days):
         return present
     statement = select(DailyUsage.site_id, DailyUsage.local_date).where(
         in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
     )
+    if days is not None:
+        statement = statement.where(DailyUsage.local_date.in_(sorted(set(days))))
     for site_id, day in session.execute(statement):
         present[int(site_id)].add(day)
     return present

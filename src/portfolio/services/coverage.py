@@ -28,7 +28,13 @@ from portfolio.queries.expected import (
     load_site_expected_sums_in,
     load_sites_expected_in,
 )
-from portfolio.queries.graphs import load_day_row_counts, load_days_below, load_reading_starts_in, load_site_days
+from portfolio.queries.graphs import (
+    load_day_row_counts,
+    load_day_site_counts,
+    load_days_below,
+    load_reading_starts_in,
+    load_site_days,
+)
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.timekeeping import (
     RESOLUTION_SECONDS,
@@ -86,11 +92,9 @@ def load_short_day_counts(
     if not steps or last < first:
         return {}
     all_days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-    counts = load_day_row_counts(session, list(steps), first, last)
-    gappy = [site_id for site_id in steps if counts.get(site_id, 0) < len(all_days)]
     short: dict[int, dict[dt.date, int]] = {
         site_id: dict.fromkeys(sorted(set(all_days) - days), 0)
-        for site_id, days in load_site_days(session, gappy, first, last).items()
+        for site_id, days in _site_days_present(session, list(steps), all_days).items()
     }
     groups: dict[tuple[str, int], list[int]] = {}
     for site_id, step in steps.items():
@@ -109,6 +113,24 @@ def load_short_day_counts(
         ):
             short.setdefault(int(site_id), {})[day] = int(count)
     return {site_id: short[site_id] for site_id in steps if short.get(site_id)}
+
+
+def _site_days_present(session: Session, site_ids: list[int], all_days: list[dt.date]) -> dict[int, set[dt.date]]:
+    """The days with a daily roll-up row of each site missing at least one of ``all_days`` (sites with every day
+    are left out). Asked so a day every such site has, or none has, costs nothing per site: the morning before
+    yesterday's files arrive, 1,000 sites each miss that one day, and only the days some sites missed are read
+    site by site."""
+    first, last = all_days[0], all_days[-1]
+    counts = load_day_row_counts(session, site_ids, first, last)
+    gappy = [site_id for site_id in site_ids if counts.get(site_id, 0) < len(all_days)]
+    reporting = [site_id for site_id in gappy if counts.get(site_id, 0)]  # the rest reported no day at all
+    per_day = load_day_site_counts(session, reporting, first, last)
+    everyone = [day for day in all_days if per_day.get(day, 0) == len(reporting)]
+    mixed = [day for day in all_days if 0 < per_day.get(day, 0) < len(reporting)]
+    present = load_site_days(session, reporting, first, last, mixed)
+    for site_id in reporting:
+        present[site_id].update(everyone)
+    return {site_id: present.get(site_id, set()) for site_id in gappy}
 
 
 def load_site_buckets(
