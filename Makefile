@@ -30,11 +30,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## run: install, create/upgrade the database, load the demo data on first run, fit due models, print the demo logins, serve with gunicorn on http://$(HOST):$(PORT)
+## run: install, create/upgrade the database, load the demo data on first run, fit due models, ready the big portfolios' graphs, print the demo logins, serve with gunicorn on http://$(HOST):$(PORT)
 run: install
 	$(BIN)/portfolio init-db
 	$(BIN)/portfolio load-demo --if-empty
 	$(BIN)/portfolio fit-models
+	$(BIN)/portfolio warm-graphs
 	@$(BIN)/portfolio demo-logins
 	@echo "Serving on http://$(HOST):$(PORT) with gunicorn, $(WORKERS) workers x $(THREADS) threads  (Ctrl+C to stop)"
 	PORTFOLIO_COOKIE_SECURE=0 PORTFOLIO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/portfolio serve --host $(HOST) --port $(PORT) --workers $(WORKERS) --threads $(THREADS)

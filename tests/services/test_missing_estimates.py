@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.ingest.loader import refresh_daily_usage, store_readings
-from portfolio.models import MeterType, Site, SiteMissingEstimate, SiteMissingEstimateState
+from portfolio.models import ComputedResult, MeterType, Site, SiteMissingEstimate, SiteMissingEstimateState
+from portfolio.queries.data_version import mark_usage_changed
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.missing_estimates import (
     compute_site_day_estimates,
@@ -70,6 +71,13 @@ def _forget(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
         session.execute(delete(SiteMissingEstimate))
         session.execute(delete(SiteMissingEstimateState))
+        mark_usage_changed(session)  # as the writers of stored estimates do: kept graphs are not read again
+
+
+def _drop_kept_results(factory: sessionmaker[Session]) -> None:
+    """Forget the graphs kept by earlier draws, so the next draw computes (through whichever path is patched in)."""
+    with transaction(factory) as session:
+        session.execute(delete(ComputedResult))
 
 
 def _same(stored: tuple[object, ...], live: tuple[object, ...]) -> None:
@@ -271,6 +279,7 @@ def test_silent_days_are_summed_in_sql_and_draw_what_reading_every_interval_draw
     monkeypatch.setattr(coverage, "silent_day_spans", lambda *args: {})
     monkeypatch.setattr(estimates_module, "silent_day_spans", lambda *args: {})
     silent_sites.clear()
+    _drop_kept_results(factory)
     interval_table, interval_hover, interval_totals, interval_note, interval_per_day = drawn()
     assert max(silent_sites) == 0  # this time every interval was read
     assert hover == interval_hover and note == interval_note

@@ -218,6 +218,7 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
         "retention",
         "refit_models",
         "expected_series",
+        "graphs",
         "evaluate_trackers",
         "opt_out_notices",
         "notify",

@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from portfolio.db import driver_connection
+from portfolio.queries.data_version import mark_usage_changed
 
 _CHANGED = (
     "({t}.energy_kwh {ne} excluded.energy_kwh OR {t}.interval_seconds {ne} excluded.interval_seconds"
@@ -103,6 +104,7 @@ def _original_columns(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | Non
 
 def store_clean_readings(session: Session, site_id: int, frame: pd.DataFrame, import_id: int | None) -> int:
     """Upsert one site's cleaned readings through the engine's bulk path; return rows inserted or changed."""
+    mark_usage_changed(session)
     connection = session.connection()
     raw = driver_connection(session)
     start_ts = frame["start_ts"].to_numpy(dtype=np.int64)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from portfolio.models.accounts import AccountToken, LoginAttempt, User, UserSession
 from portfolio.models.audit import AuditEntry
 from portfolio.models.base import NAMING_CONVENTION, Base
+from portfolio.models.computed_results import ComputedResult, DataVersion
 from portfolio.models.consent import Grant, SharedView, SharedViewOpen, SharedViewRecipient, grant_sites
 from portfolio.models.enrolment import Enrolment, OrganisationContact
 from portfolio.models.enums import (
@@ -60,10 +61,12 @@ __all__ = [
     "ApplicationStatus",
     "AuditEntry",
     "Base",
+    "ComputedResult",
     "ContactKind",
     "ContactSource",
     "DailyUsage",
     "DataType",
+    "DataVersion",
     "Direction",
     "Enrolment",
     "ExpectedSeries",

@@ -26,6 +26,7 @@ from portfolio.models import (
     Site,
     User,
 )
+from portfolio.queries.data_version import mark_usage_changed
 
 INTERVAL_MAX_SECONDS = 3600  # half-hourly and hourly readings: what an opted-out organisation keeps none of
 
@@ -152,6 +153,7 @@ def load_interval_span(session: Session, site_id: int) -> tuple[int, int] | None
 
 def delete_interval_readings(session: Session, site_id: int) -> int:
     """Delete a site's half-hourly and hourly readings (longer ones, such as monthly reads, stay); return the count."""
+    mark_usage_changed(session)
     result = session.execute(
         delete(Reading)
         .where(Reading.site_id == site_id, Reading.interval_seconds <= INTERVAL_MAX_SECONDS)

@@ -29,6 +29,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherReading,
 )
+from portfolio.queries.data_version import mark_usage_changed
 from portfolio.queries.graphs import span_rows, span_sites_having
 from portfolio.queries.id_lists import in_ids
 
@@ -436,6 +437,7 @@ def load_model_fits(session: Session, site_ids: Sequence[int] | None = None) -> 
 
 def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
     """Forget the stored predictions of ``site_ids`` (their model is gone or unusable)."""
+    mark_usage_changed(session)
     ids = [int(s) for s in site_ids]
     if ids:
         session.execute(delete(SiteExpected).where(SiteExpected.site_id.in_(ids)))
@@ -445,6 +447,7 @@ def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
 def delete_site_predictions(session: Session, site_ids: Sequence[int], resolutions: Sequence[str]) -> int:
     """Drop the stored predictions of ``site_ids`` at ``resolutions`` (e.g. the half-hourly and hourly ones of sites
     opted out of half-hourly data: their daily ones stay); returns rows."""
+    mark_usage_changed(session)
     if not site_ids or not resolutions:
         return 0
     result = session.execute(
@@ -457,6 +460,7 @@ def delete_site_predictions(session: Session, site_ids: Sequence[int], resolutio
 
 def prune_site_expected(session: Session, before_ts: int) -> int:
     """Drop stored predictions of buckets before ``before_ts`` (out of every site's window); returns rows."""
+    mark_usage_changed(session)
     result = cast(CursorResult[Any], session.execute(delete(SiteExpected).where(SiteExpected.start_ts < before_ts)))
     return int(result.rowcount or 0)
 
@@ -472,6 +476,7 @@ def replace_site_expected(
 
     ``rows``: (site_id, resolution, start_ts, expected_kwh, variance_kwh2). Rows before ``from_ts`` stay.
     """
+    mark_usage_changed(session)
     for resolution, start_ts in from_ts.items():
         session.execute(
             delete(SiteExpected).where(

@@ -29,6 +29,7 @@ from portfolio.models import (
     WeatherKind,
     WeatherLocation,
 )
+from portfolio.queries.data_version import mark_usage_changed
 
 IN_CLAUSE_BATCH = 500
 
@@ -83,6 +84,7 @@ def load_rollup_days(session: Session, site_id: int, first_day: np.datetime64, l
 
 
 def delete_rollup_days(session: Session, site_id: int, first_day: np.datetime64, last_day: np.datetime64) -> None:
+    mark_usage_changed(session)
     session.execute(
         delete(DailyUsage).where(
             DailyUsage.site_id == site_id,
@@ -124,6 +126,7 @@ def load_stored_readings(
 
 def insert_daily_rows(session: Session, site_id: int, rows: pd.DataFrame) -> None:
     """Insert roll-up rows (local_date, energy_kwh, intervals, estimated_intervals, interval_seconds) of one site."""
+    mark_usage_changed(session)
     connection = session.connection()
     raw = driver_connection(session)
     n = len(rows)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from portfolio.models import DailyUsage, Site, SiteExpectedState, SiteMissingEstimate, SiteMissingEstimateState
+from portfolio.queries.data_version import mark_usage_changed
 from portfolio.queries.graphs import as_tuples, driver_rows
 from portfolio.queries.id_lists import in_ids, raw_in_ids
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
@@ -45,6 +46,7 @@ def replace_estimates(
     session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date, rows: pd.DataFrame
 ) -> None:
     """Replace the stored rows of ``site_ids`` on first..last with ``rows`` (columns as ``ESTIMATE_COLUMNS``)."""
+    mark_usage_changed(session)
     ids = [int(s) for s in site_ids]
     session.execute(
         delete(SiteMissingEstimate).where(
@@ -69,6 +71,7 @@ def replace_estimates(
 
 def prune_estimates(session: Session, first: dt.date) -> None:
     """Drop the rows of days before ``first`` (out of every site's window)."""
+    mark_usage_changed(session)
     session.execute(delete(SiteMissingEstimate).where(SiteMissingEstimate.local_date < first))
     session.execute(
         update(SiteMissingEstimateState).where(SiteMissingEstimateState.from_date < first).values(from_date=first)
@@ -77,6 +80,7 @@ def prune_estimates(session: Session, first: dt.date) -> None:
 
 def forget_estimates(session: Session, site_ids: Sequence[int]) -> None:
     """Drop a site's stored estimates (its readings were removed: they are computed afresh until the next run)."""
+    mark_usage_changed(session)
     ids = [int(s) for s in site_ids]
     session.execute(delete(SiteMissingEstimate).where(SiteMissingEstimate.site_id.in_(ids)))
     session.execute(delete(SiteMissingEstimateState).where(SiteMissingEstimateState.site_id.in_(ids)))

@@ -31,6 +31,7 @@ from portfolio.models import (
     TrackerAlert,
     TrackerEvaluation,
 )
+from portfolio.queries.data_version import mark_usage_changed
 
 SCOPE_FUELS = ("power", "gas")
 SCOPE_RESOLUTIONS = ("hh", "hour", "day")
@@ -80,6 +81,7 @@ def delete_sites_rows_before(
 ) -> int:
     """Delete every row of ``site_ids`` in ``table`` before the cutoff (the caller counted them: a bounded batch)."""
     model, column, before = _site_table(table, cutoff_ts, cutoff_day)
+    mark_usage_changed(session)
     result = session.execute(
         delete(model).where(model.site_id.in_(site_ids), column < before).execution_options(synchronize_session=False)
     )
@@ -206,6 +208,7 @@ def delete_site_batch(
 ) -> int:
     """One batch of one site's rows in ``table`` before the cutoff (a site with more than a batch to go)."""
     model, column, before = _site_table(table, cutoff_ts, cutoff_day)
+    mark_usage_changed(session)
     return _delete_partition_batch(session, model, column, [model.site_id == site_id], before, batch)
 
 

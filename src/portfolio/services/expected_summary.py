@@ -6,9 +6,12 @@ Everything is read from storage (the daily roll-up, the per-day estimates of mis
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -17,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.analytics.expected import compute_expected_total
 from portfolio.queries import expected as queries
+from portfolio.services.computed_results import kept_or_computed
 from portfolio.services.missing_estimates import load_site_estimates, site_steps
 from portfolio.timekeeping import UK_TIME_ZONE, local_date_span, local_midnight_ts
 
@@ -80,6 +84,10 @@ def _expected_next(
     return summed[0], summed[1], queries.count_sites_expected(session, list(site_ids), "day", from_ts, end_ts)
 
 
+SUMMARY_RESULT = "expected_summary"
+"""The kind of a panel's figures kept in ``computed_results``."""
+
+
 def compute_portfolio_summary(
     session: Session,
     sites: pd.DataFrame,
@@ -91,8 +99,50 @@ def compute_portfolio_summary(
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 
     Only sites with stored predictions (a usable model) contribute estimates; the counts say how many did and did
-    not. Everything is read from storage: no model predicts here.
+    not. Everything is read from storage: no model predicts here. Kept for the next request while the data stays
+    the same (``services/computed_results.py``): a 1,000-site panel adds up its estimates once.
     """
+    inputs = {
+        "sites": sorted(
+            [int(s), str(f), int(i)]
+            for s, f, i in zip(sites["site_id"], sites["fuel"], sites["interval_seconds"], strict=True)
+        ),
+        "window": [int(start_ts), int(end_ts), int(today_start_ts)],
+        "time_zone": time_zone,
+    }
+    return kept_or_computed(
+        session,
+        SUMMARY_RESULT,
+        inputs,
+        lambda: _compute_summaries(session, sites, start_ts, end_ts, today_start_ts, time_zone),
+        _encode,
+        _decode,
+        dt.datetime.now(dt.UTC),
+    )
+
+
+def _encode(summaries: list[FuelSummary]) -> str:
+    return json.dumps([dataclasses.asdict(summary) for summary in summaries])
+
+
+def _decode(payload: str) -> list[FuelSummary] | None:
+    """Kept figures, or None when they cannot be read (they are then computed afresh)."""
+    try:
+        rows: list[dict[str, Any]] = json.loads(payload)
+        summaries = []
+        for row in rows:
+            fields = dict(row)
+            for key in ("estimated_missing_range_kwh", "expected_next_range_kwh"):
+                fields[key] = None if fields[key] is None else (float(fields[key][0]), float(fields[key][1]))
+            summaries.append(FuelSummary(**fields))
+        return summaries
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+
+
+def _compute_summaries(
+    session: Session, sites: pd.DataFrame, start_ts: int, end_ts: int, today_start_ts: int, time_zone: str
+) -> list[FuelSummary]:
     summaries = []
     for fuel, members in sites.groupby("fuel", sort=True):
         metered, missing_range, estimated_sites, unestimated_sites, missing_kwh, metered_sites = _missing_estimate(

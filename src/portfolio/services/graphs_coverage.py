@@ -9,6 +9,7 @@ request and never after now. A site no per-interval model stands in for is named
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -26,6 +27,7 @@ from portfolio.analytics.coverage import (
 from portfolio.queries import expected as expected_queries
 from portfolio.queries import missing_estimates as estimate_queries
 from portfolio.services import coverage
+from portfolio.services.computed_results import kept_or_computed
 from portfolio.services.coverage import (
     load_gap_predictions,
     load_silent_day_estimates,
@@ -63,6 +65,19 @@ def load_site_expected(session: Session, site_ids: Sequence[int], start_ts: int,
     return pd.concat(frames, ignore_index=True)[list(columns)].astype(columns)
 
 
+COVERAGE_RESULT = "graph_coverage"
+"""The kind of a graph's coverage kept in ``computed_results``."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Per bucket (``start_ts``, one row per bucket of the axis): the coverage and estimate columns
+    :func:`with_coverage` adds; and the incomplete sites no model stands in for."""
+
+    columns: pd.DataFrame
+    unmodelled_ids: list[int]
+
+
 def with_coverage(
     session: Session,
     frame: pd.DataFrame,
@@ -77,11 +92,106 @@ def with_coverage(
 
     Returns the frame (plus sites_total, sites_complete, sites_partial, sites_missing, sites_modelled_gap,
     sites_unmodelled_gap, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) and the names of the
-    incomplete sites no model can stand in for. Daily buckets of a UK portfolio read the batch's stored
-    per-day estimates (``services/missing_estimates.py``) where they still hold; the rest is computed here.
+    incomplete sites no model can stand in for. Read from ``computed_results`` when this portfolio's window was
+    computed before from the same data (by a request or the daily run's :func:`warm_coverage`), else computed and kept.
+    """
+    coverage = load_coverage(
+        session, frame["start_ts"].to_numpy(dtype="int64"), members, resolution, lo, hi, time_zone, now
+    )
+    merged = frame.merge(coverage.columns, on="start_ts", how="left")
+    names = dict(zip(members["site_id"].astype(int), members["name"], strict=True))
+    return merged, sorted(names[s] for s in coverage.unmodelled_ids if s in names)
+
+
+def load_coverage(
+    session: Session,
+    buckets: np.ndarray,
+    members: pd.DataFrame,
+    resolution: str,
+    lo: int,
+    hi: int,
+    time_zone: str,
+    now: dt.datetime,
+) -> Coverage:
+    """The coverage of ``buckets`` (the axis of [lo, hi) at ``resolution``), kept or computed and then kept.
+
+    Keyed by the usage data's version and everything the result depends on: the sites and their meter intervals
+    and zones, the window, its zone, the resolution and "now" (to the half hour: nothing after it is estimated).
     """
     cover_hi = min(hi, (int(now.timestamp()) // 1800) * 1800)
-    buckets = frame["start_ts"].to_numpy(dtype="int64")
+    return kept_or_computed(
+        session,
+        COVERAGE_RESULT,
+        _coverage_inputs(members, buckets, resolution, lo, hi, cover_hi, time_zone),
+        lambda: _compute_coverage(session, buckets, members, resolution, lo, hi, cover_hi, time_zone),
+        _encode,
+        lambda payload: _decode(payload, buckets),
+        now,
+    )
+
+
+def _coverage_inputs(
+    members: pd.DataFrame, buckets: np.ndarray, resolution: str, lo: int, hi: int, cover_hi: int, time_zone: str
+) -> dict[str, object]:
+    steps = site_interval_seconds(members)
+    zones = dict(zip(members["site_id"].astype(int), members["time_zone"].fillna(time_zone), strict=True))
+    return {
+        "sites": sorted([int(s), int(steps[int(s)]), str(zones[int(s)])] for s in steps),
+        "buckets": [
+            len(buckets),
+            int(buckets[0]) if len(buckets) else None,
+            int(buckets[-1]) if len(buckets) else None,
+        ],
+        "resolution": resolution,
+        "window": [int(lo), int(hi), int(cover_hi)],
+        "time_zone": time_zone,
+    }
+
+
+def _encode(coverage: Coverage) -> str:
+    frame = coverage.columns
+    return json.dumps(
+        {
+            "dtypes": {c: str(t) for c, t in frame.dtypes.items()},
+            "columns": {c: [None if v != v else v for v in frame[c].tolist()] for c in frame.columns},
+            "unmodelled_ids": [int(s) for s in coverage.unmodelled_ids],
+        },
+        separators=(",", ":"),
+    )
+
+
+def _decode(payload: str, buckets: np.ndarray) -> Coverage | None:
+    """A kept result, or None when it cannot be read or does not fit the axis (it is then computed afresh)."""
+    try:
+        stored = json.loads(payload)
+        columns = pd.DataFrame(
+            {
+                column: pd.Series(
+                    values, dtype="float64" if "float" in stored["dtypes"][column] else stored["dtypes"][column]
+                )
+                for column, values in stored["columns"].items()
+            }
+        )
+        unmodelled = [int(s) for s in stored["unmodelled_ids"]]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    if "start_ts" not in columns or not np.array_equal(columns["start_ts"].to_numpy(dtype="int64"), buckets):
+        return None
+    return Coverage(columns, unmodelled)
+
+
+def _compute_coverage(
+    session: Session,
+    buckets: np.ndarray,
+    members: pd.DataFrame,
+    resolution: str,
+    lo: int,
+    hi: int,
+    cover_hi: int,
+    time_zone: str,
+) -> Coverage:
+    """Compute :class:`Coverage`. Daily buckets of a UK portfolio read the batch's stored per-day estimates
+    (``services/missing_estimates.py``) where they still hold; the rest is computed here."""
     stored = _stored_days(session, members, resolution, lo, cover_hi, time_zone)
     site_buckets, estimates, modelled, incomplete = (
         [stored.site_buckets],
@@ -110,15 +220,12 @@ def with_coverage(
         else site_buckets[0]
     )
     coverage = compute_portfolio_coverage(buckets, all_site_buckets, len(members), modelled)
-    merged = frame.merge(coverage, on="start_ts", how="left").merge(
-        _add_estimates(estimates), on="start_ts", how="left"
-    )
+    axis = pd.DataFrame({"start_ts": buckets})
+    merged = axis.merge(coverage, on="start_ts", how="left").merge(_add_estimates(estimates), on="start_ts", how="left")
     merged["sites_estimated"] = merged["sites_estimated"].fillna(0).astype("int64")
     future = merged["start_ts"] >= cover_hi
     merged.loc[future, ["sites_complete", "sites_partial", "sites_missing"]] = 0
-    names = dict(zip(members["site_id"].astype(int), members["name"], strict=True))
-    unmodelled = sorted(names[s] for s in incomplete if s not in modelled)
-    return merged, unmodelled
+    return Coverage(merged, sorted(int(s) for s in incomplete if s not in modelled))
 
 
 ESTIMATE_COLUMNS = list(coverage.ESTIMATE_COLUMNS)

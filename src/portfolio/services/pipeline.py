@@ -45,6 +45,7 @@ from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
 from portfolio.services.expected_series import refresh_expected_series
+from portfolio.services.graphs_warm import warm_graphs
 from portfolio.services.inbox import TouchedSpans, classify, fail_file, import_inbox_files, inbox_files
 from portfolio.timekeeping import UK_TIME_ZONE, local_today
 
@@ -265,6 +266,9 @@ def _run_steps(
         expected_step.counts.update({k: v for k, v in report.as_json().items() if k != "errors"})
         expected_step.errors.extend(report.errors)
 
+    def do_graphs() -> None:  # after the refresh: the big portfolios' default views computed from tonight's data
+        graphs_step.counts.update(warm_graphs(factory, now).as_json())
+
     def do_evaluate() -> None:
         report = tracker_evaluation.evaluate_all(factory, settings, data_day, now, touched=touched.local_days())
         evaluate_step.counts.update(
@@ -290,6 +294,7 @@ def _run_steps(
         StepResult("notify"),
     )
     expected_step, retention_step = StepResult("expected_series"), StepResult("retention")
+    graphs_step = StepResult("graphs")
     third_party_step, notices_step = StepResult("third_party_notify"), StepResult("opt_out_notices")
 
     def do_third_parties() -> None:  # Green Button Connect My Data: BatchList to the applications' notify URIs
@@ -308,6 +313,7 @@ def _run_steps(
         _timed(retention_step, do_retention),
         _timed(fit_step, do_fit),
         _timed(expected_step, do_expected),
+        _timed(graphs_step, do_graphs),
         _timed(evaluate_step, do_evaluate),
         _timed(notices_step, do_opt_out_notices),
         _timed(notify_step, do_notify),

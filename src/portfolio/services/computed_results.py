@@ -1,0 +1,59 @@
+"""Results kept for the next request, whichever worker serves it: read when computed before from the same data.
+
+The key is a digest of the result's kind, its inputs and the usage data's version (``queries/data_version.py``), so a
+result is read only while nothing it was computed from has changed; a change commits a new version and the next
+request computes afresh. Nothing here is per process: every gunicorn worker reads what any other kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from portfolio.queries.computed_results import delete_results_before, load_result, result_key, store_result
+from portfolio.queries.data_version import load_usage_version
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def kept_or_computed(
+    session: Session,
+    kind: str,
+    inputs: object,
+    compute: Callable[[], T],
+    encode: Callable[[T], str],
+    decode: Callable[[str], T | None],
+    now: dt.datetime,
+) -> T:
+    """The result kept for ``inputs`` at the current data version, or ``compute()``'s, then kept (and committed).
+
+    ``decode`` returns None for a payload it cannot read: the result is then computed afresh, never guessed. A result
+    that cannot be kept (the database busy or read-only) is still returned.
+    """
+    version = load_usage_version(session)
+    key = result_key(kind, version, inputs)
+    payload = load_result(session, key)
+    if payload is not None:
+        found = decode(payload)
+        if found is not None:
+            return found
+        log.warning("a kept %s could not be read; computing it afresh", kind)
+    value = compute()
+    try:
+        store_result(session, key, kind, version, encode(value), now)
+        session.commit()
+    except SQLAlchemyError as error:
+        session.rollback()
+        log.warning("could not keep a %s (%s); it is computed again next time", kind, error)
+    return value
+
+
+def prune_results(session: Session) -> int:
+    """Forget results computed from older data than the current version (no request reads them again)."""
+    return delete_results_before(session, load_usage_version(session))
