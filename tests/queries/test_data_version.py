@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import transaction
 from portfolio.ingest.bulk import store_clean_readings
-from portfolio.models import Fuel, MeterType, Organisation, Site, SiteExpectedState
+from portfolio.models import Fuel, MeterType, Organisation, Site, SiteExpectedState, SiteModel
 from portfolio.queries import enrolment, expected, imports, missing_estimates, retention
 from portfolio.queries.data_version import load_usage_version
 
@@ -69,6 +69,9 @@ WRITERS: dict[str, Callable[[Session, int], object]] = {
         s, site, {"hh": DAY_TS}, [(site, "hh", DAY_TS, 1.0, 0.1)], _state(site)
     ),
     "predictions forgotten": lambda s, site: expected.delete_site_expected(s, [site]),
+    "model refitted": lambda s, site: expected.save_site_model(
+        s, SiteModel(site_id=site, status="insufficient", message="too little data", fitted_at=NOW)
+    ),
     "predictions of a resolution dropped": lambda s, site: expected.delete_site_predictions(s, [site], ["hh"]),
     "old predictions pruned": lambda s, site: expected.prune_site_expected(s, DAY_TS),
     "estimates replaced": lambda s, site: missing_estimates.replace_estimates(

@@ -133,6 +133,7 @@ def load_site_model_summaries(session: Session, site_ids: Sequence[int]) -> dict
 
 def save_site_model(session: Session, record: SiteModel) -> None:
     """Replace the site's stored model (one current fit per site)."""
+    mark_usage_changed(session)  # which stored estimates still hold depends on when the model was fitted
     existing = session.get(SiteModel, record.site_id)
     if existing is not None:
         session.delete(existing)
