@@ -2,8 +2,9 @@
 
 A portfolio bucket counts its sites complete, partial and missing; the missing intervals are estimated from each
 site's stored predictions [kWh] (``site_expected``, kept current by the daily run), never predicted in the
-request and never after now. A site no per-interval model stands in for is named, not filled. Re-exported by
-:mod:`portfolio.services.graphs`.
+request and never after now. A site no per-interval model stands in for is named, not filled. A window's coverage
+is computed once per version of the data and kept for every worker (``services/computed_results.py``). Re-exported
+by :mod:`portfolio.services.graphs`.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def with_coverage(
     Returns the frame (plus sites_total, sites_complete, sites_partial, sites_missing, sites_modelled_gap,
     sites_unmodelled_gap, estimated_kwh, lower_kwh, upper_kwh, sites_estimated) and the names of the
     incomplete sites no model can stand in for. Read from ``computed_results`` when this portfolio's window was
-    computed before from the same data (by a request or the daily run's :func:`warm_coverage`), else computed and kept.
+    computed before from the same data (by a request, or by the daily run: ``services/graphs_warm.py``), else computed
+    and kept.
     """
     coverage = load_coverage(
         session, frame["start_ts"].to_numpy(dtype="int64"), members, resolution, lo, hi, time_zone, now
