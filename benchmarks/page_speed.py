@@ -618,31 +618,18 @@ def _run() -> dict[str, Any]:
             }
         )
     figures["views"] = table
-    figures["server_callback_ms"] = {
-        output: {
-            "p95": round(float(np.percentile(v, 95)), 1),
-            "median": round(float(np.median(v)), 1),
-            "n": len(v),
-        }
-        for output, v in sorted(server_ms.items())
-    }
-    figures["worker_callback_ms"] = {
-        output: {
-            "p95": round(float(np.percentile(v, 95)), 1),
-            "median": round(float(np.median(v)), 1),
-            "n": len(v),
-        }
-        for output, v in sorted(worker_ms.items())
-    }
-    figures["worker_cpu_callback_ms"] = {
-        output: {
-            "p95": round(float(np.percentile(v, 95)), 1),
-            "median": round(float(np.median(v)), 1),
-            "n": len(v),
-        }
-        for output, v in sorted(worker_cpu_ms.items())
-    }
+    figures["server_callback_ms"] = _per_output(server_ms)
+    figures["worker_callback_ms"] = _per_output(worker_ms)
+    figures["worker_cpu_callback_ms"] = _per_output(worker_cpu_ms)
     return figures
+
+
+def _per_output(samples: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """p95, median [ms] and count of each callback output's samples."""
+    return {
+        output: {"p95": round(float(np.percentile(v, 95)), 1), "median": round(float(np.median(v)), 1), "n": len(v)}
+        for output, v in sorted(samples.items())
+    }
 
 
 def markdown(figures: dict[str, Any]) -> str:
