@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import Viewer, organisation_viewer
+from portfolio.access import Viewer, organisation_viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
-from portfolio.models import ComputedResult, Meter, Organisation, Role, Site
+from portfolio.models import ComputedResult, Meter, Organisation, Role, Site, User
 from portfolio.queries.data_version import load_usage_version, mark_usage_changed
 from portfolio.services import expected_summary, graphs_coverage
 from portfolio.services.graphs import GraphRequest, GraphResult, make_graph
@@ -206,5 +206,11 @@ def test_the_daily_runs_warm_up_readies_the_default_views_a_request_then_reads(
         assert _graph(session_factory, riverside, request).figure.data
         with session_factory() as session:
             assert make_expected(session, riverside, request, NOW).children
+    with session_factory() as session:  # a broker's landing view: their clients together, no stored scope of its own
+        broker_user = session.scalar(select(User).where(User.role == Role.BROKER).order_by(User.id))
+        assert broker_user is not None
+        broker = viewer_for(session, broker_user, NOW)
+    whole = GraphRequest(ALL_SITES, None, yesterday - dt.timedelta(days=29), yesterday, "power")
+    assert _graph(session_factory, broker, whole).figure.data
     again = graphs_warm.warm_graphs(session_factory, NOW)  # nothing changed: everything is read, none pruned
     assert (again.views, again.pruned) == (report.views, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portfolio.models import Organisation, User
+from portfolio.models import Organisation, Role, User
 
 
 def load_users(session: Session, limit: int = 5000) -> list[tuple[User, Organisation | None]]:
@@ -25,3 +25,8 @@ def load_organisation_choices(session: Session, limit: int = 5000) -> list[tuple
         select(Organisation.account_number, Organisation.name).order_by(Organisation.name).limit(limit)
     ).all()
     return [(str(account), str(name)) for account, name in rows]
+
+
+def load_active_users_with_roles(session: Session, roles: list[Role]) -> list[User]:
+    """The active users holding any of ``roles``, by id."""
+    return list(session.scalars(select(User).where(User.role.in_(roles), User.is_active).order_by(User.id)))

@@ -4,7 +4,8 @@ A portfolio graph's coverage (which sites reported in each bucket, the estimate 
 expected-consumption panel take 100-250 ms to compute for 1,000 sites. Both are kept by the first request that
 computes them (``services/computed_results.py``); this step computes them after the night's imports and refresh for
 the views people open first, the Graphs page's 7 days, 30 days (its default) and 1 year ending yesterday, of every
-group, organisation and the whole estate with at least :data:`WARM_MIN_SITES` sites of a fuel. Smaller portfolios
+group, organisation, broker's or account manager's "All sites" and the whole estate with at least
+:data:`WARM_MIN_SITES` sites of a fuel. Smaller portfolios
 compute theirs in a request in tens of milliseconds. Results of older data versions are pruned first.
 """
 
@@ -17,17 +18,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from portfolio.access import AccessDenied, viewer_for
 from portfolio.analytics.resolution import AUTO, choose_resolution, compute_local_axis, finest_resolution
 from portfolio.db import transaction
+from portfolio.models import Role
 from portfolio.queries.enrolment import load_organisation_site_ids
 from portfolio.queries.expected import load_daily_only_site_ids
 from portfolio.queries.graphs import load_all_group_ids, load_graph_sites, load_group_member_ids
 from portfolio.queries.retention import load_site_ids
 from portfolio.queries.series import load_organisation_ids
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.queries.users import load_active_users_with_roles
 from portfolio.services.computed_results import prune_results
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs_coverage import load_coverage
+from portfolio.services.graphs_sites import GraphRequest, graph_sites
+from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts, local_today
 
 WARM_WINDOWS_DAYS = (7, 30, 365)
@@ -52,11 +58,19 @@ class WarmReport:
         }
 
 
-def _scopes(session: Session) -> list[list[int]]:
-    """The sites of the whole estate, of every organisation and of every group."""
+def _scopes(session: Session, now: dt.datetime) -> list[list[int]]:
+    """The sites of the whole estate, of every organisation, of every group, and each broker's and account
+    manager's "All sites" (their clients together: the page they land on), as :func:`graph_sites` finds them."""
     scopes = [load_site_ids(session)]
     scopes += [load_organisation_site_ids(session, org_id) for org_id in load_organisation_ids(session)]
     scopes += [load_group_member_ids(session, group_id) for group_id in load_all_group_ids(session)]
+    today = local_today(now)
+    for user in load_active_users_with_roles(session, [Role.BROKER, Role.ACCOUNT_MANAGER]):
+        request = GraphRequest(ALL_SITES, None, today, today, "power")
+        try:
+            scopes.append(graph_sites(session, viewer_for(session, user, now), request).site_ids)
+        except AccessDenied:  # reaches nothing today: nothing to ready
+            continue
     return [sorted(ids) for ids in scopes if ids]
 
 
@@ -71,7 +85,7 @@ def warm_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) 
     end = today - dt.timedelta(days=1)
     today_start = local_midnight_ts(today, UK_TIME_ZONE)
     with factory() as session:
-        scopes = _scopes(session)
+        scopes = _scopes(session, now)
     done: set[tuple[int, ...]] = set()
     for site_ids in scopes:
         with factory() as session:
