@@ -438,9 +438,9 @@ def load_model_fits(session: Session, site_ids: Sequence[int] | None = None) -> 
 
 def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
     """Forget the stored predictions of ``site_ids`` (their model is gone or unusable)."""
-    mark_usage_changed(session)
     ids = [int(s) for s in site_ids]
     if ids:
+        mark_usage_changed(session)
         session.execute(delete(SiteExpected).where(SiteExpected.site_id.in_(ids)))
         session.execute(delete(SiteExpectedState).where(SiteExpectedState.site_id.in_(ids)))
 
@@ -448,9 +448,9 @@ def delete_site_expected(session: Session, site_ids: Sequence[int]) -> None:
 def delete_site_predictions(session: Session, site_ids: Sequence[int], resolutions: Sequence[str]) -> int:
     """Drop the stored predictions of ``site_ids`` at ``resolutions`` (e.g. the half-hourly and hourly ones of sites
     opted out of half-hourly data: their daily ones stay); returns rows."""
-    mark_usage_changed(session)
     if not site_ids or not resolutions:
         return 0
+    mark_usage_changed(session)
     result = session.execute(
         delete(SiteExpected)
         .where(SiteExpected.site_id.in_(sorted(int(s) for s in site_ids)), SiteExpected.resolution.in_(resolutions))

@@ -60,6 +60,12 @@ class SiteBuckets:
     silent_spans: dict[dt.date, tuple[int, int]] = field(default_factory=dict)  # that day within the window [UTC s)
 
 
+def meter_interval_seconds(members: pd.DataFrame) -> pd.Series:
+    """Each member's meter interval [s] from its ``meter_type`` (half-hourly unless an hourly AMR meter), row by row:
+    what a graph's finest resolution and a panel's sites are read with (the warm-up must read them alike)."""
+    return members["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800)
+
+
 def site_interval_seconds(members: pd.DataFrame) -> dict[int, int]:
     """Each site's meter interval [s] from its meter type (half-hourly unless it is an hourly AMR meter)."""
     return {

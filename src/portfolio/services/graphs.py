@@ -46,8 +46,8 @@ from portfolio.queries.graphs import (
     load_temperatures,
     load_top_sites,
 )
-from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.services import audit
+from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_series import make_expected_series
 from portfolio.services.graphs_coverage import load_site_expected, with_coverage, with_site_coverage
 from portfolio.services.graphs_sites import (
@@ -122,11 +122,7 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     full = local_range_ts(request.start, request.end, time_zone)
     lo, hi = request.window or full
     hi = min(hi, lo + MAX_RANGE_DAYS * SECONDS_PER_DAY)  # a crafted zoom cannot ask for centuries of buckets
-    finest = (
-        "day"
-        if chosen.daily_only
-        else finest_resolution(members["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
-    )
+    finest = "day" if chosen.daily_only else finest_resolution(meter_interval_seconds(members))
     resolution = choose_resolution(hi - lo, finest, request.granularity)
     axis = compute_local_axis(lo, hi, resolution, time_zone)
     member_ids = [int(s) for s in members["site_id"]]

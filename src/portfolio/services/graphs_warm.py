@@ -27,9 +27,9 @@ from portfolio.queries.expected import load_daily_only_site_ids
 from portfolio.queries.graphs import load_all_group_ids, load_graph_sites, load_group_member_ids
 from portfolio.queries.retention import load_site_ids
 from portfolio.queries.series import load_organisation_ids
-from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.queries.users import load_active_users_with_roles
 from portfolio.services.computed_results import prune_results
+from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs_coverage import load_coverage
 from portfolio.services.graphs_sites import GraphRequest, graph_sites
@@ -99,7 +99,7 @@ def warm_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) 
                     continue  # an organisation that is also a group, or the estate of one organisation: once
                 done.add(key)
                 report.portfolios += 1
-                intervals = members["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800)
+                intervals = meter_interval_seconds(members)
                 finest = finest_resolution(intervals)
                 panel_sites = members.assign(interval_seconds=intervals)[["site_id", "fuel", "interval_seconds"]]
                 for days in WARM_WINDOWS_DAYS:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portfolio.models import ModelStatus
 from portfolio.queries.expected import load_site_model_summaries
-from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
+from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_summary import (
     FuelSummary,
     compute_portfolio_summary,
@@ -139,7 +139,7 @@ def make_expected_panel(
         html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
         make_model_quality_table(session, sites, table_id),
     ]
-    frame = sites.assign(interval_seconds=sites["meter_type"].map(DEFAULT_INTERVAL_SECONDS).fillna(1800))
+    frame = sites.assign(interval_seconds=meter_interval_seconds(sites))
     (summary,) = compute_portfolio_summary(
         session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts, time_zone
     )
