@@ -16,7 +16,6 @@ from portfolio.analytics.resolution import (
     compute_local_axis,
     compute_local_labels,
     compute_site_series,
-    compute_weighted_temperature,
     finest_resolution,
 )
 from portfolio.timekeeping import local_range_ts
@@ -56,20 +55,6 @@ def test_site_series_sums_into_local_days_and_drops_longer_readings() -> None:
     assert day["start_ts"].tolist() == [lo]
     hourly = pd.DataFrame({"start_ts": ts[::2], "interval_seconds": 3600, "energy_kwh": 2.0, "estimated": False})
     assert compute_site_series(hourly, "hh", LONDON).empty
-
-
-def test_weighted_temperature_uses_consumption_shares_and_flags_the_forecast() -> None:
-    temperatures = pd.DataFrame(
-        {
-            "location_id": [1, 2, 1, 2, 1, 2],
-            "hour_ts": [0, 0, 3600, 3600, 7200, 7200],
-            "kind": ["observed", "observed", "observed", "forecast", "forecast", "forecast"],
-            "air_temperature_c": [10.0, 20.0, 12.0, 99.0, 14.0, 18.0],
-        }
-    )
-    result = compute_weighted_temperature(temperatures, {1: 300.0, 2: 100.0}, "hour", LONDON)
-    assert result["temperature_c"].tolist() == pytest.approx([12.5, 12.0, 15.0])
-    assert result["forecast"].tolist() == [False, False, True]
 
 
 def test_load_profile_is_weekday_by_local_hour() -> None:

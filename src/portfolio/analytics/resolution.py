@@ -9,7 +9,7 @@ so a UK clock-change day has 46 or 50 half hours, and a bucket with no reading i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -163,55 +163,6 @@ def compute_shifted_series(series: pd.DataFrame, days: int, resolution: str, tim
     else:
         shifted["start_ts"] = series["start_ts"] + days * SECONDS_PER_DAY
     return shifted
-
-
-def compute_weighted_temperature(
-    temperatures: pd.DataFrame, weights: Mapping[int, float], resolution: str, time_zone: str
-) -> pd.DataFrame:
-    """Consumption-weighted mean temperature [°C] per bucket, observed then forecast.
-
-    ``temperatures``: location_id, hour_ts, kind ("observed"|"forecast"), air_temperature_c.
-    ``weights``: energy [kWh] per location over the range (a site's share of consumption goes to its
-    location). An hour uses the locations that report it, their weights renormalised. Forecast hours
-    after the last observed hour are kept and flagged; earlier forecasts are superseded by observations.
-    Returns start_ts, temperature_c, forecast (bool); hours are averaged into days at "day".
-    """
-    empty = pd.DataFrame(
-        {
-            "start_ts": pd.Series(dtype="int64"),
-            "temperature_c": pd.Series(dtype="float64"),
-            "forecast": pd.Series(dtype="bool"),
-        }
-    )
-    weight = pd.Series(weights, dtype="float64")
-    weight = weight[weight > 0]
-    if temperatures.empty or weight.empty:
-        return empty
-    frame = temperatures[temperatures["location_id"].isin(weight.index)].copy()
-    observed = frame[frame["kind"] == "observed"]
-    last_observed = observed["hour_ts"].max() if len(observed) else -np.inf
-    frame = frame[(frame["kind"] == "observed") | (frame["hour_ts"] > last_observed)]
-    if frame.empty:
-        return empty
-    frame["weight"] = frame["location_id"].map(weight)
-    frame["weighted"] = frame["weight"] * frame["air_temperature_c"]
-    hourly = frame.groupby("hour_ts").agg(weighted=("weighted", "sum"), weight=("weight", "sum"))
-    result = pd.DataFrame(
-        {
-            "start_ts": hourly.index.to_numpy(dtype=np.int64),
-            "temperature_c": (hourly["weighted"] / hourly["weight"]).to_numpy(),
-            "forecast": hourly.index.to_numpy() > last_observed,
-        }
-    )
-    if resolution == "day":
-        local = _local(result["start_ts"].to_numpy(dtype=np.int64), time_zone).tz_localize(None).normalize()
-        result["start_ts"] = (
-            local.tz_localize(time_zone, nonexistent="shift_forward", ambiguous=False).as_unit("s").asi8
-        )
-        result = result.groupby("start_ts", as_index=False).agg(
-            temperature_c=("temperature_c", "mean"), forecast=("forecast", "all")
-        )
-    return result.reset_index(drop=True)
 
 
 def compute_load_profile(series: pd.DataFrame, time_zone: str) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from portfolio.models import (
     WeatherReading,
 )
 from portfolio.queries.data_version import mark_usage_changed
-from portfolio.queries.graphs import span_rows, span_sites_having
+from portfolio.queries.graphs import local_day_number_sql, span_rows, span_sites_having
 from portfolio.queries.id_lists import in_ids
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
@@ -359,14 +359,10 @@ def load_site_day_totals_in(
     _check_resolution(resolution)
     if not spans or not offsets:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in SITE_DAY_TOTAL_COLUMNS.items()})
-    params: dict[str, Any] = {"resolution": resolution, "o0": int(offsets[0][1])}
-    branches = []
-    for n, (since, offset) in enumerate(offsets[1:], start=1):
-        branches.append(f" WHEN e.start_ts >= :t{n} THEN :o{n}")
-        params.update({f"t{n}": int(since), f"o{n}": int(offset)})
-    shift = f"CASE{''.join(reversed(branches))} ELSE :o0 END" if branches else ":o0"
+    day, day_params = local_day_number_sql("e.start_ts", offsets)
+    params: dict[str, Any] = {"resolution": resolution, **day_params}
     sql = (
-        f"SELECT e.site_id, (e.start_ts + {shift}) / 86400 AS day_number, SUM(e.expected_kwh), SUM({_SE})"
+        f"SELECT e.site_id, {day} AS day_number, SUM(e.expected_kwh), SUM({_SE})"
         " FROM site_expected e __SPAN_JOIN__ WHERE e.resolution = :resolution GROUP BY e.site_id, day_number"
     )
     values = np.array(span_rows(session, sql, spans, params), dtype=np.float64).reshape(-1, 4)

@@ -25,7 +25,7 @@ from portfolio.models import (
     User,
     portfolio_group_sites,
 )
-from portfolio.queries.graphs import Scope
+from portfolio.queries.graphs import Scope, scope_ids_by_kind
 from portfolio.queries.id_lists import in_ids
 
 MEMBER_COLUMNS = ["scope_kind", "scope_id", "site_id", "fuel"]
@@ -75,7 +75,12 @@ def load_viewer_users(session: Session) -> list[User]:
 
 
 def _scopes_condition(scopes: Sequence[Scope], table: type[ExpectedSeries] | type[ExpectedSeriesRefresh]):  # noqa: ANN202
-    return or_(*(and_(table.scope_kind == s.kind, table.scope_id == s.id) for s in scopes))
+    return or_(
+        *(
+            and_(table.scope_kind == kind, in_ids(table.scope_id, ids))
+            for kind, ids in scope_ids_by_kind(scopes).items()
+        )
+    )
 
 
 def load_expected_refreshes(session: Session, scopes: Sequence[Scope], fuel: str) -> dict[Scope, ExpectedSeriesRefresh]:

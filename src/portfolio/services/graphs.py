@@ -29,7 +29,6 @@ from portfolio.analytics.resolution import (
     compute_local_labels,
     compute_shifted_series,
     compute_site_series,
-    compute_weighted_temperature,
     finest_resolution,
 )
 from portfolio.figures.consumption import make_consumption_figure
@@ -43,8 +42,8 @@ from portfolio.queries.graphs import (
     load_site_readings,
     load_sites_location_weights,
     load_sites_series,
-    load_temperatures,
     load_top_sites,
+    load_weighted_temperature,
 )
 from portfolio.services import audit
 from portfolio.services.coverage import meter_interval_seconds
@@ -208,10 +207,11 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
         location = int(members["weather_location_id"].iloc[0]) if len(members) else 0
         weights = pd.Series({location: 1.0}) if location else pd.Series(dtype="float64")
         label = f"at {', '.join(n.title() for n in load_location_names(session, [location])) or 'the site'}"
-    temperatures = load_temperatures(session, list(weights.index), lo, temp_hi)
-    weighted = compute_weighted_temperature(
-        temperatures,
+    weighted = load_weighted_temperature(
+        session,
         dict(zip(weights.index.to_numpy(dtype="int64").tolist(), weights.to_numpy(dtype=float).tolist(), strict=True)),
+        lo,
+        temp_hi,
         "day" if resolution == "day" else "hour",
         time_zone,
     )
