@@ -11,8 +11,16 @@ time, and each user starts at a random moment of its first pause so arrivals spr
 closed-loop stress variant (each user sends its next request as soon as the last answers): then latency is
 users / throughput, whatever the server does, and the figures say how much work the machine does per second.
 
+While they browse, Debian's chromium (``LOAD_BROWSER=1``, the default) opens the Graphs page as the demo customer,
+broker and admin in turn, for 7 days, 30 days and a year, timed as ``page_speed.py`` times it (navigation to Dash
+idle: every callback of the page answered and drawn). Its sign-in and first loads (the browser's own warm-up) are
+done before the users start. Every callback response's ``Server-Timing`` (``app``: wall time in the worker, queueing
+for a thread not included; ``cpu``: that thread's CPU time) is collected per callback output, from the users and from
+the browser.
+
 ``python benchmarks/load.py`` prints the figures as JSON; ``python benchmarks/run.py load`` merges them into
-``results.json``. Targets (issue 18): p95 <= 1 s, errors < 0.1 %, no lost or duplicated rows.
+``results.json``. Targets (issue 18): p95 <= 1 s, errors < 0.1 %, no lost or duplicated rows; (issue 20) the
+Graphs page <= 1.0 s median and <= 1.5 s p95 in Chromium, server time per callback <= 150 ms p95, under this load.
 """
 
 from __future__ import annotations
@@ -44,6 +52,11 @@ IMPORT_FILES = 12
 MERGE_AT_TOP_LEVEL = True
 IMPORT_DAYS = 60
 MIX = (("graph", 4), ("list", 3), ("page", 2), ("export", 1))  # action, weight
+BROWSER = os.environ.get("LOAD_BROWSER", "1") == "1"
+BROWSER_ROLES = ("customer", "broker", "admin")
+BROWSER_RANGES = {"7 days": 7, "30 days": 30, "1 year": 365}
+SERVER_TIMING: dict[str, dict[str, list[float]]] = {"app": defaultdict(list), "cpu": defaultdict(list)}
+"""Server-Timing per callback output, from every thread (list.append is atomic under the GIL)."""
 CALLBACK = "/_dash-update-component"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 HTML = {"Accept": "text/html"}
@@ -152,7 +165,9 @@ class User:
 
     def _post(self, body: dict[str, Any]) -> int:
         headers = {"X-CSRFToken": self.http.cookies.get("_csrf_token", "")}
-        return self.http.post(f"{self.base}{CALLBACK}", json=body, headers=headers, timeout=120).status_code
+        response = self.http.post(f"{self.base}{CALLBACK}", json=body, headers=headers, timeout=120)
+        _record_server_timing(str(body.get("output", "?")), response.headers.get("Server-Timing", ""))
+        return response.status_code
 
     def act(self, action: str, rng: np.random.Generator) -> None:
         end = self.today - dt.timedelta(days=1)
@@ -189,6 +204,83 @@ class User:
             status = self._post(self._body("_pages_content.children", values, ["_pages_location.pathname"]))
             status = max(status, page)
         self.timings.append((action, time.perf_counter() - began, status))
+
+
+def _record_server_timing(output: str, header: str) -> None:
+    from portfolio.web.server_timing import parse_server_timing
+
+    for name, milliseconds in parse_server_timing(header).items():
+        if name in SERVER_TIMING:
+            SERVER_TIMING[name][output[:60]].append(milliseconds)
+
+
+def _watch_in_chromium(
+    base: str, logins: list[dict[str, str]], ready: threading.Event, start: threading.Event, out: dict[str, Any]
+) -> None:
+    """Chromium opening the Graphs page as each of ``BROWSER_ROLES`` in turn until ``out["stop_at"]``.
+
+    Signs in and warms the browser up (``page_speed.WARM_LOADS`` loads per role), sets ``ready``, waits for
+    ``start`` (the users and the daily run begin), then measures. Playwright's sync API lives in this thread alone.
+    """
+    sys.path.insert(0, str(HERE))
+    from playwright.sync_api import sync_playwright
+
+    import page_speed
+
+    timings: dict[str, list[float]] = defaultdict(list)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=page_speed.CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
+            pages: dict[str, Any] = {}
+            for role in BROWSER_ROLES:
+                login = next(item for item in logins if item.get("role") == role)
+                context = browser.new_context(viewport={"width": 1400, "height": 900})
+                context.add_init_script(page_speed.INSTRUMENT)
+                page = context.new_page()
+                page.goto(base + "/login")
+                page.get_by_label("Email").fill(login["email"])
+                page.get_by_label("Password").fill(login["password"])
+                page.get_by_role("button", name="Sign in").click()
+                page.wait_for_url(base + "/")
+
+                def on_finished(request: Any) -> None:
+                    if "_dash-update-component" not in request.url:
+                        return
+                    try:
+                        output = str(json.loads(request.post_data or "{}").get("output", "?"))
+                        response = request.response()
+                        if response is not None:
+                            _record_server_timing(output, response.headers.get("server-timing", ""))
+                    except Exception:  # noqa: BLE001 - a response gone with its page is simply not recorded
+                        pass
+
+                for _ in range(page_speed.WARM_LOADS):
+                    page_speed._measure(page, base, "open", page_speed._graph_url(30))
+                page.on("requestfinished", on_finished)
+                pages[role] = page
+            ready.set()
+            start.wait()
+            while time.perf_counter() < out["stop_at"]:
+                for role, page in pages.items():
+                    for view, days in BROWSER_RANGES.items():
+                        if time.perf_counter() < out["stop_at"]:
+                            seconds = page_speed._measure(page, base, "open", page_speed._graph_url(days))
+                            timings[f"{role} {view}"].append(seconds)
+            browser.close()
+    except Exception as error:  # noqa: BLE001 - reported with the figures, never hidden
+        out["error"] = f"{type(error).__name__}: {str(error)[:300]}"
+    finally:
+        ready.set()
+    out["views"] = {
+        view: {
+            "median_s": round(float(np.median(values)), 3),
+            "p95_s": round(float(np.percentile(values, 95)), 3),
+            "runs": len(values),
+        }
+        for view, values in timings.items()
+    }
 
 
 def _browse(user: User, stop_at: float, seed: int) -> None:
@@ -309,6 +401,14 @@ def run() -> dict[str, Any]:
         for user in users_:
             user.dependencies = dependencies
         del probe
+        watcher: dict[str, Any] = {"stop_at": float("inf")}
+        ready, start = threading.Event(), threading.Event()
+        chromium = threading.Thread(target=_watch_in_chromium, args=(base, logins, ready, start, watcher))
+        if BROWSER:
+            chromium.start()
+            ready.wait(timeout=600)
+        for samples in SERVER_TIMING.values():
+            samples.clear()  # the browser's warm-up is not measured
         env = {**os.environ, "DATABASE_URL": url, "PORTFOLIO_INSTANCE": str(instance), "PORTFOLIO_INBOX": str(inbox)}
         env["SECRET_KEY"] = "load-benchmark"
         daily = subprocess.Popen(
@@ -319,11 +419,15 @@ def run() -> dict[str, Any]:
             stderr=subprocess.PIPE,
         )
         stop_at = time.perf_counter() + DURATION_S
+        watcher["stop_at"] = stop_at
+        start.set()
         threads = [threading.Thread(target=_browse, args=(u, stop_at, n)) for n, u in enumerate(users_)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if BROWSER:
+            chromium.join(timeout=300)
         daily_out, daily_err = daily.communicate(timeout=1800)
         daily_result = json.loads(daily_out.decode().strip().splitlines()[-1]) if daily_out.strip() else {}
         rows, distinct, kwh = _count_readings(url)
@@ -340,8 +444,23 @@ def run() -> dict[str, Any]:
                 "imported_rows_found": rows,
                 "duplicated_rows": rows - distinct,
                 "imported_kwh_difference": round(kwh - expected_kwh, 6),
+                "server_timing_ms": {
+                    name: {
+                        output: {
+                            "p50": round(float(np.percentile(values, 50)), 1),
+                            "p95": round(float(np.percentile(values, 95)), 1),
+                            "n": len(values),
+                        }
+                        for output, values in sorted(by_output.items())
+                    }
+                    for name, by_output in SERVER_TIMING.items()
+                },
             }
         )
+        if BROWSER:
+            figures["chromium_graphs_page"] = watcher.get("views", {})
+            if "error" in watcher:
+                figures["chromium_error"] = watcher["error"]
         return {"load": figures}
     finally:
         if gunicorn is not None:

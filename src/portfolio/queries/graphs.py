@@ -237,31 +237,35 @@ def load_weighted_temperature(
     weighted = {int(location): float(weight) for location, weight in weights.items() if location and weight > 0}
     if not weighted or hi_ts <= lo_ts:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in WEIGHTED_TEMPERATURE_COLUMNS.items()})
-    params: dict[str, Any] = {"lo": int(lo_ts), "hi": int(hi_ts)}
-    values = []
-    for n, (location, weight) in enumerate(sorted(weighted.items())):
-        values.append(f"(:l{n}, :w{n})")
-        params.update({f"l{n}": location, f"w{n}": weight})
-    hourly = (
-        f"WITH w (location_id, weight) AS (VALUES {', '.join(values)}),"
-        " last_observed AS (SELECT COALESCE(MAX(r.hour_ts), -1) AS ts FROM weather_readings r"
-        " JOIN w ON w.location_id = r.location_id"
-        " WHERE r.kind = 'observed' AND r.hour_ts >= :lo AND r.hour_ts < :hi),"
-        " hourly AS (SELECT r.hour_ts AS hour_ts, SUM(w.weight * r.air_temperature_c) / SUM(w.weight) AS temperature_c,"
-        " CASE WHEN r.hour_ts > l.ts THEN 1 ELSE 0 END AS forecast"
-        " FROM weather_readings r JOIN w ON w.location_id = r.location_id CROSS JOIN last_observed l"
-        " WHERE r.hour_ts >= :lo AND r.hour_ts < :hi AND (r.kind = 'observed' OR r.hour_ts > l.ts)"
-        " GROUP BY r.hour_ts, l.ts)"
+    member, bound = raw_in_ids(session, "r.location_id", list(weighted))
+    params: dict[str, Any] = {"lo": int(lo_ts), "hi": int(hi_ts), **bound}
+    last_observed = driver_rows(
+        session,
+        f"SELECT MAX(r.hour_ts) FROM weather_readings r WHERE {member} AND r.kind = 'observed'"
+        " AND r.hour_ts >= :lo AND r.hour_ts < :hi",
+        params,
+    )[0][0]
+    params["last"] = -1 if last_observed is None else int(last_observed)
+    weight = "CASE r.location_id"
+    for n, (location, kwh) in enumerate(sorted(weighted.items())):
+        weight += f" WHEN :l{n} THEN :w{n}"
+        params.update({f"l{n}": location, f"w{n}": kwh})
+    weight += " END"
+    hourly = (  # the last observed hour is a bound value, not a joined aggregate: no plan can evaluate it per row
+        f"SELECT r.hour_ts AS hour_ts, SUM({weight} * r.air_temperature_c) / SUM({weight}) AS temperature_c,"
+        " CASE WHEN r.hour_ts > :last THEN 1 ELSE 0 END AS forecast FROM weather_readings r"
+        f" WHERE {member} AND r.hour_ts >= :lo AND r.hour_ts < :hi AND (r.kind = 'observed' OR r.hour_ts > :last)"
+        " GROUP BY r.hour_ts"
     )
     if resolution == "day":
         day, day_params = local_day_number_sql("hour_ts", utc_offset_periods(lo_ts, hi_ts, time_zone))
         params.update(day_params)
         sql = (
-            f"{hourly} SELECT {day} AS day_number, AVG(temperature_c), MIN(forecast) FROM hourly"
+            f"SELECT {day} AS day_number, AVG(temperature_c), MIN(forecast) FROM ({hourly}) hourly"
             " GROUP BY day_number ORDER BY day_number"
         )
     else:
-        sql = f"{hourly} SELECT hour_ts, temperature_c, forecast FROM hourly ORDER BY hour_ts"
+        sql = f"{hourly} ORDER BY r.hour_ts"
     rows = np.array(driver_rows(session, sql, params), dtype=np.float64).reshape(-1, 3)
     starts = rows[:, 0].astype(np.int64)
     if resolution == "day":
