@@ -247,7 +247,8 @@ def measure(database_url: str) -> dict[str, Any]:
         p95s[view] = round(float(np.percentile(timings[2:], 95)), 1)
         kept_medians[view] = round(float(np.median(kept)), 1)
         kept_p95s[view] = round(float(np.percentile(kept, 95)), 1)
-        points[view] = f"{result.resolution}: {len(result.figure.data[0].x)} buckets, {len(payload) // 1024} KiB"
+        drawn = len(result.table) if result.table is not None else len(result.figure.data[0].x)
+        points[view] = f"{result.resolution}: {drawn} buckets, {len(payload) // 1024} KiB"
     engine.dispose()
     rss_mb = peak_rss_mb()
     return {
