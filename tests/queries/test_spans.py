@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from portfolio.models import Reading, SiteExpected
+from portfolio.queries.coverage import load_reading_starts_in
 from portfolio.queries.expected import load_sites_expected_in
-from portfolio.queries.graphs import load_reading_starts_in
 from tests.world import build_world
 
 START = 1_900_008_000  # on the hour [UTC s], years after the test world's own readings

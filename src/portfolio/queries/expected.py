@@ -30,8 +30,9 @@ from portfolio.models import (
     WeatherReading,
 )
 from portfolio.queries.data_version import mark_usage_changed
-from portfolio.queries.graphs import local_day_number_sql, span_rows, span_sites_having
+from portfolio.queries.graphs import local_day_number_sql
 from portfolio.queries.id_lists import in_ids
+from portfolio.queries.spans import span_rows, span_sites_having
 
 MAX_MODEL_INTERVAL_SECONDS = 3600
 """Models use interval data only: daily or monthly billing reads are not modelled."""

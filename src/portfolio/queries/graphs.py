@@ -9,20 +9,19 @@ over the visible sites' readings, which is slower but never shows a site the vie
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Date, TextClause, bindparam, case, func, select, text
+from sqlalchemy import Date, TextClause, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from portfolio.db import driver_connection
 from portfolio.models import DailyUsage, PortfolioGroup, Site, WeatherLocation, portfolio_group_sites
 from portfolio.queries.id_lists import in_ids, raw_in_ids
+from portfolio.queries.spans import driver_rows
 from portfolio.timekeeping import RESOLUTION_SECONDS, local_date_span, local_day_start_ts, utc_offset_periods
 
 SERIES_COLUMNS = ["start_ts", "energy_kwh", "sites_reporting", "estimated_intervals"]
@@ -200,20 +199,18 @@ def load_site_readings(session: Session, site_id: int, lo_ts: int, hi_ts: int) -
     )
 
 
-def local_day_number_sql(
-    column: str, offsets: Sequence[tuple[int, int]], prefix: str = ""
-) -> tuple[str, dict[str, int]]:
+def local_day_number_sql(column: str, offsets: Sequence[tuple[int, int]]) -> tuple[str, dict[str, int]]:
     """SQL for the local date of ``column`` [UTC epoch s] as whole days since 1970-01-01, and its parameters.
 
     ``offsets``: the zone's UTC offsets over the rows' span (:func:`portfolio.timekeeping.utc_offset_periods`); a
     row's local date is its instant plus the offset then, in whole days (integer division on both engines).
     """
-    params: dict[str, int] = {f"{prefix}o0": int(offsets[0][1])}
+    params: dict[str, int] = {"o0": int(offsets[0][1])}
     branches = []
     for n, (since, offset) in enumerate(offsets[1:], start=1):
-        branches.append(f" WHEN {column} >= :{prefix}t{n} THEN :{prefix}o{n}")
-        params.update({f"{prefix}t{n}": int(since), f"{prefix}o{n}": int(offset)})
-    shift = f"CASE{''.join(reversed(branches))} ELSE :{prefix}o0 END" if branches else f":{prefix}o0"
+        branches.append(f" WHEN {column} >= :t{n} THEN :o{n}")
+        params.update({f"t{n}": int(since), f"o{n}": int(offset)})
+    shift = f"CASE{''.join(reversed(branches))} ELSE :o0 END" if branches else ":o0"
     return f"({column} + {shift}) / 86400", params
 
 
@@ -325,201 +322,3 @@ def load_all_group_ids(session: Session) -> list[int]:
 def load_location_names(session: Session, location_ids: Sequence[int]) -> list[str]:
     statement = select(WeatherLocation.name).where(WeatherLocation.id.in_([int(i) for i in location_ids]))
     return sorted(session.scalars(statement))
-
-
-def load_days_below(
-    session: Session,
-    site_ids: Sequence[int],
-    first: dt.date,
-    last: dt.date,
-    wanted: int,
-    exceptions: Mapping[dt.date, int],
-) -> pd.DataFrame:
-    """The daily roll-up rows first..last with fewer intervals than a full day holds: site_id, local_date, intervals.
-
-    ``wanted``: intervals in an ordinary day for these sites' meters; ``exceptions``: the clock-change days' own
-    counts. Days without a row are not here (:func:`load_sites_missing_days` finds those): a healthy portfolio's
-    year is a few rows, not one per site and day.
-    """
-    if not site_ids:
-        return pd.DataFrame({"site_id": pd.Series(dtype="int64"), "local_date": pd.Series(dtype="object")})
-    full = (
-        case(*[(DailyUsage.local_date == day, n) for day, n in exceptions.items()], else_=wanted)
-        if exceptions
-        else wanted
-    )
-    statement = select(DailyUsage.site_id, DailyUsage.local_date, DailyUsage.intervals).where(
-        in_ids(DailyUsage.site_id, [int(s) for s in site_ids]),
-        DailyUsage.local_date.between(first, last),
-        DailyUsage.intervals < full,
-    )
-    frame = pd.DataFrame(as_tuples(session.execute(statement)), columns=["site_id", "local_date", "intervals"])
-    return frame.astype({"site_id": "int64", "intervals": "int64"})
-
-
-def load_day_row_counts(session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date) -> dict[int, int]:
-    """Daily roll-up rows per site first..last (a site without any is absent): one row per site, not per day."""
-    if not site_ids:
-        return {}
-    statement = (
-        select(DailyUsage.site_id, func.count())
-        .where(in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last))
-        .group_by(DailyUsage.site_id)
-    )
-    return {int(site_id): int(count) for site_id, count in session.execute(statement)}
-
-
-def load_day_site_counts(
-    session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date
-) -> dict[dt.date, int]:
-    """How many of the sites have a daily roll-up row on each local day first..last (a day none has is absent)."""
-    if not site_ids:
-        return {}
-    statement = (
-        select(DailyUsage.local_date, func.count())
-        .where(in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last))
-        .group_by(DailyUsage.local_date)
-    )
-    return {day: int(count) for day, count in session.execute(statement)}
-
-
-def load_site_days(
-    session: Session, site_ids: Sequence[int], first: dt.date, last: dt.date, days: Sequence[dt.date] | None = None
-) -> dict[int, set[dt.date]]:
-    """The local days first..last (only ``days``, when given) on which each site has a daily roll-up row (a site
-    without any: an empty set)."""
-    present: dict[int, set[dt.date]] = {int(s): set() for s in site_ids}
-    if not site_ids or (days is not None and not days):
-        return present
-    statement = select(DailyUsage.site_id, DailyUsage.local_date).where(
-        in_ids(DailyUsage.site_id, [int(s) for s in site_ids]), DailyUsage.local_date.between(first, last)
-    )
-    if days is not None:
-        statement = statement.where(DailyUsage.local_date.in_(sorted(set(days))))
-    for site_id, day in session.execute(statement):
-        present[int(site_id)].add(day)
-    return present
-
-
-def span_list(spans: Mapping[int, Sequence[tuple[int, int]]]) -> list[tuple[int, int, int]]:
-    """The spans as (site_id, lo, hi) [UTC s) triples, empty ranges left out."""
-    return [(int(site_id), int(lo), int(hi)) for site_id, ranges in spans.items() for lo, hi in ranges if hi > lo]
-
-
-@dataclass(frozen=True)
-class SpanSource:
-    """The spans as a table ``spans`` in SQL, bound as one value whatever their number: its FROM item and the
-    expressions of its site id, ``lo`` and ``hi`` columns, and the bound values."""
-
-    from_sql: str
-    site: str
-    lo: str
-    hi: str
-    params: dict[str, Any]
-
-
-def span_source(session: Session, terms: Sequence[tuple[int, int, int]]) -> SpanSource:
-    """PostgreSQL: ``unnest`` of three ``BIGINT[]`` arrays. SQLite: ``json_each`` of one JSON array of triples (its
-    rows drive an index read of the other table per span, as in the plan of ``IN (SELECT value FROM json_each)``)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return SpanSource(
-            "unnest(CAST(:span_sites AS BIGINT[]), CAST(:span_los AS BIGINT[]), CAST(:span_his AS BIGINT[]))"
-            " AS spans(site_id, lo, hi)",
-            "spans.site_id",
-            "spans.lo",
-            "spans.hi",
-            {
-                "span_sites": [t[0] for t in terms],
-                "span_los": [t[1] for t in terms],
-                "span_his": [t[2] for t in terms],
-            },
-        )
-    return SpanSource(
-        "json_each(:spans) AS spans",
-        "json_extract(spans.value, '$[0]')",
-        "json_extract(spans.value, '$[1]')",
-        "json_extract(spans.value, '$[2]')",
-        {"spans": json.dumps([list(t) for t in terms])},
-    )
-
-
-_NAMED_MARKER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-
-
-def pyformat(sql: str) -> str:
-    """``sql``'s ``:name`` markers as psycopg's ``%(name)s`` (a literal ``%`` doubled; ``::`` casts left alone)."""
-    return _NAMED_MARKER.sub(r"%(\1)s", sql.replace("%", "%%"))
-
-
-def driver_rows(session: Session, sql: str, params: Mapping[str, Any]) -> list[Any]:
-    """Rows of ``sql`` (``:name`` markers) as the driver's own tuples, through its cursor in the session's
-    transaction: no Row objects for thousands of rows. Nothing pending in the session is flushed first."""
-    cursor = driver_connection(session).cursor()
-    try:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        cursor.execute(pyformat(sql) if postgres else sql, dict(params))
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def span_rows(
-    session: Session, sql: str, spans: Mapping[int, Sequence[tuple[int, int]]], params: Mapping[str, Any]
-) -> list[Any]:
-    """Rows of ``sql`` over each site's spans of ``e.start_ts`` [UTC s), as plain tuples. ``sql`` reads its table as
-    ``e`` and says ``__SPAN_JOIN__`` right after it. A site's spans must not overlap (a row in two is read twice).
-
-    One statement joining ``e`` to the spans (:func:`span_source`): an index range read per span, on both engines.
-    An OR chain of the terms was planned by PostgreSQL as a bitmap AND with a scan of the whole table (1.9 s for
-    1,000 sites), and cost SQLite a parse and a multi-index OR of 200 terms a statement (40 against 24 ms for a
-    1,000-site month's silent sites). Read through the driver's cursor: no Row objects for thousands of rows."""
-    terms = span_list(spans)
-    if not terms:
-        return []
-    source = span_source(session, terms)
-    join = (
-        f" JOIN {source.from_sql} ON e.site_id = {source.site}"
-        f" AND e.start_ts >= {source.lo} AND e.start_ts < {source.hi}"
-    )
-    return driver_rows(session, sql.replace("__SPAN_JOIN__", join), {**source.params, **params})
-
-
-def span_sites_having(
-    session: Session,
-    table: str,
-    condition: str,
-    spans: Mapping[int, Sequence[tuple[int, int]]],
-    params: Mapping[str, Any],
-) -> set[int]:
-    """The sites with at least one row of ``table`` (read as ``e``, filtered by ``condition``) within their spans.
-
-    An ``EXISTS`` per span stops at its first row: a month of 130 silent sites is 130 index probes, not the 93,000
-    rows a ``DISTINCT`` over the join reads."""
-    terms = span_list(spans)
-    if not terms:
-        return set()
-    source = span_source(session, terms)
-    sql = (
-        f"SELECT DISTINCT {source.site} FROM {source.from_sql} WHERE EXISTS (SELECT 1 FROM {table} e"
-        f" WHERE e.site_id = {source.site} AND e.start_ts >= {source.lo} AND e.start_ts < {source.hi}"
-        f" AND {condition})"
-    )
-    return {int(row[0]) for row in driver_rows(session, sql, {**source.params, **params})}
-
-
-def load_reading_starts_in(
-    session: Session, spans: Mapping[int, Sequence[tuple[int, int]]], max_interval_seconds: int
-) -> pd.DataFrame:
-    """Which intervals have a reading within each site's spans [UTC epoch s): site_id, start_ts (no energies).
-
-    A graph needs the reading times only on the days a site is incomplete; reading them for the whole window
-    costs a year of half hours per site for one missing day.
-    """
-    parts = span_rows(
-        session,
-        "SELECT e.site_id, e.start_ts FROM readings e __SPAN_JOIN__ WHERE e.interval_seconds <= :longest",
-        spans,
-        {"longest": int(max_interval_seconds)},
-    )
-    values = np.array(parts, dtype=np.int64).reshape(-1, 2)
-    return pd.DataFrame({"site_id": values[:, 0], "start_ts": values[:, 1]})

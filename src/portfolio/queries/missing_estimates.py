@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from portfolio.models import DailyUsage, Site, SiteExpectedState, SiteMissingEstimate, SiteMissingEstimateState
 from portfolio.queries.data_version import mark_usage_changed
-from portfolio.queries.graphs import as_tuples, driver_rows
+from portfolio.queries.graphs import as_tuples
 from portfolio.queries.id_lists import in_ids, raw_in_ids
+from portfolio.queries.spans import driver_rows
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 
 ESTIMATE_COLUMNS = ["site_id", "local_date", "reported_intervals", "estimated_kwh", "estimated_se_kwh"]

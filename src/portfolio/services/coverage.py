@@ -22,18 +22,18 @@ from portfolio.analytics.coverage import (
     compute_day_lengths_seconds,
     compute_day_spans,
 )
-from portfolio.queries.expected import (
-    load_site_day_totals_in,
-    load_site_expected_in,
-    load_site_expected_sums_in,
-    load_sites_expected_in,
-)
-from portfolio.queries.graphs import (
+from portfolio.queries.coverage import (
     load_day_row_counts,
     load_day_site_counts,
     load_days_below,
     load_reading_starts_in,
     load_site_days,
+)
+from portfolio.queries.expected import (
+    load_site_day_totals_in,
+    load_site_expected_in,
+    load_site_expected_sums_in,
+    load_sites_expected_in,
 )
 from portfolio.queries.usage import DEFAULT_INTERVAL_SECONDS
 from portfolio.timekeeping import (

@@ -31,7 +31,7 @@ from portfolio.db import transaction
 from portfolio.models import SiteMissingEstimateState
 from portfolio.queries import expected as expected_queries
 from portfolio.queries import missing_estimates as queries
-from portfolio.queries.graphs import load_reading_starts_in
+from portfolio.queries.coverage import load_reading_starts_in
 from portfolio.services.coverage import SILENT_DAY_GRIDS, load_short_day_counts, silent_day_spans, silent_site_spans
 from portfolio.timekeeping import (
     SECONDS_PER_DAY,
