@@ -64,6 +64,8 @@ CHROMIUM = "/usr/bin/chromium"
 RUNS = int(os.environ.get("PAGE_SPEED_RUNS", "5"))
 DATABASE = os.environ.get("PAGE_SPEED_DB", "sqlite")  # "sqlite" (make run's default) or "postgresql"
 DATA = os.environ.get("PAGE_SPEED_DATA", "demo")  # "demo" or "sites1000" (the 1,000-site benchmark database)
+WORKERS = os.environ.get("PAGE_SPEED_WORKERS", "2")  # gunicorn worker processes, as make run serves
+THREADS = os.environ.get("PAGE_SPEED_THREADS", "4")  # threads per worker
 INSTANCE = WORK / (("instance" if DATA == "demo" else "instance-1000") + ("" if DATABASE == "sqlite" else "-pg"))
 MERGE_AT_TOP_LEVEL = True  # results.json: "page_speed[_1000][_postgresql]"
 PORTFOLIO_SIZES = (1, 8, 35, 100, 101, 1_000)
@@ -245,9 +247,9 @@ def _serve(port: int) -> subprocess.Popen[bytes]:
             "--port",
             str(port),
             "--workers",
-            "2",
+            WORKERS,
             "--threads",
-            "4",
+            THREADS,
         ],
         env={**_env(), "PORTFOLIO_BASE_URL": f"http://127.0.0.1:{port}"},
         stdout=subprocess.DEVNULL,
@@ -513,7 +515,7 @@ def _run() -> dict[str, Any]:
         "build": _prepare(),
         "runs": RUNS,
         "database": DATABASE,
-        "server": "portfolio serve: gunicorn 2 workers x 4 threads",
+        "server": f"portfolio serve: gunicorn {WORKERS} workers x {THREADS} threads",
     }
     if DATABASE == "sqlite" and os.environ.get("PAGE_SPEED_REFRESH", "1") == "1":
         figures["refresh"] = _refresh_cost()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from sqlalchemy import func, select, update
@@ -20,7 +21,7 @@ from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
 from portfolio.models import ComputedResult, Meter, Organisation, Role, Site, User
 from portfolio.queries.data_version import load_usage_version, mark_usage_changed
-from portfolio.services import expected_summary, graphs_coverage
+from portfolio.services import expected_summary, graphs_coverage, graphs_profile
 from portfolio.services.graphs import GraphRequest, GraphResult, make_graph
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
@@ -200,17 +201,76 @@ def test_the_daily_runs_warm_up_readies_the_default_views_a_request_then_reads(
     assert report.portfolios > 0 and report.views == 3 * report.portfolios
     monkeypatch.setattr(graphs_coverage, "_compute_coverage", _not_computed)
     monkeypatch.setattr(expected_summary, "_compute_summaries", _not_computed)
+    monkeypatch.setattr(graphs_profile, "compute_load_profile", _not_computed)
     yesterday = NOW.date() - dt.timedelta(days=1)
     for days in graphs_warm.WARM_WINDOWS_DAYS:
         request = GraphRequest(ALL_SITES, None, yesterday - dt.timedelta(days=days - 1), yesterday, "power")
         assert _graph(session_factory, riverside, request).figure.data
         with session_factory() as session:
             assert make_expected(session, riverside, request, NOW).children
+            assert _profile_cells(graphs_profile.make_profile(session, riverside, request, NOW)) > 0
     with session_factory() as session:  # a broker's landing view: their clients together, no stored scope of its own
         broker_user = session.scalar(select(User).where(User.role == Role.BROKER).order_by(User.id))
         assert broker_user is not None
         broker = viewer_for(session, broker_user, NOW)
     whole = GraphRequest(ALL_SITES, None, yesterday - dt.timedelta(days=29), yesterday, "power")
     assert _graph(session_factory, broker, whole).figure.data
+    with session_factory() as session:
+        assert graphs_profile.make_profile(session, broker, whole, NOW).data  # read, or empty for daily-only sites
     again = graphs_warm.warm_graphs(session_factory, NOW)  # nothing changed: everything is read, none pruned
     assert (again.views, again.pruned) == (report.views, 0)
+
+
+def _profile_cells(figure: go.Figure) -> int:
+    """The load profile's weekday-hours that have a mean."""
+    return sum(v is not None for row in figure.data[0].z for v in row)
+
+
+def test_the_load_profile_is_kept_until_the_data_changes(
+    session_factory: sessionmaker[Session], riverside: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heat map reads a year of hours; a later request, on any worker, reads its 168 kept means instead."""
+    computed: list[object] = []
+    compute = graphs_profile.compute_load_profile
+
+    def counted(series: pd.DataFrame, time_zone: str) -> pd.DataFrame:
+        computed.append(len(series))
+        return compute(series, time_zone)
+
+    monkeypatch.setattr(graphs_profile, "compute_load_profile", counted)
+    year = GraphRequest(ALL_SITES, None, END - dt.timedelta(days=364), END, "power")
+    with session_factory() as session:
+        first = graphs_profile.make_profile(session, riverside, year, NOW)
+    with session_factory() as session:
+        again = graphs_profile.make_profile(session, riverside, year, NOW)
+    assert len(computed) == 1 and computed[0] > 24 * 300  # a year of hours was read once
+    assert pio.to_json(again) == pio.to_json(first)
+    assert 0 < _profile_cells(first) <= 168
+    with session_factory() as session:
+        site_id = session.scalar(select(Site.id).where(Site.name.like("Canary Wharf%")))
+    one_site = GraphRequest(ALL_SITES, int(site_id), END - dt.timedelta(days=364), END, "power")
+    with session_factory() as session:
+        graphs_profile.make_profile(session, riverside, one_site, NOW)
+    assert len(computed) == 2  # a site's own profile is kept apart from its portfolio's
+    with transaction(session_factory) as session:
+        mark_usage_changed(session)
+    with session_factory() as session:
+        after = graphs_profile.make_profile(session, riverside, year, NOW)
+    assert len(computed) == 3 and pio.to_json(after) == pio.to_json(first)  # afresh from the new version
+
+
+def test_a_kept_profile_that_is_not_seven_days_of_24_hours_is_not_read() -> None:
+    profile = pd.DataFrame(np.arange(168, dtype=np.float64).reshape(7, 24))
+    profile.iloc[6, 23] = np.nan  # a weekday-hour that never reported
+    decoded = graphs_profile.decode_profile(graphs_profile.encode_profile(profile))
+    assert decoded is not None
+    np.testing.assert_array_equal(decoded.to_numpy(), profile.to_numpy())
+    for payload in (
+        "[[1, 2], [3, 4]]",
+        "[1, 2, 3]",
+        '{"z": 1}',
+        "[[",
+        '[["x"]]',
+        "[" + ",".join(["[1e999]" * 1] * 7) + "]",
+    ):
+        assert graphs_profile.decode_profile(payload) is None, payload

@@ -34,7 +34,8 @@ from portfolio.models import (
 from portfolio.queries.consent import insert_grant
 from portfolio.services import customers, expected_summary, opt_out, pipeline
 from portfolio.services.exports import DAILY_ONLY_EXPORT, ExportError, parse_export_request, plan_export, stream_export
-from portfolio.services.graphs import DAILY_ONLY_NOTE, GraphRequest, make_graph, make_profile
+from portfolio.services.graphs import DAILY_ONLY_NOTE, GraphRequest, make_graph
+from portfolio.services.graphs_profile import make_profile
 from portfolio.services.groups import ALL_SITES
 
 NOW = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)

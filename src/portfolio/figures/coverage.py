@@ -49,19 +49,22 @@ def is_partial(frame: pd.DataFrame) -> np.ndarray:
 def coverage_text(frame: pd.DataFrame, resolution: str) -> list[str]:
     """Per bucket: '7 of 8 sites reporting · 1 estimated (model)' or '23 of 48 half hours' (empty: nothing to say)."""
     if "sites_total" in frame:
-        texts = []
         columns = ("sites_total", "sites_complete", "sites_partial", "sites_estimated", "sites_unmodelled_gap")
-        for total, complete, partial, estimated, unmodelled in zip(
-            *(frame[c].fillna(0).to_numpy(dtype=np.int64) for c in columns), strict=True
-        ):
-            parts = [f"{complete} of {total} sites reporting"]
-            if partial:
-                parts.append(f"{partial} partial")
-            if estimated:
-                parts.append(f"{estimated} estimated (model)")
-            if unmodelled:
-                parts.append(f"{unmodelled} not estimated (no model)")
-            texts.append(" · ".join(parts))
+        said: dict[tuple[int, ...], str] = {}  # a month of hours has a few dozen distinct counts: each said once
+        texts = []
+        for counts in zip(*(frame[c].fillna(0).to_numpy(dtype=np.int64).tolist() for c in columns), strict=True):
+            text = said.get(counts)
+            if text is None:
+                total, complete, partial, estimated, unmodelled = counts
+                parts = [f"{complete} of {total} sites reporting"]
+                if partial:
+                    parts.append(f"{partial} partial")
+                if estimated:
+                    parts.append(f"{estimated} estimated (model)")
+                if unmodelled:
+                    parts.append(f"{unmodelled} not estimated (no model)")
+                text = said[counts] = " · ".join(parts)
+            texts.append(text)
         return texts
     if "expected_intervals" in frame:
         return [

@@ -24,7 +24,6 @@ from portfolio.analytics.resolution import (
     SAME_PERIOD_SHIFT_DAYS,
     choose_resolution,
     compute_grid_series,
-    compute_load_profile,
     compute_local_axis,
     compute_local_labels,
     compute_shifted_series,
@@ -33,7 +32,6 @@ from portfolio.analytics.resolution import (
 )
 from portfolio.figures.consumption import make_consumption_figure
 from portfolio.figures.coverage import describe_chart
-from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.figures.style import FUEL_NAMES
 from portfolio.queries.graphs import (
     load_location_names,
@@ -76,7 +74,6 @@ __all__ = [
     "load_site_expected",
     "make_graph",
     "make_graph_csv",
-    "make_profile",
 ]
 
 
@@ -309,30 +306,3 @@ def _note(resolution: str, finest: str, sites: int, zoomed: bool) -> str:
     if zoomed:
         parts.append("double-click to zoom out")
     return " · ".join(parts)
-
-
-def make_profile(session: Session, viewer: Viewer, request: GraphRequest) -> go.Figure:
-    """The day-of-week × hour heat map of the range's load profile (same access checks as the graph)."""
-    chosen = graph_sites(session, viewer, request)
-    site_ids, fuel, members, time_zone = chosen.site_ids, chosen.fuel, chosen.members, chosen.time_zone
-    lo, hi = local_range_ts(request.start, request.end, time_zone)
-    if chosen.daily_only:  # no hourly profile of sites opted out of half-hourly data
-        series = pd.DataFrame({"start_ts": pd.Series(dtype="int64"), "energy_kwh": pd.Series(dtype="float64")})
-    elif request.site is None:
-        scopes = graph_scopes(session, viewer, request.group, site_ids)
-        ids_ = [int(s) for s in members["site_id"]]
-        series = (
-            load_scope_series(session, scopes, fuel, "hour", lo, hi)
-            if scopes is not None
-            else load_sites_series(session, ids_, fuel, "hour", lo, hi)
-        )
-    elif len(members):
-        series = compute_site_series(
-            load_site_readings(session, int(members["site_id"].iloc[0]), lo, hi), "hour", time_zone
-        )
-    else:
-        series = pd.DataFrame({"start_ts": [], "energy_kwh": []})
-    profile = compute_load_profile(series, time_zone)
-    return make_load_profile_figure(
-        profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
-    )

@@ -1,7 +1,7 @@
-"""The daily run readies the big portfolios' Graphs page: coverage and panel figures of its default views, kept.
+"""The daily run readies the big portfolios' Graphs page: coverage, panel figures and load profile of its default views.
 
 A portfolio graph's coverage (which sites reported in each bucket, the estimate for what is missing) and its
-expected-consumption panel take 100-250 ms to compute for 1,000 sites. Both are kept by the first request that
+expected-consumption panel take 100-250 ms to compute for 1,000 sites, its load profile up to ~80 ms. All are kept by the first request that
 computes them (``services/computed_results.py``); this step computes them after the night's imports and refresh for
 the views people open first, the Graphs page's 7 days, 30 days (its default) and 1 year ending yesterday, of every
 group, organisation, broker's or account manager's "All sites" and the whole estate with at least
@@ -24,7 +24,7 @@ from portfolio.db import transaction
 from portfolio.models import Role
 from portfolio.queries.enrolment import load_organisation_site_ids
 from portfolio.queries.expected import load_daily_only_site_ids
-from portfolio.queries.graphs import load_all_group_ids, load_graph_sites, load_group_member_ids
+from portfolio.queries.graphs import Scope, load_all_group_ids, load_graph_sites, load_group_member_ids
 from portfolio.queries.retention import load_site_ids
 from portfolio.queries.series import load_organisation_ids
 from portfolio.queries.users import load_active_users_with_roles
@@ -32,7 +32,8 @@ from portfolio.services.computed_results import prune_results
 from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs_coverage import load_coverage
-from portfolio.services.graphs_sites import GraphRequest, graph_sites
+from portfolio.services.graphs_profile import load_portfolio_profile
+from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts, local_today
 
@@ -46,7 +47,7 @@ WARM_MIN_SITES = 50
 class WarmReport:
     pruned: int = 0  # kept results of older data dropped
     portfolios: int = 0  # scope and fuel pairs readied
-    views: int = 0  # windows readied (each a graph's coverage and its panel's figures)
+    views: int = 0  # windows readied (each a graph's coverage, its panel's figures and its load profile)
     seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
@@ -58,20 +59,29 @@ class WarmReport:
         }
 
 
-def _scopes(session: Session, now: dt.datetime) -> list[list[int]]:
+def _scopes(session: Session, now: dt.datetime) -> list[tuple[list[int], list[Scope] | None]]:
     """The sites of the whole estate, of every organisation, of every group, and each broker's and account
-    manager's "All sites" (their clients together: the page they land on), as :func:`graph_sites` finds them."""
-    scopes = [load_site_ids(session)]
-    scopes += [load_organisation_site_ids(session, org_id) for org_id in load_organisation_ids(session)]
-    scopes += [load_group_member_ids(session, group_id) for group_id in load_all_group_ids(session)]
+    manager's "All sites" (their clients together: the page they land on), as :func:`graph_sites` finds them, each
+    with the maintained series that add up to them (None: only a direct query can)."""
+    scopes: list[tuple[list[int], list[Scope] | None]] = [(load_site_ids(session), [Scope("all", 0)])]
+    scopes += [
+        (load_organisation_site_ids(session, org_id), [Scope("org", org_id)])
+        for org_id in load_organisation_ids(session)
+    ]
+    scopes += [
+        (load_group_member_ids(session, group_id), [Scope("group", group_id)])
+        for group_id in load_all_group_ids(session)
+    ]
     today = local_today(now)
     for user in load_active_users_with_roles(session, [Role.BROKER, Role.ACCOUNT_MANAGER]):
         request = GraphRequest(ALL_SITES, None, today, today, "power")
+        viewer = viewer_for(session, user, now)
         try:
-            scopes.append(graph_sites(session, viewer_for(session, user, now), request).site_ids)
+            site_ids = graph_sites(session, viewer, request).site_ids
         except AccessDenied:  # reaches nothing today: nothing to ready
             continue
-    return [sorted(ids) for ids in scopes if ids]
+        scopes.append((site_ids, graph_scopes(session, viewer, ALL_SITES, site_ids)))
+    return [(sorted(ids), maintained) for ids, maintained in scopes if ids]
 
 
 def warm_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) -> WarmReport:
@@ -87,7 +97,7 @@ def warm_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) 
     with factory() as session:
         scopes = _scopes(session, now)
     done: set[tuple[int, ...]] = set()
-    for site_ids in scopes:
+    for site_ids, maintained in scopes:
         with factory() as session:
             if load_daily_only_site_ids(session, site_ids):
                 continue  # opted out of half-hourly data: drawn per day from daily totals, computed when asked for
@@ -109,6 +119,7 @@ def warm_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) 
                     buckets = axis["start_ts"].to_numpy(dtype="int64")
                     load_coverage(session, buckets, members, resolution, lo, hi, UK_TIME_ZONE, now)
                     compute_portfolio_summary(session, panel_sites, lo, hi, today_start, UK_TIME_ZONE)
+                    load_portfolio_profile(session, list(key), maintained, fuel, lo, hi, UK_TIME_ZONE, now)
                     report.views += 1
     report.seconds = time.perf_counter() - began
     return report

@@ -29,8 +29,8 @@ from portfolio.services.graphs import (
     load_expected_scope,
     make_graph,
     make_graph_csv,
-    make_profile,
 )
+from portfolio.services.graphs_profile import make_profile
 from portfolio.services.groups import group_site_ids
 from portfolio.timekeeping import (
     local_today,
