@@ -37,3 +37,11 @@ def delete_results_before(session: Session, version: int) -> int:
     """Forget the results computed from data older than ``version`` (no request reads them again)."""
     result = session.execute(delete(ComputedResult).where(ComputedResult.version < version))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_kind_before(session: Session, kind: str, created_before: dt.datetime) -> int:
+    """Forget the results of ``kind`` kept before ``created_before``."""
+    result = session.execute(
+        delete(ComputedResult).where(ComputedResult.kind == kind, ComputedResult.created_at < created_before)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

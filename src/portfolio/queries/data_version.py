@@ -1,6 +1,6 @@
 """The usage data's version: moved on by every committed transaction that changed what graphs are computed from.
 
-Writers of readings, their daily roll-up, stored predictions and stored missing-interval estimates call
+Writers of readings, their daily roll-up, temperatures, stored predictions and stored missing-interval estimates call
 :func:`mark_usage_changed` (no SQL: many call it per site). When that session commits, one statement moves the
 counter on, as the transaction's last write: its row lock is held only while committing, so two imports never wait
 for each other on it in the middle of their work, nor deadlock over it. A rolled-back transaction moves nothing.

@@ -172,7 +172,11 @@ def load_or_add_weather_location(session: Session, name: str) -> int:
 def upsert_weather_rows(
     session: Session, location_id: int, frame: pd.DataFrame, kind: WeatherKind, issued_at_ts: int | None
 ) -> int:
-    """Upsert hourly temperatures (hour_ts, air_temperature_c); return rows inserted or changed."""
+    """Upsert hourly temperatures (hour_ts, air_temperature_c); return rows inserted or changed.
+
+    Graphs draw temperatures (and kept graphs are keyed by the usage data's version), so they count as usage data.
+    """
+    mark_usage_changed(session)
     n = len(frame)
     rows = list(
         zip(

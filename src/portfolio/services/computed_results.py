@@ -15,7 +15,13 @@ from typing import TypeVar
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from portfolio.queries.computed_results import delete_results_before, load_result, result_key, store_result
+from portfolio.queries.computed_results import (
+    delete_kind_before,
+    delete_results_before,
+    load_result,
+    result_key,
+    store_result,
+)
 from portfolio.queries.data_version import load_usage_version
 
 log = logging.getLogger(__name__)
@@ -30,11 +36,14 @@ def kept_or_computed(
     encode: Callable[[T], str],
     decode: Callable[[str], T | None],
     now: dt.datetime,
+    forget_before: dt.datetime | None = None,
 ) -> T:
     """The result kept for ``inputs`` at the current data version, or ``compute()``'s, then kept (and committed).
 
     ``decode`` returns None for a payload it cannot read: the result is then computed afresh, never guessed. A result
-    that cannot be kept (the database busy or read-only) is still returned.
+    that cannot be kept (the database busy or read-only) is still returned. ``forget_before``: results of this kind
+    kept before then are deleted as this one is stored (a kind whose inputs include the time of day would otherwise
+    pile up until the data's next version).
     """
     version = load_usage_version(session)
     key = result_key(kind, version, inputs)
@@ -46,6 +55,8 @@ def kept_or_computed(
         log.warning("a kept %s could not be read; computing it afresh", kind)
     value = compute()
     try:
+        if forget_before is not None:
+            delete_kind_before(session, kind, forget_before)
         store_result(session, key, kind, version, encode(value), now)
         session.commit()
     except SQLAlchemyError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -50,6 +51,7 @@ from portfolio.services.graphs_coverage import load_site_expected, with_coverage
 from portfolio.services.graphs_sites import (
     ExpectedScope,
     GraphRequest,
+    GraphSites,
     graph_scopes,
     graph_sites,
     graph_time_zone,
@@ -72,6 +74,7 @@ __all__ = [
     "graph_time_zone",
     "load_expected_scope",
     "load_site_expected",
+    "draw_graph",
     "make_graph",
     "make_graph_csv",
 ]
@@ -79,7 +82,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class GraphResult:
-    figure: go.Figure
+    figure: go.Figure | dict[str, Any]  # a kept graph's is its plotly JSON as plain data (``graphs_kept.py``)
     resolution: str
     note: str
     fuel: str
@@ -107,6 +110,13 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     chosen = graph_sites(session, viewer, request)
     audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
     session.commit()
+    return draw_graph(session, viewer, request, chosen, now)
+
+
+def draw_graph(
+    session: Session, viewer: Viewer, request: GraphRequest, chosen: GraphSites, now: dt.datetime | None = None
+) -> GraphResult:
+    """The graph of ``chosen`` (the sites :func:`graph_sites` allowed, access already checked and audited)."""
     site_ids, fuels, fuel, members, time_zone = (
         chosen.site_ids,
         chosen.fuels,

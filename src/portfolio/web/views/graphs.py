@@ -2,7 +2,7 @@
 
 Kept out of ``pages/`` so tests and the benchmark can import it; ``pages/graphs.py`` registers the page and
 builds its layout from ``web/views/graphs_layout.py``.
-:func:`portfolio.services.graphs.make_graph` is the whole server side of one graph; the callbacks unpack
+:func:`portfolio.services.graphs_kept.view_graph` is the whole server side of one graph; the callbacks unpack
 the request, call it and hand the figure back. Zooming sends ``relayoutData`` (wall-clock times on the
 graph's axis, in the graph's zone), filtered in the browser (``assets/graphs-zoom.js``: Plotly's own
 ``{'autosize': True}`` never reaches the server) into a store: :func:`zoom_window` turns it into a UTC window.
@@ -27,9 +27,9 @@ from portfolio.services.graphs import (
     GraphRequest,
     graph_time_zone,
     load_expected_scope,
-    make_graph,
     make_graph_csv,
 )
+from portfolio.services.graphs_kept import view_graph
 from portfolio.services.graphs_profile import make_profile
 from portfolio.services.groups import group_site_ids
 from portfolio.timekeeping import (
@@ -222,7 +222,7 @@ def update_graph(
             if window is False:
                 return unchanged
             request = dataclasses.replace(request, window=window)  # type: ignore[arg-type]
-        result = make_graph(session, viewer, request)
+        result = view_graph(session, viewer, request)
     except (AccessDenied, UrlStateError):
         alert = html.Div(NOT_AVAILABLE, className="alert", role="alert")
         return go.Figure(), "", alert, "", dash.no_update

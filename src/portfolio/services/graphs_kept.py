@@ -1,0 +1,134 @@
+"""The Graphs page's graph, kept between requests: a view drawn once per half hour and data version, then read.
+
+Most graph requests repeat one a moment before: every user opens the same default ranges, a reload or a fuel toggle
+back asks again, a broker's colleagues look at the same portfolio. Drawing one costs 25-55 ms of a worker's CPU
+(queries, coverage, expected sums, the figure), which under load queues behind every other request on the same cores.
+So the drawn graph (figure JSON, note, summary) is kept in ``computed_results``, keyed by:
+
+- the usage data's version, moved on by every change to what a graph is drawn from (readings, their roll-up, stored
+  predictions and estimates, temperatures);
+- the request (group, site, range, fuel, resolution, stack) and the sites it resolved to after the access checks
+  (their names, fuels, zones, weather locations and meter intervals, and which are daily-only);
+- the half hour: "now" (the shading of the future, the forecast's reach, what is due today) is taken at the start of
+  the current half hour, so a kept graph is exactly what would be drawn now, and a new half hour draws afresh.
+
+Access is checked and the look audited on every request, kept or not. A zoom is drawn, never kept: its window is
+whatever the drag gave. Kept graphs older than the previous half hour are deleted as a new one is stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from plotly.io.json import to_json_plotly
+from sqlalchemy.orm import Session
+
+from portfolio.access import Viewer
+from portfolio.services import audit
+from portfolio.services.computed_results import kept_or_computed
+from portfolio.services.graphs import GraphResult, draw_graph
+from portfolio.services.graphs_sites import GraphRequest, GraphSites, graph_sites
+
+GRAPH_RESULT = "graph"
+GRAPH_FORMAT = 1
+"""Moved on when what a kept graph holds changes shape, so a new version never reads an older one's."""
+HALF_HOUR = dt.timedelta(minutes=30)
+
+
+def view_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
+    """The graph the Graphs page shows (raises AccessDenied): drawn as of the current half hour, kept for its repeats.
+
+    The result has no ``table``: the CSV export draws its own (:func:`portfolio.services.graphs.make_graph_csv`).
+    """
+    chosen = graph_sites(session, viewer, request)
+    audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
+    session.commit()
+    moment = now or dt.datetime.now(dt.UTC)
+    if request.window is not None:
+        return draw_graph(session, viewer, request, chosen, moment)
+    half_hour = start_of_half_hour(moment)
+
+    def draw() -> GraphResult:
+        return dataclasses.replace(draw_graph(session, viewer, request, chosen, half_hour), table=None)
+
+    return kept_or_computed(
+        session,
+        GRAPH_RESULT,
+        graph_inputs(request, chosen, half_hour),
+        draw,
+        encode_graph,
+        decode_graph,
+        moment,
+        forget_before=half_hour - HALF_HOUR,
+    )
+
+
+def start_of_half_hour(moment: dt.datetime) -> dt.datetime:
+    """The start of ``moment``'s half hour [UTC]."""
+    utc = moment.astimezone(dt.UTC)
+    return utc.replace(minute=utc.minute - utc.minute % 30, second=0, microsecond=0)
+
+
+def graph_inputs(request: GraphRequest, chosen: GraphSites, half_hour: dt.datetime) -> dict[str, object]:
+    """Everything a drawn graph depends on besides the usage data's version (JSON-able)."""
+    members = chosen.members.sort_values("site_id")
+    return {
+        "format": GRAPH_FORMAT,
+        "request": [
+            request.group,
+            request.site,
+            request.start.isoformat(),
+            request.end.isoformat(),
+            request.fuel,
+            request.granularity,
+            request.stack,
+        ],
+        "sites": [int(s) for s in chosen.site_ids],
+        "fuels": list(chosen.fuels),
+        "fuel": chosen.fuel,
+        "zone": chosen.time_zone,
+        "daily_only": chosen.daily_only,
+        "members": hashlib.sha256(members.to_json(orient="split", index=False).encode()).hexdigest(),
+        "at": half_hour.isoformat(),
+    }
+
+
+def encode_graph(result: GraphResult) -> str:
+    """The figure's JSON (typed arrays as plotly sends them) and the rest of the result, in one JSON object."""
+    meta = {
+        "resolution": result.resolution,
+        "note": result.note,
+        "fuel": result.fuel,
+        "fuels": list(result.fuels),
+        "summary": result.summary,
+        "finest": result.finest,
+        "totals": None if result.totals is None else dict(result.totals),
+    }
+    return f'{{"figure":{to_json_plotly(result.figure)},"meta":{json.dumps(meta)}}}'
+
+
+def decode_graph(payload: str) -> GraphResult | None:
+    """A kept graph, or None when the payload is not one this version wrote."""
+    try:
+        kept = json.loads(payload)
+        figure: dict[str, Any] = kept["figure"]
+        meta: dict[str, Any] = kept["meta"]
+        if not isinstance(figure.get("data"), list) or not isinstance(figure.get("layout"), dict):
+            return None
+        totals = meta["totals"]
+        return GraphResult(
+            {"data": figure["data"], "layout": figure["layout"]},  # as plain data: a go.Figure copies it twice
+            str(meta["resolution"]),
+            str(meta["note"]),
+            str(meta["fuel"]),
+            tuple(str(f) for f in meta["fuels"]),
+            summary=str(meta["summary"]),
+            finest=str(meta["finest"]),
+            totals=None if totals is None else {str(k): v for k, v in dict(totals).items()},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,242 @@
+"""The Graphs page's graph is drawn once per half hour and data version, then read by any worker: exactly what
+would be drawn, access checked and audited every time, never read once its data, sites or half hour changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from portfolio.access import AccessDenied, Viewer, organisation_viewer
+from portfolio.db import make_engine, make_session_factory, transaction
+from portfolio.ingest.loader import load_parsed
+from portfolio.ingest.records import MeterSeries, ParsedFile
+from portfolio.models import AuditEntry, ComputedResult, Meter, Organisation, Role, Site, WeatherLocation
+from portfolio.models.enums import WeatherKind
+from portfolio.queries.data_version import load_usage_version
+from portfolio.queries.imports import upsert_weather_rows
+from portfolio.services import graphs_kept
+from portfolio.services.graphs import GraphRequest, GraphResult, draw_graph
+from portfolio.services.graphs_kept import GRAPH_RESULT, decode_graph, start_of_half_hour, view_graph
+from portfolio.services.groups import ALL_SITES
+from portfolio.timekeeping import local_midnight_ts
+from tests.conftest import DEMO_TODAY
+
+NOW = dt.datetime(2026, 11, 25, 6, 10, tzinfo=dt.UTC)
+RIVERSIDE = "Riverside Print & Copy Ltd"
+START, END = DEMO_TODAY - dt.timedelta(days=6), DEMO_TODAY  # reaches today: the forecast and "now" are drawn
+WEEK = GraphRequest(ALL_SITES, None, START, END, "power")
+
+
+@pytest.fixture
+def database_url(demo_world: tuple[str, Path]) -> str:
+    return demo_world[0]
+
+
+@pytest.fixture
+def riverside(session_factory: sessionmaker[Session]) -> Viewer:
+    with session_factory() as session:
+        organisation = session.scalar(select(Organisation.id).where(Organisation.name == RIVERSIDE))
+    return organisation_viewer(1, "someone@example.com", Role.CUSTOMER, frozenset({int(organisation)}))
+
+
+def _view(
+    factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest = WEEK, now: dt.datetime = NOW
+) -> GraphResult:
+    with factory() as session:
+        return view_graph(session, viewer, request, now=now)
+
+
+def _drawn(factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest, at: dt.datetime) -> GraphResult:
+    """What :func:`draw_graph` draws now, nothing kept (the reference a kept graph must equal)."""
+    with factory() as session:
+        chosen = graphs_kept.graph_sites(session, viewer, request)
+        return draw_graph(session, viewer, request, chosen, at)
+
+
+def _sent(result: GraphResult) -> object:
+    """The figure as the browser receives it (plotly's JSON, parsed)."""
+    return json.loads(pio.to_json(result.figure, validate=False))
+
+
+def _kept_graphs(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(ComputedResult).where(ComputedResult.kind == GRAPH_RESULT))
+            or 0
+        )
+
+
+def _not_drawn(*_args: object, **_kwargs: object) -> GraphResult:
+    raise AssertionError("the graph was drawn again instead of read")
+
+
+def test_another_worker_reads_the_kept_graph_which_is_what_would_be_drawn(
+    session_factory: sessionmaker[Session], database_url: str, riverside: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _view(session_factory, riverside)
+    assert first.table is None  # the page shows no table; the CSV export draws its own
+    assert _kept_graphs(session_factory) == 1
+    other_engine = make_engine(database_url)  # another worker: its own engine and connections
+    try:
+        monkeypatch.setattr(graphs_kept, "draw_graph", _not_drawn)
+        later = NOW + dt.timedelta(minutes=19)  # the same half hour
+        second = _view(make_session_factory(other_engine), riverside, now=later)
+    finally:
+        other_engine.dispose()
+    monkeypatch.undo()
+    reference = _drawn(session_factory, riverside, WEEK, start_of_half_hour(NOW))
+    assert _sent(second) == _sent(first) == _sent(reference)
+    assert (second.note, second.summary, second.finest, second.fuels) == (
+        reference.note,
+        reference.summary,
+        reference.finest,
+        reference.fuels,
+    )
+    assert second.totals == pytest.approx(reference.totals)
+    shapes = _sent(second)["layout"].get("shapes", [])  # type: ignore[index]
+    assert any(s.get("name") == "future" for s in shapes)  # the future is shaded from the start of the half hour
+    assert _kept_graphs(session_factory) == 1
+
+
+def test_a_new_half_hour_draws_afresh_and_forgets_graphs_older_than_the_last(
+    session_factory: sessionmaker[Session], riverside: Viewer
+) -> None:
+    assert start_of_half_hour(dt.datetime(2026, 11, 25, 6, 59, 59, tzinfo=dt.UTC)) == dt.datetime(
+        2026, 11, 25, 6, 30, tzinfo=dt.UTC
+    )
+    _view(session_factory, riverside, now=NOW)
+    _view(session_factory, riverside, now=NOW + dt.timedelta(minutes=30))
+    assert _kept_graphs(session_factory) == 2  # this half hour's and the last
+    late = _view(session_factory, riverside, now=NOW + dt.timedelta(minutes=65))
+    assert _kept_graphs(session_factory) == 2  # the 06:00 graph went as the 07:00 one was kept; 06:30's stays
+    reference = _drawn(session_factory, riverside, WEEK, dt.datetime(2026, 11, 25, 7, 0, tzinfo=dt.UTC))
+    assert _sent(late) == _sent(reference)
+    _view(session_factory, riverside, now=NOW + dt.timedelta(hours=3))
+    assert _kept_graphs(session_factory) == 1
+
+
+def test_each_request_and_each_viewers_sites_are_kept_apart(
+    session_factory: sessionmaker[Session], riverside: Viewer
+) -> None:
+    week = _view(session_factory, riverside)
+    daily = _view(session_factory, riverside, GraphRequest(ALL_SITES, None, START, END, "power", granularity="day"))
+    with session_factory() as session:
+        site_id = int(session.scalar(select(Site.id).where(Site.name.like("Canary Wharf%"))))
+        others = frozenset(
+            int(o) for o in session.scalars(select(Organisation.id).where(Organisation.name != RIVERSIDE))
+        )
+    one_site = _view(session_factory, riverside, GraphRequest(ALL_SITES, site_id, START, END, "power"))
+    elsewhere = organisation_viewer(2, "other@example.com", Role.CUSTOMER, others)
+    theirs = _view(session_factory, elsewhere)
+    assert _kept_graphs(session_factory) == 4
+    assert len({json.dumps(_sent(r), sort_keys=True) for r in (week, daily, one_site, theirs)}) == 4
+    assert _sent(theirs) == _sent(_drawn(session_factory, elsewhere, WEEK, start_of_half_hour(NOW)))
+
+
+def test_access_is_checked_and_audited_on_every_request_kept_or_not(
+    session_factory: sessionmaker[Session], riverside: Viewer
+) -> None:
+    _view(session_factory, riverside)
+    with session_factory() as session:
+        foreign = int(
+            session.scalar(
+                select(Site.id)
+                .join(Organisation, Organisation.id == Site.organisation_id)
+                .where(Organisation.name != RIVERSIDE)
+            )
+        )
+    with pytest.raises(AccessDenied):  # a kept graph of the group gives no way into another organisation's site
+        _view(session_factory, riverside, GraphRequest(ALL_SITES, foreign, START, END, "power"))
+    admin = organisation_viewer(3, "admin@example.com", Role.ADMIN, None)
+    with session_factory() as session:
+        before = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    _view(session_factory, admin)
+    with session_factory() as session:
+        after_first = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    _view(session_factory, admin, now=NOW + dt.timedelta(days=1))  # the next day's look is audited again
+    with session_factory() as session:
+        after_next_day = int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+    assert after_first > before and after_next_day > after_first
+
+
+def test_new_readings_or_temperatures_are_drawn_at_once_not_the_kept_graph(
+    session_factory: sessionmaker[Session], riverside: Viewer
+) -> None:
+    before = _view(session_factory, riverside)
+    version = _version(session_factory)
+    first_ts = local_midnight_ts(END - dt.timedelta(days=2), "Europe/London")
+    readings = pd.DataFrame(
+        {
+            "start_ts": first_ts + 1800 * np.arange(48, dtype=np.int64),
+            "interval_seconds": np.full(48, 1800, dtype=np.int64),
+            "energy_kwh": np.full(48, 0.5),
+            "estimated": np.zeros(48, dtype=bool),
+            "original_value": np.full(48, np.nan),
+            "original_unit": [None] * 48,
+        }
+    )
+    meter = MeterSeries(_canary_wharf_meter(session_factory), "mpan", "power", readings, meter_type=None)
+    with transaction(session_factory) as session:
+        load_parsed(
+            session, ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)), filename="cw.csv", sha256="cw"
+        )
+    assert _version(session_factory) > version
+    after = _view(session_factory, riverside)
+    assert after.totals is not None and before.totals is not None
+    assert after.totals["metered_kwh"] == pytest.approx(before.totals["metered_kwh"] + 24)
+
+    version = _version(session_factory)
+    with session_factory() as session:
+        locations = [int(i) for i in session.scalars(select(WeatherLocation.id))]
+    hours = pd.DataFrame(
+        {"hour_ts": first_ts + 3600 * np.arange(24, dtype=np.int64), "air_temperature_c": np.full(24, 41.5)}
+    )
+    with transaction(session_factory) as session:
+        for location in locations:  # a heatwave everywhere, whichever locations the portfolio weighs
+            upsert_weather_rows(session, location, hours, WeatherKind.OBSERVED, None)
+    assert _version(session_factory) > version  # temperatures are drawn: a change to them is a change of version
+    warmer = _view(session_factory, riverside)
+    assert _sent(warmer) == _sent(_drawn(session_factory, riverside, WEEK, start_of_half_hour(NOW)))
+    assert _sent(warmer) != _sent(after)
+
+
+def test_a_zoom_is_drawn_never_kept(session_factory: sessionmaker[Session], riverside: Viewer) -> None:
+    lo = local_midnight_ts(END - dt.timedelta(days=3), "Europe/London")
+    zoomed = GraphRequest(ALL_SITES, None, START, END, "power", window=(lo, lo + 6 * 3600))
+    result = _view(session_factory, riverside, zoomed)
+    assert result.resolution == "hh"
+    assert _kept_graphs(session_factory) == 0
+
+
+def test_a_kept_graph_that_cannot_be_read_is_drawn_afresh(
+    session_factory: sessionmaker[Session], riverside: Viewer
+) -> None:
+    first = _view(session_factory, riverside)
+    with transaction(session_factory) as session:
+        session.execute(
+            update(ComputedResult).where(ComputedResult.kind == GRAPH_RESULT).values(payload='{"figure": {"data": 1}}')
+        )
+    second = _view(session_factory, riverside)
+    assert _sent(second) == _sent(first)
+    for payload in ("", "[]", '{"figure": {}}', '{"figure": {"data": [], "layout": {}}}', "not json"):
+        assert decode_graph(payload) is None
+
+
+def _version(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return load_usage_version(session)
+
+
+def _canary_wharf_meter(factory: sessionmaker[Session]) -> str:
+    with factory() as session:
+        identifier = session.scalar(select(Meter.identifier).join(Site).where(Site.name.like("Canary Wharf%")))
+    assert identifier is not None
+    return identifier
