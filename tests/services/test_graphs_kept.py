@@ -18,7 +18,17 @@ from portfolio.access import AccessDenied, Viewer, organisation_viewer
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
-from portfolio.models import AuditEntry, ComputedResult, Meter, Organisation, Role, Site, WeatherLocation
+from portfolio.models import (
+    AuditEntry,
+    ComputedResult,
+    Meter,
+    Organisation,
+    PipelineRun,
+    Role,
+    RunStatus,
+    Site,
+    WeatherLocation,
+)
 from portfolio.models.enums import WeatherKind
 from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.imports import upsert_weather_rows
@@ -214,6 +224,23 @@ def test_a_zoom_is_drawn_never_kept(session_factory: sessionmaker[Session], rive
     result = _view(session_factory, riverside, zoomed)
     assert result.resolution == "hh"
     assert _kept_graphs(session_factory) == 0
+
+
+def test_no_graph_is_kept_while_the_daily_run_writes_nor_after_a_dead_run(
+    session_factory: sessionmaker[Session], riverside: Viewer
+) -> None:
+    """Each file the run imports moves the version on: a graph kept then would hardly be read again."""
+    with transaction(session_factory) as session:
+        session.add(PipelineRun(run_date=NOW.date(), status=RunStatus.RUNNING, started_at=NOW, steps=[]))
+    during = _view(session_factory, riverside, now=NOW + dt.timedelta(minutes=5))
+    assert _kept_graphs(session_factory) == 0
+    assert _sent(during) == _sent(_drawn(session_factory, riverside, WEEK, NOW + dt.timedelta(minutes=5)))
+    _view(session_factory, riverside, now=NOW + dt.timedelta(hours=3))  # a run "running" for 3 hours has died
+    assert _kept_graphs(session_factory) == 1
+    with transaction(session_factory) as session:
+        session.execute(update(PipelineRun).values(status=RunStatus.OK))
+    _view(session_factory, riverside, now=NOW + dt.timedelta(minutes=10))
+    assert _kept_graphs(session_factory) == 2  # the run ended: the 06:00 graph is kept
 
 
 def test_a_kept_graph_that_cannot_be_read_is_drawn_afresh(

@@ -8,13 +8,23 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.orm import Session
 
-from portfolio.models import DailyUsage, ImportRecord, PipelineLock, PipelineRun
+from portfolio.models import DailyUsage, ImportRecord, PipelineLock, PipelineRun, RunStatus
 
 
 def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
     return list(
         session.scalars(select(PipelineRun).order_by(PipelineRun.started_at.desc(), PipelineRun.id.desc()).limit(limit))
     )
+
+
+def daily_run_started_since(session: Session, since: dt.datetime) -> bool:
+    """Whether a daily run that started after ``since`` is still running (its row says so: committed at its start)."""
+    found = session.scalar(
+        select(PipelineRun.id)
+        .where(PipelineRun.status == RunStatus.RUNNING.value, PipelineRun.started_at >= since)
+        .limit(1)
+    )
+    return found is not None
 
 
 def file_already_imported(session: Session, sha256: str) -> bool:

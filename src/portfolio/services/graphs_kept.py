@@ -13,7 +13,10 @@ So the drawn graph (figure JSON, note, summary) is kept in ``computed_results``,
   the current half hour, so a kept graph is exactly what would be drawn now, and a new half hour draws afresh.
 
 Access is checked and the look audited on every request, kept or not. A zoom is drawn, never kept: its window is
-whatever the drag gave. Kept graphs older than the previous half hour are deleted as a new one is stored.
+whatever the drag gave. Nor is a graph kept while the daily run writes: every file it imports moves the version on,
+so a graph kept then would be read by few requests, if any, and storing it (0.1-0.7 MB) would cost more than it saves
+(measured under the 100-user load: the graph's CPU p50 went from 51 to 61 ms). Kept graphs older than the previous
+half hour are deleted as a new one is stored.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from plotly.io.json import to_json_plotly
 from sqlalchemy.orm import Session
 
 from portfolio.access import Viewer
+from portfolio.queries.pipeline import daily_run_started_since
 from portfolio.services import audit
 from portfolio.services.computed_results import kept_or_computed
 from portfolio.services.graphs import GraphResult, draw_graph
@@ -37,6 +41,8 @@ GRAPH_RESULT = "graph"
 GRAPH_FORMAT = 1
 """Moved on when what a kept graph holds changes shape, so a new version never reads an older one's."""
 HALF_HOUR = dt.timedelta(minutes=30)
+DAILY_RUN_LONGEST = dt.timedelta(hours=2)
+"""A daily run still marked running after this long has died: graphs are kept again."""
 
 
 def view_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime | None = None) -> GraphResult:
@@ -48,7 +54,7 @@ def view_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
     session.commit()
     moment = now or dt.datetime.now(dt.UTC)
-    if request.window is not None:
+    if request.window is not None or daily_run_started_since(session, moment - DAILY_RUN_LONGEST):
         return draw_graph(session, viewer, request, chosen, moment)
     half_hour = start_of_half_hour(moment)
 
