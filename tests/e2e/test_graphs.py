@@ -4,6 +4,8 @@ refines it to hourly or half-hourly without a reload, and year/week/day views re
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.models import Site, User
+from portfolio.models.enums import Fuel
 from portfolio.services.demo import demo_logins
 from portfolio.services.expected import fit_due_models
 from portfolio.timekeeping import local_today
@@ -155,4 +158,61 @@ def test_a_second_page_load_takes_plotly_and_the_app_scripts_from_the_browser_ca
     versioned = [(url, size) for url, size in fetched if "?m=" in url or ".v" in url.rsplit("/", 1)[1].split("?")[0]]
     assert len(versioned) >= 10, fetched
     assert [(url, size) for url, size in versioned if size > 0] == []  # all from the cache on the second load
+    assert errors == []
+
+
+def _graph_requests(sent: list[str]) -> dict[str, int]:
+    """How many requests each of the graph, profile and panel callbacks got, and the selection callback."""
+    outputs = {
+        "graph": f"{ids.GRAPH_FIGURE}.figure",
+        "profile": f"{ids.GRAPH_HEATMAP}.figure",
+        "panel": f"{ids.GRAPH_EXPECTED}.children",
+        "selection": f"{ids.GRAPH_SITE}.options",
+    }
+    return {name: sum(output in request for request in sent) for name, output in outputs.items()}
+
+
+def test_one_request_per_graph_for_a_page_load_a_range_and_a_fuel_toggle(
+    page: tuple[Page, list[str]], graph_app: GraphApp
+) -> None:
+    """The graph, profile and panel are asked for once per user action. A fuel toggle goes to them at once, with no
+    selection callback before them (that was a second server round on every toggle); it shows the whole portfolio's
+    gas, as it did, and the URL follows. A range button goes through the selection callback, which offers the sites."""
+    browser_page, errors = page
+    _sign_in(browser_page, graph_app, ADMIN)
+    with graph_app.session_factory() as session:
+        power_site = session.scalars(select(Site.id).where(Site.fuel == Fuel.POWER).order_by(Site.id)).first()
+    sent: list[str] = []
+    browser_page.on(
+        "request",
+        lambda request: (
+            sent.append(json.loads(request.post_data or "{}").get("output", ""))
+            if "/_dash-update-component" in request.url
+            else None
+        ),
+    )
+    yesterday = local_today() - dt.timedelta(days=1)
+    start = yesterday - dt.timedelta(days=29)
+    browser_page.goto(f"/graphs?group=all&from={start}&to={yesterday}&fuel=power&site={power_site}")
+    title = browser_page.locator(f"#{ids.GRAPH_FIGURE} .gtitle")
+    expect(title).to_contain_text("Electricity", timeout=20_000)
+    expect(title).not_to_contain_text("Whole portfolio")  # the linked site
+    expect(browser_page.locator(f"#{ids.GRAPH_HEATMAP} .heatmaplayer")).to_have_count(1, timeout=20_000)
+    browser_page.wait_for_timeout(500)  # nothing else on its way
+    assert _graph_requests(sent) == {"graph": 1, "profile": 1, "panel": 1, "selection": 1}, sent
+
+    sent.clear()
+    browser_page.locator(f"#{ids.GRAPH_FUEL} label", has_text="Gas").click()
+    expect(title).to_contain_text("Whole portfolio · Gas", timeout=20_000)
+    expect(browser_page).to_have_url(re.compile(r"fuel=gas"))
+    assert "site=" not in browser_page.url
+    browser_page.wait_for_timeout(500)
+    assert _graph_requests(sent) == {"graph": 1, "profile": 1, "panel": 1, "selection": 0}, sent
+
+    sent.clear()
+    browser_page.get_by_role("button", name="7 days").click()
+    expect(browser_page).to_have_url(re.compile(rf"from={yesterday - dt.timedelta(days=6)}&to={yesterday}&fuel=gas"))
+    expect(title).to_contain_text("Whole portfolio · Gas · Hourly", timeout=20_000)
+    browser_page.wait_for_timeout(500)
+    assert _graph_requests(sent) == {"graph": 1, "profile": 1, "panel": 1, "selection": 1}, sent
     assert errors == []

@@ -76,6 +76,7 @@ GRAPH_DATES = "graph-dates"
 GRAPH_FUEL = "graph-fuel"
 GRAPH_FUEL_TOGGLE = "graph-fuel-toggle"
 GRAPH_SITE = "graph-site"
+GRAPH_SITE_CHOICE = "graph-site-choice"  # the selection callback's site, set in the browser with the fuel
 GRAPH_GRANULARITY = "graph-granularity"
 GRAPH_STACK = "graph-stack"
 GRAPH_RANGE_BUTTON = "graph-range-button"  # pattern-matching type: {"type": GRAPH_RANGE_BUTTON, "days": 7}

@@ -4,8 +4,9 @@ Kept out of ``pages/`` so tests and the benchmark can import it; ``pages/graphs.
 builds its layout from ``web/views/graphs_layout.py``.
 :func:`portfolio.services.graphs_kept.view_graph` is the whole server side of one graph; the callbacks unpack
 the request, call it and hand the figure back. Zooming sends ``relayoutData`` (wall-clock times on the
-graph's axis, in the graph's zone), filtered in the browser (``assets/graphs-zoom.js``: Plotly's own
+graph's axis, in the graph's zone), filtered in the browser (``assets/graphs.js``: Plotly's own
 ``{'autosize': True}`` never reaches the server) into a store: :func:`zoom_window` turns it into a UTC window.
+A fuel toggle is handled in the browser too (``graphs.chooseSite``): the graphs' requests wait on no server round.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def update_selection(
     inputs: Mapping[str, object] = {"group": group, "from": start_date, "to": end_date, "fuel": fuel}
     initial = dict(as_mapping(check.get("initial"), "the URL check's initial values"))
     restored = None
-    if is_first_call({**inputs, "fuel": initial.get("fuel")}, check) and not check.get("given"):
+    first = is_first_call({**inputs, "fuel": initial.get("fuel")}, check, triggers=3)  # the fuel is a State
+    if first and not check.get("given"):
         restored = from_store(stored, today)
     if restored is not None:
         inputs = to_params(restored)
@@ -118,7 +120,7 @@ def update_selection(
         {"label": site_label(str(row.name), str(row.fuel)), "value": str(row.site_id)}
         for row in sites.itertuples(index=False)
     ]
-    wanted = check.get("site") if is_first_call({**inputs, "fuel": initial.get("fuel")}, check) else WHOLE_PORTFOLIO
+    wanted = check.get("site") if first else WHOLE_PORTFOLIO
     site_value = wanted if wanted in {o["value"] for o in options} else WHOLE_PORTFOLIO
     both = len(set(sites["fuel"])) > 1
     return (
@@ -277,7 +279,7 @@ def register_callbacks(app: Dash) -> None:
     app.callback(
         Output(ids.GRAPH_MESSAGE, "children"),
         Output(ids.GRAPH_SITE, "options"),
-        Output(ids.GRAPH_SITE, "value"),
+        Output(ids.GRAPH_SITE_CHOICE, "data"),  # to the site dropdown through graphs.chooseSite
         Output(ids.GRAPH_FUEL_TOGGLE, "className"),
         Output(ids.PORTFOLIO_STATE, "data", allow_duplicate=True),
         Output(ids.GRAPH_QUERY, "data"),
@@ -287,11 +289,23 @@ def register_callbacks(app: Dash) -> None:
         Input(ids.GRAPH_GROUP, "value"),
         Input(ids.GRAPH_DATES, "start_date"),
         Input(ids.GRAPH_DATES, "end_date"),
-        Input(ids.GRAPH_FUEL, "value"),
+        State(ids.GRAPH_FUEL, "value"),  # a toggle is graphs.chooseSite's, in the browser
         State(ids.GRAPH_URL_CHECK, "data"),
         State(ids.PORTFOLIO_STATE, "data"),
         prevent_initial_call="initial_duplicate",
     )(update_selection)
+    app.clientside_callback(  # in the browser: a fuel toggle costs the graphs one server round, not two
+        ClientsideFunction(namespace="graphs", function_name="chooseSite"),
+        Output(ids.GRAPH_SITE, "value"),
+        Output(ids.GRAPH_QUERY, "data", allow_duplicate=True),
+        Output(ids.PORTFOLIO_STATE, "data", allow_duplicate=True),
+        Input(ids.GRAPH_SITE_CHOICE, "data"),
+        Input(ids.GRAPH_FUEL, "value"),
+        State(ids.GRAPH_SITE, "value"),
+        State(ids.GRAPH_QUERY, "data"),
+        State(ids.PORTFOLIO_STATE, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
     app.callback(
         Output(ids.GRAPH_FIGURE, "figure"),
         Output(ids.GRAPH_NOTE, "children"),

@@ -194,6 +194,7 @@ def make_graph_layout(
             ),
             dcc.Store(id=ids.GRAPH_URL_CHECK, data=dict(url_check)),
             dcc.Store(id=ids.GRAPH_QUERY),
+            dcc.Store(id=ids.GRAPH_SITE_CHOICE),
             dcc.Store(id=ids.GRAPH_ZOOM),
             html.Div(id=ids.GRAPH_URL_SINK, hidden=True),
         ],

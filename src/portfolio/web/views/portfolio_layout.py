@@ -86,13 +86,16 @@ def initial_state(query: Mapping[str, object], today: dt.date) -> tuple[Portfoli
     return state, {"given": True, "error": None, "initial": to_params(state)}
 
 
-def is_first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any]) -> bool:
+def is_first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any], triggers: int | None = None) -> bool:
     """The call Dash makes when the page appears: every input "changed" (or none did), values as laid out.
 
     Dash reports all inputs of freshly inserted components as changed, so the trigger alone cannot tell.
+    ``triggers`` is the callback's number of Inputs when ``inputs`` also holds States' values.
     """
     triggered = [t for t in dash.callback_context.triggered_prop_ids if t != "."]
-    return len(triggered) in (0, len(inputs)) and dict(inputs) == url_check.get("initial")
+    return len(triggered) in (0, len(inputs) if triggers is None else triggers) and dict(inputs) == url_check.get(
+        "initial"
+    )
 
 
 def make_portfolio_layout(
