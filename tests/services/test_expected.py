@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.models import Meter, Organisation, Site, SiteModel
 from portfolio.queries.usage import load_usage_totals
-from portfolio.services.expected import fit_due_models, predict_expected
+from portfolio.services.expected import REFIT_AFTER_DAYS, fit_due_models, is_refit_due, predict_expected
 from portfolio.services.expected_summary import compute_portfolio_summary
-from portfolio.timekeeping import local_midnight_ts
+from portfolio.timekeeping import SECONDS_PER_DAY, local_midnight_ts
 from tests.conftest import DEMO_TODAY, LoadedDemo
 
 TODAY = DEMO_TODAY
@@ -68,6 +68,30 @@ def test_only_due_models_are_refitted(session_factory: sessionmaker[Session], de
     assert fit_due_models(session_factory, now=_now(), site_ids=sites).fitted == sites
     assert fit_due_models(session_factory, now=_now(), site_ids=sites).skipped == sites
     assert fit_due_models(session_factory, now=_now(), site_ids=sites, force=True).fitted == sites
+
+
+def test_a_fleet_fitted_on_one_day_is_refitted_over_the_next_seven_not_all_on_one_night() -> None:
+    """700 sites fitted on day 0, a day of readings arriving every night: each night refits a seventh of them, each
+    site once in the first week and once a week after; a model with under a day of new readings waits."""
+    fitted_on = dt.datetime(2026, 11, 2, 3, tzinfo=dt.UTC)
+    data_end = {site: int(fitted_on.timestamp()) - 3_600 for site in range(1, 701)}
+    refits: dict[int, list[int]] = {site: [] for site in data_end}
+    for night in range(1, 22):
+        now = fitted_on + dt.timedelta(days=night)
+        last_ts = int(now.timestamp()) - 3_600  # yesterday's readings arrived
+        due = [site for site, end in data_end.items() if is_refit_due(site, True, last_ts, end, now)]
+        assert len(due) == 100, (night, len(due))
+        for site in due:
+            data_end[site] = last_ts
+            refits[site].append(night)
+    for nights in refits.values():
+        assert nights[0] <= REFIT_AFTER_DAYS and [b - a for a, b in zip(nights, nights[1:], strict=False)] == [7, 7]
+    now = fitted_on + dt.timedelta(days=1)
+    just_fitted = int(now.timestamp()) - SECONDS_PER_DAY // 2
+    assert not any(is_refit_due(s, True, just_fitted + 3_600, just_fitted, now) for s in range(1, 701))
+    assert is_refit_due(5, False, None, None, now)  # never fitted
+    assert not is_refit_due(5, True, None, None, now)  # fitted, no readings: nothing to refit on
+    assert is_refit_due(5, True, just_fitted, just_fitted, now, force=True)
 
 
 def test_prediction_covers_the_forecast_week(
