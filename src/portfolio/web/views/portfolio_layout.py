@@ -93,9 +93,8 @@ def is_first_call(inputs: Mapping[str, object], url_check: Mapping[str, Any], tr
     ``triggers`` is the callback's number of Inputs when ``inputs`` also holds States' values.
     """
     triggered = [t for t in dash.callback_context.triggered_prop_ids if t != "."]
-    return len(triggered) in (0, len(inputs) if triggers is None else triggers) and dict(inputs) == url_check.get(
-        "initial"
-    )
+    every_input = len(inputs) if triggers is None else triggers
+    return len(triggered) in (0, every_input) and dict(inputs) == url_check.get("initial")
 
 
 def make_portfolio_layout(
