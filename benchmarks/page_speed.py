@@ -79,6 +79,8 @@ PORTFOLIO_SIZES = (1, 8, 35, 100, 101, 1_000)
 """The 1,000-site database's portfolio groups, by number of sites (the last is every site)."""
 DATABASE_URL: dict[str, str] = {}  # set by run() for PostgreSQL: the throwaway server's database
 QUIET_MS = 600
+SLOWEST_KEPT = 15
+"""Callback requests reported one by one (``slowest_callbacks``): which view and which run a p95 is made of."""
 WARM_LOADS = 5
 """Loads of the role's first view before anything is measured. In a fresh browser context and a freshly started
 server the first loads of the page are slow for reasons no view owns: V8 compiles plotly.js afresh until its code
@@ -535,7 +537,8 @@ def _run() -> dict[str, Any]:
     worker_cpu_ms: dict[str, list[float]] = defaultdict(list)  # Server-Timing "cpu": the worker thread's CPU time
     # the same three, of the measured runs only (not the cold loads nor each view's warm-up load)
     runs_ms: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in ("server", "app", "cpu")}
-    phase = {"measured": False}
+    phase: dict[str, Any] = {"measured": False, "view": "sign-in and cold loads"}
+    slowest: list[tuple[float, str, str, bool]] = []  # (server ms, output, role and view, in a measured run)
     results: list[dict[str, Any]] = []
     misses: dict[str, int] = {}
     try:
@@ -564,6 +567,16 @@ def _run() -> dict[str, Any]:
                         output = "?"
                     if timing.get("responseStart", -1) >= 0 and timing.get("requestStart", -1) >= 0:
                         server_ms[output[:60]].append(timing["responseStart"] - timing["requestStart"])
+                        slowest.append(
+                            (
+                                timing["responseStart"] - timing["requestStart"],
+                                output[:60],
+                                phase["view"],
+                                bool(phase["measured"]),
+                            )
+                        )
+                        slowest.sort(reverse=True)
+                        del slowest[SLOWEST_KEPT:]
                         if phase["measured"]:
                             runs_ms["server"][output[:60]].append(timing["responseStart"] - timing["requestStart"])
                     try:
@@ -592,6 +605,7 @@ def _run() -> dict[str, Any]:
                     if scenario_role != role:
                         continue
                     runs = RUNS if kind == "open" else INTERACTION_RUNS
+                    phase["view"] = f"{role}: {view}"
                     real, floor, requests = [], [], []
                     try:
                         _measure(page, base, kind, url)  # warm-up, and the responses the floor replays recorded
@@ -648,6 +662,10 @@ def _run() -> dict[str, Any]:
     figures["worker_callback_ms"] = _per_output(worker_ms)
     figures["worker_cpu_callback_ms"] = _per_output(worker_cpu_ms)
     figures["measured_runs_callback_ms"] = {name: _per_output(samples) for name, samples in runs_ms.items()}
+    figures["slowest_callbacks"] = [
+        {"server_ms": round(ms, 1), "output": output, "view": view, "measured_run": measured}
+        for ms, output, view, measured in slowest
+    ]
     return figures
 
 
