@@ -250,6 +250,80 @@ def _by_phase(daily_window: tuple[float, float]) -> dict[str, dict[str, dict[str
     }
 
 
+PROCESS_KINDS = (  # (kind, words of /proc/PID/cmdline), first match wins
+    ("daily run", ("daily-run",)),
+    ("web workers (gunicorn)", ("serve",)),
+    ("postgresql", ("postgres",)),
+    ("chromium and its driver", ("chromium", "playwright", "node")),
+)
+
+
+class CpuAccount:
+    """CPU seconds each kind of process used while the users browsed, and how busy the machine was: every process on
+    these 2 cores (the load's own clients and Chromium too) competes with the workers, and a callback's wall time
+    is mostly that wait. Sampled from /proc every half second (a process that ends keeps its last sample)."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.kind: dict[int, str] = {}
+        self.stop = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.machine_start = self._machine()
+        self.started = False
+        self._sample()  # what the processes there now had used before: not counted
+        self.started = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _machine(self) -> tuple[float, float]:
+        fields = [float(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields), fields[3] + fields[4]  # all ticks, idle + iowait
+
+    def _sample(self) -> None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            pid = int(entry.name)
+            try:
+                stat = (entry / "stat").read_text()
+                if pid not in self.kind:
+                    cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                    own = pid == os.getpid()
+                    self.kind[pid] = (
+                        "load clients (this process)"
+                        if own
+                        else next(
+                            (kind for kind, words in PROCESS_KINDS if any(word in cmdline for word in words)), "other"
+                        )
+                    )
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            used = (float(fields[11]) + float(fields[12])) / self.tick  # utime + stime [s]
+            self.first.setdefault(pid, 0.0 if self.started else used)
+            self.last[pid] = used
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.5):
+            self._sample()
+
+    def finish(self, seconds: float) -> dict[str, Any]:
+        machine_end = self._machine()
+        self.stop.set()
+        self.thread.join()
+        self._sample()
+        by_kind: dict[str, float] = defaultdict(float)
+        for pid, used in self.last.items():
+            by_kind[self.kind[pid]] += used - self.first.get(pid, 0.0)
+        (total0, idle0), (total1, idle1) = self.machine_start, machine_end
+        return {
+            "cpu_seconds": {kind: round(value, 1) for kind, value in sorted(by_kind.items(), key=lambda kv: -kv[1])},
+            "cores_busy": round(sum(by_kind.values()) / seconds, 2),
+            "machine_busy_percent": round(100 * (1 - (idle1 - idle0) / (total1 - total0)), 1),
+        }
+
+
 def _record_server_timing(output: str, header: str) -> None:
     from portfolio.web.server_timing import parse_server_timing
 
@@ -475,12 +549,14 @@ def run() -> dict[str, Any]:
         daily_reader.start()
         stop_at = time.perf_counter() + DURATION_S
         watcher["stop_at"] = stop_at
+        cpu = CpuAccount()
         start.set()
         threads = [threading.Thread(target=_browse, args=(u, stop_at, n)) for n, u in enumerate(users_)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        machine = cpu.finish(DURATION_S)
         if BROWSER:
             chromium.join(timeout=300)
         daily_reader.join()
@@ -518,6 +594,7 @@ def run() -> dict[str, Any]:
                 },
                 "daily_run_s": round(daily_window[1] - daily_window[0], 1),
                 "server_timing_by_phase_ms": _by_phase(daily_window),
+                "machine_while_browsing": machine,
             }
         )
         if BROWSER:
