@@ -58,10 +58,14 @@ def riverside(session_factory: sessionmaker[Session]) -> Viewer:
 
 
 def _view(
-    factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest = WEEK, now: dt.datetime = NOW
+    factory: sessionmaker[Session],
+    viewer: Viewer,
+    request: GraphRequest = WEEK,
+    now: dt.datetime = NOW,
+    retention_days: int | None = None,
 ) -> GraphResult:
     with factory() as session:
-        return view_graph(session, viewer, request, now=now)
+        return view_graph(session, viewer, request, now=now, retention_days=retention_days)
 
 
 def _drawn(factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest, at: dt.datetime) -> GraphResult:
@@ -182,22 +186,7 @@ def test_new_readings_or_temperatures_are_drawn_at_once_not_the_kept_graph(
 ) -> None:
     before = _view(session_factory, riverside)
     version = _version(session_factory)
-    first_ts = local_midnight_ts(END - dt.timedelta(days=2), "Europe/London")
-    readings = pd.DataFrame(
-        {
-            "start_ts": first_ts + 1800 * np.arange(48, dtype=np.int64),
-            "interval_seconds": np.full(48, 1800, dtype=np.int64),
-            "energy_kwh": np.full(48, 0.5),
-            "estimated": np.zeros(48, dtype=bool),
-            "original_value": np.full(48, np.nan),
-            "original_unit": [None] * 48,
-        }
-    )
-    meter = MeterSeries(_canary_wharf_meter(session_factory), "mpan", "power", readings, meter_type=None)
-    with transaction(session_factory) as session:
-        load_parsed(
-            session, ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)), filename="cw.csv", sha256="cw"
-        )
+    first_ts = _import_a_day_of_half_hours(session_factory)
     assert _version(session_factory) > version
     after = _view(session_factory, riverside)
     assert after.totals is not None and before.totals is not None
@@ -255,6 +244,79 @@ def test_a_kept_graph_that_cannot_be_read_is_drawn_afresh(
     assert _sent(second) == _sent(first)
     for payload in ("", "[]", '{"figure": {}}', '{"figure": {"data": [], "layout": {}}}', "not json"):
         assert decode_graph(payload) is None
+
+
+def test_while_the_daily_run_imports_the_graph_of_the_data_before_it_is_shown_saying_so(
+    session_factory: sessionmaker[Session], riverside: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph kept from the data as it was when the run began is read, not drawn, while the run writes: the whole of
+    the last complete data (never a portfolio half imported), with a note. Not kept: drawn from the data as it is."""
+    kept = _view(session_factory, riverside)  # 06:10: kept for the 06:00 half hour
+    with transaction(session_factory) as session:
+        session.add(
+            PipelineRun(
+                run_date=NOW.date(),
+                status=RunStatus.RUNNING,
+                started_at=NOW + dt.timedelta(minutes=2),
+                steps=[],
+                usage_version_at_start=load_usage_version(session),
+            )
+        )
+    _import_a_day_of_half_hours(session_factory)  # the run's import: 24 kWh more, the version moved on
+    assert kept.totals is not None
+    imported = kept.totals["metered_kwh"] + 24
+
+    monkeypatch.setattr(graphs_kept, "draw_graph", _not_drawn)
+    during = _view(session_factory, riverside, now=NOW + dt.timedelta(minutes=10), retention_days=1827)
+    next_half_hour = _view(session_factory, riverside, now=NOW + dt.timedelta(minutes=35), retention_days=1827)
+    monkeypatch.undo()
+    for shown in (during, next_half_hour):  # drawn in this half hour or the one before
+        assert _sent(shown) == _sent(kept) and shown.totals == kept.totals
+        assert (
+            shown.note
+            == f"{kept.note} · as before today's import, which began at 06:12: new readings show when it finishes"
+        )
+
+    def metered(now: dt.datetime, retention_days: int | None) -> tuple[float, bool]:
+        """The graph's metered total [kWh], and whether it was the one drawn before the run."""
+        result = _view(session_factory, riverside, now=now, retention_days=retention_days)
+        assert result.totals is not None
+        return pytest.approx(float(result.totals["metered_kwh"])), "import" in result.note
+
+    later = NOW + dt.timedelta(minutes=10)
+    assert metered(NOW + dt.timedelta(minutes=65), 1827) == (imported, False)  # two half hours on: drawn now
+    assert metered(later, None) == (imported, False)  # no retention given
+    assert metered(later, 7) == (imported, False)  # the run's retention step may delete the week's first day
+    assert metered(later, 8) == (kept.totals["metered_kwh"], True)
+    fortnight = GraphRequest(ALL_SITES, None, START - dt.timedelta(days=7), END, "power")  # never kept before
+    _view(session_factory, riverside, fortnight, now=later, retention_days=1827)
+    assert _kept_graphs(session_factory) == 1  # nothing kept while the run writes
+
+    with transaction(session_factory) as session:
+        session.execute(update(PipelineRun).values(status=RunStatus.OK))
+    assert metered(later, 1827) == (imported, False)  # the run ended: the new data
+    assert _kept_graphs(session_factory) == 2
+
+
+def _import_a_day_of_half_hours(factory: sessionmaker[Session]) -> int:
+    """48 half hours of 0.5 kWh at a Riverside site two days before END (a day it lacked); their first start [s]."""
+    first_ts = local_midnight_ts(END - dt.timedelta(days=2), "Europe/London")
+    readings = pd.DataFrame(
+        {
+            "start_ts": first_ts + 1800 * np.arange(48, dtype=np.int64),
+            "interval_seconds": np.full(48, 1800, dtype=np.int64),
+            "energy_kwh": np.full(48, 0.5),
+            "estimated": np.zeros(48, dtype=bool),
+            "original_value": np.full(48, np.nan),
+            "original_unit": [None] * 48,
+        }
+    )
+    meter = MeterSeries(_canary_wharf_meter(factory), "mpan", "power", readings, meter_type=None)
+    with transaction(factory) as session:
+        load_parsed(
+            session, ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)), filename="cw.csv", sha256="cw"
+        )
+    return int(first_ts)
 
 
 def _version(factory: sessionmaker[Session]) -> int:

@@ -34,6 +34,7 @@ from portfolio.models import (
     WeatherLocation,
     WeatherReading,
 )
+from portfolio.queries.data_version import load_usage_version
 from portfolio.services import expected_series
 from portfolio.services.groups import create_group
 from portfolio.services.pipeline import PipelineBusy, pipeline_lock, run_daily
@@ -378,6 +379,11 @@ def test_a_second_run_is_refused_while_one_holds_the_lock(database_url: str, tmp
     with pipeline_lock(factory, TODAY, now):
         with pytest.raises(PipelineBusy):
             run_daily(factory, settings, run_date=TODAY, now=now)
+    with factory() as session:
+        version = load_usage_version(session)
     result = run_daily(factory, settings, run_date=TODAY, now=now)  # the lock is free again
     assert result.status == "ok"
+    with factory() as session:  # the data the Graphs page shows while a run writes (services/graphs_kept.py)
+        recorded = session.scalar(select(PipelineRun.usage_version_at_start).where(PipelineRun.id == result.run_id))
+    assert recorded == version
     engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, String
+from sqlalchemy import JSON, BigInteger, Date, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portfolio.models.base import Base
@@ -22,6 +22,9 @@ class PipelineRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    usage_version_at_start: Mapped[int | None] = mapped_column(BigInteger)
+    """The usage data's version when the run began: while it writes, the Graphs page shows graphs drawn from that
+    data (``services/graphs_kept.py``). None for runs recorded before this was."""
 
 
 class PipelineLock(Base):

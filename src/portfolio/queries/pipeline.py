@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, text
@@ -17,14 +18,26 @@ def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
     )
 
 
-def daily_run_started_since(session: Session, since: dt.datetime) -> bool:
-    """Whether a daily run that started after ``since`` is still running (its row says so: committed at its start)."""
-    found = session.scalar(
-        select(PipelineRun.id)
+@dataclass(frozen=True)
+class RunningRun:
+    """A daily run still writing: when it began [UTC] and the usage data's version then (None: not recorded)."""
+
+    started_at: dt.datetime
+    usage_version_at_start: int | None
+
+
+def load_running_run(session: Session, since: dt.datetime) -> RunningRun | None:
+    """The daily run that started after ``since`` and is still running (its row says so: committed at its start)."""
+    found = session.execute(
+        select(PipelineRun.started_at, PipelineRun.usage_version_at_start)
         .where(PipelineRun.status == RunStatus.RUNNING.value, PipelineRun.started_at >= since)
+        .order_by(PipelineRun.started_at.desc())
         .limit(1)
-    )
-    return found is not None
+    ).first()
+    if found is None:
+        return None
+    started_at = found.started_at if found.started_at.tzinfo else found.started_at.replace(tzinfo=dt.UTC)
+    return RunningRun(started_at, None if found.usage_version_at_start is None else int(found.usage_version_at_start))
 
 
 def file_already_imported(session: Session, sha256: str) -> bool:

@@ -65,6 +65,12 @@ def kept_or_computed(
     return value
 
 
+def kept_at(session: Session, kind: str, version: int, inputs: object, decode: Callable[[str], T | None]) -> T | None:
+    """The result kept for ``inputs`` at data version ``version`` (not necessarily the current one), or None."""
+    payload = load_result(session, result_key(kind, version, inputs))
+    return None if payload is None else decode(payload)
+
+
 def prune_results(session: Session) -> int:
     """Forget results computed from older data than the current version (no request reads them again)."""
     return delete_results_before(session, load_usage_version(session))

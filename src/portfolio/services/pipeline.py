@@ -40,6 +40,7 @@ from portfolio.ingest.loader import refresh_daily_usage
 from portfolio.models import PipelineLock, PipelineRun, RunStatus, Site
 from portfolio.queries import notifications as notification_queries
 from portfolio.queries import pipeline as pipeline_queries
+from portfolio.queries.data_version import load_usage_version
 from portfolio.services import notifications, opt_out, retention, third_party_notifications, tracker_evaluation
 from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
@@ -212,7 +213,13 @@ def run_daily(
     data_day = tracker_service.data_day_for(run_date)
     with pipeline_lock(factory, run_date, now):
         with transaction(factory) as session:
-            record = PipelineRun(run_date=run_date, status=RunStatus.RUNNING, started_at=now, steps=[])
+            record = PipelineRun(
+                run_date=run_date,
+                status=RunStatus.RUNNING,
+                started_at=now,
+                steps=[],
+                usage_version_at_start=load_usage_version(session),  # graphs drawn from it are shown meanwhile
+            )
             session.add(record)
             session.flush()
             run_id = record.id

@@ -39,7 +39,7 @@ from portfolio.timekeeping import (
 )
 
 from .. import ids
-from ..context import current_viewer, request_session
+from ..context import app_state, current_viewer, request_session
 from ..inputs import as_mapping
 from ..url_state import UrlStateError, from_store, parse_state, to_params, to_query, to_store
 from .expected import make_expected_panel
@@ -224,7 +224,7 @@ def update_graph(
             if window is False:
                 return unchanged
             request = dataclasses.replace(request, window=window)  # type: ignore[arg-type]
-        result = view_graph(session, viewer, request)
+        result = view_graph(session, viewer, request, retention_days=app_state().settings.retention_days)
     except (AccessDenied, UrlStateError):
         alert = html.Div(NOT_AVAILABLE, className="alert", role="alert")
         return go.Figure(), "", alert, "", dash.no_update
