@@ -274,14 +274,14 @@ def test_while_the_daily_run_imports_the_graph_of_the_data_before_it_is_shown_sa
         assert _sent(shown) == _sent(kept) and shown.totals == kept.totals
         assert (
             shown.note
-            == f"{kept.note} · as before today's import, which began at 06:12: new readings show when it finishes"
+            == f"Shown as before today's import (began 06:12); new readings appear when it finishes · {kept.note}"
         )
 
     def metered(now: dt.datetime, retention_days: int | None) -> tuple[float, bool]:
         """The graph's metered total [kWh], and whether it was the one drawn before the run."""
         result = _view(session_factory, riverside, now=now, retention_days=retention_days)
         assert result.totals is not None
-        return pytest.approx(float(result.totals["metered_kwh"])), "import" in result.note
+        return pytest.approx(float(result.totals["metered_kwh"])), "today's import" in result.note
 
     later = NOW + dt.timedelta(minutes=10)
     assert metered(NOW + dt.timedelta(minutes=65), 1827) == (imported, False)  # two half hours on: drawn now

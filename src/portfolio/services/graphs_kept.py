@@ -52,7 +52,8 @@ GRAPH_FORMAT = 1
 HALF_HOUR = dt.timedelta(minutes=30)
 DAILY_RUN_LONGEST = dt.timedelta(hours=2)
 """A daily run still marked running after this long has died: graphs are kept again."""
-IMPORTING_NOTE = "as before today's import, which began at {began}: new readings show when it finishes"
+IMPORTING_NOTE = "Shown as before today's import (began {began}); new readings appear when it finishes"
+"""Leads the graph's note while a daily run writes, so it is read before the resolution and model details."""
 
 
 def view_graph(
@@ -115,7 +116,7 @@ def graph_before_the_run(
         kept = kept_at(session, GRAPH_RESULT, running.usage_version_at_start, inputs, decode_graph)
         if kept is not None:
             began = running.started_at.astimezone(ZoneInfo(chosen.time_zone)).strftime("%H:%M")
-            note = f"{kept.note} · {IMPORTING_NOTE.format(began=began)}"
+            note = f"{IMPORTING_NOTE.format(began=began)} · {kept.note}"
             return dataclasses.replace(kept, note=note)
     return None
 
