@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from portfolio.access import AccessDenied, Viewer, organisation_viewer
+from portfolio.access import AccessDenied, Viewer, organisation_viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
@@ -27,12 +27,13 @@ from portfolio.models import (
     Role,
     RunStatus,
     Site,
+    User,
     WeatherLocation,
 )
 from portfolio.models.enums import WeatherKind
 from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.imports import upsert_weather_rows
-from portfolio.services import graphs_kept
+from portfolio.services import graphs_kept, graphs_warm
 from portfolio.services.graphs import GraphRequest, GraphResult, draw_graph
 from portfolio.services.graphs_kept import GRAPH_RESULT, decode_graph, start_of_half_hour, view_graph
 from portfolio.services.groups import ALL_SITES
@@ -296,6 +297,50 @@ def test_while_the_daily_run_imports_the_graph_of_the_data_before_it_is_shown_sa
         session.execute(update(PipelineRun).values(status=RunStatus.OK))
     assert metered(later, 1827) == (imported, False)  # the run ended: the new data
     assert _kept_graphs(session_factory) == 2
+
+
+def test_the_daily_run_keeps_the_big_portfolios_default_graphs_first_and_shows_them_while_it_imports(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 06:00 run finds few graphs kept from the half hour before: its first step keeps the default views (as each
+    opener's page asks for them) from the data as it is, unaudited, and the page shows those while it imports."""
+    monkeypatch.setattr(graphs_warm, "WARM_MIN_SITES", 1)  # the demo's portfolios are small
+    start = dt.datetime(2026, 11, 25, 6, 0, 5, tzinfo=dt.UTC)
+    with transaction(session_factory) as session:
+        session.add(
+            PipelineRun(
+                run_date=start.date(),
+                status=RunStatus.RUNNING,
+                started_at=start,
+                steps=[],
+                usage_version_at_start=load_usage_version(session),
+            )
+        )
+    audited = _audit_entries(session_factory)
+    report = graphs_warm.keep_default_graphs(session_factory, start)
+    assert report.portfolios > 0 and report.views == 3 * report.portfolios
+    assert _kept_graphs(session_factory) > 0 and _audit_entries(session_factory) == audited  # nobody looked
+    _import_a_day_of_half_hours(session_factory)
+
+    yesterday = DEMO_TODAY - dt.timedelta(days=1)
+    monkeypatch.setattr(graphs_kept, "draw_graph", _not_drawn)
+    with session_factory() as session:
+        for role in (Role.ADMIN, Role.CUSTOMER):  # the broker and account manager see no site yet at 06:00
+            user = session.scalar(select(User).where(User.role == role).order_by(User.id))
+            assert user is not None
+            viewer = viewer_for(session, user, start)
+            for days in graphs_warm.WARM_WINDOWS_DAYS:
+                request = GraphRequest(ALL_SITES, None, yesterday - dt.timedelta(days=days - 1), yesterday, "power")
+                shown = view_graph(session, viewer, request, now=start + dt.timedelta(minutes=20), retention_days=1827)
+                assert shown.note.startswith("Shown as before today's import (began 06:00)"), (role, days)
+    monkeypatch.setattr(graphs_kept, "draw_graph", draw_graph)
+    again = graphs_warm.keep_default_graphs(session_factory, start)  # the version moved: drawn again
+    assert again.views == report.views
+
+
+def _audit_entries(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
 def _import_a_day_of_half_hours(factory: sessionmaker[Session]) -> int:

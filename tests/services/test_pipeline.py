@@ -213,6 +213,7 @@ def test_two_days_cross_once_and_notify_once(pipeline: Pipeline, smtp: tuple[Mai
     first = pipeline.run(dt.date(2026, 11, 26))
     steps = {s.name: s for s in first.steps}
     assert [s.name for s in first.steps] == [
+        "keep_graphs",
         "import",
         "rollups",
         "weather",
@@ -325,7 +326,7 @@ def test_the_run_precomputes_the_expected_series_of_large_portfolios(
 ) -> None:
     monkeypatch.setattr(expected_series, "SUMMED_SCOPE_SITES", 10)
     result = pipeline.run(DAY2)
-    assert [s.name for s in result.steps][3:6] == ["retention", "refit_models", "expected_series"]
+    assert [s.name for s in result.steps][4:7] == ["retention", "refit_models", "expected_series"]
     with pipeline.factory() as session:
         rows = session.scalar(select(func.count()).select_from(ExpectedSeries))
         refreshes = session.scalars(select(ExpectedSeriesRefresh)).all()

@@ -319,6 +319,11 @@ def load_all_group_ids(session: Session) -> list[int]:
     return sorted(int(g) for g in session.scalars(select(PortfolioGroup.id)))
 
 
+def load_group_owner_ids(session: Session) -> dict[int, int]:
+    """Every portfolio group's owner (a user id), by group id."""
+    return {int(g): int(o) for g, o in session.execute(select(PortfolioGroup.id, PortfolioGroup.owner_id))}
+
+
 def load_location_names(session: Session, location_ids: Sequence[int]) -> list[str]:
     statement = select(WeatherLocation.name).where(WeatherLocation.id.in_([int(i) for i in location_ids]))
     return sorted(session.scalars(statement))

@@ -20,6 +20,7 @@ be read by few requests, if any, and storing it (0.1-0.7 MB) would cost more tha
 load: the graph's CPU p50 went from 51 to 61 ms). Instead, a graph kept from the data as it was when the run began
 (its row records that version) is shown, drawn in this half hour or the one before, with a note that the run is
 importing: the whole of the last complete data, never a portfolio half imported, and read at the cost of a kept graph.
+The run's first step keeps the big portfolios' default views for it (``services/graphs_warm.keep_default_graphs``).
 Drawing every graph afresh meanwhile made them the slowest requests of the 100-user load: 357-397 ms median in the
 worker against 29-37 ms after the run, with 66 ms of CPU each against 16. A graph not kept then is drawn from the data
 as it is. Not for a range reaching the oldest day the retention step may delete, nor when the caller does not say how
@@ -76,11 +77,20 @@ def view_graph(
     moment = now or dt.datetime.now(dt.UTC)
     if request.window is not None:
         return draw_graph(session, viewer, request, chosen, moment)
-    half_hour = start_of_half_hour(moment)
     running = load_running_run(session, moment - DAILY_RUN_LONGEST)
     if running is not None:
-        before = graph_before_the_run(session, request, chosen, running, half_hour, retention_days)
+        before = graph_before_the_run(session, request, chosen, running, start_of_half_hour(moment), retention_days)
         return before if before is not None else draw_graph(session, viewer, request, chosen, moment)
+    return keep_graph(session, viewer, request, chosen, moment)
+
+
+def keep_graph(
+    session: Session, viewer: Viewer, request: GraphRequest, chosen: GraphSites, moment: dt.datetime
+) -> GraphResult:
+    """The graph of ``chosen`` (access already checked) as of ``moment``'s half hour: read if kept at the current data
+    version, else drawn and kept (committed). Also the daily run's first step, before it imports
+    (``services/graphs_warm.keep_default_graphs``)."""
+    half_hour = start_of_half_hour(moment)
 
     def draw() -> GraphResult:
         return dataclasses.replace(draw_graph(session, viewer, request, chosen, half_hour), table=None)

@@ -46,7 +46,7 @@ from portfolio.services import series as portfolio_series
 from portfolio.services import trackers as tracker_service
 from portfolio.services.expected import fit_due_models
 from portfolio.services.expected_series import refresh_expected_series
-from portfolio.services.graphs_warm import warm_graphs
+from portfolio.services.graphs_warm import keep_default_graphs, warm_graphs
 from portfolio.services.inbox import TouchedSpans, classify, fail_file, import_inbox_files, inbox_files
 from portfolio.timekeeping import UK_TIME_ZONE, local_today
 
@@ -273,6 +273,9 @@ def _run_steps(
         expected_step.counts.update({k: v for k, v in report.as_json().items() if k != "errors"})
         expected_step.errors.extend(report.errors)
 
+    def do_keep_graphs() -> None:  # before importing: shown while the run writes (services/graphs_kept.py)
+        keep_step.counts.update(keep_default_graphs(factory, now).as_json())
+
     def do_graphs() -> None:  # after the refresh: the big portfolios' default views computed from tonight's data
         graphs_step.counts.update(warm_graphs(factory, now).as_json())
 
@@ -301,7 +304,7 @@ def _run_steps(
         StepResult("notify"),
     )
     expected_step, retention_step = StepResult("expected_series"), StepResult("retention")
-    graphs_step = StepResult("graphs")
+    graphs_step, keep_step = StepResult("graphs"), StepResult("keep_graphs")
     third_party_step, notices_step = StepResult("third_party_notify"), StepResult("opt_out_notices")
 
     def do_third_parties() -> None:  # Green Button Connect My Data: BatchList to the applications' notify URIs
@@ -314,6 +317,7 @@ def _run_steps(
         third_party_step.errors.extend(report.errors)
 
     return [
+        _timed(keep_step, do_keep_graphs),
         _timed(import_step, do_import),
         _timed(rollup_step, lambda: verify_rollups(factory, touched, rollup_step)),
         _timed(weather_step, do_weather),
