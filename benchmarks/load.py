@@ -235,18 +235,20 @@ def _by_phase(daily_window: tuple[float, float]) -> dict[str, dict[str, dict[str
         phase = "during_daily_run" if daily_window[0] <= at <= daily_window[1] else "after_daily_run"
         phases[phase][name][output].append(milliseconds)
     return {
-        phase: {
-            name: {
-                output: {
-                    "p50": round(float(np.percentile(values, 50)), 1),
-                    "p95": round(float(np.percentile(values, 95)), 1),
-                    "n": len(values),
-                }
-                for output, values in sorted(by_output.items())
-            }
-            for name, by_output in by_name.items()
-        }
+        phase: {name: _percentiles(by_output) for name, by_output in by_name.items()}
         for phase, by_name in phases.items()
+    }
+
+
+def _percentiles(by_output: dict[str, list[float]]) -> dict[str, dict[str, float]]:
+    """p50, p95 and count of each callback output's samples [ms]."""
+    return {
+        output: {
+            "p50": round(float(np.percentile(values, 50)), 1),
+            "p95": round(float(np.percentile(values, 95)), 1),
+            "n": len(values),
+        }
+        for output, values in sorted(by_output.items())
     }
 
 
@@ -581,17 +583,7 @@ def run() -> dict[str, Any]:
                 "imported_rows_found": rows,
                 "duplicated_rows": rows - distinct,
                 "imported_kwh_difference": round(kwh - expected_kwh, 6),
-                "server_timing_ms": {
-                    name: {
-                        output: {
-                            "p50": round(float(np.percentile(values, 50)), 1),
-                            "p95": round(float(np.percentile(values, 95)), 1),
-                            "n": len(values),
-                        }
-                        for output, values in sorted(by_output.items())
-                    }
-                    for name, by_output in SERVER_TIMING.items()
-                },
+                "server_timing_ms": {name: _percentiles(by_output) for name, by_output in SERVER_TIMING.items()},
                 "daily_run_s": round(daily_window[1] - daily_window[0], 1),
                 "server_timing_by_phase_ms": _by_phase(daily_window),
                 "machine_while_browsing": machine,
