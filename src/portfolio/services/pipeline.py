@@ -274,7 +274,8 @@ def _run_steps(
         expected_step.errors.extend(report.errors)
 
     def do_keep_graphs() -> None:  # before importing: shown while the run writes (services/graphs_kept.py)
-        keep_step.counts.update(keep_default_graphs(factory, now).as_json())
+        report = keep_default_graphs(factory, now).as_json()
+        keep_step.counts.update({k: v for k, v in report.items() if k != "pruned"})  # it prunes nothing
 
     def do_graphs() -> None:  # after the refresh: the big portfolios' default views computed from tonight's data
         graphs_step.counts.update(warm_graphs(factory, now).as_json())
