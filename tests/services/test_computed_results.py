@@ -17,15 +17,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import Viewer, organisation_viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.ingest.loader import load_parsed
-from portfolio.ingest.records import MeterSeries, ParsedFile
-from portfolio.models import ComputedResult, Meter, Organisation, Role, Site, User
+from portfolio.models import ComputedResult, Organisation, Role, Site, User
 from portfolio.queries.data_version import load_usage_version, mark_usage_changed
 from portfolio.services import expected_summary, graphs_coverage, graphs_profile
 from portfolio.services.graphs import GraphRequest, GraphResult, make_graph
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
 from tests.conftest import DEMO_TODAY
+from tests.services.canary_wharf import import_a_day_of_half_hours
 
 NOW = dt.datetime(2026, 11, 25, 6, tzinfo=dt.UTC)
 RIVERSIDE = "Riverside Print & Copy Ltd"
@@ -85,13 +84,6 @@ def test_each_window_and_resolution_is_kept_apart(session_factory: sessionmaker[
     assert _kept(session_factory) == 3
 
 
-def _canary_wharf_meter(factory: sessionmaker[Session]) -> str:
-    with factory() as session:
-        identifier = session.scalar(select(Meter.identifier).join(Site).where(Site.name.like("Canary Wharf%")))
-    assert identifier is not None
-    return identifier
-
-
 def test_new_readings_are_drawn_at_once_not_the_kept_coverage(
     session_factory: sessionmaker[Session], riverside: Viewer
 ) -> None:
@@ -99,22 +91,7 @@ def test_new_readings_are_drawn_at_once_not_the_kept_coverage(
     before = _graph(session_factory, riverside)
     version = _version(session_factory)
     day = END - dt.timedelta(days=3)
-    first_ts = local_midnight_ts(day, "Europe/London")
-    readings = pd.DataFrame(
-        {
-            "start_ts": first_ts + 1800 * np.arange(48, dtype=np.int64),
-            "interval_seconds": np.full(48, 1800, dtype=np.int64),
-            "energy_kwh": np.full(48, 0.5),
-            "estimated": np.zeros(48, dtype=bool),
-            "original_value": np.full(48, np.nan),
-            "original_unit": [None] * 48,
-        }
-    )
-    meter = MeterSeries(_canary_wharf_meter(session_factory), "mpan", "power", readings, meter_type=None)
-    with transaction(session_factory) as session:
-        load_parsed(
-            session, ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)), filename="cw.csv", sha256="cw"
-        )
+    import_a_day_of_half_hours(session_factory, day)
     assert _version(session_factory) > version
     after = _graph(session_factory, riverside)
     row = before.table.index == (day - START).days  # one row per local day from START

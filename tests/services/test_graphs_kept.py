@@ -16,12 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import AccessDenied, Viewer, organisation_viewer, viewer_for
 from portfolio.db import make_engine, make_session_factory, transaction
-from portfolio.ingest.loader import load_parsed
-from portfolio.ingest.records import MeterSeries, ParsedFile
 from portfolio.models import (
     AuditEntry,
     ComputedResult,
-    Meter,
     Organisation,
     PipelineRun,
     Role,
@@ -39,6 +36,7 @@ from portfolio.services.graphs_kept import GRAPH_RESULT, decode_graph, start_of_
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
 from tests.conftest import DEMO_TODAY
+from tests.services.canary_wharf import import_a_day_of_half_hours
 
 NOW = dt.datetime(2026, 11, 25, 6, 10, tzinfo=dt.UTC)
 RIVERSIDE = "Riverside Print & Copy Ltd"
@@ -187,7 +185,7 @@ def test_new_readings_or_temperatures_are_drawn_at_once_not_the_kept_graph(
 ) -> None:
     before = _view(session_factory, riverside)
     version = _version(session_factory)
-    first_ts = _import_a_day_of_half_hours(session_factory)
+    first_ts = import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2))
     assert _version(session_factory) > version
     after = _view(session_factory, riverside)
     assert after.totals is not None and before.totals is not None
@@ -263,7 +261,9 @@ def test_while_the_daily_run_imports_the_graph_of_the_data_before_it_is_shown_sa
                 usage_version_at_start=load_usage_version(session),
             )
         )
-    _import_a_day_of_half_hours(session_factory)  # the run's import: 24 kWh more, the version moved on
+    import_a_day_of_half_hours(
+        session_factory, END - dt.timedelta(days=2)
+    )  # the run's import: 24 kWh more, the version moved on
     assert kept.totals is not None
     imported = kept.totals["metered_kwh"] + 24
 
@@ -320,7 +320,7 @@ def test_the_daily_run_keeps_the_big_portfolios_default_graphs_first_and_shows_t
     report = graphs_warm.keep_default_graphs(session_factory, start)
     assert report.portfolios > 0 and report.views == 3 * report.portfolios
     assert _kept_graphs(session_factory) > 0 and _audit_entries(session_factory) == audited  # nobody looked
-    _import_a_day_of_half_hours(session_factory)
+    import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2))
 
     yesterday = DEMO_TODAY - dt.timedelta(days=1)
     monkeypatch.setattr(graphs_kept, "draw_graph", _not_drawn)
@@ -343,34 +343,6 @@ def _audit_entries(factory: sessionmaker[Session]) -> int:
         return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
 
 
-def _import_a_day_of_half_hours(factory: sessionmaker[Session]) -> int:
-    """48 half hours of 0.5 kWh at a Riverside site two days before END (a day it lacked); their first start [s]."""
-    first_ts = local_midnight_ts(END - dt.timedelta(days=2), "Europe/London")
-    readings = pd.DataFrame(
-        {
-            "start_ts": first_ts + 1800 * np.arange(48, dtype=np.int64),
-            "interval_seconds": np.full(48, 1800, dtype=np.int64),
-            "energy_kwh": np.full(48, 0.5),
-            "estimated": np.zeros(48, dtype=bool),
-            "original_value": np.full(48, np.nan),
-            "original_unit": [None] * 48,
-        }
-    )
-    meter = MeterSeries(_canary_wharf_meter(factory), "mpan", "power", readings, meter_type=None)
-    with transaction(factory) as session:
-        load_parsed(
-            session, ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)), filename="cw.csv", sha256="cw"
-        )
-    return int(first_ts)
-
-
 def _version(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return load_usage_version(session)
-
-
-def _canary_wharf_meter(factory: sessionmaker[Session]) -> str:
-    with factory() as session:
-        identifier = session.scalar(select(Meter.identifier).join(Site).where(Site.name.like("Canary Wharf%")))
-    assert identifier is not None
-    return identifier
