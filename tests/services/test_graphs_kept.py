@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from portfolio.models import (
     WeatherLocation,
 )
 from portfolio.models.enums import WeatherKind
+from portfolio.queries.auth import record_login_attempt
 from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.imports import upsert_weather_rows
 from portfolio.services import graphs_kept, graphs_warm
@@ -75,8 +77,20 @@ def _drawn(factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest
 
 
 def _sent(result: GraphResult) -> object:
-    """The figure as the browser receives it (plotly's JSON, parsed)."""
-    return json.loads(pio.to_json(result.figure, validate=False))
+    """The figure as the browser receives it (plotly's JSON, parsed), its times to the second: plotly writes a
+    ``go.Figure``'s nanosecond times with nine zero decimals, the plain data the page is sent without; plotly.js
+    reads them as the same instant."""
+
+    def to_the_second(value: object) -> object:
+        if isinstance(value, dict):
+            return {key: to_the_second(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [to_the_second(item) for item in value]
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.0{9}", value):
+            return value[:-10]
+        return value
+
+    return to_the_second(json.loads(pio.to_json(result.figure, validate=False)))
 
 
 def _kept_graphs(factory: sessionmaker[Session]) -> int:
@@ -346,3 +360,70 @@ def _audit_entries(factory: sessionmaker[Session]) -> int:
 def _version(factory: sessionmaker[Session]) -> int:
     with factory() as session:
         return load_usage_version(session)
+
+
+def _signed_in(factory: sessionmaker[Session], user_id: int, at: dt.datetime) -> None:
+    with transaction(factory) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        record_login_attempt(session, email=user.email, ip="127.0.0.1", success=True, at_ts=int(at.timestamp()))
+
+
+def test_the_daily_runs_first_step_keeps_the_graphs_of_people_who_signed_in_this_week_whatever_their_size(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo's portfolios are all smaller than WARM_MIN_SITES: a customer who signed in two days ago has their "All
+    sites" views kept before the import and sees them while it runs; one last seen eight days ago has theirs drawn
+    when asked for; a failed sign-in counts for nothing."""
+    start = dt.datetime(2026, 11, 25, 6, 0, 5, tzinfo=dt.UTC)
+    with session_factory() as session:
+        recent, stale, failed = (
+            session.scalars(select(User.id).where(User.role == role).order_by(User.id)).first()
+            for role in (Role.CUSTOMER, Role.BROKER, Role.ACCOUNT_MANAGER)
+        )
+        later_customer = session.scalars(select(User.id).where(User.role == Role.CUSTOMER).order_by(User.id)).all()[1]
+    assert recent is not None and stale is not None and failed is not None
+    _signed_in(session_factory, recent, start - dt.timedelta(days=2))
+    _signed_in(session_factory, later_customer, start - dt.timedelta(days=8))
+    with transaction(session_factory) as session:
+        user = session.get(User, failed)
+        assert user is not None
+        record_login_attempt(session, email=user.email, ip="127.0.0.1", success=False, at_ts=int(start.timestamp()))
+    with transaction(session_factory) as session:
+        session.add(
+            PipelineRun(
+                run_date=start.date(),
+                status=RunStatus.RUNNING,
+                started_at=start,
+                steps=[],
+                usage_version_at_start=load_usage_version(session),
+            )
+        )
+
+    with session_factory() as session:
+        assert [u.id for u in graphs_warm.load_users_signed_in_since(session, int(start.timestamp()) - 7 * 86400)] == [
+            recent
+        ]
+    report = graphs_warm.keep_default_graphs(session_factory, start)
+    assert report.portfolios == 2 and report.views == 6  # the recent customer's power and gas (toggle) views
+    kept = _kept_graphs(session_factory)
+    with session_factory() as session:  # the run has imported nothing yet: a graph is kept as at any other time
+        admin = session.scalars(select(User).where(User.role == Role.ADMIN)).first()
+        assert admin is not None
+        shown = view_graph(session, viewer_for(session, admin, start), WEEK, now=start, retention_days=1827)
+    assert not shown.note.startswith("Shown as before") and _kept_graphs(session_factory) == kept + 1
+    import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2))
+
+    yesterday = DEMO_TODAY - dt.timedelta(days=1)
+    with session_factory() as session:
+        for user_id, kept in ((recent, True), (later_customer, False)):
+            user = session.get(User, user_id)
+            assert user is not None
+            viewer = viewer_for(session, user, start)
+            for days in graphs_warm.WARM_WINDOWS_DAYS:
+                request = GraphRequest(ALL_SITES, None, yesterday - dt.timedelta(days=days - 1), yesterday, "power")
+                shown = view_graph(session, viewer, request, now=start + dt.timedelta(minutes=20), retention_days=1827)
+                assert shown.note.startswith("Shown as before today's import") is kept, (user.email, days)
+
+    monkeypatch.setattr(graphs_warm, "KEEP_BUDGET_S", -1.0)  # spent: only the big portfolios are kept
+    assert graphs_warm.keep_default_graphs(session_factory, start).views == 0

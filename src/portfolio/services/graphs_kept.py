@@ -15,16 +15,17 @@ So the drawn graph (figure JSON, note, summary) is kept in ``computed_results``,
 Access is checked and the look audited on every request, kept or not. A zoom is drawn, never kept: its window is
 whatever the drag gave. Kept graphs older than the previous half hour are deleted as a new one is stored.
 
-While the daily run writes, no graph is kept: every file it imports moves the version on, so a graph kept then would
-be read by few requests, if any, and storing it (0.1-0.7 MB) would cost more than it saves (measured under the 100-user
-load: the graph's CPU p50 went from 51 to 61 ms). Instead, a graph kept from the data as it was when the run began
-(its row records that version) is shown, drawn in this half hour or the one before, with a note that the run is
-importing: the whole of the last complete data, never a portfolio half imported, and read at the cost of a kept graph.
-The run's first step keeps the big portfolios' default views for it (``services/graphs_warm.keep_default_graphs``).
-Drawing every graph afresh meanwhile made them the slowest requests of the 100-user load: 357-397 ms median in the
-worker against 29-37 ms after the run, with 66 ms of CPU each against 16. A graph not kept then is drawn from the data
-as it is. Not for a range reaching the oldest day the retention step may delete, nor when the caller does not say how
-long data is kept (``retention_days``).
+Once the daily run has written (the data's version has moved since it began), no graph is kept: every file it
+imports moves the version on, so a graph kept then would be read by few requests, if any, and storing it (0.1-0.7 MB)
+would cost more than it saves (measured under the 100-user load: the graph's CPU p50 went from 51 to 61 ms). Instead,
+a graph kept from the data as it was when the run began (its row records that version) is shown, drawn in this half
+hour or the one before, with a note that the run is importing: the whole of the last complete data, never a portfolio
+half imported, and read at the cost of a kept graph. The run's first step keeps the big portfolios' default views,
+and recent users', for it (``services/graphs_warm.keep_default_graphs``); until its import first commits, graphs are
+kept as at any other time. Drawing every graph afresh meanwhile made them the slowest requests of the 100-user load:
+357-397 ms median in the worker against 29-37 ms after the run, with 66 ms of CPU each against 16. A graph not kept
+then is drawn from the data as it is. Not for a range reaching the oldest day the retention step may delete, nor when
+the caller does not say how long data is kept (``retention_days``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from plotly.io.json import to_json_plotly
 from sqlalchemy.orm import Session
 
 from portfolio.access import Viewer
+from portfolio.figures.style import figure_data
+from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.pipeline import RunningRun, load_running_run
 from portfolio.services import audit
 from portfolio.services.computed_results import kept_at, kept_or_computed
@@ -76,12 +79,21 @@ def view_graph(
     session.commit()
     moment = now or dt.datetime.now(dt.UTC)
     if request.window is not None:
-        return draw_graph(session, viewer, request, chosen, moment)
+        return drawn_graph(session, viewer, request, chosen, moment)
     running = load_running_run(session, moment - DAILY_RUN_LONGEST)
-    if running is not None:
+    if running is not None and running.usage_version_at_start != load_usage_version(session):
         before = graph_before_the_run(session, request, chosen, running, start_of_half_hour(moment), retention_days)
-        return before if before is not None else draw_graph(session, viewer, request, chosen, moment)
+        return before if before is not None else drawn_graph(session, viewer, request, chosen, moment)
     return keep_graph(session, viewer, request, chosen, moment)
+
+
+def drawn_graph(
+    session: Session, viewer: Viewer, request: GraphRequest, chosen: GraphSites, moment: dt.datetime
+) -> GraphResult:
+    """The graph drawn now, its figure as plain data (``figures.style.figure_data``: serialised in one pass, by the
+    reply and by :func:`encode_graph` alike), without the CSV export's table."""
+    result = draw_graph(session, viewer, request, chosen, moment)
+    return dataclasses.replace(result, figure=figure_data(result.figure), table=None)
 
 
 def keep_graph(
@@ -93,7 +105,7 @@ def keep_graph(
     half_hour = start_of_half_hour(moment)
 
     def draw() -> GraphResult:
-        return dataclasses.replace(draw_graph(session, viewer, request, chosen, half_hour), table=None)
+        return drawn_graph(session, viewer, request, chosen, half_hour)
 
     return kept_or_computed(
         session,
