@@ -50,7 +50,7 @@ class ExportWorld:
     wren_buyer_id: int
 
 
-def _series(
+def meter_series(
     identifier: str,
     kind: str,
     fuel: str,
@@ -106,7 +106,7 @@ def build_export_world(factory: sessionmaker[Session]) -> ExportWorld:
         wren = Organisation(name="Wren Retail", account_number="WREN-01")
         session.add_all([kestrel, wren])
         session.flush()
-        bakery_readings = _series(
+        bakery_readings = meter_series(
             BAKERY_MPAN,
             "mpan",
             "power",
@@ -116,15 +116,19 @@ def build_export_world(factory: sessionmaker[Session]) -> ExportWorld:
             np.concatenate([np.zeros(46, dtype=bool), autumn_estimated]),
             "Kestrel Bakery",
         )
-        office = _series(OFFICE_MPAN, "mpan", "power", half_hours_spring[:10], 1800, np.ones(10), name="Kestrel Office")
-        boilers = _series(BOILERS_MPRN, "mprn", "gas", hours, 3600, np.full(22, 2.0), gas_estimated, "Kestrel Boilers")
+        office = meter_series(
+            OFFICE_MPAN, "mpan", "power", half_hours_spring[:10], 1800, np.ones(10), name="Kestrel Office"
+        )
+        boilers = meter_series(
+            BOILERS_MPRN, "mprn", "gas", hours, 3600, np.full(22, 2.0), gas_estimated, "Kestrel Boilers"
+        )
         bakery_id = _load(session, "KESTREL-01", [bakery_readings])[0]
         office_id = _load(session, "KESTREL-01", [office])[0]
         boilers_id = _load(session, "KESTREL-01", [boilers])[0]
         wren_id = _load(
             session,
             "WREN-01",
-            [_series(WREN_MPAN, "mpan", "power", half_hours_spring, 1800, np.full(46, 3.0), name="Wren Store")],
+            [meter_series(WREN_MPAN, "mpan", "power", half_hours_spring, 1800, np.full(46, 3.0), name="Wren Store")],
         )[0]
         kestrel_buyer = create_user(session, "buyer@kestrel.example", Role.CUSTOMER, PASSWORD, organisation=kestrel)
         wren_buyer = create_user(session, "buyer@wren.example", Role.CUSTOMER, PASSWORD, organisation=wren)

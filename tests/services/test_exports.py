@@ -9,6 +9,7 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -17,7 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.access import AccessDenied, Viewer, viewer_for
 from portfolio.config import Settings, load_settings
+from portfolio.db import transaction
 from portfolio.exports.espi_validation import validate_espi
+from portfolio.ingest.loader import load_parsed
+from portfolio.ingest.records import ParsedFile
 from portfolio.models import AuditEntry, Role, User
 from portfolio.queries import exports as export_queries
 from portfolio.services import exports as exporting
@@ -30,6 +34,7 @@ from tests.exports.export_world import (
     SPRING,
     ExportWorld,
     build_export_world,
+    meter_series,
 )
 
 OPERATOR = Viewer(user_id=0, email="cli", role=Role.ADMIN, organisation_ids=None)
@@ -246,10 +251,17 @@ def test_an_aborted_download_is_audited_with_the_rows_so_far(session_factory, se
     assert ("viewed_by", None) in actions
 
 
+def _from_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the daily export read readings, as it does for a site with a reading longer than a day."""
+    monkeypatch.setattr(exporting, "load_sites_with_longer_readings", lambda *_args: {0})
+
+
 def test_small_chunks_give_the_same_file_and_count(session_factory, settings, world, monkeypatch):
-    """Daily rows and the audited row count hold when a site's day is split over several chunks."""
+    """Daily rows and the audited row count hold when a site's day is split over several chunks of readings, and
+    are what the daily roll-up gives."""
     params = {"group": "all", "from": "2024-03-31", "to": "2024-10-27", "shape": "daily"}
     whole = export_csv(session_factory, settings, **params)
+    _from_readings(monkeypatch)
     monkeypatch.setattr(
         exporting, "iter_reading_chunks", functools.partial(export_queries.iter_reading_chunks, chunk_rows=7)
     )
@@ -260,6 +272,54 @@ def test_small_chunks_give_the_same_file_and_count(session_factory, settings, wo
             e.detail["rows"] for e in session.scalars(select(AuditEntry).where(AuditEntry.action == "export_completed"))
         ]
     assert counts == [len(whole), len(whole)] and len(whole) == 5  # Wren's store too: the operator sees all
+
+
+def test_a_daily_export_reads_the_roll_up_not_the_readings_and_writes_the_same_bytes(
+    session_factory, settings, world, monkeypatch
+):
+    """One row per site and day read, not 48: the clock-change days, the gaps and the estimates come out exactly as
+    the readings give them, in CSV and Excel (their sheets' values)."""
+    params = {"group": "all", "from": "2024-03-30", "to": "2024-10-28", "shape": "daily"}
+
+    def no_readings(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the daily export read readings")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(exporting, "iter_reading_chunks", no_readings)
+        rolled_csv, _ = export_bytes(session_factory, settings, OPERATOR, format="csv", **params)
+        rolled_xlsx, _ = export_bytes(session_factory, settings, OPERATOR, format="xlsx", **params)
+    _from_readings(monkeypatch)
+    read_csv, _ = export_bytes(session_factory, settings, OPERATOR, format="csv", **params)
+    read_xlsx, _ = export_bytes(session_factory, settings, OPERATOR, format="xlsx", **params)
+    assert rolled_csv == read_csv and rolled_csv.count(b"\n") == 6  # the header and five site-days
+    rolled, read = (
+        pd.read_excel(io.BytesIO(book), sheet_name=None, engine="openpyxl") for book in (rolled_xlsx, read_xlsx)
+    )
+    assert list(rolled) == list(read) and len(rolled) >= 2  # a sheet per fuel, and the notes
+    for sheet, frame in rolled.items():
+        pd.testing.assert_frame_equal(frame, read[sheet])
+
+
+def test_a_site_with_a_reading_longer_than_a_day_is_exported_from_its_readings(session_factory, settings, world):
+    """The roll-up leaves out a monthly bill's reading: a daily export of that site reads its readings, so the bill
+    is in the file as before."""
+    month_start = int(dt.datetime(2024, 5, 1, tzinfo=dt.UTC).timestamp()) - 3600  # local midnight (BST)
+    bill = meter_series(BAKERY_MPAN, "mpan", "power", np.array([month_start]), 31 * 86400, np.array([1234.5]))
+    with transaction(session_factory) as session:
+        load_parsed(
+            session, ParsedFile(path="bill", format="test", meters=(bill,)), filename="may-bill", sha256="b" * 64
+        )
+    params = {"group": "all", "from": "2024-05-01", "to": "2024-05-31", "shape": "daily"}
+    with session_factory() as session:
+        sites = export_queries.load_export_sites(session, [world.bakery, world.office])
+        assert export_queries.load_sites_with_longer_readings(
+            session, sites, dt.date(2024, 5, 1), dt.date(2024, 5, 31)
+        ) == {world.bakery}
+        assert not export_queries.load_sites_with_longer_readings(session, sites, SPRING, SPRING)
+    rows = export_csv(session_factory, settings, **params)
+    assert list(zip(rows["site_name"], rows["local_date"], rows["energy_kwh"], strict=True)) == [
+        ("Kestrel Bakery", "2024-05-01", pytest.approx(1234.5))
+    ]
 
 
 def test_reading_chunks_are_ordered_by_site_then_time_and_bounded(session_factory, world):

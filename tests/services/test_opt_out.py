@@ -184,6 +184,9 @@ def test_graph_and_export_show_daily_data_only_after_opting_out(
     data = b"".join(stream_export(session_factory, plan, user_id=micro["user"], ip=None, via="test"))
     daily = pd.read_csv(io.BytesIO(data), comment="#")
     assert len(daily) == 3
+    # each day one whole-day reading, as the daily roll-up holds it: its half hours are gone
+    assert list(daily["intervals"]) == list(daily["expected_intervals"]) == [1, 1, 1]
+    assert list(daily["interval_seconds"]) == [86400, 86400, 86400] and list(daily["coverage"]) == [1.0, 1.0, 1.0]
 
 
 def test_imports_of_an_opted_out_site_keep_daily_totals_only(

@@ -46,7 +46,8 @@ def write_export(
     """Check the request now, then return a generator of the file's bytes.
 
     ``chunks``: reading chunks (``shapes.READING_CHUNK_COLUMNS``, ordered by site then time) for the interval and
-    daily shapes; per-interval sums (``shapes.PORTFOLIO_CHUNK_COLUMNS``) for the portfolio shape.
+    daily shapes, or for the daily shape days the roll-up summed (``shapes.ROLLED_UP_DAY_COLUMNS``); per-interval
+    sums (``shapes.PORTFOLIO_CHUNK_COLUMNS``) for the portfolio shape.
     """
     shape, format = as_shape(shape), as_format(format)
     if format is ExportFormat.ESPI:

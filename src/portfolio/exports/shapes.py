@@ -11,6 +11,7 @@ has no daily row. Times are kept as UTC epoch seconds until the last step, where
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -65,6 +66,22 @@ DAILY_COLUMNS = (
 """Daily rows per site and local day: coverage = intervals / expected_intervals (46, 48 or 50 half hours in the UK)."""
 
 PORTFOLIO_COLUMNS = ("fuel", "local_start", "utc_offset", "utc_start", "energy_kwh", "sites_reporting")
+
+ROLLED_UP_DAY_COLUMNS = (
+    "site_id",
+    "site_name",
+    "meter_identifier",
+    "fuel",
+    "time_zone",
+    "local_date",
+    "energy_kwh",
+    "intervals",
+    "estimated_intervals",
+    "interval_seconds",
+)
+"""Days as the daily roll-up keeps them (one row per site and local day, ordered by site then day): local_date
+datetime64[D], energy_kwh [kWh], intervals and estimated_intervals counts, interval_seconds the day's shortest [s].
+The daily shape reads them instead of readings where it can (``services/exports.py``)."""
 
 
 def compute_local_times(start_ts: np.ndarray, time_zone: str) -> tuple[np.ndarray, np.ndarray]:
@@ -152,6 +169,13 @@ def compute_daily_rows(readings: pd.DataFrame) -> pd.DataFrame:
         estimated_intervals=("estimated", "sum"),
         interval_seconds=("interval_seconds", "min"),
     ).reset_index()
+    return compute_rolled_up_days(daily)
+
+
+def compute_rolled_up_days(days: pd.DataFrame) -> pd.DataFrame:
+    """Daily rows (:data:`DAILY_COLUMNS`) of days already summed (:data:`ROLLED_UP_DAY_COLUMNS`, local_date a
+    datetime64): each day's expected intervals from its real length in the site's zone, and the coverage."""
+    daily = days.reset_index(drop=True)
     day_seconds = np.zeros(len(daily), dtype="int64")
     for zone, rows in daily.groupby("time_zone", sort=False).groups.items():
         dates = daily.loc[rows, "local_date"]
@@ -218,8 +242,22 @@ def iter_interval_rows(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]
 
 
 def iter_daily_rows(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """Daily rows, carrying a site's day across chunk boundaries so each day is one row."""
-    dated = (with_local_date(chunk) for chunk in chunks if not chunk.empty)
+    """Daily rows, carrying a site's day across chunk boundaries so each day is one row.
+
+    The chunks are readings (:data:`READING_CHUNK_COLUMNS`), or days the daily roll-up summed already
+    (:data:`ROLLED_UP_DAY_COLUMNS`): one kind or the other in a stream, never both."""
+    stream = iter(chunk for chunk in chunks if not chunk.empty)
+    first = next(stream, None)
+    if first is None:
+        return
+    rest = itertools.chain([first], stream)
+    if "intervals" in first:
+        for days in rest:
+            if "intervals" not in days:
+                raise ValueError("a daily export's chunks are readings or rolled-up days, not both")
+            yield compute_rolled_up_days(days)
+        return
+    dated = (with_local_date(chunk) for chunk in rest)
     for whole_days in iter_whole_groups(dated, ("site_id", "local_date")):
         yield compute_daily_rows(whole_days)
 

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, 
 from sqlalchemy.orm import Session
 
 from portfolio.db import driver_connection
-from portfolio.exports.shapes import PORTFOLIO_CHUNK_COLUMNS, READING_CHUNK_COLUMNS
+from portfolio.exports.shapes import PORTFOLIO_CHUNK_COLUMNS, READING_CHUNK_COLUMNS, ROLLED_UP_DAY_COLUMNS
 from portfolio.models import DailyUsage, IdentifierKind, Meter, Reading, Site
 from portfolio.timekeeping import SECONDS_PER_DAY, local_midnight_ts, local_range_ts
 
@@ -165,6 +165,86 @@ def iter_daily_usage_chunks(
             },
             columns=list(READING_CHUNK_COLUMNS),
         )
+
+
+def load_sites_with_longer_readings(session: Session, sites: pd.DataFrame, start: dt.date, end: dt.date) -> set[int]:
+    """Sites with a reading longer than a day (a monthly bill) in their local days ``start``..``end``: the daily
+    roll-up leaves such readings out (``ingest.loader.refresh_daily_usage``). Read from a partial index."""
+    if sites.empty:
+        return set()
+    statement = (
+        select(Reading.site_id)
+        .where(_range_condition(sites, start, end), Reading.interval_seconds > SECONDS_PER_DAY)
+        .distinct()
+    )
+    return {int(site_id) for site_id in session.scalars(statement)}
+
+
+def iter_rolled_up_days(
+    session: Session,
+    sites: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    *,
+    one_reading_a_day: frozenset[int] = frozenset(),
+    chunk_sites: int = 500,
+) -> Iterator[pd.DataFrame]:
+    """Each site's local days ``start``..``end`` from the daily roll-up, as days (``shapes.ROLLED_UP_DAY_COLUMNS``),
+    ordered by site then day, ``chunk_sites`` sites a chunk: what a daily export computes from the readings, read
+    as the roll-up keeps it (one row per site and day, not 48).
+
+    ``one_reading_a_day``: sites whose half-hourly readings are not kept (micro-business opt-out): each day is shown
+    as one whole-day reading, as :func:`iter_daily_usage_chunks` gives it to the other path.
+    """
+    if sites.empty:
+        return
+    facts = sites.set_index("site_id")
+    ids = [int(s) for s in sites["site_id"]]
+    for first in range(0, len(ids), chunk_sites):
+        chosen = ids[first : first + chunk_sites]
+        rows = session.execute(
+            select(
+                DailyUsage.site_id,
+                DailyUsage.local_date,
+                DailyUsage.energy_kwh,
+                DailyUsage.intervals,
+                DailyUsage.estimated_intervals,
+                DailyUsage.interval_seconds,
+            )
+            .where(DailyUsage.site_id.in_(chosen), DailyUsage.local_date.between(start, end))
+            .order_by(DailyUsage.site_id, DailyUsage.local_date)
+        ).all()
+        if not rows:
+            continue
+        site_ids = np.fromiter((row[0] for row in rows), dtype="int64", count=len(rows))
+        positions = facts.index.get_indexer(pd.Index(site_ids))
+        frame = pd.DataFrame(
+            {
+                "site_id": site_ids,
+                "site_name": facts["site_name"].to_numpy(dtype=object)[positions],
+                "meter_identifier": facts["meter_identifier"].to_numpy(dtype=object)[positions],
+                "fuel": facts["fuel"].to_numpy(dtype=object)[positions],
+                "time_zone": facts["time_zone"].to_numpy(dtype=object)[positions],
+                "local_date": np.array([row[1] for row in rows], dtype="datetime64[D]"),
+                "energy_kwh": np.fromiter((row[2] for row in rows), dtype="float64", count=len(rows)),
+                "intervals": np.fromiter((row[3] for row in rows), dtype="int64", count=len(rows)),
+                "estimated_intervals": np.fromiter((row[4] for row in rows), dtype="int64", count=len(rows)),
+                "interval_seconds": np.fromiter((row[5] for row in rows), dtype="int64", count=len(rows)),
+            },
+            columns=list(ROLLED_UP_DAY_COLUMNS),
+        )
+        if one_reading_a_day:
+            whole = frame["site_id"].isin(sorted(one_reading_a_day)).to_numpy()
+            if whole.any():
+                frame.loc[whole, "estimated_intervals"] = (frame.loc[whole, "estimated_intervals"] > 0).astype("int64")
+                frame.loc[whole, "intervals"] = 1
+                frame.loc[whole, "interval_seconds"] = [  # the day's own length: 23 to 25 hours
+                    local_midnight_ts(day + dt.timedelta(days=1), zone) - local_midnight_ts(day, zone)
+                    for day, zone in zip(
+                        frame.loc[whole, "local_date"].dt.date, frame.loc[whole, "time_zone"], strict=True
+                    )
+                ]
+        yield frame
 
 
 def load_longest_intervals(session: Session, site_ids: Sequence[int], start: dt.date, end: dt.date) -> dict[str, int]:
