@@ -32,9 +32,13 @@ from portfolio.models.enums import WeatherKind
 from portfolio.queries.auth import record_login_attempt
 from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.imports import upsert_weather_rows
-from portfolio.services import graphs_kept, graphs_warm
+from portfolio.services import expected_summary, graphs_kept, graphs_profile, graphs_warm
+from portfolio.services.coverage import meter_interval_seconds
+from portfolio.services.expected_summary import SUMMARY_RESULT, FuelSummary, compute_portfolio_summary
 from portfolio.services.graphs import GraphRequest, GraphResult, draw_graph
 from portfolio.services.graphs_kept import GRAPH_RESULT, decode_graph, start_of_half_hour, view_graph
+from portfolio.services.graphs_profile import make_profile
+from portfolio.services.graphs_sites import load_expected_scope
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
 from tests.conftest import DEMO_TODAY
@@ -427,3 +431,71 @@ def test_the_daily_runs_first_step_keeps_the_graphs_of_people_who_signed_in_this
 
     monkeypatch.setattr(graphs_warm, "KEEP_BUDGET_S", -1.0)  # spent: only the big portfolios are kept
     assert graphs_warm.keep_default_graphs(session_factory, start).views == 0
+
+
+def _profile_and_panel(
+    factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest, now: dt.datetime
+) -> tuple[object, list[FuelSummary], int | None]:
+    """The Graphs page's load profile (as sent) and expected-consumption panel figures, as its callbacks get them."""
+    with factory() as session:
+        profile = json.loads(pio.to_json(make_profile(session, viewer, request, now), validate=False))
+        scope = load_expected_scope(session, viewer, request, now)
+        sites = scope.sites.assign(interval_seconds=meter_interval_seconds(scope.sites))
+        panel = compute_portfolio_summary(
+            session,
+            sites[["site_id", "fuel", "interval_seconds"]],
+            scope.start_ts,
+            scope.end_ts,
+            scope.today_start_ts,
+            scope.time_zone,
+            as_before=scope.as_before,
+        )
+        return profile, panel, scope.as_before
+
+
+def _kept_of(factory: sessionmaker[Session], kind: str) -> int:
+    with factory() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(ComputedResult).where(ComputedResult.kind == kind)) or 0
+        )
+
+
+def test_while_the_daily_run_imports_the_load_profile_and_panel_of_the_data_before_it_are_read(
+    session_factory: sessionmaker[Session], riverside: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the graph shown as before the import, its load profile and expected-consumption panel are read as kept
+    from the data the run began with, not computed on the cores the import is using; one not kept then is computed
+    from the data as it is, and not kept (the next file moves the data on). When the run ends, the new data."""
+    with transaction(session_factory) as session:
+        version = load_usage_version(session)
+        session.add(
+            PipelineRun(
+                run_date=NOW.date(), status=RunStatus.RUNNING, started_at=NOW, steps=[], usage_version_at_start=version
+            )
+        )
+    before = _profile_and_panel(session_factory, riverside, WEEK, NOW)  # nothing written yet: kept as usual
+    assert before[2] is None
+    import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2))  # the run's import moves the data on
+
+    def not_computed(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("computed again instead of read as kept before the run")
+
+    later = NOW + dt.timedelta(minutes=5)
+    with monkeypatch.context() as patch:
+        patch.setattr(graphs_profile, "compute_load_profile", not_computed)
+        patch.setattr(expected_summary, "_compute_summaries", not_computed)
+        during = _profile_and_panel(session_factory, riverside, WEEK, later)
+    assert during == (before[0], before[1], version)
+
+    fortnight = GraphRequest(ALL_SITES, None, START - dt.timedelta(days=7), END, "power")  # never kept before
+    kept_profiles, kept_panels = _kept_of(session_factory, "load_profile"), _kept_of(session_factory, SUMMARY_RESULT)
+    _profile_and_panel(session_factory, riverside, fortnight, later)
+    assert (_kept_of(session_factory, "load_profile"), _kept_of(session_factory, SUMMARY_RESULT)) == (
+        kept_profiles,
+        kept_panels,
+    )
+
+    with transaction(session_factory) as session:
+        session.execute(update(PipelineRun).values(status=RunStatus.OK))
+    after = _profile_and_panel(session_factory, riverside, WEEK, later)
+    assert after[2] is None and after[0] != before[0]  # the imported day is in the week's profile now

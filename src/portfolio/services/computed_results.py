@@ -3,6 +3,12 @@
 The key is a digest of the result's kind, its inputs and the usage data's version (``queries/data_version.py``), so a
 result is read only while nothing it was computed from has changed; a change commits a new version and the next
 request computes afresh. Nothing here is per process: every gunicorn worker reads what any other kept.
+
+While the daily run writes, every file it imports moves the version on, so a result kept then is read by few requests
+if any. A web request then asks for the result kept at the version the run began with
+(:func:`version_before_the_run`, the ``as_before`` of :func:`kept_or_computed`): the whole of the last complete data,
+read at the cost of a kept result instead of computed on cores the import is using; what was not kept then is computed
+from the data as it is, and not kept. The run's own steps never ask for it: they compute from the data they wrote.
 """
 
 from __future__ import annotations
@@ -23,9 +29,21 @@ from portfolio.queries.computed_results import (
     store_result,
 )
 from portfolio.queries.data_version import load_usage_version
+from portfolio.queries.pipeline import load_running_run
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+DAILY_RUN_LONGEST = dt.timedelta(hours=2)
+"""A daily run still marked running after this long has died: results are kept again."""
+
+
+def version_before_the_run(session: Session, now: dt.datetime) -> int | None:
+    """The data's version when the running daily run began, once the run has written (the version moved on since);
+    None when no run is writing (or its row did not record it)."""
+    running = load_running_run(session, now - DAILY_RUN_LONGEST)
+    if running is None or running.usage_version_at_start is None:
+        return None
+    return None if running.usage_version_at_start == load_usage_version(session) else running.usage_version_at_start
 
 
 def kept_or_computed(
@@ -37,14 +55,20 @@ def kept_or_computed(
     decode: Callable[[str], T | None],
     now: dt.datetime,
     forget_before: dt.datetime | None = None,
+    *,
+    as_before: int | None = None,
 ) -> T:
     """The result kept for ``inputs`` at the current data version, or ``compute()``'s, then kept (and committed).
 
     ``decode`` returns None for a payload it cannot read: the result is then computed afresh, never guessed. A result
     that cannot be kept (the database busy or read-only) is still returned. ``forget_before``: results of this kind
     kept before then are deleted as this one is stored (a kind whose inputs include the time of day would otherwise
-    pile up until the data's next version).
+    pile up until the data's next version). ``as_before``: the version a running daily run began with
+    (:func:`version_before_the_run`): the result kept at it, else ``compute()``'s, not kept (see the module).
     """
+    if as_before is not None:
+        found = kept_at(session, kind, as_before, inputs, decode)
+        return found if found is not None else compute()
     version = load_usage_version(session)
     key = result_key(kind, version, inputs)
     payload = load_result(session, key)

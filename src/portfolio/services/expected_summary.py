@@ -95,12 +95,15 @@ def compute_portfolio_summary(
     end_ts: int,
     today_start_ts: int,
     time_zone: str = UK_TIME_ZONE,
+    *,
+    as_before: int | None = None,
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 
     Only sites with stored predictions (a usable model) contribute estimates; the counts say how many did and did
     not. Everything is read from storage: no model predicts here. Kept for the next request while the data stays
-    the same (``services/computed_results.py``): a 1,000-site panel adds up its estimates once.
+    the same (``services/computed_results.py``): a 1,000-site panel adds up its estimates once. ``as_before``: see
+    ``kept_or_computed`` (a web request while the daily run writes).
     """
     inputs = {
         "sites": sorted(
@@ -118,6 +121,7 @@ def compute_portfolio_summary(
         _encode,
         _decode,
         dt.datetime.now(dt.UTC),
+        as_before=as_before,
     )
 
 

@@ -45,7 +45,7 @@ from portfolio.figures.style import figure_data
 from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.pipeline import RunningRun, load_running_run
 from portfolio.services import audit
-from portfolio.services.computed_results import kept_at, kept_or_computed
+from portfolio.services.computed_results import DAILY_RUN_LONGEST, kept_at, kept_or_computed
 from portfolio.services.graphs import GraphResult, draw_graph
 from portfolio.services.graphs_sites import GraphRequest, GraphSites, graph_sites
 from portfolio.timekeeping import local_today
@@ -54,8 +54,6 @@ GRAPH_RESULT = "graph"
 GRAPH_FORMAT = 1
 """Moved on when what a kept graph holds changes shape, so a new version never reads an older one's."""
 HALF_HOUR = dt.timedelta(minutes=30)
-DAILY_RUN_LONGEST = dt.timedelta(hours=2)
-"""A daily run still marked running after this long has died: graphs are kept again."""
 IMPORTING_NOTE = "Shown as before today's import (began {began}); new readings appear when it finishes"
 """Leads the graph's note while a daily run writes, so it is read before the resolution and model details."""
 

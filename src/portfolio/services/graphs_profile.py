@@ -23,7 +23,7 @@ from portfolio.analytics.resolution import compute_load_profile, compute_site_se
 from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.figures.style import FUEL_NAMES
 from portfolio.queries.graphs import Scope, load_scope_series, load_site_readings, load_sites_series
-from portfolio.services.computed_results import kept_or_computed
+from portfolio.services.computed_results import kept_or_computed, version_before_the_run
 from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites
 from portfolio.timekeeping import local_range_ts
 
@@ -42,9 +42,11 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest, now: d
         profile = _empty_profile()
     elif request.site is None:
         scopes = graph_scopes(session, viewer, request.group, chosen.site_ids)
-        profile = load_portfolio_profile(session, site_ids, scopes, fuel, lo, hi, time_zone, now)
+        as_before = version_before_the_run(session, now or dt.datetime.now(dt.UTC))
+        profile = load_portfolio_profile(session, site_ids, scopes, fuel, lo, hi, time_zone, now, as_before=as_before)
     else:
-        profile = load_site_profile(session, site_ids[0], lo, hi, time_zone, now)
+        as_before = version_before_the_run(session, now or dt.datetime.now(dt.UTC))
+        profile = load_site_profile(session, site_ids[0], lo, hi, time_zone, now, as_before=as_before)
     return make_load_profile_figure(
         profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
     )
@@ -59,9 +61,12 @@ def load_portfolio_profile(
     hi: int,
     time_zone: str,
     now: dt.datetime | None = None,
+    *,
+    as_before: int | None = None,
 ) -> pd.DataFrame:
     """The profile of ``site_ids`` (a portfolio's sites of ``fuel``, already access-checked) over [lo, hi) [UTC epoch
-    s], kept or computed then kept. ``scopes``: maintained series adding up to exactly those sites, or None."""
+    s], kept or computed then kept. ``scopes``: maintained series adding up to exactly those sites, or None.
+    ``as_before``: see ``services.computed_results.kept_or_computed``."""
     ids_ = sorted(int(s) for s in site_ids)
 
     def compute() -> pd.DataFrame:
@@ -79,11 +84,18 @@ def load_portfolio_profile(
         "time_zone": time_zone,
         "of": "portfolio",
     }
-    return _kept(session, inputs, compute, now)
+    return _kept(session, inputs, compute, now, as_before)
 
 
 def load_site_profile(
-    session: Session, site_id: int, lo: int, hi: int, time_zone: str, now: dt.datetime | None = None
+    session: Session,
+    site_id: int,
+    lo: int,
+    hi: int,
+    time_zone: str,
+    now: dt.datetime | None = None,
+    *,
+    as_before: int | None = None,
 ) -> pd.DataFrame:
     """One site's profile over [lo, hi), from its own readings in its zone, kept or computed then kept."""
 
@@ -97,14 +109,25 @@ def load_site_profile(
         "time_zone": time_zone,
         "of": "site",
     }
-    return _kept(session, inputs, compute, now)
+    return _kept(session, inputs, compute, now, as_before)
 
 
 def _kept(
-    session: Session, inputs: dict[str, object], compute: Callable[[], pd.DataFrame], now: dt.datetime | None
+    session: Session,
+    inputs: dict[str, object],
+    compute: Callable[[], pd.DataFrame],
+    now: dt.datetime | None,
+    as_before: int | None,
 ) -> pd.DataFrame:
     return kept_or_computed(
-        session, LOAD_PROFILE_RESULT, inputs, compute, encode_profile, decode_profile, now or dt.datetime.now(dt.UTC)
+        session,
+        LOAD_PROFILE_RESULT,
+        inputs,
+        compute,
+        encode_profile,
+        decode_profile,
+        now or dt.datetime.now(dt.UTC),
+        as_before=as_before,
     )
 
 

@@ -21,6 +21,7 @@ from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.analytics.resolution import AUTO
 from portfolio.queries.consent import load_site_organisations
 from portfolio.queries.graphs import Scope, load_graph_sites, load_group_member_ids
+from portfolio.services.computed_results import version_before_the_run
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts
 
@@ -115,6 +116,7 @@ class ExpectedScope:
     end_ts: int
     today_start_ts: int
     time_zone: str
+    as_before: int | None = None  # while the daily run writes: the version it began with (computed_results.py)
 
 
 def load_expected_scope(
@@ -126,4 +128,4 @@ def load_expected_scope(
     lo, hi = local_range_ts(request.start, request.end, time_zone)
     now = now or dt.datetime.now(dt.UTC)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
-    return ExpectedScope(members, lo, hi, today_start, time_zone)
+    return ExpectedScope(members, lo, hi, today_start, time_zone, version_before_the_run(session, now))

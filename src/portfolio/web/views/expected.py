@@ -130,8 +130,10 @@ def make_expected_panel(
     today_start_ts: int,
     table_id: str,
     time_zone: str = UK_TIME_ZONE,
+    as_before: int | None = None,
 ) -> html.Div:
-    """The summary cards for the graph's fuel (``sites`` are all of one fuel) and the model-quality table."""
+    """The summary cards for the graph's fuel (``sites`` are all of one fuel) and the model-quality table.
+    ``as_before``: while the daily run writes, the version it began with (``services/computed_results.py``)."""
     if sites.empty:
         return html.Div()
     heading = html.H2("Expected consumption", className="section-title")
@@ -141,6 +143,12 @@ def make_expected_panel(
     ]
     frame = sites.assign(interval_seconds=meter_interval_seconds(sites))
     (summary,) = compute_portfolio_summary(
-        session, frame[["site_id", "fuel", "interval_seconds"]], start_ts, end_ts, today_start_ts, time_zone
+        session,
+        frame[["site_id", "fuel", "interval_seconds"]],
+        start_ts,
+        end_ts,
+        today_start_ts,
+        time_zone,
+        as_before=as_before,
     )
     return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")

@@ -60,6 +60,7 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
         scope.today_start_ts,
         ids.GRAPH_MODEL_TABLE,
         time_zone=scope.time_zone,
+        as_before=scope.as_before,
     )
 
 
