@@ -39,8 +39,8 @@ from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs_coverage import load_coverage
 from portfolio.services.graphs_kept import keep_graph
-from portfolio.services.graphs_profile import load_portfolio_profile, make_profile
-from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites, load_expected_scope
+from portfolio.services.graphs_profile import load_portfolio_profile
+from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts, local_today
 
@@ -144,8 +144,7 @@ def keep_default_graphs(factory: sessionmaker[Session], now: dt.datetime | None 
     (``services/graphs_kept.py``) rather than drawing each one afresh on cores the import is using (a 1,000-site year
     takes 250-370 ms to draw from nothing; even a small portfolio's 20-60 ms of CPU waits behind the import's, and
     was the slowest request of the 100-user load at 300-600 ms p95). A run at 06:00 finds few kept from the half hour
-    before; this keeps the views people open first. A whole graph is kept per request as the page sends it (with
-    its load profile and expected-consumption panel figures), so each
+    before; this keeps the views people open first. A whole graph is kept per request as the page sends it, so each
     portfolio is drawn as the people who open it would: the estate as an admin, each broker's and account manager's
     "All sites", an organisation's sites as its customers, a group as its owner, for portfolios of at least
     :data:`WARM_MIN_SITES` sites of the fuel; then the "All sites" page of each user who signed in within
@@ -177,28 +176,9 @@ def keep_default_graphs(factory: sessionmaker[Session], now: dt.datetime | None 
                 for days in WARM_WINDOWS_DAYS:
                     request = GraphRequest(group, None, end - dt.timedelta(days=days - 1), end, fuel)
                     keep_graph(session, viewer, request, graph_sites(session, viewer, request), now)
-                    _keep_profile_and_panel(session, viewer, request, now)
                     report.views += 1
     report.seconds = time.perf_counter() - began
     return report
-
-
-def _keep_profile_and_panel(session: Session, viewer: Viewer, request: GraphRequest, now: dt.datetime) -> None:
-    """Keep the view's load profile and expected-consumption panel figures beside its graph, as the page's callbacks
-    ask for them (``make_profile``; ``load_expected_scope`` then the panel's sums): read as kept while the run writes
-    (``services/computed_results.py``)."""
-    make_profile(session, viewer, request, now)
-    scope = load_expected_scope(session, viewer, request, now)
-    if len(scope.sites):
-        sites = scope.sites.assign(interval_seconds=meter_interval_seconds(scope.sites))
-        compute_portfolio_summary(
-            session,
-            sites[["site_id", "fuel", "interval_seconds"]],
-            scope.start_ts,
-            scope.end_ts,
-            scope.today_start_ts,
-            scope.time_zone,
-        )
 
 
 def _openers(session: Session, now: dt.datetime) -> list[tuple[Viewer, str, int]]:
