@@ -457,17 +457,14 @@ def test_excel_that_cannot_fit_is_refused_before_streaming(session_factory, sett
 
 def test_portfolio_of_half_hourly_and_hourly_meters_is_summed_per_hour(session_factory, settings, world):
     """An hourly power meter beside HH ones: the portfolio interval is the hour, and sites are counted once."""
-    import numpy as np
-
-    from portfolio.db import transaction
-    from tests.exports.export_world import SPRING_START_TS, _load, _series
+    from tests.exports.export_world import SPRING_START_TS, _load
 
     with transaction(session_factory) as session:
         hourly = _load(
             session,
             "KESTREL-01",
             [
-                _series(
+                meter_series(
                     "1900000000048",
                     "mpan",
                     "power",
