@@ -16,7 +16,8 @@ users / throughput, whatever the server does, and the figures say how much work 
 While they browse, Debian's chromium (``LOAD_BROWSER=1``, the default) opens the Graphs page as the demo customer,
 broker and admin in turn, for 7 days, 30 days and a year, timed as ``page_speed.py`` times it (navigation to Dash
 idle: every callback of the page answered and drawn). Its sign-in and first loads (the browser's own warm-up) are
-done before the users start. Every callback response's ``Server-Timing`` (``app``: wall time in the worker, queueing
+done before the users start. The browser and the users' client threads stand in for the users' own machines: they
+run at nice 10 (``LOAD_CLIENT_NICE``), every thread of Chromium kept there, so they take the cores the server leaves. Every callback response's ``Server-Timing`` (``app``: wall time in the worker, queueing
 for a thread not included; ``cpu``: that thread's CPU time) is collected per callback output, from the users and from
 the browser.
 
