@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import numpy as np
 import orjson
@@ -24,6 +23,7 @@ from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.figures.style import figure_data
 from portfolio.timekeeping import local_range_ts
 from portfolio.web.static_cache import CARTESIAN_TRACES
+from tests.figures.plotly_json import to_the_second
 
 LONDON = "Europe/London"
 
@@ -79,17 +79,6 @@ def _expected(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _to_the_second(value: object) -> object:
-    """``value`` with plotly's nanosecond times (nine zero decimals) written to the second, as plotly.js reads them."""
-    if isinstance(value, dict):
-        return {key: _to_the_second(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_to_the_second(item) for item in value]
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.0{9}", value):
-        return value[:-10]
-    return value
-
-
 def _assert_checked(figure: go.Figure) -> None:
     assert {trace.type for trace in figure.data} <= CARTESIAN_TRACES  # what the pages' plotly.js bundle can draw
     sent = json.loads(to_json(figure))
@@ -97,7 +86,7 @@ def _assert_checked(figure: go.Figure) -> None:
     assert json.loads(to_json(checked)) == sent
     # what a callback sends: orjson takes it whole (it raises on anything plotly would have to walk in Python)
     plain = orjson.loads(orjson.dumps(figure_data(figure), option=orjson.OPT_SERIALIZE_NUMPY))
-    assert _to_the_second(plain) == _to_the_second(sent)
+    assert to_the_second(plain) == to_the_second(sent)
 
 
 @pytest.mark.parametrize("resolution", ["hh", "hour", "day"])

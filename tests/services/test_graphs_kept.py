@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +41,7 @@ from portfolio.services.graphs_sites import load_expected_scope
 from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
 from tests.conftest import DEMO_TODAY
+from tests.figures.plotly_json import to_the_second
 from tests.services.canary_wharf import import_a_day_of_half_hours
 
 NOW = dt.datetime(2026, 11, 25, 6, 10, tzinfo=dt.UTC)
@@ -81,19 +81,8 @@ def _drawn(factory: sessionmaker[Session], viewer: Viewer, request: GraphRequest
 
 
 def _sent(result: GraphResult) -> object:
-    """The figure as the browser receives it (plotly's JSON, parsed), its times to the second: plotly writes a
-    ``go.Figure``'s nanosecond times with nine zero decimals, the plain data the page is sent without; plotly.js
-    reads them as the same instant."""
-
-    def to_the_second(value: object) -> object:
-        if isinstance(value, dict):
-            return {key: to_the_second(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [to_the_second(item) for item in value]
-        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.0{9}", value):
-            return value[:-10]
-        return value
-
+    """The figure as the browser receives it (plotly's JSON, parsed), its times to the second (see
+    ``tests/figures/plotly_json.py``)."""
     return to_the_second(json.loads(pio.to_json(result.figure, validate=False)))
 
 
@@ -103,6 +92,18 @@ def _kept_graphs(factory: sessionmaker[Session]) -> int:
             session.scalar(select(func.count()).select_from(ComputedResult).where(ComputedResult.kind == GRAPH_RESULT))
             or 0
         )
+
+
+def _run_begins(factory: sessionmaker[Session], at: dt.datetime) -> int:
+    """A daily run marked running from ``at``, as ``run_daily`` marks it: the data's version then, returned."""
+    with transaction(factory) as session:
+        version = load_usage_version(session)
+        session.add(
+            PipelineRun(
+                run_date=at.date(), status=RunStatus.RUNNING, started_at=at, steps=[], usage_version_at_start=version
+            )
+        )
+    return version
 
 
 def _not_drawn(*_args: object, **_kwargs: object) -> GraphResult:
@@ -269,16 +270,7 @@ def test_while_the_daily_run_imports_the_graph_of_the_data_before_it_is_shown_sa
     """A graph kept from the data as it was when the run began is read, not drawn, while the run writes: the whole of
     the last complete data (never a portfolio half imported), with a note. Not kept: drawn from the data as it is."""
     kept = _view(session_factory, riverside)  # 06:10: kept for the 06:00 half hour
-    with transaction(session_factory) as session:
-        session.add(
-            PipelineRun(
-                run_date=NOW.date(),
-                status=RunStatus.RUNNING,
-                started_at=NOW + dt.timedelta(minutes=2),
-                steps=[],
-                usage_version_at_start=load_usage_version(session),
-            )
-        )
+    _run_begins(session_factory, NOW + dt.timedelta(minutes=2))
     import_a_day_of_half_hours(
         session_factory, END - dt.timedelta(days=2)
     )  # the run's import: 24 kWh more, the version moved on
@@ -324,16 +316,7 @@ def test_the_daily_run_keeps_the_big_portfolios_default_graphs_first_and_shows_t
     opener's page asks for them) from the data as it is, unaudited, and the page shows those while it imports."""
     monkeypatch.setattr(graphs_warm, "WARM_MIN_SITES", 1)  # the demo's portfolios are small
     start = dt.datetime(2026, 11, 25, 6, 0, 5, tzinfo=dt.UTC)
-    with transaction(session_factory) as session:
-        session.add(
-            PipelineRun(
-                run_date=start.date(),
-                status=RunStatus.RUNNING,
-                started_at=start,
-                steps=[],
-                usage_version_at_start=load_usage_version(session),
-            )
-        )
+    _run_begins(session_factory, start)
     audited = _audit_entries(session_factory)
     report = graphs_warm.keep_default_graphs(session_factory, start)
     assert report.portfolios > 0 and report.views == 3 * report.portfolios
@@ -393,16 +376,7 @@ def test_the_daily_runs_first_step_keeps_the_graphs_of_people_who_signed_in_this
         user = session.get(User, failed)
         assert user is not None
         record_login_attempt(session, email=user.email, ip="127.0.0.1", success=False, at_ts=int(start.timestamp()))
-    with transaction(session_factory) as session:
-        session.add(
-            PipelineRun(
-                run_date=start.date(),
-                status=RunStatus.RUNNING,
-                started_at=start,
-                steps=[],
-                usage_version_at_start=load_usage_version(session),
-            )
-        )
+    _run_begins(session_factory, start)
 
     with session_factory() as session:
         assert [u.id for u in graphs_warm.load_users_signed_in_since(session, int(start.timestamp()) - 7 * 86400)] == [
@@ -466,13 +440,7 @@ def test_while_the_daily_run_imports_the_load_profile_and_panel_of_the_data_befo
     """Beside the graph shown as before the import, its load profile and expected-consumption panel are read as kept
     from the data the run began with, not computed on the cores the import is using; one not kept then is computed
     from the data as it is, and not kept (the next file moves the data on). When the run ends, the new data."""
-    with transaction(session_factory) as session:
-        version = load_usage_version(session)
-        session.add(
-            PipelineRun(
-                run_date=NOW.date(), status=RunStatus.RUNNING, started_at=NOW, steps=[], usage_version_at_start=version
-            )
-        )
+    version = _run_begins(session_factory, NOW)
     before = _profile_and_panel(session_factory, riverside, WEEK, NOW)  # nothing written yet: kept as usual
     assert before[2] is None
     import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2))  # the run's import moves the data on
