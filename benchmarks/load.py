@@ -382,21 +382,22 @@ def _record_server_timing(output: str, header: str) -> None:
 
 
 class BrowserPriority:
-    """Keeps every thread of the Chromium and Playwright driver processes this one started at ``niceness``.
+    """Keeps every thread of the Chromium and Playwright driver processes this one started at :data:`CLIENT_NICE`
+    (and under SCHED_IDLE with :data:`CLIENT_IDLE`).
 
     Chromium sets its own priorities, and sets them again as it works: -8 for its main thread as root, 0 for a
     renderer while its page loads (above the server's workers either way). A user's browser runs on the user's
     machine; this one shares the server's 2 cores, so it is put back every ``period`` seconds (its processes looked
     for again every second). Linux keeps a priority per thread, so each thread is set."""
 
-    def __init__(self, niceness: int, period: float = 0.1) -> None:
-        self.niceness, self.period = niceness, period
+    def __init__(self, period: float = 0.1) -> None:
+        self.period = period
         self.pids: set[int] = set()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
-        if self.niceness > 0 or CLIENT_IDLE:
+        if CLIENT_NICE > 0 or CLIENT_IDLE:
             self.thread.start()
 
     def finish(self) -> None:
@@ -634,7 +635,7 @@ def run() -> dict[str, Any]:
         watcher: dict[str, Any] = {"stop_at": float("inf")}
         ready, start = threading.Event(), threading.Event()
         chromium = threading.Thread(target=_watch_in_chromium, args=(base, logins, ready, start, watcher))
-        browser_priority = BrowserPriority(CLIENT_NICE)
+        browser_priority = BrowserPriority()
         if BROWSER:
             chromium.start()
             browser_priority.start()

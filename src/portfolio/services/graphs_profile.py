@@ -40,13 +40,15 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest, now: d
     site_ids = [int(s) for s in members["site_id"]]
     if chosen.daily_only or not site_ids:  # no hourly profile of sites opted out of half-hourly data
         profile = _empty_profile()
-    elif request.site is None:
-        scopes = graph_scopes(session, viewer, request.group, chosen.site_ids)
-        as_before = version_before_the_run(session, now or dt.datetime.now(dt.UTC))
-        profile = load_portfolio_profile(session, site_ids, scopes, fuel, lo, hi, time_zone, now, as_before=as_before)
     else:
         as_before = version_before_the_run(session, now or dt.datetime.now(dt.UTC))
-        profile = load_site_profile(session, site_ids[0], lo, hi, time_zone, now, as_before=as_before)
+        if request.site is None:
+            scopes = graph_scopes(session, viewer, request.group, chosen.site_ids)
+            profile = load_portfolio_profile(
+                session, site_ids, scopes, fuel, lo, hi, time_zone, now, as_before=as_before
+            )
+        else:
+            profile = load_site_profile(session, site_ids[0], lo, hi, time_zone, now, as_before=as_before)
     return make_load_profile_figure(
         profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
     )
