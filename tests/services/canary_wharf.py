@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.db import transaction
+from portfolio.identifiers import mpan_check_digit
 from portfolio.ingest.loader import load_parsed
 from portfolio.ingest.records import MeterSeries, ParsedFile
 from portfolio.models import Meter, Site
@@ -24,8 +25,15 @@ def canary_wharf_meter(factory: sessionmaker[Session]) -> str:
     return identifier
 
 
-def import_a_day_of_half_hours(factory: sessionmaker[Session], day: dt.date) -> int:
-    """48 half hours of 0.5 kWh (24 kWh) at Canary Wharf on UK local ``day``, imported; their first start [s]."""
+def new_meter_identifier(number: int = 1) -> str:
+    """A valid MPAN core no demo site has: its first import creates a site (in "Unassigned", which admins see)."""
+    first = f"19{number:010d}"
+    return first + str(mpan_check_digit(first))
+
+
+def import_a_day_of_half_hours(factory: sessionmaker[Session], day: dt.date, identifier: str | None = None) -> int:
+    """48 half hours of 0.5 kWh (24 kWh) at Canary Wharf (or the meter ``identifier``) on UK local ``day``, imported;
+    their first start [s]."""
     first_ts = local_midnight_ts(day, "Europe/London")
     readings = pd.DataFrame(
         {
@@ -37,9 +45,12 @@ def import_a_day_of_half_hours(factory: sessionmaker[Session], day: dt.date) -> 
             "original_unit": [None] * 48,
         }
     )
-    meter = MeterSeries(canary_wharf_meter(factory), "mpan", "power", readings, meter_type=None)
+    meter = MeterSeries(identifier or canary_wharf_meter(factory), "mpan", "power", readings, meter_type=None)
     with transaction(factory) as session:
         load_parsed(
-            session, ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)), filename="cw.csv", sha256="cw"
+            session,
+            ParsedFile(path="cw.csv", format="hh-csv-long", meters=(meter,)),
+            filename="cw.csv",
+            sha256="cw" if identifier is None else f"cw-{identifier}",
         )
     return int(first_ts)

@@ -31,7 +31,9 @@ from portfolio.models.enums import WeatherKind
 from portfolio.queries.auth import record_login_attempt
 from portfolio.queries.data_version import load_usage_version
 from portfolio.queries.imports import upsert_weather_rows
+from portfolio.queries.pipeline import load_last_site_id
 from portfolio.services import expected_summary, graphs_kept, graphs_profile, graphs_warm
+from portfolio.services.computed_results import prune_results
 from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_summary import SUMMARY_RESULT, FuelSummary, compute_portfolio_summary
 from portfolio.services.graphs import GraphRequest, GraphResult, draw_graph
@@ -42,7 +44,7 @@ from portfolio.services.groups import ALL_SITES
 from portfolio.timekeeping import local_midnight_ts
 from tests.conftest import DEMO_TODAY
 from tests.figures.plotly_json import to_the_second
-from tests.services.canary_wharf import import_a_day_of_half_hours
+from tests.services.canary_wharf import import_a_day_of_half_hours, new_meter_identifier
 
 NOW = dt.datetime(2026, 11, 25, 6, 10, tzinfo=dt.UTC)
 RIVERSIDE = "Riverside Print & Copy Ltd"
@@ -95,12 +97,18 @@ def _kept_graphs(factory: sessionmaker[Session]) -> int:
 
 
 def _run_begins(factory: sessionmaker[Session], at: dt.datetime) -> int:
-    """A daily run marked running from ``at``, as ``run_daily`` marks it: the data's version then, returned."""
+    """A daily run marked running from ``at``, as ``run_daily`` marks it (the data's version and the highest site id
+    then): the version, returned."""
     with transaction(factory) as session:
         version = load_usage_version(session)
         session.add(
             PipelineRun(
-                run_date=at.date(), status=RunStatus.RUNNING, started_at=at, steps=[], usage_version_at_start=version
+                run_date=at.date(),
+                status=RunStatus.RUNNING,
+                started_at=at,
+                steps=[],
+                usage_version_at_start=version,
+                last_site_id_at_start=load_last_site_id(session),
             )
         )
     return version
@@ -414,17 +422,22 @@ def _profile_and_panel(
     with factory() as session:
         profile = json.loads(pio.to_json(make_profile(session, viewer, request, now), validate=False))
         scope = load_expected_scope(session, viewer, request, now)
-        sites = scope.sites.assign(interval_seconds=meter_interval_seconds(scope.sites))
+
+        def with_intervals(sites: pd.DataFrame) -> pd.DataFrame:
+            return sites.assign(interval_seconds=meter_interval_seconds(sites))[["site_id", "fuel", "interval_seconds"]]
+
+        as_before = None if scope.before is None else scope.before.version
         panel = compute_portfolio_summary(
             session,
-            sites[["site_id", "fuel", "interval_seconds"]],
+            with_intervals(scope.sites),
             scope.start_ts,
             scope.end_ts,
             scope.today_start_ts,
             scope.time_zone,
-            as_before=scope.as_before,
+            as_before=as_before,
+            sites_before=None if scope.sites_before is None else with_intervals(scope.sites_before),
         )
-        return profile, panel, scope.as_before
+        return profile, panel, as_before
 
 
 def _kept_of(factory: sessionmaker[Session], kind: str) -> int:
@@ -467,3 +480,70 @@ def test_while_the_daily_run_imports_the_load_profile_and_panel_of_the_data_befo
         session.execute(update(PipelineRun).values(status=RunStatus.OK))
     after = _profile_and_panel(session_factory, riverside, WEEK, later)
     assert after[2] is None and after[0] != before[0]  # the imported day is in the week's profile now
+
+
+def test_a_portfolio_the_runs_new_meters_join_is_shown_as_before_the_run_without_them(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run imports a meter nobody had: a new site, in the admin's whole estate. The graph, load profile and panel
+    kept before the run are still read, not drawn (the estate as it was, without the new site); the new site by
+    itself is drawn; when the run ends, the estate has it."""
+    with session_factory() as session:
+        admin = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+        assert admin is not None
+        viewer = viewer_for(session, admin, NOW)
+    kept = _view(session_factory, viewer)
+    kept_sites = _site_ids(session_factory, viewer)
+    before = _profile_and_panel(session_factory, viewer, WEEK, NOW)
+    version = _run_begins(session_factory, NOW + dt.timedelta(minutes=1))
+    import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2), new_meter_identifier())
+    grown = _site_ids(session_factory, viewer)
+    (new_site,) = set(grown) - set(kept_sites)
+    assert new_site > max(kept_sites)
+
+    later = NOW + dt.timedelta(minutes=5)
+
+    def not_computed(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("computed again instead of read as kept before the run")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(graphs_kept, "draw_graph", _not_drawn)
+        patch.setattr(graphs_profile, "compute_load_profile", not_computed)
+        patch.setattr(expected_summary, "_compute_summaries", not_computed)
+        during = _view(session_factory, viewer, now=later, retention_days=1827)
+        assert _profile_and_panel(session_factory, viewer, WEEK, later) == (before[0], before[1], version)
+    assert during.note.startswith("Shown as before today's import") and _sent(during) == _sent(kept)
+
+    alone = _view(session_factory, viewer, GraphRequest(ALL_SITES, new_site, START, END, "power"), later, 1827)
+    assert "today's import" not in alone.note and alone.totals is not None  # nothing was kept for it: drawn
+    assert alone.totals["metered_kwh"] == pytest.approx(24.0)
+
+    with transaction(session_factory) as session:
+        session.execute(update(PipelineRun).values(status=RunStatus.OK))
+    after = _view(session_factory, viewer, now=later, retention_days=1827)
+    assert "today's import" not in after.note and after.totals is not None and kept.totals is not None
+    assert after.totals["metered_kwh"] == pytest.approx(kept.totals["metered_kwh"] + 24)
+
+
+def _site_ids(factory: sessionmaker[Session], viewer: Viewer) -> list[int]:
+    with factory() as session:
+        return graphs_kept.graph_sites(session, viewer, WEEK).site_ids
+
+
+def test_the_runs_own_pruning_spares_what_is_shown_until_it_ends(
+    session_factory: sessionmaker[Session], riverside: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's graphs step prunes results of older data, but not those of the data the run began with: requests
+    read them until the run ends. Once no run writes, they go."""
+    _view(session_factory, riverside)
+    _run_begins(session_factory, NOW + dt.timedelta(minutes=1))
+    import_a_day_of_half_hours(session_factory, END - dt.timedelta(days=2))
+    later = NOW + dt.timedelta(minutes=5)
+    with transaction(session_factory) as session:
+        assert prune_results(session, later) == 0
+    monkeypatch.setattr(graphs_kept, "draw_graph", _not_drawn)
+    assert "today's import" in _view(session_factory, riverside, now=later, retention_days=1827).note
+    with transaction(session_factory) as session:
+        session.execute(update(PipelineRun).values(status=RunStatus.OK))
+        assert prune_results(session, later) >= 1
+    assert _kept_graphs(session_factory) == 0

@@ -28,6 +28,7 @@ from portfolio.models import (
     OutboxEmail,
     PipelineRun,
     Reading,
+    Site,
     Tracker,
     User,
     WeatherKind,
@@ -35,8 +36,10 @@ from portfolio.models import (
     WeatherReading,
 )
 from portfolio.queries.data_version import load_usage_version
-from portfolio.services import expected_series
-from portfolio.services.groups import create_group
+from portfolio.services import expected_series, graphs_kept, graphs_warm
+from portfolio.services.graphs_kept import view_graph
+from portfolio.services.graphs_sites import GraphRequest
+from portfolio.services.groups import ALL_SITES, create_group
 from portfolio.services.pipeline import PipelineBusy, pipeline_lock, run_daily
 from portfolio.services.trackers import compute_status, create_tracker
 
@@ -380,11 +383,49 @@ def test_a_second_run_is_refused_while_one_holds_the_lock(database_url: str, tmp
     with pipeline_lock(factory, TODAY, now):
         with pytest.raises(PipelineBusy):
             run_daily(factory, settings, run_date=TODAY, now=now)
-    with factory() as session:
-        version = load_usage_version(session)
     result = run_daily(factory, settings, run_date=TODAY, now=now)  # the lock is free again
     assert result.status == "ok"
-    with factory() as session:  # the data the Graphs page shows while a run writes (services/graphs_kept.py)
-        recorded = session.scalar(select(PipelineRun.usage_version_at_start).where(PipelineRun.id == result.run_id))
-    assert recorded == version
     engine.dispose()
+
+
+def test_a_run_records_the_data_it_began_with(pipeline: Pipeline) -> None:
+    """The data's version and the highest site id when the run began: what the Graphs page shows while a run writes
+    (``services/graphs_kept.py``), the sites its imports create coming after that id."""
+    write_meter_file(pipeline, "new.csv", TODAY - dt.timedelta(days=1), list(METERS)[:1], 1.0)
+    with pipeline.factory() as session:
+        version = load_usage_version(session)
+        last_site = session.scalar(select(func.max(Site.id)))
+    result = pipeline.run(TODAY)
+    with pipeline.factory() as session:
+        recorded = session.execute(
+            select(PipelineRun.usage_version_at_start, PipelineRun.last_site_id_at_start).where(
+                PipelineRun.id == result.run_id
+            )
+        ).one()
+        version_after = load_usage_version(session)
+    assert tuple(recorded) == (version, last_site) and last_site is not None and version_after > version
+
+
+def test_the_run_ends_with_the_default_graphs_kept_from_its_data(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Everyone's first look after the run reads a graph the run kept from tonight's data (its graphs step), instead
+    of every user's first request drawing one at once when the run ends."""
+    monkeypatch.setattr(graphs_warm, "WARM_MIN_SITES", 1)  # the demo's portfolios are small
+    day = TODAY - dt.timedelta(days=1)
+    write_meter_file(pipeline, "new.csv", day, list(METERS)[:1], 1.0)
+    result = pipeline.run(TODAY)
+    graphs_step = next(step for step in result.steps if step.name == "graphs")
+    assert graphs_step.counts["kept_graphs"] > 0
+
+    def not_drawn(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("drawn at the first look instead of read as the run kept it")
+
+    monkeypatch.setattr(graphs_kept, "draw_graph", not_drawn)
+    with pipeline.factory() as session:
+        admin = session.scalar(select(User).where(User.role == "admin").order_by(User.id))
+        viewer = viewer_for(session, admin)
+        request = GraphRequest(ALL_SITES, None, day - dt.timedelta(days=29), day, "power")
+        later = dt.datetime.combine(TODAY, dt.time(6, 10), dt.UTC)
+        shown = view_graph(session, viewer, request, now=later, retention_days=1827)
+    assert "today's import" not in shown.note and shown.totals is not None and shown.totals["metered_kwh"] > 0

@@ -25,6 +25,10 @@ class PipelineRun(Base):
     usage_version_at_start: Mapped[int | None] = mapped_column(BigInteger)
     """The usage data's version when the run began: while it writes, the Graphs page shows graphs drawn from that
     data (``services/graphs_kept.py``). None for runs recorded before this was."""
+    last_site_id_at_start: Mapped[int | None] = mapped_column(BigInteger)
+    """The highest site id when the run began: the sites it creates as it imports (new meters) come after it, so the
+    portfolios drawn before the run are found again without them (``services/computed_results.py``). None for runs
+    recorded before this was, or when there were no sites."""
 
 
 class PipelineLock(Base):

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.orm import Session
 
-from portfolio.models import DailyUsage, ImportRecord, PipelineLock, PipelineRun, RunStatus
+from portfolio.models import DailyUsage, ImportRecord, PipelineLock, PipelineRun, RunStatus, Site
 
 
 def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
@@ -20,16 +20,18 @@ def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
 
 @dataclass(frozen=True)
 class RunningRun:
-    """A daily run still writing: when it began [UTC] and the usage data's version then (None: not recorded)."""
+    """A daily run still writing: when it began [UTC], the usage data's version and the highest site id then (None:
+    not recorded)."""
 
     started_at: dt.datetime
     usage_version_at_start: int | None
+    last_site_id_at_start: int | None = None
 
 
 def load_running_run(session: Session, since: dt.datetime) -> RunningRun | None:
     """The daily run that started after ``since`` and is still running (its row says so: committed at its start)."""
     found = session.execute(
-        select(PipelineRun.started_at, PipelineRun.usage_version_at_start)
+        select(PipelineRun.started_at, PipelineRun.usage_version_at_start, PipelineRun.last_site_id_at_start)
         .where(PipelineRun.status == RunStatus.RUNNING.value, PipelineRun.started_at >= since)
         .order_by(PipelineRun.started_at.desc())
         .limit(1)
@@ -37,7 +39,17 @@ def load_running_run(session: Session, since: dt.datetime) -> RunningRun | None:
     if found is None:
         return None
     started_at = found.started_at if found.started_at.tzinfo else found.started_at.replace(tzinfo=dt.UTC)
-    return RunningRun(started_at, None if found.usage_version_at_start is None else int(found.usage_version_at_start))
+    return RunningRun(
+        started_at,
+        None if found.usage_version_at_start is None else int(found.usage_version_at_start),
+        None if found.last_site_id_at_start is None else int(found.last_site_id_at_start),
+    )
+
+
+def load_last_site_id(session: Session) -> int | None:
+    """The highest site id (sites get rising ids), None without sites."""
+    found = session.scalar(select(func.max(Site.id)))
+    return None if found is None else int(found)
 
 
 def file_already_imported(session: Session, sha256: str) -> bool:

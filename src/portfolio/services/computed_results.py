@@ -6,7 +6,7 @@ request computes afresh. Nothing here is per process: every gunicorn worker read
 
 While the daily run writes, every file it imports moves the version on, so a result kept then is read by few requests
 if any. A web request then asks for the result kept at the version the run began with
-(:func:`version_before_the_run`, the ``as_before`` of :func:`kept_or_computed`): the whole of the last complete data,
+(:func:`before_the_run`, the ``as_before`` of :func:`kept_or_computed`): the whole of the last complete data,
 read at the cost of a kept result instead of computed on cores the import is using; what was not kept then is computed
 from the data as it is, and not kept. The run's own steps never ask for it: they compute from the data they wrote.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,13 +38,25 @@ DAILY_RUN_LONGEST = dt.timedelta(hours=2)
 """A daily run still marked running after this long has died: results are kept again."""
 
 
-def version_before_the_run(session: Session, now: dt.datetime) -> int | None:
-    """The data's version when the running daily run began, once the run has written (the version moved on since);
-    None when no run is writing (or its row did not record it)."""
+@dataclass(frozen=True)
+class BeforeTheRun:
+    """The data as the running daily run found it: when the run began [UTC], the usage data's version then and the
+    highest site id then (either None: not recorded, by a run begun before they were). The run's imports create sites for new meters; the results kept
+    before it were computed without them, so they are looked for with the sites up to ``last_site_id``
+    (``services/graphs_sites.sites_before_the_run``)."""
+
+    began: dt.datetime
+    version: int | None
+    last_site_id: int | None
+
+
+def before_the_run(session: Session, now: dt.datetime) -> BeforeTheRun | None:
+    """The data as the running daily run found it, once the run has written (the version moved on since, or the run
+    did not record it); None when no run is writing."""
     running = load_running_run(session, now - DAILY_RUN_LONGEST)
-    if running is None or running.usage_version_at_start is None:
+    if running is None or running.usage_version_at_start == load_usage_version(session):
         return None
-    return None if running.usage_version_at_start == load_usage_version(session) else running.usage_version_at_start
+    return BeforeTheRun(running.started_at, running.usage_version_at_start, running.last_site_id_at_start)
 
 
 def kept_or_computed(
@@ -57,6 +70,7 @@ def kept_or_computed(
     forget_before: dt.datetime | None = None,
     *,
     as_before: int | None = None,
+    inputs_before: object | None = None,
 ) -> T:
     """The result kept for ``inputs`` at the current data version, or ``compute()``'s, then kept (and committed).
 
@@ -64,10 +78,11 @@ def kept_or_computed(
     that cannot be kept (the database busy or read-only) is still returned. ``forget_before``: results of this kind
     kept before then are deleted as this one is stored (a kind whose inputs include the time of day would otherwise
     pile up until the data's next version). ``as_before``: the version a running daily run began with
-    (:func:`version_before_the_run`): the result kept at it, else ``compute()``'s, not kept (see the module).
+    (:attr:`BeforeTheRun.version`): the result kept at it, else ``compute()``'s, not kept (see the module);
+    ``inputs_before``: the inputs as they were then, when they differ (without the sites the run has created since).
     """
     if as_before is not None:
-        found = kept_at(session, kind, as_before, inputs, decode)
+        found = kept_at(session, kind, as_before, inputs if inputs_before is None else inputs_before, decode)
         return found if found is not None else compute()
     version = load_usage_version(session)
     key = result_key(kind, version, inputs)
@@ -95,6 +110,12 @@ def kept_at(session: Session, kind: str, version: int, inputs: object, decode: C
     return None if payload is None else decode(payload)
 
 
-def prune_results(session: Session) -> int:
-    """Forget results computed from older data than the current version (no request reads them again)."""
-    return delete_results_before(session, load_usage_version(session))
+def prune_results(session: Session, now: dt.datetime) -> int:
+    """Forget results computed from older data than the current version (no request reads them again), but, while a
+    daily run writes, not those of the data it began with: requests read them until it ends (its own graphs step
+    prunes, and the next run's takes them)."""
+    version = load_usage_version(session)
+    running = load_running_run(session, now - DAILY_RUN_LONGEST)
+    if running is not None and running.usage_version_at_start is not None:
+        version = min(version, running.usage_version_at_start)
+    return delete_results_before(session, version)

@@ -97,32 +97,39 @@ def compute_portfolio_summary(
     time_zone: str = UK_TIME_ZONE,
     *,
     as_before: int | None = None,
+    sites_before: pd.DataFrame | None = None,
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 
     Only sites with stored predictions (a usable model) contribute estimates; the counts say how many did and did
     not. Everything is read from storage: no model predicts here. Kept for the next request while the data stays
     the same (``services/computed_results.py``): a 1,000-site panel adds up its estimates once. ``as_before``: see
-    ``kept_or_computed`` (a web request while the daily run writes).
+    ``kept_or_computed`` (a web request while the daily run writes); ``sites_before``: ``sites`` without those the
+    run has created since (same columns), when they differ.
     """
-    inputs = {
-        "sites": sorted(
-            [int(s), str(f), int(i)]
-            for s, f, i in zip(sites["site_id"], sites["fuel"], sites["interval_seconds"], strict=True)
-        ),
-        "window": [int(start_ts), int(end_ts), int(today_start_ts)],
-        "time_zone": time_zone,
-    }
+    window = [int(start_ts), int(end_ts), int(today_start_ts)]
     return kept_or_computed(
         session,
         SUMMARY_RESULT,
-        inputs,
+        _summary_inputs(sites, window, time_zone),
         lambda: _compute_summaries(session, sites, start_ts, end_ts, today_start_ts, time_zone),
         _encode,
         _decode,
         dt.datetime.now(dt.UTC),
         as_before=as_before,
+        inputs_before=None if sites_before is None else _summary_inputs(sites_before, window, time_zone),
     )
+
+
+def _summary_inputs(sites: pd.DataFrame, window: list[int], time_zone: str) -> dict[str, object]:
+    return {
+        "sites": sorted(
+            [int(s), str(f), int(i)]
+            for s, f, i in zip(sites["site_id"], sites["fuel"], sites["interval_seconds"], strict=True)
+        ),
+        "window": window,
+        "time_zone": time_zone,
+    }
 
 
 def _encode(summaries: list[FuelSummary]) -> str:

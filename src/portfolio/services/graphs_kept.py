@@ -20,7 +20,9 @@ imports moves the version on, so a graph kept then would be read by few requests
 would cost more than it saves (measured under the 100-user load: the graph's CPU p50 went from 51 to 61 ms). Instead,
 a graph kept from the data as it was when the run began (its row records that version) is shown, drawn in this half
 hour or the one before, with a note that the run is importing: the whole of the last complete data, never a portfolio
-half imported, and read at the cost of a kept graph. The run's first step keeps the big portfolios' default views,
+half imported, and read at the cost of a kept graph. A portfolio the run's new meters have joined (an admin's whole
+estate) is looked for without them: their sites came after the highest site id the run began with, and the graph kept
+then shows the portfolio as it was. The run's first step keeps the big portfolios' default views,
 and recent users', for it (``services/graphs_warm.keep_default_graphs``); until its import first commits, graphs are
 kept as at any other time. Drawing every graph afresh meanwhile made them the slowest requests of the 100-user load:
 357-397 ms median in the worker against 29-37 ms after the run, with 66 ms of CPU each against 16. A graph not kept
@@ -42,12 +44,10 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import Viewer
 from portfolio.figures.style import figure_data
-from portfolio.queries.data_version import load_usage_version
-from portfolio.queries.pipeline import RunningRun, load_running_run
 from portfolio.services import audit
-from portfolio.services.computed_results import DAILY_RUN_LONGEST, kept_at, kept_or_computed
+from portfolio.services.computed_results import BeforeTheRun, before_the_run, kept_at, kept_or_computed
 from portfolio.services.graphs import GraphResult, draw_graph
-from portfolio.services.graphs_sites import GraphRequest, GraphSites, graph_sites
+from portfolio.services.graphs_sites import GraphRequest, GraphSites, graph_sites, sites_before_the_run
 from portfolio.timekeeping import local_today
 
 GRAPH_RESULT = "graph"
@@ -78,10 +78,11 @@ def view_graph(
     moment = now or dt.datetime.now(dt.UTC)
     if request.window is not None:
         return drawn_graph(session, viewer, request, chosen, moment)
-    running = load_running_run(session, moment - DAILY_RUN_LONGEST)
-    if running is not None and running.usage_version_at_start != load_usage_version(session):
-        before = graph_before_the_run(session, request, chosen, running, start_of_half_hour(moment), retention_days)
-        return before if before is not None else drawn_graph(session, viewer, request, chosen, moment)
+    before = before_the_run(session, moment)
+    if before is not None:
+        chosen_before = sites_before_the_run(session, viewer, request, chosen, before)
+        kept = graph_before_the_run(session, request, chosen_before, before, start_of_half_hour(moment), retention_days)
+        return kept if kept is not None else drawn_graph(session, viewer, request, chosen, moment)
     return keep_graph(session, viewer, request, chosen, moment)
 
 
@@ -121,21 +122,22 @@ def graph_before_the_run(
     session: Session,
     request: GraphRequest,
     chosen: GraphSites,
-    running: RunningRun,
+    before: BeforeTheRun,
     half_hour: dt.datetime,
     retention_days: int | None,
 ) -> GraphResult | None:
     """The graph kept from the data as it was when the running daily run began, drawn in this half hour or the one
-    before, its note saying so; None when there is none or it must not be shown (see the module's docstring)."""
-    if running.usage_version_at_start is None or retention_days is None:
+    before, its note saying so; None when there is none or it must not be shown (see the module's docstring).
+    ``chosen``: the sites as they were then (``graphs_sites.sites_before_the_run``)."""
+    if before.version is None or retention_days is None:
         return None
     if request.start <= local_today(half_hour) - dt.timedelta(days=retention_days - 1):
         return None  # the run's retention step may delete the oldest day this graph shows
     for drawn_at in (half_hour, half_hour - HALF_HOUR):
         inputs = graph_inputs(request, chosen, drawn_at)
-        kept = kept_at(session, GRAPH_RESULT, running.usage_version_at_start, inputs, decode_graph)
+        kept = kept_at(session, GRAPH_RESULT, before.version, inputs, decode_graph)
         if kept is not None:
-            began = running.started_at.astimezone(ZoneInfo(chosen.time_zone)).strftime("%H:%M")
+            began = before.began.astimezone(ZoneInfo(chosen.time_zone)).strftime("%H:%M")
             note = f"{IMPORTING_NOTE.format(began=began)} · {kept.note}"
             return dataclasses.replace(kept, note=note)
     return None

@@ -23,8 +23,8 @@ from portfolio.analytics.resolution import compute_load_profile, compute_site_se
 from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.figures.style import FUEL_NAMES
 from portfolio.queries.graphs import Scope, load_scope_series, load_site_readings, load_sites_series
-from portfolio.services.computed_results import kept_or_computed, version_before_the_run
-from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites
+from portfolio.services.computed_results import before_the_run, kept_or_computed
+from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites, sites_before_the_run
 from portfolio.timekeeping import local_range_ts
 
 LOAD_PROFILE_RESULT = "load_profile"
@@ -41,11 +41,17 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest, now: d
     if chosen.daily_only or not site_ids:  # no hourly profile of sites opted out of half-hourly data
         profile = _empty_profile()
     else:
-        as_before = version_before_the_run(session, now or dt.datetime.now(dt.UTC))
+        before = before_the_run(session, now or dt.datetime.now(dt.UTC))
+        as_before = None if before is None else before.version
         if request.site is None:
             scopes = graph_scopes(session, viewer, request.group, chosen.site_ids)
+            ids_before = (
+                None
+                if before is None
+                else [int(s) for s in sites_before_the_run(session, viewer, request, chosen, before).members["site_id"]]
+            )
             profile = load_portfolio_profile(
-                session, site_ids, scopes, fuel, lo, hi, time_zone, now, as_before=as_before
+                session, site_ids, scopes, fuel, lo, hi, time_zone, now, as_before=as_before, site_ids_before=ids_before
             )
         else:
             profile = load_site_profile(session, site_ids[0], lo, hi, time_zone, now, as_before=as_before)
@@ -65,10 +71,12 @@ def load_portfolio_profile(
     now: dt.datetime | None = None,
     *,
     as_before: int | None = None,
+    site_ids_before: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """The profile of ``site_ids`` (a portfolio's sites of ``fuel``, already access-checked) over [lo, hi) [UTC epoch
     s], kept or computed then kept. ``scopes``: maintained series adding up to exactly those sites, or None.
-    ``as_before``: see ``services.computed_results.kept_or_computed``."""
+    ``as_before``: see ``services.computed_results.kept_or_computed``; ``site_ids_before``: ``site_ids`` without
+    those the running daily run has created since, when they differ."""
     ids_ = sorted(int(s) for s in site_ids)
 
     def compute() -> pd.DataFrame:
@@ -79,14 +87,11 @@ def load_portfolio_profile(
         )
         return compute_load_profile(series, time_zone)
 
-    inputs: dict[str, object] = {
-        "sites": ids_,
-        "fuel": fuel,
-        "window": [int(lo), int(hi)],
-        "time_zone": time_zone,
-        "of": "portfolio",
-    }
-    return _kept(session, inputs, compute, now, as_before)
+    def inputs(ids: list[int]) -> dict[str, object]:
+        return {"sites": ids, "fuel": fuel, "window": [int(lo), int(hi)], "time_zone": time_zone, "of": "portfolio"}
+
+    before = None if site_ids_before is None else inputs(sorted(int(s) for s in site_ids_before))
+    return _kept(session, inputs(ids_), compute, now, as_before, before)
 
 
 def load_site_profile(
@@ -120,6 +125,7 @@ def _kept(
     compute: Callable[[], pd.DataFrame],
     now: dt.datetime | None,
     as_before: int | None,
+    inputs_before: dict[str, object] | None = None,
 ) -> pd.DataFrame:
     return kept_or_computed(
         session,
@@ -130,6 +136,7 @@ def _kept(
         decode_profile,
         now or dt.datetime.now(dt.UTC),
         as_before=as_before,
+        inputs_before=inputs_before,
     )
 
 

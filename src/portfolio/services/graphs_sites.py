@@ -21,7 +21,7 @@ from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.analytics.resolution import AUTO
 from portfolio.queries.consent import load_site_organisations
 from portfolio.queries.graphs import Scope, load_graph_sites, load_group_member_ids
-from portfolio.services.computed_results import version_before_the_run
+from portfolio.services.computed_results import BeforeTheRun, before_the_run
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts
 
@@ -81,13 +81,18 @@ def _daily_only_site_ids(session: Session, viewer: Viewer, group: str) -> set[in
     return {s for s, o in owners.items() if o in viewer.daily_only_organisation_ids}
 
 
-def graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> GraphSites:
+def graph_sites(
+    session: Session, viewer: Viewer, request: GraphRequest, *, up_to_site_id: int | None = None
+) -> GraphSites:
     """The sites behind ``request`` after the access checks every graph, profile and panel share.
 
-    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only.
+    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only. ``up_to_site_id``:
+    only the sites up to that id (:func:`sites_before_the_run`).
     """
     daily_only = _daily_only_site_ids(session, viewer, request.group)
     site_ids = sorted(set(group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)) | daily_only)
+    if up_to_site_id is not None:
+        site_ids = [s for s in site_ids if s <= up_to_site_id]
     if request.site is not None:
         if request.site not in site_ids:
             raise AccessDenied("that site is not in this group")
@@ -100,6 +105,22 @@ def graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> Grap
     time_zone = UK_TIME_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
     drawn_daily_only = bool(daily_only & {int(s) for s in members["site_id"]})
     return GraphSites(list(site_ids), fuels, fuel, members, time_zone, drawn_daily_only)
+
+
+def sites_before_the_run(
+    session: Session, viewer: Viewer, request: GraphRequest, chosen: GraphSites, before: BeforeTheRun
+) -> GraphSites:
+    """``chosen`` (the viewer's sites now, access checked) without the sites the running daily run has created since
+    it began: the portfolio a result kept before the run was computed for (``services/computed_results.py``).
+
+    A run imports new meters into new sites; without this, any portfolio they join (an admin's whole estate, an
+    unassigned account) would find nothing kept before the run and be computed afresh on cores the import is using.
+    Only ever fewer sites than the viewer may see now. A site created since, asked for by itself, is returned as it
+    is: nothing was kept for it."""
+    last = before.last_site_id
+    if last is None or max(chosen.site_ids, default=0) <= last or (request.site is not None and request.site > last):
+        return chosen
+    return graph_sites(session, viewer, request, up_to_site_id=last)
 
 
 def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> str:
@@ -116,7 +137,8 @@ class ExpectedScope:
     end_ts: int
     today_start_ts: int
     time_zone: str
-    as_before: int | None = None  # while the daily run writes: the version it began with (computed_results.py)
+    before: BeforeTheRun | None = None  # while the daily run writes: the data as it began (computed_results.py)
+    sites_before: pd.DataFrame | None = None  # ``sites`` without those the run has created since
 
 
 def load_expected_scope(
@@ -128,4 +150,8 @@ def load_expected_scope(
     lo, hi = local_range_ts(request.start, request.end, time_zone)
     now = now or dt.datetime.now(dt.UTC)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
-    return ExpectedScope(members, lo, hi, today_start, time_zone, version_before_the_run(session, now))
+    before = before_the_run(session, now)
+    if before is None:
+        return ExpectedScope(members, lo, hi, today_start, time_zone)
+    sites_before = sites_before_the_run(session, viewer, request, chosen, before).members
+    return ExpectedScope(members, lo, hi, today_start, time_zone, before, sites_before)

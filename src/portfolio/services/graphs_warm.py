@@ -101,7 +101,7 @@ def warm_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) 
     began = time.perf_counter()
     report = WarmReport()
     with transaction(factory) as session:
-        report.pruned = prune_results(session)
+        report.pruned = prune_results(session, now)
     today = local_today(now)
     end = today - dt.timedelta(days=1)
     today_start = local_midnight_ts(today, UK_TIME_ZONE)

@@ -219,6 +219,7 @@ def run_daily(
                 started_at=now,
                 steps=[],
                 usage_version_at_start=load_usage_version(session),  # graphs drawn from it are shown meanwhile
+                last_site_id_at_start=pipeline_queries.load_last_site_id(session),  # the sites it creates follow
             )
             session.add(record)
             session.flush()
@@ -240,6 +241,7 @@ def _run_steps(
 ) -> list[StepResult]:
     inbox = settings.inbox_path
     touched = TouchedSpans()
+    began = time.monotonic()  # the steps' "now" is the run's start; a graph kept at its end is for the time then
     weather_files: list[Path] = []
 
     def do_import() -> None:
@@ -279,6 +281,10 @@ def _run_steps(
 
     def do_graphs() -> None:  # after the refresh: the big portfolios' default views computed from tonight's data
         graphs_step.counts.update(warm_graphs(factory, now).as_json())
+        # and the default graphs kept again, from tonight's data, for the half hour the run ends in: without them,
+        # everyone's first look after the run draws afresh at once (services/graphs_kept.py)
+        kept = keep_default_graphs(factory, now + dt.timedelta(seconds=time.monotonic() - began))
+        graphs_step.counts.update(kept_graphs=kept.views, kept_graphs_s=round(kept.seconds, 2))
 
     def do_evaluate() -> None:
         report = tracker_evaluation.evaluate_all(factory, settings, data_day, now, touched=touched.local_days())

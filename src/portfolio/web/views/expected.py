@@ -131,9 +131,11 @@ def make_expected_panel(
     table_id: str,
     time_zone: str = UK_TIME_ZONE,
     as_before: int | None = None,
+    sites_before: pd.DataFrame | None = None,
 ) -> html.Div:
     """The summary cards for the graph's fuel (``sites`` are all of one fuel) and the model-quality table.
-    ``as_before``: while the daily run writes, the version it began with (``services/computed_results.py``)."""
+    ``as_before``: while the daily run writes, the version it began with, and ``sites_before`` the sites then, when
+    they differ (``services/computed_results.py``)."""
     if sites.empty:
         return html.Div()
     heading = html.H2("Expected consumption", className="section-title")
@@ -141,14 +143,19 @@ def make_expected_panel(
         html.H3("Model quality (out-of-sample backtest, ASHRAE Guideline 14)", className="subsection-title"),
         make_model_quality_table(session, sites, table_id),
     ]
-    frame = sites.assign(interval_seconds=meter_interval_seconds(sites))
     (summary,) = compute_portfolio_summary(
         session,
-        frame[["site_id", "fuel", "interval_seconds"]],
+        _with_intervals(sites),
         start_ts,
         end_ts,
         today_start_ts,
         time_zone,
         as_before=as_before,
+        sites_before=None if sites_before is None else _with_intervals(sites_before),
     )
     return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")
+
+
+def _with_intervals(sites: pd.DataFrame) -> pd.DataFrame:
+    """site_id, fuel and each site's meter interval [s], as the summary reads them."""
+    return sites.assign(interval_seconds=meter_interval_seconds(sites))[["site_id", "fuel", "interval_seconds"]]

@@ -60,7 +60,8 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
         scope.today_start_ts,
         ids.GRAPH_MODEL_TABLE,
         time_zone=scope.time_zone,
-        as_before=scope.as_before,
+        as_before=None if scope.before is None else scope.before.version,
+        sites_before=scope.sites_before,
     )
 
 
