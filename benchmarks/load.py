@@ -77,11 +77,13 @@ def _lower_priority(thread: int) -> None:
 FIT_FIRST = os.environ.get("LOAD_FIT_FIRST", "1") == "1"  # the demo's models fitted before the load, as `make run` does
 BROWSER_ROLES = ("customer", "broker", "admin")
 BROWSER_RANGES = {"7 days": 7, "30 days": 30, "1 year": 365}
-SERVER_TIMING: dict[str, dict[str, list[float]]] = {"app": defaultdict(list), "cpu": defaultdict(list)}
+TIMINGS = ("app", "cpu", "db")
+"""Server-Timing's metrics (``web/server_timing.py``): the worker's wall time, its thread's CPU, its SQL's wall time."""
+SERVER_TIMING: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in TIMINGS}
 """Server-Timing per callback output, from every thread (list.append is atomic under the GIL)."""
 SERVER_TIMING_AT: list[tuple[float, str, str, float]] = []
-"""The same samples with when they arrived: (perf_counter [s], "app" or "cpu", output, [ms]), to tell the daily run's
-minutes from the rest."""
+"""The same samples with when they arrived: (perf_counter [s], a metric of :data:`TIMINGS`, output, [ms]), to tell
+the daily run's minutes from the rest."""
 CALLBACK = "/_dash-update-component"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 HTML = {"Accept": "text/html"}
@@ -247,8 +249,8 @@ def _by_phase(daily_window: tuple[float, float]) -> dict[str, dict[str, dict[str
     """Server-Timing p50/p95 per callback output while the daily run ran and after it: its imports and fits share
     the cores with the workers, and every import moves the data's version on (graphs drawn, not read)."""
     phases: dict[str, dict[str, dict[str, list[float]]]] = {
-        "during_daily_run": {"app": defaultdict(list), "cpu": defaultdict(list)},
-        "after_daily_run": {"app": defaultdict(list), "cpu": defaultdict(list)},
+        "during_daily_run": {name: defaultdict(list) for name in TIMINGS},
+        "after_daily_run": {name: defaultdict(list) for name in TIMINGS},
     }
     for at, name, output, milliseconds in SERVER_TIMING_AT:
         phase = "during_daily_run" if daily_window[0] <= at <= daily_window[1] else "after_daily_run"
