@@ -596,8 +596,23 @@ def _summary(users: list[User]) -> dict[str, Any]:
     }
 
 
+def _machine_speed_ms() -> float:
+    """[ms] a fixed pure-Python workload takes on one core, best of 3, with nothing else of ours running: these
+    machines differ from run to run (the same daily run took 15-34 s on 2026-12-07), so a run's figures are read
+    beside it."""
+    best = float("inf")
+    for _ in range(3):
+        began = time.perf_counter()
+        total = 0
+        for number in range(2_000_000):
+            total += number * number
+        best = min(best, (time.perf_counter() - began) * 1000)
+    return round(best, 1)
+
+
 def run() -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
+    machine_speed_ms = _machine_speed_ms()
     from sqlalchemy import text
     from tests.pg_server import PostgresServer
 
@@ -693,6 +708,7 @@ def run() -> dict[str, Any]:
                 "duration_s": DURATION_S,
                 "think_time_mean_s": THINK_S,
                 "prepare_s": round(prepare_s, 1),
+                "machine_speed_ms": machine_speed_ms,
                 "models_fitted_before": FIT_FIRST,
                 "daily_run_status": daily_result.get("status", daily_err.decode()[-300:]),
                 "daily_run_steps_s": {
