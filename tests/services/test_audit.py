@@ -19,7 +19,16 @@ from tests.world import build_world
 NOW = dt.datetime(2026, 12, 4, 9, tzinfo=dt.UTC)
 
 
-def test_viewed_by_is_one_entry_per_outside_person_organisation_and_day(session: Session) -> None:
+@pytest.fixture(params=["returning", "select then update"])
+def later_looks(request: pytest.FixtureRequest, session: Session, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A later look moves ``last_at`` in one ``UPDATE ... RETURNING`` where the database has it (PostgreSQL, SQLite
+    3.35+), else a SELECT then an UPDATE: both ways are checked on every database."""
+    if request.param == "select then update":
+        monkeypatch.setattr(session.get_bind().dialect, "update_returning", False)
+    return str(request.param)
+
+
+def test_viewed_by_is_one_entry_per_outside_person_organisation_and_day(session: Session, later_looks: str) -> None:
     world = build_world(session)
     broker = viewer_for(session, world.broker, NOW)
     both = [world.acme_sites[0].id, world.acme_sites[1].id, world.birch_sites[0].id]

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import dash
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from portfolio.models import Organisation, Role, User, UserSession
@@ -181,3 +182,21 @@ def test_a_role_change_rotates_the_id(
     with world_session_factory() as session:
         new_ids = set(session.scalars(select(UserSession.id_hash)).all())
     assert new_ids and not (new_ids & old_ids)
+
+
+def test_each_request_reads_the_user_and_their_session_row_once_together(app: dash.Dash, world: World) -> None:
+    """The sign-in check and the page's access share one read of the account and the cookie's session row (one
+    round trip: under load, each waits for a core on the server and another in the database)."""
+    client = _signed_in(app, world)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        assert client.get("/portfolio", headers=HTML).status_code == 200
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    reading_accounts = [s for s in statements if " from users" in s or "join user_sessions" in s]
+    assert len(reading_accounts) == 1 and "user_sessions" in reading_accounts[0], reading_accounts

@@ -81,6 +81,15 @@ def move_last_at(session: Session, dedupe_keys: list[str], at: dt.datetime) -> s
     """Move ``last_at`` of the existing entries among ``dedupe_keys`` to ``at``; returns the keys that exist."""
     if not dedupe_keys:
         return set()
+    if session.get_bind().dialect.update_returning:  # one round trip: PostgreSQL, SQLite 3.35 and later
+        moved = session.scalars(
+            update(AuditEntry)
+            .where(AuditEntry.dedupe_key.in_(sorted(set(dedupe_keys))))
+            .values(last_at=at.astimezone(dt.UTC))
+            .returning(AuditEntry.dedupe_key)
+            .execution_options(synchronize_session=False)
+        )
+        return {k for k in moved if k is not None}
     known = set(session.scalars(select(AuditEntry.dedupe_key).where(AuditEntry.dedupe_key.in_(dedupe_keys))))
     if known:
         session.execute(

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, and_, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from portfolio.models import DailyUsage, ImportRecord, PipelineLock, PipelineRun, RunStatus, Site
+from portfolio.models.computed_results import USAGE, DataVersion
 
 
 def load_recent_runs(session: Session, limit: int = 20) -> list[PipelineRun]:
@@ -40,6 +41,34 @@ def load_running_run(session: Session, since: dt.datetime) -> RunningRun | None:
         return None
     started_at = found.started_at if found.started_at.tzinfo else found.started_at.replace(tzinfo=dt.UTC)
     return RunningRun(
+        started_at,
+        None if found.usage_version_at_start is None else int(found.usage_version_at_start),
+        None if found.last_site_id_at_start is None else int(found.last_site_id_at_start),
+    )
+
+
+def load_version_and_running_run(session: Session, since: dt.datetime) -> tuple[int, RunningRun | None]:
+    """The usage data's version (``queries/data_version.py``) and :func:`load_running_run`'s answer, in one round
+    trip: every graph, panel and load profile asks both before reading what is kept."""
+    found = session.execute(
+        select(
+            DataVersion.version,
+            PipelineRun.started_at,
+            PipelineRun.usage_version_at_start,
+            PipelineRun.last_site_id_at_start,
+        )
+        .select_from(DataVersion)
+        .outerjoin(PipelineRun, and_(PipelineRun.status == RunStatus.RUNNING.value, PipelineRun.started_at >= since))
+        .where(DataVersion.name == USAGE)
+        .order_by(PipelineRun.started_at.desc())
+        .limit(1)
+    ).first()
+    if found is None:  # no change ever committed: version 0
+        return 0, load_running_run(session, since)
+    if found.started_at is None:
+        return int(found.version), None
+    started_at = found.started_at if found.started_at.tzinfo else found.started_at.replace(tzinfo=dt.UTC)
+    return int(found.version), RunningRun(
         started_at,
         None if found.usage_version_at_start is None else int(found.usage_version_at_start),
         None if found.last_site_id_at_start is None else int(found.last_site_id_at_start),

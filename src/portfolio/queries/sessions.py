@@ -6,10 +6,10 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, delete, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from portfolio.models import UserSession
+from portfolio.models import User, UserSession
 
 IP_LENGTH = 64
 
@@ -46,6 +46,17 @@ def insert_session(
 
 def load_session(session: Session, id_hash: str) -> UserSession | None:
     return session.get(UserSession, id_hash)
+
+
+def load_user_and_session(session: Session, user_id: int, id_hash: str) -> tuple[User | None, UserSession | None]:
+    """The user and, if it is theirs, the session row ``id_hash``, in one round trip: every request checks both
+    (``web/auth.py``)."""
+    found = session.execute(
+        select(User, UserSession)
+        .outerjoin(UserSession, and_(UserSession.id_hash == id_hash, UserSession.user_id == User.id))
+        .where(User.id == user_id)
+    ).first()
+    return (None, None) if found is None else (found[0], found[1])
 
 
 def touch_session(session: Session, id_hash: str, now_ts: int) -> None:

@@ -6,7 +6,7 @@ request computes afresh. Nothing here is per process: every gunicorn worker read
 
 While the daily run writes, every file it imports moves the version on, so a result kept then is read by few requests
 if any. A web request then asks for the result kept at the version the run began with
-(:func:`before_the_run`, the ``as_before`` of :func:`kept_or_computed`): the whole of the last complete data,
+(:func:`data_now`, the ``as_before`` of :func:`kept_or_computed`): the whole of the last complete data,
 read at the cost of a kept result instead of computed on cores the import is using; what was not kept then is computed
 from the data as it is, and not kept. The run's own steps never ask for it: they compute from the data they wrote.
 """
@@ -30,7 +30,7 @@ from portfolio.queries.computed_results import (
     store_result,
 )
 from portfolio.queries.data_version import load_usage_version
-from portfolio.queries.pipeline import load_running_run
+from portfolio.queries.pipeline import load_running_run, load_version_and_running_run
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,13 +50,23 @@ class BeforeTheRun:
     last_site_id: int | None
 
 
-def before_the_run(session: Session, now: dt.datetime) -> BeforeTheRun | None:
-    """The data as the running daily run found it, once the run has written (the version moved on since, or the run
-    did not record it); None when no run is writing."""
-    running = load_running_run(session, now - DAILY_RUN_LONGEST)
-    if running is None or running.usage_version_at_start == load_usage_version(session):
-        return None
-    return BeforeTheRun(running.started_at, running.usage_version_at_start, running.last_site_id_at_start)
+@dataclass(frozen=True)
+class DataNow:
+    """The usage data's version as this transaction sees it, and :class:`BeforeTheRun` while a daily run writes."""
+
+    version: int
+    before: BeforeTheRun | None
+
+
+def data_now(session: Session, now: dt.datetime) -> DataNow:
+    """The data's version and, once a running daily run has written (the version moved on since it began, or it did
+    not record that), the data as the run found it; read in one round trip."""
+    version, running = load_version_and_running_run(session, now - DAILY_RUN_LONGEST)
+    if running is None or running.usage_version_at_start == version:
+        return DataNow(version, None)
+    return DataNow(
+        version, BeforeTheRun(running.started_at, running.usage_version_at_start, running.last_site_id_at_start)
+    )
 
 
 def kept_or_computed(
@@ -71,6 +81,7 @@ def kept_or_computed(
     *,
     as_before: int | None = None,
     inputs_before: object | None = None,
+    version: int | None = None,
 ) -> T:
     """The result kept for ``inputs`` at the current data version, or ``compute()``'s, then kept (and committed).
 
@@ -80,11 +91,12 @@ def kept_or_computed(
     pile up until the data's next version). ``as_before``: the version a running daily run began with
     (:attr:`BeforeTheRun.version`): the result kept at it, else ``compute()``'s, not kept (see the module);
     ``inputs_before``: the inputs as they were then, when they differ (without the sites the run has created since).
+    ``version``: the data's version as this transaction read it (:func:`data_now`), so it is not read again.
     """
     if as_before is not None:
         found = kept_at(session, kind, as_before, inputs if inputs_before is None else inputs_before, decode)
         return found if found is not None else compute()
-    version = load_usage_version(session)
+    version = load_usage_version(session) if version is None else version
     key = result_key(kind, version, inputs)
     payload = load_result(session, key)
     if payload is not None:

@@ -98,6 +98,7 @@ def compute_portfolio_summary(
     *,
     as_before: int | None = None,
     sites_before: pd.DataFrame | None = None,
+    version: int | None = None,
 ) -> list[FuelSummary]:
     """Figures per fuel for ``sites`` (site_id, fuel, interval_seconds) over [start_ts, end_ts) and the next week.
 
@@ -105,7 +106,8 @@ def compute_portfolio_summary(
     not. Everything is read from storage: no model predicts here. Kept for the next request while the data stays
     the same (``services/computed_results.py``): a 1,000-site panel adds up its estimates once. ``as_before``: see
     ``kept_or_computed`` (a web request while the daily run writes); ``sites_before``: ``sites`` without those the
-    run has created since (same columns), when they differ.
+    run has created since (same columns), when they differ; ``version``: the data's version, when this transaction
+    read it already.
     """
     window = [int(start_ts), int(end_ts), int(today_start_ts)]
     return kept_or_computed(
@@ -118,6 +120,7 @@ def compute_portfolio_summary(
         dt.datetime.now(dt.UTC),
         as_before=as_before,
         inputs_before=None if sites_before is None else _summary_inputs(sites_before, window, time_zone),
+        version=version,
     )
 
 

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from portfolio.access import Viewer
 from portfolio.figures.style import figure_data
 from portfolio.services import audit
-from portfolio.services.computed_results import BeforeTheRun, before_the_run, kept_at, kept_or_computed
+from portfolio.services.computed_results import BeforeTheRun, data_now, kept_at, kept_or_computed
 from portfolio.services.graphs import GraphResult, draw_graph
 from portfolio.services.graphs_sites import GraphRequest, GraphSites, graph_sites, sites_before_the_run
 from portfolio.timekeeping import local_today
@@ -78,12 +78,13 @@ def view_graph(
     moment = now or dt.datetime.now(dt.UTC)
     if request.window is not None:
         return drawn_graph(session, viewer, request, chosen, moment)
-    before = before_the_run(session, moment)
-    if before is not None:
-        chosen_before = sites_before_the_run(session, viewer, request, chosen, before)
-        kept = graph_before_the_run(session, request, chosen_before, before, start_of_half_hour(moment), retention_days)
+    data = data_now(session, moment)
+    if data.before is not None:
+        chosen_before = sites_before_the_run(session, viewer, request, chosen, data.before)
+        half_hour = start_of_half_hour(moment)
+        kept = graph_before_the_run(session, request, chosen_before, data.before, half_hour, retention_days)
         return kept if kept is not None else drawn_graph(session, viewer, request, chosen, moment)
-    return keep_graph(session, viewer, request, chosen, moment)
+    return keep_graph(session, viewer, request, chosen, moment, version=data.version)
 
 
 def drawn_graph(
@@ -96,11 +97,17 @@ def drawn_graph(
 
 
 def keep_graph(
-    session: Session, viewer: Viewer, request: GraphRequest, chosen: GraphSites, moment: dt.datetime
+    session: Session,
+    viewer: Viewer,
+    request: GraphRequest,
+    chosen: GraphSites,
+    moment: dt.datetime,
+    *,
+    version: int | None = None,
 ) -> GraphResult:
     """The graph of ``chosen`` (access already checked) as of ``moment``'s half hour: read if kept at the current data
-    version, else drawn and kept (committed). Also the daily run's first step, before it imports
-    (``services/graphs_warm.keep_default_graphs``)."""
+    version (``version``, when this transaction read it already), else drawn and kept (committed). Also the daily
+    run's first step, before it imports (``services/graphs_warm.keep_default_graphs``)."""
     half_hour = start_of_half_hour(moment)
 
     def draw() -> GraphResult:
@@ -115,6 +122,7 @@ def keep_graph(
         decode_graph,
         moment,
         forget_before=half_hour - HALF_HOUR,
+        version=version,
     )
 
 

@@ -23,7 +23,7 @@ from portfolio.analytics.resolution import compute_load_profile, compute_site_se
 from portfolio.figures.heatmap import make_load_profile_figure
 from portfolio.figures.style import FUEL_NAMES
 from portfolio.queries.graphs import Scope, load_scope_series, load_site_readings, load_sites_series
-from portfolio.services.computed_results import before_the_run, kept_or_computed
+from portfolio.services.computed_results import data_now, kept_or_computed
 from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites, sites_before_the_run
 from portfolio.timekeeping import local_range_ts
 
@@ -41,7 +41,8 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest, now: d
     if chosen.daily_only or not site_ids:  # no hourly profile of sites opted out of half-hourly data
         profile = _empty_profile()
     else:
-        before = before_the_run(session, now or dt.datetime.now(dt.UTC))
+        data = data_now(session, now or dt.datetime.now(dt.UTC))
+        before, version = data.before, data.version
         as_before = None if before is None else before.version
         if request.site is None:
             scopes = graph_scopes(session, viewer, request.group, chosen.site_ids)
@@ -51,10 +52,22 @@ def make_profile(session: Session, viewer: Viewer, request: GraphRequest, now: d
                 else [int(s) for s in sites_before_the_run(session, viewer, request, chosen, before).members["site_id"]]
             )
             profile = load_portfolio_profile(
-                session, site_ids, scopes, fuel, lo, hi, time_zone, now, as_before=as_before, site_ids_before=ids_before
+                session,
+                site_ids,
+                scopes,
+                fuel,
+                lo,
+                hi,
+                time_zone,
+                now,
+                as_before=as_before,
+                site_ids_before=ids_before,
+                version=version,
             )
         else:
-            profile = load_site_profile(session, site_ids[0], lo, hi, time_zone, now, as_before=as_before)
+            profile = load_site_profile(
+                session, site_ids[0], lo, hi, time_zone, now, as_before=as_before, version=version
+            )
     return make_load_profile_figure(
         profile, title=f"Load profile · {FUEL_NAMES.get(fuel, fuel)} · mean kWh per local hour"
     )
@@ -72,11 +85,13 @@ def load_portfolio_profile(
     *,
     as_before: int | None = None,
     site_ids_before: Sequence[int] | None = None,
+    version: int | None = None,
 ) -> pd.DataFrame:
     """The profile of ``site_ids`` (a portfolio's sites of ``fuel``, already access-checked) over [lo, hi) [UTC epoch
     s], kept or computed then kept. ``scopes``: maintained series adding up to exactly those sites, or None.
     ``as_before``: see ``services.computed_results.kept_or_computed``; ``site_ids_before``: ``site_ids`` without
-    those the running daily run has created since, when they differ."""
+    those the running daily run has created since, when they differ; ``version``: the data's version, when this
+    transaction read it already."""
     ids_ = sorted(int(s) for s in site_ids)
 
     def compute() -> pd.DataFrame:
@@ -91,7 +106,7 @@ def load_portfolio_profile(
         return {"sites": ids, "fuel": fuel, "window": [int(lo), int(hi)], "time_zone": time_zone, "of": "portfolio"}
 
     before = None if site_ids_before is None else inputs(sorted(int(s) for s in site_ids_before))
-    return _kept(session, inputs(ids_), compute, now, as_before, before)
+    return _kept(session, inputs(ids_), compute, now, as_before, before, version)
 
 
 def load_site_profile(
@@ -103,6 +118,7 @@ def load_site_profile(
     now: dt.datetime | None = None,
     *,
     as_before: int | None = None,
+    version: int | None = None,
 ) -> pd.DataFrame:
     """One site's profile over [lo, hi), from its own readings in its zone, kept or computed then kept."""
 
@@ -116,7 +132,7 @@ def load_site_profile(
         "time_zone": time_zone,
         "of": "site",
     }
-    return _kept(session, inputs, compute, now, as_before)
+    return _kept(session, inputs, compute, now, as_before, version=version)
 
 
 def _kept(
@@ -126,6 +142,7 @@ def _kept(
     now: dt.datetime | None,
     as_before: int | None,
     inputs_before: dict[str, object] | None = None,
+    version: int | None = None,
 ) -> pd.DataFrame:
     return kept_or_computed(
         session,
@@ -137,6 +154,7 @@ def _kept(
         now or dt.datetime.now(dt.UTC),
         as_before=as_before,
         inputs_before=inputs_before,
+        version=version,
     )
 
 

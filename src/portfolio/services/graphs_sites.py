@@ -21,7 +21,7 @@ from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.analytics.resolution import AUTO
 from portfolio.queries.consent import load_site_organisations
 from portfolio.queries.graphs import Scope, load_graph_sites, load_group_member_ids
-from portfolio.services.computed_results import BeforeTheRun, before_the_run
+from portfolio.services.computed_results import BeforeTheRun, data_now
 from portfolio.services.groups import ALL_SITES, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts
 
@@ -139,6 +139,7 @@ class ExpectedScope:
     time_zone: str
     before: BeforeTheRun | None = None  # while the daily run writes: the data as it began (computed_results.py)
     sites_before: pd.DataFrame | None = None  # ``sites`` without those the run has created since
+    version: int | None = None  # the data's version as the request read it (computed_results.data_now)
 
 
 def load_expected_scope(
@@ -150,8 +151,8 @@ def load_expected_scope(
     lo, hi = local_range_ts(request.start, request.end, time_zone)
     now = now or dt.datetime.now(dt.UTC)
     today_start = local_midnight_ts(now.astimezone(ZoneInfo(time_zone)).date(), time_zone)
-    before = before_the_run(session, now)
-    if before is None:
-        return ExpectedScope(members, lo, hi, today_start, time_zone)
-    sites_before = sites_before_the_run(session, viewer, request, chosen, before).members
-    return ExpectedScope(members, lo, hi, today_start, time_zone, before, sites_before)
+    data = data_now(session, now)
+    if data.before is None:
+        return ExpectedScope(members, lo, hi, today_start, time_zone, version=data.version)
+    sites_before = sites_before_the_run(session, viewer, request, chosen, data.before).members
+    return ExpectedScope(members, lo, hi, today_start, time_zone, data.before, sites_before, data.version)

@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from portfolio.models import User
-from portfolio.queries.auth import load_active_user, record_login_attempt
+from portfolio.queries.auth import record_login_attempt
 from portfolio.services import audit
 from portfolio.services.accounts import check_password, find_user, normalise_email
 from portfolio.services.profile import sign_out_everywhere
@@ -19,7 +19,7 @@ from portfolio.services.profile import sign_out_everywhere
 from .context import app_state, request_session
 from .login_limits import describe_wait, load_counts, notify_owner_if_targeted, retry_after_seconds
 from .security import CSRF_COOKIE, safe_next
-from .sessions import end_current_session, session_is_live, start_session
+from .sessions import end_current_session, load_signed_in, start_session
 
 WRONG_CREDENTIALS = "Wrong email or password."
 NOTICES = {"password-set": "Your password is set. Sign in with it now."}  # fixed texts: nothing from the URL is echoed
@@ -51,12 +51,10 @@ class SignedInUser(UserMixin):
 def load_signed_in_user(user_id: str) -> SignedInUser | None:
     """Re-read the account and its server-side session on every request, so revocation takes effect at once."""
     try:
-        user = load_active_user(request_session(), int(user_id))
+        user = load_signed_in(int(user_id))
     except ValueError:
         return None
-    if user is None or not session_is_live(user):
-        return None
-    return SignedInUser.from_model(user)
+    return None if user is None else SignedInUser.from_model(user)
 
 
 def make_login_manager(server: Flask) -> LoginManager:

@@ -53,13 +53,20 @@ def signed_in_user() -> Any | None:
     return current_user
 
 
+SIGNED_IN_ROW = "signed_in_row"
+
+
+def remember_signed_in_row(user: User) -> None:
+    """Keep the signed-in user's row as the sign-in check read it, for :func:`current_viewer` (no second read)."""
+    setattr(g, SIGNED_IN_ROW, user)
+
+
 def current_viewer() -> Viewer:
     """Resolve the signed-in user's access once per request, from the database, never from the cookie."""
     if "viewer" not in g:
         if not current_user.is_authenticated:
             raise AccessDenied("sign in first")
-        session = request_session()
-        user = load_active_user(session, int(current_user.get_id()))
+        user = g.get(SIGNED_IN_ROW) or load_active_user(request_session(), int(current_user.get_id()))
         if user is None:
             raise AccessDenied("this account is no longer active")
         viewer_for_request(user)

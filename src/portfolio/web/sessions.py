@@ -20,17 +20,17 @@ import time
 
 from flask import Request, request, session
 
-from portfolio.models import User
+from portfolio.models import User, UserSession
 from portfolio.queries.sessions import (
     delete_session,
     delete_user_sessions,
     hash_token,
     insert_session,
-    load_session,
+    load_user_and_session,
     touch_session,
 )
 
-from .context import app_state, request_session, viewer_for_request
+from .context import app_state, remember_signed_in_row, request_session, viewer_for_request
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +102,24 @@ def _end(id_hash: str) -> None:
     session.clear()
 
 
-def session_is_live(user: User) -> bool:
-    """Check the cookie's session row for ``user``; end it (and return False) when it is expired or misused."""
+def load_signed_in(user_id: int) -> User | None:
+    """The user the cookie names, if their cookie's session row is live (see :func:`session_is_live`): both read in
+    one round trip. None for anyone else."""
     raw = session.get(SESSION_KEY)
     if not isinstance(raw, str) or not raw:
         session.clear()
-        return False
+        return None
     id_hash = hash_token(raw)
-    row = load_session(request_session(), id_hash)
+    user, row = load_user_and_session(request_session(), user_id, id_hash)
+    if user is None or not user.is_active or not session_is_live(user, id_hash, row):
+        return None
+    remember_signed_in_row(user)
+    return user
+
+
+def session_is_live(user: User, id_hash: str, row: UserSession | None) -> bool:
+    """Check the cookie's session row (``row``, read with ``user``; None: there is none of this user's); end it (and
+    return False) when it is missing, expired or misused."""
     settings = app_state().settings
     now = _now()
     if row is None or row.user_id != user.id:

@@ -132,10 +132,11 @@ def make_expected_panel(
     time_zone: str = UK_TIME_ZONE,
     as_before: int | None = None,
     sites_before: pd.DataFrame | None = None,
+    version: int | None = None,
 ) -> html.Div:
     """The summary cards for the graph's fuel (``sites`` are all of one fuel) and the model-quality table.
     ``as_before``: while the daily run writes, the version it began with, and ``sites_before`` the sites then, when
-    they differ (``services/computed_results.py``)."""
+    they differ (``services/computed_results.py``); ``version``: the data's version as the request read it."""
     if sites.empty:
         return html.Div()
     heading = html.H2("Expected consumption", className="section-title")
@@ -152,6 +153,7 @@ def make_expected_panel(
         time_zone,
         as_before=as_before,
         sites_before=None if sites_before is None else _with_intervals(sites_before),
+        version=version,
     )
     return html.Div([heading, make_summary_cards(summary), *quality], className="card expected-panel")
 

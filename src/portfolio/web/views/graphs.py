@@ -62,6 +62,7 @@ def make_expected(session: Session, viewer: Viewer, request: GraphRequest, now: 
         time_zone=scope.time_zone,
         as_before=None if scope.before is None else scope.before.version,
         sites_before=scope.sites_before,
+        version=scope.version,
     )
 
 
