@@ -85,12 +85,18 @@ def compute_missing_sites(site_list: pd.DataFrame) -> pd.DataFrame:
 
 def compute_fuel_totals(site_list: pd.DataFrame) -> pd.DataFrame:
     """Totals per fuel [kWh], with how many sites reported: one row per fuel, never a gas+power sum."""
-    grouped = site_list.groupby("fuel")
+    return _totals(site_list, ["fuel"])
+
+
+def _totals(site_list: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Metered total [kWh] (NaN when no site reported), sites and sites reporting per ``keys``, in one vectorised
+    pass (the list is computed on every look at it)."""
+    grouped = site_list.assign(_reporting=(site_list["intervals"] > 0).astype("int64")).groupby(keys)
     return pd.DataFrame(
         {
             "energy_kwh": grouped["energy_kwh"].sum(min_count=1),
             "sites": grouped.size(),
-            "sites_reporting": grouped["intervals"].apply(lambda counts: int((counts > 0).sum())),
+            "sites_reporting": grouped["_reporting"].sum(),
         }
     ).reset_index()
 
@@ -101,14 +107,7 @@ def compute_client_totals(site_list: pd.DataFrame) -> pd.DataFrame:
     Gas and power are never added. A client's fuel none of whose sites reported has no total (NaN), never
     0 kWh. Clients come largest first by their largest fuel total, then by name.
     """
-    grouped = site_list.groupby(["organisation", "fuel"])
-    totals = pd.DataFrame(
-        {
-            "energy_kwh": grouped["energy_kwh"].sum(min_count=1),
-            "sites": grouped.size(),
-            "sites_reporting": grouped["intervals"].apply(lambda counts: int((counts > 0).sum())),
-        }
-    ).reset_index()
+    totals = _totals(site_list, ["organisation", "fuel"])
     largest = totals.groupby("organisation")["energy_kwh"].transform("max")
     order = totals.assign(_largest=largest).sort_values(
         ["_largest", "organisation", "fuel"], ascending=[False, True, False], na_position="last"
