@@ -37,14 +37,7 @@ def load_running_run(session: Session, since: dt.datetime) -> RunningRun | None:
         .order_by(PipelineRun.started_at.desc())
         .limit(1)
     ).first()
-    if found is None:
-        return None
-    started_at = found.started_at if found.started_at.tzinfo else found.started_at.replace(tzinfo=dt.UTC)
-    return RunningRun(
-        started_at,
-        None if found.usage_version_at_start is None else int(found.usage_version_at_start),
-        None if found.last_site_id_at_start is None else int(found.last_site_id_at_start),
-    )
+    return None if found is None else _running_run(*found)
 
 
 def load_version_and_running_run(session: Session, since: dt.datetime) -> tuple[int, RunningRun | None]:
@@ -65,13 +58,14 @@ def load_version_and_running_run(session: Session, since: dt.datetime) -> tuple[
     ).first()
     if found is None:  # no change ever committed: version 0
         return 0, load_running_run(session, since)
-    if found.started_at is None:
-        return int(found.version), None
-    started_at = found.started_at if found.started_at.tzinfo else found.started_at.replace(tzinfo=dt.UTC)
-    return int(found.version), RunningRun(
-        started_at,
-        None if found.usage_version_at_start is None else int(found.usage_version_at_start),
-        None if found.last_site_id_at_start is None else int(found.last_site_id_at_start),
+    return int(found.version), None if found.started_at is None else _running_run(*found[1:])
+
+
+def _running_run(started_at: dt.datetime, version: int | None, last_site_id: int | None) -> RunningRun:
+    return RunningRun(
+        started_at if started_at.tzinfo else started_at.replace(tzinfo=dt.UTC),
+        None if version is None else int(version),
+        None if last_site_id is None else int(last_site_id),
     )
 
 
