@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from portfolio.cli import main
 from portfolio.config import load_settings
+from tests.cli.conftest import run_json
 
 ROOT = Path(__file__).parents[2]
 
@@ -45,3 +47,17 @@ def test_the_daily_run_lowers_its_priority_by_ten_unless_told_otherwise() -> Non
 def test_a_niceness_outside_0_to_19_is_refused_by_name(bad: str) -> None:
     with pytest.raises(ValueError, match="PORTFOLIO_DAILY_RUN_NICE"):
         load_settings({"PORTFOLIO_DAILY_RUN_NICE": bad}, instance_path=Path("/tmp"), secret_key="x")
+
+
+def test_keep_graphs_for_the_next_half_hour_says_what_it_kept(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``portfolio keep-graphs --next-half-hour --json``, for cron a minute before each half hour."""
+    assert main(["load-demo", "--if-empty"]) == 0
+    capsys.readouterr()
+    status, report, _err = run_json(capsys, "keep-graphs", "--next-half-hour", "--json")
+    assert status == 0 and isinstance(report, dict)
+    assert report["kept"] is True and set(report) >= {"portfolios", "views", "seconds"}
+
+
+def test_keep_graphs_between_runs_needs_every(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["daily-run", "--keep-graphs"]) == 2
+    assert "--keep-graphs keeps graphs between runs: it needs --every" in capsys.readouterr().err

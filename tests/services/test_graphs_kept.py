@@ -547,3 +547,29 @@ def test_the_runs_own_pruning_spares_what_is_shown_until_it_ends(
         session.execute(update(PipelineRun).values(status=RunStatus.OK))
         assert prune_results(session, later) >= 1
     assert _kept_graphs(session_factory) == 0
+
+
+def test_the_next_half_hours_default_graphs_are_kept_a_minute_before_it(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept graph is drawn for its half hour: at 06:30 every one is stale. Kept at 06:29 for 06:30, the first looks
+    after 06:30 read them; nothing is kept while a daily run writes (it keeps its own)."""
+    monkeypatch.setattr(graphs_warm, "WARM_MIN_SITES", 1)  # the demo's portfolios are small
+    before = dt.datetime(2026, 11, 25, 6, 29, tzinfo=dt.UTC)
+    assert graphs_warm.seconds_until_next_keep(before - dt.timedelta(minutes=19)) == 19 * 60
+    assert graphs_warm.seconds_until_next_keep(before) == 30 * 60  # this one is now: the next, at 06:59
+    report = graphs_warm.keep_next_half_hour_graphs(session_factory, before)
+    assert report is not None and report.views > 0
+
+    yesterday = DEMO_TODAY - dt.timedelta(days=1)
+    monkeypatch.setattr(graphs_kept, "draw_graph", _not_drawn)
+    with session_factory() as session:
+        admin = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+        assert admin is not None
+        viewer = viewer_for(session, admin, before)
+        request = GraphRequest(ALL_SITES, None, yesterday - dt.timedelta(days=29), yesterday, "power")
+        shown = view_graph(session, viewer, request, now=before + dt.timedelta(minutes=2), retention_days=1827)
+    assert shown.totals is not None and "today's import" not in shown.note
+
+    _run_begins(session_factory, before + dt.timedelta(minutes=20))
+    assert graphs_warm.keep_next_half_hour_graphs(session_factory, before + dt.timedelta(minutes=30)) is None

@@ -70,13 +70,14 @@ def lower_priority(settings: Settings) -> int:
 def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the daily pipeline once, or, with --every, as a single scheduler process (never per web worker)."""
     import datetime as dt
-    import time
 
     lower_priority(settings)
     engine = open_engine(settings, write=True)
     factory = make_session_factory(engine)
     try:
         if not args.every:
+            if args.keep_graphs:
+                raise CommandError("--keep-graphs keeps graphs between runs: it needs --every")
             return _daily_run_once(args, settings, factory)
         if args.date:
             raise CommandError("--date runs once: leave out --every")
@@ -84,16 +85,37 @@ def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
 
         period = _parse_every(args.every)
         at = dt.time.fromisoformat(args.at) if args.at else None
+        first = True
         while True:
+            wait = seconds_until(dt.datetime.now(dt.UTC), at) if at is not None else 0.0 if first else period
+            first = False
             if at is not None:
-                wait = seconds_until(dt.datetime.now(dt.UTC), at)
                 print(f"next daily run in {wait / 3600:.1f} h (at {args.at} {UK_TIME_ZONE})", flush=True)
-                time.sleep(wait)
+            _wait_keeping_graphs(factory, wait, keep=args.keep_graphs)
             _daily_run_once(args, settings, factory)
-            if at is None:
-                time.sleep(period)
     finally:
         engine.dispose()
+
+
+def _wait_keeping_graphs(factory: Any, seconds: float, *, keep: bool) -> None:
+    """Sleep ``seconds``; with ``keep``, wake a minute before each half hour meanwhile to keep its default graphs
+    (``services/graphs_warm.keep_next_half_hour_graphs``), in this one scheduler process."""
+    import datetime as dt
+    import time
+
+    from portfolio.services.graphs_warm import keep_next_half_hour_graphs, seconds_until_next_keep
+
+    deadline = time.monotonic() + seconds
+    while keep:
+        until_keep = seconds_until_next_keep(dt.datetime.now(dt.UTC))
+        if time.monotonic() + until_keep >= deadline:
+            break
+        time.sleep(until_keep)
+        try:
+            keep_next_half_hour_graphs(factory)
+        except Exception as error:  # noqa: BLE001 - a failed keep only costs the next looks a draw; the run goes on
+            print(f"portfolio: keeping the next half hour's graphs failed: {error}", file=sys.stderr, flush=True)
+    time.sleep(max(deadline - time.monotonic(), 0.0))
 
 
 def register(commands: Commands) -> None:
@@ -106,4 +128,9 @@ def register(commands: Commands) -> None:
         "--every", metavar="PERIOD", help="keep running: once per PERIOD (e.g. 24h) as one scheduler process"
     )
     daily.add_argument("--at", metavar="HH:MM", help="with --every 24h: run at this local (UK) time each day")
+    daily.add_argument(
+        "--keep-graphs",
+        action="store_true",
+        help="with --every: between runs, keep the default graphs a minute before each half hour",
+    )
     daily.set_defaults(handler=cmd_daily_run)

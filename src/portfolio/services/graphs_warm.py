@@ -31,14 +31,15 @@ from portfolio.queries.graphs import (
     load_group_member_ids,
     load_group_owner_ids,
 )
+from portfolio.queries.pipeline import load_running_run
 from portfolio.queries.retention import load_site_ids
 from portfolio.queries.series import load_organisation_ids
 from portfolio.queries.users import load_active_users_with_roles, load_users_signed_in_since
-from portfolio.services.computed_results import prune_results
+from portfolio.services.computed_results import DAILY_RUN_LONGEST, prune_results
 from portfolio.services.coverage import meter_interval_seconds
 from portfolio.services.expected_summary import compute_portfolio_summary
 from portfolio.services.graphs_coverage import load_coverage
-from portfolio.services.graphs_kept import keep_graph
+from portfolio.services.graphs_kept import HALF_HOUR, keep_graph, start_of_half_hour
 from portfolio.services.graphs_profile import load_portfolio_profile
 from portfolio.services.graphs_sites import GraphRequest, graph_scopes, graph_sites
 from portfolio.services.groups import ALL_SITES
@@ -179,6 +180,35 @@ def keep_default_graphs(factory: sessionmaker[Session], now: dt.datetime | None 
                     report.views += 1
     report.seconds = time.perf_counter() - began
     return report
+
+
+KEEP_AHEAD = dt.timedelta(minutes=1)
+"""How long before a half hour begins its default graphs are kept (``keep_next_half_hour_graphs``)."""
+
+
+def keep_next_half_hour_graphs(factory: sessionmaker[Session], now: dt.datetime | None = None) -> WarmReport | None:
+    """Keep the default graphs (as :func:`keep_default_graphs`) for the half hour after ``now``'s, from the data as it
+    is: run a minute before each half hour (``portfolio keep-graphs --next-half-hour``, or the scheduler's
+    ``daily-run --every 24h --keep-graphs``).
+
+    A kept graph is drawn for its half hour (its forecast and "now" move with it), so when one begins every kept
+    graph is stale and everyone's next look draws afresh at once, on the same cores. Drawn a minute early, for the
+    half hour to come, they are exactly what its first looks would draw (the data's version is in their key: data
+    that changes meanwhile is drawn afresh). Nothing is kept while a daily run writes: it keeps its own. None then.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    with factory() as session:
+        if load_running_run(session, now - DAILY_RUN_LONGEST) is not None:
+            return None
+    return keep_default_graphs(factory, start_of_half_hour(now) + HALF_HOUR)
+
+
+def seconds_until_next_keep(now: dt.datetime) -> float:
+    """Seconds from ``now`` to :data:`KEEP_AHEAD` before the next half hour (this half hour's moment if still ahead)."""
+    moment = start_of_half_hour(now) + HALF_HOUR - KEEP_AHEAD
+    if moment <= now:
+        moment += HALF_HOUR
+    return (moment - now).total_seconds()
 
 
 def _openers(session: Session, now: dt.datetime) -> list[tuple[Viewer, str, int]]:
