@@ -42,7 +42,7 @@ def cmd_keep_graphs(args: argparse.Namespace, settings: Settings) -> int:
         print_json({"kept": False, "reason": message}) if args.json else print(f"graphs: {message}")
         return EXIT_OK
     if args.json:
-        print_json({"kept": True, **report.as_json()})
+        print_json({"kept": True, **{k: v for k, v in report.as_json().items() if k != "pruned"}})  # prunes nothing
     else:
         print(f"graphs: {report.views} default views of {report.portfolios} portfolios kept in {report.seconds:.1f} s")
     return EXIT_OK
