@@ -196,6 +196,10 @@ def test_one_request_per_graph_for_a_page_load_a_range_and_a_fuel_toggle(
     expect(browser_page.locator(f"#{ids.GRAPH_HEATMAP} .heatmaplayer")).to_have_count(1, timeout=20_000)
     browser_page.wait_for_timeout(500)  # nothing else on its way
     assert _graph_requests(sent) == {"graph": 1, "profile": 1, "panel": 1, "selection": 1}, sent
+    nav = browser_page.locator(".top-nav")  # the page on screen is marked in the browser, with no request for it
+    expect(nav.get_by_role("link", name="Graphs", exact=True)).to_have_class(re.compile(r"\bactive\b"))
+    expect(nav.get_by_role("link", name="Portfolio", exact=True)).not_to_have_class(re.compile(r"\bactive\b"))
+    assert not any(ids.NAV_LINK in request for request in sent), sent
 
     sent.clear()
     browser_page.locator(f"#{ids.GRAPH_FUEL} label", has_text="Gas").click()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import ALL, Dash, Input, Output, State, dcc, html
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, dcc, html
 from flask_wtf.csrf import generate_csrf
 
 from portfolio.queries.sites import load_reached_organisations
@@ -175,18 +175,16 @@ def layout() -> html.Div:
     )
 
 
-def update_nav_links(pathname: str | None, link_ids: list[dict[str, str]]) -> list[str]:
-    """Mark the link of the page on screen, so people always know where they are."""
-    return ["nav-link active" if link["path"] == (pathname or "/") else "nav-link" for link in link_ids]
-
-
 def register_callbacks(app: Dash) -> None:
     """Bind the shell's callbacks to this app (not the global registry, so several apps can coexist in tests)."""
-    app.callback(
+    # The link of the page on screen is marked in the browser (assets/shell-nav.js): a request per page load for
+    # it would be a seventh callback queued beside the page's own, for nothing the server knows better.
+    app.clientside_callback(
+        ClientsideFunction(namespace="shell", function_name="markActiveLink"),
         Output({"type": ids.NAV_LINK, "path": ALL}, "className"),
         Input(ids.PAGE_LOCATION, "pathname"),
         State({"type": ids.NAV_LINK, "path": ALL}, "id"),
-    )(update_nav_links)
+    )
     # Page callbacks live beside their helpers (Dash re-imports page modules per app): bind them here.
     portfolio.register_callbacks(app)
     groups.register_callbacks(app)
