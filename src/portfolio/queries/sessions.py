@@ -44,10 +44,6 @@ def insert_session(
     )
 
 
-def load_session(session: Session, id_hash: str) -> UserSession | None:
-    return session.get(UserSession, id_hash)
-
-
 def load_user_and_session(session: Session, user_id: int, id_hash: str) -> tuple[User | None, UserSession | None]:
     """The user and, if it is theirs, the session row ``id_hash``, in one round trip: every request checks both
     (``web/auth.py``)."""
