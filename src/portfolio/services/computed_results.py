@@ -30,7 +30,7 @@ from portfolio.queries.computed_results import (
     store_result,
 )
 from portfolio.queries.data_version import load_usage_version
-from portfolio.queries.pipeline import load_running_run, load_version_and_running_run
+from portfolio.queries.pipeline import load_version_and_running_run
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,9 +41,9 @@ DAILY_RUN_LONGEST = dt.timedelta(hours=2)
 @dataclass(frozen=True)
 class BeforeTheRun:
     """The data as the running daily run found it: when the run began [UTC], the usage data's version then and the
-    highest site id then (either None: not recorded, by a run begun before they were). The run's imports create sites for new meters; the results kept
-    before it were computed without them, so they are looked for with the sites up to ``last_site_id``
-    (``services/graphs_sites.sites_before_the_run``)."""
+    highest site id then (either None: not recorded, by a run begun before they were). The run's imports create
+    sites for new meters; the results kept before it were computed without them, so they are looked for with the
+    sites up to ``last_site_id`` (``services/graphs_sites.sites_before_the_run``)."""
 
     began: dt.datetime
     version: int | None
@@ -126,8 +126,7 @@ def prune_results(session: Session, now: dt.datetime) -> int:
     """Forget results computed from older data than the current version (no request reads them again), but, while a
     daily run writes, not those of the data it began with: requests read them until it ends (its own graphs step
     prunes, and the next run's takes them)."""
-    version = load_usage_version(session)
-    running = load_running_run(session, now - DAILY_RUN_LONGEST)
+    version, running = load_version_and_running_run(session, now - DAILY_RUN_LONGEST)
     if running is not None and running.usage_version_at_start is not None:
         version = min(version, running.usage_version_at_start)
     return delete_results_before(session, version)

@@ -35,7 +35,7 @@ def _add_header(response: Response) -> Response:
     if started is not None:
         wall_ms = (time.perf_counter() - started[0]) * 1000
         cpu_ms = (time.thread_time() - started[1]) * 1000
-        db_ms = sum(_DB_SECONDS.get() or [0.0]) * 1000
+        db_ms = (_DB_SECONDS.get() or [0.0])[0] * 1000
         _DB_SECONDS.reset(started[2])
         response.headers["Server-Timing"] = (
             f'app;dur={wall_ms:.1f};desc="in the worker", cpu;dur={cpu_ms:.1f}, db;dur={db_ms:.1f}'
