@@ -104,6 +104,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """A fresh migrated PostgreSQL database, for tests about PostgreSQL alone (mark them ``postgres``)."""
+    return _fresh_postgres_url(request)
+
+
+@pytest.fixture
 def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh migrated SQLite database, for tests that are not about the database engine."""
     return _fresh_sqlite_url(request, tmp_path)

@@ -20,7 +20,24 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, DateTime, Select, String, bindparam, case, cast, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    DateTime,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from portfolio.models import DataType, Enrolment, Grant, PortfolioGroup, Right, Role, Site, User, grant_sites
@@ -178,7 +195,9 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
 
     Nothing is cached between requests. One indexed query reads the active grants naming the user, grouped by
     (data types, right) with their ids concatenated in the database, so a thousand grants come back as a
-    handful of rows; a second reads the chosen sites, only when some grant covers chosen sites.
+    handful of rows, and, in a last row of its own, the organisations that opted out of half-hourly data (one
+    round trip for both: every request of every page builds a viewer); a second reads the chosen sites, only when
+    some grant covers chosen sites.
     """
     role = Role(user.role)
     now = now or dt.datetime.now(dt.UTC)
@@ -189,8 +208,9 @@ def viewer_for(session: Session, user: User, now: dt.datetime | None = None) -> 
     groups_statement, chosen_statement = _statements(session.get_bind().dialect.name)
     firm = user.organisation_id if role is Role.BROKER else None
     parameters = {"user_id": user.id, "email": user.email.lower(), "firm": firm, "now": now.astimezone(dt.UTC)}
-    groups = session.execute(groups_statement, parameters).all()
-    daily_only = daily_only_organisation_ids(session)
+    rows = session.execute(groups_statement, parameters).all()
+    groups = [tuple(row[1:]) for row in rows if row[0] == _GRANTS_ROW]
+    daily_only = frozenset(o for row in rows if row[0] == _OPTED_OUT_ROW for o in _ints(row[7]))
     if role is Role.ADMIN:  # sees everything; the grants naming them still say what was shared with them
         shared = frozenset(g for row in groups for g in _ints(row[4]))
         return Viewer(
@@ -263,9 +283,14 @@ def _chosen_sites(
     return by_group
 
 
+_GRANTS_ROW, _OPTED_OUT_ROW = 0, 1
+"""The first column of :func:`_statements`' first statement: which part of the union a row comes from."""
+
+
 @cache
-def _statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
-    """The two statements of :func:`viewer_for`, built once per dialect with bound parameters.
+def _statements(dialect: str) -> tuple[CompoundSelect, Select[Any]]:
+    """The two statements of :func:`viewer_for` (the grants with the opted-out organisations, and the chosen sites),
+    built once per dialect with bound parameters.
 
     Immutable SQL templates, not per-user state: building them costs more than running them, and the values
     (user, email, broker firm, now) are bound at every request. Grants are named by account, by email (invited
@@ -292,6 +317,7 @@ def _statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
     flags = (grants.interval_usage, grants.daily_totals, grants.site_details, grants.rights)
     groups = (
         select(
+            literal(_GRANTS_ROW),
             *flags,
             ids(grants.id),
             ids(case((grants.all_sites, grants.organisation_id))),
@@ -300,6 +326,10 @@ def _statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
         .where(active)
         .group_by(*flags)
     )
+    enrolments = Enrolment.__table__.c
+    opted_out = select(  # one row (an aggregate), its organisation ids in the column of the grants' chosen ones
+        literal(_OPTED_OUT_ROW), *(null() for _ in flags), null(), null(), ids(enrolments.organisation_id)
+    ).where(enrolments.opted_out_at.is_not(None))
     chosen_grants = select(grants.id).where(active, grants.all_sites.is_(False))
     chosen = (
         select(grant_sites.c.grant_id, grant_sites.c.site_id)
@@ -307,7 +337,7 @@ def _statements(dialect: str) -> tuple[Select[Any], Select[Any]]:
         .join(Grant.__table__, grants.id == grant_sites.c.grant_id)
         .where(grant_sites.c.grant_id.in_(chosen_grants), sites.organisation_id == grants.organisation_id)
     )
-    return groups, chosen
+    return union_all(groups, opted_out), chosen
 
 
 def _ints(text_ids: str | None) -> list[int]:

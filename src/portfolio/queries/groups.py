@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from portfolio.models import Meter, PortfolioGroup, Site, portfolio_group_sites
@@ -31,6 +31,12 @@ def load_group(session: Session, group_id: int) -> PortfolioGroup | None:
 def load_group_site_ids(session: Session, group_id: int) -> list[int]:
     statement = select(portfolio_group_sites.c.site_id).where(portfolio_group_sites.c.group_id == group_id)
     return sorted(session.scalars(statement))
+
+
+def in_group(group_id: int) -> ColumnElement[bool]:
+    """The WHERE clause on :class:`Site` for the members of group ``group_id``, for queries reading them with their
+    facts in one statement."""
+    return Site.id.in_(select(portfolio_group_sites.c.site_id).where(portfolio_group_sites.c.group_id == group_id))
 
 
 def group_name_taken(session: Session, owner_id: int, name: str, except_group_id: int | None = None) -> bool:

@@ -108,7 +108,9 @@ def make_graph(session: Session, viewer: Viewer, request: GraphRequest, now: dt.
     A look by someone outside a site's organisation is audited (one "viewed_by" entry per organisation and day).
     """
     chosen = graph_sites(session, viewer, request)
-    audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
+    audit.record_viewed(
+        session, viewer, chosen.member_ids, now, via="graph", organisation_ids=chosen.member_organisation_ids
+    )
     session.commit()
     return draw_graph(session, viewer, request, chosen, now)
 

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 from portfolio.access import Viewer
 from portfolio.figures.style import figure_data
 from portfolio.services import audit
-from portfolio.services.computed_results import BeforeTheRun, data_now, kept_at, kept_or_computed
+from portfolio.services.computed_results import BeforeTheRun, DataNow, data_now, kept_at, kept_or_computed
 from portfolio.services.graphs import GraphResult, draw_graph
 from portfolio.services.graphs_sites import GraphRequest, GraphSites, graph_sites, sites_before_the_run
 from portfolio.timekeeping import local_today
@@ -73,18 +73,35 @@ def view_graph(
     own (:func:`portfolio.services.graphs.make_graph_csv`).
     """
     chosen = graph_sites(session, viewer, request)
-    audit.record_viewed(session, viewer, [int(s) for s in chosen.members["site_id"]], now, via="graph")
-    session.commit()
     moment = now or dt.datetime.now(dt.UTC)
-    if request.window is not None:
+    data = None if request.window is not None else data_now(session, moment)
+    kept = None if data is None else _kept_graph(session, viewer, request, chosen, data, moment, retention_days)
+    audit.record_viewed(  # after the reads, so they and the audit's write are one transaction (one round trip each)
+        session, viewer, chosen.member_ids, now, via="graph", organisation_ids=chosen.member_organisation_ids
+    )
+    session.commit()
+    if kept is not None:
+        return kept
+    if data is None or data.before is not None:  # a zoom, or nothing kept from before the run: drawn, not kept
         return drawn_graph(session, viewer, request, chosen, moment)
-    data = data_now(session, moment)
+    return keep_graph(session, viewer, request, chosen, moment, version=data.version)
+
+
+def _kept_graph(
+    session: Session,
+    viewer: Viewer,
+    request: GraphRequest,
+    chosen: GraphSites,
+    data: DataNow,
+    moment: dt.datetime,
+    retention_days: int | None,
+) -> GraphResult | None:
+    """The graph kept for ``moment``'s half hour at the data's version (or as before a running daily run), or None."""
+    half_hour = start_of_half_hour(moment)
     if data.before is not None:
         chosen_before = sites_before_the_run(session, viewer, request, chosen, data.before)
-        half_hour = start_of_half_hour(moment)
-        kept = graph_before_the_run(session, request, chosen_before, data.before, half_hour, retention_days)
-        return kept if kept is not None else drawn_graph(session, viewer, request, chosen, moment)
-    return keep_graph(session, viewer, request, chosen, moment, version=data.version)
+        return graph_before_the_run(session, request, chosen_before, data.before, half_hour, retention_days)
+    return kept_at(session, GRAPH_RESULT, data.version, graph_inputs(request, chosen, half_hour), decode_graph)
 
 
 def drawn_graph(

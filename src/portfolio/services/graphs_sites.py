@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from portfolio.access import AccessDenied, DataType, Viewer, require_sites
 from portfolio.analytics.resolution import AUTO
+from portfolio.models import Site
 from portfolio.queries.consent import load_site_organisations
-from portfolio.queries.graphs import Scope, load_graph_sites, load_group_member_ids
+from portfolio.queries.graphs import Scope, load_graph_sites_where, load_group_member_ids
+from portfolio.queries.id_lists import in_ids
 from portfolio.services.computed_results import BeforeTheRun, data_now
-from portfolio.services.groups import ALL_SITES, group_site_ids
+from portfolio.services.groups import ALL_SITES, group_site_condition, group_site_ids
 from portfolio.timekeeping import UK_TIME_ZONE, local_midnight_ts, local_range_ts
 
 
@@ -70,6 +72,17 @@ class GraphSites:
     members: pd.DataFrame  # the graph's sites of that fuel
     time_zone: str  # the time axis: the site's own zone for one site, the UK for a portfolio
     daily_only: bool = False  # some sites opted out of half-hourly data: the graph is drawn per day
+    sites: pd.DataFrame | None = None  # every site of ``site_ids`` with its facts (queries.graphs.GRAPH_SITE_COLUMNS)
+    daily_only_site_ids: frozenset[int] = frozenset()  # those of them seen only by their daily totals
+
+    @property
+    def member_ids(self) -> list[int]:
+        return [int(s) for s in self.members["site_id"]]
+
+    @property
+    def member_organisation_ids(self) -> list[int]:
+        """The organisation of each of :attr:`member_ids` (for the audit of who looked, without a query)."""
+        return [int(o) for o in self.members["organisation_id"]]
 
 
 def _daily_only_site_ids(session: Session, viewer: Viewer, group: str) -> set[int]:
@@ -81,30 +94,38 @@ def _daily_only_site_ids(session: Session, viewer: Viewer, group: str) -> set[in
     return {s for s, o in owners.items() if o in viewer.daily_only_organisation_ids}
 
 
-def graph_sites(
-    session: Session, viewer: Viewer, request: GraphRequest, *, up_to_site_id: int | None = None
-) -> GraphSites:
+def graph_sites(session: Session, viewer: Viewer, request: GraphRequest) -> GraphSites:
     """The sites behind ``request`` after the access checks every graph, profile and panel share.
 
-    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only. ``up_to_site_id``:
-    only the sites up to that id (:func:`sites_before_the_run`).
+    Sites whose organisation opted out of half-hourly data are drawn from their daily totals only. The sites the
+    viewer may see are read with their facts in one query (a graph request's round trips are its main wait when the
+    machine is busy: issue 20).
     """
     daily_only = _daily_only_site_ids(session, viewer, request.group)
-    site_ids = sorted(set(group_site_ids(session, viewer, request.group, DataType.INTERVAL_USAGE)) | daily_only)
-    if up_to_site_id is not None:
-        site_ids = [s for s in site_ids if s <= up_to_site_id]
+    visible = group_site_condition(session, viewer, request.group, DataType.INTERVAL_USAGE)
+    if daily_only:  # already checked as the group's, for daily totals
+        visible = visible | in_ids(Site.id, sorted(daily_only))
+    return _chosen(session, viewer, request, load_graph_sites_where(session, visible), frozenset(daily_only))
+
+
+def _chosen(
+    session: Session, viewer: Viewer, request: GraphRequest, sites: pd.DataFrame, daily_only: frozenset[int]
+) -> GraphSites:
+    """The graph's sites among ``sites`` (the viewer's, access checked): the one asked for, or all of them."""
+    site_ids = sorted(int(s) for s in sites["site_id"])
+    shown = sites
     if request.site is not None:
         if request.site not in site_ids:
             raise AccessDenied("that site is not in this group")
         if request.site not in daily_only:
             require_sites(session, viewer, [request.site], DataType.INTERVAL_USAGE)
-    sites = load_graph_sites(session, [request.site] if request.site is not None else site_ids)
-    fuels = tuple(sorted(set(sites["fuel"])))
+        shown = sites[sites["site_id"] == request.site]
+    fuels = tuple(sorted(set(shown["fuel"])))
     fuel = _graph_fuel(fuels, request.fuel)
-    members = sites[sites["fuel"] == fuel]
+    members = shown[shown["fuel"] == fuel]
     time_zone = UK_TIME_ZONE if request.site is None or members.empty else str(members["time_zone"].iloc[0])
     drawn_daily_only = bool(daily_only & {int(s) for s in members["site_id"]})
-    return GraphSites(list(site_ids), fuels, fuel, members, time_zone, drawn_daily_only)
+    return GraphSites(site_ids, fuels, fuel, members, time_zone, drawn_daily_only, sites, daily_only)
 
 
 def sites_before_the_run(
@@ -115,12 +136,15 @@ def sites_before_the_run(
 
     A run imports new meters into new sites; without this, any portfolio they join (an admin's whole estate, an
     unassigned account) would find nothing kept before the run and be computed afresh on cores the import is using.
-    Only ever fewer sites than the viewer may see now. A site created since, asked for by itself, is returned as it
-    is: nothing was kept for it."""
+    Only ever fewer sites than the viewer may see now, picked from ``chosen`` (no query). A site created since,
+    asked for by itself, is returned as it is: nothing was kept for it."""
     last = before.last_site_id
     if last is None or max(chosen.site_ids, default=0) <= last or (request.site is not None and request.site > last):
         return chosen
-    return graph_sites(session, viewer, request, up_to_site_id=last)
+    sites = chosen.sites
+    if sites is None:
+        raise ValueError("sites_before_the_run needs the GraphSites graph_sites returns (with its sites)")
+    return _chosen(session, viewer, request, sites[sites["site_id"] <= last], chosen.daily_only_site_ids)
 
 
 def graph_time_zone(session: Session, viewer: Viewer, request: GraphRequest) -> str:

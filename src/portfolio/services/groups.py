@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from portfolio.access import (
@@ -17,6 +18,7 @@ from portfolio.access import (
     can_view_group,
     require_sites,
     require_writable,
+    site_condition,
     visible_site_ids,
 )
 from portfolio.models import PortfolioGroup
@@ -120,6 +122,17 @@ def remove_sites(session: Session, viewer: Viewer, group_id: object, site_ids: I
     portfolio_series.remove_group_sites(session, group.id, leaving)
     change_scope_members(session, Scope("group", group.id), leaving, -1)
     group_queries.remove_group_sites(session, group.id, ids)
+
+
+def group_site_condition(
+    session: Session, viewer: Viewer, group_id: object, data: DataType | None = None
+) -> ColumnElement[bool]:
+    """The WHERE clause on :class:`Site` for the sites :func:`group_site_ids` returns (raises AccessDenied alike), for
+    a query that reads them with their facts at once instead of their ids first (a round trip fewer per request)."""
+    visible = site_condition(viewer, data)
+    if group_id in (None, "", ALL_SITES):
+        return visible
+    return visible & group_queries.in_group(viewable_group(session, viewer, group_id).id)
 
 
 def group_site_ids(session: Session, viewer: Viewer, group_id: object, data: DataType | None = None) -> list[int]:
