@@ -95,9 +95,7 @@ def test_a_repeat_look_at_a_kept_graph_is_one_transaction_of_six_statements(
     assert len(sent.statements) == (6 if RETURNING else 7), sent.statements
 
 
-def test_a_repeat_look_at_the_list_is_one_transaction_of_five_statements(
-    admin_client: FlaskClient, sent: Sent
-) -> None:
+def test_a_repeat_look_at_the_list_is_one_transaction_of_five_statements(admin_client: FlaskClient, sent: Sent) -> None:
     values = {
         f"{ids.PORTFOLIO_GROUP}.value": "all",
         f"{ids.PORTFOLIO_DATES}.start_date": "2024-06-28",
