@@ -6,7 +6,9 @@ demo accounts, browsing for ``DURATION_S`` seconds: graphs (the graph figure cal
 files from the inbox (one file repeats half of another's readings, to check upserts). Afterwards the readings
 are counted: none lost, none duplicated. Only loopback (127.0.0.1) is used. The demo is set up as ``make run``
 sets it up, its models fitted and the big portfolios' graphs readied (``LOAD_FIT_FIRST=0``: not, so the daily run
-fits every model for the first time under the load, as on a supplier's first night).
+fits every model for the first time under the load, as on a supplier's first night). Just before the run starts, the default graphs are kept
+for its half hour, as the Procfile's scheduler keeps them a minute before each half hour (``LOAD_KEPT_BEFORE_RUN=0``:
+not, as with a plain cron job).
 
 Users pause between actions as people do: ``LOAD_THINK_S`` (default 10 s) is the mean of an exponential think
 time, and each user starts at a random moment of its first pause so arrivals spread. ``LOAD_THINK_S=0`` is the
@@ -75,6 +77,11 @@ def _lower_priority(thread: int) -> None:
 
 
 FIT_FIRST = os.environ.get("LOAD_FIT_FIRST", "1") == "1"  # the demo's models fitted before the load, as `make run` does
+KEPT_BEFORE_RUN = os.environ.get("LOAD_KEPT_BEFORE_RUN", "1") == "1"
+"""The default graphs kept for the half hour the daily run starts in, just before it starts, as the Procfile's
+scheduler (``daily-run --every 24h --at 06:00 --keep-graphs``) keeps them a minute before each half hour: its run at
+06:00 then finds them kept and its first step only reads them (2-3 s of drawing otherwise, under the load).
+``LOAD_KEPT_BEFORE_RUN=0``: not, as with cron running ``daily-run`` without ``keep-graphs``."""
 BROWSER_ROLES = ("customer", "broker", "admin")
 BROWSER_RANGES = {"7 days": 7, "30 days": 30, "1 year": 365}
 TIMINGS = ("app", "cpu", "db")
@@ -657,12 +664,22 @@ def run() -> dict[str, Any]:
             chromium.start()
             browser_priority.start()
             ready.wait(timeout=600)
+        env = {**os.environ, "DATABASE_URL": url, "PORTFOLIO_INSTANCE": str(instance), "PORTFOLIO_INBOX": str(inbox)}
+        env["SECRET_KEY"] = "load-benchmark"
+        kept_before: dict[str, Any] = {"kept": False, "reason": "LOAD_KEPT_BEFORE_RUN=0"}
+        if KEPT_BEFORE_RUN:
+            keep = subprocess.run(
+                [str(Path(sys.executable).parent / "portfolio"), "keep-graphs", "--json"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                check=True,
+            )
+            kept_before = json.loads(keep.stdout.decode().strip().splitlines()[-1])
         for samples in SERVER_TIMING.values():
             samples.clear()  # the browser's warm-up is not measured
         SERVER_TIMING_AT.clear()
         cpu = CpuAccount()
-        env = {**os.environ, "DATABASE_URL": url, "PORTFOLIO_INSTANCE": str(instance), "PORTFOLIO_INBOX": str(inbox)}
-        env["SECRET_KEY"] = "load-benchmark"
         daily = subprocess.Popen(
             [str(Path(sys.executable).parent / "portfolio"), "daily-run", "--json"],
             cwd=ROOT,
@@ -710,6 +727,7 @@ def run() -> dict[str, Any]:
                 "prepare_s": round(prepare_s, 1),
                 "machine_speed_ms": machine_speed_ms,
                 "models_fitted_before": FIT_FIRST,
+                "graphs_kept_before_run": kept_before,
                 "daily_run_status": daily_result.get("status", daily_err.decode()[-300:]),
                 "daily_run_steps_s": {
                     str(step.get("name")): step.get("duration_s") for step in daily_result.get("steps", [])
