@@ -138,6 +138,11 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         index_string=INDEX_TEMPLATE,
         csrf_token_name=CSRF_COOKIE,
         csrf_header_name=CSRF_HEADER,
+        # Dash would build a "validation layout" from every page's layout at a worker's first request, as that
+        # request's viewer sees them, and send it with each page: a worker first asked by a customer then told an
+        # admin's browser that the admin pages' callbacks name ids not in the layout (console errors, found by hand
+        # in session 22). Callbacks are checked on the server instead (install_callback_guard, access).
+        suppress_callback_exceptions=True,
     )
     app.config.meta_tags.append(plotlyjs_meta_tag(assets_dir(), app.config.requests_pathname_prefix))
     install_headers(server, lambda: _inline_scripts(app), settings.cookie_secure)
