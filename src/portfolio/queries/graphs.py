@@ -278,16 +278,12 @@ GRAPH_SITE_COLUMNS = ["site_id", "name", "fuel", "meter_type", "time_zone", "wea
 
 def load_graph_sites(session: Session, site_ids: Sequence[int]) -> pd.DataFrame:
     """Facts the graph needs per site: name, fuel, meter type, zone, weather location (0 = none), organisation."""
-    return _graph_sites(session, in_ids(Site.id, list(site_ids)))
+    return load_graph_sites_where(session, in_ids(Site.id, list(site_ids)))
 
 
 def load_graph_sites_where(session: Session, condition: ColumnElement[bool]) -> pd.DataFrame:
     """:func:`load_graph_sites` for every site meeting ``condition`` (``services.groups.group_site_condition``): the
     sites and their facts in one query, not their ids first."""
-    return _graph_sites(session, condition)
-
-
-def _graph_sites(session: Session, condition: ColumnElement[bool]) -> pd.DataFrame:
     statement = (
         select(
             Site.id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from portfolio.models import Meter, PortfolioGroup, Site, portfolio_group_sites
@@ -28,15 +28,18 @@ def load_group(session: Session, group_id: int) -> PortfolioGroup | None:
     return session.get(PortfolioGroup, group_id)
 
 
+def _member_ids(group_id: int) -> Select[tuple[int]]:
+    return select(portfolio_group_sites.c.site_id).where(portfolio_group_sites.c.group_id == group_id)
+
+
 def load_group_site_ids(session: Session, group_id: int) -> list[int]:
-    statement = select(portfolio_group_sites.c.site_id).where(portfolio_group_sites.c.group_id == group_id)
-    return sorted(session.scalars(statement))
+    return sorted(session.scalars(_member_ids(group_id)))
 
 
 def in_group(group_id: int) -> ColumnElement[bool]:
     """The WHERE clause on :class:`Site` for the members of group ``group_id``, for queries reading them with their
     facts in one statement."""
-    return Site.id.in_(select(portfolio_group_sites.c.site_id).where(portfolio_group_sites.c.group_id == group_id))
+    return Site.id.in_(_member_ids(group_id))
 
 
 def group_name_taken(session: Session, owner_id: int, name: str, except_group_id: int | None = None) -> bool:
