@@ -43,6 +43,37 @@ def test_the_daily_run_lowers_its_priority_by_ten_unless_told_otherwise() -> Non
     assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "0"}) == 0
 
 
+def _autogroup_after_lowering(env: dict[str, str], *, own_session: bool) -> str:
+    """``/proc/self/autogroup`` of a fresh process after ``lower_priority``, started in a session of its own (as
+    systemd or ``setsid`` start it) or in this one."""
+    code = (
+        "from pathlib import Path; from portfolio.config import load_settings; "
+        "from portfolio.cli.pipeline import lower_priority; "
+        "lower_priority(load_settings(secret_key='x', instance_path='/tmp')); "
+        "print(Path('/proc/self/autogroup').read_text().strip())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        start_new_session=own_session,
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no scheduler autogroups on this kernel")
+def test_in_a_session_of_its_own_the_daily_run_lowers_the_sessions_share_too() -> None:
+    """Linux shares the cores between sessions before a niceness counts: a run alone in its session (systemd, cron
+    with setsid) lowers the session's niceness; one sharing a session (a terminal's) leaves it as it was."""
+    assert _autogroup_after_lowering({}, own_session=True).endswith("nice 10")
+    assert _autogroup_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "3"}, own_session=True).endswith("nice 3")
+    ours = Path("/proc/self/autogroup").read_text().strip()
+    assert _autogroup_after_lowering({}, own_session=False) == ours
+
+
 @pytest.mark.parametrize("bad", ["-1", "20", "low", ""])
 def test_a_niceness_outside_0_to_19_is_refused_by_name(bad: str) -> None:
     with pytest.raises(ValueError, match="PORTFOLIO_DAILY_RUN_NICE"):

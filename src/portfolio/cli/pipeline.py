@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from portfolio.cli.common import EXIT_FAILED, EXIT_OK, CommandError, Commands, open_engine, print_json
@@ -55,16 +56,39 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) 
     return EXIT_OK if result.status == RunStatus.OK else EXIT_FAILED
 
 
+OWN_AUTOGROUP = Path("/proc/self/autogroup")
+"""Linux's scheduler autogroup of this process's session (``kernel.sched_autogroup_enabled``)."""
+
+
 def lower_priority(settings: Settings) -> int:
     """Lower this process's CPU priority by ``settings.daily_run_nice`` and return the niceness it now has.
 
     The daily run (imports, refits, trackers) is batch work that often shares a machine with the web workers:
     at a lower priority it takes the cores only when people browsing leave them idle, so pages keep their speed
     while it runs (issue 18's load benchmark). Where the platform has no ``os.nice`` nothing changes.
+
+    Linux with scheduler autogroups (on by default in Debian and Ubuntu) first shares the cores between sessions,
+    and a niceness only weighs against processes of the same session: a run that systemd, a Procfile runner or
+    ``setsid`` started in a session of its own would still take a whole session's share beside the web's. As the
+    leader of its own session (everything in it descends from the run), it lowers the session's niceness too. A run
+    sharing a session with other processes (a terminal's, say) leaves the session alone: that would slow them too.
     """
     if not hasattr(os, "nice"):
         return 0
-    return os.nice(settings.daily_run_nice)
+    niceness = os.nice(settings.daily_run_nice)
+    if os.getsid(0) == os.getpid():
+        _lower_own_autogroup(settings.daily_run_nice)
+    return niceness
+
+
+def _lower_own_autogroup(niceness: int) -> None:
+    """Set this session's autogroup niceness to ``niceness`` unless it is already as low; without autogroups (another
+    kernel or platform), the process's own niceness is all there is."""
+    try:
+        if int(OWN_AUTOGROUP.read_text().split()[-1]) < niceness:
+            OWN_AUTOGROUP.write_text(str(niceness))
+    except (OSError, ValueError):
+        return
 
 
 def cmd_daily_run(args: argparse.Namespace, settings: Settings) -> int:
