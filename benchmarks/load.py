@@ -1,8 +1,10 @@
 """Load: 100 concurrent signed-in users against gunicorn (several workers) on PostgreSQL while a daily run imports.
 
 Each user is a thread with its own ``requests`` session (own cookies, own CSRF token) signed in as one of the
-demo accounts, browsing for ``DURATION_S`` seconds: graphs (the graph figure callback over 30 days or a year), lists (the portfolio table callback), exports (a 30-day daily CSV, body drained) and page loads
-(the Dash index and the Pages router callback). Meanwhile ``portfolio daily-run`` imports ``IMPORT_FILES`` meter
+demo accounts, browsing for ``DURATION_S`` seconds: graphs (a new range on the Graphs page, 30 days or a year:
+its selection callback, then the graph, load profile and expected-consumption panel at once, as Dash sends them),
+lists (the portfolio table callback), exports (a 30-day daily CSV, body drained) and page loads (the Dash index and
+the Pages router callback). Meanwhile ``portfolio daily-run`` imports ``IMPORT_FILES`` meter
 files from the inbox (one file repeats half of another's readings, to check upserts). Afterwards the readings
 are counted: none lost, none duplicated. Only loopback (127.0.0.1) is used. The demo is set up as ``make run``
 sets it up, its models fitted and the big portfolios' graphs readied (``LOAD_FIT_FIRST=0``: not, so the daily run
@@ -15,13 +17,17 @@ time, and each user starts at a random moment of its first pause so arrivals spr
 closed-loop stress variant (each user sends its next request as soon as the last answers): then latency is
 users / throughput, whatever the server does, and the figures say how much work the machine does per second.
 
-While they browse, Debian's chromium (``LOAD_BROWSER=1``, the default) opens the Graphs page as the demo customer,
-broker and admin in turn, for 7 days, 30 days and a year, timed as ``page_speed.py`` times it (navigation to Dash
-idle: every callback of the page answered and drawn). Its sign-in and first loads (the browser's own warm-up) are
-done before the users start. The browser and the users' client threads stand in for the users' own machines: they
-run at nice 10 (``LOAD_CLIENT_NICE``), every thread of Chromium kept there, so they take the cores the server leaves. Every callback response's ``Server-Timing`` (``app``: wall time in the worker, queueing
-for a thread not included; ``cpu``: that thread's CPU time) is collected per callback output, from the users and from
-the browser.
+The load runs twice (:func:`run`), each time on a fresh database with its own daily run. First the users alone: the
+server's figures, as in use, where the users' browsers run on their own machines. Then (``LOAD_BROWSER=1``, the
+default) again while Debian's chromium opens the Graphs page as the demo customer, broker and admin in turn, for 7
+days, 30 days and a year, timed as ``page_speed.py`` times it (navigation to Dash idle: every callback of the page
+answered and drawn); its sign-in and first loads (the browser's own warm-up) are done before the users start. That
+pass is reported under ``with_chromium``: what a browser feels under the load, and the server's figures with the
+browser drawing on the same 2 cores (an upper bound). The browser and the users' client threads run at nice 10
+(``LOAD_CLIENT_NICE``), every thread of Chromium kept there and its session's autogroup too. Every callback
+response's ``Server-Timing`` (``app``: wall time in the worker, queueing for a thread not included; ``cpu``: that
+thread's CPU time; ``db``: its SQL's wall time) is collected per callback output, from the users and from the
+browser.
 
 ``python benchmarks/load.py`` prints the figures as JSON; ``python benchmarks/run.py load`` merges them into
 ``results.json``. Targets (issue 18): p95 <= 1 s, errors < 0.1 %, no lost or duplicated rows; (issue 20) the
