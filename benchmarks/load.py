@@ -93,10 +93,11 @@ def _lower_autogroup(pid: int) -> None:
     if CLIENT_NICE <= 0:
         return
     autogroup = Path(f"/proc/{pid}/autogroup")
-    if not autogroup.exists():  # a kernel without autogroups: the thread's niceness is all there is
+    try:
+        if int(autogroup.read_text().split()[-1]) < CLIENT_NICE:
+            autogroup.write_text(str(CLIENT_NICE))
+    except (OSError, ValueError):  # no autogroups on this kernel, or not ours to change: the threads' niceness still is
         return
-    if int(autogroup.read_text().split()[-1]) < CLIENT_NICE:
-        autogroup.write_text(str(CLIENT_NICE))
 
 
 FIT_FIRST = os.environ.get("LOAD_FIT_FIRST", "1") == "1"  # the demo's models fitted before the load, as `make run` does
