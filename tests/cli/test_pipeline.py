@@ -16,41 +16,13 @@ from tests.cli.conftest import run_json
 ROOT = Path(__file__).parents[2]
 
 
-def _niceness_after_lowering(env: dict[str, str]) -> int:
-    """The niceness a fresh process has after ``lower_priority`` (run apart: renicing pytest itself would stick)."""
+def _after_lowering(env: dict[str, str], report: str, *, own_session: bool = False) -> str:
+    """What ``report`` (Python code) prints in a fresh process after ``lower_priority``: run apart, since renicing
+    pytest itself would stick; with ``own_session``, in a session of its own, as systemd or ``setsid`` start it."""
     code = (
-        "import os; from portfolio.config import load_settings; from portfolio.cli.pipeline import lower_priority; "
-        "before = os.nice(0); after = lower_priority(load_settings(secret_key='x', instance_path='/tmp')); "
-        "print(after - before)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), **env},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return int(result.stdout.strip())
-
-
-@pytest.mark.skipif(not hasattr(os, "nice"), reason="no os.nice on this platform")
-def test_the_daily_run_lowers_its_priority_by_ten_unless_told_otherwise() -> None:
-    if os.nice(0) > 9:
-        pytest.skip("this test process already runs at the lowest priorities")
-    assert _niceness_after_lowering({}) == 10
-    assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "3"}) == 3
-    assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "0"}) == 0
-
-
-def _autogroup_after_lowering(env: dict[str, str], *, own_session: bool) -> str:
-    """``/proc/self/autogroup`` of a fresh process after ``lower_priority``, started in a session of its own (as
-    systemd or ``setsid`` start it) or in this one."""
-    code = (
-        "from pathlib import Path; from portfolio.config import load_settings; "
-        "from portfolio.cli.pipeline import lower_priority; "
-        "lower_priority(load_settings(secret_key='x', instance_path='/tmp')); "
-        "print(Path('/proc/self/autogroup').read_text().strip())"
+        "import os; from pathlib import Path; from portfolio.config import load_settings; "
+        "from portfolio.cli.pipeline import lower_priority; before = os.nice(0); "
+        f"after = lower_priority(load_settings(secret_key='x', instance_path='/tmp')); print({report})"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -62,6 +34,25 @@ def _autogroup_after_lowering(env: dict[str, str], *, own_session: bool) -> str:
         start_new_session=own_session,
     )
     return result.stdout.strip()
+
+
+def _niceness_after_lowering(env: dict[str, str]) -> int:
+    """How much ``lower_priority`` lowered a fresh process's priority."""
+    return int(_after_lowering(env, "after - before"))
+
+
+def _autogroup_after_lowering(env: dict[str, str], *, own_session: bool) -> str:
+    """``/proc/self/autogroup`` of a fresh process after ``lower_priority``."""
+    return _after_lowering(env, "Path('/proc/self/autogroup').read_text().strip()", own_session=own_session)
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no os.nice on this platform")
+def test_the_daily_run_lowers_its_priority_by_ten_unless_told_otherwise() -> None:
+    if os.nice(0) > 9:
+        pytest.skip("this test process already runs at the lowest priorities")
+    assert _niceness_after_lowering({}) == 10
+    assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "3"}) == 3
+    assert _niceness_after_lowering({"PORTFOLIO_DAILY_RUN_NICE": "0"}) == 0
 
 
 @pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no scheduler autogroups on this kernel")
