@@ -84,20 +84,20 @@ def _lower_priority(thread: int) -> None:
 
 
 def _lower_autogroup(pid: int) -> None:
-    """Put the scheduler's autogroup of process ``pid`` at :data:`CLIENT_NICE`, where Linux groups by session.
+    """Put the scheduler autogroup of process ``pid``'s session at :data:`CLIENT_NICE`.
 
     With ``kernel.sched_autogroup_enabled`` (on here), the kernel first shares the cores between sessions, each an
     equal weight, and a thread's niceness only weighs against threads of its own session. Playwright starts Chromium
     in a session of its own (found in session 23), so a browser thread at nice 10 still took a whole session's share
     beside the server's. Lowering the session's own niceness makes it yield as :data:`CLIENT_NICE` says."""
-    if CLIENT_NICE <= 0:
-        return
-    autogroup = Path(f"/proc/{pid}/autogroup")
+    from portfolio.cli.pipeline import lower_autogroup
+
     try:
-        if int(autogroup.read_text().split()[-1]) < CLIENT_NICE:
-            autogroup.write_text(str(CLIENT_NICE))
-    except (OSError, ValueError):  # no autogroups on this kernel, or not ours to change: the threads' niceness still is
-        return
+        own_session = os.getsid(pid) == os.getsid(0)
+    except OSError:
+        return  # gone
+    if CLIENT_NICE > 0 and not own_session:  # the Playwright driver shares ours: gunicorn's, never to be lowered
+        lower_autogroup(CLIENT_NICE, pid)
 
 
 FIT_FIRST = os.environ.get("LOAD_FIT_FIRST", "1") == "1"  # the demo's models fitted before the load, as `make run` does

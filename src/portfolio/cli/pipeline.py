@@ -56,10 +56,6 @@ def _daily_run_once(args: argparse.Namespace, settings: Settings, factory: Any) 
     return EXIT_OK if result.status == RunStatus.OK else EXIT_FAILED
 
 
-OWN_AUTOGROUP = Path("/proc/self/autogroup")
-"""Linux's scheduler autogroup of this process's session (``kernel.sched_autogroup_enabled``)."""
-
-
 def lower_priority(settings: Settings) -> int:
     """Lower this process's CPU priority by ``settings.daily_run_nice`` and return the niceness it now has.
 
@@ -68,8 +64,8 @@ def lower_priority(settings: Settings) -> int:
     while it runs (issue 18's load benchmark). Where the platform has no ``os.nice`` nothing changes.
 
     Linux with scheduler autogroups (on by default in Debian and Ubuntu) first shares the cores between sessions,
-    and a niceness only weighs against processes of the same session: a run that systemd, a Procfile runner or
-    ``setsid`` started in a session of its own would still take a whole session's share beside the web's. As the
+    and a niceness only weighs against processes of the same session: a run that systemd or ``setsid`` started in a
+    session of its own would still take a whole session's share beside the web's. As the
     leader of its own session (everything in it descends from the run), it lowers the session's niceness too. A run
     sharing a session with other processes (a terminal's, say) leaves the session alone: that would slow them too.
     """
@@ -77,16 +73,18 @@ def lower_priority(settings: Settings) -> int:
         return 0
     niceness = os.nice(settings.daily_run_nice)
     if os.getsid(0) == os.getpid():
-        _lower_own_autogroup(settings.daily_run_nice)
+        lower_autogroup(settings.daily_run_nice)
     return niceness
 
 
-def _lower_own_autogroup(niceness: int) -> None:
-    """Set this session's autogroup niceness to ``niceness`` unless it is already as low; without autogroups (another
-    kernel or platform), the process's own niceness is all there is."""
+def lower_autogroup(niceness: int, pid: int | str = "self") -> None:
+    """Set the scheduler autogroup niceness of process ``pid``'s session (Linux's ``kernel.sched_autogroup_enabled``)
+    to ``niceness`` unless it is already as low. Without autogroups (another kernel or platform), or where the session
+    is not ours to change, nothing happens: the threads' own niceness is all there is."""
+    autogroup = Path(f"/proc/{pid}/autogroup")
     try:
-        if int(OWN_AUTOGROUP.read_text().split()[-1]) < niceness:
-            OWN_AUTOGROUP.write_text(str(niceness))
+        if int(autogroup.read_text().split()[-1]) < niceness:
+            autogroup.write_text(str(niceness))
     except (OSError, ValueError):
         return
 
