@@ -796,10 +796,11 @@ def run() -> dict[str, Any]:
     ``LOAD_BROWSER=1``) again with Chromium timing the Graphs page beside them.
 
     The first pass gives the server's figures: in use, the users' browsers run on their own machines. Chromium on
-    these 2 cores is not a user's machine: it draws each page it times (10-14 of the 13-17 CPU-s while the daily run
-    imports, session 23) and Linux shares the cores between sessions before niceness counts (see
-    :func:`_lower_autogroup`), so beside it every request waits for a core. The second pass gives what a browser
-    feels under the load, its server figures an upper bound (``with_chromium``)."""
+    these 2 cores is not a user's machine: it draws each page it times. Weighing as much as the server (before its
+    session's autogroup was lowered, :func:`_lower_autogroup`) it took 10-14 of the 13-17 CPU-s while the daily run
+    imported and every request waited for a core; lowered, it waits for the cores instead. The second pass
+    (``with_chromium``) gives what a browser feels under the load, an upper bound, and the server's figures beside
+    it."""
     figures = _load(browser=False)
     if BROWSER:
         figures["with_chromium"] = _load(browser=True)
