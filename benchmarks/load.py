@@ -722,6 +722,7 @@ def _load(browser: bool) -> dict[str, Any]:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # as systemd, or cron through the README's `setsid -w`, starts it
         )
         daily_began = time.perf_counter()
         daily_first = cpu.snapshot()
